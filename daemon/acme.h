@@ -1,0 +1,85 @@
+/* acme.h - RFC 8555 client: one struct acme_ca per CA, orders on top */
+#ifndef RENEWD_ACME_H
+#define RENEWD_ACME_H
+
+#include <stddef.h>
+
+#include "conf.h"
+
+struct event_base;
+struct http_client;
+struct store;
+struct chall_http;
+struct crypto_key;
+struct acme_ca;
+struct acme_order;
+
+/* What a CA said when it refused something (RFC 7807 problem document). */
+struct acme_problem {
+	char		*type;		/* "urn:ietf:params:acme:error:badNonce" */
+	char		*detail;
+	int		 status;
+	struct acme_problem *sub;	/* subproblems */
+	size_t		 nsub;
+	char		*identifier;	/* subproblem's identifier value, or NULL */
+};
+
+/*
+ * Parses a problem document. Returns 0 and fills p, or -1 if body is not a
+ * JSON object with a "type" string.
+ */
+int		 acme_problem_parse(const char *body, size_t len, struct acme_problem *p);
+/* Frees what acme_problem_parse filled in and zeroes it. */
+void		 acme_problem_clear(struct acme_problem *);
+/* Returns malloc'd one-line text: "type: detail [identifier: type: detail; ...]". */
+char		*acme_problem_str(const struct acme_problem *);
+/* Parses Retry-After (delta seconds or HTTP date); returns seconds from now, or -1. */
+long		 acme_retry_after(const char *value);
+
+struct acme_env {
+	struct event_base	*base;
+	struct http_client	*http;
+	struct store		*store;
+	struct chall_http	*http01;	/* NULL: http-01 unavailable */
+};
+
+/*
+ * Returns a CA client for cfg (copied). Nothing is fetched until the first
+ * order: then the directory, a nonce, and the account (loaded from the store
+ * or created; newAccount with onlyReturnExisting first if only a key exists).
+ */
+struct acme_ca	*acme_ca_new(const struct acme_env *env, const struct conf_ca *cfg);
+/* Cancels every order (without callbacks) and frees; NULL is a no-op. */
+void		 acme_ca_free(struct acme_ca *);
+/* Returns the CA's name. */
+const char	*acme_ca_name(const struct acme_ca *);
+
+/*
+ * Called once per order. On success error is NULL and fullchain is the PEM
+ * chain as downloaded (leaf first). On failure error says what and where
+ * (CA URL, problem document). Both live only during the call.
+ */
+typedef void (*acme_order_cb)(void *arg, const char *fullchain, size_t len,
+		    const char *error);
+
+struct acme_order_req {
+	const char		*cert_name;	/* for logs */
+	char *const		*domains;
+	size_t			 ndomains;
+	const struct crypto_key	*key;		/* certificate key, for the CSR; must outlive the order */
+	enum challenge_type	 challenge;
+};
+
+/*
+ * Queues an order for req (copied, except key). At most
+ * cfg->max_concurrent_orders orders of one CA are in flight; the rest wait.
+ * Returns a handle for acme_order_cancel until cb has run, or NULL.
+ */
+struct acme_order *acme_order_start(struct acme_ca *, const struct acme_order_req *req,
+		    acme_order_cb cb, void *arg);
+/* Abandons an order: withdraws its challenges; cb is not called. */
+void		 acme_order_cancel(struct acme_order *);
+/* Returns orders queued plus in flight. */
+size_t		 acme_ca_orders(const struct acme_ca *);
+
+#endif

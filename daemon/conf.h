@@ -1,0 +1,135 @@
+/* conf.h - the YAML inventory as typed, validated structs */
+#ifndef RENEWD_CONF_H
+#define RENEWD_CONF_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+enum key_type {
+	KEY_EC_P256 = 0,	/* default */
+	KEY_EC_P384,
+	KEY_RSA_2048,
+	KEY_RSA_3072,
+	KEY_RSA_4096,
+};
+
+enum challenge_type {
+	CHALLENGE_HTTP01 = 0,	/* default */
+	CHALLENGE_DNS01,
+	CHALLENGE_TLSALPN01,
+};
+
+enum deploy_content {
+	DEPLOY_FULLCHAIN = 0,	/* "fullchain" */
+	DEPLOY_CERT,		/* "cert" */
+	DEPLOY_CHAIN,		/* "chain" */
+	DEPLOY_KEY,		/* "key" */
+	DEPLOY_FULLCHAIN_KEY,	/* "fullchain+key" */
+};
+
+enum reload_kind {
+	RELOAD_UNIT = 0,	/* { unit: nginx.service } */
+	RELOAD_EXEC,		/* { exec: [argv...] } */
+	RELOAD_SIGNAL,		/* { signal: HUP, pidfile: /run/x.pid } */
+};
+
+struct conf_strv {
+	char		**v;
+	size_t		  n;
+};
+
+struct conf_ca {
+	char		 *name;
+	char		 *directory;		/* https:// URL */
+	struct conf_strv  contact;		/* "mailto:..." */
+	char		 *eab_kid;		/* NULL if no EAB */
+	char		 *eab_hmac_key;		/* base64url */
+	char		 *ca_bundle;		/* absolute path or NULL: system trust */
+	unsigned	  max_concurrent_orders;/* default 8 */
+	int		  line;			/* where it was defined */
+};
+
+struct conf_deploy {
+	char		*path;			/* absolute */
+	enum deploy_content content;
+	mode_t		 mode;			/* default 0600 */
+	char		*owner;			/* NULL: unchanged */
+	char		*group;			/* NULL: unchanged */
+};
+
+struct conf_reload {
+	enum reload_kind kind;
+	char		*unit;			/* RELOAD_UNIT */
+	struct conf_strv argv;			/* RELOAD_EXEC, argv[0] absolute */
+	int		 signo;			/* RELOAD_SIGNAL */
+	char		*pidfile;		/* RELOAD_SIGNAL, absolute */
+};
+
+/* Settings a certificate inherits from "defaults:" unless it sets them. */
+struct conf_defaults {
+	struct conf_strv ca;			/* CA names, tried in order */
+	enum key_type	 key;
+	enum challenge_type challenge;
+	long		 renew_before;		/* seconds; 0 = auto */
+};
+
+struct conf_cert {
+	char		*name;			/* [A-Za-z0-9._-], unique */
+	struct conf_strv domains;		/* normalised: lower case, no trailing dot */
+	enum key_type	 key;
+	struct conf_strv ca;			/* resolved: every name exists in conf->cas */
+	enum challenge_type challenge;
+	long		 renew_before;		/* seconds; 0 = auto */
+	struct conf_deploy *deploy;
+	size_t		 ndeploy;
+	struct conf_reload *reload;
+	size_t		 nreload;
+	int		 line;
+};
+
+struct conf_http01 {
+	struct conf_strv listen;		/* "addr:port", "[v6]:port"; default "[::]:80" */
+	char		*webroot;		/* absolute; if set, listen is empty */
+};
+
+struct conf {
+	char		*path;			/* file it was read from */
+	char		*state_dir;		/* absolute; default /var/lib/renewd */
+	struct conf_http01 http01;
+	struct conf_ca	*cas;
+	size_t		 ncas;
+	struct conf_defaults defaults;
+	struct conf_cert *certs;
+	size_t		 ncerts;
+};
+
+/* All problems found in one pass, each "file:line:col: message". */
+struct conf_errors {
+	char		**msg;
+	size_t		  n;
+};
+
+/* Reads and validates path; returns NULL and fills errs if anything is wrong. */
+struct conf	*conf_load(const char *path, struct conf_errors *errs);
+/* Same for a buffer; name is used in messages. Does no I/O. */
+struct conf	*conf_parse(const char *name, const char *buf, size_t len,
+		    struct conf_errors *errs);
+/* Frees a conf; NULL is a no-op. */
+void		 conf_free(struct conf *);
+/* Frees the messages and zeroes the list. */
+void		 conf_errors_clear(struct conf_errors *);
+/* Returns the CA named name, or NULL. */
+const struct conf_ca *conf_ca_find(const struct conf *, const char *name);
+/* Returns the certificate named name, or NULL. */
+const struct conf_cert *conf_cert_find(const struct conf *, const char *name);
+/* Returns a deep copy, or NULL on allocation failure. */
+struct conf_cert *conf_cert_dup(const struct conf_cert *);
+/* Frees a copy made by conf_cert_dup; NULL is a no-op. */
+void		 conf_cert_free(struct conf_cert *);
+/* Returns 1 if a and b would be issued identically (domains, key, ca, challenge). */
+int		 conf_cert_same_order(const struct conf_cert *a, const struct conf_cert *b);
+/* Returns the inventory spelling: "ecdsa-p256", "http-01", ... */
+const char	*conf_key_type_name(enum key_type);
+const char	*conf_challenge_name(enum challenge_type);
+
+#endif

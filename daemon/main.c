@@ -1,0 +1,310 @@
+/* main.c - renewd: arguments, signals, the event loop, and the wiring */
+#include "config.h"
+
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <systemd/sd-daemon.h>
+
+#include "challenge_http.h"
+#include "conf.h"
+#include "http.h"
+#include "log.h"
+#include "renew.h"
+#include "store.h"
+#include "worker.h"
+
+#define DEFAULT_CONF	SYSCONFDIR "/renewd/renewd.yaml"
+#define WORKER_THREADS	2
+
+/* Everything the daemon owns; the only mutable state of the program. */
+struct ctx {
+	const char		*conf_path;
+	int			 once;
+	int			 exit_code;
+	struct conf		*conf;
+	struct event_base	*base;
+	struct store		*store;
+	struct http_client	*http;
+	struct chall_http	*http01;
+	struct worker_pool	*workers;
+	struct renewer		*renewer;
+	struct event		*sig_term, *sig_int, *sig_hup;
+};
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+	    "usage: renewd [-tv] [-c file] [--once]\n"
+	    "  -c, --config FILE    inventory (default " DEFAULT_CONF ")\n"
+	    "  -t, --check-config   validate the inventory and exit\n"
+	    "      --once           obtain what is missing or due, then exit\n"
+	    "  -v, --verbose        debug logging\n"
+	    "  -V, --version        print the version and exit\n");
+}
+
+/* Prints every problem; returns the conf or NULL. */
+static struct conf *
+load(const char *path)
+{
+	struct conf_errors	 errs = { 0 };
+	struct conf		*conf;
+	size_t			 i;
+
+	conf = conf_load(path, &errs);
+	for (i = 0; i < errs.n; i++)
+		log_err("%s", errs.msg[i]);
+	conf_errors_clear(&errs);
+	return conf;
+}
+
+static void
+notify_status(struct ctx *c)
+{
+	struct renew_stats st;
+
+	renewer_stats(c->renewer, &st);
+	sd_notifyf(0, "STATUS=%zu certificates: %zu valid, %zu renewing, "
+	    "%zu failing, %zu issued since start", st.certs, st.valid, st.busy,
+	    st.failed, st.issued);
+}
+
+static void
+on_idle(void *arg)
+{
+	struct ctx	  *c = arg;
+	struct renew_stats st;
+
+	notify_status(c);
+	if (!c->once)
+		return;
+	renewer_stats(c->renewer, &st);
+	c->exit_code = st.valid == st.certs ? 0 : 1;
+	log_info("--once: %zu of %zu certificates valid", st.valid, st.certs);
+	event_base_loopbreak(c->base);
+}
+
+static int
+same_str(const char *a, const char *b)
+{
+	return (a == NULL && b == NULL) ||
+	    (a != NULL && b != NULL && strcmp(a, b) == 0);
+}
+
+static int
+same_http01(const struct conf_http01 *a, const struct conf_http01 *b)
+{
+	size_t i;
+
+	if (!same_str(a->webroot, b->webroot) || a->listen.n != b->listen.n)
+		return 0;
+	for (i = 0; i < a->listen.n; i++)
+		if (strcmp(a->listen.v[i], b->listen.v[i]) != 0)
+			return 0;
+	return 1;
+}
+
+static void
+reload_conf(struct ctx *c)
+{
+	struct conf *conf;
+
+	sd_notify(0, "RELOADING=1");
+	log_notice("SIGHUP: reading %s", c->conf_path);
+	if ((conf = load(c->conf_path)) == NULL) {
+		log_err("%s: rejected; the running inventory stays in force",
+		    c->conf_path);
+		goto out;
+	}
+	if (strcmp(conf->state_dir, c->conf->state_dir) != 0)
+		log_warn("state_dir changes only take effect after a restart; "
+		    "still using %s", c->conf->state_dir);
+	if (!same_http01(&conf->http01, &c->conf->http01))
+		log_warn("http01 changes only take effect after a restart");
+	if (renewer_apply(c->renewer, conf) == -1) {
+		log_err("cannot apply the new inventory; keeping the running one");
+		conf_free(conf);
+		goto out;
+	}
+	conf_free(c->conf);
+	c->conf = conf;
+	log_notice("inventory reloaded: %zu certificates", conf->ncerts);
+out:
+	sd_notify(0, "READY=1");
+	notify_status(c);
+}
+
+static void
+on_signal(evutil_socket_t sig, short what, void *arg)
+{
+	struct ctx *c = arg;
+
+	switch (sig) {
+	case SIGHUP:
+		reload_conf(c);
+		break;
+	default:
+		log_notice("%s: shutting down", strsignal((int)sig));
+		sd_notify(0, "STOPPING=1");
+		c->exit_code = 0;
+		event_base_loopbreak(c->base);
+		break;
+	}
+}
+
+static int
+setup(struct ctx *c)
+{
+	struct renew_env env;
+	char		 err[512];
+
+	if ((c->store = store_open(c->conf->state_dir, err, sizeof(err))) == NULL) {
+		log_err("%s", err);
+		return -1;
+	}
+	/* curl_global_init happens here, before any worker thread exists */
+	if ((c->http = http_client_new(c->base, "renewd/" PACKAGE_VERSION)) == NULL) {
+		log_err("cannot set up the HTTP client");
+		return -1;
+	}
+	if (c->conf->ncerts > 0 &&
+	    (c->http01 = chall_http_new(c->base, &c->conf->http01, err,
+	    sizeof(err))) == NULL) {
+		log_err("http-01: %s", err);
+		return -1;
+	}
+	if ((c->workers = worker_pool_new(c->base, WORKER_THREADS)) == NULL) {
+		log_err("cannot start worker threads");
+		return -1;
+	}
+	memset(&env, 0, sizeof(env));
+	env.base = c->base;
+	env.http = c->http;
+	env.store = c->store;
+	env.http01 = c->http01;
+	env.workers = c->workers;
+	env.once = c->once;
+	if ((c->renewer = renewer_new(&env, on_idle, c)) == NULL ||
+	    renewer_apply(c->renewer, c->conf) == -1) {
+		log_err("cannot start renewing");
+		return -1;
+	}
+	c->sig_term = evsignal_new(c->base, SIGTERM, on_signal, c);
+	c->sig_int = evsignal_new(c->base, SIGINT, on_signal, c);
+	c->sig_hup = evsignal_new(c->base, SIGHUP, on_signal, c);
+	if (c->sig_term == NULL || c->sig_int == NULL || c->sig_hup == NULL ||
+	    evsignal_add(c->sig_term, NULL) == -1 ||
+	    evsignal_add(c->sig_int, NULL) == -1 ||
+	    (!c->once && evsignal_add(c->sig_hup, NULL) == -1)) {
+		log_err("cannot install signal handlers");
+		return -1;
+	}
+	return 0;
+}
+
+static void
+teardown(struct ctx *c)
+{
+	if (c->sig_term != NULL)
+		event_free(c->sig_term);
+	if (c->sig_int != NULL)
+		event_free(c->sig_int);
+	if (c->sig_hup != NULL)
+		event_free(c->sig_hup);
+	/* threads first: afterwards no key generation touches the renewer */
+	worker_pool_free(c->workers);
+	renewer_free(c->renewer);
+	chall_http_free(c->http01);
+	http_client_free(c->http);
+	store_close(c->store);
+	conf_free(c->conf);
+	if (c->base != NULL)
+		event_base_free(c->base);
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "config",	  required_argument, NULL, 'c' },
+		{ "check-config", no_argument,	     NULL, 't' },
+		{ "once",	  no_argument,	     NULL, 'o' },
+		{ "verbose",	  no_argument,	     NULL, 'v' },
+		{ "version",	  no_argument,	     NULL, 'V' },
+		{ "help",	  no_argument,	     NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct ctx	ctx;
+	int		ch, check = 0, level = LOG_LVL_INFO;
+
+	memset(&ctx, 0, sizeof(ctx));
+	ctx.conf_path = DEFAULT_CONF;
+	ctx.exit_code = 1;
+	while ((ch = getopt_long(argc, argv, "c:tvVh", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'c':
+			ctx.conf_path = optarg;
+			break;
+		case 't':
+			check = 1;
+			break;
+		case 'o':
+			ctx.once = 1;
+			break;
+		case 'v':
+			level = LOG_LVL_DEBUG;
+			break;
+		case 'V':
+			printf("renewd %s\n", PACKAGE_VERSION);
+			return 0;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind != argc) {
+		usage(stderr);
+		return 2;
+	}
+	log_init(level);
+	/* keys and state are private: nothing renewd creates is group/world readable */
+	umask(077);
+	signal(SIGPIPE, SIG_IGN);
+
+	if ((ctx.conf = load(ctx.conf_path)) == NULL)
+		return 1;
+	if (check) {
+		conf_free(ctx.conf);
+		return 0;
+	}
+	if ((ctx.base = event_base_new()) == NULL) {
+		log_err("event_base_new failed");
+		goto out;
+	}
+	if (setup(&ctx) == -1)
+		goto out;
+	log_notice("renewd %s started: %zu certificates, %zu CAs, state in %s",
+	    PACKAGE_VERSION, ctx.conf->ncerts, ctx.conf->ncas, ctx.conf->state_dir);
+	sd_notify(0, "READY=1");
+	notify_status(&ctx);
+	if (event_base_dispatch(ctx.base) == -1) {
+		log_err("event loop failed");
+		ctx.exit_code = 1;
+	}
+out:
+	teardown(&ctx);
+	return ctx.exit_code;
+}

@@ -1,0 +1,72 @@
+/* store.h - the state directory: accounts, keys, versioned certificates */
+#ifndef RENEWD_STORE_H
+#define RENEWD_STORE_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+/*
+ * Layout (DESIGN.md):
+ *   state_dir/renewd.lock                       flock(2)ed while a daemon runs; holds its pid
+ *   state_dir/accounts/<ca>/account.key         0600
+ *   state_dir/accounts/<ca>/account.json        {"url": "...", "directory": "..."}
+ *   state_dir/certs/<name>/<version>/{privkey,cert,chain,fullchain}.pem
+ *   state_dir/certs/<name>/live -> <version>    switched by rename(2)
+ * Directories are 0700, files 0600 unless said otherwise.
+ */
+
+struct store;
+
+/*
+ * Creates state_dir (0700) if needed and takes its lock. Returns NULL with a
+ * reason in err if it cannot; if another process holds the lock the reason
+ * names the lock file and that process's pid.
+ */
+struct store	*store_open(const char *state_dir, char *err, size_t errlen);
+/* Releases the lock and frees; NULL is a no-op. */
+void		 store_close(struct store *);
+/* Returns the state directory path. */
+const char	*store_path(const struct store *);
+
+/*
+ * Writes data to path atomically: temp file in the same directory (created
+ * with mode), fsync, rename, fsync of the directory. Returns 0 or -1 (errno set).
+ */
+int		 store_write_atomic(const char *path, const void *data, size_t len,
+		    mode_t mode);
+/* Reads a whole file (NUL-terminated); returns NULL with errno set. */
+char		*store_read_file(const char *path, size_t *len);
+
+/*
+ * Loads the account of CA ca. Returns 1 and fills *key_pem (malloc'd) and
+ * *url (malloc'd, NULL if the account was never registered) if a key exists,
+ * 0 if none, -1 on error (logged).
+ */
+int		 store_account_load(struct store *, const char *ca,
+		    char **key_pem, char **url);
+/* Saves the account key (0600). Returns 0 or -1 (logged). */
+int		 store_account_save_key(struct store *, const char *ca,
+		    const char *key_pem, size_t len);
+/* Saves the account URL. Returns 0 or -1 (logged). */
+int		 store_account_save_url(struct store *, const char *ca,
+		    const char *url);
+
+/*
+ * Loads the live certificate of name. Returns 1 with malloc'd PEMs (key and
+ * fullchain), 0 if there is none, -1 on error (logged).
+ */
+int		 store_cert_load(struct store *, const char *name,
+		    char **key_pem, char **fullchain_pem);
+/*
+ * Installs a new version of certificate name: writes
+ * certs/<name>/<version>/{privkey,cert,chain,fullchain}.pem then points
+ * "live" at it with one rename(2). version is typically the serial in hex.
+ * Returns 0 or -1 (logged); on failure the old live version stays.
+ */
+int		 store_cert_install(struct store *, const char *name,
+		    const char *version, const char *key_pem, const char *cert_pem,
+		    const char *chain_pem);
+/* Returns malloc'd path of certs/<name>/live. */
+char		*store_cert_live_path(const struct store *, const char *name);
+
+#endif

@@ -1,0 +1,188 @@
+# tests/integration/lib.sh - TAP output and a private Pebble for one test.
+#
+# Source it from a test script. Every test gets its own temp dir ($T), its
+# own Pebble and pebble-challtestsrv on free 127.0.0.1 ports, and a trap
+# that stops all of it however the test ends, so tests run in parallel.
+
+set -u
+
+: "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
+: "${top_builddir:=$top_srcdir}"
+RENEWD=$top_builddir/renewd
+RENEWCTL=$top_builddir/renewctl
+
+T=$(mktemp -d "${TMPDIR:-/tmp}/renewd-test.XXXXXX")
+chmod 755 "$T"
+TAP_N=0
+TAP_FAILED=0
+PIDS=""
+
+cleanup() {
+	local p
+	for p in $PIDS; do
+		kill "$p" 2>/dev/null
+	done
+	for p in $PIDS; do
+		wait "$p" 2>/dev/null
+	done
+	if [ "$TAP_FAILED" -gt 0 ] || [ -n "${KEEP:-}" ]; then
+		echo "# kept $T for inspection"
+		for f in "$T"/*.log; do
+			[ -f "$f" ] || continue
+			echo "# --- last lines of $f"
+			tail -n 25 "$f" | sed 's/^/#   /'
+		done
+	else
+		rm -rf "$T"
+	fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# ok DESC: record a pass. not_ok DESC: record a failure.
+ok() { TAP_N=$((TAP_N + 1)); echo "ok $TAP_N - $*"; }
+not_ok() { TAP_N=$((TAP_N + 1)); TAP_FAILED=$((TAP_FAILED + 1)); echo "not ok $TAP_N - $*"; }
+# check DESC CMD...: pass if CMD succeeds.
+check() {
+	local desc=$1
+	shift
+	if "$@"; then ok "$desc"; else not_ok "$desc"; fi
+}
+# done_testing: print the plan (TAP allows it last).
+done_testing() { echo "1..$TAP_N"; }
+# bail MSG: abort the whole script as failed (setup problems).
+bail() { echo "Bail out! $*"; exit 1; }
+diag() { echo "# $*"; }
+
+# wait_for SECONDS CMD...: poll CMD every 0.05 s until it succeeds.
+wait_for() {
+	local limit=$1 i=0
+	shift
+	while ! "$@" 2>/dev/null; do
+		i=$((i + 1))
+		[ "$i" -ge $((limit * 20)) ] && return 1
+		sleep 0.05
+	done
+}
+
+# spawn LOG CMD...: start CMD in the background, remember it for cleanup.
+spawn() {
+	local log=$1
+	shift
+	"$@" >"$log" 2>&1 &
+	LAST_PID=$!
+	PIDS="$PIDS $LAST_PID"
+}
+
+# Pebble's own HTTPS listener needs a certificate Debian's package does not
+# ship: a throwaway root and a leaf for localhost, 127.0.0.1 and ::1.
+pebble_tls() {
+	local d=$T/tls
+	mkdir -p "$d"
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+	    -keyout "$d/root.key" -out "$d/root.pem" -days 2 \
+	    -subj "/CN=renewd test root $$" >/dev/null 2>&1 || return 1
+	openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+	    -keyout "$d/key.pem" -out "$d/leaf.csr" -subj "/CN=localhost" \
+	    >/dev/null 2>&1 || return 1
+	printf 'subjectAltName=DNS:localhost,IP:127.0.0.1,IP:::1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n' >"$d/ext.cnf"
+	openssl x509 -req -in "$d/leaf.csr" -CA "$d/root.pem" -CAkey "$d/root.key" \
+	    -CAcreateserial -days 2 -extfile "$d/ext.cnf" -out "$d/cert.pem" \
+	    >/dev/null 2>&1 || return 1
+	PEBBLE_CA=$d/root.pem
+}
+
+# pebble_start [VAR=value...]: start challtestsrv and Pebble with extra
+# environment (PEBBLE_VA_NOSLEEP=1 is always set). Sets PEBBLE_DIR (the
+# directory URL), PEBBLE_CA (trust anchor for its listener), HTTP01_PORT
+# (where its validator connects), CHALL_MGMT, PEBBLE_MGMT, PEBBLE_ROOTS
+# (issuing root + intermediates, for openssl verify).
+pebble_start() {
+	local ports try
+	command -v pebble >/dev/null || bail "pebble is not installed (apt-get install pebble)"
+	[ -n "${PEBBLE_CA:-}" ] || pebble_tls || bail "cannot make Pebble's TLS certificate"
+	for try in 1 2 3; do
+		ports=$("$top_builddir/tests/integration/freeport" 5) || bail "freeport failed"
+		read -r PEBBLE_PORT PEBBLE_MGMT_PORT DNS_PORT CHALL_MGMT_PORT HTTP01_PORT <<EOP
+$ports
+EOP
+		cat >"$T/pebble.json" <<EOJ
+{"pebble": {
+  "listenAddress": "127.0.0.1:$PEBBLE_PORT",
+  "managementListenAddress": "127.0.0.1:$PEBBLE_MGMT_PORT",
+  "certificate": "$T/tls/cert.pem",
+  "privateKey": "$T/tls/key.pem",
+  "httpPort": $HTTP01_PORT,
+  "tlsPort": 1,
+  "ocspResponderURL": "",
+  "externalAccountBindingRequired": false,
+  "certificateValidityPeriod": ${PEBBLE_VALIDITY:-0}
+}}
+EOJ
+		spawn "$T/challtestsrv.log" pebble-challtestsrv \
+		    -management "127.0.0.1:$CHALL_MGMT_PORT" -dns01 "127.0.0.1:$DNS_PORT" \
+		    -http01 "" -https01 "" -tlsalpn01 "" \
+		    -defaultIPv4 127.0.0.1 -defaultIPv6 ""
+		CHALL_PID=$LAST_PID
+		spawn "$T/pebble.log" env PEBBLE_VA_NOSLEEP=1 "$@" \
+		    pebble -config "$T/pebble.json" -dnsserver "127.0.0.1:$DNS_PORT"
+		PEBBLE_PID=$LAST_PID
+		PEBBLE_DIR=https://127.0.0.1:$PEBBLE_PORT/dir
+		if wait_for 15 curl -sf --cacert "$PEBBLE_CA" -o /dev/null "$PEBBLE_DIR" &&
+		    wait_for 5 curl -sf -o /dev/null -X POST -d '{}' \
+		    "http://127.0.0.1:$CHALL_MGMT_PORT/dns-request-history"; then
+			break
+		fi
+		diag "Pebble did not come up (try $try); pebble.log:"
+		sed 's/^/#   /' "$T/pebble.log" | tail -n 5
+		kill "$PEBBLE_PID" "$CHALL_PID" 2>/dev/null
+		wait "$PEBBLE_PID" "$CHALL_PID" 2>/dev/null
+		[ "$try" = 3 ] && bail "Pebble did not start"
+	done
+	CHALL_MGMT=http://127.0.0.1:$CHALL_MGMT_PORT
+	PEBBLE_MGMT=https://127.0.0.1:$PEBBLE_MGMT_PORT
+	PEBBLE_ROOTS=$T/pebble-roots.pem
+	{ curl -sf --cacert "$PEBBLE_CA" "$PEBBLE_MGMT/roots/0" &&
+	  curl -sf --cacert "$PEBBLE_CA" "$PEBBLE_MGMT/intermediates/0"; } \
+	    >"$PEBBLE_ROOTS" || bail "cannot fetch Pebble's issuing root"
+	curl -sf --cacert "$PEBBLE_CA" "$PEBBLE_MGMT/roots/0" >"$T/pebble-root.pem"
+	curl -sf --cacert "$PEBBLE_CA" "$PEBBLE_MGMT/intermediates/0" >"$T/pebble-int.pem"
+}
+
+# chall_add_a HOST IP: make HOST resolve to IP (A record) in challtestsrv.
+chall_add_a() {
+	curl -sf -X POST -d "{\"host\":\"$1.\",\"addresses\":[\"$2\"]}" "$CHALL_MGMT/add-a" >/dev/null
+}
+
+# pebble_count PATTERN: how many requests in Pebble's log match (e.g. "POST /order-plz").
+pebble_count() {
+	grep -c "$1" "$T/pebble.log" 2>/dev/null || true
+}
+
+# write_conf FILE CERT_YAML: an inventory for this test's Pebble.
+# CERT_YAML is the text under "certificates:" (already indented).
+write_conf() {
+	cat >"$1" <<EOY
+state_dir: $T/state
+http01:
+  listen: ["127.0.0.1:$HTTP01_PORT"]
+cas:
+  - name: pebble
+    directory: $PEBBLE_DIR
+    ca_bundle: $PEBBLE_CA
+    contact: ["mailto:test@example.com"]
+    max_concurrent_orders: ${MAX_ORDERS:-8}
+certificates:
+$2
+EOY
+}
+
+# verify_cert NAME: the live chain verifies against Pebble's root and the key matches.
+verify_cert() {
+	local live=$T/state/certs/$1/live
+	[ -f "$live/fullchain.pem" ] || return 1
+	openssl verify -CAfile "$T/pebble-root.pem" -untrusted "$live/chain.pem" \
+	    "$live/cert.pem" >/dev/null 2>&1 || return 1
+	[ "$(openssl x509 -in "$live/cert.pem" -noout -pubkey | openssl sha256)" = \
+	  "$(openssl pkey -in "$live/privkey.pem" -pubout | openssl sha256)" ]
+}

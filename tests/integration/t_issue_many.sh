@@ -1,0 +1,38 @@
+#!/bin/bash
+# 50 certificates at once, at most 8 orders in flight (Pebble 2.4.0 deadlocks
+# with 12+); the http-01 listener keeps answering meanwhile.
+. "$(dirname "$0")/lib.sh"
+
+pebble_start
+
+certs=""
+for i in $(seq 1 50); do
+	certs="$certs  - name: c$i
+    domains: [c$i.many.example]
+"
+done
+MAX_ORDERS=8 write_conf "$T/renewd.yaml" "$certs"
+
+"$RENEWD" -c "$T/renewd.yaml" --once >"$T/renewd.log" 2>&1 &
+pid=$!
+PIDS="$PIDS $pid"
+# Probe the listener while orders run: an unknown token must get a 404.
+probes=0 answered=0
+while kill -0 "$pid" 2>/dev/null && [ "$probes" -lt 200 ]; do
+	code=$(curl -s -o /dev/null -m 2 -w '%{http_code}' \
+	    "http://127.0.0.1:$HTTP01_PORT/.well-known/acme-challenge/unknownToken")
+	probes=$((probes + 1))
+	[ "$code" = 404 ] && answered=$((answered + 1))
+	sleep 0.02
+done
+wait "$pid"
+rc=$?
+check "renewd --once obtains all 50 certificates (exit 0)" test $rc -eq 0
+good=0
+for i in $(seq 1 50); do verify_cert "c$i" && good=$((good + 1)); done
+check "all 50 chains verify and match their keys ($good)" test "$good" -eq 50
+check "the listener answered every probe during the run ($answered/$probes)" \
+    test "$answered" -eq "$probes"
+check "50 installs logged" test "$(grep -c "installed certificate" "$T/renewd.log")" -eq 50
+
+done_testing
