@@ -1,0 +1,672 @@
+/* test_crypto.c - keys, base64url, CSRs and certificate parsing */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include <openssl/bio.h>
+#include <openssl/bn.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+
+#include "crypto.h"
+
+/* A fixed P-256 key, so CSR and certificate tests need no keygen. */
+static const char fixed_p256_pem[] =
+    "-----BEGIN PRIVATE KEY-----\n"
+    "MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgl/TNBUiBN5ftCdNE\n"
+    "n9qf+KzeOyos89lQSDDxgErUkOqhRANCAAQTPYVELP1W4wBvOLe6frdQ+dkUzIDk\n"
+    "wXH4VUlQAR1LW7APADIur7HWYc9a+AwU4enkVgTW+clOpbhVltK5hqSo\n"
+    "-----END PRIVATE KEY-----\n";
+
+static struct crypto_key *
+fixed_key(void)
+{
+	struct crypto_key *k;
+
+	k = crypto_key_from_pem(fixed_p256_pem, strlen(fixed_p256_pem));
+	assert_non_null(k);
+	return k;
+}
+
+/* Generates, checks type, round-trips through PKCS#8 PEM, compares keys. */
+static void
+check_keygen(enum key_type type)
+{
+	struct crypto_key *k, *k2;
+	char		*pem;
+	size_t		 len = 0;
+
+	k = crypto_key_generate(type);
+	assert_non_null(k);
+	assert_int_equal(crypto_key_type(k), type);
+	pem = crypto_key_to_pem(k, &len);
+	assert_non_null(pem);
+	assert_int_equal(strlen(pem), len);
+	assert_true(strncmp(pem, "-----BEGIN PRIVATE KEY-----\n", 28) == 0);
+	k2 = crypto_key_from_pem(pem, len);
+	assert_non_null(k2);
+	assert_int_equal(crypto_key_type(k2), type);
+	assert_int_equal(EVP_PKEY_eq(crypto_key_evp(k), crypto_key_evp(k2)), 1);
+	free(pem);
+	crypto_key_free(k);
+	crypto_key_free(k2);
+}
+
+static void
+test_keygen_ec_p256_p384_type_and_pem_round_trip(void **state)
+{
+	(void)state;
+	check_keygen(KEY_EC_P256);
+	check_keygen(KEY_EC_P384);
+}
+
+static void
+test_keygen_rsa_2048_3072_4096_type_and_pem_round_trip(void **state)
+{
+	(void)state;
+	check_keygen(KEY_RSA_2048);
+	check_keygen(KEY_RSA_3072);
+	check_keygen(KEY_RSA_4096);
+}
+
+static void
+test_keygen_rejects_unknown_type(void **state)
+{
+	(void)state;
+	assert_null(crypto_key_generate((enum key_type)99));
+}
+
+static void
+test_key_from_pem_reads_traditional_and_rejects_garbage(void **state)
+{
+	struct crypto_key *k;
+	EVP_PKEY	*p;
+	BIO		*bio;
+	char		*data;
+	long		 n;
+	static const char junk[] = "-----BEGIN PRIVATE KEY-----\nAAAA\n"
+	    "-----END PRIVATE KEY-----\n";
+
+	(void)state;
+	/* "BEGIN EC PRIVATE KEY", as older tools wrote */
+	p = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-384");
+	assert_non_null(p);
+	bio = BIO_new(BIO_s_mem());
+	assert_true(PEM_write_bio_PrivateKey_traditional(bio, p, NULL, NULL, 0,
+	    NULL, NULL));
+	n = BIO_get_mem_data(bio, &data);
+	assert_non_null(strstr(data, "BEGIN EC PRIVATE KEY"));
+	k = crypto_key_from_pem(data, (size_t)n);
+	assert_non_null(k);
+	assert_int_equal(crypto_key_type(k), KEY_EC_P384);
+	crypto_key_free(k);
+	BIO_free(bio);
+	EVP_PKEY_free(p);
+
+	assert_null(crypto_key_from_pem(junk, strlen(junk)));
+	assert_null(crypto_key_from_pem("hello", 5));
+	assert_null(crypto_key_from_pem("", 0));
+	crypto_key_free(NULL);
+	assert_int_equal(crypto_key_type(NULL), -1);
+	assert_null(crypto_key_to_pem(NULL, NULL));
+}
+
+static void
+test_key_type_is_minus_one_for_keys_renewd_does_not_make(void **state)
+{
+	struct crypto_key *k;
+	EVP_PKEY	*p;
+	BIO		*bio;
+	char		*data;
+	long		 n;
+
+	(void)state;
+	p = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-521");
+	assert_non_null(p);
+	bio = BIO_new(BIO_s_mem());
+	assert_true(PEM_write_bio_PrivateKey(bio, p, NULL, NULL, 0, NULL, NULL));
+	n = BIO_get_mem_data(bio, &data);
+	k = crypto_key_from_pem(data, (size_t)n);
+	assert_non_null(k);
+	assert_int_equal(crypto_key_type(k), -1);
+	crypto_key_free(k);
+	BIO_free(bio);
+	EVP_PKEY_free(p);
+}
+
+static void
+test_public_pem_key_has_type_but_no_private_pem(void **state)
+{
+	struct crypto_key *k, *pub;
+	BIO		*bio;
+	char		*data;
+	long		 n;
+
+	(void)state;
+	k = fixed_key();
+	bio = BIO_new(BIO_s_mem());
+	assert_true(PEM_write_bio_PUBKEY(bio, crypto_key_evp(k)));
+	n = BIO_get_mem_data(bio, &data);
+	pub = crypto_key_from_public_pem(data, (size_t)n);
+	assert_non_null(pub);
+	assert_int_equal(crypto_key_type(pub), KEY_EC_P256);
+	assert_null(crypto_key_to_pem(pub, NULL));
+	/* a public key is not a private key */
+	assert_null(crypto_key_from_pem(data, (size_t)n));
+	crypto_key_free(pub);
+	crypto_key_free(k);
+	BIO_free(bio);
+}
+
+/* base64url */
+
+static void
+check_b64(const void *raw, size_t rawlen, const char *enc)
+{
+	char		*s;
+	unsigned char	*d;
+	size_t		 dlen = 99;
+
+	s = b64url_encode(raw, rawlen);
+	assert_non_null(s);
+	assert_string_equal(s, enc);
+	free(s);
+	d = b64url_decode(enc, &dlen);
+	assert_non_null(d);
+	assert_int_equal(dlen, rawlen);
+	assert_memory_equal(d, raw, rawlen);
+	assert_int_equal(d[dlen], '\0');
+	free(d);
+}
+
+static void
+test_b64url_rfc4648_vectors_and_url_alphabet(void **state)
+{
+	static const unsigned char fbff[] = { 0xfb, 0xff };
+	static const unsigned char all[] = { 0x00, 0x10, 0x83, 0x10, 0x51,
+	    0x87, 0x20, 0x92, 0x8b, 0x30, 0xd3, 0x8f, 0x41, 0x14, 0x93, 0x51,
+	    0x55, 0x97, 0x61, 0x96, 0x9b, 0x71, 0xd7, 0x9f, 0x82, 0x18, 0xa3,
+	    0x92, 0x59, 0xa7, 0xa2, 0x9a, 0xab, 0xb2, 0xdb, 0xaf, 0xc3, 0x1c,
+	    0xb3, 0xd3, 0x5d, 0xb7, 0xe3, 0x9e, 0xbb, 0xf3, 0xdf, 0xbf };
+
+	(void)state;
+	check_b64("", 0, "");
+	check_b64("f", 1, "Zg");
+	check_b64("fo", 2, "Zm8");
+	check_b64("foo", 3, "Zm9v");
+	check_b64("foob", 4, "Zm9vYg");
+	check_b64("fooba", 5, "Zm9vYmE");
+	check_b64("foobar", 6, "Zm9vYmFy");
+	check_b64(fbff, sizeof(fbff), "-_8");
+	/* every one of the 64 characters, in order */
+	check_b64(all, sizeof(all),
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_");
+}
+
+static void
+test_b64url_decode_rejects_padding_std_alphabet_and_bad_length(void **state)
+{
+	static const char *bad[] = {
+		"Zg==", "Zm8=", "Zm9v+w", "Zm9v/w", "Zm 9v", "Zm9v\n", "Z",
+		"Zm9vY", "Zm9v!", "\xc3\xa9", "Zm9v.",
+	};
+	size_t		 i, len = 7;
+
+	(void)state;
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_null(b64url_decode(bad[i], &len));
+	}
+	assert_int_equal(len, 7);	/* untouched on failure */
+	assert_null(b64url_decode(NULL, &len));
+}
+
+static void
+test_sha256_b64url_known_vector(void **state)
+{
+	char		*s;
+
+	(void)state;
+	s = crypto_sha256_b64url("abc", 3);
+	assert_non_null(s);
+	assert_string_equal(s, "ungWv48Bz-pBQUDeXa4iI7ADYaOWF3qctBD_YfIAFa0");
+	free(s);
+}
+
+/* CSR */
+
+static X509_REQ *
+decode_csr(const char *b64)
+{
+	unsigned char	*der;
+	const unsigned char *p;
+	size_t		 len;
+	X509_REQ	*req;
+
+	der = b64url_decode(b64, &len);
+	assert_non_null(der);
+	p = der;
+	req = d2i_X509_REQ(NULL, &p, (long)len);
+	assert_non_null(req);
+	assert_ptr_equal(p, der + len);
+	free(der);
+	return req;
+}
+
+/* Returns the CSR's SANs as "DNS:x" / "IP:x" strings, in order. */
+static char **
+csr_sans(X509_REQ *req, int *n)
+{
+	STACK_OF(X509_EXTENSION) *exts;
+	GENERAL_NAMES	*gens;
+	GENERAL_NAME	*gn;
+	char		**out, buf[64];
+	const unsigned char *d;
+	int		 i, len;
+
+	exts = X509_REQ_get_extensions(req);
+	assert_non_null(exts);
+	gens = X509V3_get_d2i(exts, NID_subject_alt_name, NULL, NULL);
+	assert_non_null(gens);
+	*n = sk_GENERAL_NAME_num(gens);
+	out = calloc((size_t)*n, sizeof(*out));
+	assert_non_null(out);
+	for (i = 0; i < *n; i++) {
+		gn = sk_GENERAL_NAME_value(gens, i);
+		if (gn->type == GEN_DNS) {
+			d = ASN1_STRING_get0_data(gn->d.dNSName);
+			len = ASN1_STRING_length(gn->d.dNSName);
+			assert_int_not_equal(asprintf(&out[i], "DNS:%.*s", len,
+			    (const char *)d), -1);
+		} else {
+			assert_int_equal(gn->type, GEN_IPADD);
+			d = ASN1_STRING_get0_data(gn->d.iPAddress);
+			len = ASN1_STRING_length(gn->d.iPAddress);
+			assert_non_null(inet_ntop(len == 4 ? AF_INET : AF_INET6,
+			    d, buf, sizeof(buf)));
+			assert_int_not_equal(asprintf(&out[i], "IP:%s", buf), -1);
+		}
+	}
+	GENERAL_NAMES_free(gens);
+	sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
+	return out;
+}
+
+static void
+free_strs(char **v, int n)
+{
+	int		 i;
+
+	for (i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+static void
+test_csr_has_cn_every_san_and_verifies(void **state)
+{
+	char *const	 domains[] = { "example.com", "www.example.com",
+	    "*.example.com", "192.0.2.1", "2001:db8::1" };
+	const char	*want[] = { "DNS:example.com", "DNS:www.example.com",
+	    "DNS:*.example.com", "IP:192.0.2.1", "IP:2001:db8::1" };
+	struct crypto_key *k;
+	X509_REQ	*req;
+	X509_NAME	*subj;
+	char		*csr, cn[128], **sans;
+	int		 i, n;
+
+	(void)state;
+	k = fixed_key();
+	csr = crypto_csr(k, domains, 5);
+	assert_non_null(csr);
+	assert_null(strpbrk(csr, "+/="));
+	req = decode_csr(csr);
+	assert_int_equal(X509_REQ_verify(req, crypto_key_evp(k)), 1);
+	assert_int_equal(EVP_PKEY_eq(X509_REQ_get0_pubkey(req),
+	    crypto_key_evp(k)), 1);
+	assert_int_equal(X509_REQ_get_signature_nid(req),
+	    NID_ecdsa_with_SHA256);
+	subj = X509_REQ_get_subject_name(req);
+	assert_int_equal(X509_NAME_entry_count(subj), 1);
+	assert_int_equal(X509_NAME_get_text_by_NID(subj, NID_commonName, cn,
+	    sizeof(cn)), 11);
+	assert_string_equal(cn, "example.com");
+	sans = csr_sans(req, &n);
+	assert_int_equal(n, 5);
+	for (i = 0; i < n; i++)
+		assert_string_equal(sans[i], want[i]);
+	free_strs(sans, n);
+	X509_REQ_free(req);
+	free(csr);
+	crypto_key_free(k);
+}
+
+static void
+test_csr_long_first_name_or_ip_gets_empty_subject(void **state)
+{
+	char		 longname[80];
+	char		*domains[2];
+	struct crypto_key *k;
+	X509_REQ	*req;
+	char		*csr, **sans;
+	int		 n;
+
+	(void)state;
+	/* 65 characters: one over the CN limit */
+	memset(longname, 'a', 61);
+	memcpy(longname + 61, ".com", 5);
+	assert_int_equal(strlen(longname), 65);
+	domains[0] = longname;
+	domains[1] = "b.example.com";
+	k = fixed_key();
+	csr = crypto_csr(k, domains, 2);
+	assert_non_null(csr);
+	req = decode_csr(csr);
+	assert_int_equal(X509_REQ_verify(req, crypto_key_evp(k)), 1);
+	assert_int_equal(X509_NAME_entry_count(X509_REQ_get_subject_name(req)), 0);
+	sans = csr_sans(req, &n);
+	assert_int_equal(n, 2);
+	assert_true(strncmp(sans[0], "DNS:aaaa", 8) == 0);
+	assert_string_equal(sans[1], "DNS:b.example.com");
+	free_strs(sans, n);
+	X509_REQ_free(req);
+	free(csr);
+
+	domains[0] = "198.51.100.7";
+	csr = crypto_csr(k, domains, 1);
+	assert_non_null(csr);
+	req = decode_csr(csr);
+	assert_int_equal(X509_NAME_entry_count(X509_REQ_get_subject_name(req)), 0);
+	X509_REQ_free(req);
+	free(csr);
+
+	assert_null(crypto_csr(k, domains, 0));
+	crypto_key_free(k);
+}
+
+static void
+test_csr_rsa_signed_sha256_and_verifies(void **state)
+{
+	char *const	 domains[] = { "rsa.example.org" };
+	struct crypto_key *k;
+	X509_REQ	*req;
+	char		*csr;
+
+	(void)state;
+	k = crypto_key_generate(KEY_RSA_2048);
+	assert_non_null(k);
+	csr = crypto_csr(k, domains, 1);
+	assert_non_null(csr);
+	req = decode_csr(csr);
+	assert_int_equal(X509_REQ_verify(req, crypto_key_evp(k)), 1);
+	assert_int_equal(X509_REQ_get_signature_nid(req),
+	    NID_sha256WithRSAEncryption);
+	X509_REQ_free(req);
+	free(csr);
+	crypto_key_free(k);
+}
+
+/* Certificates */
+
+#define NOT_BEFORE	((time_t)1700000000)	/* 2023-11-14T22:13:20Z */
+#define NOT_AFTER	((time_t)1707776000)	/* 90 days later */
+
+/* Makes a self-signed PEM certificate for key with the given SANs and serial. */
+static char *
+make_cert(EVP_PKEY *key, const char *serial_hex, const char *san,
+    const char *cn)
+{
+	X509		*x;
+	X509_NAME	*name;
+	X509_EXTENSION	*ext;
+	X509V3_CTX	 ctx;
+	BIGNUM		*bn = NULL;
+	BIO		*bio;
+	char		*data, *s;
+	long		 n;
+
+	x = X509_new();
+	assert_non_null(x);
+	assert_true(X509_set_version(x, 2));
+	assert_true(BN_hex2bn(&bn, serial_hex) > 0);
+	assert_non_null(BN_to_ASN1_INTEGER(bn, X509_get_serialNumber(x)));
+	BN_free(bn);
+	assert_non_null(ASN1_TIME_set(X509_getm_notBefore(x), NOT_BEFORE));
+	assert_non_null(ASN1_TIME_set(X509_getm_notAfter(x), NOT_AFTER));
+	name = X509_get_subject_name(x);
+	assert_true(X509_NAME_add_entry_by_txt(name, "O", MBSTRING_ASC,
+	    (const unsigned char *)"Renewd Test", -1, -1, 0));
+	assert_true(X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
+	    (const unsigned char *)cn, -1, -1, 0));
+	assert_true(X509_set_issuer_name(x, name));
+	assert_true(X509_set_pubkey(x, key));
+	if (san != NULL) {
+		X509V3_set_ctx(&ctx, x, x, NULL, NULL, 0);
+		ext = X509V3_EXT_conf_nid(NULL, &ctx, NID_subject_alt_name, san);
+		assert_non_null(ext);
+		assert_true(X509_add_ext(x, ext, -1));
+		X509_EXTENSION_free(ext);
+	}
+	assert_true(X509_sign(x, key, EVP_sha256()) > 0);
+	bio = BIO_new(BIO_s_mem());
+	assert_true(PEM_write_bio_X509(bio, x));
+	n = BIO_get_mem_data(bio, &data);
+	s = strndup(data, (size_t)n);
+	assert_non_null(s);
+	BIO_free(bio);
+	X509_free(x);
+	return s;
+}
+
+static void
+test_cert_parse_validity_sans_serial_issuer(void **state)
+{
+	struct crypto_key *k;
+	struct crypto_cert_info info;
+	char		*pem, err[256];
+
+	(void)state;
+	k = fixed_key();
+	pem = make_cert(crypto_key_evp(k), "00ABCDEF0123456789",
+	    "DNS:WWW.Example.COM,DNS:*.example.com,IP:192.0.2.1,"
+	    "IP:2001:db8:0:0::1,email:ops@example.com", "Test CA");
+	assert_int_equal(crypto_cert_parse(pem, strlen(pem), &info, err,
+	    sizeof(err)), 0);
+	assert_int_equal(info.not_before, NOT_BEFORE);
+	assert_int_equal(info.not_after, NOT_AFTER);
+	assert_string_equal(info.serial, "abcdef0123456789");
+	assert_string_equal(info.issuer, "CN=Test CA,O=Renewd Test");
+	/* email SAN skipped; DNS lower-cased; IPv6 in canonical text */
+	assert_int_equal(info.nsans, 4);
+	assert_string_equal(info.sans[0], "www.example.com");
+	assert_string_equal(info.sans[1], "*.example.com");
+	assert_string_equal(info.sans[2], "192.0.2.1");
+	assert_string_equal(info.sans[3], "2001:db8::1");
+	crypto_cert_info_clear(&info);
+	assert_null(info.sans);
+	assert_int_equal(info.nsans, 0);
+	crypto_cert_info_clear(&info);	/* twice is harmless */
+	free(pem);
+	crypto_key_free(k);
+}
+
+static void
+test_cert_parse_without_san_and_garbage(void **state)
+{
+	struct crypto_key *k;
+	struct crypto_cert_info info;
+	char		*pem, err[256];
+
+	(void)state;
+	k = fixed_key();
+	pem = make_cert(crypto_key_evp(k), "1", NULL, "no-san");
+	assert_int_equal(crypto_cert_parse(pem, strlen(pem), &info, err,
+	    sizeof(err)), 0);
+	assert_int_equal(info.nsans, 0);
+	assert_string_equal(info.serial, "1");
+	crypto_cert_info_clear(&info);
+	free(pem);
+
+	err[0] = '\0';
+	assert_int_equal(crypto_cert_parse("nope", 4, &info, err, sizeof(err)),
+	    -1);
+	assert_non_null(strstr(err, "certificate"));
+	assert_null(info.serial);
+	crypto_key_free(k);
+}
+
+static void
+test_cert_matches_key_true_for_own_key_false_for_other(void **state)
+{
+	struct crypto_key *k, *other;
+	char		*pem;
+
+	(void)state;
+	k = fixed_key();
+	other = crypto_key_generate(KEY_EC_P256);
+	assert_non_null(other);
+	pem = make_cert(crypto_key_evp(k), "02", "DNS:a.example", "x");
+	assert_int_equal(crypto_cert_matches_key(pem, strlen(pem), k), 1);
+	assert_int_equal(crypto_cert_matches_key(pem, strlen(pem), other), 0);
+	assert_int_equal(crypto_cert_matches_key("junk", 4, k), 0);
+	free(pem);
+	crypto_key_free(k);
+	crypto_key_free(other);
+}
+
+static void
+test_chain_split_keeps_exact_pem_text(void **state)
+{
+	struct crypto_key *k;
+	char		*leaf_pem, *ca_pem, *ca2_pem, *full, *leaf, *chain;
+
+	(void)state;
+	k = fixed_key();
+	leaf_pem = make_cert(crypto_key_evp(k), "10", "DNS:leaf.example", "l");
+	ca_pem = make_cert(crypto_key_evp(k), "11", NULL, "Intermediate");
+	ca2_pem = make_cert(crypto_key_evp(k), "12", NULL, "Root");
+
+	/* leaf + one intermediate */
+	assert_int_not_equal(asprintf(&full, "%s%s", leaf_pem, ca_pem), -1);
+	assert_int_equal(crypto_chain_split(full, strlen(full), &leaf, &chain),
+	    0);
+	assert_string_equal(leaf, leaf_pem);
+	assert_string_equal(chain, ca_pem);
+	free(leaf);
+	free(chain);
+	free(full);
+
+	/* leaf + two, with a blank line between, as some CAs send */
+	assert_int_not_equal(asprintf(&full, "%s\n%s%s", leaf_pem, ca_pem,
+	    ca2_pem), -1);
+	assert_int_equal(crypto_chain_split(full, strlen(full), &leaf, &chain),
+	    0);
+	assert_string_equal(leaf, leaf_pem);
+	assert_int_equal(strlen(chain), strlen(ca_pem) + strlen(ca2_pem));
+	assert_true(strncmp(chain, ca_pem, strlen(ca_pem)) == 0);
+	assert_string_equal(chain + strlen(ca_pem), ca2_pem);
+	free(leaf);
+	free(chain);
+	free(full);
+
+	/* only a leaf */
+	assert_int_equal(crypto_chain_split(leaf_pem, strlen(leaf_pem), &leaf,
+	    &chain), 0);
+	assert_string_equal(leaf, leaf_pem);
+	assert_string_equal(chain, "");
+	free(leaf);
+	free(chain);
+
+	/* no certificate at all, or a broken one */
+	assert_int_equal(crypto_chain_split("junk", 4, &leaf, &chain), -1);
+	assert_null(leaf);
+	assert_null(chain);
+	full = strdup("-----BEGIN CERTIFICATE-----\nAAAA\n"
+	    "-----END CERTIFICATE-----\n");
+	assert_int_equal(crypto_chain_split(full, strlen(full), &leaf, &chain),
+	    -1);
+	free(full);
+
+	free(leaf_pem);
+	free(ca_pem);
+	free(ca2_pem);
+	crypto_key_free(k);
+}
+
+static void
+test_cert_covers_exact_wildcard_and_ip(void **state)
+{
+	char *sans[] = { "example.com", "*.example.com", "192.0.2.1",
+	    "2001:db8::1" };
+	struct crypto_cert_info info = { .sans = sans, .nsans = 4 };
+	char *ok1[] = { "example.com", "WWW.example.com", "a.example.com" };
+	char *ok2[] = { "*.example.com" };
+	char *ok3[] = { "192.0.2.1", "2001:DB8:0::1" };
+	char *deep[] = { "a.b.example.com" };
+	char *other[] = { "example.org" };
+	char *wild_other[] = { "*.example.org" };
+	char *mixed[] = { "example.com", "missing.example.net" };
+	char *ip_other[] = { "192.0.2.2" };
+	char *dot_only[] = { ".example.com" };
+	char *wsans[] = { "*.example.com" };
+	struct crypto_cert_info winfo = { .sans = wsans, .nsans = 1 };
+	char *apex[] = { "example.com" };
+	char *sub_wild[] = { "*.a.example.com" };
+
+	(void)state;
+	assert_int_equal(crypto_cert_covers(&info, ok1, 3), 1);
+	assert_int_equal(crypto_cert_covers(&info, ok2, 1), 1);
+	assert_int_equal(crypto_cert_covers(&info, ok3, 2), 1);
+	assert_int_equal(crypto_cert_covers(&info, NULL, 0), 1);
+	assert_int_equal(crypto_cert_covers(&info, deep, 1), 0);
+	assert_int_equal(crypto_cert_covers(&info, other, 1), 0);
+	assert_int_equal(crypto_cert_covers(&info, wild_other, 1), 0);
+	assert_int_equal(crypto_cert_covers(&info, mixed, 2), 0);
+	assert_int_equal(crypto_cert_covers(&info, ip_other, 1), 0);
+	assert_int_equal(crypto_cert_covers(&info, dot_only, 1), 0);
+	/* a wildcard does not cover the apex, nor a deeper wildcard */
+	assert_int_equal(crypto_cert_covers(&winfo, apex, 1), 0);
+	assert_int_equal(crypto_cert_covers(&winfo, sub_wild, 1), 0);
+	assert_int_equal(crypto_cert_covers(&winfo, ok2, 1), 1);
+	/* a requested wildcard needs the wildcard SAN itself */
+	assert_int_equal(crypto_cert_covers(&(struct crypto_cert_info){
+	    .sans = ok1, .nsans = 3 }, ok2, 1), 0);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_keygen_ec_p256_p384_type_and_pem_round_trip),
+		cmocka_unit_test(test_keygen_rsa_2048_3072_4096_type_and_pem_round_trip),
+		cmocka_unit_test(test_keygen_rejects_unknown_type),
+		cmocka_unit_test(test_key_from_pem_reads_traditional_and_rejects_garbage),
+		cmocka_unit_test(test_key_type_is_minus_one_for_keys_renewd_does_not_make),
+		cmocka_unit_test(test_public_pem_key_has_type_but_no_private_pem),
+		cmocka_unit_test(test_b64url_rfc4648_vectors_and_url_alphabet),
+		cmocka_unit_test(test_b64url_decode_rejects_padding_std_alphabet_and_bad_length),
+		cmocka_unit_test(test_sha256_b64url_known_vector),
+		cmocka_unit_test(test_csr_has_cn_every_san_and_verifies),
+		cmocka_unit_test(test_csr_long_first_name_or_ip_gets_empty_subject),
+		cmocka_unit_test(test_csr_rsa_signed_sha256_and_verifies),
+		cmocka_unit_test(test_cert_parse_validity_sans_serial_issuer),
+		cmocka_unit_test(test_cert_parse_without_san_and_garbage),
+		cmocka_unit_test(test_cert_matches_key_true_for_own_key_false_for_other),
+		cmocka_unit_test(test_chain_split_keeps_exact_pem_text),
+		cmocka_unit_test(test_cert_covers_exact_wildcard_and_ip),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
