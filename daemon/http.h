@@ -38,7 +38,11 @@ struct http_response {
 /* Called exactly once per request, on the loop; resp lives until it returns. */
 typedef void (*http_cb)(const struct http_response *resp, void *arg);
 
-/* Returns a client whose transfers run on base, or NULL. user_agent is copied. */
+/*
+ * Returns a client whose transfers run on base, or NULL. user_agent is copied.
+ * The first call runs curl_global_init: make it from main before any thread
+ * starts.
+ */
 struct http_client *http_client_new(struct event_base *base, const char *user_agent);
 /* Cancels every pending request (without callbacks) and frees; NULL is a no-op. */
 void		 http_client_free(struct http_client *);

@@ -1,0 +1,684 @@
+/* http.c - asynchronous HTTP client: libcurl multi driven by libevent */
+#include "config.h"
+
+#include <sys/queue.h>
+
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include <curl/curl.h>
+#include <event2/event.h>
+
+#include "http.h"
+#include "log.h"
+
+/*
+ * The wiring is curl's hiperfifo/multi-event: one multi handle per client
+ * (so its connection cache gives keep-alive and HTTP/2 reuse across
+ * requests), one libevent timer for curl's timeouts, one event per socket
+ * bound to curl with curl_multi_assign.  After every socket_action we drain
+ * curl_multi_info_read and complete finished requests one by one.
+ */
+
+#define HTTP_MAX_HEADER_BYTES	(64 * 1024)	/* all response headers together */
+#define HTTP_MAX_HOST_CONNS	8L
+
+struct http_sock {
+	struct http_client	*client;
+	curl_socket_t		 fd;
+	struct event		*ev;
+	LIST_ENTRY(http_sock)	 entry;
+};
+
+struct http_req {
+	struct http_client	*client;
+	TAILQ_ENTRY(http_req)	 entry;
+	CURL			*easy;
+	struct curl_slist	*hdrs;
+	char			*method;
+	char			*url;
+	char			*reqbody;
+	http_cb			 cb;
+	void			*arg;
+	long			 timeout_ms;
+	size_t			 max_body;
+	int			 in_cb;		/* its callback is running */
+	int			 overflow;	/* body went over max_body */
+	int			 hdr_overflow;	/* headers went over the limit */
+	struct timespec		 start;
+
+	char			*buf;		/* response body, NUL-terminated */
+	size_t			 len;
+	size_t			 cap;
+	size_t			 hdr_bytes;
+
+	char			*location;
+	char			*replay_nonce;
+	char			*retry_after;
+	char			*content_type;
+	char			**links;
+	size_t			 nlinks;
+
+	char			 errbuf[CURL_ERROR_SIZE];
+};
+
+struct http_client {
+	struct event_base	*base;
+	CURLM			*multi;
+	struct event		*timer;
+	char			*user_agent;
+	TAILQ_HEAD(, http_req)	 reqs;
+	LIST_HEAD(, http_sock)	 socks;
+	size_t			 npending;
+	int			 busy;		/* inside check_done */
+	int			 dying;		/* http_client_free called while busy */
+};
+
+/*
+ * curl_global_init is not thread-safe in libcurl < 7.84, so it must run
+ * before any thread starts: main() creates its http client (or calls
+ * http_client_new once) before spawning workers.  pthread_once keeps the
+ * call single even with several clients.
+ */
+static pthread_once_t	 http_once = PTHREAD_ONCE_INIT;
+static CURLcode		 http_global_rc = CURLE_FAILED_INIT;
+
+static void
+http_global_init(void)
+{
+	http_global_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
+static double
+ms_since(const struct timespec *t0)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (double)(now.tv_sec - t0->tv_sec) * 1e3 +
+	    (double)(now.tv_nsec - t0->tv_nsec) / 1e6;
+}
+
+static void
+req_clear_headers(struct http_req *r)
+{
+	size_t i;
+
+	free(r->location);
+	free(r->replay_nonce);
+	free(r->retry_after);
+	free(r->content_type);
+	for (i = 0; i < r->nlinks; i++)
+		free(r->links[i]);
+	free(r->links);
+	r->location = r->replay_nonce = r->retry_after = r->content_type = NULL;
+	r->links = NULL;
+	r->nlinks = 0;
+}
+
+static void
+req_free(struct http_req *r)
+{
+	if (r == NULL)
+		return;
+	if (r->easy != NULL)
+		curl_easy_cleanup(r->easy);
+	curl_slist_free_all(r->hdrs);
+	req_clear_headers(r);
+	free(r->buf);
+	free(r->reqbody);
+	free(r->url);
+	free(r->method);
+	free(r);
+}
+
+/* Detaches r from its client: off the multi handle and off the list. */
+static void
+req_detach(struct http_req *r)
+{
+	struct http_client *c = r->client;
+
+	curl_multi_remove_handle(c->multi, r->easy);
+	TAILQ_REMOVE(&c->reqs, r, entry);
+	c->npending--;
+}
+
+static size_t
+write_cb(char *data, size_t size, size_t nmemb, void *arg)
+{
+	struct http_req	*r = arg;
+	size_t		 n = size * nmemb, ncap;
+	char		*nbuf;
+
+	if (n > r->max_body - r->len) {
+		/* a short count makes curl abort this transfer only */
+		r->overflow = 1;
+		return 0;
+	}
+	if (r->len + n + 1 > r->cap) {
+		ncap = r->cap < 4096 ? 4096 : r->cap;
+		while (ncap < r->len + n + 1)
+			ncap *= 2;
+		if (ncap > r->max_body + 1)
+			ncap = r->max_body + 1;
+		if ((nbuf = realloc(r->buf, ncap)) == NULL)
+			return 0;
+		r->buf = nbuf;
+		r->cap = ncap;
+	}
+	memcpy(r->buf + r->len, data, n);
+	r->len += n;
+	r->buf[r->len] = '\0';
+	return n;
+}
+
+/* Stores a trimmed copy of value into *slot, replacing what was there. */
+static int
+set_header(char **slot, const char *v, size_t vlen)
+{
+	char *s;
+
+	if ((s = strndup(v, vlen)) == NULL)
+		return -1;
+	free(*slot);
+	*slot = s;
+	return 0;
+}
+
+static int
+add_link(struct http_req *r, const char *v, size_t vlen)
+{
+	char **nl, *s;
+
+	if ((s = strndup(v, vlen)) == NULL)
+		return -1;
+	if ((nl = reallocarray(r->links, r->nlinks + 1, sizeof(*nl))) == NULL) {
+		free(s);
+		return -1;
+	}
+	r->links = nl;
+	r->links[r->nlinks++] = s;
+	return 0;
+}
+
+static size_t
+header_cb(char *data, size_t size, size_t nitems, void *arg)
+{
+	struct http_req	*r = arg;
+	size_t		 n = size * nitems, namelen, vlen;
+	const char	*colon, *v;
+	int		 rc = 0;
+
+	r->hdr_bytes += n;
+	if (r->hdr_bytes > HTTP_MAX_HEADER_BYTES) {
+		r->hdr_overflow = 1;
+		return 0;
+	}
+	/* A status line starts a new response (after 1xx): forget the old one. */
+	if (n >= 5 && strncmp(data, "HTTP/", 5) == 0) {
+		req_clear_headers(r);
+		return n;
+	}
+	if ((colon = memchr(data, ':', n)) == NULL)
+		return n;
+	namelen = (size_t)(colon - data);
+	v = colon + 1;
+	vlen = n - namelen - 1;
+	while (vlen > 0 && (*v == ' ' || *v == '\t')) {
+		v++;
+		vlen--;
+	}
+	while (vlen > 0 && (v[vlen - 1] == '\r' || v[vlen - 1] == '\n' ||
+	    v[vlen - 1] == ' ' || v[vlen - 1] == '\t'))
+		vlen--;
+
+#define IS(name) (namelen == sizeof(name) - 1 && \
+	strncasecmp(data, name, namelen) == 0)
+	if (IS("Replay-Nonce"))
+		rc = set_header(&r->replay_nonce, v, vlen);
+	else if (IS("Location"))
+		rc = set_header(&r->location, v, vlen);
+	else if (IS("Retry-After"))
+		rc = set_header(&r->retry_after, v, vlen);
+	else if (IS("Content-Type"))
+		rc = set_header(&r->content_type, v, vlen);
+	else if (IS("Link"))
+		rc = add_link(r, v, vlen);
+#undef IS
+	return rc == 0 ? n : 0;
+}
+
+/* Runs r's callback with what curl gave us, then frees r. */
+static void
+req_complete(struct http_req *r, CURLcode result)
+{
+	struct http_response	 resp;
+	char			 err[CURL_ERROR_SIZE + 64];
+	long			 status = 0;
+
+	req_detach(r);
+	memset(&resp, 0, sizeof(resp));
+	resp.url = r->url;
+	if (r->overflow || result == CURLE_FILESIZE_EXCEEDED) {
+		snprintf(err, sizeof(err), "response body exceeds %zu bytes",
+		    r->max_body);
+		resp.error = err;
+	} else if (r->hdr_overflow) {
+		snprintf(err, sizeof(err), "response headers exceed %d bytes",
+		    HTTP_MAX_HEADER_BYTES);
+		resp.error = err;
+	} else if (result == CURLE_OPERATION_TIMEDOUT) {
+		snprintf(err, sizeof(err), "timed out after %ld ms",
+		    r->timeout_ms);
+		resp.error = err;
+	} else if (result != CURLE_OK) {
+		snprintf(err, sizeof(err), "%s", r->errbuf[0] != '\0' ?
+		    r->errbuf : curl_easy_strerror(result));
+		resp.error = err;
+	} else
+		curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &status);
+	resp.status = resp.error == NULL ? status : 0;
+	/* a failed transfer has no body worth reading, only a partial one */
+	if (resp.error != NULL)
+		r->len = 0;
+	resp.body = r->buf != NULL ? r->buf : "";
+	if (r->buf != NULL)
+		r->buf[r->len] = '\0';
+	resp.body_len = r->len;
+	resp.location = r->location;
+	resp.replay_nonce = r->replay_nonce;
+	resp.retry_after = r->retry_after;
+	resp.content_type = r->content_type;
+	resp.links = (const char **)r->links;
+	resp.nlinks = r->nlinks;
+
+	if (log_enabled(LOG_LVL_DEBUG))
+		log_debug("http: %s %s: %ld, %zu bytes, %.0f ms%s%s", r->method,
+		    r->url, resp.status, r->len, ms_since(&r->start),
+		    resp.error != NULL ? ": " : "",
+		    resp.error != NULL ? resp.error : "");
+
+	/* r is off the multi and the list: the callback may do anything. */
+	r->in_cb = 1;
+	r->cb(&resp, r->arg);
+	req_free(r);
+}
+
+static void	client_destroy(struct http_client *);
+
+static void
+check_done(struct http_client *c)
+{
+	CURLMsg		*msg;
+	struct http_req	*r;
+	char		*priv;
+	int		 left;
+
+	c->busy++;
+	while (!c->dying && (msg = curl_multi_info_read(c->multi, &left)) != NULL) {
+		if (msg->msg != CURLMSG_DONE)
+			continue;
+		priv = NULL;
+		curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, &priv);
+		if ((r = (struct http_req *)priv) == NULL)
+			continue;
+		req_complete(r, msg->data.result);
+	}
+	c->busy--;
+	if (c->dying && c->busy == 0)
+		client_destroy(c);
+}
+
+static void
+sock_event_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct http_sock	*s = arg;
+	struct http_client	*c = s->client;	/* s may be gone after the action */
+	int			 flags = 0, running;
+	CURLMcode		 mc;
+
+	if (what & EV_READ)
+		flags |= CURL_CSELECT_IN;
+	if (what & EV_WRITE)
+		flags |= CURL_CSELECT_OUT;
+	mc = curl_multi_socket_action(c->multi, fd, flags, &running);
+	if (mc != CURLM_OK)
+		log_err("http: curl_multi_socket_action: %s",
+		    curl_multi_strerror(mc));
+	check_done(c);
+}
+
+static void
+timer_event_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct http_client	*c = arg;
+	int			 running;
+	CURLMcode		 mc;
+
+	(void)fd;
+	(void)what;
+	mc = curl_multi_socket_action(c->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+	if (mc != CURLM_OK)
+		log_err("http: curl_multi_socket_action (timeout): %s",
+		    curl_multi_strerror(mc));
+	check_done(c);
+}
+
+static void
+sock_free(struct http_sock *s)
+{
+	if (s == NULL)
+		return;
+	LIST_REMOVE(s, entry);
+	if (s->ev != NULL)
+		event_free(s->ev);
+	free(s);
+}
+
+/* CURLMOPT_SOCKETFUNCTION: keep one libevent event per socket in step. */
+static int
+multi_sock_cb(CURL *easy, curl_socket_t fd, int what, void *userp,
+    void *socketp)
+{
+	struct http_client	*c = userp;
+	struct http_sock	*s = socketp;
+	short			 kind;
+
+	(void)easy;
+	if (what == CURL_POLL_REMOVE) {
+		sock_free(s);
+		return 0;
+	}
+	if (s == NULL) {
+		if ((s = calloc(1, sizeof(*s))) == NULL) {
+			log_err("http: socket %d: calloc failed", (int)fd);
+			return -1;
+		}
+		s->client = c;
+		s->fd = fd;
+		LIST_INSERT_HEAD(&c->socks, s, entry);
+		curl_multi_assign(c->multi, fd, s);
+	}
+	kind = EV_PERSIST;
+	if (what & CURL_POLL_IN)
+		kind |= EV_READ;
+	if (what & CURL_POLL_OUT)
+		kind |= EV_WRITE;
+	if (s->ev != NULL) {
+		event_del(s->ev);
+		if (event_assign(s->ev, c->base, fd, kind, sock_event_cb, s) == -1)
+			goto fail;
+	} else if ((s->ev = event_new(c->base, fd, kind, sock_event_cb,
+	    s)) == NULL)
+		goto fail;
+	if (event_add(s->ev, NULL) == -1)
+		goto fail;
+	return 0;
+ fail:
+	log_err("http: socket %d: cannot watch it with libevent", (int)fd);
+	return -1;
+}
+
+/* CURLMOPT_TIMERFUNCTION: only arm the timer; never act from in here. */
+static int
+multi_timer_cb(CURLM *multi, long timeout_ms, void *userp)
+{
+	struct http_client	*c = userp;
+	struct timeval		 tv;
+
+	(void)multi;
+	if (timeout_ms < 0) {
+		evtimer_del(c->timer);
+		return 0;
+	}
+	tv.tv_sec = timeout_ms / 1000;
+	tv.tv_usec = (timeout_ms % 1000) * 1000;
+	return evtimer_add(c->timer, &tv) == 0 ? 0 : -1;
+}
+
+struct http_client *
+http_client_new(struct event_base *base, const char *user_agent)
+{
+	struct http_client	*c = NULL, *ret = NULL;
+	CURLMcode		 mc = CURLM_OK;
+
+	pthread_once(&http_once, http_global_init);
+	if (http_global_rc != CURLE_OK) {
+		log_err("http: curl_global_init: %s",
+		    curl_easy_strerror(http_global_rc));
+		goto out;
+	}
+	if ((c = calloc(1, sizeof(*c))) == NULL) {
+		log_err("http: calloc failed");
+		goto out;
+	}
+	c->base = base;
+	TAILQ_INIT(&c->reqs);
+	LIST_INIT(&c->socks);
+	if ((c->user_agent = strdup(user_agent != NULL ? user_agent :
+	    PACKAGE_NAME "/" PACKAGE_VERSION)) == NULL) {
+		log_err("http: strdup failed");
+		goto out;
+	}
+	if ((c->timer = evtimer_new(base, timer_event_cb, c)) == NULL) {
+		log_err("http: evtimer_new failed");
+		goto out;
+	}
+	if ((c->multi = curl_multi_init()) == NULL) {
+		log_err("http: curl_multi_init failed");
+		goto out;
+	}
+#define MSET(opt, val) do { if (mc == CURLM_OK) \
+	mc = curl_multi_setopt(c->multi, opt, val); } while (0)
+	MSET(CURLMOPT_SOCKETFUNCTION, multi_sock_cb);
+	MSET(CURLMOPT_SOCKETDATA, c);
+	MSET(CURLMOPT_TIMERFUNCTION, multi_timer_cb);
+	MSET(CURLMOPT_TIMERDATA, c);
+	MSET(CURLMOPT_MAX_HOST_CONNECTIONS, HTTP_MAX_HOST_CONNS);
+	MSET(CURLMOPT_PIPELINING, (long)CURLPIPE_MULTIPLEX);
+#undef MSET
+	if (mc != CURLM_OK) {
+		log_err("http: curl_multi_setopt: %s", curl_multi_strerror(mc));
+		goto out;
+	}
+	ret = c;
+	c = NULL;
+ out:
+	if (c != NULL)
+		client_destroy(c);
+	return ret;
+}
+
+static void
+client_destroy(struct http_client *c)
+{
+	struct http_req	*r;
+
+	while ((r = TAILQ_FIRST(&c->reqs)) != NULL) {
+		req_detach(r);
+		req_free(r);
+	}
+	if (c->multi != NULL)
+		curl_multi_cleanup(c->multi);
+	/* sockets curl did not report removed before cleanup */
+	while (!LIST_EMPTY(&c->socks))
+		sock_free(LIST_FIRST(&c->socks));
+	if (c->timer != NULL)
+		event_free(c->timer);
+	free(c->user_agent);
+	free(c);
+}
+
+void
+http_client_free(struct http_client *c)
+{
+	struct http_req *r;
+
+	if (c == NULL)
+		return;
+	if (c->busy) {
+		/* called from a callback: cancel now, free when check_done unwinds */
+		while ((r = TAILQ_FIRST(&c->reqs)) != NULL) {
+			req_detach(r);
+			req_free(r);
+		}
+		c->dying = 1;
+		return;
+	}
+	client_destroy(c);
+}
+
+struct http_req *
+http_request(struct http_client *c, const char *method, const char *url,
+    const char *body, size_t body_len, const struct http_opts *opts,
+    http_cb cb, void *arg)
+{
+	static const struct http_opts defaults;
+	struct http_req		*r = NULL, *ret = NULL;
+	struct curl_slist	*l;
+	char			 ct[512];
+	CURLcode		 ce = CURLE_OK;
+	CURLMcode		 mc;
+	int			 post = 0, head = 0;
+
+	if (opts == NULL)
+		opts = &defaults;
+	if (c == NULL || c->dying || url == NULL || cb == NULL || method == NULL)
+		goto out;
+	if (strcmp(method, "POST") == 0)
+		post = 1;
+	else if (strcmp(method, "HEAD") == 0)
+		head = 1;
+	else if (strcmp(method, "GET") != 0) {
+		log_err("http: %s: unsupported method %s", url, method);
+		goto out;
+	}
+	if ((r = calloc(1, sizeof(*r))) == NULL ||
+	    (r->url = strdup(url)) == NULL ||
+	    (r->method = strdup(method)) == NULL) {
+		log_err("http: %s: out of memory", url);
+		goto out;
+	}
+	r->client = c;
+	r->cb = cb;
+	r->arg = arg;
+	r->timeout_ms = opts->timeout_ms > 0 ? opts->timeout_ms :
+	    HTTP_DEFAULT_TIMEOUT_MS;
+	r->max_body = opts->max_body > 0 ? opts->max_body : HTTP_DEFAULT_MAX_BODY;
+	if (r->max_body > SIZE_MAX / 4)		/* keeps buffer arithmetic safe */
+		r->max_body = SIZE_MAX / 4;
+	if (post) {
+		/* our own copy: the caller's buffer may go away before curl sends */
+		if ((r->reqbody = malloc(body_len + 1)) == NULL) {
+			log_err("http: %s: out of memory", url);
+			goto out;
+		}
+		if (body_len > 0)
+			memcpy(r->reqbody, body, body_len);
+		r->reqbody[body_len] = '\0';
+	}
+	/* curl would wait up to 1 s for "100 Continue" on large bodies */
+	if ((l = curl_slist_append(r->hdrs, "Expect:")) == NULL)
+		goto nomem;
+	r->hdrs = l;
+	if (opts->content_type != NULL) {
+		if ((size_t)snprintf(ct, sizeof(ct), "Content-Type: %s",
+		    opts->content_type) >= sizeof(ct)) {
+			log_err("http: %s: content type too long", url);
+			goto out;
+		}
+		if ((l = curl_slist_append(r->hdrs, ct)) == NULL)
+			goto nomem;
+		r->hdrs = l;
+	}
+	if ((r->easy = curl_easy_init()) == NULL) {
+		log_err("http: %s: curl_easy_init failed", url);
+		goto out;
+	}
+
+#define SET(opt, val) do { if (ce == CURLE_OK) \
+	ce = curl_easy_setopt(r->easy, opt, val); } while (0)
+	SET(CURLOPT_ERRORBUFFER, r->errbuf);
+	SET(CURLOPT_URL, r->url);
+	SET(CURLOPT_PRIVATE, (char *)r);
+	SET(CURLOPT_NOSIGNAL, 1L);
+#if LIBCURL_VERSION_NUM >= 0x075500	/* 7.85.0 */
+	SET(CURLOPT_PROTOCOLS_STR, "http,https");
+	SET(CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+#else
+	SET(CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
+	SET(CURLOPT_REDIR_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
+#endif
+	/* ACME says where to go next in Location; the caller decides. */
+	SET(CURLOPT_FOLLOWLOCATION, 0L);
+	SET(CURLOPT_SSL_VERIFYPEER, 1L);
+	SET(CURLOPT_SSL_VERIFYHOST, 2L);
+	if (opts->ca_bundle != NULL)
+		SET(CURLOPT_CAINFO, opts->ca_bundle);
+	SET(CURLOPT_USERAGENT, c->user_agent);
+	SET(CURLOPT_TIMEOUT_MS, r->timeout_ms);
+	/* refuses early when Content-Length already says it is too big */
+	SET(CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)r->max_body);
+	SET(CURLOPT_WRITEFUNCTION, write_cb);
+	SET(CURLOPT_WRITEDATA, r);
+	SET(CURLOPT_HEADERFUNCTION, header_cb);
+	SET(CURLOPT_HEADERDATA, r);
+	SET(CURLOPT_HTTPHEADER, r->hdrs);
+	SET(CURLOPT_TCP_KEEPALIVE, 1L);
+	if (post) {
+		SET(CURLOPT_POST, 1L);
+		SET(CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)body_len);
+		SET(CURLOPT_POSTFIELDS, r->reqbody);
+	} else if (head)
+		SET(CURLOPT_NOBODY, 1L);
+	else
+		SET(CURLOPT_HTTPGET, 1L);
+#undef SET
+	if (ce != CURLE_OK) {
+		log_err("http: %s: curl_easy_setopt: %s", url,
+		    curl_easy_strerror(ce));
+		goto out;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &r->start);
+	/* arms our timer at 0 through multi_timer_cb; the loop starts it */
+	if ((mc = curl_multi_add_handle(c->multi, r->easy)) != CURLM_OK) {
+		log_err("http: %s: curl_multi_add_handle: %s", url,
+		    curl_multi_strerror(mc));
+		goto out;
+	}
+	TAILQ_INSERT_TAIL(&c->reqs, r, entry);
+	c->npending++;
+	ret = r;
+	r = NULL;
+	goto out;
+ nomem:
+	log_err("http: %s: out of memory", url);
+ out:
+	req_free(r);
+	return ret;
+}
+
+void
+http_cancel(struct http_req *r)
+{
+	if (r == NULL)
+		return;
+	/* from inside its own callback: it is freed when the callback returns */
+	if (r->in_cb)
+		return;
+	log_debug("http: %s %s: cancelled after %.0f ms", r->method, r->url,
+	    ms_since(&r->start));
+	req_detach(r);
+	req_free(r);
+}
+
+size_t
+http_pending(const struct http_client *c)
+{
+	return c != NULL ? c->npending : 0;
+}
