@@ -1,0 +1,560 @@
+/* test_store.c - state directory: lock, atomic writes, accounts, versioned certs */
+#include "config.h"
+
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <limits.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "log.h"
+#include "store.h"
+
+struct fx {
+	char	 tmp[PATH_MAX];		/* mkdtemp'd, removed afterwards */
+	char	 state[PATH_MAX + 16];	/* tmp/var/state (not created yet) */
+	struct store *st;
+};
+
+static int
+rm_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	(void)sb; (void)flag; (void)ftw;
+	return remove(path);
+}
+
+static int
+setup(void **state)
+{
+	struct fx	*fx = calloc(1, sizeof(*fx));
+	const char	*t = getenv("TMPDIR");
+	char		 err[512];
+
+	assert_non_null(fx);
+	snprintf(fx->tmp, sizeof(fx->tmp), "%s/renewd-store-XXXXXX",
+	    t != NULL && *t != '\0' ? t : "/tmp");
+	assert_non_null(mkdtemp(fx->tmp));
+	snprintf(fx->state, sizeof(fx->state), "%s/var/state", fx->tmp);
+	fx->st = store_open(fx->state, err, sizeof(err));
+	if (fx->st == NULL)
+		fail_msg("store_open: %s", err);
+	*state = fx;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct fx	*fx = *state;
+
+	store_close(fx->st);
+	nftw(fx->tmp, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	free(fx);
+	return 0;
+}
+
+static char *
+join(const char *a, const char *b)
+{
+	char	*p;
+
+	assert_true(asprintf(&p, "%s/%s", a, b) != -1);
+	return p;
+}
+
+static mode_t
+mode_of(const char *path)
+{
+	struct stat	st;
+
+	assert_int_equal(lstat(path, &st), 0);
+	return st.st_mode;
+}
+
+/* Counts directory entries other than . and .. whose names start with c. */
+static int
+count_prefixed(const char *dir, char c)
+{
+	DIR		*d = opendir(dir);
+	struct dirent	*de;
+	int		 n = 0;
+
+	assert_non_null(d);
+	while ((de = readdir(d)) != NULL) {
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		if (c == 0 || de->d_name[0] == c)
+			n++;
+	}
+	closedir(d);
+	return n;
+}
+
+static void
+test_open_creates_private_nested_dir(void **state)
+{
+	struct fx	*fx = *state;
+	char		*lock = join(fx->state, "renewd.lock");
+	char		*buf;
+	char		 pid[32];
+
+	assert_true(S_ISDIR(mode_of(fx->state)));
+	assert_int_equal(mode_of(fx->state) & 07777, 0700);
+	assert_string_equal(store_path(fx->st), fx->state);
+	assert_int_equal(mode_of(lock) & 07777, 0600);
+	buf = store_read_file(lock, NULL);
+	assert_non_null(buf);
+	snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
+	assert_string_equal(buf, pid);
+	free(buf);
+	free(lock);
+}
+
+static void
+test_second_open_fails_naming_lock_and_pid_until_closed(void **state)
+{
+	struct fx	*fx = *state;
+	struct store	*st2;
+	char		 err[512], want[PATH_MAX + 128];
+
+	err[0] = '\0';
+	st2 = store_open(fx->state, err, sizeof(err));
+	assert_null(st2);
+	snprintf(want, sizeof(want), "lock %s/renewd.lock is held by pid %ld",
+	    fx->state, (long)getpid());
+	if (strstr(err, want) == NULL)
+		fail_msg("error \"%s\" lacks \"%s\"", err, want);
+	assert_non_null(strstr(err, fx->state));
+
+	store_close(fx->st);
+	fx->st = store_open(fx->state, err, sizeof(err));
+	if (fx->st == NULL)
+		fail_msg("store_open after close: %s", err);
+}
+
+static void
+test_open_reports_uncreatable_dir(void **state)
+{
+	struct fx	*fx = *state;
+	char		*file = join(fx->tmp, "plainfile"), *sub;
+	char		 err[512];
+
+	assert_int_equal(store_write_atomic(file, "x", 1, 0600), 0);
+	sub = join(file, "state");
+	assert_null(store_open(sub, err, sizeof(err)));
+	assert_non_null(strstr(err, sub));
+	free(sub);
+	free(file);
+}
+
+static void
+test_write_atomic_sets_exact_mode_despite_umask_0(void **state)
+{
+	struct fx	*fx = *state;
+	char		*key = join(fx->tmp, "key.pem");
+	char		*pub = join(fx->tmp, "pub.pem");
+	char		*buf;
+	size_t		 len;
+	mode_t		 old = umask(0);
+
+	assert_int_equal(store_write_atomic(key, "secret", 6, 0600), 0);
+	assert_int_equal(store_write_atomic(pub, "public", 6, 0644), 0);
+	umask(old);
+	assert_true(S_ISREG(mode_of(key)));
+	assert_int_equal(mode_of(key) & 07777, 0600);
+	assert_int_equal(mode_of(pub) & 07777, 0644);
+	buf = store_read_file(key, &len);
+	assert_non_null(buf);
+	assert_int_equal(len, 6);
+	assert_string_equal(buf, "secret");
+	free(buf);
+	free(key);
+	free(pub);
+}
+
+static void
+test_write_atomic_replaces_and_leaves_no_temp_files(void **state)
+{
+	struct fx	*fx = *state;
+	char		*dir = join(fx->tmp, "w");
+	char		*p, *buf;
+	size_t		 len;
+	static char	 big[300000];
+
+	assert_int_equal(mkdir(dir, 0700), 0);
+	p = join(dir, "f");
+	assert_int_equal(store_write_atomic(p, "old contents", 12, 0600), 0);
+	memset(big, 'A', sizeof(big));
+	assert_int_equal(store_write_atomic(p, big, sizeof(big), 0600), 0);
+	buf = store_read_file(p, &len);
+	assert_non_null(buf);
+	assert_int_equal(len, sizeof(big));
+	assert_memory_equal(buf, big, sizeof(big));
+	assert_int_equal(count_prefixed(dir, 0), 1);
+	free(buf);
+	free(p);
+	free(dir);
+}
+
+static void
+test_write_atomic_failure_removes_temp_file(void **state)
+{
+	struct fx	*fx = *state;
+	char		*dir = join(fx->tmp, "w2");
+	char		*target;
+
+	assert_int_equal(mkdir(dir, 0700), 0);
+	/* rename(2) of a file over a non-empty directory must fail */
+	target = join(dir, "isdir");
+	assert_int_equal(mkdir(target, 0700), 0);
+	free(target);
+	target = join(dir, "isdir/inner");
+	assert_int_equal(store_write_atomic(target, "x", 1, 0600), 0);
+	free(target);
+	target = join(dir, "isdir");
+	assert_int_equal(store_write_atomic(target, "data", 4, 0600), -1);
+	assert_true(errno != 0);
+	assert_int_equal(count_prefixed(dir, '.'), 0);
+	assert_int_equal(count_prefixed(dir, 0), 1);
+	free(target);
+	free(dir);
+}
+
+static void
+test_read_file_missing_sets_enoent(void **state)
+{
+	struct fx	*fx = *state;
+	char		*p = join(fx->tmp, "nope");
+
+	errno = 0;
+	assert_null(store_read_file(p, NULL));
+	assert_int_equal(errno, ENOENT);
+	free(p);
+}
+
+static void
+test_account_key_and_url_round_trip(void **state)
+{
+	struct fx	*fx = *state;
+	const char	*pem = "-----BEGIN PRIVATE KEY-----\nabc\n-----END PRIVATE KEY-----\n";
+	char		*key = (char *)1, *url = (char *)1, *p, *q;
+
+	assert_int_equal(store_account_load(fx->st, "le", &key, &url), 0);
+	assert_null(key);
+	assert_null(url);
+
+	assert_int_equal(store_account_save_key(fx->st, "le", pem,
+	    strlen(pem)), 0);
+	assert_int_equal(store_account_load(fx->st, "le", &key, &url), 1);
+	assert_string_equal(key, pem);
+	assert_null(url);
+	free(key);
+
+	assert_int_equal(store_account_save_url(fx->st, "le",
+	    "https://ca.test/acct/1"), 0);
+	assert_int_equal(store_account_save_url(fx->st, "le",
+	    "https://ca.test/acct/2"), 0);
+	assert_int_equal(store_account_load(fx->st, "le", &key, &url), 1);
+	assert_string_equal(key, pem);
+	assert_string_equal(url, "https://ca.test/acct/2");
+	free(key);
+	free(url);
+
+	p = join(fx->state, "accounts/le");
+	assert_int_equal(mode_of(p) & 07777, 0700);
+	q = join(p, "account.key");
+	assert_int_equal(mode_of(q) & 07777, 0600);
+	free(q);
+	q = join(p, "account.json");
+	assert_int_equal(mode_of(q) & 07777, 0600);
+	free(q);
+	assert_int_equal(count_prefixed(p, '.'), 0);
+	free(p);
+}
+
+static void
+test_account_url_save_keeps_other_fields(void **state)
+{
+	struct fx	*fx = *state;
+	const char	*js = "{\"directory\": \"https://ca.test/dir\"}";
+	char		*p, *buf;
+
+	assert_int_equal(store_account_save_key(fx->st, "ca2", "k", 1), 0);
+	p = join(fx->state, "accounts/ca2/account.json");
+	assert_int_equal(store_write_atomic(p, js, strlen(js), 0600), 0);
+	assert_int_equal(store_account_save_url(fx->st, "ca2", "https://u"), 0);
+	buf = store_read_file(p, NULL);
+	assert_non_null(buf);
+	assert_non_null(strstr(buf, "https://ca.test/dir"));
+	assert_non_null(strstr(buf, "https://u"));
+	free(buf);
+	free(p);
+}
+
+static void
+test_bad_names_are_rejected(void **state)
+{
+	struct fx	*fx = *state;
+	static const char *bad[] = { "", ".", "..", "a/b", "../x", "/abs", "a b" };
+	char		*k, *u;
+	size_t		 i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_int_equal(store_account_save_key(fx->st, bad[i], "k", 1), -1);
+		assert_int_equal(store_account_save_url(fx->st, bad[i], "u"), -1);
+		assert_int_equal(store_account_load(fx->st, bad[i], &k, &u), -1);
+		assert_int_equal(store_cert_install(fx->st, bad[i], "01", "k",
+		    "c", "ch"), -1);
+		assert_int_equal(store_cert_install(fx->st, "ok", bad[i], "k",
+		    "c", "ch"), -1);
+		assert_int_equal(store_cert_load(fx->st, bad[i], &k, &u), -1);
+		assert_null(store_cert_live_path(fx->st, bad[i]));
+	}
+	/* nothing was created, inside the state directory or out */
+	assert_int_equal(count_prefixed(fx->tmp, 0), 1);
+	assert_int_equal(count_prefixed(fx->state, 0), 1);
+	assert_int_equal(store_cert_install(fx->st, "ok", "live", "k", "c",
+	    "ch"), -1);
+}
+
+/* Checks file under certs/<name>/<dir>/ has content and mode. */
+static void
+check_file(struct fx *fx, const char *name, const char *dir,
+    const char *file, const char *want, mode_t mode)
+{
+	char	*p, *buf;
+
+	assert_true(asprintf(&p, "%s/certs/%s/%s/%s", fx->state, name, dir,
+	    file) != -1);
+	buf = store_read_file(p, NULL);
+	if (buf == NULL)
+		fail_msg("%s: %s", p, strerror(errno));
+	assert_string_equal(buf, want);
+	assert_int_equal(mode_of(p) & 07777, mode);
+	free(buf);
+	free(p);
+}
+
+static void
+test_cert_load_without_live_returns_0(void **state)
+{
+	struct fx	*fx = *state;
+	char		*k = (char *)1, *fc = (char *)1;
+
+	assert_int_equal(store_cert_load(fx->st, "www", &k, &fc), 0);
+	assert_null(k);
+	assert_null(fc);
+}
+
+static void
+test_cert_install_then_load_round_trip(void **state)
+{
+	struct fx	*fx = *state;
+	char		*k, *fc, *live, target[64];
+	ssize_t		 n;
+
+	assert_int_equal(store_cert_install(fx->st, "www", "0a1b", "KEY1\n",
+	    "CERT1\n", "CHAIN1\n"), 0);
+	assert_int_equal(store_cert_load(fx->st, "www", &k, &fc), 1);
+	assert_string_equal(k, "KEY1\n");
+	assert_string_equal(fc, "CERT1\nCHAIN1\n");
+	free(k);
+	free(fc);
+
+	check_file(fx, "www", "0a1b", "privkey.pem", "KEY1\n", 0600);
+	check_file(fx, "www", "0a1b", "cert.pem", "CERT1\n", 0644);
+	check_file(fx, "www", "0a1b", "chain.pem", "CHAIN1\n", 0644);
+	check_file(fx, "www", "0a1b", "fullchain.pem", "CERT1\nCHAIN1\n", 0644);
+	check_file(fx, "www", "live", "privkey.pem", "KEY1\n", 0600);
+
+	live = store_cert_live_path(fx->st, "www");
+	assert_non_null(live);
+	assert_true(S_ISLNK(mode_of(live)));
+	n = readlink(live, target, sizeof(target) - 1);
+	assert_true(n > 0);
+	target[n] = '\0';
+	assert_string_equal(target, "0a1b");
+	free(live);
+	live = join(fx->state, "certs/www/0a1b");
+	assert_int_equal(mode_of(live) & 07777, 0700);
+	free(live);
+	/* no temp files or .live.tmp left over */
+	live = join(fx->state, "certs/www");
+	assert_int_equal(count_prefixed(live, '.'), 0);
+	free(live);
+	live = join(fx->state, "certs/www/0a1b");
+	assert_int_equal(count_prefixed(live, '.'), 0);
+	assert_int_equal(count_prefixed(live, 0), 4);
+	free(live);
+}
+
+static void
+test_fullchain_gets_newline_between_cert_and_chain(void **state)
+{
+	struct fx	*fx = *state;
+
+	assert_int_equal(store_cert_install(fx->st, "nl", "01", "K", "CERT",
+	    "CHAIN"), 0);
+	check_file(fx, "nl", "01", "fullchain.pem", "CERT\nCHAIN", 0644);
+	assert_int_equal(store_cert_install(fx->st, "nochain", "01", "K",
+	    "CERT\n", NULL), 0);
+	check_file(fx, "nochain", "01", "fullchain.pem", "CERT\n", 0644);
+}
+
+static void
+test_second_install_switches_live_and_keeps_old(void **state)
+{
+	struct fx	*fx = *state;
+	char		*k, *fc, *live, target[64];
+	ssize_t		 n;
+
+	assert_int_equal(store_cert_install(fx->st, "www", "01", "KEY1\n",
+	    "CERT1\n", "CHAIN\n"), 0);
+	assert_int_equal(store_cert_install(fx->st, "www", "02", "KEY2\n",
+	    "CERT2\n", "CHAIN\n"), 0);
+	live = store_cert_live_path(fx->st, "www");
+	assert_true(S_ISLNK(mode_of(live)));
+	n = readlink(live, target, sizeof(target) - 1);
+	assert_true(n > 0);
+	target[n] = '\0';
+	assert_string_equal(target, "02");
+	free(live);
+
+	assert_int_equal(store_cert_load(fx->st, "www", &k, &fc), 1);
+	assert_string_equal(k, "KEY2\n");
+	assert_string_equal(fc, "CERT2\nCHAIN\n");
+	free(k);
+	free(fc);
+	/* the old version stays intact for rollback and pruning */
+	check_file(fx, "www", "01", "privkey.pem", "KEY1\n", 0600);
+	check_file(fx, "www", "01", "fullchain.pem", "CERT1\nCHAIN\n", 0644);
+}
+
+static void
+test_reinstall_same_version_uses_suffix_not_overwrite(void **state)
+{
+	struct fx	*fx = *state;
+	char		*live, target[64];
+	ssize_t		 n;
+
+	assert_int_equal(store_cert_install(fx->st, "www", "ab", "KEY1\n",
+	    "CERT1\n", ""), 0);
+	assert_int_equal(store_cert_install(fx->st, "www", "ab", "KEY2\n",
+	    "CERT2\n", ""), 0);
+	assert_int_equal(store_cert_install(fx->st, "www", "ab", "KEY3\n",
+	    "CERT3\n", ""), 0);
+	check_file(fx, "www", "ab", "privkey.pem", "KEY1\n", 0600);
+	check_file(fx, "www", "ab.1", "privkey.pem", "KEY2\n", 0600);
+	check_file(fx, "www", "ab.2", "privkey.pem", "KEY3\n", 0600);
+	live = store_cert_live_path(fx->st, "www");
+	n = readlink(live, target, sizeof(target) - 1);
+	assert_true(n > 0);
+	target[n] = '\0';
+	assert_string_equal(target, "ab.2");
+	free(live);
+}
+
+static void
+test_install_over_leftovers_from_a_crash(void **state)
+{
+	struct fx	*fx = *state;
+	char		*cdir, *p, *k, *fc;
+
+	assert_int_equal(store_cert_install(fx->st, "www", "01", "KEY1\n",
+	    "CERT1\n", ""), 0);
+	cdir = join(fx->state, "certs/www");
+	/* a crash between symlink() and rename() leaves .live.tmp behind */
+	p = join(cdir, ".live.tmp");
+	assert_int_equal(symlink("01", p), 0);
+	free(p);
+	/* and a crash mid-write leaves a temp file */
+	p = join(cdir, "01/.privkey.pem.Xy12ab");
+	assert_int_equal(store_write_atomic(p, "junk", 4, 0600), 0);
+	free(p);
+	/* a half-created version directory that never went live */
+	p = join(cdir, "02");
+	assert_int_equal(mkdir(p, 0700), 0);
+	free(p);
+
+	assert_int_equal(store_cert_install(fx->st, "www", "02", "KEY2\n",
+	    "CERT2\n", ""), 0);
+	assert_int_equal(store_cert_load(fx->st, "www", &k, &fc), 1);
+	assert_string_equal(k, "KEY2\n");
+	assert_string_equal(fc, "CERT2\n");
+	free(k);
+	free(fc);
+	p = join(cdir, ".live.tmp");
+	errno = 0;
+	assert_int_equal(lstat(p, &(struct stat){0}), -1);
+	assert_int_equal(errno, ENOENT);
+	free(p);
+	check_file(fx, "www", "02.1", "privkey.pem", "KEY2\n", 0600);
+	free(cdir);
+}
+
+static void
+test_failed_install_keeps_old_live(void **state)
+{
+	struct fx	*fx = *state;
+	char		*cdir, *p, *k, *fc;
+
+	assert_int_equal(store_cert_install(fx->st, "www", "01", "KEY1\n",
+	    "CERT1\n", ""), 0);
+	cdir = join(fx->state, "certs/www");
+	/* a directory named .live.tmp cannot be unlinked: the switch fails */
+	p = join(cdir, ".live.tmp");
+	assert_int_equal(mkdir(p, 0700), 0);
+	assert_int_equal(store_cert_install(fx->st, "www", "02", "KEY2\n",
+	    "CERT2\n", ""), -1);
+	assert_int_equal(rmdir(p), 0);
+	free(p);
+	assert_int_equal(store_cert_load(fx->st, "www", &k, &fc), 1);
+	assert_string_equal(k, "KEY1\n");
+	free(k);
+	free(fc);
+	/* the version that never went live was cleaned up */
+	p = join(cdir, "02");
+	assert_int_equal(access(p, F_OK), -1);
+	free(p);
+	free(cdir);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_open_creates_private_nested_dir, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_second_open_fails_naming_lock_and_pid_until_closed, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_open_reports_uncreatable_dir, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_write_atomic_sets_exact_mode_despite_umask_0, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_write_atomic_replaces_and_leaves_no_temp_files, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_write_atomic_failure_removes_temp_file, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_read_file_missing_sets_enoent, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_account_key_and_url_round_trip, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_account_url_save_keeps_other_fields, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_bad_names_are_rejected, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_cert_load_without_live_returns_0, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_cert_install_then_load_round_trip, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_fullchain_gets_newline_between_cert_and_chain, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_second_install_switches_live_and_keeps_old, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reinstall_same_version_uses_suffix_not_overwrite, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_install_over_leftovers_from_a_crash, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_failed_install_keeps_old_live, setup, teardown),
+	};
+
+	/* the rejection tests log errors on purpose; keep the TAP output clean */
+	log_init(0);
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
