@@ -1,0 +1,793 @@
+/* test_acme.c - problem documents, Retry-After, and orders against a scripted CA */
+#include "config.h"
+
+#include <limits.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <sys/socket.h>
+
+#include <netinet/in.h>
+
+#include <cmocka.h>
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+
+#include "acme.h"
+#include "challenge_http.h"
+#include "crypto.h"
+#include "http.h"
+#include "log.h"
+#include "store.h"
+
+static int
+parse(const char *s, struct acme_problem *p)
+{
+	return acme_problem_parse(s, strlen(s), p);
+}
+
+static void
+test_problem_full_document_with_subproblems(void **state)
+{
+	struct acme_problem p;
+	const char *doc =
+	    "{\"type\":\"urn:ietf:params:acme:error:rejectedIdentifier\","
+	    "\"detail\":\"Some identifiers were rejected\",\"status\":400,"
+	    "\"subproblems\":["
+	    " {\"type\":\"urn:ietf:params:acme:error:malformed\","
+	    "  \"detail\":\"Invalid underscore in DNS name\","
+	    "  \"identifier\":{\"type\":\"dns\",\"value\":\"_example.org\"}},"
+	    " {\"type\":\"urn:ietf:params:acme:error:rejectedIdentifier\","
+	    "  \"detail\":\"This CA will not issue for example.net\","
+	    "  \"status\":403,"
+	    "  \"identifier\":{\"type\":\"dns\",\"value\":\"example.net\"}}]}";
+
+	assert_int_equal(parse(doc, &p), 0);
+	assert_string_equal(p.type, "urn:ietf:params:acme:error:rejectedIdentifier");
+	assert_string_equal(p.detail, "Some identifiers were rejected");
+	assert_int_equal(p.status, 400);
+	assert_null(p.identifier);
+	assert_int_equal(p.nsub, 2);
+	assert_string_equal(p.sub[0].type, "urn:ietf:params:acme:error:malformed");
+	assert_string_equal(p.sub[0].detail, "Invalid underscore in DNS name");
+	assert_string_equal(p.sub[0].identifier, "_example.org");
+	assert_int_equal(p.sub[0].status, 0);
+	assert_string_equal(p.sub[1].identifier, "example.net");
+	assert_int_equal(p.sub[1].status, 403);
+	acme_problem_clear(&p);
+	assert_null(p.type);
+	assert_null(p.sub);
+	assert_int_equal(p.nsub, 0);
+}
+
+static void
+test_problem_minimal_document_has_only_type(void **state)
+{
+	struct acme_problem p;
+
+	assert_int_equal(parse("{\"type\":\"about:blank\"}", &p), 0);
+	assert_string_equal(p.type, "about:blank");
+	assert_null(p.detail);
+	assert_int_equal(p.status, 0);
+	assert_int_equal(p.nsub, 0);
+	assert_null(p.sub);
+	acme_problem_clear(&p);
+}
+
+static void
+test_problem_rejects_what_is_not_json(void **state)
+{
+	struct acme_problem p;
+
+	assert_int_equal(parse("<html>502 Bad Gateway</html>", &p), -1);
+	assert_null(p.type);
+	assert_int_equal(parse("{\"type\":\"x\"", &p), -1);
+	assert_int_equal(parse("", &p), -1);
+	assert_int_equal(acme_problem_parse(NULL, 0, &p), -1);
+	/* embedded NUL ends the document early: what follows is garbage */
+	assert_int_equal(acme_problem_parse("{\"type\":\"x\"}\0junk", 17, &p), -1);
+	acme_problem_clear(&p);
+}
+
+static void
+test_problem_rejects_json_without_type_string(void **state)
+{
+	struct acme_problem p;
+
+	assert_int_equal(parse("{\"detail\":\"no type\",\"status\":500}", &p), -1);
+	assert_null(p.detail);
+	assert_int_equal(parse("{\"type\":42}", &p), -1);
+	assert_int_equal(parse("{\"type\":null}", &p), -1);
+	assert_int_equal(parse("[\"type\"]", &p), -1);
+	assert_int_equal(parse("\"urn:ietf:params:acme:error:badNonce\"", &p), -1);
+	acme_problem_clear(&p);
+}
+
+static void
+test_problem_ignores_optional_members_of_wrong_type(void **state)
+{
+	struct acme_problem p;
+	const char *doc = "{\"type\":\"t\",\"detail\":7,\"status\":\"400\","
+	    "\"identifier\":\"x\",\"subproblems\":{\"type\":\"s\"}}";
+
+	assert_int_equal(parse(doc, &p), 0);
+	assert_string_equal(p.type, "t");
+	assert_null(p.detail);
+	assert_int_equal(p.status, 0);
+	assert_null(p.identifier);
+	assert_int_equal(p.nsub, 0);
+	acme_problem_clear(&p);
+
+	/* bad subproblems are skipped, good ones kept; status out of range dropped */
+	doc = "{\"type\":\"t\",\"status\":99999,\"subproblems\":[1,\"s\",{},"
+	    "{\"type\":false},{\"type\":\"ok\",\"identifier\":{\"value\":3}},null]}";
+	assert_int_equal(parse(doc, &p), 0);
+	assert_int_equal(p.status, 0);
+	assert_int_equal(p.nsub, 1);
+	assert_string_equal(p.sub[0].type, "ok");
+	assert_null(p.sub[0].identifier);
+	acme_problem_clear(&p);
+}
+
+static void
+test_problem_rejects_huge_and_deep_inputs(void **state)
+{
+	struct acme_problem p;
+	size_t	 n = 200000, i;
+	char	*big = malloc(n + 64);
+	char	*deep;
+
+	assert_non_null(big);
+	/* a valid but oversized document */
+	i = (size_t)sprintf(big, "{\"type\":\"t\",\"detail\":\"");
+	memset(big + i, 'a', n);
+	strcpy(big + i + n, "\"}");
+	assert_int_equal(acme_problem_parse(big, strlen(big), &p), -1);
+	assert_null(p.type);
+	free(big);
+
+	/* nesting far deeper than any real document, within the size limit */
+	n = 30000;
+	assert_non_null(deep = malloc(2 * n + 1));
+	memset(deep, '[', n);
+	memset(deep + n, ']', n);
+	deep[2 * n] = '\0';
+	assert_int_equal(acme_problem_parse(deep, 2 * n, &p), -1);
+	free(deep);
+
+	/* thousands of subproblems are capped, not all copied */
+	assert_non_null(big = malloc(60000));
+	i = (size_t)sprintf(big, "{\"type\":\"t\",\"subproblems\":[");
+	while (i < 59000)
+		i += (size_t)sprintf(big + i, "{\"type\":\"s\"},");
+	strcpy(big + i - 1, "]}");
+	assert_int_equal(acme_problem_parse(big, strlen(big), &p), 0);
+	assert_true(p.nsub > 0 && p.nsub <= 64);
+	acme_problem_clear(&p);
+	free(big);
+}
+
+static void
+test_problem_str_exact_text(void **state)
+{
+	struct acme_problem p;
+	char *s;
+
+	assert_int_equal(parse("{\"type\":\"urn:ietf:params:acme:error:connection\","
+	    "\"detail\":\"127.0.0.1: Fetching http://x.example/: Connection refused\"}",
+	    &p), 0);
+	assert_non_null(s = acme_problem_str(&p));
+	assert_string_equal(s, "urn:ietf:params:acme:error:connection: "
+	    "127.0.0.1: Fetching http://x.example/: Connection refused");
+	free(s);
+	acme_problem_clear(&p);
+
+	assert_int_equal(parse("{\"type\":\"about:blank\",\"detail\":\"\"}", &p), 0);
+	assert_non_null(s = acme_problem_str(&p));
+	assert_string_equal(s, "about:blank");
+	free(s);
+	acme_problem_clear(&p);
+
+	assert_int_equal(parse("{\"type\":\"urn:x:rejected\",\"detail\":\"two bad\","
+	    "\"subproblems\":[{\"type\":\"urn:x:malformed\",\"detail\":\"underscore\","
+	    "\"identifier\":{\"type\":\"dns\",\"value\":\"_a.org\"}},"
+	    "{\"type\":\"urn:x:caa\"},"
+	    "{\"type\":\"urn:x:dns\",\"detail\":\"NXDOMAIN\"}]}", &p), 0);
+	assert_non_null(s = acme_problem_str(&p));
+	assert_string_equal(s, "urn:x:rejected: two bad [_a.org: urn:x:malformed: "
+	    "underscore; urn:x:caa; urn:x:dns: NXDOMAIN]");
+	free(s);
+	acme_problem_clear(&p);
+
+	/* CA text must not be able to forge log lines */
+	assert_int_equal(parse("{\"type\":\"t\",\"detail\":\"a\\nb\\r\\u001bc\"}", &p), 0);
+	assert_non_null(s = acme_problem_str(&p));
+	assert_string_equal(s, "t: a b  c");
+	free(s);
+	acme_problem_clear(&p);
+}
+
+static void
+fmt_date(time_t t, char *buf, size_t len)
+{
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	/* IMF-fixdate with English names regardless of locale */
+	snprintf(buf, len, "%s, %02d %s %04d %02d:%02d:%02d GMT",
+	    (const char *[]){ "Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat" }[tm.tm_wday],
+	    tm.tm_mday,
+	    (const char *[]){ "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul",
+	    "Aug", "Sep", "Oct", "Nov", "Dec" }[tm.tm_mon],
+	    tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
+}
+
+static void
+test_retry_after_delta_seconds(void **state)
+{
+	assert_int_equal(acme_retry_after("0"), 0);
+	assert_int_equal(acme_retry_after("120"), 120);
+	assert_int_equal(acme_retry_after(" 86400 "), 86400);
+	assert_int_equal(acme_retry_after("007"), 7);
+}
+
+static void
+test_retry_after_http_date_past_is_zero(void **state)
+{
+	char buf[64];
+
+	assert_int_equal(acme_retry_after("Sun, 06 Nov 1994 08:49:37 GMT"), 0);
+	fmt_date(time(NULL) - 3600, buf, sizeof(buf));
+	assert_int_equal(acme_retry_after(buf), 0);
+}
+
+static void
+test_retry_after_http_date_future_is_seconds_from_now(void **state)
+{
+	char buf[64];
+	long v;
+
+	fmt_date(time(NULL) + 600, buf, sizeof(buf));
+	v = acme_retry_after(buf);
+	assert_true(v >= 598 && v <= 600);
+	assert_int_equal(acme_retry_after("Fri, 01 Jan 2100 00:00:00 GMT") >
+	    70L * 365 * 86400, 1);
+}
+
+static void
+test_retry_after_rejects_garbage_and_negatives(void **state)
+{
+	assert_int_equal(acme_retry_after(NULL), -1);
+	assert_int_equal(acme_retry_after(""), -1);
+	assert_int_equal(acme_retry_after("   "), -1);
+	assert_int_equal(acme_retry_after("soon"), -1);
+	assert_int_equal(acme_retry_after("-5"), -1);
+	assert_int_equal(acme_retry_after("12s"), -1);
+	assert_int_equal(acme_retry_after("1 2"), -1);
+	assert_int_equal(acme_retry_after("1.5"), -1);
+	assert_int_equal(acme_retry_after("+5"), -1);
+	/* wrong zone, bad month, out-of-range fields, truncated */
+	assert_int_equal(acme_retry_after("Sun, 06 Nov 1994 08:49:37 UTC"), -1);
+	assert_int_equal(acme_retry_after("Sun, 06 Foo 1994 08:49:37 GMT"), -1);
+	assert_int_equal(acme_retry_after("Sun, 32 Nov 1994 08:49:37 GMT"), -1);
+	assert_int_equal(acme_retry_after("Sun, 06 Nov 1994 25:49:37 GMT"), -1);
+	assert_int_equal(acme_retry_after("Sun, 06 Nov 1994 08:49 GMT"), -1);
+	assert_int_equal(acme_retry_after("Xyz, 06 Nov 1994 08:49:37 GMT"), -1);
+}
+
+static void
+test_retry_after_overflow_saturates(void **state)
+{
+	assert_int_equal(acme_retry_after("99999999999999999999999999999"), LONG_MAX);
+	assert_int_equal(acme_retry_after("9223372036854775807"), LONG_MAX);
+	assert_int_equal(acme_retry_after("9223372036854775808"), LONG_MAX);
+}
+
+/* ------------------------------------------------------------------------
+ * The order state machine against a scripted CA on 127.0.0.1 (plain HTTP,
+ * no JWS checks): what renewd sends and how it reacts, without Pebble.
+ */
+
+#define FAKE_ORDERS	32
+
+struct fake {
+	struct event_base	*base;
+	struct evhttp		*http;
+	int			 port;
+	char			 base_url[64];
+	/* behaviour */
+	int			 badnonce_every_other;	/* reject every 2nd POST */
+	int			 acct_failures;		/* newAccount 403s to send */
+	int			 junk_neworder;
+	int			 dir_lacks_neworder;
+	int			 hold_authz;		/* authz stays pending */
+	/* observations */
+	int			 posts, badnonces, heads, accounts;
+	int			 triggers[FAKE_ORDERS];
+	int			 polls[FAKE_ORDERS];
+	int			 norders, ncerts, inflight, max_inflight;
+	size_t			 tokens_seen;		/* chall_http_count at trigger */
+	struct chall_http	*ch;
+};
+
+static void
+fake_reply(struct evhttp_request *req, struct fake *f, int code,
+    const char *ctype, const char *location, const char *fmt, ...)
+    __attribute__((format(printf, 6, 7)));
+
+static void
+fake_reply(struct evhttp_request *req, struct fake *f, int code,
+    const char *ctype, const char *location, const char *fmt, ...)
+{
+	struct evkeyvalq	*h = evhttp_request_get_output_headers(req);
+	struct evbuffer		*b = evbuffer_new();
+	char			 nonce[32];
+	va_list			 ap;
+	static int		 n;
+
+	snprintf(nonce, sizeof(nonce), "nonce-%d", ++n);
+	evhttp_add_header(h, "Replay-Nonce", nonce);
+	evhttp_add_header(h, "Content-Type", ctype);
+	if (location != NULL)
+		evhttp_add_header(h, "Location", location);
+	va_start(ap, fmt);
+	evbuffer_add_vprintf(b, fmt, ap);
+	va_end(ap);
+	evhttp_send_reply(req, code, "x", b);
+	evbuffer_free(b);
+}
+
+#define JSON	"application/json"
+
+static void
+fake_cb(struct evhttp_request *req, void *arg)
+{
+	struct fake	*f = arg;
+	const char	*path = evhttp_request_get_uri(req);
+	const char	*u = f->base_url;
+	char		 loc[128];
+	int		 id = -1;
+
+	if (evhttp_request_get_command(req) == EVHTTP_REQ_HEAD) {
+		f->heads++;
+		fake_reply(req, f, 200, JSON, NULL, "%s", "");
+		return;
+	}
+	if (strcmp(path, "/dir") == 0) {
+		fake_reply(req, f, 200, JSON, NULL, "{\"newNonce\":\"%s/nonce\","
+		    "\"newAccount\":\"%s/acct\"%s%s%s}", u, u,
+		    f->dir_lacks_neworder ? "" : ",\"newOrder\":\"",
+		    f->dir_lacks_neworder ? "" : u,
+		    f->dir_lacks_neworder ? "" : "/order\"");
+		return;
+	}
+	f->posts++;
+	if (f->badnonce_every_other && f->posts % 2 == 1) {
+		f->badnonces++;
+		fake_reply(req, f, 400, "application/problem+json", NULL,
+		    "{\"type\":\"urn:ietf:params:acme:error:badNonce\"}");
+		return;
+	}
+	sscanf(path, "/%*[a-z]/%d", &id);
+	if (strcmp(path, "/acct") == 0) {
+		f->accounts++;
+		if (f->acct_failures > 0) {
+			f->acct_failures--;
+			fake_reply(req, f, 403, "application/problem+json", NULL,
+			    "{\"type\":\"urn:ietf:params:acme:error:unauthorized\","
+			    "\"detail\":\"no accounts today\"}");
+			return;
+		}
+		snprintf(loc, sizeof(loc), "%s/acct/1", u);
+		fake_reply(req, f, 201, JSON, loc, "{\"status\":\"valid\"}");
+	} else if (strcmp(path, "/order") == 0) {
+		if (f->junk_neworder) {
+			fake_reply(req, f, 201, JSON, NULL, "{junk");
+			return;
+		}
+		id = f->norders++;
+		if (++f->inflight > f->max_inflight)
+			f->max_inflight = f->inflight;
+		snprintf(loc, sizeof(loc), "%s/order/%d", u, id);
+		fake_reply(req, f, 201, JSON, loc, "{\"status\":\"pending\","
+		    "\"authorizations\":[\"%s/authz/%d\"],"
+		    "\"finalize\":\"%s/finalize/%d\"}", u, id, u, id);
+	} else if (strncmp(path, "/authz/", 7) == 0 && id >= 0 && id < FAKE_ORDERS) {
+		const char *st = "pending", *cst = "pending";
+
+		if (f->triggers[id] > 0 && !f->hold_authz &&
+		    f->polls[id]++ > 0)
+			st = cst = "valid";
+		else if (f->triggers[id] > 0)
+			cst = "processing";
+		fake_reply(req, f, 200, JSON, NULL, "{\"status\":\"%s\","
+		    "\"identifier\":{\"type\":\"dns\",\"value\":\"o%d.example\"},"
+		    "\"challenges\":[{\"type\":\"dns-01\",\"url\":\"%s/chall/0\","
+		    "\"token\":\"x\",\"status\":\"pending\"},"
+		    "{\"type\":\"http-01\",\"url\":\"%s/chall/%d\",\"token\":"
+		    "\"tok-%d\",\"status\":\"%s\"}]}", st, id, u, u, id, id, cst);
+	} else if (strncmp(path, "/chall/", 7) == 0 && id >= 0 && id < FAKE_ORDERS) {
+		f->triggers[id]++;
+		f->tokens_seen = chall_http_count(f->ch);
+		fake_reply(req, f, 200, JSON, NULL, "{\"status\":\"processing\"}");
+	} else if (strncmp(path, "/order/", 7) == 0 && id >= 0) {
+		fake_reply(req, f, 200, JSON, NULL, f->polls[id] > 2 ?
+		    "{\"status\":\"valid\",\"certificate\":\"%s/cert/%d\"}" :
+		    "{\"status\":\"ready\"}", u, id);
+		f->polls[id]++;
+	} else if (strncmp(path, "/finalize/", 10) == 0 && id >= 0) {
+		fake_reply(req, f, 200, JSON, NULL, "{\"status\":\"processing\"}");
+	} else if (strncmp(path, "/cert/", 6) == 0 && id >= 0) {
+		f->ncerts++;
+		f->inflight--;
+		fake_reply(req, f, 200, "application/pem-certificate-chain", NULL,
+		    "-----BEGIN CERTIFICATE-----\nY2VydCAlZA==\n"
+		    "-----END CERTIFICATE-----\n");
+	} else
+		fake_reply(req, f, 404, "text/plain", NULL, "no %s", path);
+}
+
+struct env {
+	struct fake		 f;
+	struct http_client	*hc;
+	struct store		*st;
+	struct chall_http	*ch;
+	struct acme_ca		*ca;
+	struct crypto_key	*key;
+	char			 dir[96];
+	char			 state_dir[64];
+	int			 pending;
+};
+
+struct result {
+	struct env	*e;
+	int		 called;
+	char		*pem;
+	char		*error;
+};
+
+static void
+order_cb(void *arg, const char *pem, size_t len, const char *error)
+{
+	struct result *r = arg;
+
+	r->called++;
+	r->pem = pem != NULL ? strndup(pem, len) : NULL;
+	r->error = error != NULL ? strdup(error) : NULL;
+	if (--r->e->pending == 0)
+		event_base_loopbreak(r->e->f.base);
+}
+
+static int
+env_setup(void **state)
+{
+	struct env		*e = calloc(1, sizeof(*e));
+	struct evhttp_bound_socket *bs;
+	struct sockaddr_in	 sin;
+	socklen_t		 sl = sizeof(sin);
+	char			 err[256];
+	char			*listen[] = { "127.0.0.1:0" };
+	struct conf_http01	 h1 = { .listen = { listen, 1 } };
+
+	assert_non_null(e);
+	log_init(getenv("TEST_DEBUG") != NULL ? LOG_LVL_DEBUG : LOG_LVL_ERR);
+	assert_non_null(e->f.base = event_base_new());
+	assert_non_null(e->f.http = evhttp_new(e->f.base));
+	evhttp_set_allowed_methods(e->f.http, EVHTTP_REQ_GET | EVHTTP_REQ_POST |
+	    EVHTTP_REQ_HEAD);
+	evhttp_set_gencb(e->f.http, fake_cb, &e->f);
+	assert_non_null(bs = evhttp_bind_socket_with_handle(e->f.http,
+	    "127.0.0.1", 0));
+	assert_int_equal(getsockname(evhttp_bound_socket_get_fd(bs),
+	    (struct sockaddr *)&sin, &sl), 0);
+	snprintf(e->f.base_url, sizeof(e->f.base_url), "http://127.0.0.1:%d",
+	    ntohs(sin.sin_port));
+	snprintf(e->dir, sizeof(e->dir), "%s/dir", e->f.base_url);
+	strcpy(e->state_dir, "/tmp/test_acme.XXXXXX");
+	assert_non_null(mkdtemp(e->state_dir));
+	assert_non_null(e->st = store_open(e->state_dir, err, sizeof(err)));
+	assert_non_null(e->hc = http_client_new(e->f.base, "test_acme"));
+	assert_non_null(e->ch = chall_http_new(e->f.base, &h1, err, sizeof(err)));
+	e->f.ch = e->ch;
+	assert_non_null(e->key = crypto_key_generate(KEY_EC_P256));
+	*state = e;
+	return 0;
+}
+
+static int
+env_teardown(void **state)
+{
+	struct env	*e = *state;
+	char		 cmd[128];
+
+	acme_ca_free(e->ca);
+	chall_http_free(e->ch);
+	http_client_free(e->hc);
+	store_close(e->st);
+	crypto_key_free(e->key);
+	evhttp_free(e->f.http);
+	event_base_free(e->f.base);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", e->state_dir);
+	assert_int_equal(system(cmd), 0);
+	free(e);
+	return 0;
+}
+
+static struct acme_ca *
+env_ca(struct env *e, unsigned max)
+{
+	struct acme_env	 env = { e->f.base, e->hc, e->st, e->ch };
+	char		*contact[] = { "mailto:ops@example.com" };
+	struct conf_ca	 cfg = { .name = "fake", .directory = e->dir,
+	    .contact = { contact, 1 }, .max_concurrent_orders = max };
+
+	assert_non_null(e->ca = acme_ca_new(&env, &cfg));
+	assert_string_equal(acme_ca_name(e->ca), "fake");
+	return e->ca;
+}
+
+static struct acme_order *
+env_order(struct env *e, struct result *r, const char *name)
+{
+	static char		*domains[] = { "a.example", "b.example" };
+	struct acme_order_req	 req = { name, domains, 2, e->key,
+	    CHALLENGE_HTTP01 };
+	struct acme_order	*o;
+
+	memset(r, 0, sizeof(*r));
+	r->e = e;
+	assert_non_null(o = acme_order_start(e->ca, &req, order_cb, r));
+	e->pending++;
+	return o;
+}
+
+static void
+env_run(struct env *e)
+{
+	struct timeval tv = { 8, 0 };	/* a stalled machine fails, not hangs */
+
+	event_base_loopexit(e->f.base, &tv);
+	event_base_dispatch(e->f.base);
+	assert_int_equal(e->pending, 0);
+}
+
+static void
+result_clear(struct result *r)
+{
+	free(r->pem);
+	free(r->error);
+	r->pem = r->error = NULL;
+}
+
+static void
+test_order_completes_with_every_other_nonce_rejected(void **state)
+{
+	struct env	*e = *state;
+	struct result	 r;
+
+	env_ca(e, 8);
+	e->f.badnonce_every_other = 1;
+	env_order(e, &r, "www");
+	/* nothing happens before the loop runs: no callback from inside start */
+	assert_int_equal(r.called, 0);
+	assert_int_equal(acme_ca_orders(e->ca), 1);
+	env_run(e);
+	assert_int_equal(r.called, 1);
+	assert_null(r.error);
+	assert_non_null(r.pem);
+	assert_non_null(strstr(r.pem, "-----BEGIN CERTIFICATE-----"));
+	/* each POST was rejected once and retried once */
+	assert_true(e->f.badnonces > 5);
+	assert_int_equal(e->f.posts, 2 * e->f.badnonces);
+	/* the challenge was triggered once, with its token published then */
+	assert_int_equal(e->f.triggers[0], 1);
+	assert_int_equal(e->f.tokens_seen, 1);
+	assert_int_equal(chall_http_count(e->ch), 0);
+	assert_int_equal(acme_ca_orders(e->ca), 0);
+	assert_int_equal(http_pending(e->hc), 0);
+	result_clear(&r);
+}
+
+static void
+test_account_failure_fails_waiting_orders_then_retries(void **state)
+{
+	struct env	*e = *state;
+	struct result	 r1, r2, r3;
+
+	env_ca(e, 8);
+	e->f.acct_failures = 1;
+	env_order(e, &r1, "one");
+	env_order(e, &r2, "two");
+	env_run(e);
+	assert_non_null(r1.error);
+	assert_non_null(r2.error);
+	assert_string_equal(r1.error, r2.error);
+	assert_non_null(strstr(r1.error, "/acct: urn:ietf:params:acme:error:"
+	    "unauthorized: no accounts today"));
+	assert_int_equal(e->f.accounts, 1);
+	/* the next order sets the account up again, and succeeds */
+	env_order(e, &r3, "three");
+	env_run(e);
+	assert_null(r3.error);
+	assert_non_null(r3.pem);
+	assert_int_equal(e->f.accounts, 2);
+	result_clear(&r1);
+	result_clear(&r2);
+	result_clear(&r3);
+}
+
+static void
+test_malformed_neworder_fails_naming_the_url(void **state)
+{
+	struct env	*e = *state;
+	struct result	 r;
+	char		 want[256];
+
+	env_ca(e, 8);
+	e->f.junk_neworder = 1;
+	env_order(e, &r, "junk");
+	env_run(e);
+	assert_non_null(r.error);
+	snprintf(want, sizeof(want), "acme: %s/order: malformed JSON response",
+	    e->f.base_url);
+	assert_non_null(strstr(r.error, want));
+	result_clear(&r);
+}
+
+static void
+test_directory_without_neworder_is_a_clear_error(void **state)
+{
+	struct env	*e = *state;
+	struct result	 r;
+	char		 want[256];
+
+	env_ca(e, 8);
+	e->f.dir_lacks_neworder = 1;
+	env_order(e, &r, "nodir");
+	env_run(e);
+	snprintf(want, sizeof(want), "acme: %s: directory lacks \"newOrder\"",
+	    e->dir);
+	assert_non_null(r.error);
+	assert_string_equal(r.error, want);
+	result_clear(&r);
+}
+
+static void
+test_concurrency_limit_queues_orders_fifo(void **state)
+{
+	struct env	*e = *state;
+	struct result	 r[6];
+	int		 i;
+
+	env_ca(e, 2);
+	for (i = 0; i < 6; i++)
+		env_order(e, &r[i], "many");
+	assert_int_equal(acme_ca_orders(e->ca), 6);
+	env_run(e);
+	for (i = 0; i < 6; i++) {
+		assert_int_equal(r[i].called, 1);
+		assert_null(r[i].error);
+		result_clear(&r[i]);
+	}
+	assert_int_equal(e->f.ncerts, 6);
+	assert_int_equal(e->f.max_inflight, 2);
+	assert_int_equal(acme_ca_orders(e->ca), 0);
+}
+
+static void
+cancel_soon(evutil_socket_t fd, short what, void *arg)
+{
+	struct env *e = arg;
+
+	event_base_loopbreak(e->f.base);
+}
+
+static void
+test_cancel_and_free_mid_flight_withdraw_tokens(void **state)
+{
+	struct env		*e = *state;
+	struct result		 r1, r2;
+	struct acme_order	*o1;
+	struct event		*ev;
+	struct timeval		 tv = { 0, 5000 };
+	int			 i;
+
+	env_ca(e, 8);
+	e->f.hold_authz = 1;		/* validation never finishes */
+	o1 = env_order(e, &r1, "cancelled");
+	env_order(e, &r2, "freed");
+	assert_non_null(ev = evtimer_new(e->f.base, cancel_soon, e));
+	/* run until both challenges are triggered (tokens published) */
+	for (i = 0; i < 400 && (e->f.triggers[0] == 0 || e->f.triggers[1] == 0);
+	    i++) {
+		evtimer_add(ev, &tv);
+		event_base_dispatch(e->f.base);
+	}
+	assert_int_equal(e->f.triggers[0] + e->f.triggers[1], 2);
+	assert_int_equal(chall_http_count(e->ch), 2);
+	acme_order_cancel(o1);
+	assert_int_equal(chall_http_count(e->ch), 1);
+	assert_int_equal(acme_ca_orders(e->ca), 1);
+	acme_ca_free(e->ca);
+	e->ca = NULL;
+	assert_int_equal(chall_http_count(e->ch), 0);
+	assert_int_equal(http_pending(e->hc), 0);
+	/* neither callback ran, and nothing fires later */
+	tv.tv_usec = 100000;
+	evtimer_add(ev, &tv);
+	event_base_dispatch(e->f.base);
+	assert_int_equal(r1.called + r2.called, 0);
+	event_free(ev);
+}
+
+static void
+test_unimplemented_challenge_type_fails_clearly(void **state)
+{
+	struct env		*e = *state;
+	struct result		 r;
+	char			*domains[] = { "a.example" };
+	struct acme_order_req	 req = { "dns", domains, 1, e->key,
+	    CHALLENGE_DNS01 };
+
+	env_ca(e, 8);
+	memset(&r, 0, sizeof(r));
+	r.e = e;
+	assert_non_null(acme_order_start(e->ca, &req, order_cb, &r));
+	e->pending++;
+	env_run(e);
+	assert_non_null(r.error);
+	assert_string_equal(r.error,
+	    "acme: challenge type dns-01 is not implemented (only http-01)");
+	assert_int_equal(chall_http_count(e->ch), 0);
+	result_clear(&r);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_problem_full_document_with_subproblems),
+		cmocka_unit_test(test_problem_minimal_document_has_only_type),
+		cmocka_unit_test(test_problem_rejects_what_is_not_json),
+		cmocka_unit_test(test_problem_rejects_json_without_type_string),
+		cmocka_unit_test(test_problem_ignores_optional_members_of_wrong_type),
+		cmocka_unit_test(test_problem_rejects_huge_and_deep_inputs),
+		cmocka_unit_test(test_problem_str_exact_text),
+		cmocka_unit_test(test_retry_after_delta_seconds),
+		cmocka_unit_test(test_retry_after_http_date_past_is_zero),
+		cmocka_unit_test(test_retry_after_http_date_future_is_seconds_from_now),
+		cmocka_unit_test(test_retry_after_rejects_garbage_and_negatives),
+		cmocka_unit_test(test_retry_after_overflow_saturates),
+		cmocka_unit_test_setup_teardown(
+		    test_order_completes_with_every_other_nonce_rejected,
+		    env_setup, env_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_account_failure_fails_waiting_orders_then_retries,
+		    env_setup, env_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_malformed_neworder_fails_naming_the_url,
+		    env_setup, env_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_directory_without_neworder_is_a_clear_error,
+		    env_setup, env_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_concurrency_limit_queues_orders_fifo,
+		    env_setup, env_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_cancel_and_free_mid_flight_withdraw_tokens,
+		    env_setup, env_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_unimplemented_challenge_type_fails_clearly,
+		    env_setup, env_teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
