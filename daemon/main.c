@@ -114,6 +114,19 @@ same_http01(const struct conf_http01 *a, const struct conf_http01 *b)
 	return 1;
 }
 
+/* deploy and reload entries are validated but not carried out yet: say so */
+static void
+warn_unacted(const struct conf *conf)
+{
+	size_t i;
+
+	for (i = 0; i < conf->ncerts; i++)
+		if (conf->certs[i].ndeploy > 0 || conf->certs[i].nreload > 0)
+			log_msg(LOG_LVL_WARNING, conf->certs[i].name,
+			    "deploy and reload entries are not carried out by "
+			    "this version");
+}
+
 static void
 reload_conf(struct ctx *c)
 {
@@ -138,6 +151,7 @@ reload_conf(struct ctx *c)
 	}
 	conf_free(c->conf);
 	c->conf = conf;
+	warn_unacted(conf);
 	log_notice("inventory reloaded: %zu certificates", conf->ncerts);
 out:
 	sd_notify(0, "READY=1");
@@ -296,6 +310,7 @@ main(int argc, char **argv)
 	}
 	if (setup(&ctx) == -1)
 		goto out;
+	warn_unacted(ctx.conf);
 	log_notice("renewd %s started: %zu certificates, %zu CAs, state in %s",
 	    PACKAGE_VERSION, ctx.conf->ncerts, ctx.conf->ncas, ctx.conf->state_dir);
 	sd_notify(0, "READY=1");

@@ -129,8 +129,8 @@ EOJ
 		PEBBLE_PID=$LAST_PID
 		PEBBLE_DIR=https://127.0.0.1:$PEBBLE_PORT/dir
 		if wait_for 15 curl -sf --cacert "$PEBBLE_CA" -o /dev/null "$PEBBLE_DIR" &&
-		    wait_for 5 curl -sf -o /dev/null -X POST -d '{}' \
-		    "http://127.0.0.1:$CHALL_MGMT_PORT/dns-request-history"; then
+		    wait_for 5 curl -sf -o /dev/null -X POST -d '{"host":"ready.invalid."}' \
+		    "http://127.0.0.1:$CHALL_MGMT_PORT/clear-a"; then
 			break
 		fi
 		diag "Pebble did not come up (try $try); pebble.log:"

@@ -17,13 +17,16 @@ MAX_ORDERS=8 write_conf "$T/renewd.yaml" "$certs"
 pid=$!
 PIDS="$PIDS $pid"
 # Probe the listener while orders run: an unknown token must get a 404.
+# Probing starts once renewd says it started and ends when it says it is done.
+wait_for 10 grep -q "started:" "$T/renewd.log"
 probes=0 answered=0
-while kill -0 "$pid" 2>/dev/null && [ "$probes" -lt 200 ]; do
+while [ "$probes" -lt 500 ]; do
 	code=$(curl -s -o /dev/null -m 2 -w '%{http_code}' \
 	    "http://127.0.0.1:$HTTP01_PORT/.well-known/acme-challenge/unknownToken")
+	grep -q -- "--once:" "$T/renewd.log" && break
 	probes=$((probes + 1))
 	[ "$code" = 404 ] && answered=$((answered + 1))
-	sleep 0.02
+	sleep 0.01
 done
 wait "$pid"
 rc=$?
@@ -32,7 +35,7 @@ good=0
 for i in $(seq 1 50); do verify_cert "c$i" && good=$((good + 1)); done
 check "all 50 chains verify and match their keys ($good)" test "$good" -eq 50
 check "the listener answered every probe during the run ($answered/$probes)" \
-    test "$answered" -eq "$probes"
+    test "$probes" -gt 0 -a "$answered" -eq "$probes"
 check "50 installs logged" test "$(grep -c "installed certificate" "$T/renewd.log")" -eq 50
 
 done_testing
