@@ -33,7 +33,7 @@ span=$(awk '
     END { if (s && e) printf "%.3f", e - s; else print "n/a" }' "$T/renewd.log")
 cpu=$(echo "$user + $sys" | bc -l)
 echo "renewd bench: $n certificates (ecdsa-p256, max_concurrent_orders 8), Pebble 2.4.0 with PEBBLE_VA_NOSLEEP=1"
-echo "build:                         $top_builddir ($(grep -q 'fsanitize' "$top_builddir/Makefile" 2>/dev/null && echo 'with sanitizers: slower' || echo 'no sanitizers'))"
+echo "build:                         $top_builddir ($(grep -q '^SAN_CFLAGS = -f' "$top_builddir/Makefile" 2>/dev/null && echo 'with sanitizers: slower' || echo 'no sanitizers'))"
 echo "exit status:                   $rc"
 echo "certificates installed:        $installed"
 echo "wall, start to last install:   $span s"

@@ -573,23 +573,47 @@ remove_version(const char *vdir)
 	rmdir(vdir);
 }
 
-/* Writes one file of a version; name is the basename, for the log. */
+/*
+ * Writes one file of a fresh version directory. Nothing points at the
+ * directory until live is switched, so there is no need for a temp file
+ * and rename per file: create, write, fsync; the caller fsyncs the
+ * directory once for all four. name is the basename, for the log.
+ */
 static int
 write_cert_file(const char *cert, const char *vdir, const char *file,
     const char *data, size_t len, mode_t mode)
 {
 	char	*p;
-	int	 rc = -1;
+	ssize_t	 n;
+	int	 fd = -1, rc = -1;
 
 	if ((p = path_fmt("%s/%s", vdir, file)) == NULL) {
 		log_msg(LOG_LVL_ERR, cert, "%s", strerror(errno));
 		return -1;
 	}
-	if (store_write_atomic(p, data, len, mode) == -1)
+	/* created 0600 whatever the umask; widened afterwards if need be */
+	if ((fd = open(p, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) == -1 ||
+	    fchmod(fd, mode) == -1)
+		goto out;
+	while (len > 0) {
+		if ((n = write(fd, data, len)) == -1) {
+			if (errno == EINTR)
+				continue;
+			goto out;
+		}
+		data += n;
+		len -= (size_t)n;
+	}
+	if (fsync(fd) == -1)
+		goto out;
+	rc = close(fd);
+	fd = -1;
+out:
+	if (rc == -1)
 		log_msg(LOG_LVL_ERR, cert, "cannot write %s: %s", p,
 		    strerror(errno));
-	else
-		rc = 0;
+	if (fd != -1)
+		close(fd);
 	free(p);
 	return rc;
 }
@@ -676,6 +700,11 @@ store_cert_install(struct store *st, const char *name, const char *version,
 	    write_cert_file(name, vdir, "fullchain.pem", fullchain,
 	    strlen(fullchain), 0644) == -1)
 		goto out;
+	if (fsync_dir(vdir) == -1) {
+		log_msg(LOG_LVL_ERR, name, "cannot fsync %s: %s", vdir,
+		    strerror(errno));
+		goto out;
+	}
 
 	/*
 	 * Switch live with one rename(2) of a symlink: key and certificate
