@@ -1,0 +1,1142 @@
+/* test_conf.c - the YAML inventory: structs, every error with its line:col */
+#include "config.h"
+
+#include <sys/stat.h>
+
+#include <fcntl.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "conf.h"
+
+#define NELEM(a)	(sizeof(a) / sizeof((a)[0]))
+
+/* one CA on lines 1-3, so certificates start on line 4 */
+#define CA1 \
+	"cas:\n" \
+	"  - name: le\n" \
+	"    directory: https://ca.test/dir\n"
+
+static struct conf *
+parse(const char *yaml, struct conf_errors *errs)
+{
+	return conf_parse("t.yaml", yaml, strlen(yaml), errs);
+}
+
+/* Parses yaml, which must be valid; prints what went wrong otherwise. */
+static struct conf *
+parse_ok(const char *yaml)
+{
+	struct conf_errors errs = { NULL, 0 };
+	struct conf	*conf;
+	size_t		 i;
+
+	conf = parse(yaml, &errs);
+	for (i = 0; i < errs.n; i++)
+		print_message("unexpected: %s\n", errs.msg[i]);
+	assert_int_equal(errs.n, 0);
+	assert_non_null(conf);
+	conf_errors_clear(&errs);
+	return conf;
+}
+
+/* yaml must be refused with exactly these messages, in this order. */
+static void
+expect_errors(const char *yaml, const char *const *want, size_t nwant)
+{
+	struct conf_errors errs = { NULL, 0 };
+	struct conf	*conf;
+	size_t		 i;
+	int		 same;
+
+	conf = parse(yaml, &errs);
+	same = errs.n == nwant;
+	for (i = 0; same && i < nwant; i++)
+		same = strcmp(errs.msg[i], want[i]) == 0;
+	if (!same) {
+		for (i = 0; i < errs.n; i++)
+			print_message("got:  %s\n", errs.msg[i]);
+		for (i = 0; i < nwant; i++)
+			print_message("want: %s\n", want[i]);
+	}
+	conf_errors_clear(&errs);
+	assert_null(errs.msg);
+	assert_int_equal(errs.n, 0);
+	conf_free(conf);
+	assert_null(conf);
+	assert_true(same);
+}
+
+#define EXPECT(yaml, ...) do {						\
+	const char *const want_[] = { __VA_ARGS__ };			\
+	expect_errors((yaml), want_, NELEM(want_));			\
+} while (0)
+
+static void
+full_example_parses_to_expected_structs(void **state)
+{
+	static const char yaml[] =
+	    "state_dir: /srv/renewd\n"
+	    "http01:\n"
+	    "  listen: [\"[::1]:8080\", \"127.0.0.1:80\"]\n"
+	    "cas:\n"
+	    "  - name: le\n"
+	    "    directory: https://acme.test/directory\n"
+	    "    contact: [\"mailto:ops@example.com\", \"mailto:x@example.com\"]\n"
+	    "    max_concurrent_orders: 3\n"
+	    "  - name: backup\n"
+	    "    directory: https://backup.test/dir\n"
+	    "    eab: { kid: kid-1, hmac_key: c2VjcmV0 }\n"
+	    "    ca_bundle: /etc/ssl/backup.pem\n"
+	    "defaults:\n"
+	    "  ca: [le, backup]\n"
+	    "  key: rsa-2048\n"
+	    "  challenge: dns-01\n"
+	    "  renew_before: 1d12h\n"
+	    "certificates:\n"
+	    "  - name: www\n"
+	    "    domains: [Example.COM, www.example.com.]\n"
+	    "    deploy:\n"
+	    "      - path: /etc/nginx/www.pem\n"
+	    "        content: fullchain+key\n"
+	    "        mode: \"0640\"\n"
+	    "        owner: root\n"
+	    "        group: www-data\n"
+	    "      - path: /etc/nginx/www.crt\n"
+	    "    reload:\n"
+	    "      - unit: nginx.service\n"
+	    "      - exec: [/usr/sbin/haproxy, -c, -f, /etc/haproxy.cfg]\n"
+	    "      - signal: SIGUSR2\n"
+	    "        pidfile: /run/haproxy.pid\n"
+	    "  - name: edge_2.x\n"
+	    "    domains: [edge.example.com]\n"
+	    "    key: ecdsa-p384\n"
+	    "    ca: backup\n"
+	    "    challenge: tls-alpn-01\n"
+	    "    renew_before: 30d\n";
+	struct conf		*conf = parse_ok(yaml);
+	const struct conf_cert	*c;
+	const struct conf_ca	*ca;
+
+	assert_string_equal(conf->path, "t.yaml");
+	assert_string_equal(conf->state_dir, "/srv/renewd");
+	assert_int_equal(conf->http01.listen.n, 2);
+	assert_string_equal(conf->http01.listen.v[0], "[::1]:8080");
+	assert_string_equal(conf->http01.listen.v[1], "127.0.0.1:80");
+	assert_null(conf->http01.webroot);
+
+	assert_int_equal(conf->ncas, 2);
+	ca = &conf->cas[0];
+	assert_string_equal(ca->name, "le");
+	assert_string_equal(ca->directory, "https://acme.test/directory");
+	assert_int_equal(ca->contact.n, 2);
+	assert_string_equal(ca->contact.v[1], "mailto:x@example.com");
+	assert_int_equal(ca->max_concurrent_orders, 3);
+	assert_null(ca->eab_kid);
+	assert_null(ca->ca_bundle);
+	assert_int_equal(ca->line, 5);
+	ca = &conf->cas[1];
+	assert_string_equal(ca->eab_kid, "kid-1");
+	assert_string_equal(ca->eab_hmac_key, "c2VjcmV0");
+	assert_string_equal(ca->ca_bundle, "/etc/ssl/backup.pem");
+	assert_int_equal(ca->max_concurrent_orders, 8);
+	assert_int_equal(ca->contact.n, 0);
+
+	assert_int_equal(conf->defaults.ca.n, 2);
+	assert_int_equal(conf->defaults.key, KEY_RSA_2048);
+	assert_int_equal(conf->defaults.challenge, CHALLENGE_DNS01);
+	assert_int_equal(conf->defaults.renew_before, 86400 + 12 * 3600);
+
+	assert_int_equal(conf->ncerts, 2);
+	c = &conf->certs[0];
+	assert_string_equal(c->name, "www");
+	assert_int_equal(c->line, 19);
+	assert_int_equal(c->domains.n, 2);
+	assert_string_equal(c->domains.v[0], "example.com");
+	assert_string_equal(c->domains.v[1], "www.example.com");
+	assert_int_equal(c->key, KEY_RSA_2048);
+	assert_int_equal(c->challenge, CHALLENGE_DNS01);
+	assert_int_equal(c->renew_before, 86400 + 12 * 3600);
+	assert_int_equal(c->ca.n, 2);
+	assert_string_equal(c->ca.v[0], "le");
+	assert_string_equal(c->ca.v[1], "backup");
+	assert_int_equal(c->ndeploy, 2);
+	assert_string_equal(c->deploy[0].path, "/etc/nginx/www.pem");
+	assert_int_equal(c->deploy[0].content, DEPLOY_FULLCHAIN_KEY);
+	assert_int_equal(c->deploy[0].mode, 0640);
+	assert_string_equal(c->deploy[0].owner, "root");
+	assert_string_equal(c->deploy[0].group, "www-data");
+	assert_int_equal(c->deploy[1].content, DEPLOY_FULLCHAIN);
+	assert_int_equal(c->deploy[1].mode, 0600);
+	assert_null(c->deploy[1].owner);
+	assert_null(c->deploy[1].group);
+	assert_int_equal(c->nreload, 3);
+	assert_int_equal(c->reload[0].kind, RELOAD_UNIT);
+	assert_string_equal(c->reload[0].unit, "nginx.service");
+	assert_int_equal(c->reload[1].kind, RELOAD_EXEC);
+	assert_int_equal(c->reload[1].argv.n, 4);
+	assert_string_equal(c->reload[1].argv.v[0], "/usr/sbin/haproxy");
+	assert_string_equal(c->reload[1].argv.v[3], "/etc/haproxy.cfg");
+	assert_int_equal(c->reload[2].kind, RELOAD_SIGNAL);
+	assert_int_equal(c->reload[2].signo, SIGUSR2);
+	assert_string_equal(c->reload[2].pidfile, "/run/haproxy.pid");
+
+	c = &conf->certs[1];
+	assert_string_equal(c->name, "edge_2.x");
+	assert_string_equal(c->domains.v[0], "edge.example.com");
+	assert_int_equal(c->key, KEY_EC_P384);
+	assert_int_equal(c->challenge, CHALLENGE_TLSALPN01);
+	assert_int_equal(c->renew_before, 30 * 86400);
+	assert_int_equal(c->ca.n, 1);
+	assert_string_equal(c->ca.v[0], "backup");
+	assert_int_equal(c->ndeploy, 0);
+	assert_int_equal(c->nreload, 0);
+	conf_free(conf);
+}
+
+static void
+annotated_example_file_loads_clean(void **state)
+{
+	const char		*top = getenv("top_srcdir");
+	char			 path[4096];
+	struct conf_errors	 errs = { NULL, 0 };
+	struct conf		*conf;
+	size_t			 i;
+
+	if (top == NULL)
+		skip();
+	snprintf(path, sizeof(path), "%s/conf/renewd.yaml", top);
+	conf = conf_load(path, &errs);
+	for (i = 0; i < errs.n; i++)
+		print_message("unexpected: %s\n", errs.msg[i]);
+	assert_int_equal(errs.n, 0);
+	assert_non_null(conf);
+	assert_int_equal(conf->ncas, 2);
+	assert_non_null(conf_cert_find(conf, "www"));
+	assert_non_null(conf_cert_find(conf, "edge"));
+	/* the reload list comes from an anchor under an x- key */
+	assert_int_equal(conf_cert_find(conf, "static")->nreload, 1);
+	conf_free(conf);
+}
+
+static void
+empty_file_is_valid_and_gets_defaults(void **state)
+{
+	static const char *const empties[] = {
+		"", "# nothing yet\n", "---\n", "~\n",
+		"certificates:\n", "certificates: []\ncas: []\n",
+	};
+	struct conf	*conf;
+	size_t		 i;
+
+	for (i = 0; i < NELEM(empties); i++) {
+		conf = parse_ok(empties[i]);
+		assert_string_equal(conf->state_dir, "/var/lib/renewd");
+		assert_int_equal(conf->http01.listen.n, 1);
+		assert_string_equal(conf->http01.listen.v[0], "[::]:80");
+		assert_int_equal(conf->ncas, 0);
+		assert_int_equal(conf->ncerts, 0);
+		assert_int_equal(conf->defaults.key, KEY_EC_P256);
+		assert_int_equal(conf->defaults.challenge, CHALLENGE_HTTP01);
+		assert_int_equal(conf->defaults.renew_before, 0);
+		conf_free(conf);
+	}
+	/* no certificates, but the CAs are still checked */
+	EXPECT("cas:\n"
+	    "  - name: le\n"
+	    "    directory: http://ca.test/dir\n",
+	    "t.yaml:3:16: directory: not an https:// URL: "
+	    "\"http://ca.test/dir\"");
+}
+
+static void
+lone_ca_is_the_default_and_defaults_are_inherited(void **state)
+{
+	struct conf *conf = parse_ok(CA1
+	    "defaults:\n"
+	    "  key: rsa-4096\n"
+	    "  renew_before: 2w\n"
+	    "certificates:\n"
+	    "  - name: a\n"
+	    "    domains: [a.example]\n"
+	    "  - name: b\n"
+	    "    domains: [b.example]\n"
+	    "    key: ecdsa-p256\n"
+	    "    renew_before: auto\n"
+	    "    challenge: dns-01\n");
+
+	assert_int_equal(conf->defaults.ca.n, 1);
+	assert_string_equal(conf->defaults.ca.v[0], "le");
+	assert_int_equal(conf->certs[0].ca.n, 1);
+	assert_string_equal(conf->certs[0].ca.v[0], "le");
+	assert_int_equal(conf->certs[0].key, KEY_RSA_4096);
+	assert_int_equal(conf->certs[0].challenge, CHALLENGE_HTTP01);
+	assert_int_equal(conf->certs[0].renew_before, 14 * 86400);
+	assert_int_equal(conf->certs[1].key, KEY_EC_P256);
+	assert_int_equal(conf->certs[1].renew_before, 0);
+	assert_int_equal(conf->certs[1].challenge, CHALLENGE_DNS01);
+	assert_int_equal(conf->cas[0].max_concurrent_orders, 8);
+	conf_free(conf);
+}
+
+static void
+certificate_without_a_resolvable_ca_is_an_error(void **state)
+{
+	/* two CAs and no defaults.ca: each certificate must say */
+	EXPECT("cas:\n"
+	    "  - name: a\n"
+	    "    directory: https://a.test/d\n"
+	    "  - name: b\n"
+	    "    directory: https://b.test/d\n"
+	    "certificates:\n"
+	    "  - name: x\n"
+	    "    domains: [x.example]\n"
+	    "  - name: y\n"
+	    "    domains: [y.example]\n"
+	    "    ca: b\n",
+	    "t.yaml:7:5: no CA for this certificate: set \"ca\" here or in "
+	    "\"defaults\" (there are 2 CAs)");
+	/* certificates need cas */
+	EXPECT("certificates:\n"
+	    "  - name: x\n"
+	    "    domains: [x.example]\n",
+	    "t.yaml:1:1: certificates: no CA to issue them; add one under "
+	    "\"cas\"");
+}
+
+static void
+unknown_keys_are_reported_with_suggestions(void **state)
+{
+	EXPECT("stat_dir: /x\n"
+	    "bogus: 1\n"
+	    CA1
+	    "certificates:\n"
+	    "  - name: www\n"
+	    "    domian: [a.example]\n"
+	    "    Name: x\n",
+	    "t.yaml:1:1: unknown key \"stat_dir\"; did you mean \"state_dir\"?",
+	    "t.yaml:2:1: unknown key \"bogus\"",
+	    "t.yaml:7:5: missing required key \"domains\"",
+	    "t.yaml:8:5: unknown key \"domian\"; did you mean \"domains\"?",
+	    "t.yaml:9:5: unknown key \"Name\"; did you mean \"name\"?");
+	/* deep ones too, and x- keys are only free at the top */
+	EXPECT(CA1
+	    "    eab: { kid: k, hmac_key: abcd, hmac_kye: x }\n"
+	    "http01: { x-a: 1 }\n",
+	    "t.yaml:4:36: unknown key \"hmac_kye\"; did you mean "
+	    "\"hmac_key\"?",
+	    "t.yaml:5:11: unknown key \"x-a\"");
+}
+
+static void
+wrong_types_are_reported(void **state)
+{
+	EXPECT("- a\n- b\n",
+	    "t.yaml:1:1: expected a mapping at the top level, got a list");
+	EXPECT("state_dir: [a]\n"
+	    "http01: [a]\n"
+	    "cas: le\n"
+	    "defaults: x\n"
+	    "certificates: {}\n",
+	    "t.yaml:1:12: state_dir: expected a string, got a list",
+	    "t.yaml:2:9: http01: expected a mapping, got a list",
+	    "t.yaml:3:6: cas: expected a list, got a string",
+	    "t.yaml:4:11: defaults: expected a mapping, got a string",
+	    "t.yaml:5:15: certificates: expected a list, got a mapping");
+	EXPECT(CA1
+	    "certificates:\n"
+	    "  - name: {a: b}\n"
+	    "    domains: a.example\n"
+	    "  - just-a-string\n"
+	    "  - name: c\n"
+	    "    domains: [[a], {b: c}, \"\", ~]\n",
+	    "t.yaml:5:11: name: expected a string, got a mapping",
+	    "t.yaml:6:14: domains: expected a list, got a string",
+	    "t.yaml:7:5: certificate: expected a mapping, got a string",
+	    "t.yaml:9:15: domains: expected a string, got a list",
+	    "t.yaml:9:20: domains: expected a string, got a mapping",
+	    "t.yaml:9:28: domains: empty string",
+	    "t.yaml:9:32: domains: expected a string, got null");
+}
+
+static void
+empty_lists_are_reported(void **state)
+{
+	EXPECT(CA1
+	    "    contact: []\n"
+	    "http01: { listen: [] }\n"
+	    "defaults: { ca: [] }\n"
+	    "certificates:\n"
+	    "  - name: a\n"
+	    "    domains: []\n"
+	    "    deploy: []\n"
+	    "    reload: []\n",
+	    "t.yaml:4:14: contact: empty list",
+	    "t.yaml:5:19: listen: empty list",
+	    "t.yaml:6:17: ca: empty list",
+	    "t.yaml:9:14: domains: empty list",
+	    "t.yaml:10:13: deploy: empty list",
+	    "t.yaml:11:13: reload: empty list");
+}
+
+static void
+domain_names_are_checked_and_normalised(void **state)
+{
+	char		 yaml[2048], long_label[70], long_name[300];
+	char		 want_label[256], want_name[256];
+	struct conf	*conf;
+	size_t		 i;
+
+	conf = parse_ok(CA1
+	    "certificates:\n"
+	    "  - name: a\n"
+	    "    domains: [WWW.Example.COM., \"*.xn--bcher-kva.example\","
+	    " a-b.c0, localhost]\n"
+	    "    challenge: dns-01\n");
+	assert_string_equal(conf->certs[0].domains.v[0], "www.example.com");
+	assert_string_equal(conf->certs[0].domains.v[1],
+	    "*.xn--bcher-kva.example");
+	assert_string_equal(conf->certs[0].domains.v[2], "a-b.c0");
+	conf_free(conf);
+
+	/* CAs check wildcards only with dns-01 */
+	EXPECT(CA1
+	    "defaults: { challenge: dns-01 }\n"
+	    "certificates:\n"
+	    "  - name: a\n"
+	    "    domains: [\"*.a.example\", b.example]\n"
+	    "    challenge: http-01\n"
+	    "  - name: b\n"
+	    "    domains: [\"*.b.example\"]\n",
+	    "t.yaml:7:15: domains: wildcard \"*.a.example\" needs "
+	    "\"challenge: dns-01\"");
+
+	memset(long_label, 'a', 64);
+	long_label[64] = '\0';
+	/* 4 labels of 63 plus dots = 255 characters */
+	for (i = 0; i < 4; i++) {
+		memset(long_name + i * 64, 'b', 63);
+		long_name[i * 64 + 63] = '.';
+	}
+	long_name[255] = '\0';
+	snprintf(want_label, sizeof(want_label), "t.yaml:16:9: domains: bad "
+	    "domain name \"%s.example\": label longer than 63 characters",
+	    long_label);
+	/* messages quote at most about 90 characters of user text */
+	snprintf(want_name, sizeof(want_name), "t.yaml:17:9: domains: bad "
+	    "domain name \"%.87s...\": longer than 253 characters", long_name);
+	snprintf(yaml, sizeof(yaml), CA1
+	    "certificates:\n"
+	    "  - name: a\n"
+	    "    domains:\n"
+	    "      - a..b\n"
+	    "      - -a.example\n"
+	    "      - a-.example\n"
+	    "      - a_b.example\n"
+	    "      - www.*.example\n"
+	    "      - \"*\"\n"
+	    "      - a*.example\n"
+	    "      - example.com..\n"
+	    "      - \"b\\u00fccher.example\"\n"
+	    "      - %s.example\n"
+	    "      - %s\n",
+	    long_label, long_name);
+	EXPECT(yaml,
+	    "t.yaml:7:9: domains: bad domain name \"a..b\": empty label",
+	    "t.yaml:8:9: domains: bad domain name \"-a.example\": label "
+	    "starts or ends with a hyphen",
+	    "t.yaml:9:9: domains: bad domain name \"a-.example\": label "
+	    "starts or ends with a hyphen",
+	    "t.yaml:10:9: domains: bad domain name \"a_b.example\": invalid "
+	    "character (use letters, digits and hyphens)",
+	    "t.yaml:11:9: domains: bad domain name \"www.*.example\": \"*\" "
+	    "is only allowed as the whole leftmost label",
+	    "t.yaml:12:9: domains: bad domain name \"*\": a wildcard needs "
+	    "a domain after \"*.\"",
+	    "t.yaml:13:9: domains: bad domain name \"a*.example\": \"*\" is "
+	    "only allowed as the whole leftmost label",
+	    "t.yaml:14:9: domains: bad domain name \"example.com..\": empty "
+	    "label",
+	    "t.yaml:15:9: domains: bad domain name \"b\\xc3\\xbccher.example\""
+	    ": not ASCII (write internationalised names in their xn-- form)",
+	    want_label, want_name);
+}
+
+static void
+duplicate_certificate_names_are_reported(void **state)
+{
+	EXPECT(CA1
+	    "certificates:\n"
+	    "  - name: www\n"
+	    "    domains: [a.example]\n"
+	    "  - name: www\n"
+	    "    domains: [b.example]\n"
+	    "  - name: \"bad name\"\n"
+	    "    domains: [c.example]\n"
+	    "  - name: ..\n"
+	    "    domains: [d.example]\n",
+	    "t.yaml:7:11: duplicate certificate name \"www\" (first at line 5)",
+	    "t.yaml:9:11: name: invalid name \"bad name\" (use up to 200 "
+	    "letters, digits, \".\", \"_\" or \"-\"; not \".\" or \"..\")",
+	    "t.yaml:11:11: name: invalid name \"..\" (use up to 200 letters, "
+	    "digits, \".\", \"_\" or \"-\"; not \".\" or \"..\")");
+	/* the same for CAs */
+	EXPECT(CA1
+	    "  - name: le\n"
+	    "    directory: https://other.test/dir\n",
+	    "t.yaml:4:11: duplicate CA name \"le\" (first at line 2)");
+}
+
+static void
+same_domain_in_two_certificates_names_the_other(void **state)
+{
+	EXPECT(CA1
+	    "certificates:\n"
+	    "  - name: www\n"
+	    "    domains: [example.com, www.example.com]\n"
+	    "  - name: other\n"
+	    "    domains:\n"
+	    "      - other.example.com\n"
+	    "      - WWW.example.com.\n"
+	    "      - other.example.com\n",
+	    "t.yaml:10:9: domains: domain \"www.example.com\" is already in "
+	    "certificate \"www\" (line 5)",
+	    "t.yaml:11:9: domains: domain \"other.example.com\" is listed "
+	    "twice");
+}
+
+static void
+references_to_missing_cas_are_reported(void **state)
+{
+	EXPECT(CA1
+	    "defaults:\n"
+	    "  ca: [le, nope]\n"
+	    "certificates:\n"
+	    "  - name: a\n"
+	    "    domains: [a.example]\n"
+	    "    ca: lets\n"
+	    "  - name: b\n"
+	    "    domains: [b.example]\n"
+	    "    ca: [le, le]\n",
+	    "t.yaml:5:12: ca: unknown CA \"nope\"",
+	    "t.yaml:9:9: ca: unknown CA \"lets\"",
+	    "t.yaml:12:14: ca: CA \"le\" listed twice");
+}
+
+static void
+ca_entries_are_checked(void **state)
+{
+	EXPECT("cas:\n"
+	    "  - name: a\n"
+	    "    directory: ftp://a.test/\n"
+	    "    contact: ops@example.com\n"
+	    "    max_concurrent_orders: 65\n"
+	    "    ca_bundle: ca.pem\n"
+	    "  - name: b\n"
+	    "    directory: https://\n"
+	    "    eab: { kid: k }\n"
+	    "    max_concurrent_orders: 0\n"
+	    "  - name: c\n"
+	    "    directory: https://c.test/d\n"
+	    "    eab: { kid: k, hmac_key: \"not+base64/\" }\n"
+	    "    max_concurrent_orders: 64\n"
+	    "  - directory: https://d.test/\n"
+	    "  - name: e\n",
+	    "t.yaml:3:16: directory: not an https:// URL: \"ftp://a.test/\"",
+	    "t.yaml:4:14: contact: expected a \"mailto:\" URL, got "
+	    "\"ops@example.com\"",
+	    "t.yaml:5:28: max_concurrent_orders: expected an integer from 1 "
+	    "to 64, got \"65\"",
+	    "t.yaml:6:16: ca_bundle: not an absolute path: \"ca.pem\"",
+	    "t.yaml:8:16: directory: not an https:// URL: \"https://\"",
+	    "t.yaml:9:10: missing required key \"hmac_key\"",
+	    "t.yaml:10:28: max_concurrent_orders: expected an integer from 1 "
+	    "to 64, got \"0\"",
+	    "t.yaml:13:30: hmac_key: not base64url",
+	    "t.yaml:15:5: missing required key \"name\"",
+	    "t.yaml:16:5: missing required key \"directory\"");
+}
+
+static void
+relative_paths_are_reported(void **state)
+{
+	EXPECT("state_dir: var/lib/renewd\n"
+	    "http01: { webroot: www }\n"
+	    CA1
+	    "certificates:\n"
+	    "  - name: a\n"
+	    "    domains: [a.example]\n"
+	    "    deploy: [ { path: a.pem } ]\n"
+	    "    reload:\n"
+	    "      - exec: [nginx, -s, reload]\n"
+	    "      - signal: HUP\n"
+	    "        pidfile: run/x.pid\n",
+	    "t.yaml:1:12: state_dir: not an absolute path: \"var/lib/renewd\"",
+	    "t.yaml:2:20: webroot: not an absolute path: \"www\"",
+	    "t.yaml:9:23: path: not an absolute path: \"a.pem\"",
+	    "t.yaml:11:16: exec: not an absolute path: \"nginx\"",
+	    "t.yaml:13:18: pidfile: not an absolute path: \"run/x.pid\"");
+}
+
+static void
+file_modes_are_octal_and_bounded(void **state)
+{
+	static const struct {
+		const char	*text;
+		mode_t		 mode;
+	} good[] = {
+		{ "\"0640\"", 0640 }, { "0600", 0600 }, { "\"07777\"", 07777 },
+		{ "\"0\"", 0 }, { "\"444\"", 0444 },
+	};
+	char		 yaml[512];
+	struct conf	*conf;
+	size_t		 i;
+
+	for (i = 0; i < NELEM(good); i++) {
+		snprintf(yaml, sizeof(yaml), CA1 "certificates:\n"
+		    "  - name: a\n    domains: [a.example]\n"
+		    "    deploy: [ { path: /a, mode: %s } ]\n", good[i].text);
+		conf = parse_ok(yaml);
+		assert_int_equal(conf->certs[0].deploy[0].mode, good[i].mode);
+		conf_free(conf);
+	}
+	EXPECT(CA1 "certificates:\n"
+	    "  - name: a\n"
+	    "    domains: [a.example]\n"
+	    "    deploy:\n"
+	    "      - { path: /a, mode: \"0999\" }\n"
+	    "      - { path: /b, mode: \"10000\" }\n"
+	    "      - { path: /c, mode: \"rw-r--r--\" }\n"
+	    "      - { path: /d, mode: \"0640\", content: pem }\n",
+	    "t.yaml:8:27: mode: bad file mode \"0999\" (expected an octal "
+	    "string from \"0000\" to \"07777\", e.g. \"0640\")",
+	    "t.yaml:9:27: mode: bad file mode \"10000\" (expected an octal "
+	    "string from \"0000\" to \"07777\", e.g. \"0640\")",
+	    "t.yaml:10:27: mode: bad file mode \"rw-r--r--\" (expected an "
+	    "octal string from \"0000\" to \"07777\", e.g. \"0640\")",
+	    "t.yaml:11:44: content: unknown content \"pem\" (expected "
+	    "fullchain, cert, chain, key or fullchain+key)");
+}
+
+static void
+unknown_key_and_challenge_types_are_reported(void **state)
+{
+	EXPECT(CA1
+	    "defaults: { key: rsa-1024, challenge: http01 }\n"
+	    "certificates:\n"
+	    "  - name: a\n"
+	    "    domains: [a.example]\n"
+	    "    key: ed25519\n"
+	    "    challenge: dns\n",
+	    "t.yaml:4:18: key: unknown key type \"rsa-1024\" (expected "
+	    "ecdsa-p256, ecdsa-p384, rsa-2048, rsa-3072 or rsa-4096)",
+	    "t.yaml:4:39: challenge: unknown challenge type \"http01\" "
+	    "(expected http-01, dns-01 or tls-alpn-01)",
+	    "t.yaml:8:10: key: unknown key type \"ed25519\" (expected "
+	    "ecdsa-p256, ecdsa-p384, rsa-2048, rsa-3072 or rsa-4096)",
+	    "t.yaml:9:16: challenge: unknown challenge type \"dns\" (expected "
+	    "http-01, dns-01 or tls-alpn-01)");
+}
+
+static void
+durations_parse_or_are_unparsable(void **state)
+{
+	static const struct {
+		const char	*text;
+		long		 secs;
+	} good[] = {
+		{ "auto", 0 }, { "30d", 30 * 86400 }, { "1d12h", 36 * 3600 },
+		{ "90m", 5400 }, { "45s", 45 }, { "2w", 14 * 86400 },
+		{ "1w1d1h1m1s", 7 * 86400 + 86400 + 3600 + 60 + 1 },
+	};
+	static const char *const bad[] = {
+		"30", "30x", "d", "0d", "-1d", "1.5d", "1d 12h", "AUTO",
+		"99999999999999999999d", "1d12", "\"\"",
+	};
+	char		 yaml[512], want[256];
+	struct conf	*conf;
+	size_t		 i;
+
+	for (i = 0; i < NELEM(good); i++) {
+		snprintf(yaml, sizeof(yaml), "defaults: { renew_before: %s }\n",
+		    good[i].text);
+		conf = parse_ok(yaml);
+		assert_int_equal(conf->defaults.renew_before, good[i].secs);
+		conf_free(conf);
+	}
+	for (i = 0; i < NELEM(bad); i++) {
+		snprintf(yaml, sizeof(yaml), "defaults:\n  renew_before: %s\n",
+		    bad[i]);
+		if (strcmp(bad[i], "\"\"") == 0)
+			snprintf(want, sizeof(want),
+			    "t.yaml:2:17: renew_before: empty string");
+		else
+			snprintf(want, sizeof(want), "t.yaml:2:17: "
+			    "renew_before: unparsable duration \"%s\" (expected "
+			    "\"auto\" or e.g. \"30d\", \"1d12h\")", bad[i]);
+		EXPECT(yaml, want);
+	}
+}
+
+static void
+duplicate_keys_in_one_mapping_are_reported(void **state)
+{
+	EXPECT(CA1
+	    "    name: again\n"
+	    "cas: []\n"
+	    "certificates:\n"
+	    "  - name: a\n"
+	    "    domains: [a.example]\n"
+	    "    deploy: [ { path: /a, path: /b } ]\n",
+	    "t.yaml:4:5: duplicate key \"name\" (first at line 2)",
+	    "t.yaml:5:1: duplicate key \"cas\" (first at line 1)",
+	    "t.yaml:9:27: duplicate key \"path\" (first at line 9)");
+}
+
+static void
+missing_required_keys_are_reported(void **state)
+{
+	EXPECT("cas:\n"
+	    "  - contact: [\"mailto:a@b.example\"]\n"
+	    "certificates:\n"
+	    "  - key: rsa-2048\n"
+	    "  - {}\n",
+	    "t.yaml:2:5: missing required key \"name\"",
+	    "t.yaml:2:5: missing required key \"directory\"",
+	    "t.yaml:4:5: missing required key \"name\"",
+	    "t.yaml:4:5: missing required key \"domains\"",
+	    "t.yaml:5:5: missing required key \"name\"",
+	    "t.yaml:5:5: missing required key \"domains\"");
+}
+
+static void
+yaml_syntax_errors_carry_line_and_column(void **state)
+{
+	EXPECT("cas:\n"
+	    "  - name: le\n"
+	    "   directory: x\n",
+	    "t.yaml:3:4: syntax error: did not find expected '-' indicator "
+	    "(while parsing a block collection at 2:3)");
+	EXPECT("state_dir: a: b\n",
+	    "t.yaml:1:13: syntax error: mapping values are not allowed in "
+	    "this context");
+	EXPECT("certificates: [a, b\n",
+	    "t.yaml:2:1: syntax error: did not find expected ',' or ']' "
+	    "(while parsing a flow sequence at 1:15)");
+	EXPECT("a: \"unterminated\n",
+	    "t.yaml:2:1: syntax error: found unexpected end of stream "
+	    "(while scanning a quoted scalar at 1:4)");
+	EXPECT("state_dir: /a\n---\nstate_dir: /b\n",
+	    "t.yaml:2:1: more than one YAML document in the file");
+	EXPECT("state_dir: *nowhere\n",
+	    "t.yaml:1:12: undefined alias \"nowhere\" (an anchor must be "
+	    "complete before its alias)");
+	EXPECT("x-a: &a [ *a ]\n",
+	    "t.yaml:1:11: undefined alias \"a\" (an anchor must be complete "
+	    "before its alias)");
+}
+
+static void
+anchors_aliases_and_merges_work(void **state)
+{
+	struct conf *conf = parse_ok(CA1
+	    "x-common: &common\n"
+	    "  key: rsa-3072\n"
+	    "  renew_before: 10d\n"
+	    "  reload: &nginx [ { unit: nginx.service } ]\n"
+	    "certificates:\n"
+	    "  - name: a\n"
+	    "    domains: [a.example]\n"
+	    "    <<: *common\n"
+	    "  - name: b\n"
+	    "    domains: [b.example]\n"
+	    "    <<: *common\n"
+	    "    key: ecdsa-p384\n"
+	    "  - name: c\n"
+	    "    domains: [c.example]\n"
+	    "    reload: *nginx\n");
+
+	assert_int_equal(conf->ncerts, 3);
+	assert_int_equal(conf->certs[0].key, KEY_RSA_3072);
+	assert_int_equal(conf->certs[0].renew_before, 10 * 86400);
+	assert_int_equal(conf->certs[0].nreload, 1);
+	assert_string_equal(conf->certs[0].reload[0].unit, "nginx.service");
+	/* a key written in the mapping beats the merged one */
+	assert_int_equal(conf->certs[1].key, KEY_EC_P384);
+	assert_int_equal(conf->certs[1].renew_before, 10 * 86400);
+	assert_int_equal(conf->certs[2].key, KEY_EC_P256);
+	assert_int_equal(conf->certs[2].nreload, 1);
+	assert_string_equal(conf->certs[2].reload[0].unit, "nginx.service");
+	conf_free(conf);
+
+	/* an error inside a shared anchor is reported once, where it is */
+	EXPECT(CA1
+	    "x-r: &r [ { unit: a.service, pidfile: /x } ]\n"
+	    "certificates:\n"
+	    "  - { name: a, domains: [a.example], reload: *r }\n"
+	    "  - { name: b, domains: [b.example], reload: *r }\n"
+	    "  - { name: c, domains: [c.example], <<: [*r] }\n",
+	    "t.yaml:4:30: pidfile: only valid with \"signal\"",
+	    "t.yaml:8:43: <<: expected a mapping, got a list");
+}
+
+static void
+alias_bomb_is_refused_quickly(void **state)
+{
+	static const char bomb[] =
+	    "x-a: &a [lol,lol,lol,lol,lol,lol,lol,lol,lol]\n"
+	    "x-b: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]\n"
+	    "x-c: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]\n"
+	    "x-d: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c]\n"
+	    "x-e: &e [*d,*d,*d,*d,*d,*d,*d,*d,*d]\n"
+	    "x-f: &f [*e,*e,*e,*e,*e,*e,*e,*e,*e]\n"
+	    "x-g: &g [*f,*f,*f,*f,*f,*f,*f,*f,*f]\n"
+	    "x-h: &h [*g,*g,*g,*g,*g,*g,*g,*g,*g]\n"
+	    "x-i: &i [*h,*h,*h,*h,*h,*h,*h,*h,*h]\n"
+	    "certificates: *i\n";
+	/* merges multiply too: each level merges the one below twice */
+	static const char merge_bomb[] =
+	    "x-a: &a { key: rsa-2048 }\n"
+	    "x-b: &b { <<: [*a, *a, *a, *a, *a, *a, *a, *a] }\n"
+	    "x-c: &c { <<: [*b, *b, *b, *b, *b, *b, *b, *b] }\n"
+	    "x-d: &d { <<: [*c, *c, *c, *c, *c, *c, *c, *c] }\n"
+	    "x-e: &e { <<: [*d, *d, *d, *d, *d, *d, *d, *d] }\n"
+	    "x-f: &f { <<: [*e, *e, *e, *e, *e, *e, *e, *e] }\n"
+	    "x-g: &g { <<: [*f, *f, *f, *f, *f, *f, *f, *f] }\n"
+	    "defaults: *g\n";
+	struct timespec	 t0, t1;
+	double		 secs;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	EXPECT(bomb, "t.yaml:6:10: aliases expand to more than 100000 nodes "
+	    "(alias bomb?); refusing");
+	EXPECT(merge_bomb, "t.yaml:6:36: aliases expand to more than 100000 "
+	    "nodes (alias bomb?); refusing");
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	secs = (double)(t1.tv_sec - t0.tv_sec) +
+	    (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+	assert_true(secs < 0.5);
+}
+
+static void
+deep_nesting_is_refused(void **state)
+{
+	char	yaml[256];
+	size_t	i;
+
+	for (i = 0; i < 100; i++)
+		yaml[i] = '[';
+	yaml[100] = '\0';
+	EXPECT(yaml, "t.yaml:1:65: nested deeper than 64 levels; refusing");
+}
+
+static void
+all_problems_are_reported_in_one_pass(void **state)
+{
+	/* schema order is cas before certificates; messages come in file order */
+	EXPECT("certificates:\n"
+	    "  - name: www\n"
+	    "    domains: [a..example]\n"
+	    "    key: rsa-1\n"
+	    "    deploy: [ { path: x, mode: \"0999\" } ]\n"
+	    "  - name: www\n"
+	    "    domains: [b.example]\n"
+	    "    renew_before: soon\n"
+	    "cas:\n"
+	    "  - name: le\n"
+	    "    directory: http://x\n"
+	    "    colour: red\n",
+	    "t.yaml:3:15: domains: bad domain name \"a..example\": empty label",
+	    "t.yaml:4:10: key: unknown key type \"rsa-1\" (expected "
+	    "ecdsa-p256, ecdsa-p384, rsa-2048, rsa-3072 or rsa-4096)",
+	    "t.yaml:5:23: path: not an absolute path: \"x\"",
+	    "t.yaml:5:32: mode: bad file mode \"0999\" (expected an octal "
+	    "string from \"0000\" to \"07777\", e.g. \"0640\")",
+	    "t.yaml:6:11: duplicate certificate name \"www\" (first at line 2)",
+	    "t.yaml:8:19: renew_before: unparsable duration \"soon\" (expected "
+	    "\"auto\" or e.g. \"30d\", \"1d12h\")",
+	    "t.yaml:11:16: directory: not an https:// URL: \"http://x\"",
+	    "t.yaml:12:5: unknown key \"colour\"");
+}
+
+static void
+too_many_errors_stop_with_a_note(void **state)
+{
+	struct conf_errors errs = { NULL, 0 };
+	char		*yaml;
+	size_t		 i, off = 0;
+
+	assert_non_null(yaml = malloc(200 * 20 + 1));
+	for (i = 0; i < 200; i++)
+		off += (size_t)sprintf(yaml + off, "bad%03zu: 1\n", i);
+	assert_null(conf_parse("t.yaml", yaml, off, &errs));
+	assert_int_equal(errs.n, 101);
+	assert_string_equal(errs.msg[0], "t.yaml:1:1: unknown key \"bad000\"");
+	assert_string_equal(errs.msg[100],
+	    "t.yaml:101:1: too many errors; not checking further");
+	conf_errors_clear(&errs);
+
+	/* the note stays last even when the walk was not in file order */
+	off = (size_t)sprintf(yaml, CA1);
+	for (i = 0; i < 60; i++)
+		off += (size_t)sprintf(yaml + off, "    b%02zu: 1\n", i);
+	for (i = 0; i < 60; i++)
+		off += (size_t)sprintf(yaml + off, "t%02zu: 1\n", i);
+	assert_null(conf_parse("t.yaml", yaml, off, &errs));
+	assert_int_equal(errs.n, 101);
+	assert_string_equal(errs.msg[0], "t.yaml:4:5: unknown key \"b00\"");
+	assert_string_equal(errs.msg[40], "t.yaml:64:1: unknown key \"t00\"");
+	assert_string_equal(errs.msg[99], "t.yaml:123:1: unknown key \"t59\"");
+	assert_string_equal(errs.msg[100],
+	    "t.yaml:44:5: too many errors; not checking further");
+	conf_errors_clear(&errs);
+	free(yaml);
+}
+
+static void
+http01_listen_and_webroot_are_checked(void **state)
+{
+	struct conf *conf;
+
+	conf = parse_ok("http01: { webroot: /var/www/acme }\n");
+	assert_int_equal(conf->http01.listen.n, 0);
+	assert_string_equal(conf->http01.webroot, "/var/www/acme");
+	conf_free(conf);
+	conf = parse_ok("http01: { listen: \"0.0.0.0:8080\" }\n");
+	assert_int_equal(conf->http01.listen.n, 1);
+	assert_string_equal(conf->http01.listen.v[0], "0.0.0.0:8080");
+	conf_free(conf);
+
+	EXPECT("http01:\n"
+	    "  listen: [\"[::]:80\"]\n"
+	    "  webroot: /var/www\n",
+	    "t.yaml:3:3: webroot: \"listen\" and \"webroot\" are mutually "
+	    "exclusive");
+	EXPECT("http01:\n"
+	    "  listen:\n"
+	    "    - \":80\"\n"
+	    "    - \"::1:80\"\n"
+	    "    - \"[::1]80\"\n"
+	    "    - \"127.0.0.1:0\"\n"
+	    "    - \"127.0.0.1:65536\"\n"
+	    "    - \"example.com:80\"\n"
+	    "    - \"[fe80::1]:443\"\n",
+	    "t.yaml:3:7: listen: bad address \":80\" (expected \"ipv4:port\" "
+	    "or \"[ipv6]:port\")",
+	    "t.yaml:4:7: listen: bad address \"::1:80\" (expected "
+	    "\"ipv4:port\" or \"[ipv6]:port\")",
+	    "t.yaml:5:7: listen: bad address \"[::1]80\" (expected "
+	    "\"ipv4:port\" or \"[ipv6]:port\")",
+	    "t.yaml:6:7: listen: bad address \"127.0.0.1:0\" (expected "
+	    "\"ipv4:port\" or \"[ipv6]:port\")",
+	    "t.yaml:7:7: listen: bad address \"127.0.0.1:65536\" (expected "
+	    "\"ipv4:port\" or \"[ipv6]:port\")",
+	    "t.yaml:8:7: listen: bad address \"example.com:80\" (expected "
+	    "\"ipv4:port\" or \"[ipv6]:port\")");
+}
+
+static void
+reload_entries_are_checked(void **state)
+{
+	EXPECT(CA1
+	    "certificates:\n"
+	    "  - name: a\n"
+	    "    domains: [a.example]\n"
+	    "    reload:\n"
+	    "      - { unit: a.service, exec: [/bin/true] }\n"
+	    "      - {}\n"
+	    "      - signal: BOGUS\n"
+	    "        pidfile: /run/x.pid\n"
+	    "      - signal: HUP\n"
+	    "      - exec: []\n"
+	    "      - unit: \"a b.service\"\n"
+	    "      - unit: a.service\n"
+	    "        pidfile: /run/a.pid\n"
+	    "      - nginx.service\n",
+	    "t.yaml:8:9: reload entry: expected exactly one of \"unit\", "
+	    "\"exec\" or \"signal\"",
+	    "t.yaml:9:9: reload entry: expected exactly one of \"unit\", "
+	    "\"exec\" or \"signal\"",
+	    "t.yaml:10:17: signal: unknown signal \"BOGUS\" (expected HUP, "
+	    "INT, QUIT, TERM, USR1, USR2, WINCH, ALRM, CONT or KILL)",
+	    "t.yaml:12:9: missing required key \"pidfile\"",
+	    "t.yaml:13:15: exec: empty list",
+	    "t.yaml:14:15: unit: bad unit name \"a b.service\"",
+	    "t.yaml:16:9: pidfile: only valid with \"signal\"",
+	    "t.yaml:17:9: reload entry: expected a mapping, got a string");
+}
+
+static void
+conf_load_reads_only_the_file_and_bounds_it(void **state)
+{
+	char			 dir[] = "/tmp/test_conf.XXXXXX", path[256];
+	struct conf_errors	 errs = { NULL, 0 };
+	struct conf		*conf;
+	int			 fd;
+
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/missing.yaml", dir);
+	assert_null(conf_load(path, &errs));
+	assert_int_equal(errs.n, 1);
+	assert_non_null(strstr(errs.msg[0], "missing.yaml: cannot open: "));
+	conf_errors_clear(&errs);
+
+	snprintf(path, sizeof(path), "%s/ok.yaml", dir);
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, CA1, strlen(CA1)), (ssize_t)strlen(CA1));
+	close(fd);
+	conf = conf_load(path, &errs);
+	assert_int_equal(errs.n, 0);
+	assert_non_null(conf);
+	assert_string_equal(conf->path, path);
+	assert_string_equal(conf->cas[0].name, "le");
+	conf_free(conf);
+	unlink(path);
+
+	snprintf(path, sizeof(path), "%s/huge.yaml", dir);
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
+	assert_true(fd >= 0);
+	assert_int_equal(ftruncate(fd, 4 * 1024 * 1024 + 1), 0);
+	close(fd);
+	assert_null(conf_load(path, &errs));
+	assert_int_equal(errs.n, 1);
+	assert_non_null(strstr(errs.msg[0],
+	    "huge.yaml: larger than 4194304 bytes; refusing"));
+	conf_errors_clear(&errs);
+	unlink(path);
+
+	/* a syntax error names the file path */
+	snprintf(path, sizeof(path), "%s/bad.yaml", dir);
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, "a: [\n", 5), 5);
+	close(fd);
+	assert_null(conf_load(path, &errs));
+	assert_int_equal(errs.n, 1);
+	assert_int_equal(strncmp(errs.msg[0], path, strlen(path)), 0);
+	assert_string_equal(errs.msg[0] + strlen(path), ":2:1: syntax error: "
+	    "did not find expected node content (while parsing a flow node "
+	    "at 2:1)");
+	conf_errors_clear(&errs);
+	unlink(path);
+	assert_int_equal(rmdir(dir), 0);
+}
+
+static void
+helpers_find_dup_compare_and_free(void **state)
+{
+	struct conf *conf = parse_ok("cas:\n"
+	    "  - { name: a, directory: \"https://a.test/\" }\n"
+	    "  - { name: b, directory: \"https://b.test/\" }\n"
+	    "defaults: { ca: [a, b] }\n"
+	    "certificates:\n"
+	    "  - name: one\n"
+	    "    domains: [x.example, y.example]\n"
+	    "    deploy: [ { path: /p, owner: o } ]\n"
+	    "    reload: [ { exec: [/bin/true, x] }, { signal: HUP, "
+	    "pidfile: /p } ]\n"
+	    "  - name: two\n"
+	    "    domains: [y.example.org, x.example.org]\n");
+	struct conf_cert	*dup, *dup2;
+	struct conf_errors	 errs = { NULL, 0 };
+
+	assert_ptr_equal(conf_ca_find(conf, "b"), &conf->cas[1]);
+	assert_null(conf_ca_find(conf, "c"));
+	assert_null(conf_ca_find(conf, NULL));
+	assert_ptr_equal(conf_cert_find(conf, "two"), &conf->certs[1]);
+	assert_null(conf_cert_find(conf, "three"));
+	assert_null(conf_cert_find(NULL, "two"));
+
+	assert_non_null(dup = conf_cert_dup(&conf->certs[0]));
+	assert_ptr_not_equal(dup->name, conf->certs[0].name);
+	assert_string_equal(dup->name, "one");
+	assert_string_equal(dup->deploy[0].owner, "o");
+	assert_null(dup->deploy[0].group);
+	assert_string_equal(dup->reload[0].argv.v[1], "x");
+	assert_int_equal(dup->reload[1].signo, SIGHUP);
+	assert_true(conf_cert_same_order(dup, &conf->certs[0]));
+	assert_false(conf_cert_same_order(dup, &conf->certs[1]));
+
+	/* SAN order does not matter; key, CA order and challenge do */
+	assert_non_null(dup2 = conf_cert_dup(dup));
+	free(dup2->domains.v[0]);
+	dup2->domains.v[0] = dup2->domains.v[1];
+	assert_non_null(dup2->domains.v[1] = strdup("x.example"));
+	assert_true(conf_cert_same_order(dup, dup2));
+	dup2->key = KEY_RSA_2048;
+	assert_false(conf_cert_same_order(dup, dup2));
+	dup2->key = dup->key;
+	dup2->challenge = CHALLENGE_DNS01;
+	assert_false(conf_cert_same_order(dup, dup2));
+	dup2->challenge = dup->challenge;
+	free(dup2->ca.v[0]);
+	dup2->ca.v[0] = dup2->ca.v[1];
+	assert_non_null(dup2->ca.v[1] = strdup("a"));
+	assert_false(conf_cert_same_order(dup, dup2));
+	conf_cert_free(dup2);
+	conf_cert_free(dup);
+
+	assert_string_equal(conf_key_type_name(KEY_EC_P256), "ecdsa-p256");
+	assert_string_equal(conf_key_type_name(KEY_RSA_4096), "rsa-4096");
+	assert_string_equal(conf_challenge_name(CHALLENGE_TLSALPN01),
+	    "tls-alpn-01");
+	assert_string_equal(conf_challenge_name(CHALLENGE_HTTP01), "http-01");
+
+	conf_free(conf);
+	conf_free(NULL);
+	conf_cert_free(NULL);
+	conf_errors_clear(NULL);
+	conf_errors_clear(&errs);
+	assert_null(conf_cert_dup(NULL));
+	/* errors may be discarded */
+	assert_null(conf_parse("t.yaml", "a: [", 4, NULL));
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(full_example_parses_to_expected_structs),
+		cmocka_unit_test(annotated_example_file_loads_clean),
+		cmocka_unit_test(empty_file_is_valid_and_gets_defaults),
+		cmocka_unit_test(lone_ca_is_the_default_and_defaults_are_inherited),
+		cmocka_unit_test(certificate_without_a_resolvable_ca_is_an_error),
+		cmocka_unit_test(unknown_keys_are_reported_with_suggestions),
+		cmocka_unit_test(wrong_types_are_reported),
+		cmocka_unit_test(empty_lists_are_reported),
+		cmocka_unit_test(domain_names_are_checked_and_normalised),
+		cmocka_unit_test(duplicate_certificate_names_are_reported),
+		cmocka_unit_test(same_domain_in_two_certificates_names_the_other),
+		cmocka_unit_test(references_to_missing_cas_are_reported),
+		cmocka_unit_test(ca_entries_are_checked),
+		cmocka_unit_test(relative_paths_are_reported),
+		cmocka_unit_test(file_modes_are_octal_and_bounded),
+		cmocka_unit_test(unknown_key_and_challenge_types_are_reported),
+		cmocka_unit_test(durations_parse_or_are_unparsable),
+		cmocka_unit_test(duplicate_keys_in_one_mapping_are_reported),
+		cmocka_unit_test(missing_required_keys_are_reported),
+		cmocka_unit_test(yaml_syntax_errors_carry_line_and_column),
+		cmocka_unit_test(anchors_aliases_and_merges_work),
+		cmocka_unit_test(alias_bomb_is_refused_quickly),
+		cmocka_unit_test(deep_nesting_is_refused),
+		cmocka_unit_test(all_problems_are_reported_in_one_pass),
+		cmocka_unit_test(too_many_errors_stop_with_a_note),
+		cmocka_unit_test(http01_listen_and_webroot_are_checked),
+		cmocka_unit_test(reload_entries_are_checked),
+		cmocka_unit_test(conf_load_reads_only_the_file_and_bounds_it),
+		cmocka_unit_test(helpers_find_dup_compare_and_free),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
