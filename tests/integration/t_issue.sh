@@ -3,7 +3,8 @@
 # install with private keys, no re-order on restart, SIGHUP adds a certificate.
 . "$(dirname "$0")/lib.sh"
 
-pebble_start
+# No rejected nonces here, so the newOrder count below is exact.
+pebble_start PEBBLE_WFE_NONCEREJECT=0
 
 write_conf "$T/renewd.yaml" "  - name: single
     domains: [single.example]
