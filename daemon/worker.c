@@ -48,7 +48,8 @@ struct worker_pool {
 	int		 stopping;
 	pthread_t	*threads;
 	int		 nthreads;	/* started */
-	int		*freed;		/* set while done callbacks run */
+	int		 delivering;	/* inside worker_wake_cb */
+	int		 dying;		/* freed during delivery: finish there */
 };
 
 static void
@@ -126,7 +127,6 @@ worker_wake_cb(evutil_socket_t fd, short what, void *v)
 	struct joblist		 done;
 	struct job		*j;
 	char			 buf[64];
-	int			 freed = 0;
 
 	/* drain before taking the list, so a later push always re-wakes us */
 	while (read(fd, buf, sizeof(buf)) > 0)
@@ -136,15 +136,16 @@ worker_wake_cb(evutil_socket_t fd, short what, void *v)
 	wp->done.head = wp->done.tail = NULL;
 	pthread_mutex_unlock(&wp->mu);
 
-	/* a done callback may free the pool; notice it and stop delivering */
-	wp->freed = &freed;
+	/* a done callback may free the pool: the free then completes here */
+	wp->delivering = 1;
 	while ((j = list_pop(&done)) != NULL) {
-		if (!freed && j->done != NULL)
+		if (!wp->dying && j->done != NULL)
 			j->done(j->arg);
 		free(j);
 	}
-	if (!freed)
-		wp->freed = NULL;
+	wp->delivering = 0;
+	if (wp->dying)
+		worker_pool_free(wp);
 }
 
 struct worker_pool *
@@ -208,6 +209,11 @@ worker_pool_free(struct worker_pool *wp)
 
 	if (wp == NULL)
 		return;
+	if (wp->delivering) {
+		/* called from a done callback: stop delivery, free afterwards */
+		wp->dying = 1;
+		return;
+	}
 	pthread_mutex_lock(&wp->mu);
 	wp->stopping = 1;
 	pthread_cond_broadcast(&wp->cv);
@@ -215,8 +221,6 @@ worker_pool_free(struct worker_pool *wp)
 	/* a job already running finishes first; its done callback is dropped */
 	for (i = 0; i < wp->nthreads; i++)
 		pthread_join(wp->threads[i], NULL);
-	if (wp->freed != NULL)
-		*wp->freed = 1;
 	list_free(&wp->queue);
 	list_free(&wp->done);
 	if (wp->ev != NULL)
