@@ -292,21 +292,23 @@ static int
 install(struct cert *c, const char *pem, size_t len)
 {
 	struct crypto_cert_info info = { 0 };
+	struct crypto_cert *cert = NULL;
 	char		 err[256], due_s[32], na_s[32];
 	char		*leaf = NULL, *chain = NULL, *key_pem = NULL;
 	struct tm	 tm;
 	time_t		 due;
 	int		 rc = -1;
 
-	if (crypto_chain_split(pem, len, &leaf, &chain) == -1) {
+	/* parse the leaf once: each parse costs OpenSSL 3.0 a key decode */
+	if (crypto_chain_split_cert(pem, len, &leaf, &chain, &cert) == -1) {
 		log_msg(LOG_LVL_ERR, c->cfg->name, "CA sent no certificate");
 		goto out;
 	}
-	if (crypto_cert_parse(leaf, strlen(leaf), &info, err, sizeof(err)) == -1) {
+	if (crypto_cert_get_info(cert, &info, err, sizeof(err)) == -1) {
 		log_msg(LOG_LVL_ERR, c->cfg->name, "CA sent a bad certificate: %s", err);
 		goto out;
 	}
-	if (!crypto_cert_matches_key(leaf, strlen(leaf), c->key)) {
+	if (!crypto_cert_has_key(cert, c->key)) {
 		log_msg(LOG_LVL_ERR, c->cfg->name,
 		    "CA sent a certificate for another key (serial %s)", info.serial);
 		goto out;
@@ -332,6 +334,8 @@ install(struct cert *c, const char *pem, size_t len)
 	    "installed certificate serial %s for %zu domain(s), valid until %s, "
 	    "renewal due %s", info.serial, c->cfg->domains.n, na_s, due_s);
 	c->r->issued++;
+	crypto_key_free(c->key);	/* on disk now; the next issuance makes a new one */
+	c->key = NULL;
 	c->valid = 1;
 	c->failures = 0;
 	set_state(c, CERT_IDLE);
@@ -345,6 +349,7 @@ out:
 	}
 	free(leaf);
 	free(chain);
+	crypto_cert_free(cert);
 	crypto_cert_info_clear(&info);
 	return rc;
 }
@@ -429,6 +434,7 @@ static time_t
 live_due(struct cert *c)
 {
 	struct crypto_cert_info info = { 0 };
+	struct crypto_cert *cert = NULL;
 	struct crypto_key *key = NULL;
 	char		*key_pem = NULL, *pem = NULL, err[256];
 	time_t		 due = 0;
@@ -437,13 +443,15 @@ live_due(struct cert *c)
 	have = store_cert_load(c->r->env.store, c->cfg->name, &key_pem, &pem);
 	if (have != 1)
 		goto out;
-	if (crypto_cert_parse(pem, strlen(pem), &info, err, sizeof(err)) == -1) {
+	if ((cert = crypto_cert_from_pem(pem, strlen(pem), err,
+	    sizeof(err))) == NULL ||
+	    crypto_cert_get_info(cert, &info, err, sizeof(err)) == -1) {
 		log_msg(LOG_LVL_WARNING, c->cfg->name,
 		    "live certificate is unreadable (%s): reissuing", err);
 		goto out;
 	}
 	if ((key = crypto_key_from_pem(key_pem, strlen(key_pem))) == NULL ||
-	    !crypto_cert_matches_key(pem, strlen(pem), key)) {
+	    !crypto_cert_has_key(cert, key)) {
 		log_msg(LOG_LVL_WARNING, c->cfg->name,
 		    "live key does not match the live certificate: reissuing");
 		goto out;
@@ -470,6 +478,7 @@ live_due(struct cert *c)
 	    "serial %s is valid; renewal due in %lld s", info.serial,
 	    (long long)(due - time(NULL)));
 out:
+	crypto_cert_free(cert);
 	crypto_key_free(key);
 	if (key_pem != NULL) {
 		explicit_bzero(key_pem, strlen(key_pem));

@@ -1,0 +1,34 @@
+#!/bin/bash
+# The daemon renews on its own: Pebble issues 12-second certificates, and
+# renewd replaces each one when a third of its lifetime is left.
+. "$(dirname "$0")/lib.sh"
+
+PEBBLE_VALIDITY=12 pebble_start
+
+write_conf "$T/renewd.yaml" "  - name: short
+    domains: [short.example]"
+
+"$RENEWD" -c "$T/renewd.yaml" >"$T/renewd.log" 2>&1 &
+pid=$!
+PIDS="$PIDS $pid"
+check "the first certificate is installed" \
+    wait_for 15 grep -q "\[short\] installed certificate" "$T/renewd.log"
+first=$(openssl x509 -in "$T/state/certs/short/live/cert.pem" -noout -serial)
+life=$(( $(date -d "$(openssl x509 -in "$T/state/certs/short/live/cert.pem" -noout -enddate | cut -d= -f2)" +%s) -
+	 $(date -d "$(openssl x509 -in "$T/state/certs/short/live/cert.pem" -noout -startdate | cut -d= -f2)" +%s) ))
+diag "certificate lifetime: $life s"
+check "it is scheduled for renewal (not reissued at once)" \
+    sh -c "sleep 2; test \$(grep -c '\[short\] installed certificate' '$T/renewd.log') -eq 1"
+check "renewd renews it before it expires" \
+    wait_for 20 sh -c "test \$(grep -c '\[short\] installed certificate' '$T/renewd.log') -ge 2"
+second=$(openssl x509 -in "$T/state/certs/short/live/cert.pem" -noout -serial)
+check "the live certificate is a new one" test "$first" != "$second"
+check "and it verifies" verify_cert short
+check "the old one was never expired while live" sh -c \
+    "! grep -q 'expired' '$T/renewd.log'"
+check "the old version stays on disk" test "$(ls -d "$T"/state/certs/short/*/ | wc -l)" -ge 2
+kill -TERM "$pid"
+wait "$pid"
+check "exit 0 on SIGTERM" test $? -eq 0
+
+done_testing
