@@ -165,7 +165,10 @@ on_signal(evutil_socket_t sig, short what, void *arg)
 
 	switch (sig) {
 	case SIGHUP:
-		reload_conf(c);
+		if (c->once)
+			log_notice("SIGHUP: ignored with --once");
+		else
+			reload_conf(c);
 		break;
 	default:
 		log_notice("%s: shutting down", strsignal((int)sig));
@@ -219,7 +222,7 @@ setup(struct ctx *c)
 	if (c->sig_term == NULL || c->sig_int == NULL || c->sig_hup == NULL ||
 	    evsignal_add(c->sig_term, NULL) == -1 ||
 	    evsignal_add(c->sig_int, NULL) == -1 ||
-	    (!c->once && evsignal_add(c->sig_hup, NULL) == -1)) {
+	    evsignal_add(c->sig_hup, NULL) == -1) {
 		log_err("cannot install signal handlers");
 		return -1;
 	}
