@@ -22,6 +22,7 @@
 #include "challenge_http.h"
 #include "conf.h"
 #include "log.h"
+#include "store.h"
 
 #define CHALL_PREFIX		"/.well-known/acme-challenge/"
 /* A validation request is one short line and a few headers. */
@@ -302,25 +303,6 @@ fail:
 	return -1;
 }
 
-/* mkdir that keeps an existing directory and forces mode past the umask. */
-static int
-mkdir_mode(const char *path, mode_t mode)
-{
-	struct stat	st;
-
-	if (mkdir(path, mode) == 0)
-		return chmod(path, mode);
-	if (errno != EEXIST)
-		return -1;
-	if (stat(path, &st) == -1)
-		return -1;
-	if (!S_ISDIR(st.st_mode)) {
-		errno = ENOTDIR;
-		return -1;
-	}
-	return 0;
-}
-
 static int
 setup_webroot(struct chall_http *ch, const char *webroot, char *err,
     size_t errlen)
@@ -341,12 +323,12 @@ setup_webroot(struct chall_http *ch, const char *webroot, char *err,
 		goto out;
 	}
 	/* the web server reads these as another user: 0755, whatever the umask */
-	if (mkdir_mode(wk, 0755) == -1) {
+	if (store_mkdir(wk, 0755) == -1) {
 		snprintf(err, errlen, "http-01: cannot create %s: %s", wk,
 		    strerror(errno));
 		goto out;
 	}
-	if (mkdir_mode(ch->dir, 0755) == -1) {
+	if (store_mkdir(ch->dir, 0755) == -1) {
 		snprintf(err, errlen, "http-01: cannot create %s: %s", ch->dir,
 		    strerror(errno));
 		goto out;
@@ -420,56 +402,19 @@ token_path(const struct chall_http *ch, const char *token)
 	return p;
 }
 
-/*
- * Writes a webroot file: temp file, fchmod, rename, so the web server never
- * serves half a key authorization. No fsync: these files live for seconds
- * and are rewritten on the next attempt after a crash.
- */
+/* Writes a webroot file atomically, so the web server never serves half of it. */
 static int
 webroot_write(const struct chall_http *ch, const char *token,
     const char *data)
 {
-	char	*path = NULL, *tmp = NULL;
-	size_t	 len = strlen(data), off = 0;
-	ssize_t	 n;
-	int	 fd = -1, rc = -1, made = 0, saved;
+	char	*path;
+	int	 rc = -1;
 
-	if ((path = token_path(ch, token)) == NULL ||
-	    asprintf(&tmp, "%s/.%s.XXXXXX", ch->dir, token) == -1) {
-		tmp = NULL;
-		goto out;
-	}
-	if ((fd = mkostemp(tmp, O_CLOEXEC)) == -1)
-		goto out;
-	made = 1;
-	if (fchmod(fd, 0644) == -1)
-		goto out;
-	while (off < len) {
-		if ((n = write(fd, data + off, len - off)) == -1) {
-			if (errno == EINTR)
-				continue;
-			goto out;
-		}
-		off += (size_t)n;
-	}
-	n = close(fd);
-	fd = -1;
-	if (n == -1 || rename(tmp, path) == -1)
-		goto out;
-	made = 0;
-	rc = 0;
-out:
-	saved = errno;
-	if (fd != -1)
-		close(fd);
-	if (made)
-		unlink(tmp);
-	if (rc == -1)
-		log_err("http-01: cannot write %s: %s", path != NULL ? path :
-		    ch->dir, strerror(saved));
+	if ((path = token_path(ch, token)) == NULL)
+		log_err("http-01: %s", strerror(errno));
+	else if ((rc = store_write_atomic(path, data, strlen(data), 0644)) == -1)
+		log_err("http-01: cannot write %s: %s", path, strerror(errno));
 	free(path);
-	free(tmp);
-	errno = saved;
 	return rc;
 }
 

@@ -66,9 +66,8 @@ name_ok(const char *s)
 	return 1;
 }
 
-/* mkdir(2) that accepts an existing directory; the mode is forced past umask. */
-static int
-mkdir_one(const char *path, mode_t mode)
+int
+store_mkdir(const char *path, mode_t mode)
 {
 	struct stat	st;
 
@@ -98,11 +97,11 @@ mkdir_p(const char *path, mode_t mode)
 		if (*p != '/')
 			continue;
 		*p = '\0';
-		if (mkdir_one(copy, mode) == -1)
+		if (store_mkdir(copy, mode) == -1)
 			goto out;
 		*p = '/';
 	}
-	rc = mkdir_one(copy, mode);
+	rc = store_mkdir(copy, mode);
 out:
 	free(copy);
 	return rc;
@@ -329,7 +328,7 @@ store_subdir(struct store *st, const char *sub, const char *name)
 	if ((top = path_fmt("%s/%s", st->dir, sub)) == NULL ||
 	    (dir = path_fmt("%s/%s", top, name)) == NULL)
 		goto fail;
-	if (mkdir_one(top, 0700) == -1 || mkdir_one(dir, 0700) == -1)
+	if (store_mkdir(top, 0700) == -1 || store_mkdir(dir, 0700) == -1)
 		goto fail;
 	free(top);
 	return dir;

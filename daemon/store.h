@@ -34,6 +34,12 @@ const char	*store_path(const struct store *);
  */
 int		 store_write_atomic(const char *path, const void *data, size_t len,
 		    mode_t mode);
+/*
+ * mkdir(2) that accepts an existing directory and forces mode past the
+ * umask on one it creates. Returns 0 or -1 (errno set; ENOTDIR if path
+ * exists and is no directory).
+ */
+int		 store_mkdir(const char *path, mode_t mode);
 /* Reads a whole file (NUL-terminated); returns NULL with errno set. */
 char		*store_read_file(const char *path, size_t *len);
 
