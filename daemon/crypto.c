@@ -31,6 +31,10 @@ struct crypto_key {
 	EVP_PKEY	*pkey;
 };
 
+struct crypto_cert {
+	X509		*x;
+};
+
 /* Logs what failed with OpenSSL's first queued reason, and empties the queue. */
 static void
 ssl_log(const char *what)
@@ -186,6 +190,164 @@ crypto_key_evp(const struct crypto_key *key)
 	return key == NULL ? NULL : key->pkey;
 }
 
+/* Returns the NID of an EC key's named curve, or NID_undef. */
+static int
+ec_curve_nid(EVP_PKEY *pkey)
+{
+	char		 group[64];
+	int		 nid;
+
+	if (!EVP_PKEY_get_utf8_string_param(pkey, OSSL_PKEY_PARAM_GROUP_NAME,
+	    group, sizeof(group), NULL)) {
+		ERR_clear_error();
+		return NID_undef;
+	}
+	/* providers report "prime256v1"; accept the NIST names too */
+	if ((nid = EC_curve_nist2nid(group)) == NID_undef)
+		nid = OBJ_sn2nid(group);
+	return nid;
+}
+
+/*
+ * Returns the NID of the curve of an EC key of a type renewd makes, if the
+ * key is encoded the default way (named curve, public key included) that
+ * the shortcuts below reproduce; else NID_undef, for the generic path.
+ */
+static int
+ec_plain_nid(EVP_PKEY *pkey)
+{
+	char		 enc[32];
+	int		 nid, incl = 1;
+
+	if (pkey == NULL || !EVP_PKEY_is_a(pkey, "EC"))
+		return NID_undef;
+	nid = ec_curve_nid(pkey);
+	if (nid != NID_X9_62_prime256v1 && nid != NID_secp384r1)
+		return NID_undef;
+	if (EVP_PKEY_get_utf8_string_param(pkey, OSSL_PKEY_PARAM_EC_ENCODING,
+	    enc, sizeof(enc), NULL) &&
+	    strcmp(enc, OSSL_PKEY_EC_ENCODING_GROUP) != 0)
+		nid = NID_undef;
+	if (EVP_PKEY_get_int_param(pkey, OSSL_PKEY_PARAM_EC_INCLUDE_PUBLIC,
+	    &incl) && incl == 0)
+		nid = NID_undef;
+	ERR_clear_error();
+	return nid;
+}
+
+/* Writes a DER tag and length at p; returns how many bytes that took. */
+static size_t
+der_hdr(unsigned char *p, unsigned char tag, size_t len)
+{
+	p[0] = tag;
+	if (len < 0x80) {
+		p[1] = (unsigned char)len;
+		return 2;
+	}
+	if (len < 0x100) {
+		p[1] = 0x81;
+		p[2] = (unsigned char)len;
+		return 3;
+	}
+	p[1] = 0x82;
+	p[2] = (unsigned char)(len >> 8);
+	p[3] = (unsigned char)len;
+	return 4;
+}
+
+/* Returns how many bytes der_hdr takes for len. */
+static size_t
+der_hdr_len(size_t len)
+{
+	return len < 0x80 ? 2 : len < 0x100 ? 3 : 4;
+}
+
+/*
+ * Returns a malloc'd DER RFC 5915 ECPrivateKey without parameters and with
+ * the public key, as OpenSSL puts it inside PKCS#8; NULL on failure.
+ */
+static unsigned char *
+ec_private_der(EVP_PKEY *pkey, size_t *outlen)
+{
+	BIGNUM		*priv = NULL;
+	unsigned char	 pub[1 + 2 * 66];
+	unsigned char	*der = NULL, *p;
+	size_t		 publen = 0, privlen, bitlen, ctxlen, bodylen, len;
+	int		 ok = 0;
+
+	privlen = ((size_t)EVP_PKEY_get_bits(pkey) + 7) / 8;
+	if (privlen == 0 || privlen > 66 ||
+	    !EVP_PKEY_get_octet_string_param(pkey, OSSL_PKEY_PARAM_PUB_KEY,
+	    pub, sizeof(pub), &publen) || publen == 0 ||
+	    !EVP_PKEY_get_bn_param(pkey, OSSL_PKEY_PARAM_PRIV_KEY, &priv))
+		goto out;
+	/* SEQUENCE { INTEGER 1, OCTET STRING d, [1] { BIT STRING Q } } */
+	bitlen = 1 + publen;
+	ctxlen = der_hdr_len(bitlen) + bitlen;
+	bodylen = 3 + der_hdr_len(privlen) + privlen + der_hdr_len(ctxlen) +
+	    ctxlen;
+	len = der_hdr_len(bodylen) + bodylen;
+	if ((der = OPENSSL_malloc(len)) == NULL)
+		goto out;
+	p = der;
+	p += der_hdr(p, 0x30, bodylen);
+	*p++ = 0x02;
+	*p++ = 0x01;
+	*p++ = 0x01;
+	p += der_hdr(p, 0x04, privlen);
+	if (BN_bn2binpad(priv, p, (int)privlen) != (int)privlen)
+		goto out;
+	p += privlen;
+	p += der_hdr(p, 0xa1, ctxlen);
+	p += der_hdr(p, 0x03, bitlen);
+	*p++ = 0x00;	/* no unused bits */
+	memcpy(p, pub, publen);
+	p += publen;
+	*outlen = len;
+	ok = p == der + len;
+ out:
+	if (!ok) {
+		OPENSSL_clear_free(der, der == NULL ? 0 : len);
+		der = NULL;
+		ERR_clear_error();
+	}
+	BN_clear_free(priv);
+	return der;
+}
+
+/*
+ * PKCS#8 for the EC keys renewd makes without OpenSSL 3.0's encoder, which
+ * costs ~0.8 M instructions a call. Returns 1 if it wrote, 0 to take the
+ * generic path.
+ */
+static int
+ec_write_pkcs8(BIO *bio, EVP_PKEY *pkey)
+{
+	PKCS8_PRIV_KEY_INFO *p8 = NULL;
+	unsigned char	*der = NULL;
+	size_t		 derlen = 0;
+	int		 nid, ok = 0;
+
+	if ((nid = ec_plain_nid(pkey)) == NID_undef ||
+	    (der = ec_private_der(pkey, &derlen)) == NULL)
+		goto out;
+	if ((p8 = PKCS8_PRIV_KEY_INFO_new()) == NULL)
+		goto out;
+	if (!PKCS8_pkey_set0(p8, OBJ_nid2obj(NID_X9_62_id_ecPublicKey), 0,
+	    V_ASN1_OBJECT, OBJ_nid2obj(nid), der, (int)derlen))
+		goto out;
+	der = NULL;	/* p8 owns it and cleanses it when freed */
+	ok = PEM_write_bio_PKCS8_PRIV_KEY_INFO(bio, p8) == 1;
+ out:
+	OPENSSL_clear_free(der, derlen);
+	PKCS8_PRIV_KEY_INFO_free(p8);
+	if (!ok) {
+		ERR_clear_error();
+		(void)BIO_reset(bio);
+	}
+	return ok;
+}
+
 char *
 crypto_key_to_pem(const struct crypto_key *key, size_t *len)
 {
@@ -199,7 +361,8 @@ crypto_key_to_pem(const struct crypto_key *key, size_t *len)
 		goto out;
 	}
 	/* PEM_write_bio_PrivateKey writes PKCS#8 ("BEGIN PRIVATE KEY"). */
-	if (!PEM_write_bio_PrivateKey(bio, key->pkey, NULL, NULL, 0, NULL,
+	if (!ec_write_pkcs8(bio, key->pkey) &&
+	    !PEM_write_bio_PrivateKey(bio, key->pkey, NULL, NULL, 0, NULL,
 	    NULL)) {
 		ssl_log("PEM_write_bio_PrivateKey");
 		goto out;
@@ -214,20 +377,12 @@ crypto_key_to_pem(const struct crypto_key *key, size_t *len)
 int
 crypto_key_type(const struct crypto_key *key)
 {
-	char		 group[64];
 	int		 nid, bits;
 
 	if (key == NULL || key->pkey == NULL)
 		return -1;
 	if (EVP_PKEY_is_a(key->pkey, "EC")) {
-		if (!EVP_PKEY_get_utf8_string_param(key->pkey,
-		    OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof(group), NULL)) {
-			ERR_clear_error();
-			return -1;
-		}
-		/* providers report "prime256v1"; accept the NIST names too */
-		if ((nid = EC_curve_nist2nid(group)) == NID_undef)
-			nid = OBJ_sn2nid(group);
+		nid = ec_curve_nid(key->pkey);
 		if (nid == NID_X9_62_prime256v1)
 			return KEY_EC_P256;
 		if (nid == NID_secp384r1)
@@ -399,6 +554,37 @@ san_add(GENERAL_NAMES *gens, const char *name)
 	return rc;
 }
 
+/*
+ * Sets the SubjectPublicKeyInfo of an EC key renewd makes directly:
+ * X509_REQ_set_pubkey goes through OpenSSL 3.0's encoder and decoder
+ * (~2 M instructions). Returns 0, or -1 to take the generic path.
+ */
+static int
+csr_set_ec_pubkey(X509_REQ *req, EVP_PKEY *pkey)
+{
+	unsigned char	 buf[1 + 2 * 66], *pub = NULL;
+	size_t		 publen = 0;
+	int		 nid, rc = -1;
+
+	/* "pub" follows the key's point format, as the encoder does */
+	if ((nid = ec_plain_nid(pkey)) == NID_undef ||
+	    !EVP_PKEY_get_octet_string_param(pkey, OSSL_PKEY_PARAM_PUB_KEY,
+	    buf, sizeof(buf), &publen) || publen == 0 ||
+	    (pub = OPENSSL_memdup(buf, publen)) == NULL)
+		goto out;
+	if (!X509_PUBKEY_set0_param(X509_REQ_get_X509_PUBKEY(req),
+	    OBJ_nid2obj(NID_X9_62_id_ecPublicKey), V_ASN1_OBJECT,
+	    OBJ_nid2obj(nid), pub, (int)publen))
+		goto out;
+	pub = NULL;	/* the X509_PUBKEY owns it */
+	rc = 0;
+ out:
+	if (rc == -1)
+		ERR_clear_error();
+	OPENSSL_free(pub);
+	return rc;
+}
+
 char *
 crypto_csr(const struct crypto_key *key, char *const *domains, size_t n)
 {
@@ -437,7 +623,8 @@ crypto_csr(const struct crypto_key *key, char *const *domains, size_t n)
 		ssl_log("CSR: X509_REQ_set_subject_name");
 		goto out;
 	}
-	if (!X509_REQ_set_pubkey(req, key->pkey)) {
+	if (csr_set_ec_pubkey(req, key->pkey) == -1 &&
+	    !X509_REQ_set_pubkey(req, key->pkey)) {
 		ssl_log("CSR: X509_REQ_set_pubkey");
 		goto out;
 	}
@@ -594,16 +781,46 @@ cert_issuer(X509 *x)
 	return s;
 }
 
-int
-crypto_cert_parse(const char *pem, size_t len, struct crypto_cert_info *out,
-    char *err, size_t errlen)
+struct crypto_cert *
+crypto_cert_from_pem(const char *pem, size_t len, char *err, size_t errlen)
 {
-	X509		*x = NULL;
+	struct crypto_cert *cert;
+	X509		*x;
+
+	if ((x = first_cert(pem, len)) == NULL) {
+		ssl_errbuf(err, errlen, "certificate: PEM_read_bio_X509");
+		return NULL;
+	}
+	if ((cert = calloc(1, sizeof(*cert))) == NULL) {
+		X509_free(x);
+		if (err != NULL && errlen > 0)
+			snprintf(err, errlen, "certificate: out of memory");
+		return NULL;
+	}
+	cert->x = x;
+	return cert;
+}
+
+void
+crypto_cert_free(struct crypto_cert *cert)
+{
+	if (cert == NULL)
+		return;
+	X509_free(cert->x);
+	free(cert);
+}
+
+int
+crypto_cert_get_info(const struct crypto_cert *cert,
+    struct crypto_cert_info *out, char *err, size_t errlen)
+{
+	X509		*x;
 	int		 rc = -1;
 
 	memset(out, 0, sizeof(*out));
-	if ((x = first_cert(pem, len)) == NULL) {
-		ssl_errbuf(err, errlen, "certificate: PEM_read_bio_X509");
+	if (cert == NULL || (x = cert->x) == NULL) {
+		if (err != NULL && errlen > 0)
+			snprintf(err, errlen, "certificate: none given");
 		goto out;
 	}
 	if (asn1_time_to_time(X509_get0_notBefore(x), &out->not_before) ||
@@ -627,7 +844,22 @@ crypto_cert_parse(const char *pem, size_t len, struct crypto_cert_info *out,
  out:
 	if (rc == -1)
 		crypto_cert_info_clear(out);
-	X509_free(x);
+	return rc;
+}
+
+int
+crypto_cert_parse(const char *pem, size_t len, struct crypto_cert_info *out,
+    char *err, size_t errlen)
+{
+	struct crypto_cert *cert;
+	int		 rc;
+
+	if ((cert = crypto_cert_from_pem(pem, len, err, errlen)) == NULL) {
+		memset(out, 0, sizeof(*out));
+		return -1;
+	}
+	rc = crypto_cert_get_info(cert, out, err, errlen);
+	crypto_cert_free(cert);
 	return rc;
 }
 
@@ -647,21 +879,34 @@ crypto_cert_info_clear(struct crypto_cert_info *info)
 }
 
 int
-crypto_cert_matches_key(const char *pem, size_t len,
+crypto_cert_has_key(const struct crypto_cert *cert,
     const struct crypto_key *key)
 {
-	X509		*x;
 	EVP_PKEY	*pub;
 	int		 match = 0;
 
-	if (key == NULL || (x = first_cert(pem, len)) == NULL) {
+	if (cert == NULL || key == NULL)
+		return 0;
+	if ((pub = X509_get0_pubkey(cert->x)) != NULL)
+		match = EVP_PKEY_eq(pub, key->pkey) == 1;
+	ERR_clear_error();
+	return match;
+}
+
+int
+crypto_cert_matches_key(const char *pem, size_t len,
+    const struct crypto_key *key)
+{
+	struct crypto_cert *cert;
+	int		 match;
+
+	if (key == NULL ||
+	    (cert = crypto_cert_from_pem(pem, len, NULL, 0)) == NULL) {
 		ERR_clear_error();
 		return 0;
 	}
-	if ((pub = X509_get0_pubkey(x)) != NULL)
-		match = EVP_PKEY_eq(pub, key->pkey) == 1;
-	X509_free(x);
-	ERR_clear_error();
+	match = crypto_cert_has_key(cert, key);
+	crypto_cert_free(cert);
 	return match;
 }
 
@@ -680,13 +925,14 @@ line_end(const char *p, const char *end)
 }
 
 int
-crypto_chain_split(const char *pem, size_t len, char **leaf, char **chain)
+crypto_chain_split_cert(const char *pem, size_t len, char **leaf, char **chain,
+    struct crypto_cert **cert)
 {
 	const char	*end = pem + len, *b, *e, *cb, *ce, *p;
-	X509		*x = NULL;
 	int		 rc = -1;
 
 	*leaf = *chain = NULL;
+	*cert = NULL;
 	if (pem == NULL)
 		goto out;
 	if ((b = memmem(pem, len, pem_begin, sizeof(pem_begin) - 1)) == NULL ||
@@ -695,10 +941,8 @@ crypto_chain_split(const char *pem, size_t len, char **leaf, char **chain)
 		goto out;
 	e = line_end(e, end);
 	/* the leaf must really be a certificate, not just look like one */
-	if ((x = first_cert(b, (size_t)(e - b))) == NULL) {
-		ERR_clear_error();
+	if ((*cert = crypto_cert_from_pem(b, (size_t)(e - b), NULL, 0)) == NULL)
 		goto out;
-	}
 	cb = memmem(e, (size_t)(end - e), pem_begin, sizeof(pem_begin) - 1);
 	ce = NULL;
 	/* the chain runs to the end of the last END line */
@@ -722,8 +966,20 @@ crypto_chain_split(const char *pem, size_t len, char **leaf, char **chain)
 	if (rc == -1) {
 		free(*leaf);
 		*leaf = NULL;
+		crypto_cert_free(*cert);
+		*cert = NULL;
 	}
-	X509_free(x);
+	return rc;
+}
+
+int
+crypto_chain_split(const char *pem, size_t len, char **leaf, char **chain)
+{
+	struct crypto_cert *cert;
+	int		 rc;
+
+	rc = crypto_chain_split_cert(pem, len, leaf, chain, &cert);
+	crypto_cert_free(cert);
 	return rc;
 }
 

@@ -28,10 +28,15 @@
 #define HTTP_MAX_HEADER_BYTES	(64 * 1024)	/* all response headers together */
 #define HTTP_MAX_HOST_CONNS	8L
 
+/*
+ * One event per direction: a change of what curl wants then costs one
+ * epoll_ctl(MOD) instead of a DEL and an ADD, and a repeat costs nothing.
+ */
 struct http_sock {
 	struct http_client	*client;
 	curl_socket_t		 fd;
-	struct event		*ev;
+	struct event		*rev;	/* pending while curl wants to read */
+	struct event		*wev;	/* pending while curl wants to write */
 	LIST_ENTRY(http_sock)	 entry;
 };
 
@@ -375,19 +380,38 @@ sock_free(struct http_sock *s)
 	if (s == NULL)
 		return;
 	LIST_REMOVE(s, entry);
-	if (s->ev != NULL)
-		event_free(s->ev);
+	if (s->rev != NULL)
+		event_free(s->rev);
+	if (s->wev != NULL)
+		event_free(s->wev);
 	free(s);
 }
 
-/* CURLMOPT_SOCKETFUNCTION: keep one libevent event per socket in step. */
+/* Adds or deletes ev so that it is pending exactly when want says. */
+static int
+sock_watch(struct event *ev, int want)
+{
+	int		 have;
+
+	have = event_pending(ev, EV_READ | EV_WRITE, NULL) != 0;
+	if (want && !have)
+		return event_add(ev, NULL);
+	if (!want && have)
+		return event_del(ev);
+	return 0;
+}
+
+/*
+ * CURLMOPT_SOCKETFUNCTION: keep the socket's events in step. curl calls it
+ * again with unchanged wishes, e.g. for each transfer on a multiplexed
+ * connection; only real changes reach epoll.
+ */
 static int
 multi_sock_cb(CURL *easy, curl_socket_t fd, int what, void *userp,
     void *socketp)
 {
 	struct http_client	*c = userp;
 	struct http_sock	*s = socketp;
-	short			 kind;
 
 	(void)easy;
 	if (what == CURL_POLL_REMOVE) {
@@ -401,22 +425,19 @@ multi_sock_cb(CURL *easy, curl_socket_t fd, int what, void *userp,
 		}
 		s->client = c;
 		s->fd = fd;
+		s->rev = event_new(c->base, fd, EV_READ | EV_PERSIST,
+		    sock_event_cb, s);
+		s->wev = event_new(c->base, fd, EV_WRITE | EV_PERSIST,
+		    sock_event_cb, s);
 		LIST_INSERT_HEAD(&c->socks, s, entry);
+		if (s->rev == NULL || s->wev == NULL) {
+			sock_free(s);
+			goto fail;
+		}
 		curl_multi_assign(c->multi, fd, s);
 	}
-	kind = EV_PERSIST;
-	if (what & CURL_POLL_IN)
-		kind |= EV_READ;
-	if (what & CURL_POLL_OUT)
-		kind |= EV_WRITE;
-	if (s->ev != NULL) {
-		event_del(s->ev);
-		if (event_assign(s->ev, c->base, fd, kind, sock_event_cb, s) == -1)
-			goto fail;
-	} else if ((s->ev = event_new(c->base, fd, kind, sock_event_cb,
-	    s)) == NULL)
-		goto fail;
-	if (event_add(s->ev, NULL) == -1)
+	if (sock_watch(s->rev, what & CURL_POLL_IN) == -1 ||
+	    sock_watch(s->wev, what & CURL_POLL_OUT) == -1)
 		goto fail;
 	return 0;
  fail:

@@ -200,24 +200,30 @@ static char *
 sign_b64url(const struct crypto_key *key, const struct jws_kind *k,
     const char *input)
 {
+	EVP_PKEY	*pkey = crypto_key_evp(key);
 	EVP_MD_CTX	*ctx = NULL;
 	unsigned char	*sig = NULL, raw[2 * 66];
 	size_t		 siglen = 0;
+	int		 max;
 	char		*s = NULL;
 
+	/* the key's maximum size spares a second, sizing EVP_DigestSign */
+	if ((max = EVP_PKEY_get_size(pkey)) <= 0 ||
+	    (sig = malloc((size_t)max)) == NULL) {
+		ssl_log("EVP_PKEY_get_size");
+		goto out;
+	}
+	siglen = (size_t)max;
 	if ((ctx = EVP_MD_CTX_new()) == NULL) {
 		ssl_log("EVP_MD_CTX_new");
 		goto out;
 	}
+	/* signed once: OpenSSL need not copy the context to finalise */
+	EVP_MD_CTX_set_flags(ctx, EVP_MD_CTX_FLAG_FINALISE);
 	/* RSA defaults to PKCS#1 v1.5 padding, which RS256 is */
-	if (EVP_DigestSignInit_ex(ctx, NULL, k->md, NULL, NULL,
-	    crypto_key_evp(key), NULL) != 1) {
+	if (EVP_DigestSignInit_ex(ctx, NULL, k->md, NULL, NULL, pkey,
+	    NULL) != 1) {
 		ssl_log("EVP_DigestSignInit_ex");
-		goto out;
-	}
-	if (EVP_DigestSign(ctx, NULL, &siglen, (const unsigned char *)input,
-	    strlen(input)) != 1 || (sig = malloc(siglen)) == NULL) {
-		ssl_log("EVP_DigestSign(length)");
 		goto out;
 	}
 	if (EVP_DigestSign(ctx, sig, &siglen, (const unsigned char *)input,
@@ -252,19 +258,19 @@ json_b64url(json_t *o)
 	return s;
 }
 
-/* Assembles the flattened JWS serialization. */
+/*
+ * Assembles the flattened JWS serialization. All three parts are base64url,
+ * which JSON never escapes, so this prints what json_dumps with sorted keys
+ * would, without building a jansson object per request.
+ */
 static char *
 jws_flat(const char *prot, const char *payload, const char *sig)
 {
-	json_t		*o;
 	char		*s;
 
-	o = json_pack("{s:s, s:s, s:s}", "protected", prot, "payload", payload,
-	    "signature", sig);
-	if (o == NULL)
+	if (asprintf(&s, "{\"payload\":\"%s\",\"protected\":\"%s\","
+	    "\"signature\":\"%s\"}", payload, prot, sig) == -1)
 		return NULL;
-	s = json_dumps(o, JWS_JSON_FLAGS);
-	json_decref(o);
 	return s;
 }
 

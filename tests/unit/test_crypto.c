@@ -171,6 +171,131 @@ test_public_pem_key_has_type_but_no_private_pem(void **state)
 	BIO_free(bio);
 }
 
+/* Returns what OpenSSL's own encoder makes of p: the reference PKCS#8 PEM. */
+static char *
+openssl_pkcs8(EVP_PKEY *p)
+{
+	BIO		*bio;
+	char		*data, *s;
+	long		 n;
+
+	bio = BIO_new(BIO_s_mem());
+	assert_non_null(bio);
+	assert_true(PEM_write_bio_PrivateKey(bio, p, NULL, NULL, 0, NULL, NULL));
+	n = BIO_get_mem_data(bio, &data);
+	s = strndup(data, (size_t)n);
+	assert_non_null(s);
+	BIO_free(bio);
+	return s;
+}
+
+/* crypto_key_to_pem(k) must equal OpenSSL's encoder, byte for byte. */
+static void
+check_pem_like_openssl(struct crypto_key *k)
+{
+	char		*want, *got;
+	size_t		 len = 0;
+
+	want = openssl_pkcs8(crypto_key_evp(k));
+	got = crypto_key_to_pem(k, &len);
+	assert_non_null(got);
+	assert_int_equal(len, strlen(got));
+	assert_string_equal(got, want);
+	free(want);
+	free(got);
+}
+
+/* Returns the byte length of k's private scalar (shorter: leading zeros). */
+static int
+priv_bytes(struct crypto_key *k)
+{
+	BIGNUM		*bn = NULL;
+	int		 n;
+
+	assert_true(EVP_PKEY_get_bn_param(crypto_key_evp(k), "priv", &bn));
+	n = BN_num_bytes(bn);
+	BN_clear_free(bn);
+	return n;
+}
+
+/* Checks a few keys of type, then one whose scalar has a leading zero byte. */
+static void
+check_ec_pem_type(enum key_type type, int full)
+{
+	struct crypto_key *k;
+	int		 i, done = 0;
+
+	for (i = 0; i < 4096 && !done; i++) {
+		k = crypto_key_generate(type);
+		assert_non_null(k);
+		if (i < 4)
+			check_pem_like_openssl(k);
+		if (priv_bytes(k) < full) {
+			check_pem_like_openssl(k);
+			done = 1;
+		}
+		crypto_key_free(k);
+	}
+	assert_true(done);
+}
+
+static void
+test_key_to_pem_ec_equals_openssl_encoder_byte_for_byte(void **state)
+{
+	struct crypto_key *k;
+	char		*pem;
+
+	(void)state;
+	k = fixed_key();
+	pem = crypto_key_to_pem(k, NULL);
+	assert_non_null(pem);
+	assert_string_equal(pem, fixed_p256_pem);
+	free(pem);
+	crypto_key_free(k);
+	check_ec_pem_type(KEY_EC_P256, 32);
+	check_ec_pem_type(KEY_EC_P384, 48);
+}
+
+/* Sets one EC encoding parameter on k's key. */
+static void
+set_ec_param(struct crypto_key *k, const char *name, const char *value)
+{
+	assert_true(EVP_PKEY_set_utf8_string_param(crypto_key_evp(k), name,
+	    value));
+}
+
+static void
+test_key_to_pem_ec_unusual_encodings_still_equal_openssl(void **state)
+{
+	struct crypto_key *k;
+
+	(void)state;
+	/* compressed public point */
+	k = crypto_key_generate(KEY_EC_P256);
+	assert_non_null(k);
+	set_ec_param(k, "point-format", "compressed");
+	check_pem_like_openssl(k);
+	crypto_key_free(k);
+	/* explicit curve parameters instead of a named curve */
+	k = crypto_key_generate(KEY_EC_P384);
+	assert_non_null(k);
+	set_ec_param(k, "encoding", "explicit");
+	check_pem_like_openssl(k);
+	crypto_key_free(k);
+	/* no public key inside the private key */
+	k = crypto_key_generate(KEY_EC_P256);
+	assert_non_null(k);
+	assert_true(EVP_PKEY_set_int_param(crypto_key_evp(k), "include-public",
+	    0));
+	check_pem_like_openssl(k);
+	crypto_key_free(k);
+	/* RSA takes the generic path */
+	k = crypto_key_generate(KEY_RSA_2048);
+	assert_non_null(k);
+	check_pem_like_openssl(k);
+	crypto_key_free(k);
+}
+
 /* base64url */
 
 static void
@@ -418,6 +543,53 @@ test_csr_rsa_signed_sha256_and_verifies(void **state)
 	crypto_key_free(k);
 }
 
+/* The CSR's SubjectPublicKeyInfo must be exactly the key's, as OpenSSL encodes it. */
+static void
+check_csr_spki(struct crypto_key *k)
+{
+	char *const	 domains[] = { "spki.example.net" };
+	unsigned char	*a = NULL, *b = NULL;
+	X509_REQ	*req;
+	char		*csr;
+	int		 alen, blen;
+
+	csr = crypto_csr(k, domains, 1);
+	assert_non_null(csr);
+	req = decode_csr(csr);
+	assert_int_equal(X509_REQ_verify(req, crypto_key_evp(k)), 1);
+	alen = i2d_X509_PUBKEY(X509_REQ_get_X509_PUBKEY(req), &a);
+	blen = i2d_PUBKEY(crypto_key_evp(k), &b);
+	assert_true(alen > 0);
+	assert_int_equal(alen, blen);
+	assert_memory_equal(a, b, (size_t)alen);
+	assert_int_equal(EVP_PKEY_eq(X509_REQ_get0_pubkey(req),
+	    crypto_key_evp(k)), 1);
+	OPENSSL_free(a);
+	OPENSSL_free(b);
+	X509_REQ_free(req);
+	free(csr);
+}
+
+static void
+test_csr_public_key_info_equals_openssl_for_each_ec_form(void **state)
+{
+	struct crypto_key *k;
+
+	(void)state;
+	k = crypto_key_generate(KEY_EC_P256);
+	assert_non_null(k);
+	check_csr_spki(k);
+	set_ec_param(k, "point-format", "compressed");
+	check_csr_spki(k);
+	crypto_key_free(k);
+	k = crypto_key_generate(KEY_EC_P384);
+	assert_non_null(k);
+	check_csr_spki(k);
+	set_ec_param(k, "encoding", "explicit");
+	check_csr_spki(k);
+	crypto_key_free(k);
+}
+
 /* Certificates */
 
 #define NOT_BEFORE	((time_t)1700000000)	/* 2023-11-14T22:13:20Z */
@@ -606,6 +778,86 @@ test_chain_split_keeps_exact_pem_text(void **state)
 }
 
 static void
+test_parsed_cert_gives_info_key_match_and_split_leaf(void **state)
+{
+	struct crypto_key *k, *other;
+	struct crypto_cert *cert;
+	struct crypto_cert_info info, info2;
+	char		*leaf_pem, *ca_pem, *full, *leaf, *chain, err[256];
+
+	(void)state;
+	k = fixed_key();
+	other = crypto_key_generate(KEY_EC_P256);
+	assert_non_null(other);
+	leaf_pem = make_cert(crypto_key_evp(k), "0A1B", "DNS:p.example", "P CA");
+	ca_pem = make_cert(crypto_key_evp(other), "0C", NULL, "Intermediate");
+
+	cert = crypto_cert_from_pem(leaf_pem, strlen(leaf_pem), err,
+	    sizeof(err));
+	assert_non_null(cert);
+	assert_int_equal(crypto_cert_get_info(cert, &info, err, sizeof(err)), 0);
+	assert_int_equal(crypto_cert_parse(leaf_pem, strlen(leaf_pem), &info2,
+	    err, sizeof(err)), 0);
+	assert_int_equal(info.not_before, info2.not_before);
+	assert_int_equal(info.not_after, info2.not_after);
+	assert_string_equal(info.serial, "a1b");
+	assert_string_equal(info.serial, info2.serial);
+	assert_string_equal(info.issuer, info2.issuer);
+	assert_int_equal(info.nsans, 1);
+	assert_string_equal(info.sans[0], "p.example");
+	crypto_cert_info_clear(&info);
+	crypto_cert_info_clear(&info2);
+	assert_int_equal(crypto_cert_has_key(cert, k), 1);
+	assert_int_equal(crypto_cert_has_key(cert, other), 0);
+	assert_int_equal(crypto_cert_has_key(cert, NULL), 0);
+	assert_int_equal(crypto_cert_has_key(NULL, k), 0);
+	crypto_cert_free(cert);
+	crypto_cert_free(NULL);
+
+	/* the split hands back the leaf, not the intermediate */
+	assert_int_not_equal(asprintf(&full, "%s%s", leaf_pem, ca_pem), -1);
+	assert_int_equal(crypto_chain_split_cert(full, strlen(full), &leaf,
+	    &chain, &cert), 0);
+	assert_string_equal(leaf, leaf_pem);
+	assert_string_equal(chain, ca_pem);
+	assert_non_null(cert);
+	assert_int_equal(crypto_cert_has_key(cert, k), 1);
+	assert_int_equal(crypto_cert_get_info(cert, &info, err, sizeof(err)), 0);
+	assert_string_equal(info.serial, "a1b");
+	crypto_cert_info_clear(&info);
+	crypto_cert_free(cert);
+	free(leaf);
+	free(chain);
+	free(full);
+
+	/* failures leave nothing behind */
+	cert = (struct crypto_cert *)1;
+	assert_int_equal(crypto_chain_split_cert("junk", 4, &leaf, &chain,
+	    &cert), -1);
+	assert_null(cert);
+	assert_null(leaf);
+	assert_null(chain);
+	full = strdup("-----BEGIN CERTIFICATE-----\nAAAA\n"
+	    "-----END CERTIFICATE-----\n");
+	assert_non_null(full);
+	assert_int_equal(crypto_chain_split_cert(full, strlen(full), &leaf,
+	    &chain, &cert), -1);
+	assert_null(cert);
+	free(full);
+	err[0] = '\0';
+	assert_null(crypto_cert_from_pem("nope", 4, err, sizeof(err)));
+	assert_non_null(strstr(err, "certificate"));
+	assert_int_equal(crypto_cert_get_info(NULL, &info, err, sizeof(err)),
+	    -1);
+	assert_null(info.serial);
+
+	free(leaf_pem);
+	free(ca_pem);
+	crypto_key_free(k);
+	crypto_key_free(other);
+}
+
+static void
 test_cert_covers_exact_wildcard_and_ip(void **state)
 {
 	char *sans[] = { "example.com", "*.example.com", "192.0.2.1",
@@ -655,16 +907,20 @@ main(void)
 		cmocka_unit_test(test_key_from_pem_reads_traditional_and_rejects_garbage),
 		cmocka_unit_test(test_key_type_is_minus_one_for_keys_renewd_does_not_make),
 		cmocka_unit_test(test_public_pem_key_has_type_but_no_private_pem),
+		cmocka_unit_test(test_key_to_pem_ec_equals_openssl_encoder_byte_for_byte),
+		cmocka_unit_test(test_key_to_pem_ec_unusual_encodings_still_equal_openssl),
 		cmocka_unit_test(test_b64url_rfc4648_vectors_and_url_alphabet),
 		cmocka_unit_test(test_b64url_decode_rejects_padding_std_alphabet_and_bad_length),
 		cmocka_unit_test(test_sha256_b64url_known_vector),
 		cmocka_unit_test(test_csr_has_cn_every_san_and_verifies),
 		cmocka_unit_test(test_csr_long_first_name_or_ip_gets_empty_subject),
 		cmocka_unit_test(test_csr_rsa_signed_sha256_and_verifies),
+		cmocka_unit_test(test_csr_public_key_info_equals_openssl_for_each_ec_form),
 		cmocka_unit_test(test_cert_parse_validity_sans_serial_issuer),
 		cmocka_unit_test(test_cert_parse_without_san_and_garbage),
 		cmocka_unit_test(test_cert_matches_key_true_for_own_key_false_for_other),
 		cmocka_unit_test(test_chain_split_keeps_exact_pem_text),
+		cmocka_unit_test(test_parsed_cert_gives_info_key_match_and_split_leaf),
 		cmocka_unit_test(test_cert_covers_exact_wildcard_and_ip),
 	};
 

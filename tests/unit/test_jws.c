@@ -457,6 +457,45 @@ test_jws_without_nonce_or_url(void **state)
 	assert_null(jws_sign(NULL, NULL, "n", "https://ca.test/x", "{}"));
 }
 
+/* jws_sign and jws_eab print their JSON directly: it must be what jansson would. */
+static void
+check_canonical_json(const char *js)
+{
+	json_t		*o;
+	char		*again;
+
+	o = json_loads(js, 0, NULL);
+	assert_non_null(o);
+	assert_int_equal(json_object_size(o), 3);
+	again = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
+	assert_non_null(again);
+	assert_string_equal(js, again);
+	free(again);
+	json_decref(o);
+}
+
+static void
+test_jws_and_eab_print_compact_sorted_json(void **state)
+{
+	struct keys	*k = *state;
+	char		*js;
+
+	js = jws_sign(k->p256, NULL, "n0", "https://ca.test/x", "{\"a\":1}");
+	assert_non_null(js);
+	check_canonical_json(js);
+	free(js);
+	js = jws_sign(k->p384, "https://ca.test/acct/1", "n1",
+	    "https://ca.test/y", NULL);
+	assert_non_null(js);
+	check_canonical_json(js);
+	free(js);
+	js = jws_eab(k->p256, "kid", "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8",
+	    "https://ca.test/new-acct");
+	assert_non_null(js);
+	check_canonical_json(js);
+	free(js);
+}
+
 static void
 test_eab_structure_and_hmac_verifies(void **state)
 {
@@ -538,6 +577,7 @@ main(void)
 		cmocka_unit_test(test_jws_post_as_get_has_empty_payload_and_verifies),
 		cmocka_unit_test(test_jws_many_es256_signatures_all_verify),
 		cmocka_unit_test(test_jws_without_nonce_or_url),
+		cmocka_unit_test(test_jws_and_eab_print_compact_sorted_json),
 		cmocka_unit_test(test_eab_structure_and_hmac_verifies),
 		cmocka_unit_test(test_eab_rejects_undecodable_hmac_key),
 	};
