@@ -117,6 +117,7 @@ struct acme_order {
 	void			*arg;
 	char			*url;		/* from newOrder's Location */
 	char			*finalize;
+	int			 finalize_early_failed;	/* orderNotReady seen once */
 	char			*certificate;
 	struct acme_authz	*authz;
 	size_t			 nauthz;
@@ -945,6 +946,17 @@ order_poll_done(void *arg, const struct http_response *resp,
 	struct acme_order	*o = arg;
 	json_t			*j;
 
+	if (err != NULL && o->state == O_FINALIZE && prob != NULL &&
+	    prob->type != NULL &&
+	    strcmp(prob->type, "urn:ietf:params:acme:error:orderNotReady") == 0 &&
+	    !o->finalize_early_failed) {
+		/* finalized before the CA marked the order ready: wait for it */
+		o->finalize_early_failed = 1;
+		o->state = O_WAIT_READY;
+		o->delay = POLL_FIRST_MS;
+		poll_schedule(o, o->timer, &o->delay, resp, o->url, "pending");
+		return;
+	}
 	if (err != NULL) {
 		order_fail(o, "%s", err);
 		return;
@@ -1181,9 +1193,12 @@ authz_valid(struct acme_authz *a)
 	if (++o->nvalid < o->nauthz)
 		return;
 	log_msg(LOG_LVL_INFO, o->cert, "all authorizations valid for %s", o->url);
-	o->state = O_WAIT_READY;
-	o->delay = POLL_FIRST_MS;
-	order_poll(o);
+	/*
+	 * The order is ready once every authorization is valid (RFC 8555
+	 * 7.1.6): finalize at once rather than poll for "ready"; a CA that
+	 * lags answers orderNotReady and the order is polled after all.
+	 */
+	order_finalize(o);
 }
 
 /* Reports an invalid authorization with the error of its failed challenge. */

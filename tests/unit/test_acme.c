@@ -309,11 +309,13 @@ struct fake {
 	int			 junk_neworder;
 	int			 dir_lacks_neworder;
 	int			 hold_authz;		/* authz stays pending */
+	int			 notready_finalizes;	/* orderNotReady to send */
 	/* observations */
 	int			 posts, badnonces, heads, accounts;
 	int			 triggers[FAKE_ORDERS];
 	int			 polls[FAKE_ORDERS];
 	int			 norders, ncerts, inflight, max_inflight;
+	int			 finalizes, order_polls_before_finalize;
 	size_t			 tokens_seen;		/* chall_http_count at trigger */
 	struct chall_http	*ch;
 };
@@ -419,11 +421,21 @@ fake_cb(struct evhttp_request *req, void *arg)
 		f->tokens_seen = chall_http_count(f->ch);
 		fake_reply(req, f, 200, JSON, NULL, "{\"status\":\"processing\"}");
 	} else if (strncmp(path, "/order/", 7) == 0 && id >= 0) {
+		if (f->finalizes == 0)
+			f->order_polls_before_finalize++;
 		fake_reply(req, f, 200, JSON, NULL, f->polls[id] > 2 ?
 		    "{\"status\":\"valid\",\"certificate\":\"%s/cert/%d\"}" :
 		    "{\"status\":\"ready\"}", u, id);
 		f->polls[id]++;
 	} else if (strncmp(path, "/finalize/", 10) == 0 && id >= 0) {
+		f->finalizes++;
+		if (f->notready_finalizes > 0) {
+			f->notready_finalizes--;
+			fake_reply(req, f, 403, "application/problem+json", NULL,
+			    "{\"type\":\"urn:ietf:params:acme:error:orderNotReady\","
+			    "\"detail\":\"not yet\"}");
+			return;
+		}
 		fake_reply(req, f, 200, JSON, NULL, "{\"status\":\"processing\"}");
 	} else if (strncmp(path, "/cert/", 6) == 0 && id >= 0) {
 		f->ncerts++;
@@ -750,6 +762,58 @@ test_unimplemented_challenge_type_fails_clearly(void **state)
 	result_clear(&r);
 }
 
+static void
+test_finalizes_as_soon_as_authorizations_are_valid(void **state)
+{
+	struct env	*e = *state;
+	struct result	 r;
+
+	env_ca(e, 8);
+	env_order(e, &r, "quick");
+	env_run(e);
+	assert_null(r.error);
+	assert_non_null(r.pem);
+	/* no poll for "ready" between the last valid authorization and finalize */
+	assert_int_equal(e->f.order_polls_before_finalize, 0);
+	assert_int_equal(e->f.finalizes, 1);
+	free(r.pem);
+}
+
+static void
+test_order_not_ready_at_finalize_waits_for_ready(void **state)
+{
+	struct env	*e = *state;
+	struct result	 r;
+
+	e->f.notready_finalizes = 1;
+	env_ca(e, 8);
+	env_order(e, &r, "lagging");
+	env_run(e);
+	assert_null(r.error);
+	assert_non_null(r.pem);
+	/* the order was polled after orderNotReady, then finalized again */
+	assert_int_equal(e->f.finalizes, 2);
+	free(r.pem);
+	free(r.error);
+}
+
+static void
+test_order_not_ready_twice_fails_with_the_problem(void **state)
+{
+	struct env	*e = *state;
+	struct result	 r;
+
+	e->f.notready_finalizes = 2;
+	env_ca(e, 8);
+	env_order(e, &r, "stuck");
+	env_run(e);
+	assert_null(r.pem);
+	assert_non_null(r.error);
+	assert_non_null(strstr(r.error, "orderNotReady"));
+	assert_non_null(strstr(r.error, "/finalize/"));
+	free(r.error);
+}
+
 int
 main(void)
 {
@@ -786,6 +850,15 @@ main(void)
 		    env_setup, env_teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_unimplemented_challenge_type_fails_clearly,
+		    env_setup, env_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_finalizes_as_soon_as_authorizations_are_valid,
+		    env_setup, env_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_order_not_ready_at_finalize_waits_for_ready,
+		    env_setup, env_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_order_not_ready_twice_fails_with_the_problem,
 		    env_setup, env_teardown),
 	};
 
