@@ -53,17 +53,24 @@ usage(FILE *f)
 	    "  -V, --version        print the version and exit\n");
 }
 
-/* Prints every problem; returns the conf or NULL. */
+/*
+ * Reports every problem (plain "file:line:col: message" lines for
+ * --check-config, log lines otherwise); returns the conf or NULL.
+ */
 static struct conf *
-load(const char *path)
+load(const char *path, int plain)
 {
 	struct conf_errors	 errs = { 0 };
 	struct conf		*conf;
 	size_t			 i;
 
 	conf = conf_load(path, &errs);
-	for (i = 0; i < errs.n; i++)
-		log_err("%s", errs.msg[i]);
+	for (i = 0; i < errs.n; i++) {
+		if (plain)
+			fprintf(stderr, "%s\n", errs.msg[i]);
+		else
+			log_err("%s", errs.msg[i]);
+	}
 	conf_errors_clear(&errs);
 	return conf;
 }
@@ -134,7 +141,7 @@ reload_conf(struct ctx *c)
 
 	sd_notify(0, "RELOADING=1");
 	log_notice("SIGHUP: reading %s", c->conf_path);
-	if ((conf = load(c->conf_path)) == NULL) {
+	if ((conf = load(c->conf_path, 0)) == NULL) {
 		log_err("%s: rejected; the running inventory stays in force",
 		    c->conf_path);
 		goto out;
@@ -301,7 +308,7 @@ main(int argc, char **argv)
 	umask(077);
 	signal(SIGPIPE, SIG_IGN);
 
-	if ((ctx.conf = load(ctx.conf_path)) == NULL)
+	if ((ctx.conf = load(ctx.conf_path, check)) == NULL)
 		return 1;
 	if (check) {
 		conf_free(ctx.conf);

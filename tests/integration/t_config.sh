@@ -31,6 +31,8 @@ check "misspelt key with a hint at 7:5" grep -q 'bad.yaml:7:5: .*domian.*did you
 check "bad domain reported at 9:15" grep -q "bad.yaml:9:15: " "$T/bad.out"
 check "unknown key type reported at 10:10" grep -q "bad.yaml:10:10: .*rsa-1024" "$T/bad.out"
 check "unknown CA reported at 11:10" grep -q "bad.yaml:11:10: .*nope" "$T/bad.out"
+check "every output line is a plain file:line:col: message" \
+    sh -c "! grep -v '^$T/bad.yaml:[0-9]*:[0-9]*: ' '$T/bad.out'"
 check "all problems in one pass (>= 6 lines)" test "$(grep -c 'bad.yaml:[0-9]*:[0-9]*: ' "$T/bad.out")" -ge 6
 
 printf 'cas: [\n' >"$T/syntax.yaml"
