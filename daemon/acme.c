@@ -809,7 +809,7 @@ order_end(struct acme_order *o, char *error, const char *pem, size_t len)
 		error = strdup("acme: order failed");
 	o->error = error;
 	if (o->error != NULL)
-		log_msg(LOG_LVL_INFO, o->cert, "order failed: %s", o->error);
+		log_msg(LOG_LVL_DEBUG, o->cert, "order failed: %s", o->error);
 	evtimer_add(o->timer, &now);
 }
 
@@ -1592,8 +1592,11 @@ acct_load_key(struct acme_ca *ca, char **msg)
 	if (r == 1) {
 		len = strlen(pem);
 		if ((ca->key = crypto_key_from_pem(pem, len)) == NULL) {
-			*msg = xasprintf("acme: CA %s: the stored account key is "
-			    "unreadable", ca->name);
+			*msg = xasprintf("acme: CA %s: the stored account key "
+			    "%s/accounts/%s/account.key is unreadable (move it "
+			    "away to register a new account)", ca->name,
+			    ca->env.store != NULL ? store_path(ca->env.store) : "",
+			    ca->name);
 			goto out;
 		}
 		if (url != NULL && !same_origin(url, ca->directory)) {

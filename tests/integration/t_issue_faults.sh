@@ -28,6 +28,19 @@ check "the failure names the CA URL" grep -q "\[dead\] .*https://127.0.0.1:$PEBB
 check "renewctl status reports it missing (exit 1)" sh -c \
     "! '$RENEWCTL' -c '$T/renewd.yaml' status >'$T/status.out' && grep -q '^dead *missing' '$T/status.out'"
 
+# A damaged account key is reported with its path and never replaced behind
+# the operator's back (that would orphan the account).
+cp "$T/state/accounts/pebble/account.key" "$T/account.key.good"
+echo "garbage" >"$T/state/accounts/pebble/account.key"
+write_conf "$T/renewd2.yaml" "  - name: fresh
+    domains: [fresh.example]"
+"$RENEWD" -c "$T/renewd2.yaml" --once >"$T/badkey.log" 2>&1
+check "with a damaged account key, --once exits 1" test $? -eq 1
+check "the error names the key file" \
+    grep -q "\[fresh\] .*$T/state/accounts/pebble/account.key is unreadable" "$T/badkey.log"
+check "the damaged key was left in place" grep -qx garbage "$T/state/accounts/pebble/account.key"
+cp "$T/account.key.good" "$T/state/accounts/pebble/account.key"
+
 # A CA that is down: the live certificates stay, the run fails cleanly.
 serial=$(openssl x509 -in "$T/state/certs/good1/live/cert.pem" -noout -serial)
 kill "$PEBBLE_PID"
