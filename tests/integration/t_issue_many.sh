@@ -38,4 +38,23 @@ check "the listener answered every probe during the run ($answered/$probes)" \
     test "$probes" -gt 0 -a "$answered" -eq "$probes"
 check "50 installs logged" test "$(grep -c "installed certificate" "$T/renewd.log")" -eq 50
 
+# SIGTERM while orders are in flight: a clean exit (no leak, no crash under
+# ASan), and every live certificate is complete.
+rm -rf "$T/state"
+"$RENEWD" -c "$T/renewd.yaml" >"$T/term.log" 2>&1 &
+pid=$!
+PIDS="$PIDS $pid"
+wait_for 10 grep -q "order created" "$T/term.log"
+kill -TERM "$pid"
+wait "$pid"
+check "SIGTERM in the middle of 50 orders exits 0" test $? -eq 0
+partial=0
+for d in "$T"/state/certs/*/live; do
+	[ -e "$d" ] || continue
+	for f in privkey.pem cert.pem chain.pem fullchain.pem; do
+		[ -s "$d/$f" ] || partial=$((partial + 1))
+	done
+done
+check "no live certificate is missing a file ($partial)" test "$partial" -eq 0
+
 done_testing
