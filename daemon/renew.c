@@ -252,6 +252,33 @@ cert_failed(struct cert *c)
 	schedule(c, time(NULL) + delay);
 }
 
+/*
+ * When the certificate described by info falls due. A renew_before that
+ * swallows (nearly) the whole lifetime -- 30d with a CA that issues 6-day
+ * certificates -- would make every new certificate due the moment it is
+ * installed, and renewd would order again and again without pause: then
+ * renew when a third of the lifetime remains, and say why.
+ */
+static time_t
+cert_due(struct cert *c, const struct crypto_cert_info *info)
+{
+	time_t	life = info->not_after - info->not_before, due;
+	double	j = jitter();
+
+	due = renew_due(info->not_before, info->not_after,
+	    c->cfg->renew_before, j);
+	if (c->cfg->renew_before > 0 && life > 0 &&
+	    due - info->not_before < life / 30) {
+		log_msg(LOG_LVL_WARNING, c->cfg->name,
+		    "renew_before (%ld s) leaves serial %s, valid for %lld s, "
+		    "no time before it is due: renewing when a third of its "
+		    "lifetime remains instead", c->cfg->renew_before,
+		    info->serial, (long long)life);
+		due = renew_due(info->not_before, info->not_after, 0, j);
+	}
+	return due;
+}
+
 static void
 keygen_work(void *arg)
 {
@@ -324,8 +351,14 @@ install(struct cert *c, const char *pem, size_t len)
 	if (store_cert_install(c->r->env.store, c->cfg->name, info.serial,
 	    key_pem, leaf, chain) == -1)
 		goto out;
-	due = renew_due(info.not_before, info.not_after, c->cfg->renew_before,
-	    jitter());
+	due = cert_due(c, &info);
+	if (due <= time(NULL)) {
+		/* due already (clock skew, a CA backdating): no busy loop */
+		log_msg(LOG_LVL_WARNING, c->cfg->name, "serial %s is due as soon "
+		    "as it is installed; checking again in %d s", info.serial,
+		    BACKOFF_MIN);
+		due = time(NULL) + BACKOFF_MIN;
+	}
 	gmtime_r(&info.not_after, &tm);
 	strftime(na_s, sizeof(na_s), "%Y-%m-%dT%H:%M:%SZ", &tm);
 	gmtime_r(&due, &tm);
@@ -466,8 +499,7 @@ live_due(struct cert *c)
 		    "domains changed: reissuing");
 		goto out;
 	}
-	due = renew_due(info.not_before, info.not_after, c->cfg->renew_before,
-	    jitter());
+	due = cert_due(c, &info);
 	if (due <= time(NULL)) {
 		log_msg(LOG_LVL_NOTICE, c->cfg->name,
 		    "serial %s is due for renewal", info.serial);
@@ -533,14 +565,26 @@ ca_slot_free(struct renewer *r, struct ca_slot *s)
 	struct cert *c;
 	size_t	     i;
 
-	/* orders on this CA are abandoned; their certificates check again */
+	/*
+	 * Orders on this CA are abandoned; their certificates check again.
+	 * So do certificates that failed and wait out their backoff (up to
+	 * a day) while the CA may just have been fixed.
+	 */
 	TAILQ_FOREACH(c, &r->certs, entry) {
-		if (c->state != CERT_ORDER)
+		if (c->state == CERT_ORDER &&
+		    strcmp(c->cfg->ca.v[c->ca_index], s->name) == 0) {
+			cert_stop(c);
+			schedule(c, 0);
+			continue;
+		}
+		if (c->state != CERT_IDLE || c->failures == 0 || c->valid)
 			continue;
 		for (i = 0; i < c->cfg->ca.n; i++)
-			if (i == c->ca_index && strcmp(c->cfg->ca.v[i], s->name) == 0) {
-				cert_stop(c);
+			if (strcmp(c->cfg->ca.v[i], s->name) == 0) {
+				log_msg(LOG_LVL_NOTICE, c->cfg->name,
+				    "CA %s changed: trying again now", s->name);
 				schedule(c, 0);
+				break;
 			}
 	}
 	TAILQ_REMOVE(&r->cas, s, entry);
@@ -615,6 +659,7 @@ renewer_apply(struct renewer *r, const struct conf *conf)
 	struct cert	 *c, *tmp;
 	struct conf_cert *cfg;
 	size_t		  i;
+	int		  recheck;
 
 	TAILQ_FOREACH(c, &r->certs, entry)
 		c->seen = 0;
@@ -625,8 +670,13 @@ renewer_apply(struct renewer *r, const struct conf *conf)
 		if ((c = cert_find(r, cfg->name)) != NULL) {
 			c->seen = 1;
 			if (conf_cert_same_order(c->cfg, cfg)) {
+				/* a new renew_before moves the renewal: check again */
+				recheck = c->state == CERT_IDLE && c->valid &&
+				    c->cfg->renew_before != cfg->renew_before;
 				conf_cert_free(c->cfg);
 				c->cfg = cfg;
+				if (recheck)
+					schedule(c, 0);
 				continue;
 			}
 			log_msg(LOG_LVL_NOTICE, cfg->name, "settings changed");

@@ -814,6 +814,110 @@ test_order_not_ready_twice_fails_with_the_problem(void **state)
 	free(r.error);
 }
 
+/* Callbacks that reach back into the CA: what renew.c does on failover. */
+struct reentry {
+	struct env		*e;
+	struct result		 r;
+	struct acme_order	*victim;	/* cancelled from the callback */
+	struct result		*next;		/* started from the callback */
+	int			 free_ca;	/* acme_ca_free from the callback */
+};
+
+static void
+reentry_cb(void *arg, const char *pem, size_t len, const char *error)
+{
+	struct reentry *x = arg;
+
+	order_cb(&x->r, pem, len, error);
+	if (x->victim != NULL) {
+		acme_order_cancel(x->victim);
+		x->e->pending--;
+	}
+	if (x->next != NULL)
+		env_order(x->e, x->next, "started-from-callback");
+	if (x->free_ca) {
+		acme_ca_free(x->e->ca);
+		x->e->ca = NULL;
+		x->e->pending = 0;
+		event_base_loopbreak(x->e->f.base);
+	}
+}
+
+static struct acme_order *
+reentry_order(struct env *e, struct reentry *x)
+{
+	static char		*domains[] = { "a.example" };
+	struct acme_order_req	 req = { "reentry", domains, 1, e->key,
+	    CHALLENGE_HTTP01 };
+	struct acme_order	*o;
+
+	x->e = e;
+	x->r.e = e;
+	assert_non_null(o = acme_order_start(e->ca, &req, reentry_cb, x));
+	e->pending++;
+	return o;
+}
+
+static void
+test_callback_may_cancel_a_queued_order_and_start_another(void **state)
+{
+	struct env	*e = *state;
+	struct reentry	 x;
+	struct result	 victim, next;
+
+	memset(&x, 0, sizeof(x));
+	env_ca(e, 1);			/* the second order waits in the queue */
+	reentry_order(e, &x);
+	x.victim = env_order(e, &victim, "victim");
+	x.next = &next;
+	env_run(e);
+	assert_int_equal(x.r.called, 1);
+	assert_null(x.r.error);
+	assert_int_equal(victim.called, 0);
+	assert_int_equal(next.called, 1);
+	assert_null(next.error);
+	assert_non_null(next.pem);
+	assert_int_equal(e->f.ncerts, 2);
+	assert_int_equal(acme_ca_orders(e->ca), 0);
+	assert_int_equal(chall_http_count(e->ch), 0);
+	result_clear(&x.r);
+	result_clear(&next);
+}
+
+static void
+test_callback_may_free_the_ca_with_orders_in_flight(void **state)
+{
+	struct env	*e = *state;
+	struct reentry	 x;
+	struct result	 others[3];
+	struct event	*ev;
+	struct timeval	 tv = { 0, 200000 };
+	int		 i;
+
+	memset(&x, 0, sizeof(x));
+	env_ca(e, 1);			/* FIFO: the first order ends first */
+	e->f.junk_neworder = 1;		/* and fails at once, with the next one
+					   in flight and two queued */
+	reentry_order(e, &x);
+	x.free_ca = 1;
+	for (i = 0; i < 3; i++)
+		env_order(e, &others[i], "others");
+	env_run(e);
+	assert_int_equal(x.r.called, 1);
+	assert_non_null(x.r.error);
+	assert_null(e->ca);
+	assert_int_equal(http_pending(e->hc), 0);
+	assert_int_equal(chall_http_count(e->ch), 0);
+	/* the others are gone without a word, and nothing fires later */
+	assert_non_null(ev = evtimer_new(e->f.base, cancel_soon, e));
+	evtimer_add(ev, &tv);
+	event_base_dispatch(e->f.base);
+	event_free(ev);
+	for (i = 0; i < 3; i++)
+		assert_int_equal(others[i].called, 0);
+	result_clear(&x.r);
+}
+
 int
 main(void)
 {
@@ -859,6 +963,12 @@ main(void)
 		    env_setup, env_teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_order_not_ready_twice_fails_with_the_problem,
+		    env_setup, env_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_callback_may_cancel_a_queued_order_and_start_another,
+		    env_setup, env_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_callback_may_free_the_ca_with_orders_in_flight,
 		    env_setup, env_teardown),
 	};
 
