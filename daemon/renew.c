@@ -87,6 +87,16 @@ struct renewer {
 static void	cert_check(struct cert *);
 static void	cert_order(struct cert *);
 
+int
+renew_before_fits(time_t nb, time_t na, long renew_before)
+{
+	time_t	life = na - nb;
+
+	if (renew_before <= 0 || life <= 0)
+		return 1;
+	return na - (time_t)renew_before - nb >= life / 30;
+}
+
 time_t
 renew_due(time_t nb, time_t na, long renew_before, double jitter)
 {
@@ -94,9 +104,9 @@ renew_due(time_t nb, time_t na, long renew_before, double jitter)
 
 	if (life <= 0)
 		return na;
+	if (!renew_before_fits(nb, na, renew_before))
+		renew_before = 0;
 	window = renew_before > 0 ? (time_t)renew_before : life / 3;
-	if (window > life)
-		window = life;
 	spread = life / 30;
 	if (spread > 86400)
 		spread = 86400;
@@ -256,27 +266,21 @@ cert_failed(struct cert *c)
  * When the certificate described by info falls due. A renew_before that
  * swallows (nearly) the whole lifetime -- 30d with a CA that issues 6-day
  * certificates -- would make every new certificate due the moment it is
- * installed, and renewd would order again and again without pause: then
- * renew when a third of the lifetime remains, and say why.
+ * installed; renew_due() then uses the automatic window, and we say why.
  */
 static time_t
 cert_due(struct cert *c, const struct crypto_cert_info *info)
 {
-	time_t	life = info->not_after - info->not_before, due;
-	double	j = jitter();
-
-	due = renew_due(info->not_before, info->not_after,
-	    c->cfg->renew_before, j);
-	if (c->cfg->renew_before > 0 && life > 0 &&
-	    due - info->not_before < life / 30) {
+	if (!renew_before_fits(info->not_before, info->not_after,
+	    c->cfg->renew_before))
 		log_msg(LOG_LVL_WARNING, c->cfg->name,
 		    "renew_before (%ld s) leaves serial %s, valid for %lld s, "
 		    "no time before it is due: renewing when a third of its "
 		    "lifetime remains instead", c->cfg->renew_before,
-		    info->serial, (long long)life);
-		due = renew_due(info->not_before, info->not_after, 0, j);
-	}
-	return due;
+		    info->serial,
+		    (long long)(info->not_after - info->not_before));
+	return renew_due(info->not_before, info->not_after,
+	    c->cfg->renew_before, jitter());
 }
 
 static void

@@ -30,11 +30,19 @@ renew_before_counts_back_from_expiry(void **state)
 }
 
 static void
-renew_before_longer_than_lifetime_means_at_once(void **state)
+renew_before_longer_than_lifetime_falls_back_to_a_third(void **state)
 {
 	time_t nb = 1700000000, na = nb + 6 * DAY;
 
-	assert_int_equal(renew_due(nb, na, 30L * DAY, 0), nb);
+	/* 30 days before a 6-day certificate expires is before it began */
+	assert_false(renew_before_fits(nb, na, 30L * DAY));
+	assert_int_equal(renew_due(nb, na, 30L * DAY, 0), nb + 4 * DAY);
+	/* 5d23h leaves one hour, less than 6d/30: also refused */
+	assert_false(renew_before_fits(nb, na, 5L * DAY + 23 * 3600));
+	/* 5 days leaves one day, more than 6d/30 = 4.8 h: taken */
+	assert_true(renew_before_fits(nb, na, 5L * DAY));
+	assert_int_equal(renew_due(nb, na, 5L * DAY, 0), nb + DAY);
+	assert_true(renew_before_fits(nb, na, 0));
 }
 
 static void
@@ -72,7 +80,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(due_at_two_thirds_of_lifetime_by_default),
 		cmocka_unit_test(renew_before_counts_back_from_expiry),
-		cmocka_unit_test(renew_before_longer_than_lifetime_means_at_once),
+		cmocka_unit_test(renew_before_longer_than_lifetime_falls_back_to_a_third),
 		cmocka_unit_test(jitter_moves_earlier_by_at_most_a_day),
 		cmocka_unit_test(jitter_on_short_lifetimes_is_a_thirtieth),
 		cmocka_unit_test(bad_jitter_and_lifetime_are_harmless),
