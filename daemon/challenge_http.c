@@ -1,6 +1,7 @@
 /* challenge_http.c - http-01 responder (evhttp listener or webroot files) */
 #include "config.h"
 
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -16,8 +17,10 @@
 #include <unistd.h>
 
 #include <event2/buffer.h>
+#include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <event2/http.h>
+#include <event2/listener.h>
 
 #include "challenge_http.h"
 #include "conf.h"
@@ -30,11 +33,33 @@
 #define CHALL_MAX_BODY		1024
 #define CHALL_TIMEOUT_SEC	10
 #define CHALL_BACKLOG		128
+/*
+ * Open connections at most (fewer if RLIMIT_NOFILE is low). A validator
+ * needs one for a few milliseconds; only idle or trickling clients pile up.
+ */
+#define CHALL_MAX_CONNS		512
+#define CHALL_MIN_CONNS		16
+/* Connections one burst of accepts may add before we stop to evict. */
+#define CHALL_BURST		64
 
 struct token {
 	char		*token;
 	char		*keyauth;
 	unsigned	 refs;
+};
+
+/*
+ * One accepted connection. evhttp 2.1 has no connection limit and tells
+ * nobody about a connection before its first complete request, so we make
+ * each connection's bufferevent ourselves (evhttp_set_bevcb). Once evhttp
+ * has wired it up, the bufferevent's callback argument is its
+ * evhttp_connection: then we ask for a close callback and let the
+ * bufferevent go. Until then ("fresh") we hold a reference to it, so that
+ * looking at it is safe even if evhttp has already dropped it.
+ */
+struct chall_conn {
+	struct bufferevent *bev;	/* while fresh; NULL after */
+	struct evhttp_connection *evcon; /* once adopted */
 };
 
 struct chall_http {
@@ -46,6 +71,17 @@ struct chall_http {
 	struct token	*toks;		/* sorted by token, for bsearch */
 	size_t		 ntoks;
 	size_t		 captoks;
+	struct chall_conn *conns;	/* in accept order, oldest first */
+	size_t		 nconns;
+	size_t		 capconns;
+	size_t		 nfresh;	/* not adopted yet */
+	size_t		 maxconns;	/* open connections at most */
+	unsigned long	 nevicted;	/* since the limit was last reached */
+	int		 at_limit;
+	struct evconnlistener **lsns;	/* one per listen address */
+	size_t		 nlsns;
+	struct event	*adopt;		/* runs after a burst of accepts */
+	int		 paused;
 };
 
 int
@@ -178,6 +214,159 @@ chall_request_cb(struct evhttp_request *req, void *v)
 		    peer != NULL ? peer : "?", (unsigned)port, method, safe,
 		    code);
 	}
+}
+
+static void
+conn_remove(struct chall_http *ch, size_t i)
+{
+	memmove(&ch->conns[i], &ch->conns[i + 1],
+	    (ch->nconns - i - 1) * sizeof(*ch->conns));
+	ch->nconns--;
+}
+
+/* evhttp's close callback: the connection is going away. */
+static void
+conn_closed_cb(struct evhttp_connection *evcon, void *v)
+{
+	struct chall_http	*ch = v;
+	size_t			 i;
+
+	/* may come twice (reset, then free): the second finds nothing */
+	for (i = 0; i < ch->nconns; i++) {
+		if (ch->conns[i].evcon == evcon) {
+			conn_remove(ch, i);
+			return;
+		}
+	}
+}
+
+static void
+listeners_enable(struct chall_http *ch, int on)
+{
+	size_t	i;
+
+	for (i = 0; i < ch->nlsns; i++) {
+		if (on)
+			evconnlistener_enable(ch->lsns[i]);
+		else
+			evconnlistener_disable(ch->lsns[i]);
+	}
+	ch->paused = !on;
+}
+
+/*
+ * Runs once a burst of accepts is over: adopts the fresh connections, then
+ * closes the oldest ones beyond the limit. The oldest rather than the
+ * newest: slowloris clients are the old ones, while a validator sends its
+ * request the moment it connects and is gone within milliseconds.
+ */
+static void
+adopt_cb(evutil_socket_t fd, short what, void *v)
+{
+	struct chall_http	*ch = v;
+	struct chall_conn	*c;
+	struct evhttp_connection *evcon;
+	bufferevent_event_cb	 ecb;
+	void			*arg;
+	size_t			 i;
+
+	(void)fd;
+	(void)what;
+	for (i = 0; i < ch->nconns && ch->nfresh > 0; ) {
+		c = &ch->conns[i];
+		if (c->bev == NULL) {
+			i++;
+			continue;
+		}
+		ecb = NULL;
+		arg = NULL;
+		bufferevent_getcb(c->bev, NULL, NULL, &ecb, &arg);
+		bufferevent_decref(c->bev);
+		c->bev = NULL;
+		ch->nfresh--;
+		if (ecb == NULL || arg == NULL) {
+			/* evhttp dropped it already (bufferevent_free clears cbs) */
+			conn_remove(ch, i);
+			continue;
+		}
+		c->evcon = arg;
+		evhttp_connection_set_closecb(c->evcon, conn_closed_cb, ch);
+		i++;
+	}
+	while (ch->nconns > ch->maxconns && (evcon = ch->conns[0].evcon) !=
+	    NULL) {
+		if (!ch->at_limit) {
+			ch->at_limit = 1;
+			log_warn("http-01: %zu connections open, the limit: "
+			    "closing the oldest to admit new ones",
+			    ch->maxconns);
+		}
+		ch->nevicted++;
+		/* calls conn_closed_cb, which removes conns[0] */
+		evhttp_connection_free(evcon);
+		if (ch->nconns > 0 && ch->conns[0].evcon == evcon)
+			conn_remove(ch, 0);
+	}
+	if (ch->at_limit && ch->nconns < ch->maxconns / 2) {
+		log_info("http-01: below the connection limit again; %lu "
+		    "idle connections were closed", ch->nevicted);
+		ch->at_limit = 0;
+		ch->nevicted = 0;
+	}
+	if (ch->paused)
+		listeners_enable(ch, 1);
+}
+
+/* evhttp's bevcb: runs once per accepted connection, inside the accept. */
+static struct bufferevent *
+chall_conn_cb(struct event_base *base, void *v)
+{
+	struct chall_http	*ch = v;
+	struct chall_conn	*nc;
+	struct bufferevent	*bev;
+	size_t			 ncap;
+
+	if ((bev = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE)) ==
+	    NULL)
+		return NULL;	/* evhttp then makes its own, uncounted */
+	if (ch->nconns == ch->capconns) {
+		ncap = ch->capconns == 0 ? 64 : ch->capconns * 2;
+		if ((nc = reallocarray(ch->conns, ncap, sizeof(*nc))) == NULL)
+			return bev;	/* served, merely uncounted */
+		ch->conns = nc;
+		ch->capconns = ncap;
+	}
+	bufferevent_incref(bev);
+	ch->conns[ch->nconns].bev = bev;
+	ch->conns[ch->nconns].evcon = NULL;
+	ch->nconns++;
+	ch->nfresh++;
+	event_active(ch->adopt, EV_TIMEOUT, 0);
+	/*
+	 * libevent accepts until the backlog is empty before adopt_cb can
+	 * evict anything: a flood could outrun the limit in one burst. Past
+	 * the limit plus a margin, stop (this ends the accept loop); adopt_cb
+	 * resumes.
+	 */
+	if (ch->nconns >= ch->maxconns + CHALL_BURST && !ch->paused)
+		listeners_enable(ch, 0);
+	return bev;
+}
+
+/*
+ * A quarter of the descriptor limit at most: curl, state files, and a
+ * burst of accepts beyond the limit (CHALL_BURST) need the rest.
+ */
+static size_t
+conns_limit(void)
+{
+	struct rlimit	rl;
+	size_t		n = CHALL_MAX_CONNS;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+	    rl.rlim_cur / 4 < n)
+		n = (size_t)(rl.rlim_cur / 4);
+	return n < CHALL_MIN_CONNS ? CHALL_MIN_CONNS : n;
 }
 
 /*
@@ -344,6 +533,7 @@ chall_http_new(struct event_base *base, const struct conf_http01 *cfg,
     char *err, size_t errlen)
 {
 	struct chall_http	*ch;
+	struct evhttp_bound_socket *bound;
 	size_t			 i;
 	int			 fd, port;
 
@@ -368,6 +558,14 @@ chall_http_new(struct event_base *base, const struct conf_http01 *cfg,
 	evhttp_set_timeout(ch->http, CHALL_TIMEOUT_SEC);
 	evhttp_set_allowed_methods(ch->http, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD);
 	evhttp_set_gencb(ch->http, chall_request_cb, ch);
+	ch->maxconns = conns_limit();
+	evhttp_set_bevcb(ch->http, chall_conn_cb, ch);
+	if ((ch->adopt = event_new(base, -1, 0, adopt_cb, ch)) == NULL ||
+	    (cfg->listen.n > 0 && (ch->lsns = calloc(cfg->listen.n,
+	    sizeof(*ch->lsns))) == NULL)) {
+		snprintf(err, errlen, "http-01: cannot create HTTP server");
+		goto fail;
+	}
 	for (i = 0; i < cfg->listen.n; i++) {
 		if ((fd = listen_one(cfg->listen.v[i], &port, err, errlen)) == -1)
 			goto fail;
@@ -376,11 +574,13 @@ chall_http_new(struct event_base *base, const struct conf_http01 *cfg,
 		 * failure (out of memory) it may or may not have closed it
 		 * already; leaking beats a double close of someone else's fd.
 		 */
-		if (evhttp_accept_socket_with_handle(ch->http, fd) == NULL) {
+		if ((bound = evhttp_accept_socket_with_handle(ch->http, fd)) ==
+		    NULL) {
 			snprintf(err, errlen, "http-01: cannot serve on %s: "
 			    "out of memory", cfg->listen.v[i]);
 			goto fail;
 		}
+		ch->lsns[ch->nlsns++] = evhttp_bound_socket_get_listener(bound);
 		ch->ports[ch->nports++] = port;
 		log_info("http-01: listening on %s (port %d)", cfg->listen.v[i],
 		    port);
@@ -526,6 +726,15 @@ chall_http_free(struct chall_http *ch)
 	/* closes the listening sockets and any open connections */
 	if (ch->http != NULL)
 		evhttp_free(ch->http);
+	/* evhttp freed every connection: drop the references still held */
+	while (ch->nconns > 0) {
+		if (ch->conns[--ch->nconns].bev != NULL)
+			bufferevent_decref(ch->conns[ch->nconns].bev);
+	}
+	free(ch->conns);
+	free(ch->lsns);
+	if (ch->adopt != NULL)
+		event_free(ch->adopt);
 	while (ch->ntoks > 0)
 		tok_remove(ch, ch->ntoks - 1);
 	free(ch->toks);

@@ -242,6 +242,14 @@ header_cb(char *data, size_t size, size_t nitems, void *arg)
 	    v[vlen - 1] == ' ' || v[vlen - 1] == '\t'))
 		vlen--;
 
+	/*
+	 * "Replay-Nonce:" with nothing after it is no nonce: passing "" on
+	 * would have the caller send an empty nonce, or follow an empty
+	 * Location, instead of seeing that the CA gave none.
+	 */
+	if (vlen == 0)
+		return n;
+
 #define IS(name) (namelen == sizeof(name) - 1 && \
 	strncasecmp(data, name, namelen) == 0)
 	if (IS("Replay-Nonce"))
@@ -280,6 +288,15 @@ req_complete(struct http_req *r, CURLcode result)
 	} else if (result == CURLE_OPERATION_TIMEDOUT) {
 		snprintf(err, sizeof(err), "timed out after %ld ms",
 		    r->timeout_ms);
+		resp.error = err;
+	} else if (result == CURLE_OUT_OF_MEMORY && r->errbuf[0] == '\0') {
+		/*
+		 * What curl < 8.6 says, without a message, when one header
+		 * line outgrows its 100 KiB buffer: our limit only sees whole
+		 * lines. A hostile CA is likelier than real exhaustion.
+		 */
+		snprintf(err, sizeof(err), "response header line too long "
+		    "(or out of memory)");
 		resp.error = err;
 	} else if (result != CURLE_OK) {
 		snprintf(err, sizeof(err), "%s", r->errbuf[0] != '\0' ?

@@ -26,7 +26,7 @@ struct http_response {
 					   1048576 bytes", curl's message) */
 	const char	*body;		/* NUL-terminated, body_len bytes; never NULL */
 	size_t		 body_len;
-	/* Headers, NULL if absent. Values are trimmed. */
+	/* Headers, NULL if absent or empty. Values are trimmed. */
 	const char	*location;
 	const char	*replay_nonce;
 	const char	*retry_after;

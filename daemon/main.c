@@ -1,6 +1,7 @@
 /* main.c - renewd: arguments, signals, the event loop, and the wiring */
 #include "config.h"
 
+#include <sys/resource.h>
 #include <sys/stat.h>
 
 #include <errno.h>
@@ -186,6 +187,20 @@ on_signal(evutil_socket_t sig, short what, void *arg)
 	}
 }
 
+/* Many orders and http-01 clients at once want descriptors: take what we may. */
+static void
+raise_nofile(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) == -1)
+			log_warn("cannot raise RLIMIT_NOFILE to %llu: %s",
+			    (unsigned long long)rl.rlim_max, strerror(errno));
+	}
+}
+
 static int
 setup(struct ctx *c)
 {
@@ -201,6 +216,7 @@ setup(struct ctx *c)
 		log_err("cannot set up the HTTP client");
 		return -1;
 	}
+	raise_nofile();		/* before chall_http_new sizes its connection limit */
 	if (c->conf->ncerts > 0 &&
 	    (c->http01 = chall_http_new(c->base, &c->conf->http01, err,
 	    sizeof(err))) == NULL) {

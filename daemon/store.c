@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -12,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <jansson.h>
@@ -122,6 +124,123 @@ fsync_dir(const char *dir)
 	return rc;
 }
 
+/*
+ * The state directory may itself be a symlink (systemd's DynamicUser makes
+ * one), but what it names must be ours and writable by us alone: whoever
+ * else can write there can swap keys, or plant symlinks that send our
+ * writes elsewhere. Access for others short of writing is only warned
+ * about: the keys inside stay 0600 in 0700 directories either way.
+ */
+static int
+check_state_dir(const char *dir, char *err, size_t errlen)
+{
+	struct stat	sb;
+
+	if (stat(dir, &sb) == -1) {
+		snprintf(err, errlen, "state directory %s: %s", dir,
+		    strerror(errno));
+		return -1;
+	}
+	if (!S_ISDIR(sb.st_mode)) {
+		snprintf(err, errlen, "state directory %s: not a directory", dir);
+		return -1;
+	}
+	if (sb.st_uid != geteuid()) {
+		snprintf(err, errlen, "state directory %s is owned by uid %lu, "
+		    "not by this process (uid %lu): refusing to use it", dir,
+		    (unsigned long)sb.st_uid, (unsigned long)geteuid());
+		return -1;
+	}
+	if ((sb.st_mode & (S_IWGRP | S_IWOTH)) != 0) {
+		snprintf(err, errlen, "state directory %s is writable by "
+		    "others (mode %04o): refusing to use it; chmod 700 it",
+		    dir, (unsigned)(sb.st_mode & 07777));
+		return -1;
+	}
+	if ((sb.st_mode & 077) != 0)
+		log_warn("state directory %s has mode %04o; 0700 is expected",
+		    dir, (unsigned)(sb.st_mode & 07777));
+	return 0;
+}
+
+/*
+ * Returns 1 if name is what store_write_atomic leaves behind when killed
+ * before its rename: "." + basename + "." + six mkstemp characters.
+ */
+static int
+is_temp_name(const char *name)
+{
+	size_t	n = strlen(name);
+
+	return n >= 9 && name[0] == '.' && name[n - 7] == '.' &&
+	    strcmp(name, ".live.tmp") != 0 &&
+	    strspn(name + n - 6, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	    "abcdefghijklmnopqrstuvwxyz0123456789") == 6;
+}
+
+/* Removes leftover temp files (regular files only) directly in dir. */
+static void
+sweep_dir(const char *dir)
+{
+	DIR		*d;
+	struct dirent	*de;
+	struct stat	 sb;
+	int		 dfd;
+
+	if ((dfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+	    O_CLOEXEC)) == -1)
+		return;
+	if ((d = fdopendir(dfd)) == NULL) {
+		close(dfd);
+		return;
+	}
+	while ((de = readdir(d)) != NULL) {
+		if (!is_temp_name(de->d_name) ||
+		    fstatat(dfd, de->d_name, &sb, AT_SYMLINK_NOFOLLOW) == -1 ||
+		    !S_ISREG(sb.st_mode))
+			continue;
+		if (unlinkat(dfd, de->d_name, 0) == 0)
+			log_notice("removed %s/%s, left by an interrupted write",
+			    dir, de->d_name);
+	}
+	closedir(d);
+}
+
+/* Runs sweep_dir on every directory directly below state_dir/sub. */
+static void
+sweep_subdirs(const char *state_dir, const char *sub)
+{
+	DIR		*d;
+	struct dirent	*de;
+	char		*top, *p;
+
+	if ((top = path_fmt("%s/%s", state_dir, sub)) == NULL)
+		return;
+	if ((d = opendir(top)) != NULL) {
+		while ((de = readdir(d)) != NULL) {
+			if (!name_ok(de->d_name))
+				continue;
+			if ((p = path_fmt("%s/%s", top, de->d_name)) != NULL)
+				sweep_dir(p);
+			free(p);
+		}
+		closedir(d);
+	}
+	free(top);
+}
+
+/*
+ * A crash inside store_write_atomic leaves its temp file (a key, maybe)
+ * behind, and nothing else would ever remove it.
+ */
+static void
+sweep_temp_files(const char *state_dir)
+{
+	sweep_dir(state_dir);
+	sweep_subdirs(state_dir, "accounts");
+	sweep_subdirs(state_dir, "certs");
+}
+
 struct store *
 store_open(const char *state_dir, char *err, size_t errlen)
 {
@@ -148,6 +267,8 @@ store_open(const char *state_dir, char *err, size_t errlen)
 		    state_dir, strerror(errno));
 		goto fail;
 	}
+	if (check_state_dir(state_dir, err, errlen) == -1)
+		goto fail;
 	st->lockfd = open(lockpath, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
 	    0600);
 	if (st->lockfd == -1) {
@@ -187,6 +308,8 @@ store_open(const char *state_dir, char *err, size_t errlen)
 		goto fail;
 	}
 	free(lockpath);
+	/* under the lock: no other renewd is writing them */
+	sweep_temp_files(st->dir);
 	return st;
 fail:
 	free(lockpath);
@@ -275,15 +398,16 @@ out:
 	return rc;
 }
 
-char *
-store_read_file(const char *path, size_t *lenp)
+/* store_read_file with extra open(2) flags. */
+static char *
+read_file_flags(const char *path, size_t *lenp, int flags)
 {
 	char	*buf = NULL, *nbuf;
 	size_t	 len = 0, cap = 0;
 	ssize_t	 n;
 	int	 fd, saved;
 
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | flags)) == -1)
 		return NULL;
 	for (;;) {
 		if (cap - len < 4096 + 1) {
@@ -317,6 +441,22 @@ fail:
 	free(buf);
 	errno = saved;
 	return NULL;
+}
+
+char *
+store_read_file(const char *path, size_t *lenp)
+{
+	return read_file_flags(path, lenp, 0);
+}
+
+/*
+ * State files are ours: a symlink in their place was planted, so it is
+ * refused (ELOOP) rather than followed to whatever it names.
+ */
+static char *
+read_state_file(const char *path)
+{
+	return read_file_flags(path, NULL, O_NOFOLLOW);
 }
 
 /* Creates state_dir/<sub>/<name> (0700) and returns its malloc'd path. */
@@ -363,14 +503,14 @@ store_account_load(struct store *st, const char *ca, char **key_pem,
 		log_err("account %s: %s", ca, strerror(errno));
 		goto out;
 	}
-	if ((key = store_read_file(keypath, NULL)) == NULL) {
+	if ((key = read_state_file(keypath)) == NULL) {
 		if (errno == ENOENT)
 			rc = 0;
 		else
 			log_err("cannot read %s: %s", keypath, strerror(errno));
 		goto out;
 	}
-	if ((json = store_read_file(jsonpath, NULL)) == NULL) {
+	if ((json = read_state_file(jsonpath)) == NULL) {
 		if (errno != ENOENT) {
 			log_err("cannot read %s: %s", jsonpath, strerror(errno));
 			goto out;
@@ -451,7 +591,7 @@ store_account_save_url(struct store *st, const char *ca, const char *url)
 		goto out;
 	}
 	/* keep whatever else account.json holds (e.g. "directory") */
-	if ((old = store_read_file(path, NULL)) != NULL) {
+	if ((old = read_state_file(path)) != NULL) {
 		root = json_loads(old, 0, &jerr);
 		if (root != NULL && !json_is_object(root)) {
 			json_decref(root);
@@ -512,7 +652,13 @@ store_cert_load(struct store *st, const char *name, char **key_pem,
 	if ((n = readlink(live, target, sizeof(target) - 1)) == -1) {
 		if (errno == ENOENT)
 			rc = 0;
-		else
+		else if (errno == EINVAL) {
+			/* another tool's directory or file: none of ours is live */
+			log_msg(LOG_LVL_WARNING, name, "%s is not a symbolic "
+			    "link: treating the certificate as missing; the "
+			    "next install moves it aside", live);
+			rc = 0;
+		} else
 			log_msg(LOG_LVL_ERR, name, "cannot read link %s: %s",
 			    live, strerror(errno));
 		goto out;
@@ -529,12 +675,12 @@ store_cert_load(struct store *st, const char *name, char **key_pem,
 		log_msg(LOG_LVL_ERR, name, "%s", strerror(errno));
 		goto out;
 	}
-	if ((key = store_read_file(keypath, NULL)) == NULL) {
+	if ((key = read_state_file(keypath)) == NULL) {
 		log_msg(LOG_LVL_ERR, name, "cannot read %s: %s", keypath,
 		    strerror(errno));
 		goto out;
 	}
-	if ((fc = store_read_file(fcpath, NULL)) == NULL) {
+	if ((fc = read_state_file(fcpath)) == NULL) {
 		log_msg(LOG_LVL_ERR, name, "cannot read %s: %s", fcpath,
 		    strerror(errno));
 		goto out;
@@ -614,6 +760,55 @@ out:
 	if (fd != -1)
 		close(fd);
 	free(p);
+	return rc;
+}
+
+/*
+ * rename(2)s the new symlink tmplink over live. If live is a real
+ * directory or file (left by another tool, or made by hand) rename would
+ * fail or delete it; a careful admin wants neither a certificate that can
+ * never renew nor their files gone, so the two are exchanged atomically
+ * and the old one kept as live.moved-<time>, with a warning naming it.
+ */
+static int
+switch_live(const char *name, const char *cdir, const char *tmplink,
+    const char *live)
+{
+	struct stat	 sb;
+	char		*aside = NULL;
+	int		 rc = -1;
+
+	if (lstat(live, &sb) == -1 || S_ISLNK(sb.st_mode)) {
+		if (rename(tmplink, live) == 0)
+			return 0;
+		log_msg(LOG_LVL_ERR, name, "cannot rename %s to %s: %s",
+		    tmplink, live, strerror(errno));
+		return -1;
+	}
+	if ((aside = path_fmt("%s/live.moved-%lld", cdir,
+	    (long long)time(NULL))) == NULL) {
+		log_msg(LOG_LVL_ERR, name, "%s", strerror(errno));
+		goto out;
+	}
+	if (renameat2(AT_FDCWD, tmplink, AT_FDCWD, live, RENAME_EXCHANGE) == -1) {
+		log_msg(LOG_LVL_ERR, name, "%s is not a symbolic link and "
+		    "cannot be swapped (%s): move it away", live,
+		    strerror(errno));
+		goto out;
+	}
+	/* live is ours now; what was there sits at tmplink */
+	if (rename(tmplink, aside) == -1) {
+		log_msg(LOG_LVL_WARNING, name, "%s was not a symbolic link; it "
+		    "is now %s (cannot rename it to %s: %s)", live, tmplink,
+		    aside, strerror(errno));
+		rc = 0;
+		goto out;
+	}
+	log_msg(LOG_LVL_WARNING, name, "%s was not a symbolic link: moved "
+	    "it to %s", live, aside);
+	rc = 0;
+out:
+	free(aside);
 	return rc;
 }
 
@@ -724,9 +919,7 @@ store_cert_install(struct store *st, const char *name, const char *version,
 		    tmplink, strerror(errno));
 		goto out;
 	}
-	if (rename(tmplink, live) == -1) {
-		log_msg(LOG_LVL_ERR, name, "cannot rename %s to %s: %s",
-		    tmplink, live, strerror(errno));
+	if (switch_live(name, cdir, tmplink, live) == -1) {
 		unlink(tmplink);
 		goto out;
 	}

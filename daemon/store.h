@@ -19,8 +19,10 @@ struct store;
 
 /*
  * Creates state_dir (0700) if needed and takes its lock. Returns NULL with a
- * reason in err if it cannot; if another process holds the lock the reason
- * names the lock file and that process's pid.
+ * reason in err if it cannot: another process holds the lock (the reason
+ * names the lock file and that process's pid), or the directory belongs to
+ * another user or is writable by group or others. Then removes temp files
+ * a crash left behind.
  */
 struct store	*store_open(const char *state_dir, char *err, size_t errlen);
 /* Releases the lock and frees; NULL is a no-op. */
@@ -59,15 +61,17 @@ int		 store_account_save_url(struct store *, const char *ca,
 
 /*
  * Loads the live certificate of name. Returns 1 with malloc'd PEMs (key and
- * fullchain), 0 if there is none, -1 on error (logged).
+ * fullchain), 0 if there is none (or live is not a symlink: warned), -1 on
+ * error (logged). Symlinked key and chain files are refused.
  */
 int		 store_cert_load(struct store *, const char *name,
 		    char **key_pem, char **fullchain_pem);
 /*
  * Installs a new version of certificate name: writes
  * certs/<name>/<version>/{privkey,cert,chain,fullchain}.pem then points
- * "live" at it with one rename(2). version is typically the serial in hex.
- * Returns 0 or -1 (logged); on failure the old live version stays.
+ * "live" at it with one rename(2) (a live that is no symlink is swapped
+ * out atomically and kept as live.moved-<time>). version is typically the
+ * serial in hex. Returns 0 or -1 (logged); on failure the old live stays.
  */
 int		 store_cert_install(struct store *, const char *name,
 		    const char *version, const char *key_pem, const char *cert_pem,

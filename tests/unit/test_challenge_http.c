@@ -1,10 +1,12 @@
 /* test_challenge_http.c - http-01 responder over real loopback sockets */
 #include "config.h"
 
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/time.h>
 #include <sys/types.h>
+#include <sys/wait.h>
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -36,6 +38,7 @@ struct fx {
 	struct chall_http *ch;
 	int		 port;
 	char		 tmp[PATH_MAX];	/* mkdtemp'd for webroot tests */
+	struct rlimit	 nofile;	/* restored by teardown */
 };
 
 /* One client request, run on its own thread with blocking sockets. */
@@ -234,6 +237,7 @@ setup(void **state)
 	fx->port = chall_http_port(fx->ch, 0);
 	assert_true(fx->port > 0);
 	assert_int_equal(chall_http_port(fx->ch, 1), -1);
+	assert_int_equal(getrlimit(RLIMIT_NOFILE, &fx->nofile), 0);
 	*state = fx;
 	return 0;
 }
@@ -252,6 +256,7 @@ teardown(void **state)
 
 	chall_http_free(fx->ch);
 	event_base_free(fx->base);
+	setrlimit(RLIMIT_NOFILE, &fx->nofile);
 	if (fx->tmp[0] != '\0')
 		nftw(fx->tmp, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 	free(fx);
@@ -637,6 +642,315 @@ test_webroot_missing_is_reported(void **state)
 	chall_http_free(NULL);
 }
 
+/* Runs the loop for ms milliseconds. */
+static void
+spin_loop(struct event_base *base, int ms)
+{
+	struct timeval	tv = { ms / 1000, (ms % 1000) * 1000 };
+
+	event_base_loopexit(base, &tv);
+	event_base_dispatch(base);
+}
+
+static void
+ready_cb(evutil_socket_t fd, short what, void *v)
+{
+	(void)fd;
+	(void)what;
+	event_base_loopbreak(v);
+}
+
+/*
+ * Forks a client that opens n connections to port and sends each the
+ * start of a request line, then holds them until *quitfd is closed.
+ * Serves the loop until every connection is established (or 5 s), then
+ * returns the client's pid.
+ */
+static pid_t
+flood_start(struct event_base *base, int port, int n, int *quitfd)
+{
+	struct sockaddr_in	 sin;
+	struct rlimit		 rl;
+	struct timeval		 tv = { 5, 0 };
+	struct event		*ev;
+	int			 ready[2], quit[2], i, fd;
+	pid_t			 pid;
+	char			 c;
+
+	assert_int_equal(pipe(ready), 0);
+	assert_int_equal(pipe(quit), 0);
+	pid = fork();
+	assert_true(pid != -1);
+	if (pid == 0) {
+		close(ready[0]);
+		close(quit[1]);
+		if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
+			rl.rlim_cur = rl.rlim_max;
+			setrlimit(RLIMIT_NOFILE, &rl);
+		}
+		memset(&sin, 0, sizeof(sin));
+		sin.sin_family = AF_INET;
+		sin.sin_port = htons((uint16_t)port);
+		sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		for (i = 0; i < n; i++) {
+			if ((fd = socket(AF_INET, SOCK_STREAM, 0)) == -1)
+				break;
+			/* completes once the kernel queues it for accept */
+			if (connect(fd, (struct sockaddr *)&sin,
+			    sizeof(sin)) == 0)
+				(void)send(fd, "G", 1, MSG_NOSIGNAL);
+		}
+		c = 'r';
+		if (write(ready[1], &c, 1) != 1)
+			_exit(1);
+		(void)read(quit[0], &c, 1);
+		_exit(0);
+	}
+	close(ready[1]);
+	close(quit[0]);
+	ev = event_new(base, ready[0], EV_READ, ready_cb, base);
+	assert_non_null(ev);
+	event_add(ev, &tv);
+	event_base_dispatch(base);
+	event_free(ev);
+	assert_int_equal(read(ready[0], &c, 1), 1);
+	close(ready[0]);
+	*quitfd = quit[1];
+	return pid;
+}
+
+static void
+flood_stop(pid_t pid, int quitfd)
+{
+	int	status;
+
+	close(quitfd);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+}
+
+/*
+ * 320 idle connections against a descriptor limit of 256: without a
+ * connection limit the server runs out of descriptors and the validator's
+ * connection waits in the backlog until the idle ones time out.
+ */
+static void
+test_idle_connection_flood_does_not_lock_out_validator(void **state)
+{
+	struct fx		*fx = *state;
+	char			*listen[] = { "127.0.0.1:0" };
+	struct conf_http01	 cfg = { { listen, 1 }, NULL };
+	struct rlimit		 rl, low;
+	struct chall_http	*ch;
+	char			 err[256];
+	int			 port, quitfd;
+	pid_t			 pid;
+
+	assert_int_equal(getrlimit(RLIMIT_NOFILE, &rl), 0);
+	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < 256)
+		skip();
+	low = rl;
+	low.rlim_cur = 256;
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &low), 0);
+	ch = chall_http_new(fx->base, &cfg, err, sizeof(err));
+	if (ch == NULL)
+		fail_msg("chall_http_new: %s", err);
+	port = chall_http_port(ch, 0);
+	assert_int_equal(chall_http_publish(ch, "valid", "valid.tp"), 0);
+
+	pid = flood_start(fx->base, port, 320, &quitfd);
+	{
+		struct req	r;
+		char		*raw;
+
+		memset(&r, 0, sizeof(r));
+		r.family = AF_INET;
+		r.port = port;
+		assert_true(asprintf(&raw, "GET %svalid HTTP/1.1\r\nHost: t\r\n"
+		    "\r\n", PREFIX) != -1);
+		r.raw = raw;
+		run_reqs(fx, &r, 1);
+		assert_int_equal(status_of(r.resp), 200);
+		assert_string_equal(body_of(r.resp), "valid.tp");
+		free(r.resp);
+		free(raw);
+	}
+	flood_stop(pid, quitfd);
+	spin_loop(fx->base, 100);
+	chall_http_free(ch);
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &rl), 0);
+}
+
+/* Counts occurrences of needle in hay. */
+static int
+count_of(const char *hay, const char *needle)
+{
+	int	n = 0;
+
+	while (hay != NULL && (hay = strstr(hay, needle)) != NULL) {
+		n++;
+		hay += strlen(needle);
+	}
+	return n;
+}
+
+/*
+ * Hostile request shapes, all at once: each gets at most one response and
+ * never a key authorization it did not ask for, and the server goes on.
+ */
+static void
+test_hostile_requests_get_one_answer_at_most(void **state)
+{
+	struct fx	*fx = *state;
+	struct req	 r[7];
+	size_t		 big = 64 * 1024, i;
+	char		*huge, *bin;
+
+	assert_int_equal(chall_http_publish(fx->ch, "abc", "abc.tp"), 0);
+	assert_int_equal(chall_http_publish(fx->ch, "secret", "secret.tp"), 0);
+	memset(r, 0, sizeof(r));
+	for (i = 0; i < 7; i++)
+		r[i].family = AF_INET;
+	/* 0: pipelined: only the first is answered, the connection closes */
+	assert_true(asprintf(&r[0].raw, "GET %sabc HTTP/1.1\r\nHost: t\r\n\r\n"
+	    "GET %ssecret HTTP/1.1\r\nHost: t\r\n\r\n", PREFIX, PREFIX) != -1);
+	/* 1: smuggling shape: Content-Length and chunked, a request inside */
+	assert_true(asprintf(&r[1].raw, "GET %sabc HTTP/1.1\r\nHost: t\r\n"
+	    "Content-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"
+	    "GET %ssecret HTTP/1.1\r\nHost: t\r\n\r\n", PREFIX, PREFIX) != -1);
+	/* 2: a 64 KiB URI */
+	huge = malloc(big + 128);
+	assert_non_null(huge);
+	i = (size_t)snprintf(huge, 128, "GET %s", PREFIX);
+	memset(huge + i, 'a', big);
+	snprintf(huge + i + big, 128, " HTTP/1.1\r\nHost: t\r\n\r\n");
+	r[2].raw = huge;
+	/* 3: binary garbage */
+	bin = malloc(4096 + 1);
+	assert_non_null(bin);
+	for (i = 0; i < 4096; i++)
+		bin[i] = (char)(1 + (i * 7919) % 255);
+	bin[4096] = '\0';
+	r[3].raw = bin;
+	/* 4: an unknown method, 5: a body too large, 6: HTTP/0.9 */
+	assert_true(asprintf(&r[4].raw, "BREW %ssecret HTTP/1.1\r\nHost: t\r\n"
+	    "\r\n", PREFIX) != -1);
+	assert_true(asprintf(&r[5].raw, "GET %ssecret HTTP/1.1\r\nHost: t\r\n"
+	    "Content-Length: 100000000\r\n\r\nxxxx", PREFIX) != -1);
+	assert_true(asprintf(&r[6].raw, "GET %ssecret\r\n\r\n", PREFIX) != -1);
+	run_reqs(fx, r, 7);
+	assert_int_equal(status_of(r[0].resp), 200);
+	assert_int_equal(count_of(r[0].resp, "HTTP/1."), 1);
+	for (i = 1; i < 7; i++) {
+		if (count_of(r[i].resp, "HTTP/1.") > 1)
+			fail_msg("request %zu: more than one response", i);
+		if (i > 1 && strstr(r[i].resp != NULL ? r[i].resp : "",
+		    "secret.tp") != NULL)
+			fail_msg("request %zu: key authorization served", i);
+	}
+	for (i = 0; i < 7; i++) {
+		free(r[i].resp);
+		free(r[i].raw);
+	}
+	expect_status(fx, "GET", PREFIX "secret", 200);
+}
+
+/* A client that sends a lot and reads nothing must not stall the loop. */
+static void
+test_client_that_never_reads_does_not_block(void **state)
+{
+	struct fx		*fx = *state;
+	struct sockaddr_in	 sin;
+	char			*blob;
+	size_t			 len = 4 * 1024 * 1024, off = 0;
+	ssize_t			 n;
+	int			 fd, tries;
+
+	assert_int_equal(chall_http_publish(fx->ch, "abc", "abc.tp"), 0);
+	blob = malloc(len);
+	assert_non_null(blob);
+	for (off = 0; off + 64 <= len; off += 64)
+		memcpy(blob + off, "GET /.well-known/acme-challenge/abc HTTP/1.1"
+		    "\r\nHost: t\r\n\r\n\r\n\r\n\r\n", 64);
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+	assert_true(fd != -1);
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_port = htons((uint16_t)fx->port);
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_true(connect(fd, (struct sockaddr *)&sin, sizeof(sin)) == 0 ||
+	    errno == EINPROGRESS);
+	/* push what the kernel takes, never reading the replies */
+	for (off = 0, tries = 0; off < len && tries < 50; tries++) {
+		spin_loop(fx->base, 10);
+		while (off < len && (n = send(fd, blob + off, len - off,
+		    MSG_NOSIGNAL)) > 0)
+			off += (size_t)n;
+	}
+	expect_status(fx, "GET", PREFIX "abc", 200);
+	close(fd);
+	free(blob);
+}
+
+static void
+pipe_event_cb(evutil_socket_t fd, short what, void *v)
+{
+	char	c;
+
+	if (what & EV_READ)
+		(void)read(fd, &c, 1);
+	(*(int *)v)++;
+}
+
+/*
+ * The descriptors of finished connections are reused at once; events on
+ * the new descriptors must fire (a registration the loop still holds for
+ * the old connection would swallow them: the daemon's curl sockets hang).
+ */
+static void
+test_descriptors_of_closed_connections_serve_other_events(void **state)
+{
+	struct fx	*fx = *state;
+	struct event	*ev[16][2];
+	int		 p[16][2], fired = 0, i;
+
+	assert_int_equal(chall_http_publish(fx->ch, "abc", "abc.tp"), 0);
+	for (i = 0; i < 4; i++) {
+		struct req	r;
+
+		/* HTTP/1.1 as validators send it: the server closes first */
+		memset(&r, 0, sizeof(r));
+		r.family = AF_INET;
+		r.raw = "GET " PREFIX "abc HTTP/1.1\r\nHost: t\r\n"
+		    "Accept: */*\r\n\r\n";
+		run_reqs(fx, &r, 1);
+		assert_int_equal(status_of(r.resp), 200);
+		free(r.resp);
+	}
+	spin_loop(fx->base, 50);
+	/* both ends watched: whichever reuses the old number gets checked */
+	for (i = 0; i < 16; i++) {
+		assert_int_equal(pipe2(p[i], O_CLOEXEC | O_NONBLOCK), 0);
+		ev[i][0] = event_new(fx->base, p[i][0], EV_READ, pipe_event_cb,
+		    &fired);
+		ev[i][1] = event_new(fx->base, p[i][1], EV_WRITE, pipe_event_cb,
+		    &fired);
+		assert_non_null(ev[i][0]);
+		assert_non_null(ev[i][1]);
+		assert_int_equal(event_add(ev[i][0], NULL), 0);
+		assert_int_equal(event_add(ev[i][1], NULL), 0);
+		assert_int_equal(write(p[i][1], "x", 1), 1);
+	}
+	spin_loop(fx->base, 200);
+	for (i = 0; i < 16; i++) {
+		event_free(ev[i][0]);
+		event_free(ev[i][1]);
+		close(p[i][0]);
+		close(p[i][1]);
+	}
+	assert_int_equal(fired, 32);
+	expect_status(fx, "GET", PREFIX "abc", 200);
+}
+
 #define T(f)	cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int
@@ -653,6 +967,10 @@ main(void)
 		T(test_publish_rejects_malformed_tokens),
 		T(test_oversized_headers_rejected_and_server_still_answers),
 		T(test_50_tokens_50_concurrent_clients_all_answered),
+		T(test_idle_connection_flood_does_not_lock_out_validator),
+		T(test_hostile_requests_get_one_answer_at_most),
+		T(test_client_that_never_reads_does_not_block),
+		T(test_descriptors_of_closed_connections_serve_other_events),
 		T(test_bind_failure_names_the_address),
 		T(test_bad_listen_syntax_names_the_entry),
 		cmocka_unit_test(test_ipv6_loopback_listener_serves),

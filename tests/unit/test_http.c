@@ -6,6 +6,9 @@
 #include <sys/wait.h>
 #include <netinet/in.h>
 
+#include <errno.h>
+#include <pthread.h>
+
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -838,6 +841,267 @@ many_sequential_requests_share_one_connection(void **state)
 	    "(client and server together)\n", n, cpu_us / n, wall * 1e3 / n);
 }
 
+/* ---- a hostile CA: raw bytes from a thread ----------------------------- */
+
+enum raw_mode {
+	RAW_ENDLESS_HEADERS,	/* short header lines, forever */
+	RAW_GIANT_HEADER,	/* one header line of megabytes */
+	RAW_1XX_STORM,		/* "100 Continue" forever */
+	RAW_TRICKLE_BODY,	/* one body byte every 20 ms */
+	RAW_GZIP,		/* Content-Encoding: gzip on a non-gzip body */
+	RAW_EMPTY_VALUES,	/* headers with no value */
+	RAW_NO_COLON,		/* a header line that is only a name */
+};
+
+struct raw {
+	enum raw_mode	 mode;
+	int		 lfd;
+	int		 port;
+	pthread_t	 thr;
+	size_t		 sent;		/* bytes written to the client */
+};
+
+#define RAW_SENDS(rs, fd, s)	raw_send(rs, fd, s, strlen(s))
+
+/* Writes all of s; returns -1 once the client has gone. */
+static int
+raw_send(struct raw *rs, int fd, const char *s, size_t n)
+{
+	ssize_t	w;
+
+	while (n > 0) {
+		if ((w = send(fd, s, n, MSG_NOSIGNAL)) <= 0)
+			return -1;
+		s += w;
+		n -= (size_t)w;
+		rs->sent += (size_t)w;
+	}
+	return 0;
+}
+
+static void *
+raw_main(void *v)
+{
+	struct raw	*rs = v;
+	struct timeval	 tv = { 10, 0 };
+	char		 buf[4096], line[4096];
+	size_t		 got = 0;
+	ssize_t		 n;
+	int		 fd, i;
+
+	if ((fd = accept(rs->lfd, NULL, NULL)) == -1)
+		return NULL;
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	/* the request: read up to its blank line */
+	while (got < sizeof(buf) - 1 && (n = recv(fd, buf + got,
+	    sizeof(buf) - 1 - got, 0)) > 0) {
+		got += (size_t)n;
+		buf[got] = '\0';
+		if (strstr(buf, "\r\n\r\n") != NULL)
+			break;
+	}
+	/* everything bounded, so a client that does not hang up still ends */
+	switch (rs->mode) {
+	case RAW_ENDLESS_HEADERS:
+		if (raw_send(rs, fd, "HTTP/1.1 200 OK\r\n", 17) == -1)
+			break;
+		for (i = 0; i < 100000; i++) {
+			n = snprintf(line, sizeof(line), "X-Pad-%d: aaaaaaaa\r\n", i);
+			if (raw_send(rs, fd, line, (size_t)n) == -1)
+				break;
+		}
+		break;
+	case RAW_GIANT_HEADER:
+		if (raw_send(rs, fd, "HTTP/1.1 200 OK\r\nX-Big: ", 24) == -1)
+			break;
+		memset(line, 'a', sizeof(line));
+		for (i = 0; i < 4096; i++)
+			if (raw_send(rs, fd, line, sizeof(line)) == -1)
+				break;
+		break;
+	case RAW_1XX_STORM:
+		for (i = 0; i < 200000; i++)
+			if (raw_send(rs, fd, "HTTP/1.1 100 Continue\r\n\r\n",
+			    25) == -1)
+				break;
+		break;
+	case RAW_TRICKLE_BODY:
+		if (raw_send(rs, fd, "HTTP/1.1 200 OK\r\nContent-Length: "
+		    "100000\r\n\r\n", 43) == -1)
+			break;
+		for (i = 0; i < 500; i++) {
+			if (raw_send(rs, fd, "x", 1) == -1)
+				break;
+			usleep(20000);
+		}
+		break;
+	case RAW_GZIP:
+		RAW_SENDS(rs, fd, "HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\n"
+		    "Content-Length: 5\r\nConnection: close\r\n\r\nabcde");
+		break;
+	case RAW_EMPTY_VALUES:
+		RAW_SENDS(rs, fd, "HTTP/1.1 200 OK\r\nReplay-Nonce:\r\n"
+		    "Location: \t \r\nRetry-After:   \r\nContent-Type:\r\n"
+		    "Link:\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok");
+		break;
+	case RAW_NO_COLON:
+		RAW_SENDS(rs, fd, "HTTP/1.1 200 OK\r\nReplay-Nonce\r\n"
+		    "Content-Length: 2\r\nConnection: close\r\n\r\nok");
+		break;
+	}
+	close(fd);
+	return NULL;
+}
+
+static void
+raw_start(struct raw *rs, enum raw_mode mode)
+{
+	struct sockaddr_in	sin;
+	socklen_t		slen = sizeof(sin);
+
+	memset(rs, 0, sizeof(*rs));
+	rs->mode = mode;
+	rs->lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	assert_true(rs->lfd >= 0);
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(bind(rs->lfd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	assert_int_equal(listen(rs->lfd, 4), 0);
+	assert_int_equal(getsockname(rs->lfd, (struct sockaddr *)&sin, &slen), 0);
+	rs->port = ntohs(sin.sin_port);
+	assert_int_equal(pthread_create(&rs->thr, NULL, raw_main, rs), 0);
+}
+
+static void
+raw_stop(struct raw *rs)
+{
+	pthread_join(rs->thr, NULL);
+	close(rs->lfd);
+}
+
+/* Requests / from rs and runs the loop until the callback (or 8 s). */
+static void
+raw_get(struct fx *fx, struct raw *rs, const struct http_opts *o)
+{
+	char	url[64];
+
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/", rs->port);
+	fx->res[0].fx = fx;
+	assert_non_null(http_request(fx->c, "GET", url, NULL, 0, o, record,
+	    &fx->res[0]));
+	run_until(fx, 1, 8000);
+}
+
+static void
+endless_headers_fail_fast_with_header_limit(void **state)
+{
+	struct fx	*fx = *state;
+	struct raw	 rs;
+
+	raw_start(&rs, RAW_ENDLESS_HEADERS);
+	raw_get(fx, &rs, NULL);
+	assert_failed(&fx->res[0], "response headers exceed");
+	assert_true(fx->res[0].ms < 3000);
+	raw_stop(&rs);
+	/* a few socket buffers' worth, not the 2 MB on offer */
+	assert_true(rs.sent < 1024 * 1024);
+}
+
+static void
+giant_header_line_fails_fast(void **state)
+{
+	struct fx	*fx = *state;
+	struct raw	 rs;
+
+	raw_start(&rs, RAW_GIANT_HEADER);
+	raw_get(fx, &rs, NULL);
+	/* curl 7.88 says only "Out of memory" here, which misleads */
+	assert_failed(&fx->res[0], "header");
+	assert_true(fx->res[0].ms < 3000);
+	raw_stop(&rs);
+}
+
+static void
+informational_storm_fails_with_header_limit(void **state)
+{
+	struct fx	*fx = *state;
+	struct raw	 rs;
+
+	raw_start(&rs, RAW_1XX_STORM);
+	raw_get(fx, &rs, NULL);
+	assert_failed(&fx->res[0], "response headers exceed");
+	assert_true(fx->res[0].ms < 3000);
+	raw_stop(&rs);
+}
+
+static void
+trickled_body_fails_at_the_request_timeout(void **state)
+{
+	struct fx		*fx = *state;
+	struct http_opts	 o = { .timeout_ms = 400 };
+	struct raw		 rs;
+
+	raw_start(&rs, RAW_TRICKLE_BODY);
+	raw_get(fx, &rs, &o);
+	/* every read is quick; the whole request is what times out */
+	assert_failed(&fx->res[0], "timed out after 400 ms");
+	assert_true(fx->res[0].ms < 1500);
+	assert_int_equal(fx->res[0].body_len, 0);
+	raw_stop(&rs);
+}
+
+static void
+content_encoding_is_not_decoded(void **state)
+{
+	struct fx	*fx = *state;
+	struct raw	 rs;
+
+	/* no Accept-Encoding: a gzip bomb is just its compressed bytes */
+	raw_start(&rs, RAW_GZIP);
+	raw_get(fx, &rs, NULL);
+	assert_ok(&fx->res[0], 200);
+	assert_int_equal(fx->res[0].body_len, 5);
+	assert_string_equal(fx->res[0].body, "abcde");
+	raw_stop(&rs);
+}
+
+static void
+headers_without_value_count_as_absent(void **state)
+{
+	struct fx	*fx = *state;
+	struct raw	 rs;
+
+	raw_start(&rs, RAW_EMPTY_VALUES);
+	raw_get(fx, &rs, NULL);
+	assert_ok(&fx->res[0], 200);
+	assert_string_equal(fx->res[0].body, "ok");
+	/* an empty nonce or Location is no nonce or Location at all */
+	assert_null(fx->res[0].nonce);
+	assert_null(fx->res[0].location);
+	assert_null(fx->res[0].retry);
+	assert_null(fx->res[0].ctype);
+	assert_int_equal(fx->res[0].nlinks, 0);
+	raw_stop(&rs);
+}
+
+static void
+header_without_colon_fails_that_request(void **state)
+{
+	struct fx	*fx = *state;
+	struct raw	 rs;
+
+	raw_start(&rs, RAW_NO_COLON);
+	raw_get(fx, &rs, NULL);
+	assert_failed(&fx->res[0], "colon");
+	raw_stop(&rs);
+	/* and the client goes on */
+	assert_non_null(start(fx, 1, "GET", "/get", NULL, NULL));
+	run_until(fx, 2, 5000);
+	assert_ok(&fx->res[1], 200);
+}
+
 int
 main(void)
 {
@@ -861,6 +1125,13 @@ main(void)
 		T(https_verifies_against_ca_bundle),
 		T(https_without_trusted_ca_fails_with_certificate_error),
 		T(many_sequential_requests_share_one_connection),
+		T(endless_headers_fail_fast_with_header_limit),
+		T(giant_header_line_fails_fast),
+		T(informational_storm_fails_with_header_limit),
+		T(trickled_body_fails_at_the_request_timeout),
+		T(content_encoding_is_not_decoded),
+		T(headers_without_value_count_as_absent),
+		T(header_without_colon_fails_that_request),
 #undef T
 	};
 

@@ -1,14 +1,18 @@
 /* test_store.c - state directory: lock, atomic writes, accounts, versioned certs */
 #include "config.h"
 
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/types.h>
+#include <sys/wait.h>
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <glob.h>
 #include <limits.h>
+#include <sched.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -531,6 +535,333 @@ test_failed_install_keeps_old_live(void **state)
 	free(cdir);
 }
 
+/* store_open on dir must fail with an error containing needle. */
+static void
+expect_open_refused(const char *dir, const char *needle)
+{
+	struct store	*st;
+	char		 err[512];
+
+	err[0] = '\0';
+	if ((st = store_open(dir, err, sizeof(err))) != NULL) {
+		store_close(st);
+		fail_msg("store_open %s succeeded", dir);
+	}
+	if (strstr(err, needle) == NULL)
+		fail_msg("error \"%s\" lacks \"%s\"", err, needle);
+}
+
+static void
+test_open_refuses_state_dir_writable_by_others(void **state)
+{
+	struct fx	*fx = *state;
+	char		*d = join(fx->tmp, "shared");
+
+	assert_int_equal(mkdir(d, 0700), 0);
+	assert_int_equal(chmod(d, 01777), 0);
+	expect_open_refused(d, "writable by others");
+	assert_int_equal(chmod(d, 0770), 0);
+	expect_open_refused(d, "writable by others");
+	/* refused, not "fixed": the mode is left for the admin to decide */
+	assert_int_equal(mode_of(d) & 07777, 0770);
+	free(d);
+}
+
+static void
+test_open_accepts_readable_state_dir_and_leaves_its_mode(void **state)
+{
+	struct fx	*fx = *state;
+	struct store	*st;
+	char		*d = join(fx->tmp, "readable"), err[512];
+
+	assert_int_equal(mkdir(d, 0755), 0);
+	assert_int_equal(chmod(d, 0755), 0);
+	st = store_open(d, err, sizeof(err));
+	if (st == NULL)
+		fail_msg("store_open: %s", err);
+	assert_int_equal(mode_of(d) & 07777, 0755);
+	store_close(st);
+	free(d);
+}
+
+static void
+test_open_follows_a_symlinked_state_dir_of_ours(void **state)
+{
+	struct fx	*fx = *state;
+	struct store	*st;
+	char		*real = join(fx->tmp, "private-state");
+	char		*link = join(fx->tmp, "state-link"), err[512];
+
+	/* what systemd's DynamicUser=/StateDirectory= set up */
+	assert_int_equal(mkdir(real, 0700), 0);
+	assert_int_equal(symlink(real, link), 0);
+	st = store_open(link, err, sizeof(err));
+	if (st == NULL)
+		fail_msg("store_open: %s", err);
+	assert_int_equal(store_account_save_key(st, "le", "K\n", 2), 0);
+	store_close(st);
+	free(real);
+	free(link);
+}
+
+static void
+test_open_refuses_state_dir_owned_by_another_user(void **state)
+{
+	struct fx	*fx = *state;
+	char		*d = join(fx->tmp, "theirs");
+	char		*link = join(fx->tmp, "planted");
+
+	if (geteuid() != 0) {
+		free(d);
+		free(link);
+		skip();
+	}
+	assert_int_equal(mkdir(d, 0700), 0);
+	assert_int_equal(chown(d, 65534, 65534), 0);
+	expect_open_refused(d, "owned by uid 65534");
+	/* nor through a symlink pointing there */
+	assert_int_equal(symlink(d, link), 0);
+	expect_open_refused(link, "owned by uid 65534");
+	free(d);
+	free(link);
+}
+
+static void
+test_state_file_symlinks_are_not_followed(void **state)
+{
+	struct fx	*fx = *state;
+	char		*outside = join(fx->tmp, "secret");
+	char		*p, *key = NULL, *url = NULL, *k = NULL, *fc = NULL;
+
+	assert_int_equal(store_write_atomic(outside, "SECRET\n", 7, 0600), 0);
+	assert_int_equal(store_account_save_key(fx->st, "le", "K\n", 2), 0);
+	p = join(fx->state, "accounts/le/account.key");
+	assert_int_equal(unlink(p), 0);
+	assert_int_equal(symlink(outside, p), 0);
+	free(p);
+	assert_int_equal(store_account_load(fx->st, "le", &key, &url), -1);
+	assert_null(key);
+
+	assert_int_equal(store_cert_install(fx->st, "www", "01", "KEY1\n",
+	    "CERT1\n", ""), 0);
+	p = join(fx->state, "certs/www/01/privkey.pem");
+	assert_int_equal(unlink(p), 0);
+	assert_int_equal(symlink(outside, p), 0);
+	free(p);
+	assert_int_equal(store_cert_load(fx->st, "www", &k, &fc), -1);
+	assert_null(k);
+	assert_null(fc);
+	free(outside);
+}
+
+static void
+test_live_directory_from_another_tool_is_moved_aside(void **state)
+{
+	struct fx	*fx = *state;
+	char		*cdir, *live, *p, *k, *fc, target[64];
+	glob_t		 g;
+	ssize_t		 n;
+
+	p = join(fx->state, "certs");
+	assert_int_equal(mkdir(p, 0700), 0);
+	free(p);
+	cdir = join(fx->state, "certs/www");
+	assert_int_equal(mkdir(cdir, 0700), 0);
+	live = join(cdir, "live");
+	assert_int_equal(mkdir(live, 0755), 0);
+	p = join(live, "fullchain.pem");
+	assert_int_equal(store_write_atomic(p, "THEIRS\n", 7, 0644), 0);
+	free(p);
+
+	/* not ours: nothing live, and no error that would stop a renewal */
+	assert_int_equal(store_cert_load(fx->st, "www", &k, &fc), 0);
+	assert_int_equal(store_cert_install(fx->st, "www", "01", "KEY1\n",
+	    "CERT1\n", ""), 0);
+	n = readlink(live, target, sizeof(target) - 1);
+	assert_true(n > 0);
+	target[n] = '\0';
+	assert_string_equal(target, "01");
+	assert_int_equal(store_cert_load(fx->st, "www", &k, &fc), 1);
+	assert_string_equal(fc, "CERT1\n");
+	free(k);
+	free(fc);
+	/* their files are kept, beside it */
+	p = join(cdir, "live.moved-*/fullchain.pem");
+	assert_int_equal(glob(p, 0, NULL, &g), 0);
+	assert_int_equal(g.gl_pathc, 1);
+	globfree(&g);
+	free(p);
+	free(live);
+	free(cdir);
+}
+
+static void
+test_live_regular_file_is_moved_aside_not_deleted(void **state)
+{
+	struct fx	*fx = *state;
+	char		*cdir, *live, *p;
+	glob_t		 g;
+
+	assert_int_equal(store_cert_install(fx->st, "www", "01", "KEY1\n",
+	    "CERT1\n", ""), 0);
+	cdir = join(fx->state, "certs/www");
+	live = join(cdir, "live");
+	assert_int_equal(unlink(live), 0);
+	assert_int_equal(store_write_atomic(live, "NOTES\n", 6, 0600), 0);
+	assert_int_equal(store_cert_install(fx->st, "www", "02", "KEY2\n",
+	    "CERT2\n", ""), 0);
+	assert_true(S_ISLNK(mode_of(live)));
+	p = join(cdir, "live.moved-*");
+	assert_int_equal(glob(p, 0, NULL, &g), 0);
+	assert_int_equal(g.gl_pathc, 1);
+	assert_true(S_ISREG(mode_of(g.gl_pathv[0])));
+	globfree(&g);
+	free(p);
+	free(live);
+	free(cdir);
+}
+
+static void
+test_open_removes_leftover_temp_files_only(void **state)
+{
+	struct fx	*fx = *state;
+	char		*tmp1, *tmp2, *keep1, *keep2, *keep3, *p, err[512];
+
+	assert_int_equal(store_account_save_key(fx->st, "le", "K\n", 2), 0);
+	assert_int_equal(store_cert_install(fx->st, "www", "01", "KEY1\n",
+	    "CERT1\n", ""), 0);
+	/* what a kill -9 inside store_write_atomic leaves */
+	tmp1 = join(fx->state, "accounts/le/.account.key.Ab12Cd");
+	tmp2 = join(fx->state, "accounts/le/.account.json.zzzzzz");
+	/* and what is not ours to remove */
+	keep1 = join(fx->state, "accounts/le/.keepme");
+	keep2 = join(fx->state, "accounts/le/notes.Ab12Cd");
+	keep3 = join(fx->state, "accounts/le/.link.Ab12Cd");
+	assert_int_equal(store_write_atomic(tmp1, "KEY", 3, 0600), 0);
+	assert_int_equal(store_write_atomic(tmp2, "{}", 2, 0600), 0);
+	assert_int_equal(store_write_atomic(keep1, "x", 1, 0600), 0);
+	assert_int_equal(store_write_atomic(keep2, "x", 1, 0600), 0);
+	assert_int_equal(symlink("account.key", keep3), 0);
+
+	store_close(fx->st);
+	fx->st = store_open(fx->state, err, sizeof(err));
+	if (fx->st == NULL)
+		fail_msg("store_open: %s", err);
+	assert_int_equal(access(tmp1, F_OK), -1);
+	assert_int_equal(access(tmp2, F_OK), -1);
+	assert_int_equal(access(keep1, F_OK), 0);
+	assert_int_equal(access(keep2, F_OK), 0);
+	assert_true(S_ISLNK(mode_of(keep3)));
+	p = join(fx->state, "accounts/le/account.key");
+	assert_int_equal(access(p, F_OK), 0);
+	free(p);
+	free(tmp1);
+	free(tmp2);
+	free(keep1);
+	free(keep2);
+	free(keep3);
+}
+
+/*
+ * Runs in a child with its own mount namespace: a full tmpfs gives real
+ * ENOSPC. Returns 0 if every check held, else the number of the failed one.
+ */
+static int
+enospc_child(const char *mnt)
+{
+	struct store	*st;
+	char		 err[512], path[PATH_MAX + 64], *k = NULL, *fc = NULL;
+	char		*key = NULL, *url = NULL, fill[4096];
+	int		 fd;
+
+	if (mount("none", "/", NULL, MS_REC | MS_PRIVATE, NULL) == -1 ||
+	    mount("tmpfs", mnt, "tmpfs", 0, "size=256k,mode=0700") == -1)
+		return 77;
+	snprintf(path, sizeof(path), "%s/state", mnt);
+	if ((st = store_open(path, err, sizeof(err))) == NULL)
+		return 1;
+	if (store_account_save_key(st, "le", "OLDKEY\n", 7) == -1 ||
+	    store_cert_install(st, "www", "01", "KEY1\n", "CERT1\n", "") == -1)
+		return 2;
+	/* fill the file system to the last byte */
+	snprintf(path, sizeof(path), "%s/fill", mnt);
+	if ((fd = open(path, O_WRONLY | O_CREAT, 0600)) == -1)
+		return 3;
+	memset(fill, 'f', sizeof(fill));
+	while (write(fd, fill, sizeof(fill)) > 0)
+		;
+	while (write(fd, fill, 1) > 0)
+		;
+	close(fd);
+	memset(fill, 'k', sizeof(fill) - 1);
+	fill[sizeof(fill) - 1] = '\0';
+	if (store_account_save_key(st, "le", fill, strlen(fill)) != -1)
+		return 4;
+	if (store_cert_install(st, "www", "02", fill, fill, fill) != -1)
+		return 5;
+	/* the old state is whole, and nothing half-written is left */
+	if (store_account_load(st, "le", &key, &url) != 1 ||
+	    strcmp(key, "OLDKEY\n") != 0)
+		return 6;
+	if (store_cert_load(st, "www", &k, &fc) != 1 ||
+	    strcmp(k, "KEY1\n") != 0 || strcmp(fc, "CERT1\n") != 0)
+		return 7;
+	snprintf(path, sizeof(path), "%s/state/certs/www/02", mnt);
+	if (access(path, F_OK) == 0)
+		return 8;
+	snprintf(path, sizeof(path), "%s/state/accounts/le", mnt);
+	{
+		DIR		*d = opendir(path);
+		struct dirent	*de;
+		int		 n = 0;
+
+		while (d != NULL && (de = readdir(d)) != NULL)
+			if (de->d_name[0] == '.' && strcmp(de->d_name, ".") &&
+			    strcmp(de->d_name, ".."))
+				n++;
+		if (d != NULL)
+			closedir(d);
+		if (n != 0)
+			return 9;
+	}
+	/* and once there is room again, it works */
+	snprintf(path, sizeof(path), "%s/fill", mnt);
+	unlink(path);
+	if (store_cert_install(st, "www", "02", "KEY2\n", "CERT2\n", "") == -1)
+		return 10;
+	free(key);
+	free(url);
+	free(k);
+	free(fc);
+	store_close(st);
+	return 0;
+}
+
+static void
+test_full_disk_fails_cleanly_and_keeps_old_state(void **state)
+{
+	struct fx	*fx = *state;
+	char		*mnt = join(fx->tmp, "mnt");
+	pid_t		 pid;
+	int		 status;
+
+	assert_int_equal(mkdir(mnt, 0700), 0);
+	pid = fork();
+	assert_true(pid != -1);
+	if (pid == 0) {
+		if (unshare(CLONE_NEWNS) == -1)
+			_exit(77);
+		_exit(enospc_child(mnt));
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	free(mnt);
+	assert_true(WIFEXITED(status));
+	if (WEXITSTATUS(status) == 77)
+		skip();		/* no mount namespace here (not root) */
+	if (WEXITSTATUS(status) != 0)
+		fail_msg("full disk: check %d failed", WEXITSTATUS(status));
+}
+
 int
 main(void)
 {
@@ -552,6 +883,15 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_reinstall_same_version_uses_suffix_not_overwrite, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_install_over_leftovers_from_a_crash, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_failed_install_keeps_old_live, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_open_refuses_state_dir_writable_by_others, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_open_accepts_readable_state_dir_and_leaves_its_mode, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_open_follows_a_symlinked_state_dir_of_ours, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_open_refuses_state_dir_owned_by_another_user, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_state_file_symlinks_are_not_followed, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_live_directory_from_another_tool_is_moved_aside, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_live_regular_file_is_moved_aside_not_deleted, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_open_removes_leftover_temp_files_only, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_full_disk_fails_cleanly_and_keeps_old_state, setup, teardown),
 	};
 
 	/* the rejection tests log errors on purpose; keep the TAP output clean */
