@@ -35,20 +35,25 @@ struct crypto_cert {
 	X509		*x;
 };
 
-/* Logs what failed with OpenSSL's first queued reason, and empties the queue. */
-static void
-ssl_log(const char *what)
+void
+crypto_log_ssl(const char *module, const char *what)
 {
 	unsigned long	 e = ERR_get_error();
 	char		 buf[256];
 
 	if (e == 0)
-		log_err("crypto: %s failed", what);
+		log_err("%s: %s failed", module, what);
 	else {
 		ERR_error_string_n(e, buf, sizeof(buf));
-		log_err("crypto: %s failed: %s", what, buf);
+		log_err("%s: %s failed: %s", module, what, buf);
 	}
 	ERR_clear_error();
+}
+
+static void
+ssl_log(const char *what)
+{
+	crypto_log_ssl("crypto", what);
 }
 
 /* Same, into a caller's buffer instead of the log. */

@@ -95,6 +95,12 @@ int		 crypto_chain_split_cert(const char *pem, size_t len,
 int		 crypto_cert_covers(const struct crypto_cert_info *info,
 		    char *const *domains, size_t n);
 
+/*
+ * Logs "module: what failed: <OpenSSL's first queued reason>" and empties
+ * OpenSSL's error queue. For crypto.c and jws.c, the OpenSSL users.
+ */
+void		 crypto_log_ssl(const char *module, const char *what);
+
 /* Returns malloc'd base64url(SHA-256(data)). */
 char		*crypto_sha256_b64url(const void *data, size_t len);
 

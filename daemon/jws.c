@@ -24,16 +24,7 @@
 static void
 ssl_log(const char *what)
 {
-	unsigned long	 e = ERR_get_error();
-	char		 buf[256];
-
-	if (e == 0)
-		log_err("jws: %s failed", what);
-	else {
-		ERR_error_string_n(e, buf, sizeof(buf));
-		log_err("jws: %s failed: %s", what, buf);
-	}
-	ERR_clear_error();
+	crypto_log_ssl("jws", what);
 }
 
 /* How a key signs: its alg name, digest and, for ECDSA, the size of r and s. */
