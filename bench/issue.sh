@@ -12,13 +12,7 @@ export top_srcdir top_builddir
 . "$top_srcdir/tests/integration/lib.sh"
 
 pebble_start
-certs=""
-for i in $(seq 1 "$n"); do
-	certs="$certs  - name: b$i
-    domains: [b$i.bench.example]
-"
-done
-write_conf "$T/renewd.yaml" "$certs"
+write_conf "$T/renewd.yaml" "$(cert_list b "$n" bench.example)"
 
 /usr/bin/time -f '%e %U %S %M' -o "$T/time" "$RENEWD" -c "$T/renewd.yaml" --once \
     >"$T/renewd.log" 2>&1

@@ -177,6 +177,16 @@ $2
 EOY
 }
 
+# cert_list PREFIX N SUFFIX [EXTRA]: YAML for certificates PREFIX1..PREFIXN,
+# each for PREFIXi.SUFFIX (plus EXTRA.PREFIXi.SUFFIX if EXTRA is given).
+cert_list() {
+	local i
+	for i in $(seq 1 "$2"); do
+		printf '  - name: %s%d\n    domains: [%s%d.%s%s]\n' "$1" "$i" "$1" "$i" "$3" \
+		    "${4:+, $4.$1$i.$3}"
+	done
+}
+
 # verify_cert NAME: the live chain verifies against Pebble's root and the key matches.
 verify_cert() {
 	local live=$T/state/certs/$1/live

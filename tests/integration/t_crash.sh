@@ -6,13 +6,7 @@
 
 pebble_start
 
-certs=""
-for i in $(seq 1 20); do
-	certs="$certs  - name: k$i
-    domains: [k$i.crash.example]
-"
-done
-write_conf "$T/renewd.yaml" "$certs"
+write_conf "$T/renewd.yaml" "$(cert_list k 20 crash.example)"
 
 # complete_live: every live link points at a directory with all four files,
 # and the key matches the certificate.

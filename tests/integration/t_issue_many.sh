@@ -5,13 +5,7 @@
 
 pebble_start
 
-certs=""
-for i in $(seq 1 50); do
-	certs="$certs  - name: c$i
-    domains: [c$i.many.example]
-"
-done
-MAX_ORDERS=8 write_conf "$T/renewd.yaml" "$certs"
+MAX_ORDERS=8 write_conf "$T/renewd.yaml" "$(cert_list c 50 many.example)"
 
 "$RENEWD" -c "$T/renewd.yaml" --once >"$T/renewd.log" 2>&1 &
 pid=$!

@@ -4,13 +4,7 @@
 
 pebble_start PEBBLE_WFE_NONCEREJECT=30
 
-certs=""
-for i in $(seq 1 10); do
-	certs="$certs  - name: n$i
-    domains: [n$i.nonce.example, www.n$i.nonce.example]
-"
-done
-write_conf "$T/renewd.yaml" "$certs"
+write_conf "$T/renewd.yaml" "$(cert_list n 10 nonce.example www)"
 
 "$RENEWD" -v -c "$T/renewd.yaml" --once >"$T/renewd.log" 2>&1
 check "all 10 certificates obtained despite badNonce (exit 0)" test $? -eq 0
