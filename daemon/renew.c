@@ -753,13 +753,9 @@ renewer_free(struct renewer *r)
 		TAILQ_REMOVE(&r->certs, c, entry);
 		cert_free(c);
 	}
-	while ((s = TAILQ_FIRST(&r->cas)) != NULL) {
-		TAILQ_REMOVE(&r->cas, s, entry);
-		acme_ca_free(s->ca);
-		free(s->name);
-		free(s->fingerprint);
-		free(s);
-	}
+	/* no certificates are left to reschedule: this only frees */
+	while ((s = TAILQ_FIRST(&r->cas)) != NULL)
+		ca_slot_free(r, s);
 	/* the worker pool is gone by now (see main.c): no thread holds these */
 	while ((j = TAILQ_FIRST(&r->jobs)) != NULL) {
 		TAILQ_REMOVE(&r->jobs, j, entry);

@@ -36,8 +36,8 @@ static int
 status(const struct conf *conf)
 {
 	struct crypto_cert_info info;
-	char		 path[4096], err[256], na[32], due_s[32];
-	char		*pem;
+	char		 err[256], na[32], due_s[32];
+	char		*pem, *live, *path;
 	size_t		 i, len;
 	time_t		 now = time(NULL), due;
 	int		 rc = 0;
@@ -47,10 +47,15 @@ status(const struct conf *conf)
 	for (i = 0; i < conf->ncerts; i++) {
 		const struct conf_cert *cc = &conf->certs[i];
 
-		snprintf(path, sizeof(path), "%s/certs/%s/live/cert.pem",
-		    conf->state_dir, cc->name);
 		memset(&info, 0, sizeof(info));
-		if ((pem = store_read_file(path, &len)) == NULL) {
+		path = NULL;
+		if ((live = store_cert_live_path(conf->state_dir, cc->name)) != NULL &&
+		    asprintf(&path, "%s/cert.pem", live) == -1)
+			path = NULL;
+		free(live);
+		pem = path != NULL ? store_read_file(path, &len) : NULL;
+		free(path);
+		if (pem == NULL) {
 			printf("%-24s %-8s %-20s %-20s %s\n", cc->name, "missing",
 			    "-", "-", errno == ENOENT ? "-" : strerror(errno));
 			rc = 1;

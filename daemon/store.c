@@ -625,11 +625,11 @@ out:
 }
 
 char *
-store_cert_live_path(const struct store *st, const char *name)
+store_cert_live_path(const char *state_dir, const char *name)
 {
 	if (!name_ok(name))
 		return NULL;
-	return path_fmt("%s/certs/%s/live", st->dir, name);
+	return path_fmt("%s/certs/%s/live", state_dir, name);
 }
 
 int
@@ -644,7 +644,7 @@ store_cert_load(struct store *st, const char *name, char **key_pem,
 
 	*key_pem = NULL;
 	*fullchain_pem = NULL;
-	if ((live = store_cert_live_path(st, name)) == NULL) {
+	if ((live = store_cert_live_path(st->dir, name)) == NULL) {
 		log_msg(LOG_LVL_ERR, name, "invalid certificate name");
 		goto out;
 	}

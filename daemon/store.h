@@ -76,7 +76,7 @@ int		 store_cert_load(struct store *, const char *name,
 int		 store_cert_install(struct store *, const char *name,
 		    const char *version, const char *key_pem, const char *cert_pem,
 		    const char *chain_pem);
-/* Returns malloc'd path of certs/<name>/live. */
-char		*store_cert_live_path(const struct store *, const char *name);
+/* Returns malloc'd path of state_dir/certs/<name>/live (no lock needed), NULL for a bad name. */
+char		*store_cert_live_path(const char *state_dir, const char *name);
 
 #endif

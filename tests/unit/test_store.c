@@ -324,7 +324,7 @@ test_bad_names_are_rejected(void **state)
 		assert_int_equal(store_cert_install(fx->st, "ok", bad[i], "k",
 		    "c", "ch"), -1);
 		assert_int_equal(store_cert_load(fx->st, bad[i], &k, &u), -1);
-		assert_null(store_cert_live_path(fx->st, bad[i]));
+		assert_null(store_cert_live_path(store_path(fx->st), bad[i]));
 	}
 	/* nothing was created, inside the state directory or out */
 	assert_int_equal(count_prefixed(fx->tmp, 0), 1);
@@ -383,7 +383,7 @@ test_cert_install_then_load_round_trip(void **state)
 	check_file(fx, "www", "0a1b", "fullchain.pem", "CERT1\nCHAIN1\n", 0644);
 	check_file(fx, "www", "live", "privkey.pem", "KEY1\n", 0600);
 
-	live = store_cert_live_path(fx->st, "www");
+	live = store_cert_live_path(store_path(fx->st), "www");
 	assert_non_null(live);
 	assert_true(S_ISLNK(mode_of(live)));
 	n = readlink(live, target, sizeof(target) - 1);
@@ -428,7 +428,7 @@ test_second_install_switches_live_and_keeps_old(void **state)
 	    "CERT1\n", "CHAIN\n"), 0);
 	assert_int_equal(store_cert_install(fx->st, "www", "02", "KEY2\n",
 	    "CERT2\n", "CHAIN\n"), 0);
-	live = store_cert_live_path(fx->st, "www");
+	live = store_cert_live_path(store_path(fx->st), "www");
 	assert_true(S_ISLNK(mode_of(live)));
 	n = readlink(live, target, sizeof(target) - 1);
 	assert_true(n > 0);
@@ -462,7 +462,7 @@ test_reinstall_same_version_uses_suffix_not_overwrite(void **state)
 	check_file(fx, "www", "ab", "privkey.pem", "KEY1\n", 0600);
 	check_file(fx, "www", "ab.1", "privkey.pem", "KEY2\n", 0600);
 	check_file(fx, "www", "ab.2", "privkey.pem", "KEY3\n", 0600);
-	live = store_cert_live_path(fx->st, "www");
+	live = store_cert_live_path(store_path(fx->st), "www");
 	n = readlink(live, target, sizeof(target) - 1);
 	assert_true(n > 0);
 	target[n] = '\0';
