@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include <event2/event.h>
+#include <jansson.h>
 #include <systemd/sd-daemon.h>
 
 #include "challenge_http.h"
@@ -23,6 +24,7 @@
 #include "renew.h"
 #include "store.h"
 #include "worker.h"
+#include "xmalloc.h"
 
 #define DEFAULT_CONF	SYSCONFDIR "/renewd/renewd.yaml"
 #define WORKER_THREADS	2
@@ -320,6 +322,9 @@ main(int argc, char **argv)
 		return 2;
 	}
 	log_init(level);
+	/* out of memory aborts (xmalloc.h): libraries allocate through the same family */
+	event_set_mem_functions(xmalloc_hook, xrealloc_hook, free);
+	json_set_alloc_funcs(xmalloc_hook, free);
 	/* keys and state are private: nothing renewd creates is group/world readable */
 	umask(077);
 	signal(SIGPIPE, SIG_IGN);
