@@ -196,3 +196,34 @@ verify_cert() {
 	[ "$(openssl x509 -in "$live/cert.pem" -noout -pubkey | openssl sha256)" = \
 	  "$(openssl pkey -in "$live/privkey.pem" -pubout | openssl sha256)" ]
 }
+
+# bus_start CONFIG_JSON: a private dbus-daemon and the systemd stand-in
+# (tests/integration/systemd-standin.py) on it. Sets DBUS_SYSTEM_BUS_ADDRESS
+# (exported: sd-bus honours it) and STANDIN_LOG (one JSON line per call).
+bus_start() {
+	command -v dbus-daemon >/dev/null || bail "dbus-daemon is not installed (apt-get install dbus)"
+	cat >"$T/bus.conf" <<EOB
+<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig>
+  <listen>unix:path=$T/system_bus_socket</listen>
+  <auth>EXTERNAL</auth>
+  <policy context="default">
+    <allow user="*"/>
+    <allow own="*"/>
+    <allow send_destination="*"/>
+    <allow receive_sender="*"/>
+  </policy>
+</busconfig>
+EOB
+	printf '%s\n' "$1" >"$T/standin.json"
+	STANDIN_LOG=$T/standin.log
+	: >"$STANDIN_LOG"
+	spawn "$T/dbus.log" dbus-daemon --nofork --nopidfile --config-file="$T/bus.conf"
+	wait_for 10 test -S "$T/system_bus_socket" || bail "dbus-daemon did not start"
+	DBUS_SYSTEM_BUS_ADDRESS=unix:path=$T/system_bus_socket
+	export DBUS_SYSTEM_BUS_ADDRESS
+	spawn "$T/standin.out" /usr/bin/python3 "$top_srcdir/tests/integration/systemd-standin.py" \
+	    "$DBUS_SYSTEM_BUS_ADDRESS" "$T/standin.json" "$STANDIN_LOG"
+	wait_for 10 grep -q ready "$T/standin.out" || bail "systemd stand-in did not start: $(cat "$T/standin.out")"
+}
