@@ -103,7 +103,7 @@ check "POST to renewalInfo: 405" test "$(curl -s -o /dev/null -w '%{http_code}' 
 
 # --- what Pebble 2.4 itself does with the newer newOrder fields
 PROBE_DIR=$PEBBLE_DIR probe order --domains direct.example --profile shortlived \
-    --replaces "$cid" >"$T/direct.json"
+    --replaces="$cid" >"$T/direct.json"
 check "Pebble 2.4 accepts profile and replaces in newOrder (201: unknown fields ignored)" test $? -eq 0
 check "and echoes neither" test "$(jq -r '.newOrder | has("profile") or has("replaces")' "$T/direct.json")" = false
 
@@ -123,36 +123,36 @@ check "the proxy's answer carries a fresh nonce" test "$(jq -r '.headers["replay
 
 # --- replaces (RFC 9773 section 5)
 a=$(jq -r .certID "$T/p.json")
-probe issue --domains p.example --http01-port "$HTTP01_PORT" --replaces "$a" --out "$T/p2.pem" >"$T/p2.json"
+probe issue --domains p.example --http01-port "$HTTP01_PORT" --replaces="$a" --out "$T/p2.pem" >"$T/p2.json"
 check "a renewal that replaces the first certificate is issued" test $? -eq 0
 check "its orders echo replaces" test "$(jq -r '"\(.newOrder.replaces) \(.order_final.replaces)"' "$T/p2.json")" = "$a $a"
 check "the control API shows the first certificate replaced" \
     test "$(curl -sf "$PROXY_CTL/ari/$a" | jq -r .replaced)" = true
-probe order --domains p.example --replaces "$a" >"$T/again.json"
+probe order --domains p.example --replaces="$a" >"$T/again.json"
 check "replacing it again: 409 alreadyReplaced" test "$(jq -r '"\(.status) \(.problem.type)"' "$T/again.json")" = \
     "409 urn:ietf:params:acme:error:alreadyReplaced"
-probe order --domains p.example --replaces "$unknown" >"$T/unk.json"
+probe order --domains p.example --replaces="$unknown" >"$T/unk.json"
 check "replacing an unknown certificate: 400 malformed" test "$(jq -r '"\(.status) \(.problem.type)"' "$T/unk.json")" = \
     "400 urn:ietf:params:acme:error:malformed"
-probe order --domains p.example --replaces "not a cert id" >"$T/junk.json"
+probe order --domains p.example --replaces="not a cert id" >"$T/junk.json"
 check "a malformed replaces: 400 malformed" test "$(jq -r '"\(.status) \(.problem.type)"' "$T/junk.json")" = \
     "400 urn:ietf:params:acme:error:malformed"
-probe order --domains single.example --replaces "$cid" >"$T/other.json"
+probe order --domains single.example --replaces="$cid" >"$T/other.json"
 check "replacing another account's certificate: 403 unauthorized" \
     test "$(jq -r '"\(.status) \(.problem.type)"' "$T/other.json")" = "403 urn:ietf:params:acme:error:unauthorized"
 b=$(jq -r .certID "$T/p2.json")
-probe order --domains q.example --replaces "$b" >"$T/noshare.json"
+probe order --domains q.example --replaces="$b" >"$T/noshare.json"
 check "replacing a certificate that shares no identifier: 400 malformed" \
     test "$(jq -r '"\(.status) \(.problem.type)"' "$T/noshare.json")" = "400 urn:ietf:params:acme:error:malformed"
 check "none of the 5 refused orders reached Pebble" test "$(pebble_count "POST /order-plz")" -eq $((orders + 1))
 
 # An order that went invalid does not count as a replacement.
 chall_add_a dead.example 127.0.0.2 || bail "challtestsrv add-a failed"
-probe issue --domains dead.example,p.example --http01-port "$HTTP01_PORT" --replaces "$b" >"$T/dead.json"
+probe issue --domains dead.example,p.example --http01-port "$HTTP01_PORT" --replaces="$b" >"$T/dead.json"
 check "a replacement whose validation fails is not issued" test "$(jq -r .error "$T/dead.json")" != null
 probe fetch "$(jq -r .order "$T/dead.json")" --out "$T/dead-order.json" >/dev/null
 check "its order is invalid" test "$(jq -r .status "$T/dead-order.json")" = invalid
-probe order --domains p.example --replaces "$b" >"$T/retry.json"
+probe order --domains p.example --replaces="$b" >"$T/retry.json"
 check "so the certificate can be replaced again (201)" test "$(jq -r .newOrder.replaces "$T/retry.json")" = "$b"
 
 # --- cleartext on the ACME port: logged, refused
