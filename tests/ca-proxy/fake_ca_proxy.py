@@ -348,6 +348,8 @@ class State:
                 have = e.get(key)
                 if isinstance(have, list):
                     ok = want in have
+                elif isinstance(have, bool):
+                    ok = str(have).lower() == want.lower()
                 else:
                     ok = have is not None and str(have) == want
                 if ok:
@@ -668,7 +670,7 @@ class AcmeHandler(http.server.BaseHTTPRequestHandler):
         entry = {"time": t0, "iso": rfc3339(now()), "listener": self.server.name,
                  "scheme": self.scheme, "method": self.command, "path": self.path,
                  "host": self.headers.get("Host"), "endpoint": None, "identifiers": [],
-                 "account": None, "nonce": None, "payload": None, "faults": [],
+                 "account": None, "nonce": None, "jwsUrl": None, "payload": None, "faults": [],
                  "faultIds": [], "status": None, "dropped": False, "bytes": 0, "note": None}
         state.log_start(entry)
         try:
@@ -681,7 +683,7 @@ class AcmeHandler(http.server.BaseHTTPRequestHandler):
             req = Req(self, body)
             proxy.describe(req)
             entry.update({"endpoint": req.endpoint, "identifiers": req.identifiers,
-                          "account": req.kid, "nonce": req.nonce,
+                          "account": req.kid, "nonce": req.nonce, "jwsUrl": req.jws_url,
                           "payload": req.payload_summary()})
             if self.scheme != "https":
                 self.close_connection = True
@@ -952,6 +954,8 @@ class Proxy:
         elif ep == "newAccount" and "location" in hmap:
             self.state.learn(hmap["location"], "account")
             entry["account"] = hmap["location"]
+            if isinstance(obj, dict) and obj.get("orders"):
+                self.state.learn(obj["orders"], "orders")
         elif ep == "newOrder":
             order_path = url_path(hmap["location"]) if status == 201 and "location" in hmap else None
             self.unreserve(reservation, order_path)

@@ -35,6 +35,8 @@ renewd_once moved
 check "renewd follows the moved directory and obtains the certificate" verify_cert moved
 check "its newOrder went to the new origin, none to the old" \
     test "$(proxy_count 'listener=alt&endpoint=newOrder')" -eq 1 -a "$(proxy_count 'listener=main&endpoint=newOrder')" -eq 0
+check "and the URL it signed was the new origin's" \
+    test "$(proxy_log endpoint=newOrder | jq -r '.[0].jwsUrl')" = "$PROXY_ALT/order-plz"
 check "the old origin served only the directory" \
     test "$(proxy_count listener=main)" -eq "$(proxy_count 'listener=main&endpoint=directory')"
 proxy_clear
@@ -99,7 +101,7 @@ proxy_clear
 proxy_fault '{"fault":"drop","endpoint":"directory","count":1}' >/dev/null
 get "$PROXY_DIR" >/dev/null
 check "drop: the connection closes with no answer (curl: empty reply)" test $? -eq 52
-check "logged as dropped" test "$(proxy_log faults=drop | jq -r '.[0].dropped')" = true
+check "logged as dropped" test "$(proxy_count 'faults=drop&dropped=true')" -eq 1
 orders=$(pebble_count "POST /order-plz")
 proxy_fault '{"fault":"drop","endpoint":"newOrder","when":"after","count":1}' >/dev/null
 probe order --domains dropped.example >"$T/drop.json"
