@@ -503,18 +503,24 @@ class Forge:
         return self.pem(forged) + rest, "%s, signed by %s" % (kind, who)
 
 
-def fetch(url, ctx):
-    u = urllib.parse.urlsplit(url)
-    conn = http.client.HTTPSConnection(u.hostname, u.port, context=ctx, timeout=10)
+def https(host, port, ctx, method, path, headers=None, body=None):
+    """One request on a fresh connection: (status, [(header, value)], body)."""
+    conn = http.client.HTTPSConnection(host, port, context=ctx, timeout=UPSTREAM_TIMEOUT)
     try:
-        conn.request("GET", u.path)
+        conn.request(method, path, body=body, headers=headers or {})
         r = conn.getresponse()
-        data = r.read()
-        if r.status != 200:
-            raise OSError("%s: HTTP %d" % (url, r.status))
-        return data
+        return r.status, r.getheaders(), r.read()
     finally:
         conn.close()
+
+
+def fetch(url, ctx):
+    """GET url; its body, or OSError unless 200."""
+    u = urllib.parse.urlsplit(url)
+    status, _, data = https(u.hostname, u.port or 443, ctx, "GET", u.path)
+    if status != 200:
+        raise OSError("%s: HTTP %d" % (url, status))
+    return data
 
 
 # ------------------------------------------------------------------ the ACME side
@@ -839,38 +845,22 @@ class Proxy:
 
     # -- talking to Pebble
     def forward(self, req):
-        conn = http.client.HTTPSConnection(self.up_host, self.up_port, context=self.up_ctx,
-                                           timeout=UPSTREAM_TIMEOUT)
-        try:
-            headers = {}
-            for k, v in req.headers:
-                if k.lower() not in HOP:
-                    headers[k] = v
-            headers["Host"] = req.host
-            conn.request(req.method, req.raw_path,
-                         body=req.body if req.method in ("POST", "PUT", "PATCH") else None,
-                         headers=headers)
-            r = conn.getresponse()
-            body = r.read()
-            out = [(k, v) for k, v in r.getheaders() if k.lower() not in HOP]
-            return r.status, out, body
-        finally:
-            conn.close()
+        headers = {k: v for k, v in req.headers if k.lower() not in HOP}
+        headers["Host"] = req.host          # Pebble's URLs and JWS url checks follow it
+        status, out, body = https(self.up_host, self.up_port, self.up_ctx, req.method,
+                                  req.raw_path, headers,
+                                  req.body if req.method in ("POST", "PUT", "PATCH") else None)
+        return status, [(k, v) for k, v in out if k.lower() not in HOP], body
 
     def fresh_nonce(self, host):
         """A nonce Pebble will accept, for the answers the proxy gives itself."""
         path = url_path(self.up_dir.get("newNonce", "/nonce-plz"))
-        conn = http.client.HTTPSConnection(self.up_host, self.up_port, context=self.up_ctx,
-                                           timeout=UPSTREAM_TIMEOUT)
         try:
-            conn.request("HEAD", path, headers={"Host": host})
-            r = conn.getresponse()
-            r.read()
-            return r.getheader("Replay-Nonce")
+            _, headers, _ = https(self.up_host, self.up_port, self.up_ctx, "HEAD", path,
+                                  {"Host": host})
         except OSError:
             return None
-        finally:
-            conn.close()
+        return next((v for k, v in headers if k.lower() == "replay-nonce"), None)
 
     # -- RFC 9773 renewalInfo
     def renewal_info(self, req):
