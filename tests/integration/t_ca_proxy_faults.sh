@@ -50,7 +50,8 @@ probe order --domains free.example >"$T/free.json"
 check "another identifier is not limited" test $? -eq 0
 kid=$(jq -r .account "$T/free.json")
 renewd_once limited
-check "renewd reports the rate limit (exit 1)" grep -q "rateLimited.*retry after 7 s" "$T/limited.log"
+check "renewd fails that certificate (exit 1)" test $? -eq 1
+check "and logs the rateLimited problem" grep -q "error:rateLimited" "$T/limited.log"
 check "and sent no second newOrder for it" test "$(proxy_count 'endpoint=newOrder&identifier=limited.example')" -eq 2
 proxy_clear
 
@@ -119,8 +120,10 @@ check "hang: no answer within the client's 2 s timeout (curl exit 28)" test $? -
 proxy_clear faults
 hang_released() { proxy_log faults=hang | jq -e '.[0].note == "hang released" and .[0].dropped' >/dev/null; }
 check "clearing the faults releases the hung request (then dropped)" wait_for 5 hang_released
+proxy_clear
 proxy_fault '{"fault":"hang","endpoint":"directory","count":1,"then":"forward"}' >/dev/null
-(sleep 1; curl -sf -o /dev/null -X POST "$PROXY_CTL/release") &
+hung_one() { [ "$(proxy_count faults=hang)" -eq 1 ]; }
+(wait_for 10 hung_one && sleep 1 && curl -sf -o /dev/null -X POST "$PROXY_CTL/release") &
 t=$(curl -s -o "$T/body" -w '%{http_code} %{time_total}' --max-time 15 --cacert "$PEBBLE_CA" "$PROXY_DIR")
 wait $!
 check "hang then forward: released after 1 s, the answer arrives (200)" \
@@ -140,6 +143,10 @@ probe order --domains loc.example >"$T/loc.json"
 check "httpUrls in headers: the order's Location is http://" \
     test "$(jq -r .order "$T/loc.json" | cut -c1-7)" = "http://"
 check "while its body kept https URLs" test "$(jq -r .newOrder.finalize "$T/loc.json" | cut -c1-8)" = "https://"
+proxy_fault '{"fault":"httpUrls","endpoint":"newNonce","count":1}' >/dev/null
+get "$nonce_url" -I >/dev/null
+check "httpUrls in headers: newNonce's Link (rel=index) is http://" \
+    test "$(header link | cut -c1-8)" = "<http://"
 proxy_clear
 
 # --- hostile certificates: the real one, then each forgery of it
