@@ -677,7 +677,8 @@ class AcmeHandler(http.server.BaseHTTPRequestHandler):
                  "scheme": self.scheme, "method": self.command, "path": self.path,
                  "host": self.headers.get("Host"), "endpoint": None, "identifiers": [],
                  "account": None, "nonce": None, "jwsUrl": None, "payload": None, "faults": [],
-                 "faultIds": [], "status": None, "dropped": False, "bytes": 0, "note": None}
+                 "faultIds": [], "status": None, "dropped": False, "bytes": 0,
+                 "retryAfter": None, "replayNonce": None, "ms": None, "note": None}
         state.log_start(entry)
         try:
             try:
@@ -1125,7 +1126,8 @@ class ControlHandler(http.server.BaseHTTPRequestHandler):
             if parts[:1] == ["faults"]:
                 if method == "GET":
                     with state.lock:
-                        return self.send_json(200, [f.describe() for f in state.faults])
+                        faults = [f.describe() for f in state.faults]
+                    return self.send_json(200, faults)
                 if method == "POST" and len(parts) == 1:
                     specs = body if isinstance(body, list) else [body]
                     for s in specs:
@@ -1141,11 +1143,13 @@ class ControlHandler(http.server.BaseHTTPRequestHandler):
                 return self.send_json(200, {"released": True})
             if key == ("GET", "certs"):
                 with state.lock:
-                    certs = sorted(state.certs.values(), key=lambda c: c.recorded)
-                    return self.send_json(200, [c.describe(state) for c in certs])
+                    certs = [c.describe(state) for c in
+                             sorted(state.certs.values(), key=lambda c: c.recorded)]
+                return self.send_json(200, certs)
             if key == ("GET", "orders"):
                 with state.lock:
-                    return self.send_json(200, [dict(v, path=k) for k, v in state.orders.items()])
+                    orders = [dict(v, path=k) for k, v in state.orders.items()]
+                return self.send_json(200, orders)
             if parts[:1] == ["ari"]:
                 return self.ari(method, parts[1:], body)
             if parts[:1] == ["profiles"]:
