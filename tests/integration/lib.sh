@@ -159,7 +159,8 @@ pebble_count() {
 	grep -c "$1" "$T/pebble.log" 2>/dev/null || true
 }
 
-# write_conf FILE CERT_YAML: an inventory for this test's Pebble.
+# write_conf FILE CERT_YAML: an inventory for this test's Pebble (or for the
+# directory in ACME_DIRECTORY when set, e.g. $PROXY_DIR).
 # CERT_YAML is the text under "certificates:" (already indented).
 write_conf() {
 	cat >"$1" <<EOY
@@ -168,7 +169,7 @@ http01:
   listen: ["127.0.0.1:$HTTP01_PORT"]
 cas:
   - name: pebble
-    directory: $PEBBLE_DIR
+    directory: ${ACME_DIRECTORY:-$PEBBLE_DIR}
     ca_bundle: $PEBBLE_CA
     contact: ["mailto:test@example.com"]
     max_concurrent_orders: ${MAX_ORDERS:-8}
@@ -226,4 +227,78 @@ EOB
 	spawn "$T/standin.out" /usr/bin/python3 "$top_srcdir/tests/integration/systemd-standin.py" \
 	    "$DBUS_SYSTEM_BUS_ADDRESS" "$T/standin.json" "$STANDIN_LOG"
 	wait_for 10 grep -q ready "$T/standin.out" || bail "systemd stand-in did not start: $(cat "$T/standin.out")"
+# ca_proxy_start [ARGS...]: start the fault-injecting test double
+# (tests/ca-proxy/fake_ca_proxy.py) in front of this test's Pebble; call it
+# after pebble_start. ARGS go to the proxy (e.g. --profiles '{}'). Sets
+# PROXY_DIR (the directory URL through the proxy; clients trust PEBBLE_CA
+# for it too), PROXY_ALT (the origin a moved directory points to),
+# PROXY_CTL (control API base URL) and PROXY_PID.
+ca_proxy_start() {
+	local ports try
+	[ -n "${PEBBLE_MGMT:-}" ] || bail "ca_proxy_start needs pebble_start first"
+	for try in 1 2 3; do
+		ports=$("$top_builddir/tests/integration/freeport" 3) || bail "freeport failed"
+		read -r PROXY_PORT PROXY_ALT_PORT PROXY_CTL_PORT <<EOP
+$ports
+EOP
+		spawn "$T/ca-proxy.log" /usr/bin/python3 "$top_srcdir/tests/ca-proxy/fake_ca_proxy.py" \
+		    --listen "127.0.0.1:$PROXY_PORT" --alt-listen "127.0.0.1:$PROXY_ALT_PORT" \
+		    --control "127.0.0.1:$PROXY_CTL_PORT" --upstream "$PEBBLE_DIR" \
+		    --upstream-ca "$PEBBLE_CA" --upstream-mgmt "$PEBBLE_MGMT" \
+		    --cert "$T/tls/cert.pem" --key "$T/tls/key.pem" "$@"
+		PROXY_PID=$LAST_PID
+		PROXY_DIR=https://127.0.0.1:$PROXY_PORT/${PEBBLE_DIR#https://*/}
+		PROXY_ALT=https://127.0.0.1:$PROXY_ALT_PORT
+		PROXY_CTL=http://127.0.0.1:$PROXY_CTL_PORT
+		if wait_for 15 curl -sf -o /dev/null "$PROXY_CTL/health" &&
+		    curl -sf --cacert "$PEBBLE_CA" -o /dev/null "$PROXY_DIR"; then
+			return 0
+		fi
+		diag "the CA proxy did not come up (try $try); ca-proxy.log:"
+		sed 's/^/#   /' "$T/ca-proxy.log" | tail -n 5
+		kill "$PROXY_PID" 2>/dev/null
+		wait "$PROXY_PID" 2>/dev/null
+	done
+	bail "the CA proxy did not start"
+}
+
+# proxy_fault JSON: add a fault (object or array, see tests/ca-proxy/README.md);
+# prints the answer ({"ids": [...]}), fails if the proxy refused it.
+proxy_fault() {
+	curl -sf -X POST -H 'Content-Type: application/json' -d "$1" "$PROXY_CTL/faults"
+}
+
+# proxy_clear [faults|log]: remove every fault (releasing hung requests)
+# and/or empty the request log; both without an argument.
+proxy_clear() {
+	case "${1:-all}" in
+	faults|all) curl -sf -o /dev/null -X DELETE "$PROXY_CTL/faults" || return 1 ;;
+	esac
+	case "${1:-all}" in
+	log|all) curl -sf -o /dev/null -X DELETE "$PROXY_CTL/log" || return 1 ;;
+	esac
+}
+
+# proxy_log [QUERY]: the request log as JSON, e.g. proxy_log 'endpoint=newOrder'.
+proxy_log() {
+	curl -sf "$PROXY_CTL/log${1:+?$1}"
+}
+
+# proxy_count QUERY: how many logged requests match, e.g. 'endpoint=newOrder&status=201'.
+proxy_count() {
+	curl -sf "$PROXY_CTL/log/count${1:+?$1}" | jq -r .count
+}
+
+# proxy_ari CERTID-or-NAME JSON: set the renewalInfo answer for a certificate
+# issued through the proxy (JSON: start, end, explanationURL, retryAfter).
+proxy_ari() {
+	curl -sf -X POST -H 'Content-Type: application/json' -d "$2" "$PROXY_CTL/ari/$1"
+}
+
+# probe ARGS...: the tests' minimal ACME client against the proxy, with a
+# per-test account key ($PROBE_KEY, default $T/probe.key) and directory
+# ($PROBE_DIR, default $PROXY_DIR).
+probe() {
+	/usr/bin/python3 "$top_srcdir/tests/ca-proxy/acme_probe.py" --dir "${PROBE_DIR:-$PROXY_DIR}" \
+	    --cafile "$PEBBLE_CA" --key "${PROBE_KEY:-$T/probe.key}" "$@"
 }
