@@ -109,12 +109,8 @@ xfree_secret(void *p, size_t n)
 {
 	if (p == NULL)
 		return;
-	/* a volatile function pointer keeps the stores from being elided */
-	{
-		static void *(*const volatile wipe)(void *, int, size_t) = memset;
-
-		wipe(p, 0, n);
-	}
+	/* unlike memset, explicit_bzero is never optimised away before free */
+	explicit_bzero(p, n);
 	free(p);
 }
 
