@@ -227,6 +227,8 @@ EOB
 	spawn "$T/standin.out" /usr/bin/python3 "$top_srcdir/tests/integration/systemd-standin.py" \
 	    "$DBUS_SYSTEM_BUS_ADDRESS" "$T/standin.json" "$STANDIN_LOG"
 	wait_for 10 grep -q ready "$T/standin.out" || bail "systemd stand-in did not start: $(cat "$T/standin.out")"
+}
+
 # ca_proxy_start [ARGS...]: start the fault-injecting test double
 # (tests/ca-proxy/fake_ca_proxy.py) in front of this test's Pebble; call it
 # after pebble_start. ARGS go to the proxy (e.g. --profiles '{}'). Sets
