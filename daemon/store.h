@@ -18,6 +18,12 @@
 struct store;
 
 /*
+ * State files are small; anything larger is damage, not data. The cap for
+ * fsutil_read_file on files of the state directory, renewctl's included.
+ */
+#define STORE_FILE_MAX		(16 * 1024 * 1024)
+
+/*
  * Creates state_dir (0700) if needed and takes its lock. Returns NULL with a
  * reason in err if it cannot: another process holds the lock (the reason
  * names the lock file and that process's pid), or the directory belongs to
