@@ -10,6 +10,7 @@
 
 #include "conf.h"
 #include "crypto.h"
+#include "fsutil.h"
 #include "log.h"
 #include "renew.h"
 #include "store.h"
@@ -53,7 +54,8 @@ status(const struct conf *conf)
 		    asprintf(&path, "%s/cert.pem", live) == -1)
 			path = NULL;
 		free(live);
-		pem = path != NULL ? store_read_file(path, &len) : NULL;
+		pem = path != NULL ? fsutil_read_file(path,
+		    STORE_FILE_MAX, 0, &len) : NULL;
 		free(path);
 		if (pem == NULL) {
 			printf("%-24s %-8s %-20s %-20s %s\n", cc->name, "missing",
