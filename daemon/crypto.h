@@ -5,7 +5,14 @@
 #include <stddef.h>
 #include <time.h>
 
-#include "conf.h"	/* enum key_type */
+/* The key types renewd makes; conf.c maps the inventory's names onto them. */
+enum key_type {
+	KEY_EC_P256 = 0,	/* default */
+	KEY_EC_P384,
+	KEY_RSA_2048,
+	KEY_RSA_3072,
+	KEY_RSA_4096,
+};
 
 struct crypto_key;	/* opaque: a private key */
 
