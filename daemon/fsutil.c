@@ -1,4 +1,4 @@
-/* fsutil.c - the file primitives: atomic write, mkdir with mode, capped read, fsync of a directory */
+/* fsutil.c - atomic write, mkdir with mode, capped read, fsync of a dir */
 #include "config.h"
 
 #include <sys/file.h>
@@ -118,7 +118,7 @@ split_path(const char *path, const char **base)
 	return slash == path ? xstrdup("/") : xstrndup(path, (size_t)(slash - path));
 }
 
-/* Gives a fresh file its mode, its data and an fsync: both writers' common part. */
+/* A fresh file's mode, data and fsync: what both writers share. */
 static int
 fill_fd(int fd, const void *data, size_t len, mode_t mode)
 {
@@ -127,7 +127,10 @@ fill_fd(int fd, const void *data, size_t len, mode_t mode)
 	return fsync(fd);
 }
 
-/* Closes fd and returns rc, or -1 if rc was 0 and close(2) failed; errno tells the first failure. */
+/*
+ * Closes fd and returns rc, or -1 if rc was 0 and close(2) failed; errno
+ * tells the first failure.
+ */
 static int
 close_rc(int fd, int rc)
 {
@@ -187,7 +190,7 @@ fsutil_write_new(const char *path, const void *data, size_t len, mode_t mode)
 	return -1;
 }
 
-/* Returns the first buffer size for fd: its size + 1 if that is known and fits. */
+/* Returns the first buffer size for fd: its size + 1 if known and small. */
 static size_t
 first_cap(int fd, size_t limit)
 {

@@ -1,4 +1,4 @@
-/* store.c - the state directory: layout, lock, accounts, certificate versions */
+/* store.c - the state directory: layout, lock, accounts, cert versions */
 #include "config.h"
 
 #include <sys/stat.h>
@@ -210,7 +210,10 @@ ca_name_ok(const char *ca)
 	return 0;
 }
 
-/* Returns the malloc'd "url" member of account.json text, NULL if absent; -1 if unreadable. */
+/*
+ * Sets *url to a malloc'd copy of the "url" member of account.json's text
+ * (NULL if absent). Returns 0, or -1 (logged) if the text is no JSON object.
+ */
 static int
 account_url(const char *path, const char *json, char **url)
 {
@@ -288,7 +291,7 @@ store_account_save_key(struct store *st, const char *ca, const char *key_pem,
 	return rc;
 }
 
-/* Returns account.json's object as it is at path, or a new one if it is unreadable. */
+/* Returns account.json's object as it is at path; a new one if unreadable. */
 static json_t *
 account_json(const char *path)
 {

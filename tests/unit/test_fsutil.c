@@ -323,7 +323,7 @@ on_alarm(int sig)
 	alarms++;
 }
 
-/* A pipe read slowly, under a 1 ms timer without SA_RESTART: short writes and EINTR. */
+/* A pipe read slowly, a 1 ms timer without SA_RESTART: short writes, EINTR. */
 static void
 test_write_all_survives_short_writes_and_eintr(void **state)
 {
