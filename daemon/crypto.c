@@ -244,30 +244,34 @@ crypto_key_generate(enum key_type type)
 	return key_wrap(pkey, "EVP_PKEY_Q_keygen");
 }
 
-struct crypto_key *
-crypto_key_from_pem(const char *pem, size_t len)
+/* Parses a PEM private key, or a public one if public; NULL (logged) if not. */
+static struct crypto_key *
+key_read(const char *pem, size_t len, int public)
 {
 	BIO		*bio;
 	EVP_PKEY	*pkey;
 
 	if ((bio = mem_bio(pem, len)) == NULL)
 		return NULL;
-	pkey = PEM_read_bio_PrivateKey(bio, NULL, no_passphrase, NULL);
+	if (public)
+		pkey = PEM_read_bio_PUBKEY(bio, NULL, no_passphrase, NULL);
+	else
+		pkey = PEM_read_bio_PrivateKey(bio, NULL, no_passphrase, NULL);
 	BIO_free(bio);
-	return key_wrap(pkey, "PEM_read_bio_PrivateKey");
+	return key_wrap(pkey, public ? "PEM_read_bio_PUBKEY" :
+	    "PEM_read_bio_PrivateKey");
+}
+
+struct crypto_key *
+crypto_key_from_pem(const char *pem, size_t len)
+{
+	return key_read(pem, len, 0);
 }
 
 struct crypto_key *
 crypto_key_from_public_pem(const char *pem, size_t len)
 {
-	BIO		*bio;
-	EVP_PKEY	*pkey;
-
-	if ((bio = mem_bio(pem, len)) == NULL)
-		return NULL;
-	pkey = PEM_read_bio_PUBKEY(bio, NULL, no_passphrase, NULL);
-	BIO_free(bio);
-	return key_wrap(pkey, "PEM_read_bio_PUBKEY");
+	return key_read(pem, len, 1);
 }
 
 EVP_PKEY *
