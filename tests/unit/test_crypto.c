@@ -16,6 +16,7 @@
 
 #include <openssl/bio.h>
 #include <openssl/bn.h>
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
@@ -81,6 +82,32 @@ test_keygen_rsa_2048_3072_4096_type_and_pem_round_trip(void **state)
 	check_keygen(KEY_RSA_2048);
 	check_keygen(KEY_RSA_3072);
 	check_keygen(KEY_RSA_4096);
+}
+
+/* main() called crypto_init(): OpenSSL allocates through the x-family. */
+static void
+test_crypto_init_installs_allocator_once(void **state)
+{
+	CRYPTO_malloc_fn m, m2;
+	CRYPTO_realloc_fn r;
+	CRYPTO_free_fn	 f;
+	void		*p;
+
+	(void)state;
+	CRYPTO_get_mem_functions(&m, &r, &f);
+	assert_ptr_not_equal(m, CRYPTO_malloc);
+	assert_ptr_not_equal(r, CRYPTO_realloc);
+	/* a second call changes nothing and says nothing */
+	crypto_init();
+	CRYPTO_get_mem_functions(&m2, &r, &f);
+	assert_ptr_equal(m, m2);
+	/* OpenSSL's own convention for 0 bytes is kept */
+	assert_null(OPENSSL_malloc(0));
+	p = OPENSSL_malloc(100);
+	assert_non_null(p);
+	p = OPENSSL_realloc(p, 1000);
+	assert_non_null(p);
+	OPENSSL_free(p);
 }
 
 static void
@@ -940,6 +967,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_keygen_ec_p256_p384_type_and_pem_round_trip),
 		cmocka_unit_test(test_keygen_rsa_2048_3072_4096_type_and_pem_round_trip),
+		cmocka_unit_test(test_crypto_init_installs_allocator_once),
 		cmocka_unit_test(test_keygen_rejects_unknown_type),
 		cmocka_unit_test(test_key_from_pem_reads_traditional_and_rejects_garbage),
 		cmocka_unit_test(test_key_type_is_minus_one_for_keys_renewd_does_not_make),
