@@ -55,20 +55,40 @@ struct crypto_cert {
 	X509		*x;
 };
 
-/* OpenSSL's allocator hooks take the caller's file and line as well. */
+/*
+ * OpenSSL's allocator hooks (they take the caller's file and line too).
+ * OpenSSL allocates on every call: the common case goes straight to the
+ * C library, and only a failure takes the x-family's path, which logs and
+ * aborts.
+ */
 static void *
 ossl_malloc(size_t n, const char *file, int line)
 {
+	void	*p;
+
 	(void)file; (void)line;
 	/* OpenSSL's own CRYPTO_malloc answers 0 bytes with NULL: so do we */
-	return n == 0 ? NULL : xmalloc_hook(n);
+	if (n == 0)
+		return NULL;
+	if ((p = malloc(n)) == NULL)
+		p = xmalloc(n);
+	return p;
 }
 
 static void *
 ossl_realloc(void *p, size_t n, const char *file, int line)
 {
+	void	*q;
+
 	(void)file; (void)line;
-	return xrealloc_hook(p, n);
+	if (n == 0) {
+		free(p);
+		return NULL;
+	}
+	/* a failed realloc leaves p intact for the retry that aborts */
+	if ((q = realloc(p, n)) == NULL)
+		q = xreallocarray(p, 1, n);
+	return q;
 }
 
 static void
