@@ -24,8 +24,8 @@
 
 #include "challenge_http.h"
 #include "conf.h"
+#include "fsutil.h"
 #include "log.h"
-#include "store.h"
 
 #define CHALL_PREFIX		"/.well-known/acme-challenge/"
 /* A validation request is one short line and a few headers. */
@@ -512,12 +512,12 @@ setup_webroot(struct chall_http *ch, const char *webroot, char *err,
 		goto out;
 	}
 	/* the web server reads these as another user: 0755, whatever the umask */
-	if (store_mkdir(wk, 0755) == -1) {
+	if (fsutil_mkdir(wk, 0755) == -1) {
 		snprintf(err, errlen, "http-01: cannot create %s: %s", wk,
 		    strerror(errno));
 		goto out;
 	}
-	if (store_mkdir(ch->dir, 0755) == -1) {
+	if (fsutil_mkdir(ch->dir, 0755) == -1) {
 		snprintf(err, errlen, "http-01: cannot create %s: %s", ch->dir,
 		    strerror(errno));
 		goto out;
@@ -612,7 +612,7 @@ webroot_write(const struct chall_http *ch, const char *token,
 
 	if ((path = token_path(ch, token)) == NULL)
 		log_err("http-01: %s", strerror(errno));
-	else if ((rc = store_write_atomic(path, data, strlen(data), 0644)) == -1)
+	else if ((rc = fsutil_write_atomic(path, data, strlen(data), 0644)) == -1)
 		log_err("http-01: cannot write %s: %s", path, strerror(errno));
 	free(path);
 	return rc;
@@ -625,7 +625,7 @@ webroot_remove(const struct chall_http *ch, const char *token)
 
 	if ((p = token_path(ch, token)) == NULL)
 		return;
-	if (unlink(p) == -1 && errno != ENOENT)
+	if (fsutil_unlink(p) == -1)
 		log_warn("http-01: cannot remove %s: %s", p, strerror(errno));
 	free(p);
 }

@@ -5,13 +5,7 @@
 #include <stddef.h>
 #include <sys/types.h>
 
-enum key_type {
-	KEY_EC_P256 = 0,	/* default */
-	KEY_EC_P384,
-	KEY_RSA_2048,
-	KEY_RSA_3072,
-	KEY_RSA_4096,
-};
+#include "crypto.h"	/* enum key_type: the inventory's names map onto it */
 
 enum challenge_type {
 	CHALLENGE_HTTP01 = 0,	/* default */

@@ -1,4 +1,4 @@
-/* crypto.c - keys, CSRs, certificates and base64url; OpenSSL stays here */
+/* crypto.c - keys, signatures, CSRs, certificates; OpenSSL stays here */
 #include "config.h"
 
 #include <arpa/inet.h>
@@ -6,6 +6,7 @@
 
 #include <ctype.h>
 #include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +18,7 @@
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
+#include <openssl/ec.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/objects.h>
@@ -25,35 +27,107 @@
 #include <openssl/x509v3.h>
 
 #include "crypto.h"
+#include "crypto_der.h"
+#include "crypto_int.h"
 #include "log.h"
+#include "validate.h"
+#include "xmalloc.h"
+
+/* How a key signs a JWS (RFC 7518 section 3). */
+struct sig_kind {
+	const char	*alg;
+	const char	*md;
+	const char	*crv;		/* JWK "crv"; NULL for RSA */
+	size_t		 ec_len;	/* r and s length; 0 for RSA */
+};
+
+static const struct sig_kind sig_es256 = { "ES256", "SHA256", "P-256", 32 };
+static const struct sig_kind sig_es384 = { "ES384", "SHA384", "P-384", 48 };
+static const struct sig_kind sig_rs256 = { "RS256", "SHA256", NULL, 0 };
 
 struct crypto_key {
-	EVP_PKEY	*pkey;
+	EVP_PKEY		*pkey;
+	int			 type;	/* enum key_type, or -1 */
+	const struct sig_kind	*sig;	/* NULL: no JWS algorithm */
 };
 
 struct crypto_cert {
 	X509		*x;
 };
 
+/*
+ * OpenSSL's allocator hooks (they take the caller's file and line too).
+ * OpenSSL allocates on every call: the common case goes straight to the
+ * C library, and only a failure takes the x-family's path, which logs and
+ * aborts.
+ */
+static void *
+ossl_malloc(size_t n, const char *file, int line)
+{
+	void	*p;
+
+	(void)file; (void)line;
+	/* OpenSSL's own CRYPTO_malloc answers 0 bytes with NULL: so do we */
+	if (n == 0)
+		return NULL;
+	if ((p = malloc(n)) == NULL)
+		p = xmalloc(n);
+	return p;
+}
+
+static void *
+ossl_realloc(void *p, size_t n, const char *file, int line)
+{
+	void	*q;
+
+	(void)file; (void)line;
+	if (n == 0) {
+		free(p);
+		return NULL;
+	}
+	/* a failed realloc leaves p intact for the retry that aborts */
+	if ((q = realloc(p, n)) == NULL)
+		q = xreallocarray(p, 1, n);
+	return q;
+}
+
+static void
+ossl_free(void *p, const char *file, int line)
+{
+	(void)file; (void)line;
+	free(p);
+}
+
 void
-crypto_log_ssl(const char *module, const char *what)
+crypto_init(void)
+{
+	CRYPTO_malloc_fn	 m;
+	CRYPTO_realloc_fn	 r;
+	CRYPTO_free_fn		 f;
+
+	CRYPTO_get_mem_functions(&m, &r, &f);
+	if (m == ossl_malloc)
+		return;
+	/* refused once OpenSSL has allocated: its NULLs then stay possible */
+	if (!CRYPTO_set_mem_functions(ossl_malloc, ossl_realloc, ossl_free))
+		log_warn("crypto: OpenSSL allocated before crypto_init; its "
+		    "allocations do not abort on exhaustion");
+}
+
+/* Logs "crypto: what failed: <OpenSSL's first reason>"; empties the queue. */
+static void
+ssl_log(const char *what)
 {
 	unsigned long	 e = ERR_get_error();
 	char		 buf[256];
 
 	if (e == 0)
-		log_err("%s: %s failed", module, what);
+		log_err("crypto: %s failed", what);
 	else {
 		ERR_error_string_n(e, buf, sizeof(buf));
-		log_err("%s: %s failed: %s", module, what, buf);
+		log_err("crypto: %s failed: %s", what, buf);
 	}
 	ERR_clear_error();
-}
-
-static void
-ssl_log(const char *what)
-{
-	crypto_log_ssl("crypto", what);
 }
 
 /* Same, into a caller's buffer instead of the log. */
@@ -93,8 +167,7 @@ bio_to_str(BIO *bio, size_t *len)
 	long		 n;
 
 	n = BIO_get_mem_data(bio, &data);
-	if (n < 0 || (s = malloc((size_t)n + 1)) == NULL)
-		return NULL;
+	s = xmalloc((size_t)n + 1);
 	memcpy(s, data, (size_t)n);
 	s[n] = '\0';
 	if (len != NULL)
@@ -110,23 +183,63 @@ no_passphrase(char *buf, int size, int rwflag, void *u)
 	return 0;
 }
 
+/* Returns the enum key_type of pkey, or -1 if it is none renewd makes. */
+static int
+pkey_type(EVP_PKEY *pkey)
+{
+	int		 nid, bits;
+
+	if (EVP_PKEY_is_a(pkey, "EC")) {
+		nid = crypto_der_curve_nid(pkey);
+		if (nid == NID_X9_62_prime256v1)
+			return KEY_EC_P256;
+		if (nid == NID_secp384r1)
+			return KEY_EC_P384;
+		return -1;
+	}
+	/* RSA-PSS keys are deliberately not "RSA": JWS RS256 needs v1.5 */
+	if (EVP_PKEY_is_a(pkey, "RSA")) {
+		bits = EVP_PKEY_get_bits(pkey);
+		if (bits == 2048)
+			return KEY_RSA_2048;
+		if (bits == 3072)
+			return KEY_RSA_3072;
+		if (bits == 4096)
+			return KEY_RSA_4096;
+	}
+	return -1;
+}
+
+/*
+ * Wraps pkey, working out its type and JWS algorithm once; a NULL pkey
+ * logs what failed and returns NULL.
+ */
 static struct crypto_key *
-key_wrap(EVP_PKEY *pkey)
+key_wrap(EVP_PKEY *pkey, const char *what)
 {
 	struct crypto_key *k;
 
-	if ((k = calloc(1, sizeof(*k))) == NULL) {
-		EVP_PKEY_free(pkey);
+	if (pkey == NULL) {
+		ssl_log(what);
 		return NULL;
 	}
+	k = xcalloc(1, sizeof(*k));
 	k->pkey = pkey;
+	k->type = pkey_type(pkey);
+	if (k->type == KEY_EC_P256)
+		k->sig = &sig_es256;
+	else if (k->type == KEY_EC_P384)
+		k->sig = &sig_es384;
+	/* any RSA key of at least 2048 bits signs, not only those renewd makes */
+	else if (EVP_PKEY_is_a(pkey, "RSA") && EVP_PKEY_get_bits(pkey) >= 2048)
+		k->sig = &sig_rs256;
 	return k;
 }
 
 struct crypto_key *
 crypto_key_generate(enum key_type type)
 {
-	EVP_PKEY	*pkey = NULL;
+	EVP_PKEY	*pkey;
 
 	switch (type) {
 	case KEY_EC_P256:
@@ -148,232 +261,60 @@ crypto_key_generate(enum key_type type)
 		log_err("crypto: key generation: unknown key type %d", (int)type);
 		return NULL;
 	}
-	if (pkey == NULL) {
-		ssl_log("EVP_PKEY_Q_keygen");
+	return key_wrap(pkey, "EVP_PKEY_Q_keygen");
+}
+
+/* Parses a PEM private key, or a public one if public; NULL (logged) if not. */
+static struct crypto_key *
+key_read(const char *pem, size_t len, int public)
+{
+	BIO		*bio;
+	EVP_PKEY	*pkey;
+
+	if ((bio = mem_bio(pem, len)) == NULL)
 		return NULL;
-	}
-	return key_wrap(pkey);
+	if (public)
+		pkey = PEM_read_bio_PUBKEY(bio, NULL, no_passphrase, NULL);
+	else
+		pkey = PEM_read_bio_PrivateKey(bio, NULL, no_passphrase, NULL);
+	BIO_free(bio);
+	return key_wrap(pkey, public ? "PEM_read_bio_PUBKEY" :
+	    "PEM_read_bio_PrivateKey");
 }
 
 struct crypto_key *
 crypto_key_from_pem(const char *pem, size_t len)
 {
-	BIO		*bio;
-	EVP_PKEY	*pkey;
-
-	if ((bio = mem_bio(pem, len)) == NULL)
-		return NULL;
-	pkey = PEM_read_bio_PrivateKey(bio, NULL, no_passphrase, NULL);
-	BIO_free(bio);
-	if (pkey == NULL) {
-		ssl_log("PEM_read_bio_PrivateKey");
-		return NULL;
-	}
-	return key_wrap(pkey);
+	return key_read(pem, len, 0);
 }
 
 struct crypto_key *
 crypto_key_from_public_pem(const char *pem, size_t len)
 {
-	BIO		*bio;
-	EVP_PKEY	*pkey;
-
-	if ((bio = mem_bio(pem, len)) == NULL)
-		return NULL;
-	pkey = PEM_read_bio_PUBKEY(bio, NULL, no_passphrase, NULL);
-	BIO_free(bio);
-	if (pkey == NULL) {
-		ssl_log("PEM_read_bio_PUBKEY");
-		return NULL;
-	}
-	return key_wrap(pkey);
+	return key_read(pem, len, 1);
 }
 
-struct evp_pkey_st *
+EVP_PKEY *
 crypto_key_evp(const struct crypto_key *key)
 {
 	return key == NULL ? NULL : key->pkey;
 }
 
-/* Returns the NID of an EC key's named curve, or NID_undef. */
-static int
-ec_curve_nid(EVP_PKEY *pkey)
-{
-	char		 group[64];
-	int		 nid;
-
-	if (!EVP_PKEY_get_utf8_string_param(pkey, OSSL_PKEY_PARAM_GROUP_NAME,
-	    group, sizeof(group), NULL)) {
-		ERR_clear_error();
-		return NID_undef;
-	}
-	/* providers report "prime256v1"; accept the NIST names too */
-	if ((nid = EC_curve_nist2nid(group)) == NID_undef)
-		nid = OBJ_sn2nid(group);
-	return nid;
-}
-
-/*
- * Returns the NID of the curve of an EC key of a type renewd makes, if the
- * key is encoded the default way (named curve, public key included) that
- * the shortcuts below reproduce; else NID_undef, for the generic path.
- */
-static int
-ec_plain_nid(EVP_PKEY *pkey)
-{
-	char		 enc[32];
-	int		 nid, incl = 1;
-
-	if (pkey == NULL || !EVP_PKEY_is_a(pkey, "EC"))
-		return NID_undef;
-	nid = ec_curve_nid(pkey);
-	if (nid != NID_X9_62_prime256v1 && nid != NID_secp384r1)
-		return NID_undef;
-	if (EVP_PKEY_get_utf8_string_param(pkey, OSSL_PKEY_PARAM_EC_ENCODING,
-	    enc, sizeof(enc), NULL) &&
-	    strcmp(enc, OSSL_PKEY_EC_ENCODING_GROUP) != 0)
-		nid = NID_undef;
-	if (EVP_PKEY_get_int_param(pkey, OSSL_PKEY_PARAM_EC_INCLUDE_PUBLIC,
-	    &incl) && incl == 0)
-		nid = NID_undef;
-	ERR_clear_error();
-	return nid;
-}
-
-/* Writes a DER tag and length at p; returns how many bytes that took. */
-static size_t
-der_hdr(unsigned char *p, unsigned char tag, size_t len)
-{
-	p[0] = tag;
-	if (len < 0x80) {
-		p[1] = (unsigned char)len;
-		return 2;
-	}
-	if (len < 0x100) {
-		p[1] = 0x81;
-		p[2] = (unsigned char)len;
-		return 3;
-	}
-	p[1] = 0x82;
-	p[2] = (unsigned char)(len >> 8);
-	p[3] = (unsigned char)len;
-	return 4;
-}
-
-/* Returns how many bytes der_hdr takes for len. */
-static size_t
-der_hdr_len(size_t len)
-{
-	return len < 0x80 ? 2 : len < 0x100 ? 3 : 4;
-}
-
-/*
- * Returns a malloc'd DER RFC 5915 ECPrivateKey without parameters and with
- * the public key, as OpenSSL puts it inside PKCS#8; NULL on failure.
- */
-static unsigned char *
-ec_private_der(EVP_PKEY *pkey, size_t *outlen)
-{
-	BIGNUM		*priv = NULL;
-	unsigned char	 pub[1 + 2 * 66];
-	unsigned char	*der = NULL, *p;
-	size_t		 publen = 0, privlen, bitlen, ctxlen, bodylen, len;
-	int		 ok = 0;
-
-	privlen = ((size_t)EVP_PKEY_get_bits(pkey) + 7) / 8;
-	if (privlen == 0 || privlen > 66 ||
-	    !EVP_PKEY_get_octet_string_param(pkey, OSSL_PKEY_PARAM_PUB_KEY,
-	    pub, sizeof(pub), &publen) || publen == 0 ||
-	    !EVP_PKEY_get_bn_param(pkey, OSSL_PKEY_PARAM_PRIV_KEY, &priv))
-		goto out;
-	/* SEQUENCE { INTEGER 1, OCTET STRING d, [1] { BIT STRING Q } } */
-	bitlen = 1 + publen;
-	ctxlen = der_hdr_len(bitlen) + bitlen;
-	bodylen = 3 + der_hdr_len(privlen) + privlen + der_hdr_len(ctxlen) +
-	    ctxlen;
-	len = der_hdr_len(bodylen) + bodylen;
-	if ((der = OPENSSL_malloc(len)) == NULL)
-		goto out;
-	p = der;
-	p += der_hdr(p, 0x30, bodylen);
-	*p++ = 0x02;
-	*p++ = 0x01;
-	*p++ = 0x01;
-	p += der_hdr(p, 0x04, privlen);
-	if (BN_bn2binpad(priv, p, (int)privlen) != (int)privlen)
-		goto out;
-	p += privlen;
-	p += der_hdr(p, 0xa1, ctxlen);
-	p += der_hdr(p, 0x03, bitlen);
-	*p++ = 0x00;	/* no unused bits */
-	memcpy(p, pub, publen);
-	p += publen;
-	*outlen = len;
-	ok = p == der + len;
- out:
-	if (!ok) {
-		OPENSSL_clear_free(der, der == NULL ? 0 : len);
-		der = NULL;
-		ERR_clear_error();
-	}
-	BN_clear_free(priv);
-	return der;
-}
-
-/*
- * PKCS#8 for the EC keys renewd makes without OpenSSL 3.0's encoder, which
- * costs ~0.8 M instructions a call. Returns 1 if it wrote, 0 to take the
- * generic path.
- */
-static int
-ec_write_pkcs8(BIO *bio, EVP_PKEY *pkey)
-{
-	PKCS8_PRIV_KEY_INFO *p8 = NULL;
-	unsigned char	*der = NULL;
-	size_t		 derlen = 0;
-	int		 nid, ok = 0;
-
-	if ((nid = ec_plain_nid(pkey)) == NID_undef ||
-	    (der = ec_private_der(pkey, &derlen)) == NULL)
-		goto out;
-	if ((p8 = PKCS8_PRIV_KEY_INFO_new()) == NULL)
-		goto out;
-	if (!PKCS8_pkey_set0(p8, OBJ_nid2obj(NID_X9_62_id_ecPublicKey), 0,
-	    V_ASN1_OBJECT, OBJ_nid2obj(nid), der, (int)derlen))
-		goto out;
-	der = NULL;	/* p8 owns it and cleanses it when freed */
-	ok = PEM_write_bio_PKCS8_PRIV_KEY_INFO(bio, p8) == 1;
- out:
-	OPENSSL_clear_free(der, derlen);
-	PKCS8_PRIV_KEY_INFO_free(p8);
-	if (!ok) {
-		ERR_clear_error();
-		(void)BIO_reset(bio);
-	}
-	return ok;
-}
-
 char *
 crypto_key_to_pem(const struct crypto_key *key, size_t *len)
 {
-	BIO		*bio = NULL;
+	BIO		*bio;
 	char		*s = NULL;
 
 	if (key == NULL)
-		goto out;
-	if ((bio = BIO_new(BIO_s_mem())) == NULL) {
-		ssl_log("BIO_new");
-		goto out;
-	}
+		return NULL;
+	bio = BIO_new(BIO_s_mem());
 	/* PEM_write_bio_PrivateKey writes PKCS#8 ("BEGIN PRIVATE KEY"). */
-	if (!ec_write_pkcs8(bio, key->pkey) &&
-	    !PEM_write_bio_PrivateKey(bio, key->pkey, NULL, NULL, 0, NULL,
-	    NULL)) {
+	if (crypto_der_ec_pkcs8(bio, key->pkey) ||
+	    PEM_write_bio_PrivateKey(bio, key->pkey, NULL, NULL, 0, NULL, NULL))
+		s = bio_to_str(bio, len);
+	else
 		ssl_log("PEM_write_bio_PrivateKey");
-		goto out;
-	}
-	s = bio_to_str(bio, len);
- out:
 	/* a memory BIO's buffer is freed with OPENSSL_clear_free */
 	BIO_free(bio);
 	return s;
@@ -382,29 +323,7 @@ crypto_key_to_pem(const struct crypto_key *key, size_t *len)
 int
 crypto_key_type(const struct crypto_key *key)
 {
-	int		 nid, bits;
-
-	if (key == NULL || key->pkey == NULL)
-		return -1;
-	if (EVP_PKEY_is_a(key->pkey, "EC")) {
-		nid = ec_curve_nid(key->pkey);
-		if (nid == NID_X9_62_prime256v1)
-			return KEY_EC_P256;
-		if (nid == NID_secp384r1)
-			return KEY_EC_P384;
-		return -1;
-	}
-	/* RSA-PSS keys are deliberately not "RSA": JWS RS256 needs v1.5 */
-	if (EVP_PKEY_is_a(key->pkey, "RSA")) {
-		bits = EVP_PKEY_get_bits(key->pkey);
-		if (bits == 2048)
-			return KEY_RSA_2048;
-		if (bits == 3072)
-			return KEY_RSA_3072;
-		if (bits == 4096)
-			return KEY_RSA_4096;
-	}
-	return -1;
+	return key == NULL ? -1 : key->type;
 }
 
 void
@@ -414,8 +333,171 @@ crypto_key_free(struct crypto_key *key)
 		return;
 	/* EVP_PKEY_free clears the private components it owns */
 	EVP_PKEY_free(key->pkey);
-	OPENSSL_cleanse(key, sizeof(*key));
-	free(key);
+	xfree_secret(key, sizeof(*key));
+}
+
+/* Signatures */
+
+const char *
+crypto_sign_alg(const struct crypto_key *key)
+{
+	return key == NULL || key->sig == NULL ? NULL : key->sig->alg;
+}
+
+/*
+ * Rewrites the DER ECDSA-Sig-Value in sig[0..*len) as JWS wants it, in
+ * place: r || s, each left-padded to n bytes (RFC 7518 3.4). sig holds at
+ * least 2 * n bytes. Returns 0 or -1.
+ */
+static int
+ecdsa_to_jose(unsigned char *sig, size_t *len, size_t n)
+{
+	ECDSA_SIG	*es;
+	const BIGNUM	*r, *s;
+	const unsigned char *p = sig;
+	int		 rc = -1;
+
+	if ((es = d2i_ECDSA_SIG(NULL, &p, (long)*len)) == NULL)
+		return -1;
+	/* parsed: the DER bytes are free to be overwritten */
+	ECDSA_SIG_get0(es, &r, &s);
+	if (BN_bn2binpad(r, sig, (int)n) == (int)n &&
+	    BN_bn2binpad(s, sig + n, (int)n) == (int)n) {
+		*len = 2 * n;
+		rc = 0;
+	}
+	ECDSA_SIG_free(es);
+	return rc;
+}
+
+unsigned char *
+crypto_sign(const struct crypto_key *key, const void *data, size_t len,
+    size_t *siglen)
+{
+	EVP_MD_CTX	*ctx = NULL;
+	unsigned char	*sig = NULL;
+	size_t		 n = 0;
+	int		 max, ok = 0;
+
+	if (key == NULL || key->sig == NULL) {
+		log_err("crypto: sign: unsupported key");
+		return NULL;
+	}
+	/* the key's maximum size spares a second, sizing EVP_DigestSign */
+	if ((max = EVP_PKEY_get_size(key->pkey)) <= 0 ||
+	    (size_t)max < 2 * key->sig->ec_len) {
+		ssl_log("EVP_PKEY_get_size");
+		return NULL;
+	}
+	sig = xmalloc((size_t)max);
+	n = (size_t)max;
+	ctx = EVP_MD_CTX_new();
+	/* signed once: OpenSSL need not copy the context to finalise */
+	EVP_MD_CTX_set_flags(ctx, EVP_MD_CTX_FLAG_FINALISE);
+	/* RSA defaults to PKCS#1 v1.5 padding, which RS256 is */
+	if (EVP_DigestSignInit_ex(ctx, NULL, key->sig->md, NULL, NULL,
+	    key->pkey, NULL) != 1)
+		ssl_log("EVP_DigestSignInit_ex");
+	else if (EVP_DigestSign(ctx, sig, &n, data, len) != 1)
+		ssl_log("EVP_DigestSign");
+	else if (key->sig->ec_len > 0 &&
+	    ecdsa_to_jose(sig, &n, key->sig->ec_len) == -1)
+		ssl_log("ECDSA signature conversion");
+	else
+		ok = 1;
+	EVP_MD_CTX_free(ctx);
+	if (!ok) {
+		free(sig);
+		return NULL;
+	}
+	*siglen = n;
+	return sig;
+}
+
+/* Returns base64url of bn, zero-padded to at least pad bytes (0: minimal). */
+static char *
+bn_b64url(const BIGNUM *bn, size_t pad)
+{
+	unsigned char	*buf;
+	char		*s;
+	size_t		 len;
+
+	len = (size_t)BN_num_bytes(bn);
+	if (len < pad)
+		len = pad;
+	if (len == 0)
+		len = 1;	/* zero is one 0x00 octet */
+	buf = xmalloc(len);
+	BN_bn2binpad(bn, buf, (int)len);	/* cannot fail: len fits bn */
+	s = b64url_encode(buf, len);
+	free(buf);
+	return s;
+}
+
+int
+crypto_jwk_params(const struct crypto_key *key, struct crypto_jwk *jwk)
+{
+	BIGNUM		*a = NULL, *b = NULL;
+	int		 ec, rc = -1;
+
+	memset(jwk, 0, sizeof(*jwk));
+	if (key == NULL || key->sig == NULL) {
+		log_err("crypto: JWK: unsupported key type");
+		return -1;
+	}
+	ec = key->sig->ec_len > 0;
+	if (!EVP_PKEY_get_bn_param(key->pkey, ec ? OSSL_PKEY_PARAM_EC_PUB_X :
+	    OSSL_PKEY_PARAM_RSA_N, &a) ||
+	    !EVP_PKEY_get_bn_param(key->pkey, ec ? OSSL_PKEY_PARAM_EC_PUB_Y :
+	    OSSL_PKEY_PARAM_RSA_E, &b)) {
+		ssl_log(ec ? "JWK: EVP_PKEY_get_bn_param(x, y)" :
+		    "JWK: EVP_PKEY_get_bn_param(n, e)");
+		goto out;
+	}
+	if (ec) {
+		/* x and y are fixed-length field elements (RFC 7518 6.2.1.2) */
+		jwk->kty = "EC";
+		jwk->crv = key->sig->crv;
+		jwk->x = bn_b64url(a, key->sig->ec_len);
+		jwk->y = bn_b64url(b, key->sig->ec_len);
+	} else {
+		/* n and e are minimal big-endian (RFC 7518 6.3.1) */
+		jwk->kty = "RSA";
+		jwk->n = bn_b64url(a, 0);
+		jwk->e = bn_b64url(b, 0);
+	}
+	rc = 0;
+out:
+	BN_free(a);
+	BN_free(b);
+	return rc;
+}
+
+void
+crypto_jwk_clear(struct crypto_jwk *jwk)
+{
+	if (jwk == NULL)
+		return;
+	free(jwk->x);
+	free(jwk->y);
+	free(jwk->n);
+	free(jwk->e);
+	memset(jwk, 0, sizeof(*jwk));
+}
+
+int
+crypto_hmac_sha256(const void *key, size_t keylen, const void *data,
+    size_t len, unsigned char mac[CRYPTO_HMAC_SHA256_LEN])
+{
+	size_t		 maclen = 0;
+
+	if (EVP_Q_mac(NULL, "HMAC", NULL, "SHA256", NULL, key, keylen, data,
+	    len, mac, CRYPTO_HMAC_SHA256_LEN, &maclen) == NULL ||
+	    maclen != CRYPTO_HMAC_SHA256_LEN) {
+		ssl_log("EVP_Q_mac(HMAC-SHA256)");
+		return -1;
+	}
+	return 0;
 }
 
 /* base64url (RFC 4648 section 5), no padding */
@@ -431,11 +513,8 @@ b64url_encode(const void *data, size_t len)
 	size_t		 i;
 	unsigned long	 v;
 
-	if (len > (SIZE_MAX - 4) / 4 * 3)
-		return NULL;
-	if ((s = malloc((len + 2) / 3 * 4 + 1)) == NULL)
-		return NULL;
-	o = s;
+	/* 4 characters per 3 bytes, and the NUL: overflow aborts */
+	o = s = xreallocarray(NULL, len / 3 + 2, 4);
 	for (i = 0; i + 3 <= len; i += 3) {
 		v = (unsigned long)p[i] << 16 | (unsigned long)p[i + 1] << 8 |
 		    p[i + 2];
@@ -458,49 +537,39 @@ b64url_encode(const void *data, size_t len)
 	return s;
 }
 
-static int
+/* Returns the 6-bit value of a character valid_base64url has accepted. */
+static unsigned long
 b64url_value(unsigned char c)
 {
 	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
+		return (unsigned long)(c - 'A');
 	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
+		return (unsigned long)(c - 'a' + 26);
 	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '-')
-		return 62;
-	if (c == '_')
-		return 63;
-	return -1;
+		return (unsigned long)(c - '0' + 52);
+	return c == '-' ? 62 : 63;
 }
 
 /*
- * Strict on the alphabet (no '=', '+', '/', whitespace), lenient on unused
- * trailing bits, as most JOSE implementations are.
+ * Strict on the alphabet (no '=', '+', '/', whitespace) and on a lone
+ * trailing character (it carries no byte), lenient on unused trailing
+ * bits, as most JOSE implementations are.
  */
 unsigned char *
 b64url_decode(const char *s, size_t *outlen)
 {
-	unsigned char	*out = NULL, *o;
-	size_t		 len, i;
+	unsigned char	*out, *o;
 	unsigned long	 v = 0;
-	int		 d, nbits = 0;
+	size_t		 len, i;
+	int		 nbits = 0;
 
-	if (s == NULL)
+	if (s == NULL || (*s != '\0' &&
+	    !valid_base64url(s, SIZE_MAX, VALID_B64_WHOLE)))
 		return NULL;
 	len = strlen(s);
-	/* one leftover character carries only 6 bits: never valid */
-	if (len % 4 == 1)
-		return NULL;
-	if ((out = malloc(len / 4 * 3 + 3)) == NULL)
-		return NULL;
-	o = out;
+	o = out = xmalloc(len / 4 * 3 + 3);
 	for (i = 0; i < len; i++) {
-		if ((d = b64url_value((unsigned char)s[i])) < 0) {
-			free(out);
-			return NULL;
-		}
-		v = (v << 6 | (unsigned long)d) & 0xffffff;
+		v = (v << 6 | b64url_value((unsigned char)s[i])) & 0xffffff;
 		nbits += 6;
 		if (nbits >= 8) {
 			nbits -= 8;
@@ -513,139 +582,123 @@ b64url_decode(const char *s, size_t *outlen)
 	return out;
 }
 
+char *
+crypto_sha256_b64url(const void *data, size_t len)
+{
+	unsigned char	 md[EVP_MAX_MD_SIZE];
+	unsigned int	 mdlen;
+
+	if (!EVP_Digest(data, len, md, &mdlen, EVP_sha256(), NULL)) {
+		ssl_log("EVP_Digest(SHA-256)");
+		return NULL;
+	}
+	return b64url_encode(md, mdlen);
+}
+
 /* CSR */
 
-/* Parses s as an IPv4 or IPv6 address; returns the byte length, or 0. */
+/* Parses s as an IPv4 or IPv6 address into buf; returns its length, or 0. */
 static int
-parse_ip(const char *s, unsigned char buf[16])
+ip_bytes(const char *s, unsigned char buf[16])
 {
-	if (inet_pton(AF_INET, s, buf) == 1)
-		return 4;
-	if (inet_pton(AF_INET6, s, buf) == 1)
-		return 16;
-	return 0;
+	int	af;
+
+	if ((af = valid_ip_literal(s)) == 0 || inet_pton(af, s, buf) != 1)
+		return 0;
+	return af == AF_INET ? 4 : 16;
 }
 
 /* Appends one SAN to gens: iPAddress if name is an address, else dNSName. */
-static int
+static void
 san_add(GENERAL_NAMES *gens, const char *name)
 {
-	GENERAL_NAME	*gn = NULL;
-	ASN1_STRING	*str = NULL;
+	GENERAL_NAME	*gn;
+	ASN1_STRING	*str;
 	unsigned char	 ip[16];
-	int		 iplen, rc = -1;
+	int		 iplen;
 
-	if ((gn = GENERAL_NAME_new()) == NULL)
-		goto out;
-	if ((iplen = parse_ip(name, ip)) > 0) {
-		if ((str = ASN1_OCTET_STRING_new()) == NULL ||
-		    !ASN1_OCTET_STRING_set(str, ip, iplen))
-			goto out;
+	gn = GENERAL_NAME_new();
+	if ((iplen = ip_bytes(name, ip)) > 0) {
+		str = ASN1_OCTET_STRING_new();
+		ASN1_OCTET_STRING_set(str, ip, iplen);
 		GENERAL_NAME_set0_value(gn, GEN_IPADD, str);
 	} else {
-		if ((str = ASN1_IA5STRING_new()) == NULL ||
-		    !ASN1_STRING_set(str, name, -1))
-			goto out;
+		str = ASN1_IA5STRING_new();
+		ASN1_STRING_set(str, name, -1);
 		GENERAL_NAME_set0_value(gn, GEN_DNS, str);
 	}
-	str = NULL;
-	if (!sk_GENERAL_NAME_push(gens, gn))
-		goto out;
-	gn = NULL;
-	rc = 0;
- out:
-	ASN1_STRING_free(str);
-	GENERAL_NAME_free(gn);
-	return rc;
+	sk_GENERAL_NAME_push(gens, gn);
 }
 
 /*
- * Sets the SubjectPublicKeyInfo of an EC key renewd makes directly:
- * X509_REQ_set_pubkey goes through OpenSSL 3.0's encoder and decoder
- * (~2 M instructions). Returns 0, or -1 to take the generic path.
+ * Sets req's subject: a CN of the first name, which is optional and capped
+ * at 64 characters (RFC 5280 ub-common-name), CAs read the SANs; an IP
+ * address has no business in a CN. Returns 0 or -1 (logged).
  */
 static int
-csr_set_ec_pubkey(X509_REQ *req, EVP_PKEY *pkey)
+csr_subject(X509_REQ *req, const char *first)
 {
-	unsigned char	 buf[1 + 2 * 66], *pub = NULL;
-	size_t		 publen = 0;
-	int		 nid, rc = -1;
+	X509_NAME	*subj;
+	int		 rc = -1;
 
-	/* "pub" follows the key's point format, as the encoder does */
-	if ((nid = ec_plain_nid(pkey)) == NID_undef ||
-	    !EVP_PKEY_get_octet_string_param(pkey, OSSL_PKEY_PARAM_PUB_KEY,
-	    buf, sizeof(buf), &publen) || publen == 0 ||
-	    (pub = OPENSSL_memdup(buf, publen)) == NULL)
-		goto out;
-	if (!X509_PUBKEY_set0_param(X509_REQ_get_X509_PUBKEY(req),
-	    OBJ_nid2obj(NID_X9_62_id_ecPublicKey), V_ASN1_OBJECT,
-	    OBJ_nid2obj(nid), pub, (int)publen))
-		goto out;
-	pub = NULL;	/* the X509_PUBKEY owns it */
-	rc = 0;
- out:
-	if (rc == -1)
-		ERR_clear_error();
-	OPENSSL_free(pub);
+	subj = X509_NAME_new();
+	if (strlen(first) <= 64 && valid_ip_literal(first) == 0 &&
+	    !X509_NAME_add_entry_by_txt(subj, "CN", MBSTRING_UTF8,
+	    (const unsigned char *)first, -1, -1, 0))
+		ssl_log("CSR: X509_NAME_add_entry_by_txt");
+	else if (!X509_REQ_set_subject_name(req, subj))
+		ssl_log("CSR: X509_REQ_set_subject_name");
+	else
+		rc = 0;
+	X509_NAME_free(subj);
+	return rc;
+}
+
+/* Adds the subjectAltName of domains[0..n) to req. Returns 0 or -1 (logged). */
+static int
+csr_sans(X509_REQ *req, char *const *domains, size_t n)
+{
+	GENERAL_NAMES	*gens;
+	STACK_OF(X509_EXTENSION) *exts = NULL;
+	size_t		 i;
+	int		 rc = -1;
+
+	gens = sk_GENERAL_NAME_new_null();
+	for (i = 0; i < n; i++)
+		san_add(gens, domains[i]);
+	if (!X509V3_add1_i2d(&exts, NID_subject_alt_name, gens, 0,
+	    X509V3_ADD_DEFAULT) || !X509_REQ_add_extensions(req, exts))
+		ssl_log("CSR: X509_REQ_add_extensions");
+	else
+		rc = 0;
+	sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
+	GENERAL_NAMES_free(gens);
 	return rc;
 }
 
 char *
 crypto_csr(const struct crypto_key *key, char *const *domains, size_t n)
 {
-	X509_REQ	*req = NULL;
-	X509_NAME	*subj = NULL;
-	GENERAL_NAMES	*gens = NULL;
-	STACK_OF(X509_EXTENSION) *exts = NULL;
-	unsigned char	*der = NULL, ip[16];
+	X509_REQ	*req;
+	unsigned char	*der = NULL;
 	char		*s = NULL;
-	size_t		 i;
 	int		 derlen;
 
 	if (key == NULL || domains == NULL || n == 0) {
 		log_err("crypto: CSR: no key or no domains");
-		goto out;
+		return NULL;
 	}
-	if ((req = X509_REQ_new()) == NULL || !X509_REQ_set_version(req, 0)) {
-		ssl_log("CSR: X509_REQ_new");
+	req = X509_REQ_new();
+	X509_REQ_set_version(req, 0);
+	if (csr_subject(req, domains[0]) == -1)
 		goto out;
-	}
-	if ((subj = X509_NAME_new()) == NULL) {
-		ssl_log("CSR: X509_NAME_new");
-		goto out;
-	}
-	/*
-	 * The CN is optional and capped at 64 characters (RFC 5280 ub-common-
-	 * name); CAs read the SANs. An IP address has no business in a CN.
-	 */
-	if (strlen(domains[0]) <= 64 && parse_ip(domains[0], ip) == 0 &&
-	    !X509_NAME_add_entry_by_txt(subj, "CN", MBSTRING_UTF8,
-	    (const unsigned char *)domains[0], -1, -1, 0)) {
-		ssl_log("CSR: X509_NAME_add_entry_by_txt");
-		goto out;
-	}
-	if (!X509_REQ_set_subject_name(req, subj)) {
-		ssl_log("CSR: X509_REQ_set_subject_name");
-		goto out;
-	}
-	if (csr_set_ec_pubkey(req, key->pkey) == -1 &&
+	if (!crypto_der_ec_spki(X509_REQ_get_X509_PUBKEY(req), key->pkey) &&
 	    !X509_REQ_set_pubkey(req, key->pkey)) {
 		ssl_log("CSR: X509_REQ_set_pubkey");
 		goto out;
 	}
-	if ((gens = sk_GENERAL_NAME_new_null()) == NULL)
+	if (csr_sans(req, domains, n) == -1)
 		goto out;
-	for (i = 0; i < n; i++) {
-		if (san_add(gens, domains[i]) == -1) {
-			ssl_log("CSR: subjectAltName");
-			goto out;
-		}
-	}
-	if (!X509V3_add1_i2d(&exts, NID_subject_alt_name, gens, 0,
-	    X509V3_ADD_DEFAULT) || !X509_REQ_add_extensions(req, exts)) {
-		ssl_log("CSR: X509_REQ_add_extensions");
-		goto out;
-	}
 	if (X509_REQ_sign(req, key->pkey, EVP_sha256()) <= 0) {
 		ssl_log("CSR: X509_REQ_sign");
 		goto out;
@@ -655,29 +708,13 @@ crypto_csr(const struct crypto_key *key, char *const *domains, size_t n)
 		goto out;
 	}
 	s = b64url_encode(der, (size_t)derlen);
- out:
+out:
 	OPENSSL_free(der);
-	sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
-	GENERAL_NAMES_free(gens);
-	X509_NAME_free(subj);
 	X509_REQ_free(req);
 	return s;
 }
 
 /* Certificates */
-
-static X509 *
-first_cert(const char *pem, size_t len)
-{
-	BIO		*bio;
-	X509		*x;
-
-	if ((bio = mem_bio(pem, len)) == NULL)
-		return NULL;
-	x = PEM_read_bio_X509(bio, NULL, no_passphrase, NULL);
-	BIO_free(bio);
-	return x;
-}
 
 static int
 asn1_time_to_time(const ASN1_TIME *t, time_t *out)
@@ -691,81 +728,75 @@ asn1_time_to_time(const ASN1_TIME *t, time_t *out)
 	return 0;
 }
 
-static int
-strv_push(char ***v, size_t *n, char *s)
+/* Returns gn as SANs are compared (DNS lower case, IP as text); NULL: skip. */
+static char *
+san_text(const GENERAL_NAME *gn)
 {
-	char		**nv;
+	const unsigned char *d;
+	char		*s, buf[INET6_ADDRSTRLEN];
+	int		 i, len;
 
-	if ((nv = reallocarray(*v, *n + 1, sizeof(**v))) == NULL) {
-		free(s);
-		return -1;
+	if (gn->type == GEN_DNS) {
+		d = ASN1_STRING_get0_data(gn->d.dNSName);
+		len = ASN1_STRING_length(gn->d.dNSName);
+		/* an embedded NUL would truncate the name: skip it */
+		if (len <= 0 || memchr(d, '\0', (size_t)len) != NULL)
+			return NULL;
+		s = xstrndup((const char *)d, (size_t)len);
+		for (i = 0; i < len; i++)
+			s[i] = (char)tolower((unsigned char)s[i]);
+		return s;
 	}
-	*v = nv;
-	(*v)[(*n)++] = s;
-	return 0;
+	if (gn->type == GEN_IPADD) {
+		d = ASN1_STRING_get0_data(gn->d.iPAddress);
+		len = ASN1_STRING_length(gn->d.iPAddress);
+		if ((len != 4 && len != 16) || inet_ntop(len == 4 ? AF_INET :
+		    AF_INET6, d, buf, sizeof(buf)) == NULL)
+			return NULL;
+		return xstrdup(buf);
+	}
+	return NULL;
 }
 
-/* Collects DNS (lower-cased) and IP SANs; skips other kinds. */
-static int
+/* Collects DNS and IP SANs into out; skips other kinds. */
+static void
 cert_sans(X509 *x, struct crypto_cert_info *out)
 {
 	GENERAL_NAMES	*gens;
-	const GENERAL_NAME *gn;
-	const unsigned char *d;
-	char		*s, buf[INET6_ADDRSTRLEN];
-	int		 i, j, len, rc = -1;
+	char		*s;
+	int		 i;
 
-	gens = X509_get_ext_d2i(x, NID_subject_alt_name, NULL, NULL);
-	if (gens == NULL)
-		return 0;	/* no SAN extension: nothing to collect */
+	/* no SAN extension: nothing to collect */
+	if ((gens = X509_get_ext_d2i(x, NID_subject_alt_name, NULL, NULL)) ==
+	    NULL)
+		return;
 	for (i = 0; i < sk_GENERAL_NAME_num(gens); i++) {
-		gn = sk_GENERAL_NAME_value(gens, i);
-		if (gn->type == GEN_DNS) {
-			d = ASN1_STRING_get0_data(gn->d.dNSName);
-			len = ASN1_STRING_length(gn->d.dNSName);
-			/* an embedded NUL would truncate the name: skip it */
-			if (len <= 0 || memchr(d, '\0', (size_t)len) != NULL)
-				continue;
-			if ((s = strndup((const char *)d, (size_t)len)) == NULL)
-				goto out;
-			for (j = 0; j < len; j++)
-				s[j] = (char)tolower((unsigned char)s[j]);
-		} else if (gn->type == GEN_IPADD) {
-			d = ASN1_STRING_get0_data(gn->d.iPAddress);
-			len = ASN1_STRING_length(gn->d.iPAddress);
-			if ((len != 4 && len != 16) || inet_ntop(len == 4 ?
-			    AF_INET : AF_INET6, d, buf, sizeof(buf)) == NULL)
-				continue;
-			if ((s = strdup(buf)) == NULL)
-				goto out;
-		} else
+		if ((s = san_text(sk_GENERAL_NAME_value(gens, i))) == NULL)
 			continue;
-		if (strv_push(&out->sans, &out->nsans, s) == -1)
-			goto out;
+		out->sans = xreallocarray(out->sans, out->nsans + 1,
+		    sizeof(*out->sans));
+		out->sans[out->nsans++] = s;
 	}
-	rc = 0;
- out:
 	GENERAL_NAMES_free(gens);
-	return rc;
 }
 
 static char *
 cert_serial(X509 *x)
 {
 	BIGNUM		*bn;
-	char		*hex = NULL, *s = NULL, *p, *q;
+	char		*hex, *s, *p, *q;
 
 	if ((bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(x), NULL)) == NULL)
 		return NULL;
 	/* BN_bn2hex: upper case, whole bytes ("01"), "-" if negative */
-	if ((hex = BN_bn2hex(bn)) != NULL && (s = strdup(hex)) != NULL) {
-		p = q = s + (s[0] == '-');
-		while (p[0] == '0' && p[1] != '\0')
-			p++;
-		memmove(q, p, strlen(p) + 1);
-		for (p = s; *p != '\0'; p++)
-			*p = (char)tolower((unsigned char)*p);
-	}
+	hex = BN_bn2hex(bn);
+	s = xstrdup(hex);
+	p = q = s + (s[0] == '-');
+	while (p[0] == '0' && p[1] != '\0')
+		p++;
+	memmove(q, p, strlen(p) + 1);
+	for (p = s; *p != '\0'; p++)
+		*p = (char)tolower((unsigned char)*p);
 	OPENSSL_free(hex);
 	BN_free(bn);
 	return s;
@@ -777,8 +808,7 @@ cert_issuer(X509 *x)
 	BIO		*bio;
 	char		*s = NULL;
 
-	if ((bio = BIO_new(BIO_s_mem())) == NULL)
-		return NULL;
+	bio = BIO_new(BIO_s_mem());
 	if (X509_NAME_print_ex(bio, X509_get_issuer_name(x), 0,
 	    XN_FLAG_RFC2253) >= 0)
 		s = bio_to_str(bio, NULL);
@@ -790,18 +820,18 @@ struct crypto_cert *
 crypto_cert_from_pem(const char *pem, size_t len, char *err, size_t errlen)
 {
 	struct crypto_cert *cert;
-	X509		*x;
+	BIO		*bio;
+	X509		*x = NULL;
 
-	if ((x = first_cert(pem, len)) == NULL) {
+	if ((bio = mem_bio(pem, len)) != NULL) {
+		x = PEM_read_bio_X509(bio, NULL, no_passphrase, NULL);
+		BIO_free(bio);
+	}
+	if (x == NULL) {
 		ssl_errbuf(err, errlen, "certificate: PEM_read_bio_X509");
 		return NULL;
 	}
-	if ((cert = calloc(1, sizeof(*cert))) == NULL) {
-		X509_free(x);
-		if (err != NULL && errlen > 0)
-			snprintf(err, errlen, "certificate: out of memory");
-		return NULL;
-	}
+	cert = xcalloc(1, sizeof(*cert));
 	cert->x = x;
 	return cert;
 }
@@ -833,10 +863,7 @@ crypto_cert_get_info(const struct crypto_cert *cert,
 		ssl_errbuf(err, errlen, "certificate: validity");
 		goto out;
 	}
-	if (cert_sans(x, out) == -1) {
-		ssl_errbuf(err, errlen, "certificate: subjectAltName");
-		goto out;
-	}
+	cert_sans(x, out);
 	if ((out->serial = cert_serial(x)) == NULL) {
 		ssl_errbuf(err, errlen, "certificate: serial number");
 		goto out;
@@ -846,25 +873,9 @@ crypto_cert_get_info(const struct crypto_cert *cert,
 		goto out;
 	}
 	rc = 0;
- out:
+out:
 	if (rc == -1)
 		crypto_cert_info_clear(out);
-	return rc;
-}
-
-int
-crypto_cert_parse(const char *pem, size_t len, struct crypto_cert_info *out,
-    char *err, size_t errlen)
-{
-	struct crypto_cert *cert;
-	int		 rc;
-
-	if ((cert = crypto_cert_from_pem(pem, len, err, errlen)) == NULL) {
-		memset(out, 0, sizeof(*out));
-		return -1;
-	}
-	rc = crypto_cert_get_info(cert, out, err, errlen);
-	crypto_cert_free(cert);
 	return rc;
 }
 
@@ -898,23 +909,6 @@ crypto_cert_has_key(const struct crypto_cert *cert,
 	return match;
 }
 
-int
-crypto_cert_matches_key(const char *pem, size_t len,
-    const struct crypto_key *key)
-{
-	struct crypto_cert *cert;
-	int		 match;
-
-	if (key == NULL ||
-	    (cert = crypto_cert_from_pem(pem, len, NULL, 0)) == NULL) {
-		ERR_clear_error();
-		return 0;
-	}
-	match = crypto_cert_has_key(cert, key);
-	crypto_cert_free(cert);
-	return match;
-}
-
 static const char pem_begin[] = "-----BEGIN CERTIFICATE-----";
 static const char pem_end[] = "-----END CERTIFICATE-----";
 
@@ -929,63 +923,54 @@ line_end(const char *p, const char *end)
 	return nl + 1;
 }
 
-int
-crypto_chain_split_cert(const char *pem, size_t len, char **leaf, char **chain,
-    struct crypto_cert **cert)
+/*
+ * Returns a malloc'd copy of the chain after the leaf that ends at e: up to
+ * the end of the last END line, or "".
+ */
+static char *
+chain_after(const char *e, const char *end)
 {
-	const char	*end = pem + len, *b, *e, *cb, *ce, *p;
-	int		 rc = -1;
+	const char	*cb, *ce = NULL, *p;
 
-	*leaf = *chain = NULL;
-	*cert = NULL;
-	if (pem == NULL)
-		goto out;
-	if ((b = memmem(pem, len, pem_begin, sizeof(pem_begin) - 1)) == NULL ||
-	    (e = memmem(b, (size_t)(end - b), pem_end,
-	    sizeof(pem_end) - 1)) == NULL)
-		goto out;
-	e = line_end(e, end);
-	/* the leaf must really be a certificate, not just look like one */
-	if ((*cert = crypto_cert_from_pem(b, (size_t)(e - b), NULL, 0)) == NULL)
-		goto out;
 	cb = memmem(e, (size_t)(end - e), pem_begin, sizeof(pem_begin) - 1);
-	ce = NULL;
-	/* the chain runs to the end of the last END line */
 	for (p = cb; p != NULL; p += sizeof(pem_end) - 1) {
 		if ((p = memmem(p, (size_t)(end - p), pem_end,
 		    sizeof(pem_end) - 1)) == NULL)
 			break;
 		ce = p;
 	}
-	if ((*leaf = strndup(b, (size_t)(e - b))) == NULL)
-		goto out;
-	if (cb != NULL && ce != NULL) {
-		ce = line_end(ce, end);
-		*chain = strndup(cb, (size_t)(ce - cb));
-	} else
-		*chain = strdup("");
-	if (*chain == NULL)
-		goto out;
-	rc = 0;
- out:
-	if (rc == -1) {
-		free(*leaf);
-		*leaf = NULL;
-		crypto_cert_free(*cert);
-		*cert = NULL;
-	}
-	return rc;
+	if (cb == NULL || ce == NULL)
+		return xstrdup("");
+	ce = line_end(ce, end);
+	return xstrndup(cb, (size_t)(ce - cb));
 }
 
 int
-crypto_chain_split(const char *pem, size_t len, char **leaf, char **chain)
+crypto_chain_split(const char *pem, size_t len, char **leaf, char **chain,
+    struct crypto_cert **certp)
 {
 	struct crypto_cert *cert;
-	int		 rc;
+	const char	*end = pem + len, *b, *e;
 
-	rc = crypto_chain_split_cert(pem, len, leaf, chain, &cert);
-	crypto_cert_free(cert);
-	return rc;
+	*leaf = *chain = NULL;
+	if (certp != NULL)
+		*certp = NULL;
+	if (pem == NULL ||
+	    (b = memmem(pem, len, pem_begin, sizeof(pem_begin) - 1)) == NULL ||
+	    (e = memmem(b, (size_t)(end - b), pem_end,
+	    sizeof(pem_end) - 1)) == NULL)
+		return -1;
+	e = line_end(e, end);
+	/* the leaf must really be a certificate, not just look like one */
+	if ((cert = crypto_cert_from_pem(b, (size_t)(e - b), NULL, 0)) == NULL)
+		return -1;
+	*leaf = xstrndup(b, (size_t)(e - b));
+	*chain = chain_after(e, end);
+	if (certp != NULL)
+		*certp = cert;
+	else
+		crypto_cert_free(cert);
+	return 0;
 }
 
 /* Returns 1 if one SAN covers name. */
@@ -996,9 +981,9 @@ san_covers(const char *san, const char *name)
 	const char	*dot;
 	int		 alen, blen;
 
-	if ((blen = parse_ip(name, b)) > 0) {
+	if ((blen = ip_bytes(name, b)) > 0) {
 		/* compare addresses, not spellings: "::1" == "0::1" */
-		alen = parse_ip(san, a);
+		alen = ip_bytes(san, a);
 		return alen == blen && memcmp(a, b, (size_t)alen) == 0;
 	}
 	if (strcasecmp(san, name) == 0)
@@ -1027,17 +1012,4 @@ crypto_cert_covers(const struct crypto_cert_info *info, char *const *domains,
 			return 0;
 	}
 	return 1;
-}
-
-char *
-crypto_sha256_b64url(const void *data, size_t len)
-{
-	unsigned char	 md[EVP_MAX_MD_SIZE];
-	unsigned int	 mdlen;
-
-	if (!EVP_Digest(data, len, md, &mdlen, EVP_sha256(), NULL)) {
-		ssl_log("EVP_Digest(SHA-256)");
-		return NULL;
-	}
-	return b64url_encode(md, mdlen);
 }

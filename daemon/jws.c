@@ -6,134 +6,78 @@
 
 #include <jansson.h>
 
-#include <openssl/bn.h>
-#include <openssl/core_names.h>
-#include <openssl/crypto.h>
-#include <openssl/ec.h>
-#include <openssl/evp.h>
-
-#include "conf.h"
 #include "crypto.h"
 #include "jws.h"
 #include "log.h"
+#include "xmalloc.h"
+
+/*
+ * JOSE's JSON and its assembly live here; every key operation (the
+ * algorithm, the signature in JWS form, the JWK's numbers, the HMAC) is
+ * crypto.h's, so this file never sees OpenSSL.
+ */
 
 /* Sorted and compact: RFC 7638 member order, and no whitespace anywhere. */
 #define JWS_JSON_FLAGS	(JSON_COMPACT | JSON_SORT_KEYS)
 
-static void
-ssl_log(const char *what)
-{
-	crypto_log_ssl("jws", what);
-}
-
-/* How a key signs: its alg name, digest and, for ECDSA, the size of r and s. */
-struct jws_kind {
-	const char	*alg;
-	const char	*md;
-	size_t		 ec_len;	/* 0 for RSA */
+/* A JWS being made: its base64url parts and signing input (RFC 7515 5.1). */
+struct jws_parts {
+	char	*prot;		/* BASE64URL(UTF8(JWS Protected Header)) */
+	char	*pay;		/* BASE64URL(JWS Payload) */
+	char	*input;		/* prot "." pay: what is signed */
+	size_t	 inputlen;
 };
 
-static int
-jws_kind(const struct crypto_key *key, struct jws_kind *k)
-{
-	EVP_PKEY	*pkey = crypto_key_evp(key);
+/* The most pieces concat() joins: the flattened JWS has seven. */
+#define CONCAT_MAX	7
 
-	if (pkey == NULL)
-		return -1;
-	switch (crypto_key_type(key)) {
-	case KEY_EC_P256:
-		*k = (struct jws_kind){ "ES256", "SHA256", 32 };
-		return 0;
-	case KEY_EC_P384:
-		*k = (struct jws_kind){ "ES384", "SHA384", 48 };
-		return 0;
-	default:
-		break;
+/*
+ * Returns the malloc'd concatenation of parts[0..n), n <= CONCAT_MAX, and
+ * its length in *lenp (may be NULL). Every request is signed, and its
+ * kilobyte-long parts are joined twice: printf's formatting pass (two, in
+ * xasprintf) costs more than the copying.
+ */
+static char *
+concat(const char *const *parts, size_t n, size_t *lenp)
+{
+	size_t	 len[CONCAT_MAX], total = 0, i;
+	char	*s, *p;
+
+	for (i = 0; i < n; i++)
+		total += len[i] = strlen(parts[i]);
+	p = s = xmalloc(total + 1);
+	for (i = 0; i < n; i++) {
+		memcpy(p, parts[i], len[i]);
+		p += len[i];
 	}
-	/* any RSA key of at least 2048 bits, not only those renewd makes */
-	if (EVP_PKEY_is_a(pkey, "RSA") && EVP_PKEY_get_bits(pkey) >= 2048) {
-		*k = (struct jws_kind){ "RS256", "SHA256", 0 };
-		return 0;
-	}
-	return -1;
+	*p = '\0';
+	if (lenp != NULL)
+		*lenp = total;
+	return s;
 }
 
 const char *
 jws_alg(const struct crypto_key *key)
 {
-	struct jws_kind	 k;
-
-	if (jws_kind(key, &k) == -1)
-		return NULL;
-	return k.alg;
+	return crypto_sign_alg(key);
 }
 
-/* Returns base64url of bn, left-padded with zeros to pad bytes (0: minimal). */
-static char *
-bn_b64url(const BIGNUM *bn, size_t pad)
-{
-	unsigned char	*buf;
-	char		*s = NULL;
-	size_t		 len;
-
-	len = pad > 0 ? pad : (size_t)BN_num_bytes(bn);
-	if (len == 0)
-		len = 1;	/* zero is one 0x00 octet */
-	if ((buf = calloc(1, len)) == NULL)
-		return NULL;
-	if (BN_bn2binpad(bn, buf, (int)len) >= 0)
-		s = b64url_encode(buf, len);
-	free(buf);
-	return s;
-}
-
-/* Returns the public JWK as a jansson object; NULL on failure. */
+/* Returns the public JWK as a jansson object; NULL (logged) if unsupported. */
 static json_t *
 jwk_object(const struct crypto_key *key)
 {
-	EVP_PKEY	*pkey = crypto_key_evp(key);
-	struct jws_kind	 k;
-	BIGNUM		*a = NULL, *b = NULL;
-	char		*sa = NULL, *sb = NULL;
-	json_t		*o = NULL;
+	struct crypto_jwk p;
+	json_t		*o;
 
-	if (jws_kind(key, &k) == -1) {
-		log_err("jws: JWK: unsupported key type");
-		goto out;
-	}
-	if (k.ec_len > 0) {
-		/* x and y are fixed-length field elements (RFC 7518 6.2.1.2) */
-		if (!EVP_PKEY_get_bn_param(pkey, OSSL_PKEY_PARAM_EC_PUB_X, &a) ||
-		    !EVP_PKEY_get_bn_param(pkey, OSSL_PKEY_PARAM_EC_PUB_Y, &b)) {
-			ssl_log("JWK: EVP_PKEY_get_bn_param(x, y)");
-			goto out;
-		}
-		if ((sa = bn_b64url(a, k.ec_len)) == NULL ||
-		    (sb = bn_b64url(b, k.ec_len)) == NULL)
-			goto out;
-		o = json_pack("{s:s, s:s, s:s, s:s}",
-		    "crv", k.ec_len == 32 ? "P-256" : "P-384", "kty", "EC",
-		    "x", sa, "y", sb);
-	} else {
-		if (!EVP_PKEY_get_bn_param(pkey, OSSL_PKEY_PARAM_RSA_N, &a) ||
-		    !EVP_PKEY_get_bn_param(pkey, OSSL_PKEY_PARAM_RSA_E, &b)) {
-			ssl_log("JWK: EVP_PKEY_get_bn_param(n, e)");
-			goto out;
-		}
-		/* n and e are minimal big-endian (RFC 7518 6.3.1) */
-		if ((sa = bn_b64url(a, 0)) == NULL ||
-		    (sb = bn_b64url(b, 0)) == NULL)
-			goto out;
-		o = json_pack("{s:s, s:s, s:s}", "e", sb, "kty", "RSA",
-		    "n", sa);
-	}
-	if (o == NULL)
-		log_err("jws: JWK: json_pack failed");
- out:
-	free(sa);
-	free(sb);
-	BN_free(a);
-	BN_free(b);
+	if (crypto_jwk_params(key, &p) == -1)
+		return NULL;
+	if (p.crv != NULL)
+		o = json_pack("{s:s, s:s, s:s, s:s}", "crv", p.crv,
+		    "kty", p.kty, "x", p.x, "y", p.y);
+	else
+		o = json_pack("{s:s, s:s, s:s}", "e", p.e, "kty", p.kty,
+		    "n", p.n);
+	crypto_jwk_clear(&p);
 	return o;
 }
 
@@ -162,163 +106,98 @@ jws_thumbprint(const struct crypto_key *key)
 	return s;
 }
 
-/*
- * Converts a DER ECDSA-Sig-Value into JWS form: r || s, each left-padded to
- * n bytes (RFC 7518 3.4). out holds 2 * n bytes.
- */
-static int
-ecdsa_der_to_raw(const unsigned char *der, size_t derlen, size_t n,
-    unsigned char *out)
+/* Encodes the protected header hdr and the payload into p. */
+static void
+parts_make(struct jws_parts *p, json_t *hdr, const char *payload, size_t len)
 {
-	ECDSA_SIG	*sig;
-	const BIGNUM	*r, *s;
-	const unsigned char *p = der;
-	int		 rc = -1;
+	char	*js;
 
-	if ((sig = d2i_ECDSA_SIG(NULL, &p, (long)derlen)) == NULL)
-		return -1;
-	ECDSA_SIG_get0(sig, &r, &s);
-	if (BN_bn2binpad(r, out, (int)n) == (int)n &&
-	    BN_bn2binpad(s, out + n, (int)n) == (int)n)
-		rc = 0;
-	ECDSA_SIG_free(sig);
-	return rc;
-}
-
-/* Signs "protected.payload" the way alg says; returns base64url signature. */
-static char *
-sign_b64url(const struct crypto_key *key, const struct jws_kind *k,
-    const char *input)
-{
-	EVP_PKEY	*pkey = crypto_key_evp(key);
-	EVP_MD_CTX	*ctx = NULL;
-	unsigned char	*sig = NULL, raw[2 * 66];
-	size_t		 siglen = 0;
-	int		 max;
-	char		*s = NULL;
-
-	/* the key's maximum size spares a second, sizing EVP_DigestSign */
-	if ((max = EVP_PKEY_get_size(pkey)) <= 0 ||
-	    (sig = malloc((size_t)max)) == NULL) {
-		ssl_log("EVP_PKEY_get_size");
-		goto out;
-	}
-	siglen = (size_t)max;
-	if ((ctx = EVP_MD_CTX_new()) == NULL) {
-		ssl_log("EVP_MD_CTX_new");
-		goto out;
-	}
-	/* signed once: OpenSSL need not copy the context to finalise */
-	EVP_MD_CTX_set_flags(ctx, EVP_MD_CTX_FLAG_FINALISE);
-	/* RSA defaults to PKCS#1 v1.5 padding, which RS256 is */
-	if (EVP_DigestSignInit_ex(ctx, NULL, k->md, NULL, NULL, pkey,
-	    NULL) != 1) {
-		ssl_log("EVP_DigestSignInit_ex");
-		goto out;
-	}
-	if (EVP_DigestSign(ctx, sig, &siglen, (const unsigned char *)input,
-	    strlen(input)) != 1) {
-		ssl_log("EVP_DigestSign");
-		goto out;
-	}
-	if (k->ec_len > 0) {
-		if (ecdsa_der_to_raw(sig, siglen, k->ec_len, raw) == -1) {
-			ssl_log("ECDSA signature conversion");
-			goto out;
-		}
-		s = b64url_encode(raw, 2 * k->ec_len);
-	} else
-		s = b64url_encode(sig, siglen);
- out:
-	free(sig);
-	EVP_MD_CTX_free(ctx);
-	return s;
-}
-
-/* Returns malloc'd base64url of o's compact JSON. */
-static char *
-json_b64url(json_t *o)
-{
-	char		*js, *s;
-
-	if ((js = json_dumps(o, JWS_JSON_FLAGS)) == NULL)
-		return NULL;
-	s = b64url_encode(js, strlen(js));
+	js = json_dumps(hdr, JWS_JSON_FLAGS);
+	p->prot = b64url_encode(js, strlen(js));
 	free(js);
-	return s;
+	p->pay = b64url_encode(payload, len);
+	p->input = concat((const char *[]){ p->prot, ".", p->pay }, 3,
+	    &p->inputlen);
 }
 
 /*
- * Assembles the flattened JWS serialization. All three parts are base64url,
- * which JSON never escapes, so this prints what json_dumps with sorted keys
- * would, without building a jansson object per request.
+ * Returns the flattened JWS serialization of p with signature sig (NULL:
+ * signing failed, returns NULL), and frees p's parts. All three parts are
+ * base64url, which JSON never escapes, so this prints what json_dumps with
+ * sorted keys would, without building a jansson object per request.
  */
 static char *
-jws_flat(const char *prot, const char *payload, const char *sig)
+parts_finish(struct jws_parts *p, const unsigned char *sig, size_t siglen)
 {
-	char		*s;
+	char	*b64, *s = NULL;
 
-	if (asprintf(&s, "{\"payload\":\"%s\",\"protected\":\"%s\","
-	    "\"signature\":\"%s\"}", payload, prot, sig) == -1)
-		return NULL;
+	if (sig != NULL) {
+		b64 = b64url_encode(sig, siglen);
+		s = concat((const char *[]){ "{\"payload\":\"", p->pay,
+		    "\",\"protected\":\"", p->prot, "\",\"signature\":\"", b64,
+		    "\"}" }, 7, NULL);
+		free(b64);
+	}
+	free(p->prot);
+	free(p->pay);
+	free(p->input);
+	memset(p, 0, sizeof(*p));
 	return s;
+}
+
+/* Returns jws_sign's protected header; NULL if a member is no JSON string. */
+static json_t *
+sign_header(const struct crypto_key *key, const char *alg, const char *kid,
+    const char *nonce, const char *url)
+{
+	json_t		*hdr, *jwk;
+
+	if ((hdr = json_pack("{s:s, s:s}", "alg", alg, "url", url)) == NULL)
+		return NULL;
+	if (nonce != NULL && json_object_set_new(hdr, "nonce",
+	    json_string(nonce)) == -1)
+		goto fail;
+	if (kid != NULL) {
+		if (json_object_set_new(hdr, "kid", json_string(kid)) == -1)
+			goto fail;
+	} else if ((jwk = jwk_object(key)) == NULL ||
+	    json_object_set_new(hdr, "jwk", jwk) == -1)
+		goto fail;	/* set_new consumed jwk even on failure */
+	return hdr;
+fail:
+	json_decref(hdr);
+	return NULL;
 }
 
 char *
 jws_sign(const struct crypto_key *key, const char *kid, const char *nonce,
     const char *url, const char *payload)
 {
-	struct jws_kind	 k;
-	json_t		*hdr = NULL, *jwk = NULL;
-	char		*prot = NULL, *pay = NULL, *input = NULL, *sig = NULL;
+	struct jws_parts p;
+	const char	*alg;
+	json_t		*hdr;
+	unsigned char	*sig = NULL;
+	size_t		 siglen = 0;
 	char		*s = NULL;
 
-	/* nothing allocated yet: plain returns */
 	if (url == NULL) {
 		log_err("jws: sign: no url");
 		return NULL;
 	}
-	if (jws_kind(key, &k) == -1) {
+	if ((alg = crypto_sign_alg(key)) == NULL) {
 		log_err("jws: sign %s: unsupported key", url);
 		return NULL;
 	}
-	if ((hdr = json_pack("{s:s, s:s}", "alg", k.alg, "url", url)) == NULL)
-		goto out;
-	if (nonce != NULL && json_object_set_new(hdr, "nonce",
-	    json_string(nonce)) == -1)
-		goto out;
-	if (kid != NULL) {
-		if (json_object_set_new(hdr, "kid", json_string(kid)) == -1)
-			goto out;
-	} else {
-		if ((jwk = jwk_object(key)) == NULL ||
-		    json_object_set_new(hdr, "jwk", jwk) == -1) {
-			jwk = NULL;	/* set_new consumed it even on failure */
-			goto out;
-		}
-		jwk = NULL;
+	if ((hdr = sign_header(key, alg, kid, nonce, url)) != NULL) {
+		/* POST-as-GET (RFC 8555 6.3) signs an empty payload */
+		parts_make(&p, hdr, payload != NULL ? payload : "",
+		    payload != NULL ? strlen(payload) : 0);
+		json_decref(hdr);
+		sig = crypto_sign(key, p.input, p.inputlen, &siglen);
+		s = parts_finish(&p, sig, siglen);
 	}
-	if ((prot = json_b64url(hdr)) == NULL)
-		goto out;
-	/* POST-as-GET (RFC 8555 6.3) signs an empty payload */
-	pay = b64url_encode(payload != NULL ? payload : "",
-	    payload != NULL ? strlen(payload) : 0);
-	if (pay == NULL)
-		goto out;
-	if (asprintf(&input, "%s.%s", prot, pay) == -1) {
-		input = NULL;
-		goto out;
-	}
-	if ((sig = sign_b64url(key, &k, input)) == NULL)
-		goto out;
-	s = jws_flat(prot, pay, sig);
- out:
 	if (s == NULL)
 		log_err("jws: signing request for %s failed", url);
-	json_decref(hdr);
-	free(prot);
-	free(pay);
-	free(input);
 	free(sig);
 	return s;
 }
@@ -327,50 +206,33 @@ char *
 jws_eab(const struct crypto_key *account_key, const char *kid,
     const char *hmac_key_b64url, const char *url)
 {
-	unsigned char	*hkey = NULL, mac[EVP_MAX_MD_SIZE];
-	size_t		 hkeylen = 0, maclen = 0;
+	struct jws_parts p;
+	unsigned char	*hkey = NULL, mac[CRYPTO_HMAC_SHA256_LEN];
+	size_t		 hkeylen = 0;
 	json_t		*hdr = NULL;
-	char		*jwk = NULL, *prot = NULL, *pay = NULL, *input = NULL;
-	char		*sig = NULL, *s = NULL;
+	char		*jwk = NULL, *s = NULL;
+	int		 ok;
 
 	if (kid == NULL || url == NULL || hmac_key_b64url == NULL)
-		goto out;
+		return NULL;
 	if ((hkey = b64url_decode(hmac_key_b64url, &hkeylen)) == NULL ||
 	    hkeylen == 0) {
 		log_err("jws: EAB: HMAC key for kid %s is not base64url", kid);
 		goto out;
 	}
-	if ((jwk = jws_jwk(account_key)) == NULL)
+	if ((jwk = jws_jwk(account_key)) == NULL ||
+	    (hdr = json_pack("{s:s, s:s, s:s}", "alg", "HS256", "kid", kid,
+	    "url", url)) == NULL)
 		goto out;
-	hdr = json_pack("{s:s, s:s, s:s}", "alg", "HS256", "kid", kid,
-	    "url", url);
-	if (hdr == NULL || (prot = json_b64url(hdr)) == NULL)
-		goto out;
-	if ((pay = b64url_encode(jwk, strlen(jwk))) == NULL)
-		goto out;
-	if (asprintf(&input, "%s.%s", prot, pay) == -1) {
-		input = NULL;
-		goto out;
-	}
-	if (EVP_Q_mac(NULL, "HMAC", NULL, "SHA256", NULL, hkey, hkeylen,
-	    (const unsigned char *)input, strlen(input), mac, sizeof(mac),
-	    &maclen) == NULL) {
-		ssl_log("EAB: EVP_Q_mac(HMAC-SHA256)");
-		goto out;
-	}
-	if ((sig = b64url_encode(mac, maclen)) == NULL)
-		goto out;
-	s = jws_flat(prot, pay, sig);
- out:
+	/* the payload is the account key's JWK (RFC 8555 7.3.4) */
+	parts_make(&p, hdr, jwk, strlen(jwk));
+	ok = crypto_hmac_sha256(hkey, hkeylen, p.input, p.inputlen, mac) == 0;
+	s = parts_finish(&p, ok ? mac : NULL, sizeof(mac));
+out:
 	if (hkey != NULL)
-		OPENSSL_cleanse(hkey, hkeylen);
-	free(hkey);
-	OPENSSL_cleanse(mac, sizeof(mac));
+		xfree_secret(hkey, hkeylen);
+	explicit_bzero(mac, sizeof(mac));
 	json_decref(hdr);
 	free(jwk);
-	free(prot);
-	free(pay);
-	free(input);
-	free(sig);
 	return s;
 }

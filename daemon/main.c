@@ -19,6 +19,7 @@
 
 #include "challenge_http.h"
 #include "conf.h"
+#include "crypto.h"
 #include "http.h"
 #include "log.h"
 #include "renew.h"
@@ -323,6 +324,7 @@ main(int argc, char **argv)
 	}
 	log_init(level);
 	/* out of memory aborts (xmalloc.h): libraries allocate through the same family */
+	crypto_init();
 	event_set_mem_functions(xmalloc_hook, xrealloc_hook, free);
 	json_set_alloc_funcs(xmalloc_hook, free);
 	/* keys and state are private: nothing renewd creates is group/world readable */

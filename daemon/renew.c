@@ -331,7 +331,7 @@ install(struct cert *c, const char *pem, size_t len)
 	int		 rc = -1;
 
 	/* parse the leaf once: each parse costs OpenSSL 3.0 a key decode */
-	if (crypto_chain_split_cert(pem, len, &leaf, &chain, &cert) == -1) {
+	if (crypto_chain_split(pem, len, &leaf, &chain, &cert) == -1) {
 		log_msg(LOG_LVL_ERR, c->cfg->name, "CA sent no certificate");
 		goto out;
 	}

@@ -10,6 +10,7 @@
 
 #include "conf.h"
 #include "crypto.h"
+#include "fsutil.h"
 #include "log.h"
 #include "renew.h"
 #include "store.h"
@@ -36,6 +37,7 @@ static int
 status(const struct conf *conf)
 {
 	struct crypto_cert_info info;
+	struct crypto_cert *parsed;
 	char		 err[256], na[32], due_s[32];
 	char		*pem, *live, *path;
 	size_t		 i, len;
@@ -53,7 +55,8 @@ status(const struct conf *conf)
 		    asprintf(&path, "%s/cert.pem", live) == -1)
 			path = NULL;
 		free(live);
-		pem = path != NULL ? store_read_file(path, &len) : NULL;
+		pem = path != NULL ? fsutil_read_file(path,
+		    STORE_FILE_MAX, 0, &len) : NULL;
 		free(path);
 		if (pem == NULL) {
 			printf("%-24s %-8s %-20s %-20s %s\n", cc->name, "missing",
@@ -61,7 +64,10 @@ status(const struct conf *conf)
 			rc = 1;
 			continue;
 		}
-		if (crypto_cert_parse(pem, len, &info, err, sizeof(err)) == -1) {
+		parsed = crypto_cert_from_pem(pem, len, err, sizeof(err));
+		if (parsed == NULL ||
+		    crypto_cert_get_info(parsed, &info, err, sizeof(err)) == -1) {
+			crypto_cert_free(parsed);
 			printf("%-24s %-8s %-20s %-20s %s\n", cc->name, "broken",
 			    "-", "-", err);
 			free(pem);
@@ -80,6 +86,7 @@ status(const struct conf *conf)
 		if (due <= now)
 			rc = 1;
 		crypto_cert_info_clear(&info);
+		crypto_cert_free(parsed);
 		free(pem);
 	}
 	return rc;
@@ -112,6 +119,7 @@ main(int argc, char **argv)
 		return 2;
 	}
 	log_init(LOG_LVL_WARNING);
+	crypto_init();
 	if ((conf = conf_load(path, &errs)) == NULL) {
 		for (i = 0; i < errs.n; i++)
 			fprintf(stderr, "%s\n", errs.msg[i]);

@@ -1,9 +1,8 @@
-/* store.h - the state directory: accounts, keys, versioned certificates */
+/* store.h - the state directory: layout, lock, accounts, certificate versions */
 #ifndef RENEWD_STORE_H
 #define RENEWD_STORE_H
 
 #include <stddef.h>
-#include <sys/types.h>
 
 /*
  * Layout (DESIGN.md):
@@ -18,6 +17,12 @@
 struct store;
 
 /*
+ * State files are small; anything larger is damage, not data. The cap for
+ * fsutil_read_file on files of the state directory, renewctl's included.
+ */
+#define STORE_FILE_MAX		(16 * 1024 * 1024)
+
+/*
  * Creates state_dir (0700) if needed and takes its lock. Returns NULL with a
  * reason in err if it cannot: another process holds the lock (the reason
  * names the lock file and that process's pid), or the directory belongs to
@@ -29,21 +34,6 @@ struct store	*store_open(const char *state_dir, char *err, size_t errlen);
 void		 store_close(struct store *);
 /* Returns the state directory path. */
 const char	*store_path(const struct store *);
-
-/*
- * Writes data to path atomically: temp file in the same directory (created
- * with mode), fsync, rename, fsync of the directory. Returns 0 or -1 (errno set).
- */
-int		 store_write_atomic(const char *path, const void *data, size_t len,
-		    mode_t mode);
-/*
- * mkdir(2) that accepts an existing directory and forces mode past the
- * umask on one it creates. Returns 0 or -1 (errno set; ENOTDIR if path
- * exists and is no directory).
- */
-int		 store_mkdir(const char *path, mode_t mode);
-/* Reads a whole file (NUL-terminated); returns NULL with errno set. */
-char		*store_read_file(const char *path, size_t *len);
 
 /*
  * Loads the account of CA ca. Returns 1 and fills *key_pem (malloc'd) and

@@ -16,12 +16,14 @@
 
 #include <openssl/bio.h>
 #include <openssl/bn.h>
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
 #include "crypto.h"
+#include "crypto_int.h"
 
 /* A fixed P-256 key, so CSR and certificate tests need no keygen. */
 static const char fixed_p256_pem[] =
@@ -80,6 +82,32 @@ test_keygen_rsa_2048_3072_4096_type_and_pem_round_trip(void **state)
 	check_keygen(KEY_RSA_2048);
 	check_keygen(KEY_RSA_3072);
 	check_keygen(KEY_RSA_4096);
+}
+
+/* main() called crypto_init(): OpenSSL allocates through the x-family. */
+static void
+test_crypto_init_installs_allocator_once(void **state)
+{
+	CRYPTO_malloc_fn m, m2;
+	CRYPTO_realloc_fn r;
+	CRYPTO_free_fn	 f;
+	void		*p;
+
+	(void)state;
+	CRYPTO_get_mem_functions(&m, &r, &f);
+	assert_ptr_not_equal(m, CRYPTO_malloc);
+	assert_ptr_not_equal(r, CRYPTO_realloc);
+	/* a second call changes nothing and says nothing */
+	crypto_init();
+	CRYPTO_get_mem_functions(&m2, &r, &f);
+	assert_ptr_equal(m, m2);
+	/* OpenSSL's own convention for 0 bytes is kept */
+	assert_null(OPENSSL_malloc(0));
+	p = OPENSSL_malloc(100);
+	assert_non_null(p);
+	p = OPENSSL_realloc(p, 1000);
+	assert_non_null(p);
+	OPENSSL_free(p);
 }
 
 static void
@@ -592,6 +620,39 @@ test_csr_public_key_info_equals_openssl_for_each_ec_form(void **state)
 
 /* Certificates */
 
+/*
+ * What crypto_cert_parse and crypto_cert_matches_key did before they were
+ * merged into crypto_cert_get_info and crypto_cert_has_key: the tests of
+ * the one-call forms keep asserting the same through these.
+ */
+static int
+cert_parse(const char *pem, size_t len, struct crypto_cert_info *out,
+    char *err, size_t errlen)
+{
+	struct crypto_cert *cert;
+	int		 rc;
+
+	if ((cert = crypto_cert_from_pem(pem, len, err, errlen)) == NULL) {
+		memset(out, 0, sizeof(*out));
+		return -1;
+	}
+	rc = crypto_cert_get_info(cert, out, err, errlen);
+	crypto_cert_free(cert);
+	return rc;
+}
+
+static int
+cert_matches_key(const char *pem, size_t len, const struct crypto_key *key)
+{
+	struct crypto_cert *cert;
+	int		 match;
+
+	cert = crypto_cert_from_pem(pem, len, NULL, 0);
+	match = crypto_cert_has_key(cert, key);
+	crypto_cert_free(cert);
+	return match;
+}
+
 #define NOT_BEFORE	((time_t)1700000000)	/* 2023-11-14T22:13:20Z */
 #define NOT_AFTER	((time_t)1707776000)	/* 90 days later */
 
@@ -654,7 +715,7 @@ test_cert_parse_validity_sans_serial_issuer(void **state)
 	pem = make_cert(crypto_key_evp(k), "00ABCDEF0123456789",
 	    "DNS:WWW.Example.COM,DNS:*.example.com,IP:192.0.2.1,"
 	    "IP:2001:db8:0:0::1,email:ops@example.com", "Test CA");
-	assert_int_equal(crypto_cert_parse(pem, strlen(pem), &info, err,
+	assert_int_equal(cert_parse(pem, strlen(pem), &info, err,
 	    sizeof(err)), 0);
 	assert_int_equal(info.not_before, NOT_BEFORE);
 	assert_int_equal(info.not_after, NOT_AFTER);
@@ -684,7 +745,7 @@ test_cert_parse_without_san_and_garbage(void **state)
 	(void)state;
 	k = fixed_key();
 	pem = make_cert(crypto_key_evp(k), "1", NULL, "no-san");
-	assert_int_equal(crypto_cert_parse(pem, strlen(pem), &info, err,
+	assert_int_equal(cert_parse(pem, strlen(pem), &info, err,
 	    sizeof(err)), 0);
 	assert_int_equal(info.nsans, 0);
 	assert_string_equal(info.serial, "1");
@@ -692,7 +753,7 @@ test_cert_parse_without_san_and_garbage(void **state)
 	free(pem);
 
 	err[0] = '\0';
-	assert_int_equal(crypto_cert_parse("nope", 4, &info, err, sizeof(err)),
+	assert_int_equal(cert_parse("nope", 4, &info, err, sizeof(err)),
 	    -1);
 	assert_non_null(strstr(err, "certificate"));
 	assert_null(info.serial);
@@ -710,9 +771,9 @@ test_cert_matches_key_true_for_own_key_false_for_other(void **state)
 	other = crypto_key_generate(KEY_EC_P256);
 	assert_non_null(other);
 	pem = make_cert(crypto_key_evp(k), "02", "DNS:a.example", "x");
-	assert_int_equal(crypto_cert_matches_key(pem, strlen(pem), k), 1);
-	assert_int_equal(crypto_cert_matches_key(pem, strlen(pem), other), 0);
-	assert_int_equal(crypto_cert_matches_key("junk", 4, k), 0);
+	assert_int_equal(cert_matches_key(pem, strlen(pem), k), 1);
+	assert_int_equal(cert_matches_key(pem, strlen(pem), other), 0);
+	assert_int_equal(cert_matches_key("junk", 4, k), 0);
 	free(pem);
 	crypto_key_free(k);
 	crypto_key_free(other);
@@ -732,7 +793,8 @@ test_chain_split_keeps_exact_pem_text(void **state)
 
 	/* leaf + one intermediate */
 	assert_int_not_equal(asprintf(&full, "%s%s", leaf_pem, ca_pem), -1);
-	assert_int_equal(crypto_chain_split(full, strlen(full), &leaf, &chain),
+	assert_int_equal(crypto_chain_split(full, strlen(full), &leaf, &chain,
+	    NULL),
 	    0);
 	assert_string_equal(leaf, leaf_pem);
 	assert_string_equal(chain, ca_pem);
@@ -743,7 +805,8 @@ test_chain_split_keeps_exact_pem_text(void **state)
 	/* leaf + two, with a blank line between, as some CAs send */
 	assert_int_not_equal(asprintf(&full, "%s\n%s%s", leaf_pem, ca_pem,
 	    ca2_pem), -1);
-	assert_int_equal(crypto_chain_split(full, strlen(full), &leaf, &chain),
+	assert_int_equal(crypto_chain_split(full, strlen(full), &leaf, &chain,
+	    NULL),
 	    0);
 	assert_string_equal(leaf, leaf_pem);
 	assert_int_equal(strlen(chain), strlen(ca_pem) + strlen(ca2_pem));
@@ -755,19 +818,20 @@ test_chain_split_keeps_exact_pem_text(void **state)
 
 	/* only a leaf */
 	assert_int_equal(crypto_chain_split(leaf_pem, strlen(leaf_pem), &leaf,
-	    &chain), 0);
+	    &chain, NULL), 0);
 	assert_string_equal(leaf, leaf_pem);
 	assert_string_equal(chain, "");
 	free(leaf);
 	free(chain);
 
 	/* no certificate at all, or a broken one */
-	assert_int_equal(crypto_chain_split("junk", 4, &leaf, &chain), -1);
+	assert_int_equal(crypto_chain_split("junk", 4, &leaf, &chain, NULL), -1);
 	assert_null(leaf);
 	assert_null(chain);
 	full = strdup("-----BEGIN CERTIFICATE-----\nAAAA\n"
 	    "-----END CERTIFICATE-----\n");
-	assert_int_equal(crypto_chain_split(full, strlen(full), &leaf, &chain),
+	assert_int_equal(crypto_chain_split(full, strlen(full), &leaf, &chain,
+	    NULL),
 	    -1);
 	free(full);
 
@@ -796,7 +860,7 @@ test_parsed_cert_gives_info_key_match_and_split_leaf(void **state)
 	    sizeof(err));
 	assert_non_null(cert);
 	assert_int_equal(crypto_cert_get_info(cert, &info, err, sizeof(err)), 0);
-	assert_int_equal(crypto_cert_parse(leaf_pem, strlen(leaf_pem), &info2,
+	assert_int_equal(cert_parse(leaf_pem, strlen(leaf_pem), &info2,
 	    err, sizeof(err)), 0);
 	assert_int_equal(info.not_before, info2.not_before);
 	assert_int_equal(info.not_after, info2.not_after);
@@ -816,7 +880,7 @@ test_parsed_cert_gives_info_key_match_and_split_leaf(void **state)
 
 	/* the split hands back the leaf, not the intermediate */
 	assert_int_not_equal(asprintf(&full, "%s%s", leaf_pem, ca_pem), -1);
-	assert_int_equal(crypto_chain_split_cert(full, strlen(full), &leaf,
+	assert_int_equal(crypto_chain_split(full, strlen(full), &leaf,
 	    &chain, &cert), 0);
 	assert_string_equal(leaf, leaf_pem);
 	assert_string_equal(chain, ca_pem);
@@ -832,7 +896,7 @@ test_parsed_cert_gives_info_key_match_and_split_leaf(void **state)
 
 	/* failures leave nothing behind */
 	cert = (struct crypto_cert *)1;
-	assert_int_equal(crypto_chain_split_cert("junk", 4, &leaf, &chain,
+	assert_int_equal(crypto_chain_split("junk", 4, &leaf, &chain,
 	    &cert), -1);
 	assert_null(cert);
 	assert_null(leaf);
@@ -840,7 +904,7 @@ test_parsed_cert_gives_info_key_match_and_split_leaf(void **state)
 	full = strdup("-----BEGIN CERTIFICATE-----\nAAAA\n"
 	    "-----END CERTIFICATE-----\n");
 	assert_non_null(full);
-	assert_int_equal(crypto_chain_split_cert(full, strlen(full), &leaf,
+	assert_int_equal(crypto_chain_split(full, strlen(full), &leaf,
 	    &chain, &cert), -1);
 	assert_null(cert);
 	free(full);
@@ -903,6 +967,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_keygen_ec_p256_p384_type_and_pem_round_trip),
 		cmocka_unit_test(test_keygen_rsa_2048_3072_4096_type_and_pem_round_trip),
+		cmocka_unit_test(test_crypto_init_installs_allocator_once),
 		cmocka_unit_test(test_keygen_rejects_unknown_type),
 		cmocka_unit_test(test_key_from_pem_reads_traditional_and_rejects_garbage),
 		cmocka_unit_test(test_key_type_is_minus_one_for_keys_renewd_does_not_make),
@@ -924,5 +989,6 @@ main(void)
 		cmocka_unit_test(test_cert_covers_exact_wildcard_and_ip),
 	};
 
+	crypto_init();
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

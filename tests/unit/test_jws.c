@@ -21,6 +21,7 @@
 #include <openssl/pem.h>
 
 #include "crypto.h"
+#include "crypto_int.h"
 #include "jws.h"
 
 /* A fixed P-256 key and its JWK, computed independently (openssl + python). */
@@ -582,5 +583,6 @@ main(void)
 		cmocka_unit_test(test_eab_rejects_undecodable_hmac_key),
 	};
 
+	crypto_init();
 	return cmocka_run_group_tests(tests, setup_keys, teardown_keys);
 }

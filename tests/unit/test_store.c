@@ -23,6 +23,7 @@
 
 #include <cmocka.h>
 
+#include "fsutil.h"
 #include "log.h"
 #include "store.h"
 
@@ -78,6 +79,13 @@ join(const char *a, const char *b)
 	return p;
 }
 
+/* Reads a file as store.c does (capped), following links. */
+static char *
+read_file(const char *path, size_t *len)
+{
+	return fsutil_read_file(path, STORE_FILE_MAX, 0, len);
+}
+
 static mode_t
 mode_of(const char *path)
 {
@@ -118,7 +126,7 @@ test_open_creates_private_nested_dir(void **state)
 	assert_int_equal(mode_of(fx->state) & 07777, 0700);
 	assert_string_equal(store_path(fx->st), fx->state);
 	assert_int_equal(mode_of(lock) & 07777, 0600);
-	buf = store_read_file(lock, NULL);
+	buf = read_file(lock, NULL);
 	assert_non_null(buf);
 	snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
 	assert_string_equal(buf, pid);
@@ -155,7 +163,7 @@ test_open_reports_uncreatable_dir(void **state)
 	char		*file = join(fx->tmp, "plainfile"), *sub;
 	char		 err[512];
 
-	assert_int_equal(store_write_atomic(file, "x", 1, 0600), 0);
+	assert_int_equal(fsutil_write_atomic(file, "x", 1, 0600), 0);
 	sub = join(file, "state");
 	assert_null(store_open(sub, err, sizeof(err)));
 	assert_non_null(strstr(err, sub));
@@ -173,13 +181,13 @@ test_write_atomic_sets_exact_mode_despite_umask_0(void **state)
 	size_t		 len;
 	mode_t		 old = umask(0);
 
-	assert_int_equal(store_write_atomic(key, "secret", 6, 0600), 0);
-	assert_int_equal(store_write_atomic(pub, "public", 6, 0644), 0);
+	assert_int_equal(fsutil_write_atomic(key, "secret", 6, 0600), 0);
+	assert_int_equal(fsutil_write_atomic(pub, "public", 6, 0644), 0);
 	umask(old);
 	assert_true(S_ISREG(mode_of(key)));
 	assert_int_equal(mode_of(key) & 07777, 0600);
 	assert_int_equal(mode_of(pub) & 07777, 0644);
-	buf = store_read_file(key, &len);
+	buf = read_file(key, &len);
 	assert_non_null(buf);
 	assert_int_equal(len, 6);
 	assert_string_equal(buf, "secret");
@@ -199,10 +207,10 @@ test_write_atomic_replaces_and_leaves_no_temp_files(void **state)
 
 	assert_int_equal(mkdir(dir, 0700), 0);
 	p = join(dir, "f");
-	assert_int_equal(store_write_atomic(p, "old contents", 12, 0600), 0);
+	assert_int_equal(fsutil_write_atomic(p, "old contents", 12, 0600), 0);
 	memset(big, 'A', sizeof(big));
-	assert_int_equal(store_write_atomic(p, big, sizeof(big), 0600), 0);
-	buf = store_read_file(p, &len);
+	assert_int_equal(fsutil_write_atomic(p, big, sizeof(big), 0600), 0);
+	buf = read_file(p, &len);
 	assert_non_null(buf);
 	assert_int_equal(len, sizeof(big));
 	assert_memory_equal(buf, big, sizeof(big));
@@ -225,10 +233,10 @@ test_write_atomic_failure_removes_temp_file(void **state)
 	assert_int_equal(mkdir(target, 0700), 0);
 	free(target);
 	target = join(dir, "isdir/inner");
-	assert_int_equal(store_write_atomic(target, "x", 1, 0600), 0);
+	assert_int_equal(fsutil_write_atomic(target, "x", 1, 0600), 0);
 	free(target);
 	target = join(dir, "isdir");
-	assert_int_equal(store_write_atomic(target, "data", 4, 0600), -1);
+	assert_int_equal(fsutil_write_atomic(target, "data", 4, 0600), -1);
 	assert_true(errno != 0);
 	assert_int_equal(count_prefixed(dir, '.'), 0);
 	assert_int_equal(count_prefixed(dir, 0), 1);
@@ -243,7 +251,7 @@ test_read_file_missing_sets_enoent(void **state)
 	char		*p = join(fx->tmp, "nope");
 
 	errno = 0;
-	assert_null(store_read_file(p, NULL));
+	assert_null(read_file(p, NULL));
 	assert_int_equal(errno, ENOENT);
 	free(p);
 }
@@ -297,9 +305,9 @@ test_account_url_save_keeps_other_fields(void **state)
 
 	assert_int_equal(store_account_save_key(fx->st, "ca2", "k", 1), 0);
 	p = join(fx->state, "accounts/ca2/account.json");
-	assert_int_equal(store_write_atomic(p, js, strlen(js), 0600), 0);
+	assert_int_equal(fsutil_write_atomic(p, js, strlen(js), 0600), 0);
 	assert_int_equal(store_account_save_url(fx->st, "ca2", "https://u"), 0);
-	buf = store_read_file(p, NULL);
+	buf = read_file(p, NULL);
 	assert_non_null(buf);
 	assert_non_null(strstr(buf, "https://ca.test/dir"));
 	assert_non_null(strstr(buf, "https://u"));
@@ -342,7 +350,7 @@ check_file(struct fx *fx, const char *name, const char *dir,
 
 	assert_true(asprintf(&p, "%s/certs/%s/%s/%s", fx->state, name, dir,
 	    file) != -1);
-	buf = store_read_file(p, NULL);
+	buf = read_file(p, NULL);
 	if (buf == NULL)
 		fail_msg("%s: %s", p, strerror(errno));
 	assert_string_equal(buf, want);
@@ -485,7 +493,7 @@ test_install_over_leftovers_from_a_crash(void **state)
 	free(p);
 	/* and a crash mid-write leaves a temp file */
 	p = join(cdir, "01/.privkey.pem.Xy12ab");
-	assert_int_equal(store_write_atomic(p, "junk", 4, 0600), 0);
+	assert_int_equal(fsutil_write_atomic(p, "junk", 4, 0600), 0);
 	free(p);
 	/* a half-created version directory that never went live */
 	p = join(cdir, "02");
@@ -633,7 +641,7 @@ test_state_file_symlinks_are_not_followed(void **state)
 	char		*outside = join(fx->tmp, "secret");
 	char		*p, *key = NULL, *url = NULL, *k = NULL, *fc = NULL;
 
-	assert_int_equal(store_write_atomic(outside, "SECRET\n", 7, 0600), 0);
+	assert_int_equal(fsutil_write_atomic(outside, "SECRET\n", 7, 0600), 0);
 	assert_int_equal(store_account_save_key(fx->st, "le", "K\n", 2), 0);
 	p = join(fx->state, "accounts/le/account.key");
 	assert_int_equal(unlink(p), 0);
@@ -670,7 +678,7 @@ test_live_directory_from_another_tool_is_moved_aside(void **state)
 	live = join(cdir, "live");
 	assert_int_equal(mkdir(live, 0755), 0);
 	p = join(live, "fullchain.pem");
-	assert_int_equal(store_write_atomic(p, "THEIRS\n", 7, 0644), 0);
+	assert_int_equal(fsutil_write_atomic(p, "THEIRS\n", 7, 0644), 0);
 	free(p);
 
 	/* not ours: nothing live, and no error that would stop a renewal */
@@ -707,7 +715,7 @@ test_live_regular_file_is_moved_aside_not_deleted(void **state)
 	cdir = join(fx->state, "certs/www");
 	live = join(cdir, "live");
 	assert_int_equal(unlink(live), 0);
-	assert_int_equal(store_write_atomic(live, "NOTES\n", 6, 0600), 0);
+	assert_int_equal(fsutil_write_atomic(live, "NOTES\n", 6, 0600), 0);
 	assert_int_equal(store_cert_install(fx->st, "www", "02", "KEY2\n",
 	    "CERT2\n", ""), 0);
 	assert_true(S_ISLNK(mode_of(live)));
@@ -737,10 +745,10 @@ test_open_removes_leftover_temp_files_only(void **state)
 	keep1 = join(fx->state, "accounts/le/.keepme");
 	keep2 = join(fx->state, "accounts/le/notes.Ab12Cd");
 	keep3 = join(fx->state, "accounts/le/.link.Ab12Cd");
-	assert_int_equal(store_write_atomic(tmp1, "KEY", 3, 0600), 0);
-	assert_int_equal(store_write_atomic(tmp2, "{}", 2, 0600), 0);
-	assert_int_equal(store_write_atomic(keep1, "x", 1, 0600), 0);
-	assert_int_equal(store_write_atomic(keep2, "x", 1, 0600), 0);
+	assert_int_equal(fsutil_write_atomic(tmp1, "KEY", 3, 0600), 0);
+	assert_int_equal(fsutil_write_atomic(tmp2, "{}", 2, 0600), 0);
+	assert_int_equal(fsutil_write_atomic(keep1, "x", 1, 0600), 0);
+	assert_int_equal(fsutil_write_atomic(keep2, "x", 1, 0600), 0);
 	assert_int_equal(symlink("account.key", keep3), 0);
 
 	store_close(fx->st);

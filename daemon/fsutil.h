@@ -1,0 +1,105 @@
+/* fsutil.h - the file primitives: atomic write, mkdir with mode, capped read, fsync of a directory */
+#ifndef RENEWD_FSUTIL_H
+#define RENEWD_FSUTIL_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+/*
+ * Every file renewd creates, renames or removes goes through here (the
+ * architecture check holds the daemon to it), so the crash-safety rules
+ * live in one file: data reaches the disk before the name that exposes it,
+ * and a name change is fsynced with its directory. Modes are exact whatever
+ * the umask. Nothing here knows renewd's layout; errors are errno, with the
+ * caller naming what it was doing.
+ */
+
+/* Writes all of data to fd, through short writes and EINTR. Returns 0 or -1 (errno set). */
+int		 fsutil_write_all(int fd, const void *data, size_t len);
+/* fsync(2)s directory dir, so a create, rename or unlink in it survives a crash. Returns 0 or -1 (errno set). */
+int		 fsutil_fsync_dir(const char *dir);
+
+/*
+ * mkdir(2) that accepts an existing directory and forces mode past the
+ * umask on one it creates. Returns 0 or -1 (errno set; ENOTDIR if path
+ * exists and is no directory).
+ */
+int		 fsutil_mkdir(const char *path, mode_t mode);
+/* fsutil_mkdir of path and each missing parent; only what it creates gets mode. Returns 0 or -1 (errno set). */
+int		 fsutil_mkdir_p(const char *path, mode_t mode);
+/*
+ * mkdir(2) of a directory that must be new, mode forced past the umask.
+ * Returns 0, or -1 (errno set: EEXIST if anything is at path) leaving nothing.
+ */
+int		 fsutil_mkdir_new(const char *path, mode_t mode);
+
+/*
+ * Writes data to path atomically: temp file in the same directory
+ * (".<name>.XXXXXX", created 0600, then given mode), fsync, rename, fsync
+ * of the directory. Returns 0 or -1 (errno set); on failure the old file
+ * is untouched and no temp file is left.
+ */
+int		 fsutil_write_atomic(const char *path, const void *data, size_t len,
+		    mode_t mode);
+/*
+ * Creates path, which must not exist, with mode, writes data and fsyncs
+ * it; no temp file, so only for a directory nothing refers to yet (the
+ * caller fsyncs that directory once). Returns 0 or -1 (errno set; EEXIST
+ * if path exists); on failure the file is removed.
+ */
+int		 fsutil_write_new(const char *path, const void *data, size_t len,
+		    mode_t mode);
+
+#define FSUTIL_NOFOLLOW	0x1	/* a symlink at path is refused (ELOOP), not followed */
+/*
+ * Reads a whole file of at most max bytes (max < SIZE_MAX / 2). Returns it
+ * malloc'd and NUL-terminated, its length in *len (len may be NULL), or
+ * NULL with errno set (EFBIG if the file holds more than max bytes).
+ */
+char		*fsutil_read_file(const char *path, size_t max, unsigned flags,
+		    size_t *len);
+
+/* unlink(2) where a missing path counts as removed. Returns 0 or -1 (errno set). */
+int		 fsutil_unlink(const char *path);
+/*
+ * Removes the files names[0..n) in dir, then dir itself, ignoring errors:
+ * for a directory that never went into use.
+ */
+void		 fsutil_remove_dir(const char *dir, const char *const *names,
+		    size_t n);
+/*
+ * Removes what fsutil_write_atomic leaves when killed before its rename:
+ * regular files ".<name>.XXXXXX" directly in dir (nothing is followed).
+ * Logs each removal. Only call it while no write can be running there.
+ */
+void		 fsutil_sweep_temp(const char *dir);
+
+/* What fsutil_symlink_swap did. */
+enum fsutil_swap {
+	FSUTIL_SWAP_FAILED = -1,	/* path unchanged; msg says why */
+	FSUTIL_SWAP_DONE = 0,		/* path is the new link (it was a link or absent) */
+	FSUTIL_SWAP_MOVED,		/* path was no link: it now sits at aside (msg says so) */
+	FSUTIL_SWAP_KEPT,		/* path was no link and could not go to aside: msg names where it is */
+};
+/*
+ * Points the symlink path at target with one rename(2) of a link made
+ * beside it (".<name>.tmp"; one a crash left behind is replaced), so
+ * readers see the old target or the new, never neither. Something at path
+ * that is no symlink is neither deleted nor followed: it is exchanged with
+ * the new link atomically and then renamed to aside. The caller fsyncs
+ * path's directory. Returns what it did; msg (msglen > 0) says what failed
+ * or what was moved, and is "" after FSUTIL_SWAP_DONE.
+ */
+enum fsutil_swap fsutil_symlink_swap(const char *target, const char *path,
+		    const char *aside, char *msg, size_t msglen);
+
+/*
+ * Opens path (created 0600, never through a symlink), takes an exclusive
+ * flock(2) without waiting and writes this process's pid into it. Returns
+ * the descriptor holding the lock (close it to unlock), or -1 with a
+ * reason in err; errno is EWOULDBLOCK if another process holds the lock,
+ * and err then names its pid when the file tells it.
+ */
+int		 fsutil_lock_pidfile(const char *path, char *err, size_t errlen);
+
+#endif
