@@ -4,24 +4,20 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-
 #include <errno.h>
 #include <fcntl.h>
-#include <limits.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <unistd.h>
 
 #include <yaml.h>
 
 #include "conf.h"
+#include "validate.h"
 
 #define CONF_MAX_FILE		(4 * 1024 * 1024)
 #define CONF_MAX_DEPTH		64	/* nesting of the YAML itself */
@@ -30,7 +26,6 @@
 #define CONF_MAX_ANCHORS	1000
 #define CONF_MAX_MERGE_DEPTH	16	/* "<<" of a "<<" of a ... */
 #define CONF_MAX_ERRORS		100
-#define CONF_MAX_NAME		200	/* names become directory names */
 #define CONF_MAX_ORDERS		64
 #define CONF_DEF_ORDERS		8
 #define CONF_DEF_STATE_DIR	"/var/lib/renewd"
@@ -225,45 +220,11 @@ errs_add(struct conf_errors *errs, const char *fmt, ...)
 	errs->msg[errs->n++] = msg;
 }
 
-/*
- * User text goes into messages quoted, escaped and cut short, so a
- * hostile file cannot put newlines or a megabyte into the log.
- */
-static const char *
-quote(const char *s, size_t len, char *buf, size_t sz)
-{
-	static const char hex[] = "0123456789abcdef";
-	size_t		  i, o = 0;
-	unsigned char	  ch;
-
-	buf[o++] = '"';
-	for (i = 0; i < len; i++) {
-		if (o + 8 >= sz) {
-			memcpy(buf + o, "...", 3);
-			o += 3;
-			break;
-		}
-		ch = (unsigned char)s[i];
-		if (ch == '"' || ch == '\\') {
-			buf[o++] = '\\';
-			buf[o++] = (char)ch;
-		} else if (ch < 0x20 || ch >= 0x7f) {
-			buf[o++] = '\\';
-			buf[o++] = 'x';
-			buf[o++] = hex[ch >> 4];
-			buf[o++] = hex[ch & 0xf];
-		} else
-			buf[o++] = (char)ch;
-	}
-	buf[o++] = '"';
-	buf[o] = '\0';
-	return buf;
-}
-
 static const char *
 nquote(const struct ynode *n, char *buf, size_t sz)
 {
-	return quote(n->str, n->len, buf, sz);
+	/* user text: quoted, escaped and cut short, see valid_quote() */
+	return valid_quote(n->str, n->len, buf, sz);
 }
 
 /* ---- loading the tree from libyaml events ----------------------------- */
@@ -523,7 +484,7 @@ load_tree(struct ctx *c, const char *buf, size_t len)
 
 				cerror(c, line, col, "undefined alias %s (an "
 				    "anchor must be complete before its alias)",
-				    quote(anchor, strlen(anchor), q, sizeof(q)));
+				    valid_quote(anchor, strlen(anchor), q, sizeof(q)));
 				goto out;
 			}
 			/* what a naive expansion would cost: the bomb check */
@@ -913,25 +874,6 @@ require(struct ctx *c, const struct ynode *m, const struct fields *f,
 /* ---- value checks ----------------------------------------------------- */
 
 static int
-name_ok(const char *s)
-{
-	size_t	i;
-
-	if (strcmp(s, ".") == 0 || strcmp(s, "..") == 0)
-		return 0;
-	for (i = 0; s[i] != '\0'; i++) {
-		if (i == CONF_MAX_NAME)
-			return 0;
-		if (!((s[i] >= 'a' && s[i] <= 'z') ||
-		    (s[i] >= 'A' && s[i] <= 'Z') ||
-		    (s[i] >= '0' && s[i] <= '9') ||
-		    s[i] == '.' || s[i] == '_' || s[i] == '-'))
-			return 0;
-	}
-	return i > 0;
-}
-
-static int
 get_name(struct ctx *c, const struct ynode *n, char **dst)
 {
 	const char	*s;
@@ -939,111 +881,13 @@ get_name(struct ctx *c, const struct ynode *n, char **dst)
 
 	if ((s = scalar(c, "name", n)) == NULL)
 		return -1;
-	if (!name_ok(s)) {
+	if (!valid_name(s)) {
 		nerror(c, n, "name: invalid name %s (use up to %d letters, "
 		    "digits, \".\", \"_\" or \"-\"; not \".\" or \"..\")",
-		    nquote(n, q, sizeof(q)), CONF_MAX_NAME);
+		    nquote(n, q, sizeof(q)), VALID_NAME_MAX);
 		return -1;
 	}
 	return get_str(c, "name", n, dst);
-}
-
-/*
- * Normalises a domain into out (at least 256 bytes): lower case, one
- * trailing dot dropped.  Returns NULL, or why the name is bad.
- */
-static const char *
-domain_norm(const char *in, char *out, size_t outsz)
-{
-	size_t		 len = strlen(in), i, start, lablen, nlabel = 0;
-	unsigned char	 ch;
-
-	if (len > 0 && in[len - 1] == '.')
-		len--;
-	if (len == 0)
-		return "empty name";
-	if (len > 253 || len >= outsz)
-		return "longer than 253 characters";
-	for (i = 0; i < len; i++) {
-		ch = (unsigned char)in[i];
-		if (ch >= 'A' && ch <= 'Z')
-			ch = (unsigned char)(ch - 'A' + 'a');
-		if (ch >= 0x80)
-			return "not ASCII (write internationalised names in "
-			    "their xn-- form)";
-		out[i] = (char)ch;
-	}
-	out[len] = '\0';
-	for (start = 0; start <= len; start = i + 1, nlabel++) {
-		for (i = start; i < len && out[i] != '.'; i++)
-			;
-		lablen = i - start;
-		if (lablen == 0)
-			return "empty label";
-		if (lablen > 63)
-			return "label longer than 63 characters";
-		if (lablen == 1 && out[start] == '*') {
-			if (nlabel != 0)
-				return "\"*\" is only allowed as the whole "
-				    "leftmost label";
-			if (i == len)
-				return "a wildcard needs a domain after \"*.\"";
-			continue;
-		}
-		if (out[start] == '-' || out[i - 1] == '-')
-			return "label starts or ends with a hyphen";
-		for (; start < i; start++) {
-			ch = (unsigned char)out[start];
-			if (ch == '*')
-				return "\"*\" is only allowed as the whole "
-				    "leftmost label";
-			if (!((ch >= 'a' && ch <= 'z') ||
-			    (ch >= '0' && ch <= '9') || ch == '-'))
-				return "invalid character (use letters, "
-				    "digits and hyphens)";
-		}
-	}
-	return NULL;
-}
-
-/* "auto" is 0; otherwise a sum of <n>s|m|h|d|w terms, each n > 0. */
-static int
-parse_duration(const char *s, long *out)
-{
-	long		 total = 0, v, mult;
-	const char	*p = s;
-
-	if (strcmp(s, "auto") == 0) {
-		*out = 0;
-		return 0;
-	}
-	if (*p == '\0')
-		return -1;
-	while (*p != '\0') {
-		if (*p < '0' || *p > '9')
-			return -1;
-		for (v = 0; *p >= '0' && *p <= '9'; p++) {
-			if (v > (LONG_MAX - 9) / 10)
-				return -1;
-			v = v * 10 + (*p - '0');
-		}
-		switch (*p++) {
-		case 's': mult = 1; break;
-		case 'm': mult = 60; break;
-		case 'h': mult = 3600; break;
-		case 'd': mult = 86400; break;
-		case 'w': mult = 7 * 86400; break;
-		default: return -1;
-		}
-		if (v == 0 || v > LONG_MAX / mult)
-			return -1;
-		v *= mult;
-		if (total > LONG_MAX - v)
-			return -1;
-		total += v;
-	}
-	*out = total;
-	return 0;
 }
 
 static int
@@ -1054,7 +898,7 @@ get_duration(struct ctx *c, const struct ynode *n, long *out)
 
 	if ((s = scalar(c, "renew_before", n)) == NULL)
 		return -1;
-	if (parse_duration(s, out) == -1) {
+	if (valid_duration(s, out) == -1) {
 		nerror(c, n, "renew_before: unparsable duration %s (expected "
 		    "\"auto\" or e.g. \"30d\", \"1d12h\")",
 		    nquote(n, q, sizeof(q)));
@@ -1084,82 +928,6 @@ get_enum(struct ctx *c, const char *what, const char *kind,
 	nerror(c, n, "%s: unknown %s %s (expected %s)", what, kind,
 	    nquote(n, q, sizeof(q)), list);
 	return -1;
-}
-
-static int
-listen_ok(const char *s)
-{
-	char		 host[INET6_ADDRSTRLEN + 1];
-	const char	*end, *port;
-	unsigned char	 addr[sizeof(struct in6_addr)];
-	size_t		 hl;
-	unsigned long	 pn;
-	int		 af;
-
-	if (s[0] == '[') {
-		if ((end = strchr(s, ']')) == NULL || end[1] != ':')
-			return 0;
-		hl = (size_t)(end - s - 1);
-		port = end + 2;
-		af = AF_INET6;
-		s++;
-	} else {
-		if ((end = strrchr(s, ':')) == NULL)
-			return 0;
-		hl = (size_t)(end - s);
-		port = end + 1;
-		af = AF_INET;
-	}
-	if (hl == 0 || hl >= sizeof(host))
-		return 0;
-	memcpy(host, s, hl);
-	host[hl] = '\0';
-	if (inet_pton(af, host, addr) != 1)
-		return 0;
-	if (*port == '\0' || strlen(port) > 5)
-		return 0;
-	for (pn = 0; *port != '\0'; port++) {
-		if (*port < '0' || *port > '9')
-			return 0;
-		pn = pn * 10 + (unsigned long)(*port - '0');
-	}
-	return pn >= 1 && pn <= 65535;
-}
-
-static int
-https_ok(const char *s)
-{
-	size_t	i;
-
-	if (strncasecmp(s, "https://", 8) != 0)
-		return 0;
-	if (s[8] == '\0' || s[8] == '/' || s[8] == '?' || s[8] == '#')
-		return 0;
-	for (i = 8; s[i] != '\0'; i++)
-		if ((unsigned char)s[i] <= 0x20 || (unsigned char)s[i] >= 0x7f)
-			return 0;
-	return 1;
-}
-
-static int
-base64url_ok(const char *s)
-{
-	size_t	i, pad = 0;
-
-	for (i = 0; s[i] != '\0'; i++) {
-		if (s[i] == '=') {
-			pad++;
-			continue;
-		}
-		if (pad > 0)
-			return 0;
-		if (!((s[i] >= 'a' && s[i] <= 'z') ||
-		    (s[i] >= 'A' && s[i] <= 'Z') ||
-		    (s[i] >= '0' && s[i] <= '9') || s[i] == '-' || s[i] == '_'))
-			return 0;
-	}
-	/* a lone trailing sextet cannot encode a byte */
-	return i > pad && pad <= 2 && (i - pad) % 4 != 1;
 }
 
 /* ---- sections --------------------------------------------------------- */
@@ -1192,7 +960,7 @@ parse_http01(struct ctx *c, const struct ynode *n, struct conf_http01 *h)
 		/* one address needs no brackets around it */
 		if ((s = scalar(c, "listen", l)) == NULL)
 			return;
-		if (!listen_ok(s)) {
+		if (valid_listen(s, 0, NULL, NULL) != NULL) {
 			nerror(c, l, "listen: bad address %s (expected "
 			    "\"ipv4:port\" or \"[ipv6]:port\")",
 			    nquote(l, q, sizeof(q)));
@@ -1209,7 +977,7 @@ parse_http01(struct ctx *c, const struct ynode *n, struct conf_http01 *h)
 		it = l->kid[i];
 		if ((s = scalar(c, "listen", it)) == NULL)
 			continue;
-		if (!listen_ok(s)) {
+		if (valid_listen(s, 0, NULL, NULL) != NULL) {
 			nerror(c, it, "listen: bad address %s (expected "
 			    "\"ipv4:port\" or \"[ipv6]:port\")",
 			    nquote(it, q, sizeof(q)));
@@ -1274,7 +1042,8 @@ parse_eab(struct ctx *c, const struct ynode *n, struct conf_ca *ca)
 		get_str(c, "kid", f.val[E_KID], &ca->eab_kid);
 	if (f.val[E_HMAC] != NULL &&
 	    (s = scalar(c, "hmac_key", f.val[E_HMAC])) != NULL) {
-		if (!base64url_ok(s))
+		if (!valid_base64url(s, SIZE_MAX,
+		    VALID_B64_PAD | VALID_B64_WHOLE))
 			nerror(c, f.val[E_HMAC], "hmac_key: not base64url");
 		else
 			get_str(c, "hmac_key", f.val[E_HMAC],
@@ -1305,7 +1074,7 @@ parse_ca(struct ctx *c, const struct ynode *n, struct conf_ca *ca,
 		*namenode = v;
 	if ((v = f.val[C_DIRECTORY]) != NULL &&
 	    (s = scalar(c, "directory", v)) != NULL) {
-		if (!https_ok(s))
+		if (!valid_https_url(s))
 			nerror(c, v, "directory: not an https:// URL: %s",
 			    nquote(v, q, sizeof(q)));
 		else
@@ -1370,7 +1139,7 @@ dup_names(struct ctx *c, const char *what, const char **names,
 			continue;
 		}
 		nerror(c, nodes[idx[i]], "duplicate %s name %s (first at line "
-		    "%d)", what, quote(names[idx[i]], strlen(names[idx[i]]),
+		    "%d)", what, valid_quote(names[idx[i]], strlen(names[idx[i]]),
 		    q, sizeof(q)), lines[idx[first]]);
 	}
 	free(idx);
@@ -1502,8 +1271,6 @@ parse_deploy(struct ctx *c, const struct ynode *n, struct conf_deploy *d)
 	const struct ynode *v;
 	const char	*s;
 	char		 q[QLEN];
-	unsigned long	 m;
-	size_t		 i;
 	int		 e;
 
 	d->mode = CONF_DEF_MODE;
@@ -1518,17 +1285,12 @@ parse_deploy(struct ctx *c, const struct ynode *n, struct conf_deploy *d)
 	if (f.val[P_CONTENT] != NULL && (e = get_enum(c, "content", "content",
 	    f.val[P_CONTENT], content_names, NELEM(content_names))) >= 0)
 		d->content = (enum deploy_content)e;
-	if ((v = f.val[P_MODE]) != NULL && (s = scalar(c, "mode", v)) != NULL) {
-		for (i = 0, m = 0; s[i] >= '0' && s[i] <= '7' && m <= 07777;
-		    i++)
-			m = m * 8 + (unsigned long)(s[i] - '0');
-		if (s[i] != '\0' || m > 07777)
-			nerror(c, v, "mode: bad file mode %s (expected an "
-			    "octal string from \"0000\" to \"07777\", e.g. "
-			    "\"0640\")", nquote(v, q, sizeof(q)));
-		else
-			d->mode = (mode_t)m;
-	}
+	if ((v = f.val[P_MODE]) != NULL &&
+	    (s = scalar(c, "mode", v)) != NULL &&
+	    valid_octal_mode(s, &d->mode) == -1)
+		nerror(c, v, "mode: bad file mode %s (expected an octal "
+		    "string from \"0000\" to \"07777\", e.g. \"0640\")",
+		    nquote(v, q, sizeof(q)));
 	if (f.val[P_OWNER] != NULL)
 		get_str(c, "owner", f.val[P_OWNER], &d->owner);
 	if (f.val[P_GROUP] != NULL)
@@ -1653,7 +1415,7 @@ parse_domains(struct ctx *c, const struct ynode *n, struct conf_cert *cert,
 		it = n->kid[i];
 		if ((s = scalar(c, "domains", it)) == NULL)
 			continue;
-		if ((why = domain_norm(s, norm, sizeof(norm))) != NULL) {
+		if ((why = valid_domain_norm(s, norm, sizeof(norm))) != NULL) {
 			nerror(c, it, "domains: bad domain name %s: %s",
 			    nquote(it, q, sizeof(q)), why);
 			continue;
@@ -1780,7 +1542,7 @@ dup_domains(struct ctx *c, const struct conf *conf, struct certs_state *st)
 			first = d;
 			continue;
 		}
-		quote(d->dom, strlen(d->dom), q, sizeof(q));
+		valid_quote(d->dom, strlen(d->dom), q, sizeof(q));
 		if (d->cert == first->cert) {
 			nerror(c, d->node, "domains: domain %s is listed "
 			    "twice", q);
@@ -1789,7 +1551,7 @@ dup_domains(struct ctx *c, const struct conf *conf, struct certs_state *st)
 		other = &conf->certs[first->cert];
 		nerror(c, d->node, "domains: domain %s is already in "
 		    "certificate %s (line %d)", q, other->name == NULL ?
-		    "(unnamed)" : quote(other->name, strlen(other->name), qn,
+		    "(unnamed)" : valid_quote(other->name, strlen(other->name), qn,
 		    sizeof(qn)), other->line);
 	}
 }
