@@ -122,7 +122,7 @@ void		 conf_errors_clear(struct conf_errors *);
 const struct conf_ca *conf_ca_find(const struct conf *, const char *name);
 /* Returns the certificate named name, or NULL. */
 const struct conf_cert *conf_cert_find(const struct conf *, const char *name);
-/* Returns a deep copy, or NULL on allocation failure. */
+/* Returns a deep copy (NULL only for NULL). */
 struct conf_cert *conf_cert_dup(const struct conf_cert *);
 /* Frees a copy made by conf_cert_dup; NULL is a no-op. */
 void		 conf_cert_free(struct conf_cert *);

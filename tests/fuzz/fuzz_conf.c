@@ -20,8 +20,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* a result must be whole: exercise the helpers on every certificate */
 	if (conf != NULL) {
 		for (i = 0; i < conf->ncerts; i++) {
-			if ((dup = conf_cert_dup(&conf->certs[i])) != NULL &&
-			    !conf_cert_same_order(dup, &conf->certs[i]))
+			dup = conf_cert_dup(&conf->certs[i]);
+			if (!conf_cert_same_order(dup, &conf->certs[i]))
 				__builtin_trap();
 			conf_cert_free(dup);
 			if (conf_cert_find(conf, conf->certs[i].name) == NULL)

@@ -1103,6 +1103,59 @@ helpers_find_dup_compare_and_free(void **state)
 	assert_null(conf_parse("t.yaml", "a: [", 4, NULL));
 }
 
+static void
+merges_follow_yaml_precedence_and_limits(void **state)
+{
+	char		 yaml[4096];
+	size_t		 off, i;
+	struct conf	*conf;
+
+	/* own keys beat merged ones; earlier merges beat later ones */
+	conf = parse_ok(CA1
+	    "x-a: &a { key: rsa-2048, renew_before: 1d }\n"
+	    "x-b: &b { key: rsa-4096, challenge: dns-01 }\n"
+	    "x-c: &c { <<: *b, renew_before: 2d }\n"
+	    "certificates:\n"
+	    "  - name: m\n"
+	    "    domains: [m.example]\n"
+	    "    <<: [*a, *c]\n"
+	    "    renew_before: 3d\n");
+	assert_int_equal(conf->certs[0].key, KEY_RSA_2048);
+	assert_int_equal(conf->certs[0].challenge, CHALLENGE_DNS01);
+	assert_int_equal(conf->certs[0].renew_before, 3 * 86400);
+	conf_free(conf);
+
+	EXPECT(CA1
+	    "certificates:\n"
+	    "  - name: m\n"
+	    "    domains: [m.example]\n"
+	    "    <<: { key: rsa-2048 }\n"
+	    "    <<: { key: rsa-4096 }\n"
+	    "  - name: n\n"
+	    "    domains: [n.example]\n"
+	    "    <<: just-a-string\n"
+	    "  - name: o\n"
+	    "    domains: [o.example]\n"
+	    "    <<: { keys: rsa-2048 }\n"
+	    "    [a]: b\n",
+	    "t.yaml:8:5: duplicate key \"<<\" (first at line 7)",
+	    "t.yaml:11:9: <<: expected a mapping or a list of mappings, got "
+	    "a string",
+	    "t.yaml:14:11: unknown key \"keys\"; did you mean \"key\"?",
+	    "t.yaml:15:5: expected a string as key, got a list");
+
+	/* a chain of merges is followed 16 deep, no further */
+	off = (size_t)snprintf(yaml, sizeof(yaml), "x-0: &m0 { key: rsa-2048 }\n");
+	for (i = 1; i <= 17; i++)
+		off += (size_t)snprintf(yaml + off, sizeof(yaml) - off,
+		    "x-%zu: &m%zu { <<: *m%zu }\n", i, i, i - 1);
+	snprintf(yaml + off, sizeof(yaml) - off, "defaults: *m17\n");
+	EXPECT(yaml, "t.yaml:2:12: \"<<\" merges nested deeper than 16 levels");
+
+	EXPECT("state_dir: \"/var/lib/\\0renewd\"\n",
+	    "t.yaml:1:12: state_dir: contains a NUL byte");
+}
+
 int
 main(void)
 {
@@ -1136,6 +1189,7 @@ main(void)
 		cmocka_unit_test(reload_entries_are_checked),
 		cmocka_unit_test(conf_load_reads_only_the_file_and_bounds_it),
 		cmocka_unit_test(helpers_find_dup_compare_and_free),
+		cmocka_unit_test(merges_follow_yaml_precedence_and_limits),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
