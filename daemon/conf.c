@@ -978,6 +978,42 @@ str_dup(const char *s)
 	return s == NULL ? NULL : xstrdup(s);
 }
 
+static int
+str_equal(const char *a, const char *b)
+{
+	if (a == NULL || b == NULL)
+		return a == b;
+	return strcmp(a, b) == 0;
+}
+
+void
+conf_ca_free(struct conf_ca *ca)
+{
+	if (ca == NULL)
+		return;
+	ca_clear(ca);
+	free(ca);
+}
+
+struct conf_ca *
+conf_ca_dup(const struct conf_ca *src)
+{
+	struct conf_ca	*d;
+
+	if (src == NULL)
+		return NULL;
+	d = xcalloc(1, sizeof(*d));
+	d->name = str_dup(src->name);
+	d->directory = str_dup(src->directory);
+	strv_copy(&d->contact, &src->contact);
+	d->eab_kid = str_dup(src->eab_kid);
+	d->eab_hmac_key = str_dup(src->eab_hmac_key);
+	d->ca_bundle = str_dup(src->ca_bundle);
+	d->max_concurrent_orders = src->max_concurrent_orders;
+	d->line = src->line;
+	return d;
+}
+
 static void
 deploy_copy(struct conf_deploy *d, const struct conf_deploy *s)
 {
@@ -1044,6 +1080,30 @@ conf_cert_same_order(const struct conf_cert *a, const struct conf_cert *b)
 	/* SAN order does not change what is issued; CA order does */
 	return a->key == b->key && a->challenge == b->challenge &&
 	    strv_same_set(&a->domains, &b->domains) && strv_equal(&a->ca, &b->ca);
+}
+
+int
+conf_ca_equal(const struct conf_ca *a, const struct conf_ca *b)
+{
+	if (a == NULL || b == NULL)
+		return a == b;
+	/* everything a CA client is made from; the line only places errors */
+	return str_equal(a->name, b->name) &&
+	    str_equal(a->directory, b->directory) &&
+	    strv_equal(&a->contact, &b->contact) &&
+	    str_equal(a->eab_kid, b->eab_kid) &&
+	    str_equal(a->eab_hmac_key, b->eab_hmac_key) &&
+	    str_equal(a->ca_bundle, b->ca_bundle) &&
+	    a->max_concurrent_orders == b->max_concurrent_orders;
+}
+
+int
+conf_http01_equal(const struct conf_http01 *a, const struct conf_http01 *b)
+{
+	if (a == NULL || b == NULL)
+		return a == b;
+	return str_equal(a->webroot, b->webroot) &&
+	    strv_equal(&a->listen, &b->listen);
 }
 
 const char *

@@ -1156,6 +1156,104 @@ merges_follow_yaml_precedence_and_limits(void **state)
 	    "t.yaml:1:12: state_dir: contains a NUL byte");
 }
 
+static void
+ca_and_http01_equality_covers_every_setting(void **state)
+{
+	struct conf *conf = parse_ok("http01: { listen: [\"[::]:80\", "
+	    "\"0.0.0.0:80\"] }\n"
+	    "cas:\n"
+	    "  - name: a\n"
+	    "    directory: https://a.test/dir\n"
+	    "    contact: [\"mailto:a@a.test\", \"mailto:b@a.test\"]\n"
+	    "    eab: { kid: k1, hmac_key: c2VjcmV0 }\n"
+	    "    ca_bundle: /etc/a.pem\n"
+	    "    max_concurrent_orders: 3\n"
+	    "  - name: b\n"
+	    "    directory: https://a.test/dir\n");
+	struct conf		*conf2;
+	struct conf_http01	 h;
+	struct conf_ca		*a, *b;
+	char			*save;
+
+	a = conf_ca_dup(&conf->cas[0]);
+	assert_ptr_not_equal(a->eab_hmac_key, conf->cas[0].eab_hmac_key);
+	assert_string_equal(a->eab_hmac_key, "c2VjcmV0");
+	assert_int_equal(a->contact.n, 2);
+	assert_int_equal(a->line, 3);
+	assert_true(conf_ca_equal(a, &conf->cas[0]));
+	assert_true(conf_ca_equal(NULL, NULL));
+	assert_false(conf_ca_equal(a, NULL));
+	assert_false(conf_ca_equal(&conf->cas[0], &conf->cas[1]));
+	/* the line only places messages */
+	a->line = 99;
+	assert_true(conf_ca_equal(a, &conf->cas[0]));
+
+	/* each setting on its own makes a different client */
+#define DIFFERS(field, value) do {					\
+	save = a->field;						\
+	a->field = (value);						\
+	assert_false(conf_ca_equal(a, &conf->cas[0]));			\
+	assert_false(conf_ca_equal(&conf->cas[0], a));			\
+	a->field = save;						\
+	assert_true(conf_ca_equal(a, &conf->cas[0]));			\
+} while (0)
+	DIFFERS(name, "z");
+	DIFFERS(directory, "https://a.test/other");
+	DIFFERS(eab_kid, "k2");
+	DIFFERS(eab_kid, NULL);
+	DIFFERS(eab_hmac_key, "c2VjcmV1");
+	DIFFERS(eab_hmac_key, NULL);
+	DIFFERS(ca_bundle, NULL);
+	DIFFERS(contact.v[1], "mailto:c@a.test");
+#undef DIFFERS
+	a->contact.n = 1;
+	assert_false(conf_ca_equal(a, &conf->cas[0]));
+	a->contact.n = 2;
+	/* the account's contact list is sent in order */
+	save = a->contact.v[0];
+	a->contact.v[0] = a->contact.v[1];
+	a->contact.v[1] = save;
+	assert_false(conf_ca_equal(a, &conf->cas[0]));
+	a->contact.v[1] = a->contact.v[0];
+	a->contact.v[0] = save;
+	a->max_concurrent_orders = 4;
+	assert_false(conf_ca_equal(a, &conf->cas[0]));
+	conf_ca_free(a);
+	b = conf_ca_dup(&conf->cas[1]);
+	assert_null(b->eab_kid);
+	assert_null(b->eab_hmac_key);
+	assert_null(b->contact.v);
+	assert_true(conf_ca_equal(b, &conf->cas[1]));
+	conf_ca_free(b);
+	conf_ca_free(NULL);
+	assert_null(conf_ca_dup(NULL));
+
+	h = conf->http01;
+	assert_true(conf_http01_equal(&h, &conf->http01));
+	assert_true(conf_http01_equal(NULL, NULL));
+	assert_false(conf_http01_equal(&h, NULL));
+	h.listen.n = 1;
+	assert_false(conf_http01_equal(&h, &conf->http01));
+	h.listen.n = 0;
+	h.webroot = "/var/www";
+	assert_false(conf_http01_equal(&h, &conf->http01));
+	conf_free(conf);
+
+	/* listen order is kept as written: a reorder counts as a change */
+	conf = parse_ok("http01: { listen: [\"0.0.0.0:80\", \"[::]:80\"] }\n");
+	conf2 = parse_ok("http01: { listen: [\"[::]:80\", \"0.0.0.0:80\"] }\n");
+	assert_false(conf_http01_equal(&conf->http01, &conf2->http01));
+	conf_free(conf2);
+	conf2 = parse_ok("http01: { listen: [\"0.0.0.0:80\", \"[::]:80\"] }\n");
+	assert_true(conf_http01_equal(&conf->http01, &conf2->http01));
+	conf_free(conf2);
+	conf_free(conf);
+	conf = parse_ok("http01: { webroot: /a }\n");
+	h = conf->http01;
+	assert_true(conf_http01_equal(&h, &conf->http01));
+	conf_free(conf);
+}
+
 int
 main(void)
 {
@@ -1190,6 +1288,7 @@ main(void)
 		cmocka_unit_test(conf_load_reads_only_the_file_and_bounds_it),
 		cmocka_unit_test(helpers_find_dup_compare_and_free),
 		cmocka_unit_test(merges_follow_yaml_precedence_and_limits),
+		cmocka_unit_test(ca_and_http01_equality_covers_every_setting),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
