@@ -116,12 +116,21 @@ void		 conf_errors_clear(struct conf_errors *);
 const struct conf_ca *conf_ca_find(const struct conf *, const char *name);
 /* Returns the certificate named name, or NULL. */
 const struct conf_cert *conf_cert_find(const struct conf *, const char *name);
-/* Returns a deep copy, or NULL on allocation failure. */
+/* Returns a deep copy (NULL only for NULL). */
 struct conf_cert *conf_cert_dup(const struct conf_cert *);
 /* Frees a copy made by conf_cert_dup; NULL is a no-op. */
 void		 conf_cert_free(struct conf_cert *);
 /* Returns 1 if a and b would be issued identically (domains, key, ca, challenge). */
 int		 conf_cert_same_order(const struct conf_cert *a, const struct conf_cert *b);
+/* Returns a deep copy of a CA's settings (NULL only for NULL). */
+struct conf_ca	*conf_ca_dup(const struct conf_ca *);
+/* Frees a copy made by conf_ca_dup, wiping the EAB key; NULL is a no-op. */
+void		 conf_ca_free(struct conf_ca *);
+/* Returns 1 if a and b make the same CA client (every setting but line). */
+int		 conf_ca_equal(const struct conf_ca *a, const struct conf_ca *b);
+/* Returns 1 if a and b ask for the same http-01 listeners or webroot. */
+int		 conf_http01_equal(const struct conf_http01 *a,
+		    const struct conf_http01 *b);
 /* Returns the inventory spelling: "ecdsa-p256", "http-01", ... */
 const char	*conf_key_type_name(enum key_type);
 const char	*conf_challenge_name(enum challenge_type);

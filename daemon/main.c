@@ -105,26 +105,6 @@ on_idle(void *arg)
 	event_base_loopbreak(c->base);
 }
 
-static int
-same_str(const char *a, const char *b)
-{
-	return (a == NULL && b == NULL) ||
-	    (a != NULL && b != NULL && strcmp(a, b) == 0);
-}
-
-static int
-same_http01(const struct conf_http01 *a, const struct conf_http01 *b)
-{
-	size_t i;
-
-	if (!same_str(a->webroot, b->webroot) || a->listen.n != b->listen.n)
-		return 0;
-	for (i = 0; i < a->listen.n; i++)
-		if (strcmp(a->listen.v[i], b->listen.v[i]) != 0)
-			return 0;
-	return 1;
-}
-
 /* deploy and reload entries are validated but not carried out yet: say so */
 static void
 warn_unacted(const struct conf *conf)
@@ -153,7 +133,7 @@ reload_conf(struct ctx *c)
 	if (strcmp(conf->state_dir, c->conf->state_dir) != 0)
 		log_warn("state_dir changes only take effect after a restart; "
 		    "still using %s", c->conf->state_dir);
-	if (!same_http01(&conf->http01, &c->conf->http01))
+	if (!conf_http01_equal(&conf->http01, &c->conf->http01))
 		log_warn("http01 changes only take effect after a restart");
 	if (renewer_apply(c->renewer, conf) == -1) {
 		log_err("cannot apply the new inventory; keeping the running one");

@@ -36,7 +36,7 @@ struct renewer;
 struct ca_slot {
 	TAILQ_ENTRY(ca_slot)	 entry;
 	char			*name;
-	char			*fingerprint;	/* the settings it was made from */
+	struct conf_ca		*cfg;		/* the settings it was made from */
 	struct acme_ca		*ca;
 	int			 seen;		/* still in the inventory (during apply) */
 };
@@ -542,27 +542,6 @@ cert_check(struct cert *c)
 	cert_issue(c);
 }
 
-static char *
-ca_fingerprint(const struct conf_ca *ca)
-{
-	char	*s = NULL, *t;
-	size_t	 i;
-
-	if (asprintf(&s, "%s|%s|%s|%s|%u", ca->directory,
-	    ca->ca_bundle ? ca->ca_bundle : "", ca->eab_kid ? ca->eab_kid : "",
-	    ca->eab_hmac_key ? ca->eab_hmac_key : "", ca->max_concurrent_orders) == -1)
-		return NULL;
-	for (i = 0; i < ca->contact.n; i++) {
-		if (asprintf(&t, "%s|%s", s, ca->contact.v[i]) == -1) {
-			free(s);
-			return NULL;
-		}
-		free(s);
-		s = t;
-	}
-	return s;
-}
-
 static void
 ca_slot_free(struct renewer *r, struct ca_slot *s)
 {
@@ -594,7 +573,7 @@ ca_slot_free(struct renewer *r, struct ca_slot *s)
 	TAILQ_REMOVE(&r->cas, s, entry);
 	acme_ca_free(s->ca);
 	free(s->name);
-	free(s->fingerprint);
+	conf_ca_free(s->cfg);
 	free(s);
 }
 
@@ -603,7 +582,6 @@ apply_cas(struct renewer *r, const struct conf *conf)
 {
 	struct acme_env	 ae;
 	struct ca_slot	*s, *tmp;
-	char		*fp;
 	size_t		 i;
 
 	memset(&ae, 0, sizeof(ae));
@@ -614,12 +592,9 @@ apply_cas(struct renewer *r, const struct conf *conf)
 	TAILQ_FOREACH(s, &r->cas, entry)
 		s->seen = 0;
 	for (i = 0; i < conf->ncas; i++) {
-		if ((fp = ca_fingerprint(&conf->cas[i])) == NULL)
-			return -1;
 		s = ca_slot_find(r, conf->cas[i].name);
-		if (s != NULL && strcmp(s->fingerprint, fp) == 0) {
+		if (s != NULL && conf_ca_equal(s->cfg, &conf->cas[i])) {
 			s->seen = 1;
-			free(fp);
 			continue;
 		}
 		if (s != NULL) {
@@ -632,11 +607,10 @@ apply_cas(struct renewer *r, const struct conf *conf)
 			if (s != NULL)
 				free(s->name);
 			free(s);
-			free(fp);
 			log_err("CA %s: cannot set up a client", conf->cas[i].name);
 			return -1;
 		}
-		s->fingerprint = fp;
+		s->cfg = conf_ca_dup(&conf->cas[i]);
 		s->seen = 1;
 		TAILQ_INSERT_TAIL(&r->cas, s, entry);
 	}

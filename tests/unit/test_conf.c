@@ -1103,6 +1103,157 @@ helpers_find_dup_compare_and_free(void **state)
 	assert_null(conf_parse("t.yaml", "a: [", 4, NULL));
 }
 
+static void
+merges_follow_yaml_precedence_and_limits(void **state)
+{
+	char		 yaml[4096];
+	size_t		 off, i;
+	struct conf	*conf;
+
+	/* own keys beat merged ones; earlier merges beat later ones */
+	conf = parse_ok(CA1
+	    "x-a: &a { key: rsa-2048, renew_before: 1d }\n"
+	    "x-b: &b { key: rsa-4096, challenge: dns-01 }\n"
+	    "x-c: &c { <<: *b, renew_before: 2d }\n"
+	    "certificates:\n"
+	    "  - name: m\n"
+	    "    domains: [m.example]\n"
+	    "    <<: [*a, *c]\n"
+	    "    renew_before: 3d\n");
+	assert_int_equal(conf->certs[0].key, KEY_RSA_2048);
+	assert_int_equal(conf->certs[0].challenge, CHALLENGE_DNS01);
+	assert_int_equal(conf->certs[0].renew_before, 3 * 86400);
+	conf_free(conf);
+
+	EXPECT(CA1
+	    "certificates:\n"
+	    "  - name: m\n"
+	    "    domains: [m.example]\n"
+	    "    <<: { key: rsa-2048 }\n"
+	    "    <<: { key: rsa-4096 }\n"
+	    "  - name: n\n"
+	    "    domains: [n.example]\n"
+	    "    <<: just-a-string\n"
+	    "  - name: o\n"
+	    "    domains: [o.example]\n"
+	    "    <<: { keys: rsa-2048 }\n"
+	    "    [a]: b\n",
+	    "t.yaml:8:5: duplicate key \"<<\" (first at line 7)",
+	    "t.yaml:11:9: <<: expected a mapping or a list of mappings, got "
+	    "a string",
+	    "t.yaml:14:11: unknown key \"keys\"; did you mean \"key\"?",
+	    "t.yaml:15:5: expected a string as key, got a list");
+
+	/* a chain of merges is followed 16 deep, no further */
+	off = (size_t)snprintf(yaml, sizeof(yaml), "x-0: &m0 { key: rsa-2048 }\n");
+	for (i = 1; i <= 17; i++)
+		off += (size_t)snprintf(yaml + off, sizeof(yaml) - off,
+		    "x-%zu: &m%zu { <<: *m%zu }\n", i, i, i - 1);
+	snprintf(yaml + off, sizeof(yaml) - off, "defaults: *m17\n");
+	EXPECT(yaml, "t.yaml:2:12: \"<<\" merges nested deeper than 16 levels");
+
+	EXPECT("state_dir: \"/var/lib/\\0renewd\"\n",
+	    "t.yaml:1:12: state_dir: contains a NUL byte");
+}
+
+static void
+ca_and_http01_equality_covers_every_setting(void **state)
+{
+	struct conf *conf = parse_ok("http01: { listen: [\"[::]:80\", "
+	    "\"0.0.0.0:80\"] }\n"
+	    "cas:\n"
+	    "  - name: a\n"
+	    "    directory: https://a.test/dir\n"
+	    "    contact: [\"mailto:a@a.test\", \"mailto:b@a.test\"]\n"
+	    "    eab: { kid: k1, hmac_key: c2VjcmV0 }\n"
+	    "    ca_bundle: /etc/a.pem\n"
+	    "    max_concurrent_orders: 3\n"
+	    "  - name: b\n"
+	    "    directory: https://a.test/dir\n");
+	struct conf		*conf2;
+	struct conf_http01	 h;
+	struct conf_ca		*a, *b;
+	char			*save;
+
+	a = conf_ca_dup(&conf->cas[0]);
+	assert_ptr_not_equal(a->eab_hmac_key, conf->cas[0].eab_hmac_key);
+	assert_string_equal(a->eab_hmac_key, "c2VjcmV0");
+	assert_int_equal(a->contact.n, 2);
+	assert_int_equal(a->line, 3);
+	assert_true(conf_ca_equal(a, &conf->cas[0]));
+	assert_true(conf_ca_equal(NULL, NULL));
+	assert_false(conf_ca_equal(a, NULL));
+	assert_false(conf_ca_equal(&conf->cas[0], &conf->cas[1]));
+	/* the line only places messages */
+	a->line = 99;
+	assert_true(conf_ca_equal(a, &conf->cas[0]));
+
+	/* each setting on its own makes a different client */
+#define DIFFERS(field, value) do {					\
+	save = a->field;						\
+	a->field = (value);						\
+	assert_false(conf_ca_equal(a, &conf->cas[0]));			\
+	assert_false(conf_ca_equal(&conf->cas[0], a));			\
+	a->field = save;						\
+	assert_true(conf_ca_equal(a, &conf->cas[0]));			\
+} while (0)
+	DIFFERS(name, "z");
+	DIFFERS(directory, "https://a.test/other");
+	DIFFERS(eab_kid, "k2");
+	DIFFERS(eab_kid, NULL);
+	DIFFERS(eab_hmac_key, "c2VjcmV1");
+	DIFFERS(eab_hmac_key, NULL);
+	DIFFERS(ca_bundle, NULL);
+	DIFFERS(contact.v[1], "mailto:c@a.test");
+#undef DIFFERS
+	a->contact.n = 1;
+	assert_false(conf_ca_equal(a, &conf->cas[0]));
+	a->contact.n = 2;
+	/* the account's contact list is sent in order */
+	save = a->contact.v[0];
+	a->contact.v[0] = a->contact.v[1];
+	a->contact.v[1] = save;
+	assert_false(conf_ca_equal(a, &conf->cas[0]));
+	a->contact.v[1] = a->contact.v[0];
+	a->contact.v[0] = save;
+	a->max_concurrent_orders = 4;
+	assert_false(conf_ca_equal(a, &conf->cas[0]));
+	conf_ca_free(a);
+	b = conf_ca_dup(&conf->cas[1]);
+	assert_null(b->eab_kid);
+	assert_null(b->eab_hmac_key);
+	assert_null(b->contact.v);
+	assert_true(conf_ca_equal(b, &conf->cas[1]));
+	conf_ca_free(b);
+	conf_ca_free(NULL);
+	assert_null(conf_ca_dup(NULL));
+
+	h = conf->http01;
+	assert_true(conf_http01_equal(&h, &conf->http01));
+	assert_true(conf_http01_equal(NULL, NULL));
+	assert_false(conf_http01_equal(&h, NULL));
+	h.listen.n = 1;
+	assert_false(conf_http01_equal(&h, &conf->http01));
+	h.listen.n = 0;
+	h.webroot = "/var/www";
+	assert_false(conf_http01_equal(&h, &conf->http01));
+	conf_free(conf);
+
+	/* listen order is kept as written: a reorder counts as a change */
+	conf = parse_ok("http01: { listen: [\"0.0.0.0:80\", \"[::]:80\"] }\n");
+	conf2 = parse_ok("http01: { listen: [\"[::]:80\", \"0.0.0.0:80\"] }\n");
+	assert_false(conf_http01_equal(&conf->http01, &conf2->http01));
+	conf_free(conf2);
+	conf2 = parse_ok("http01: { listen: [\"0.0.0.0:80\", \"[::]:80\"] }\n");
+	assert_true(conf_http01_equal(&conf->http01, &conf2->http01));
+	conf_free(conf2);
+	conf_free(conf);
+	conf = parse_ok("http01: { webroot: /a }\n");
+	h = conf->http01;
+	assert_true(conf_http01_equal(&h, &conf->http01));
+	conf_free(conf);
+}
+
 int
 main(void)
 {
@@ -1136,6 +1287,8 @@ main(void)
 		cmocka_unit_test(reload_entries_are_checked),
 		cmocka_unit_test(conf_load_reads_only_the_file_and_bounds_it),
 		cmocka_unit_test(helpers_find_dup_compare_and_free),
+		cmocka_unit_test(merges_follow_yaml_precedence_and_limits),
+		cmocka_unit_test(ca_and_http01_equality_covers_every_setting),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
