@@ -17,6 +17,7 @@
 #include "crypto.h"
 #include "log.h"
 #include "renew.h"
+#include "sched.h"
 #include "store.h"
 #include "worker.h"
 
@@ -26,9 +27,6 @@
 	    (var) != NULL && ((tvar) = TAILQ_NEXT(var, field), 1);	\
 	    (var) = (tvar))
 #endif
-
-#define BACKOFF_MIN	60		/* first retry after a failure, seconds */
-#define BACKOFF_MAX	86400		/* retries never further apart than a day */
 
 struct renewer;
 
@@ -87,38 +85,11 @@ struct renewer {
 static void	cert_check(struct cert *);
 static void	cert_order(struct cert *);
 
-int
-renew_before_fits(time_t nb, time_t na, long renew_before)
-{
-	time_t	life = na - nb;
-
-	if (renew_before <= 0 || life <= 0)
-		return 1;
-	return na - (time_t)renew_before - nb >= life / 30;
-}
-
-time_t
-renew_due(time_t nb, time_t na, long renew_before, double jitter)
-{
-	time_t	life = na - nb, window, spread;
-
-	if (life <= 0)
-		return na;
-	if (!renew_before_fits(nb, na, renew_before))
-		renew_before = 0;
-	window = renew_before > 0 ? (time_t)renew_before : life / 3;
-	spread = life / 30;
-	if (spread > 86400)
-		spread = 86400;
-	if (jitter < 0 || jitter >= 1)
-		jitter = 0;
-	return na - window - (time_t)(jitter * (double)spread);
-}
-
+/* A fraction in [0,1) that differs per certificate and per attempt. */
 static double
 jitter(void)
 {
-	return (double)arc4random_uniform(1000000) / 1000000.0;
+	return sched_jitter(arc4random());
 }
 
 static void
@@ -242,7 +213,6 @@ static void
 cert_failed(struct cert *c)
 {
 	time_t	delay;
-	unsigned shift;
 
 	crypto_key_free(c->key);
 	c->key = NULL;
@@ -250,12 +220,7 @@ cert_failed(struct cert *c)
 	set_state(c, CERT_IDLE);
 	if (c->r->env.once)
 		return;
-	shift = c->failures - 1 > 20 ? 20 : c->failures - 1;
-	delay = (time_t)BACKOFF_MIN << shift;
-	if (delay > BACKOFF_MAX)
-		delay = BACKOFF_MAX;
-	/* +-10 % so certificates that failed together spread out */
-	delay = delay - delay / 10 + (time_t)(jitter() * (double)(delay / 5));
+	delay = sched_backoff(c->failures, jitter());
 	log_msg(LOG_LVL_NOTICE, c->cfg->name,
 	    "attempt %u failed; next attempt in %lld s", c->failures,
 	    (long long)delay);
@@ -266,12 +231,12 @@ cert_failed(struct cert *c)
  * When the certificate described by info falls due. A renew_before that
  * swallows (nearly) the whole lifetime -- 30d with a CA that issues 6-day
  * certificates -- would make every new certificate due the moment it is
- * installed; renew_due() then uses the automatic window, and we say why.
+ * installed; sched_due() then uses the automatic window, and we say why.
  */
 static time_t
 cert_due(struct cert *c, const struct crypto_cert_info *info)
 {
-	if (!renew_before_fits(info->not_before, info->not_after,
+	if (!sched_renew_before_fits(info->not_before, info->not_after,
 	    c->cfg->renew_before))
 		log_msg(LOG_LVL_WARNING, c->cfg->name,
 		    "renew_before (%ld s) leaves serial %s, valid for %lld s, "
@@ -279,7 +244,7 @@ cert_due(struct cert *c, const struct crypto_cert_info *info)
 		    "lifetime remains instead", c->cfg->renew_before,
 		    info->serial,
 		    (long long)(info->not_after - info->not_before));
-	return renew_due(info->not_before, info->not_after,
+	return sched_due(info->not_before, info->not_after,
 	    c->cfg->renew_before, jitter());
 }
 
@@ -360,8 +325,8 @@ install(struct cert *c, const char *pem, size_t len)
 		/* due already (clock skew, a CA backdating): no busy loop */
 		log_msg(LOG_LVL_WARNING, c->cfg->name, "serial %s is due as soon "
 		    "as it is installed; checking again in %d s", info.serial,
-		    BACKOFF_MIN);
-		due = time(NULL) + BACKOFF_MIN;
+		    SCHED_BACKOFF_MIN);
+		due = time(NULL) + SCHED_BACKOFF_MIN;
 	}
 	gmtime_r(&info.not_after, &tm);
 	strftime(na_s, sizeof(na_s), "%Y-%m-%dT%H:%M:%SZ", &tm);

@@ -49,19 +49,4 @@ int		 renewer_apply(struct renewer *, const struct conf *conf);
 /* Fills st with the current counts. */
 void		 renewer_stats(const struct renewer *, struct renew_stats *st);
 
-/*
- * Returns 1 if renew_before (seconds; 0 = auto) leaves a certificate valid
- * from nb to na at least a thirtieth of its lifetime before it is due, 0
- * if it would make a new certificate due (almost) at once.
- */
-int		 renew_before_fits(time_t nb, time_t na, long renew_before);
-/*
- * When a certificate valid from nb to na is due for renewal: na minus
- * renew_before (seconds), or, with renew_before 0 or one that does not
- * fit, when a third of its lifetime remains; jitter in [0,1) moves it
- * earlier by up to 1/30 of the lifetime (at most a day) so a fleet does
- * not renew in lock-step.
- */
-time_t		 renew_due(time_t nb, time_t na, long renew_before, double jitter);
-
 #endif

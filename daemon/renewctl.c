@@ -11,7 +11,7 @@
 #include "conf.h"
 #include "crypto.h"
 #include "log.h"
-#include "renew.h"
+#include "sched.h"
 #include "store.h"
 
 #define DEFAULT_CONF	SYSCONFDIR "/renewd/renewd.yaml"
@@ -68,7 +68,7 @@ status(const struct conf *conf)
 			rc = 1;
 			continue;
 		}
-		due = renew_due(info.not_before, info.not_after,
+		due = sched_due(info.not_before, info.not_after,
 		    cc->renew_before, 0);
 		fmt_time(info.not_after, na, sizeof(na));
 		fmt_time(due, due_s, sizeof(due_s));
