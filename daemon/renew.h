@@ -13,6 +13,14 @@ struct worker_pool;
 struct conf;
 struct renewer;
 
+/*
+ * Ownership: the renewer copies env itself but borrows the objects it
+ * points to. They must outlive the renewer, except the worker pool, which
+ * must be freed first (main.c's teardown): renewer_free then frees key
+ * generations no thread can still finish. renewer_apply copies what it
+ * keeps of conf (each certificate's settings; each CA's, in its client),
+ * so the caller may free conf as soon as the call returns.
+ */
 struct renew_env {
 	struct event_base	*base;
 	struct http_client	*http;
@@ -31,10 +39,13 @@ struct renew_stats {
 	time_t	next;		/* earliest scheduled check, 0 if none */
 };
 
-/* Called on the loop whenever no certificate is busy any more. */
+/*
+ * Called on the loop whenever no certificate is about to be checked,
+ * generating a key or ordering any more.
+ */
 typedef void (*renew_idle_cb)(void *arg);
 
-/* Returns a renewer acting through env (copied), or NULL. */
+/* Returns a renewer acting through env (copied); it manages nothing yet. */
 struct renewer	*renewer_new(const struct renew_env *env, renew_idle_cb idle,
 		    void *arg);
 /* Cancels orders and timers and frees; NULL is a no-op. */
@@ -42,8 +53,8 @@ void		 renewer_free(struct renewer *);
 /*
  * Makes conf the inventory: new certificates are checked now, removed ones
  * are dropped (their orders abandoned), changed ones are re-checked; CA
- * clients are kept when their settings did not change. conf must outlive
- * the next renewer_apply or renewer_free. Returns 0 or -1.
+ * clients are kept when their settings did not change. Returns 0 or -1;
+ * after -1 the certificates are applied but the CAs are not.
  */
 int		 renewer_apply(struct renewer *, const struct conf *conf);
 /* Fills st with the current counts. */
