@@ -29,6 +29,10 @@
 #define DEFAULT_CONF	SYSCONFDIR "/renewd/renewd.yaml"
 #define WORKER_THREADS	2
 
+/* All of them arrive through libevent, in on_signal(). */
+static const int handled_signals[] = { SIGTERM, SIGINT, SIGHUP };
+#define NSIGNALS	(sizeof(handled_signals) / sizeof(handled_signals[0]))
+
 /*
  * Everything the daemon owns. Besides it, only log.c (level, journal flag)
  * and http.c (curl_global_init's once-flag) keep process-wide state.
@@ -45,7 +49,7 @@ struct ctx {
 	struct chall_http	*http01;
 	struct worker_pool	*workers;
 	struct renewer		*renewer;
-	struct event		*sig_term, *sig_int, *sig_hup;
+	struct event		*sig[NSIGNALS];	/* one per handled_signals[] */
 };
 
 static void
@@ -212,6 +216,7 @@ setup(struct ctx *c)
 {
 	struct renew_env env;
 	char		 err[512];
+	size_t		 i;
 
 	if ((c->store = store_open(c->conf->state_dir, err, sizeof(err))) == NULL) {
 		log_err("%s", err);
@@ -245,14 +250,12 @@ setup(struct ctx *c)
 		log_err("cannot start renewing");
 		return -1;
 	}
-	c->sig_term = evsignal_new(c->base, SIGTERM, on_signal, c);
-	c->sig_int = evsignal_new(c->base, SIGINT, on_signal, c);
-	c->sig_hup = evsignal_new(c->base, SIGHUP, on_signal, c);
-	if (evsignal_add(c->sig_term, NULL) == -1 ||
-	    evsignal_add(c->sig_int, NULL) == -1 ||
-	    evsignal_add(c->sig_hup, NULL) == -1) {
-		log_err("cannot install signal handlers");
-		return -1;
+	for (i = 0; i < NSIGNALS; i++) {
+		c->sig[i] = evsignal_new(c->base, handled_signals[i], on_signal, c);
+		if (evsignal_add(c->sig[i], NULL) == -1) {
+			log_err("cannot handle %s", strsignal(handled_signals[i]));
+			return -1;
+		}
 	}
 	return 0;
 }
@@ -260,12 +263,11 @@ setup(struct ctx *c)
 static void
 teardown(struct ctx *c)
 {
-	if (c->sig_term != NULL)
-		event_free(c->sig_term);
-	if (c->sig_int != NULL)
-		event_free(c->sig_int);
-	if (c->sig_hup != NULL)
-		event_free(c->sig_hup);
+	size_t	i;
+
+	for (i = 0; i < NSIGNALS; i++)
+		if (c->sig[i] != NULL)
+			event_free(c->sig[i]);
 	/* threads first: afterwards no key generation touches the renewer */
 	worker_pool_free(c->workers);
 	renewer_free(c->renewer);
