@@ -276,22 +276,25 @@ teardown(void **state)
 {
 	struct fx	*fx = *state;
 	char		*cmd;
+	int		 rc;
 
 	/* the order main.c keeps: threads first, then the renewer */
 	worker_pool_free(fx->workers);
 	renewer_free(fx->r);
-	assert_int_equal(fake.nactive, 0);
-	assert_int_equal(fake.ca_new, fake.ca_free);
 	store_close(fx->store);
 	event_free(fx->tick);
 	event_base_free(fx->base);
 	cmd = xasprintf("rm -rf %s", fx->dir);
-	assert_int_equal(system(cmd), 0);
+	rc = system(cmd);
 	free(cmd);
 	free(fx->state_dir);
 	pthread_cond_destroy(&fx->gate.cv);
 	pthread_mutex_destroy(&fx->gate.mu);
 	free(fx);
+	/* last, so that a failure leaves nothing behind */
+	assert_int_equal(rc, 0);
+	assert_int_equal(fake.nactive, 0);
+	assert_int_equal(fake.ca_new, fake.ca_free);
 	return 0;
 }
 
