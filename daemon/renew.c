@@ -3,9 +3,7 @@
 
 #include <sys/queue.h>
 
-#include <errno.h>
 #include <stdint.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
