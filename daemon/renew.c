@@ -38,9 +38,12 @@
  *   IDLE, DUE --timer--> check --live one good--> IDLE (timer at its due time)
  *                              --else--> KEYGEN --key--> ORDER
  *   ORDER --chain verified and installed--> IDLE (timer at its due time)
- *   ORDER --error--> ORDER at the next CA; after the last: IDLE (backoff)
+ *   ORDER --order failed--> ORDER at the next CA; after the last: IDLE (backoff)
+ *   ORDER --chain refused or not installed--> IDLE (backoff)
+ *   KEYGEN --no key--> IDLE (backoff)
  *   any --cert_stop (removed, settings or CA changed)--> IDLE
  *
+ * With --once no timer is armed but for the first check: IDLE is final.
  * A certificate is busy in every state but IDLE, and the renewer is idle
  * when none is busy: set_state() is the one place that counts them.
  */
