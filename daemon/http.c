@@ -16,6 +16,7 @@
 
 #include "http.h"
 #include "log.h"
+#include "xmalloc.h"
 
 /*
  * The wiring is curl's hiperfifo/multi-event: one multi handle per client
@@ -88,15 +89,18 @@ struct http_client {
  * curl_global_init is not thread-safe in libcurl < 7.84, so it must run
  * before any thread starts: main() creates its http client (or calls
  * http_client_new once) before spawning workers.  pthread_once keeps the
- * call single even with several clients.
+ * call single even with several clients.  These two are process-wide
+ * (docs/DESIGN.md lists renewd's globals).
  */
 static pthread_once_t	 http_once = PTHREAD_ONCE_INIT;
 static CURLcode		 http_global_rc = CURLE_FAILED_INIT;
 
+/* curl allocates through xmalloc.h too: its out of memory aborts like ours. */
 static void
 http_global_init(void)
 {
-	http_global_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
+	http_global_rc = curl_global_init_mem(CURL_GLOBAL_DEFAULT, xmalloc_hook,
+	    free, xrealloc_hook, xstrdup_hook, xcalloc_hook);
 }
 
 static double
@@ -158,7 +162,6 @@ write_cb(char *data, size_t size, size_t nmemb, void *arg)
 {
 	struct http_req	*r = arg;
 	size_t		 n = size * nmemb, ncap;
-	char		*nbuf;
 
 	if (n > r->max_body - r->len) {
 		/* a short count makes curl abort this transfer only */
@@ -171,9 +174,7 @@ write_cb(char *data, size_t size, size_t nmemb, void *arg)
 			ncap *= 2;
 		if (ncap > r->max_body + 1)
 			ncap = r->max_body + 1;
-		if ((nbuf = realloc(r->buf, ncap)) == NULL)
-			return 0;
-		r->buf = nbuf;
+		r->buf = xreallocarray(r->buf, 1, ncap);
 		r->cap = ncap;
 	}
 	memcpy(r->buf + r->len, data, n);
@@ -182,33 +183,19 @@ write_cb(char *data, size_t size, size_t nmemb, void *arg)
 	return n;
 }
 
-/* Stores a trimmed copy of value into *slot, replacing what was there. */
-static int
+/* Stores a copy of the trimmed value into *slot, replacing what was there. */
+static void
 set_header(char **slot, const char *v, size_t vlen)
 {
-	char *s;
-
-	if ((s = strndup(v, vlen)) == NULL)
-		return -1;
 	free(*slot);
-	*slot = s;
-	return 0;
+	*slot = xstrndup(v, vlen);
 }
 
-static int
+static void
 add_link(struct http_req *r, const char *v, size_t vlen)
 {
-	char **nl, *s;
-
-	if ((s = strndup(v, vlen)) == NULL)
-		return -1;
-	if ((nl = reallocarray(r->links, r->nlinks + 1, sizeof(*nl))) == NULL) {
-		free(s);
-		return -1;
-	}
-	r->links = nl;
-	r->links[r->nlinks++] = s;
-	return 0;
+	r->links = xreallocarray(r->links, r->nlinks + 1, sizeof(*r->links));
+	r->links[r->nlinks++] = xstrndup(v, vlen);
 }
 
 static size_t
@@ -217,7 +204,6 @@ header_cb(char *data, size_t size, size_t nitems, void *arg)
 	struct http_req	*r = arg;
 	size_t		 n = size * nitems, namelen, vlen;
 	const char	*colon, *v;
-	int		 rc = 0;
 
 	r->hdr_bytes += n;
 	if (r->hdr_bytes > HTTP_MAX_HEADER_BYTES) {
@@ -253,17 +239,17 @@ header_cb(char *data, size_t size, size_t nitems, void *arg)
 #define IS(name) (namelen == sizeof(name) - 1 && \
 	strncasecmp(data, name, namelen) == 0)
 	if (IS("Replay-Nonce"))
-		rc = set_header(&r->replay_nonce, v, vlen);
+		set_header(&r->replay_nonce, v, vlen);
 	else if (IS("Location"))
-		rc = set_header(&r->location, v, vlen);
+		set_header(&r->location, v, vlen);
 	else if (IS("Retry-After"))
-		rc = set_header(&r->retry_after, v, vlen);
+		set_header(&r->retry_after, v, vlen);
 	else if (IS("Content-Type"))
-		rc = set_header(&r->content_type, v, vlen);
+		set_header(&r->content_type, v, vlen);
 	else if (IS("Link"))
-		rc = add_link(r, v, vlen);
+		add_link(r, v, vlen);
 #undef IS
-	return rc == 0 ? n : 0;
+	return n;
 }
 
 /* Runs r's callback with what curl gave us, then frees r. */
@@ -293,10 +279,9 @@ req_complete(struct http_req *r, CURLcode result)
 		/*
 		 * What curl < 8.6 says, without a message, when one header
 		 * line outgrows its 100 KiB buffer: our limit only sees whole
-		 * lines. A hostile CA is likelier than real exhaustion.
+		 * lines. Real exhaustion aborts in xmalloc.c instead.
 		 */
-		snprintf(err, sizeof(err), "response header line too long "
-		    "(or out of memory)");
+		snprintf(err, sizeof(err), "response header line too long");
 		resp.error = err;
 	} else if (result != CURLE_OK) {
 		snprintf(err, sizeof(err), "%s", r->errbuf[0] != '\0' ?
@@ -397,10 +382,8 @@ sock_free(struct http_sock *s)
 	if (s == NULL)
 		return;
 	LIST_REMOVE(s, entry);
-	if (s->rev != NULL)
-		event_free(s->rev);
-	if (s->wev != NULL)
-		event_free(s->wev);
+	event_free(s->rev);
+	event_free(s->wev);
 	free(s);
 }
 
@@ -436,10 +419,7 @@ multi_sock_cb(CURL *easy, curl_socket_t fd, int what, void *userp,
 		return 0;
 	}
 	if (s == NULL) {
-		if ((s = calloc(1, sizeof(*s))) == NULL) {
-			log_err("http: socket %d: calloc failed", (int)fd);
-			return -1;
-		}
+		s = xcalloc(1, sizeof(*s));
 		s->client = c;
 		s->fd = fd;
 		s->rev = event_new(c->base, fd, EV_READ | EV_PERSIST,
@@ -447,19 +427,14 @@ multi_sock_cb(CURL *easy, curl_socket_t fd, int what, void *userp,
 		s->wev = event_new(c->base, fd, EV_WRITE | EV_PERSIST,
 		    sock_event_cb, s);
 		LIST_INSERT_HEAD(&c->socks, s, entry);
-		if (s->rev == NULL || s->wev == NULL) {
-			sock_free(s);
-			goto fail;
-		}
 		curl_multi_assign(c->multi, fd, s);
 	}
 	if (sock_watch(s->rev, what & CURL_POLL_IN) == -1 ||
-	    sock_watch(s->wev, what & CURL_POLL_OUT) == -1)
-		goto fail;
+	    sock_watch(s->wev, what & CURL_POLL_OUT) == -1) {
+		log_err("http: socket %d: cannot watch it with libevent", (int)fd);
+		return -1;
+	}
 	return 0;
- fail:
-	log_err("http: socket %d: cannot watch it with libevent", (int)fd);
-	return -1;
 }
 
 /* CURLMOPT_TIMERFUNCTION: only arm the timer; never act from in here. */
@@ -491,22 +466,13 @@ http_client_new(struct event_base *base, const char *user_agent)
 		    curl_easy_strerror(http_global_rc));
 		goto out;
 	}
-	if ((c = calloc(1, sizeof(*c))) == NULL) {
-		log_err("http: calloc failed");
-		goto out;
-	}
+	c = xcalloc(1, sizeof(*c));
 	c->base = base;
 	TAILQ_INIT(&c->reqs);
 	LIST_INIT(&c->socks);
-	if ((c->user_agent = strdup(user_agent != NULL ? user_agent :
-	    PACKAGE_NAME "/" PACKAGE_VERSION)) == NULL) {
-		log_err("http: strdup failed");
-		goto out;
-	}
-	if ((c->timer = evtimer_new(base, timer_event_cb, c)) == NULL) {
-		log_err("http: evtimer_new failed");
-		goto out;
-	}
+	c->user_agent = xstrdup(user_agent != NULL ? user_agent :
+	    PACKAGE_NAME "/" PACKAGE_VERSION);
+	c->timer = evtimer_new(base, timer_event_cb, c);
 	if ((c->multi = curl_multi_init()) == NULL) {
 		log_err("http: curl_multi_init failed");
 		goto out;
@@ -546,8 +512,7 @@ client_destroy(struct http_client *c)
 	/* sockets curl did not report removed before cleanup */
 	while (!LIST_EMPTY(&c->socks))
 		sock_free(LIST_FIRST(&c->socks));
-	if (c->timer != NULL)
-		event_free(c->timer);
+	event_free(c->timer);
 	free(c->user_agent);
 	free(c);
 }
@@ -571,74 +536,78 @@ http_client_free(struct http_client *c)
 	client_destroy(c);
 }
 
-struct http_req *
-http_request(struct http_client *c, const char *method, const char *url,
-    const char *body, size_t body_len, const struct http_opts *opts,
-    http_cb cb, void *arg)
-{
-	static const struct http_opts defaults;
-	struct http_req		*r = NULL, *ret = NULL;
-	struct curl_slist	*l;
-	char			 ct[512];
-	CURLcode		 ce = CURLE_OK;
-	CURLMcode		 mc;
-	int			 post = 0, head = 0;
+enum http_method { HTTP_GET, HTTP_HEAD, HTTP_POST };
 
-	if (opts == NULL)
-		opts = &defaults;
-	if (c == NULL || c->dying || url == NULL || cb == NULL || method == NULL)
-		goto out;
-	if (strcmp(method, "POST") == 0)
-		post = 1;
-	else if (strcmp(method, "HEAD") == 0)
-		head = 1;
-	else if (strcmp(method, "GET") != 0) {
-		log_err("http: %s: unsupported method %s", url, method);
-		goto out;
-	}
-	if ((r = calloc(1, sizeof(*r))) == NULL ||
-	    (r->url = strdup(url)) == NULL ||
-	    (r->method = strdup(method)) == NULL) {
-		log_err("http: %s: out of memory", url);
-		goto out;
-	}
+/* Returns the method named m, or -1 if it is none we speak. */
+static int
+method_parse(const char *m)
+{
+	if (strcmp(m, "GET") == 0)
+		return HTTP_GET;
+	if (strcmp(m, "HEAD") == 0)
+		return HTTP_HEAD;
+	if (strcmp(m, "POST") == 0)
+		return HTTP_POST;
+	return -1;
+}
+
+/* Returns a request owning copies of all curl reads after http_request returns. */
+static struct http_req *
+req_new(struct http_client *c, enum http_method m, const char *method,
+    const char *url, const char *body, size_t body_len,
+    const struct http_opts *opts)
+{
+	struct http_req	*r;
+
+	r = xcalloc(1, sizeof(*r));
 	r->client = c;
-	r->cb = cb;
-	r->arg = arg;
+	r->url = xstrdup(url);
+	r->method = xstrdup(method);
 	r->timeout_ms = opts->timeout_ms > 0 ? opts->timeout_ms :
 	    HTTP_DEFAULT_TIMEOUT_MS;
 	r->max_body = opts->max_body > 0 ? opts->max_body : HTTP_DEFAULT_MAX_BODY;
 	if (r->max_body > SIZE_MAX / 4)		/* keeps buffer arithmetic safe */
 		r->max_body = SIZE_MAX / 4;
-	if (post) {
+	if (m == HTTP_POST) {
 		/* our own copy: the caller's buffer may go away before curl sends */
-		if ((r->reqbody = malloc(body_len + 1)) == NULL) {
-			log_err("http: %s: out of memory", url);
-			goto out;
-		}
+		r->reqbody = xmalloc(body_len + 1);
 		if (body_len > 0)
 			memcpy(r->reqbody, body, body_len);
 		r->reqbody[body_len] = '\0';
 	}
-	/* curl would wait up to 1 s for "100 Continue" on large bodies */
-	if ((l = curl_slist_append(r->hdrs, "Expect:")) == NULL)
-		goto nomem;
-	r->hdrs = l;
-	if (opts->content_type != NULL) {
-		if ((size_t)snprintf(ct, sizeof(ct), "Content-Type: %s",
-		    opts->content_type) >= sizeof(ct)) {
-			log_err("http: %s: content type too long", url);
-			goto out;
-		}
-		if ((l = curl_slist_append(r->hdrs, ct)) == NULL)
-			goto nomem;
-		r->hdrs = l;
-	}
-	if ((r->easy = curl_easy_init()) == NULL) {
-		log_err("http: %s: curl_easy_init failed", url);
-		goto out;
-	}
+	return r;
+}
 
+/* Builds CURLOPT_HTTPHEADER's list. Returns 0, or -1 (logged). */
+static int
+req_headers(struct http_req *r, const char *content_type)
+{
+	char	ct[512];
+
+	/* curl would wait up to 1 s for "100 Continue" on large bodies */
+	r->hdrs = curl_slist_append(r->hdrs, "Expect:");
+	if (content_type == NULL)
+		return 0;
+	if ((size_t)snprintf(ct, sizeof(ct), "Content-Type: %s",
+	    content_type) >= sizeof(ct)) {
+		log_err("http: %s: content type too long", r->url);
+		return -1;
+	}
+	r->hdrs = curl_slist_append(r->hdrs, ct);
+	return 0;
+}
+
+/* Makes r's easy handle and sets its options. Returns 0, or -1 (logged). */
+static int
+req_setopts(struct http_req *r, enum http_method m, size_t body_len,
+    const char *ca_bundle)
+{
+	CURLcode	ce = CURLE_OK;
+
+	if ((r->easy = curl_easy_init()) == NULL) {
+		log_err("http: %s: curl_easy_init failed", r->url);
+		return -1;
+	}
 #define SET(opt, val) do { if (ce == CURLE_OK) \
 	ce = curl_easy_setopt(r->easy, opt, val); } while (0)
 	SET(CURLOPT_ERRORBUFFER, r->errbuf);
@@ -656,9 +625,9 @@ http_request(struct http_client *c, const char *method, const char *url,
 	SET(CURLOPT_FOLLOWLOCATION, 0L);
 	SET(CURLOPT_SSL_VERIFYPEER, 1L);
 	SET(CURLOPT_SSL_VERIFYHOST, 2L);
-	if (opts->ca_bundle != NULL)
-		SET(CURLOPT_CAINFO, opts->ca_bundle);
-	SET(CURLOPT_USERAGENT, c->user_agent);
+	if (ca_bundle != NULL)
+		SET(CURLOPT_CAINFO, ca_bundle);
+	SET(CURLOPT_USERAGENT, r->client->user_agent);
 	SET(CURLOPT_TIMEOUT_MS, r->timeout_ms);
 	/* refuses early when Content-Length already says it is too big */
 	SET(CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)r->max_body);
@@ -668,20 +637,47 @@ http_request(struct http_client *c, const char *method, const char *url,
 	SET(CURLOPT_HEADERDATA, r);
 	SET(CURLOPT_HTTPHEADER, r->hdrs);
 	SET(CURLOPT_TCP_KEEPALIVE, 1L);
-	if (post) {
+	if (m == HTTP_POST) {
 		SET(CURLOPT_POST, 1L);
 		SET(CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)body_len);
 		SET(CURLOPT_POSTFIELDS, r->reqbody);
-	} else if (head)
+	} else if (m == HTTP_HEAD)
 		SET(CURLOPT_NOBODY, 1L);
 	else
 		SET(CURLOPT_HTTPGET, 1L);
 #undef SET
 	if (ce != CURLE_OK) {
-		log_err("http: %s: curl_easy_setopt: %s", url,
+		log_err("http: %s: curl_easy_setopt: %s", r->url,
 		    curl_easy_strerror(ce));
+		return -1;
+	}
+	return 0;
+}
+
+struct http_req *
+http_request(struct http_client *c, const char *method, const char *url,
+    const char *body, size_t body_len, const struct http_opts *opts,
+    http_cb cb, void *arg)
+{
+	static const struct http_opts defaults;
+	struct http_req		*r = NULL, *ret = NULL;
+	CURLMcode		 mc;
+	int			 m;
+
+	if (opts == NULL)
+		opts = &defaults;
+	if (c == NULL || c->dying || url == NULL || cb == NULL || method == NULL)
+		goto out;
+	if ((m = method_parse(method)) == -1) {
+		log_err("http: %s: unsupported method %s", url, method);
 		goto out;
 	}
+	r = req_new(c, m, method, url, body, body_len, opts);
+	r->cb = cb;
+	r->arg = arg;
+	if (req_headers(r, opts->content_type) == -1 ||
+	    req_setopts(r, m, body_len, opts->ca_bundle) == -1)
+		goto out;
 	clock_gettime(CLOCK_MONOTONIC, &r->start);
 	/* arms our timer at 0 through multi_timer_cb; the loop starts it */
 	if ((mc = curl_multi_add_handle(c->multi, r->easy)) != CURLM_OK) {
@@ -693,9 +689,6 @@ http_request(struct http_client *c, const char *method, const char *url,
 	c->npending++;
 	ret = r;
 	r = NULL;
-	goto out;
- nomem:
-	log_err("http: %s: out of memory", url);
  out:
 	req_free(r);
 	return ret;

@@ -12,8 +12,11 @@
 #include "log.h"
 
 /*
- * Logging is the one piece of process-wide state outside main.c: every
- * module logs, and threading a context through each call buys nothing.
+ * Process-wide because every module logs, worker threads included, and
+ * threading a context through each call buys nothing. log_init() sets both
+ * before any thread starts; afterwards they are only read, so no lock.
+ * They are two of renewd's few mutable globals; the others are http.c's
+ * curl_global_init once-flag and its result (docs/DESIGN.md lists them).
  */
 static int log_level = LOG_LVL_INFO;
 static int log_journal;		/* stderr is the journal: "<N>" prefixes, no time */
@@ -80,6 +83,17 @@ log_vmsg(int prio, const char *cert, const char *fmt, va_list ap)
 	/* one write per line so concurrent writers never interleave mid-line */
 	fprintf(stderr, "%s\n", line);
 	errno = saved;
+}
+
+char *
+log_fmt_time(time_t t, char *buf, size_t len)
+{
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	if (strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0 && len > 0)
+		buf[0] = '\0';
+	return buf;
 }
 
 void

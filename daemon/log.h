@@ -3,6 +3,8 @@
 #define RENEWD_LOG_H
 
 #include <stdarg.h>
+#include <stddef.h>
+#include <time.h>
 
 /* syslog priorities, as journald's "<N>" prefixes expect */
 #define LOG_LVL_ERR	3
@@ -20,6 +22,9 @@ void	log_msg(int prio, const char *cert, const char *fmt, ...)
 	    __attribute__((format(printf, 3, 4)));
 void	log_vmsg(int prio, const char *cert, const char *fmt, va_list ap)
 	    __attribute__((format(printf, 3, 0)));
+
+/* Formats t as "2006-01-02T15:04:05Z" (UTC) into buf; returns buf. */
+char	*log_fmt_time(time_t t, char *buf, size_t len);
 
 #define log_err(...)	log_msg(LOG_LVL_ERR, NULL, __VA_ARGS__)
 #define log_warn(...)	log_msg(LOG_LVL_WARNING, NULL, __VA_ARGS__)

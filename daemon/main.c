@@ -30,10 +30,18 @@
 #define DEFAULT_CONF	SYSCONFDIR "/renewd/renewd.yaml"
 #define WORKER_THREADS	2
 
-/* Everything the daemon owns; the only mutable state of the program. */
+/* All of them arrive through libevent, in on_signal(). */
+static const int handled_signals[] = { SIGTERM, SIGINT, SIGHUP };
+#define NSIGNALS	(sizeof(handled_signals) / sizeof(handled_signals[0]))
+
+/*
+ * Everything the daemon owns. Besides it, only log.c (level, journal flag)
+ * and http.c (curl_global_init's once-flag) keep process-wide state.
+ */
 struct ctx {
 	const char		*conf_path;
 	int			 once;
+	int			 log_level;
 	int			 exit_code;
 	struct conf		*conf;
 	struct event_base	*base;
@@ -42,7 +50,7 @@ struct ctx {
 	struct chall_http	*http01;
 	struct worker_pool	*workers;
 	struct renewer		*renewer;
-	struct event		*sig_term, *sig_int, *sig_hup;
+	struct event		*sig[NSIGNALS];	/* one per handled_signals[] */
 };
 
 static void
@@ -189,6 +197,7 @@ setup(struct ctx *c)
 {
 	struct renew_env env;
 	char		 err[512];
+	size_t		 i;
 
 	if ((c->store = store_open(c->conf->state_dir, err, sizeof(err))) == NULL) {
 		log_err("%s", err);
@@ -217,20 +226,17 @@ setup(struct ctx *c)
 	env.http01 = c->http01;
 	env.workers = c->workers;
 	env.once = c->once;
-	if ((c->renewer = renewer_new(&env, on_idle, c)) == NULL ||
-	    renewer_apply(c->renewer, c->conf) == -1) {
+	c->renewer = renewer_new(&env, on_idle, c);
+	if (renewer_apply(c->renewer, c->conf) == -1) {
 		log_err("cannot start renewing");
 		return -1;
 	}
-	c->sig_term = evsignal_new(c->base, SIGTERM, on_signal, c);
-	c->sig_int = evsignal_new(c->base, SIGINT, on_signal, c);
-	c->sig_hup = evsignal_new(c->base, SIGHUP, on_signal, c);
-	if (c->sig_term == NULL || c->sig_int == NULL || c->sig_hup == NULL ||
-	    evsignal_add(c->sig_term, NULL) == -1 ||
-	    evsignal_add(c->sig_int, NULL) == -1 ||
-	    evsignal_add(c->sig_hup, NULL) == -1) {
-		log_err("cannot install signal handlers");
-		return -1;
+	for (i = 0; i < NSIGNALS; i++) {
+		c->sig[i] = evsignal_new(c->base, handled_signals[i], on_signal, c);
+		if (evsignal_add(c->sig[i], NULL) == -1) {
+			log_err("cannot handle %s", strsignal(handled_signals[i]));
+			return -1;
+		}
 	}
 	return 0;
 }
@@ -238,12 +244,11 @@ setup(struct ctx *c)
 static void
 teardown(struct ctx *c)
 {
-	if (c->sig_term != NULL)
-		event_free(c->sig_term);
-	if (c->sig_int != NULL)
-		event_free(c->sig_int);
-	if (c->sig_hup != NULL)
-		event_free(c->sig_hup);
+	size_t	i;
+
+	for (i = 0; i < NSIGNALS; i++)
+		if (c->sig[i] != NULL)
+			event_free(c->sig[i]);
 	/* threads first: afterwards no key generation touches the renewer */
 	worker_pool_free(c->workers);
 	renewer_free(c->renewer);
@@ -255,8 +260,12 @@ teardown(struct ctx *c)
 		event_base_free(c->base);
 }
 
-int
-main(int argc, char **argv)
+/*
+ * Fills c and *check from the command line. Returns -1 to go on, or the
+ * exit status when there is nothing to run (--help, --version, a mistake).
+ */
+static int
+parse_args(struct ctx *c, int argc, char **argv, int *check)
 {
 	static const struct option longopts[] = {
 		{ "config",	  required_argument, NULL, 'c' },
@@ -267,25 +276,21 @@ main(int argc, char **argv)
 		{ "help",	  no_argument,	     NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
-	struct ctx	ctx;
-	int		ch, check = 0, level = LOG_LVL_INFO;
+	int	ch;
 
-	memset(&ctx, 0, sizeof(ctx));
-	ctx.conf_path = DEFAULT_CONF;
-	ctx.exit_code = 1;
 	while ((ch = getopt_long(argc, argv, "c:tvVh", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'c':
-			ctx.conf_path = optarg;
+			c->conf_path = optarg;
 			break;
 		case 't':
-			check = 1;
+			*check = 1;
 			break;
 		case 'o':
-			ctx.once = 1;
+			c->once = 1;
 			break;
 		case 'v':
-			level = LOG_LVL_DEBUG;
+			c->log_level = LOG_LVL_DEBUG;
 			break;
 		case 'V':
 			printf("renewd %s\n", PACKAGE_VERSION);
@@ -302,8 +307,27 @@ main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
-	log_init(level);
-	/* out of memory aborts (xmalloc.h): libraries allocate through the same family */
+	return -1;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct ctx	ctx;
+	int		rc, check = 0;
+
+	memset(&ctx, 0, sizeof(ctx));
+	ctx.conf_path = DEFAULT_CONF;
+	ctx.log_level = LOG_LVL_INFO;
+	ctx.exit_code = 1;
+	if ((rc = parse_args(&ctx, argc, argv, &check)) != -1)
+		return rc;
+	log_init(ctx.log_level);
+	/*
+	 * Out of memory aborts (xmalloc.h), and the libraries allocate through
+	 * the same family: OpenSSL through crypto_init, libevent and jansson
+	 * from here, libcurl in http_client_new.
+	 */
 	crypto_init();
 	event_set_mem_functions(xmalloc_hook, xrealloc_hook, free);
 	json_set_alloc_funcs(xmalloc_hook, free);

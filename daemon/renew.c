@@ -3,9 +3,7 @@
 
 #include <sys/queue.h>
 
-#include <errno.h>
 #include <stdint.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -17,8 +15,10 @@
 #include "crypto.h"
 #include "log.h"
 #include "renew.h"
+#include "sched.h"
 #include "store.h"
 #include "worker.h"
+#include "xmalloc.h"
 
 #ifndef TAILQ_FOREACH_SAFE	/* glibc's sys/queue.h lacks it */
 #define TAILQ_FOREACH_SAFE(var, head, field, tvar)			\
@@ -27,8 +27,27 @@
 	    (var) = (tvar))
 #endif
 
-#define BACKOFF_MIN	60		/* first retry after a failure, seconds */
-#define BACKOFF_MAX	86400		/* retries never further apart than a day */
+/*
+ * Every managed certificate is in one state:
+ *
+ *   IDLE    waiting for its timer (a future check, a retry) or for nothing
+ *   DUE     its timer is armed to fire at once: a check is coming
+ *   KEYGEN  a worker thread generates its new key
+ *   ORDER   an ACME order for it runs at cfg->ca.v[ca_index]
+ *
+ *   IDLE, DUE --timer--> check --live one good--> IDLE (timer at its due time)
+ *                              --else--> KEYGEN --key--> ORDER
+ *   ORDER --chain verified and installed--> IDLE (timer at its due time)
+ *   ORDER --order failed--> ORDER at the next CA; after the last: IDLE (backoff)
+ *   ORDER --chain refused or not installed--> IDLE (backoff)
+ *   KEYGEN --no key--> IDLE (backoff)
+ *   any --cert_stop (removed, settings or CA changed)--> IDLE
+ *
+ * With --once no timer is armed but for the first check: IDLE is final.
+ * A certificate is busy in every state but IDLE, and the renewer is idle
+ * when none is busy: set_state() is the one place that counts them.
+ */
+enum managed_state { MANAGED_IDLE, MANAGED_DUE, MANAGED_KEYGEN, MANAGED_ORDER };
 
 struct renewer;
 
@@ -41,32 +60,30 @@ struct ca_slot {
 	int			 seen;		/* still in the inventory (during apply) */
 };
 
-enum cert_state { CERT_IDLE, CERT_KEYGEN, CERT_ORDER };
-
 struct keygen_job;
 
-struct cert {
-	TAILQ_ENTRY(cert)	 entry;
+/* One certificate of the inventory and where it is in its lifecycle. */
+struct managed {
+	TAILQ_ENTRY(managed)	 entry;
 	struct renewer		*r;
 	struct conf_cert	*cfg;		/* own copy */
-	enum cert_state		 state;
+	enum managed_state	 state;		/* change it with set_state() */
 	struct event		*timer;
-	time_t			 next;		/* when the timer fires; 0 if unset */
-	int			 check_pending;	/* an immediate check is scheduled */
-	struct keygen_job	*job;
-	struct crypto_key	*key;		/* the key being certified */
-	struct acme_order	*order;
+	time_t			 next_check;	/* when the timer fires; 0 if unset */
+	struct keygen_job	*job;		/* KEYGEN */
+	struct crypto_key	*new_key;	/* ORDER: the key being certified */
+	struct acme_order	*order;		/* ORDER */
 	size_t			 ca_index;	/* which of cfg->ca is being tried */
 	unsigned		 failures;	/* consecutive */
-	int			 valid;		/* a live certificate not yet due */
-	int			 seen;
+	int			 live_valid;	/* a live certificate not yet due */
+	int			 seen;		/* still in the inventory (during apply) */
 };
 
-/* Outlives its cert if the cert goes away while the key is generated. */
+/* Outlives its certificate if that goes away while the key is generated. */
 struct keygen_job {
 	TAILQ_ENTRY(keygen_job)	 entry;
 	struct renewer		*r;
-	struct cert		*cert;		/* NULL once orphaned */
+	struct managed		*owner;		/* NULL once orphaned */
 	enum key_type		 type;
 	struct crypto_key	*key;
 };
@@ -77,124 +94,92 @@ struct renewer {
 	void			*idle_arg;
 	struct event		*idle_ev;
 	TAILQ_HEAD(, ca_slot)	 cas;
-	TAILQ_HEAD(, cert)	 certs;
+	TAILQ_HEAD(, managed)	 certs;
 	TAILQ_HEAD(, keygen_job) jobs;
-	size_t			 busy;
-	size_t			 pending;
+	size_t			 busy;		/* certificates not IDLE: set_state() only */
 	size_t			 issued;
 };
 
-static void	cert_check(struct cert *);
-static void	cert_order(struct cert *);
+static void	cert_check(struct managed *);
+static void	cert_order(struct managed *);
 
-int
-renew_before_fits(time_t nb, time_t na, long renew_before)
-{
-	time_t	life = na - nb;
-
-	if (renew_before <= 0 || life <= 0)
-		return 1;
-	return na - (time_t)renew_before - nb >= life / 30;
-}
-
-time_t
-renew_due(time_t nb, time_t na, long renew_before, double jitter)
-{
-	time_t	life = na - nb, window, spread;
-
-	if (life <= 0)
-		return na;
-	if (!renew_before_fits(nb, na, renew_before))
-		renew_before = 0;
-	window = renew_before > 0 ? (time_t)renew_before : life / 3;
-	spread = life / 30;
-	if (spread > 86400)
-		spread = 86400;
-	if (jitter < 0 || jitter >= 1)
-		jitter = 0;
-	return na - window - (time_t)(jitter * (double)spread);
-}
-
+/* A fraction in [0,1) that differs per certificate and per attempt. */
 static double
 jitter(void)
 {
-	return (double)arc4random_uniform(1000000) / 1000000.0;
+	return sched_jitter(arc4random());
 }
 
 static void
 maybe_idle(struct renewer *r)
 {
-	if (r->busy == 0 && r->pending == 0 && r->idle != NULL)
+	if (r->busy == 0 && r->idle != NULL)
 		event_active(r->idle_ev, 0, 0);
 }
 
+/* Deferred onto the loop: whatever ran since may have made work again. */
 static void
 idle_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct renewer *r = arg;
 
-	if (r->busy == 0 && r->pending == 0)
+	if (r->busy == 0)
 		r->idle(r->idle_arg);
 }
 
-static void
-set_state(struct cert *c, enum cert_state s)
+/* Generating a key or ordering: what renew_stats calls busy. */
+static int
+renewing(const struct managed *m)
 {
-	int	was = c->state != CERT_IDLE, is = s != CERT_IDLE;
-
-	c->state = s;
-	if (was && !is)
-		c->r->busy--;
-	else if (!was && is)
-		c->r->busy++;
-	if (!is)
-		maybe_idle(c->r);
+	return m->state == MANAGED_KEYGEN || m->state == MANAGED_ORDER;
 }
 
-/* Arms the cert's one timer for when (now or earlier means at once). */
+/* The only writer of m->state, so r->busy always counts the busy ones. */
 static void
-schedule(struct cert *c, time_t when)
+set_state(struct managed *m, enum managed_state s)
+{
+	int	was = m->state != MANAGED_IDLE, is = s != MANAGED_IDLE;
+
+	m->state = s;
+	if (was && !is)
+		m->r->busy--;
+	else if (!was && is)
+		m->r->busy++;
+	if (!is)
+		maybe_idle(m->r);
+}
+
+/* Arms the certificate's one timer for when (now or earlier: at once). */
+static void
+schedule(struct managed *m, time_t when)
 {
 	time_t		now = time(NULL);
 	struct timeval	tv = { 0, 0 };
 
-	if (c->check_pending) {
-		c->check_pending = 0;
-		c->r->pending--;
-	}
 	if (when > now)
 		tv.tv_sec = when - now;
-	else {
-		c->check_pending = 1;
-		c->r->pending++;
-	}
-	c->next = when > now ? when : now;
-	evtimer_add(c->timer, &tv);
+	m->next_check = when > now ? when : now;
+	evtimer_add(m->timer, &tv);
+	set_state(m, when > now ? MANAGED_IDLE : MANAGED_DUE);
 }
 
+/* After a check or an installation: sleep until due, or for good with --once. */
 static void
-unschedule(struct cert *c)
+schedule_due(struct managed *m, time_t due)
 {
-	evtimer_del(c->timer);
-	c->next = 0;
-	if (c->check_pending) {
-		c->check_pending = 0;
-		c->r->pending--;
-	}
+	if (m->r->env.once)
+		set_state(m, MANAGED_IDLE);
+	else
+		schedule(m, due);
 }
 
 static void
 timer_cb(evutil_socket_t fd, short what, void *arg)
 {
-	struct cert *c = arg;
+	struct managed *m = arg;
 
-	if (c->check_pending) {
-		c->check_pending = 0;
-		c->r->pending--;
-	}
-	c->next = 0;
-	cert_check(c);
-	maybe_idle(c->r);
+	m->next_check = 0;
+	cert_check(m);
 }
 
 static struct ca_slot *
@@ -208,79 +193,75 @@ ca_slot_find(struct renewer *r, const char *name)
 	return NULL;
 }
 
-/* Stops whatever the cert is doing; it ends idle with no timer. */
+/* Stops whatever the certificate is doing; it ends IDLE with no timer. */
 static void
-cert_stop(struct cert *c)
+cert_stop(struct managed *m)
 {
-	unschedule(c);
-	if (c->order != NULL) {
-		acme_order_cancel(c->order);
-		c->order = NULL;
+	evtimer_del(m->timer);
+	m->next_check = 0;
+	if (m->order != NULL) {
+		acme_order_cancel(m->order);
+		m->order = NULL;
 	}
-	if (c->job != NULL) {
-		c->job->cert = NULL;	/* the worker finishes; keygen_done frees */
-		c->job = NULL;
+	if (m->job != NULL) {
+		m->job->owner = NULL;	/* the worker finishes; keygen_done frees */
+		m->job = NULL;
 	}
-	crypto_key_free(c->key);
-	c->key = NULL;
-	set_state(c, CERT_IDLE);
+	crypto_key_free(m->new_key);
+	m->new_key = NULL;
+	set_state(m, MANAGED_IDLE);
 }
 
 static void
-cert_free(struct cert *c)
+cert_free(struct managed *m)
 {
-	if (c == NULL)
+	if (m == NULL)
 		return;
-	cert_stop(c);
-	event_free(c->timer);
-	conf_cert_free(c->cfg);
-	free(c);
+	cert_stop(m);
+	event_free(m->timer);
+	conf_cert_free(m->cfg);
+	free(m);
 }
 
 /* After a failure: retry later with capped exponential backoff. */
 static void
-cert_failed(struct cert *c)
+cert_failed(struct managed *m)
 {
 	time_t	delay;
-	unsigned shift;
 
-	crypto_key_free(c->key);
-	c->key = NULL;
-	c->failures++;
-	set_state(c, CERT_IDLE);
-	if (c->r->env.once)
+	crypto_key_free(m->new_key);
+	m->new_key = NULL;
+	m->failures++;
+	if (m->r->env.once) {
+		set_state(m, MANAGED_IDLE);
 		return;
-	shift = c->failures - 1 > 20 ? 20 : c->failures - 1;
-	delay = (time_t)BACKOFF_MIN << shift;
-	if (delay > BACKOFF_MAX)
-		delay = BACKOFF_MAX;
-	/* +-10 % so certificates that failed together spread out */
-	delay = delay - delay / 10 + (time_t)(jitter() * (double)(delay / 5));
-	log_msg(LOG_LVL_NOTICE, c->cfg->name,
-	    "attempt %u failed; next attempt in %lld s", c->failures,
+	}
+	delay = sched_backoff(m->failures, jitter());
+	log_msg(LOG_LVL_NOTICE, m->cfg->name,
+	    "attempt %u failed; next attempt in %lld s", m->failures,
 	    (long long)delay);
-	schedule(c, time(NULL) + delay);
+	schedule(m, time(NULL) + delay);
 }
 
 /*
  * When the certificate described by info falls due. A renew_before that
  * swallows (nearly) the whole lifetime -- 30d with a CA that issues 6-day
  * certificates -- would make every new certificate due the moment it is
- * installed; renew_due() then uses the automatic window, and we say why.
+ * installed; sched_due() then uses the automatic window, and we say why.
  */
 static time_t
-cert_due(struct cert *c, const struct crypto_cert_info *info)
+cert_due(struct managed *m, const struct crypto_cert_info *info)
 {
-	if (!renew_before_fits(info->not_before, info->not_after,
-	    c->cfg->renew_before))
-		log_msg(LOG_LVL_WARNING, c->cfg->name,
+	if (!sched_renew_before_fits(info->not_before, info->not_after,
+	    m->cfg->renew_before))
+		log_msg(LOG_LVL_WARNING, m->cfg->name,
 		    "renew_before (%ld s) leaves serial %s, valid for %lld s, "
 		    "no time before it is due: renewing when a third of its "
-		    "lifetime remains instead", c->cfg->renew_before,
+		    "lifetime remains instead", m->cfg->renew_before,
 		    info->serial,
 		    (long long)(info->not_after - info->not_before));
-	return renew_due(info->not_before, info->not_after,
-	    c->cfg->renew_before, jitter());
+	return sched_due(info->not_before, info->not_after,
+	    m->cfg->renew_before, jitter());
 }
 
 static void
@@ -295,98 +276,120 @@ static void
 keygen_done(void *arg)
 {
 	struct keygen_job *j = arg;
-	struct cert	  *c = j->cert;
+	struct managed	  *m = j->owner;
 	struct crypto_key *key = j->key;
 
 	TAILQ_REMOVE(&j->r->jobs, j, entry);
 	free(j);
-	if (c == NULL) {
+	if (m == NULL) {
 		/* orphaned: the certificate went away or changed meanwhile */
 		crypto_key_free(key);
 		return;
 	}
-	c->job = NULL;
+	m->job = NULL;
 	if (key == NULL) {
-		log_msg(LOG_LVL_ERR, c->cfg->name, "cannot generate a %s key",
-		    conf_key_type_name(c->cfg->key));
-		cert_failed(c);
+		log_msg(LOG_LVL_ERR, m->cfg->name, "cannot generate a %s key",
+		    conf_key_type_name(m->cfg->key));
+		cert_failed(m);
 		return;
 	}
-	c->key = key;
-	c->ca_index = 0;
-	set_state(c, CERT_ORDER);
-	cert_order(c);
+	m->new_key = key;
+	m->ca_index = 0;
+	set_state(m, MANAGED_ORDER);
+	cert_order(m);
 }
 
-/* Checks, then installs a downloaded chain. Returns 0 or -1 (logged). */
+/*
+ * Checks a chain the CA sent before it may go live: a readable leaf for
+ * our new key that covers every domain. Returns 0 with *leaf and *chain
+ * (malloc'd) and *info filled in, or -1 (logged); the caller frees them
+ * either way.
+ */
 static int
-install(struct cert *c, const char *pem, size_t len)
+verify_issued(struct managed *m, const char *pem, size_t len, char **leaf,
+    char **chain, struct crypto_cert_info *info)
 {
-	struct crypto_cert_info info = { 0 };
-	struct crypto_cert *cert = NULL;
-	char		 err[256], due_s[32], na_s[32];
-	char		*leaf = NULL, *chain = NULL, *key_pem = NULL;
-	struct tm	 tm;
-	time_t		 due;
+	struct crypto_cert *parsed = NULL;
+	char		 err[256];
 	int		 rc = -1;
 
 	/* parse the leaf once: each parse costs OpenSSL 3.0 a key decode */
-	if (crypto_chain_split(pem, len, &leaf, &chain, &cert) == -1) {
-		log_msg(LOG_LVL_ERR, c->cfg->name, "CA sent no certificate");
+	if (crypto_chain_split(pem, len, leaf, chain, &parsed) == -1) {
+		log_msg(LOG_LVL_ERR, m->cfg->name, "CA sent no certificate");
 		goto out;
 	}
-	if (crypto_cert_get_info(cert, &info, err, sizeof(err)) == -1) {
-		log_msg(LOG_LVL_ERR, c->cfg->name, "CA sent a bad certificate: %s", err);
+	if (crypto_cert_get_info(parsed, info, err, sizeof(err)) == -1) {
+		log_msg(LOG_LVL_ERR, m->cfg->name, "CA sent a bad certificate: %s", err);
 		goto out;
 	}
-	if (!crypto_cert_has_key(cert, c->key)) {
-		log_msg(LOG_LVL_ERR, c->cfg->name,
-		    "CA sent a certificate for another key (serial %s)", info.serial);
+	if (!crypto_cert_has_key(parsed, m->new_key)) {
+		log_msg(LOG_LVL_ERR, m->cfg->name,
+		    "CA sent a certificate for another key (serial %s)", info->serial);
 		goto out;
 	}
-	if (!crypto_cert_covers(&info, c->cfg->domains.v, c->cfg->domains.n)) {
-		log_msg(LOG_LVL_ERR, c->cfg->name,
+	if (!crypto_cert_covers(info, m->cfg->domains.v, m->cfg->domains.n)) {
+		log_msg(LOG_LVL_ERR, m->cfg->name,
 		    "CA sent a certificate that misses some domains (serial %s)",
-		    info.serial);
+		    info->serial);
 		goto out;
 	}
-	if ((key_pem = crypto_key_to_pem(c->key, NULL)) == NULL)
-		goto out;
-	if (store_cert_install(c->r->env.store, c->cfg->name, info.serial,
-	    key_pem, leaf, chain) == -1)
-		goto out;
-	due = cert_due(c, &info);
-	if (due <= time(NULL)) {
-		/* due already (clock skew, a CA backdating): no busy loop */
-		log_msg(LOG_LVL_WARNING, c->cfg->name, "serial %s is due as soon "
-		    "as it is installed; checking again in %d s", info.serial,
-		    BACKOFF_MIN);
-		due = time(NULL) + BACKOFF_MIN;
-	}
-	gmtime_r(&info.not_after, &tm);
-	strftime(na_s, sizeof(na_s), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	gmtime_r(&due, &tm);
-	strftime(due_s, sizeof(due_s), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	log_msg(LOG_LVL_NOTICE, c->cfg->name,
-	    "installed certificate serial %s for %zu domain(s), valid until %s, "
-	    "renewal due %s", info.serial, c->cfg->domains.n, na_s, due_s);
-	c->r->issued++;
-	crypto_key_free(c->key);	/* on disk now; the next issuance makes a new one */
-	c->key = NULL;
-	c->valid = 1;
-	c->failures = 0;
-	set_state(c, CERT_IDLE);
-	if (!c->r->env.once)
-		schedule(c, due);
 	rc = 0;
 out:
-	if (key_pem != NULL) {
-		explicit_bzero(key_pem, strlen(key_pem));
-		free(key_pem);
+	crypto_cert_free(parsed);
+	return rc;
+}
+
+/* Returns when a certificate just installed falls due, never right away. */
+static time_t
+installed_due(struct managed *m, const struct crypto_cert_info *info)
+{
+	char	due_s[32], na_s[32];
+	time_t	due;
+
+	due = cert_due(m, info);
+	if (due <= time(NULL)) {
+		/* due already (clock skew, a CA backdating): no busy loop */
+		log_msg(LOG_LVL_WARNING, m->cfg->name, "serial %s is due as soon "
+		    "as it is installed; checking again in %d s", info->serial,
+		    SCHED_BACKOFF_MIN);
+		due = time(NULL) + SCHED_BACKOFF_MIN;
 	}
+	log_msg(LOG_LVL_NOTICE, m->cfg->name,
+	    "installed certificate serial %s for %zu domain(s), valid until %s, "
+	    "renewal due %s", info->serial, m->cfg->domains.n,
+	    log_fmt_time(info->not_after, na_s, sizeof(na_s)),
+	    log_fmt_time(due, due_s, sizeof(due_s)));
+	return due;
+}
+
+/* Verifies, then installs a downloaded chain. Returns 0 or -1 (logged). */
+static int
+install(struct managed *m, const char *pem, size_t len)
+{
+	struct crypto_cert_info info = { 0 };
+	char		*leaf = NULL, *chain = NULL, *key_pem = NULL;
+	time_t		 due;
+	int		 rc = -1;
+
+	if (verify_issued(m, pem, len, &leaf, &chain, &info) == -1)
+		goto out;
+	if ((key_pem = crypto_key_to_pem(m->new_key, NULL)) == NULL)
+		goto out;
+	if (store_cert_install(m->r->env.store, m->cfg->name, info.serial,
+	    key_pem, leaf, chain) == -1)
+		goto out;
+	due = installed_due(m, &info);
+	m->r->issued++;
+	crypto_key_free(m->new_key);	/* on disk now; the next issuance makes a new one */
+	m->new_key = NULL;
+	m->live_valid = 1;
+	m->failures = 0;
+	schedule_due(m, due);
+	rc = 0;
+out:
+	xfree_secret_str(key_pem);
 	free(leaf);
 	free(chain);
-	crypto_cert_free(cert);
 	crypto_cert_info_clear(&info);
 	return rc;
 }
@@ -394,72 +397,68 @@ out:
 static void
 order_done(void *arg, const char *pem, size_t len, const char *error)
 {
-	struct cert	*c = arg;
-	struct conf_cert *cfg = c->cfg;
+	struct managed	 *m = arg;
+	struct conf_cert *cfg = m->cfg;
 
-	c->order = NULL;
+	m->order = NULL;
 	if (error != NULL) {
 		log_msg(LOG_LVL_ERR, cfg->name, "order at CA %s failed: %s",
-		    cfg->ca.v[c->ca_index], error);
-		if (c->ca_index + 1 < cfg->ca.n) {
-			c->ca_index++;
+		    cfg->ca.v[m->ca_index], error);
+		if (m->ca_index + 1 < cfg->ca.n) {
+			m->ca_index++;
 			log_msg(LOG_LVL_NOTICE, cfg->name, "trying the next CA, %s",
-			    cfg->ca.v[c->ca_index]);
-			cert_order(c);
+			    cfg->ca.v[m->ca_index]);
+			cert_order(m);
 			return;
 		}
-		cert_failed(c);
+		cert_failed(m);
 		return;
 	}
-	if (install(c, pem, len) == -1)
-		cert_failed(c);
+	if (install(m, pem, len) == -1)
+		cert_failed(m);
 }
 
 static void
-cert_order(struct cert *c)
+cert_order(struct managed *m)
 {
 	struct acme_order_req	 req;
 	struct ca_slot		*s;
 
-	s = ca_slot_find(c->r, c->cfg->ca.v[c->ca_index]);
+	s = ca_slot_find(m->r, m->cfg->ca.v[m->ca_index]);
 	if (s == NULL) {
-		order_done(c, NULL, 0, "no such CA");
+		order_done(m, NULL, 0, "no such CA");
 		return;
 	}
 	memset(&req, 0, sizeof(req));
-	req.cert_name = c->cfg->name;
-	req.domains = c->cfg->domains.v;
-	req.ndomains = c->cfg->domains.n;
-	req.key = c->key;
-	req.challenge = c->cfg->challenge;
-	c->order = acme_order_start(s->ca, &req, order_done, c);
-	if (c->order == NULL)
-		order_done(c, NULL, 0, "cannot start an order");
+	req.cert_name = m->cfg->name;
+	req.domains = m->cfg->domains.v;
+	req.ndomains = m->cfg->domains.n;
+	req.key = m->new_key;
+	req.challenge = m->cfg->challenge;
+	m->order = acme_order_start(s->ca, &req, order_done, m);
+	if (m->order == NULL)
+		order_done(m, NULL, 0, "cannot start an order");
 }
 
 static void
-cert_issue(struct cert *c)
+cert_issue(struct managed *m)
 {
 	struct keygen_job *j;
 
-	if ((j = calloc(1, sizeof(*j))) == NULL) {
-		log_msg(LOG_LVL_ERR, c->cfg->name, "out of memory");
-		cert_failed(c);
-		return;
-	}
-	j->r = c->r;
-	j->cert = c;
-	j->type = c->cfg->key;
-	set_state(c, CERT_KEYGEN);
+	j = xcalloc(1, sizeof(*j));
+	j->r = m->r;
+	j->owner = m;
+	j->type = m->cfg->key;
+	set_state(m, MANAGED_KEYGEN);
 	/* RSA keys take up to seconds: never generate them on the loop */
-	if (worker_submit(c->r->env.workers, keygen_work, keygen_done, j) == -1) {
+	if (worker_submit(m->r->env.workers, keygen_work, keygen_done, j) == -1) {
 		free(j);
-		log_msg(LOG_LVL_ERR, c->cfg->name, "cannot queue key generation");
-		cert_failed(c);
+		log_msg(LOG_LVL_ERR, m->cfg->name, "cannot queue key generation");
+		cert_failed(m);
 		return;
 	}
-	TAILQ_INSERT_TAIL(&c->r->jobs, j, entry);
-	c->job = j;
+	TAILQ_INSERT_TAIL(&m->r->jobs, j, entry);
+	m->job = j;
 }
 
 /*
@@ -468,113 +467,121 @@ cert_issue(struct cert *c)
  * not be due. Returns the due time, or 0 if it must be (re)issued.
  */
 static time_t
-live_due(struct cert *c)
+live_due(struct managed *m)
 {
 	struct crypto_cert_info info = { 0 };
-	struct crypto_cert *cert = NULL;
-	struct crypto_key *key = NULL;
+	struct crypto_cert *parsed = NULL;
+	struct crypto_key *live_key = NULL;
 	char		*key_pem = NULL, *pem = NULL, err[256];
 	time_t		 due = 0;
-	int		 have;
 
-	have = store_cert_load(c->r->env.store, c->cfg->name, &key_pem, &pem);
-	if (have != 1)
+	if (store_cert_load(m->r->env.store, m->cfg->name, &key_pem, &pem) != 1)
 		goto out;
-	if ((cert = crypto_cert_from_pem(pem, strlen(pem), err,
+	if ((parsed = crypto_cert_from_pem(pem, strlen(pem), err,
 	    sizeof(err))) == NULL ||
-	    crypto_cert_get_info(cert, &info, err, sizeof(err)) == -1) {
-		log_msg(LOG_LVL_WARNING, c->cfg->name,
+	    crypto_cert_get_info(parsed, &info, err, sizeof(err)) == -1) {
+		log_msg(LOG_LVL_WARNING, m->cfg->name,
 		    "live certificate is unreadable (%s): reissuing", err);
 		goto out;
 	}
-	if ((key = crypto_key_from_pem(key_pem, strlen(key_pem))) == NULL ||
-	    !crypto_cert_has_key(cert, key)) {
-		log_msg(LOG_LVL_WARNING, c->cfg->name,
+	if ((live_key = crypto_key_from_pem(key_pem, strlen(key_pem))) == NULL ||
+	    !crypto_cert_has_key(parsed, live_key)) {
+		log_msg(LOG_LVL_WARNING, m->cfg->name,
 		    "live key does not match the live certificate: reissuing");
 		goto out;
 	}
-	if (crypto_key_type(key) != (int)c->cfg->key) {
-		log_msg(LOG_LVL_NOTICE, c->cfg->name,
-		    "key type changed to %s: reissuing", conf_key_type_name(c->cfg->key));
+	if (crypto_key_type(live_key) != (int)m->cfg->key) {
+		log_msg(LOG_LVL_NOTICE, m->cfg->name,
+		    "key type changed to %s: reissuing", conf_key_type_name(m->cfg->key));
 		goto out;
 	}
-	if (!crypto_cert_covers(&info, c->cfg->domains.v, c->cfg->domains.n)) {
-		log_msg(LOG_LVL_NOTICE, c->cfg->name,
+	if (!crypto_cert_covers(&info, m->cfg->domains.v, m->cfg->domains.n)) {
+		log_msg(LOG_LVL_NOTICE, m->cfg->name,
 		    "domains changed: reissuing");
 		goto out;
 	}
-	due = cert_due(c, &info);
+	due = cert_due(m, &info);
 	if (due <= time(NULL)) {
-		log_msg(LOG_LVL_NOTICE, c->cfg->name,
+		log_msg(LOG_LVL_NOTICE, m->cfg->name,
 		    "serial %s is due for renewal", info.serial);
 		due = 0;
 		goto out;
 	}
-	log_msg(LOG_LVL_INFO, c->cfg->name,
+	log_msg(LOG_LVL_INFO, m->cfg->name,
 	    "serial %s is valid; renewal due in %lld s", info.serial,
 	    (long long)(due - time(NULL)));
 out:
-	crypto_cert_free(cert);
-	crypto_key_free(key);
-	if (key_pem != NULL) {
-		explicit_bzero(key_pem, strlen(key_pem));
-		free(key_pem);
-	}
+	crypto_cert_free(parsed);
+	crypto_key_free(live_key);
+	xfree_secret_str(key_pem);
 	free(pem);
 	crypto_cert_info_clear(&info);
 	return due;
 }
 
 static void
-cert_check(struct cert *c)
+cert_check(struct managed *m)
 {
 	time_t due;
 
-	if (c->state != CERT_IDLE)
+	if (renewing(m))
 		return;
-	if ((due = live_due(c)) != 0) {
-		c->valid = 1;
-		if (!c->r->env.once)
-			schedule(c, due);
+	if ((due = live_due(m)) != 0) {
+		m->live_valid = 1;
+		schedule_due(m, due);
 		return;
 	}
-	c->valid = 0;
-	cert_issue(c);
+	m->live_valid = 0;
+	cert_issue(m);
 }
 
+/* Frees a CA client and its slot; nothing may still use it. */
 static void
 ca_slot_free(struct renewer *r, struct ca_slot *s)
 {
-	struct cert *c;
-	size_t	     i;
-
-	/*
-	 * Orders on this CA are abandoned; their certificates check again.
-	 * So do certificates that failed and wait out their backoff (up to
-	 * a day) while the CA may just have been fixed.
-	 */
-	TAILQ_FOREACH(c, &r->certs, entry) {
-		if (c->state == CERT_ORDER &&
-		    strcmp(c->cfg->ca.v[c->ca_index], s->name) == 0) {
-			cert_stop(c);
-			schedule(c, 0);
-			continue;
-		}
-		if (c->state != CERT_IDLE || c->failures == 0 || c->valid)
-			continue;
-		for (i = 0; i < c->cfg->ca.n; i++)
-			if (strcmp(c->cfg->ca.v[i], s->name) == 0) {
-				log_msg(LOG_LVL_NOTICE, c->cfg->name,
-				    "CA %s changed: trying again now", s->name);
-				schedule(c, 0);
-				break;
-			}
-	}
 	TAILQ_REMOVE(&r->cas, s, entry);
 	acme_ca_free(s->ca);
 	free(s->name);
 	conf_ca_free(s->cfg);
 	free(s);
+}
+
+static int
+cert_uses_ca(const struct managed *m, const char *ca)
+{
+	size_t i;
+
+	for (i = 0; i < m->cfg->ca.n; i++)
+		if (strcmp(m->cfg->ca.v[i], ca) == 0)
+			return 1;
+	return 0;
+}
+
+/*
+ * Takes a CA client out of service because its settings changed or it
+ * left the inventory, then frees it. Orders on it are abandoned; their
+ * certificates check again at once. So do certificates that failed and
+ * wait out their backoff (up to a day) while the CA may just have been
+ * fixed.
+ */
+static void
+ca_slot_retire(struct renewer *r, struct ca_slot *s)
+{
+	struct managed *m;
+
+	TAILQ_FOREACH(m, &r->certs, entry) {
+		if (m->state == MANAGED_ORDER &&
+		    strcmp(m->cfg->ca.v[m->ca_index], s->name) == 0) {
+			cert_stop(m);
+			schedule(m, 0);
+		} else if (!renewing(m) && m->failures > 0 && !m->live_valid &&
+		    cert_uses_ca(m, s->name)) {
+			log_msg(LOG_LVL_NOTICE, m->cfg->name,
+			    "CA %s changed: trying again now", s->name);
+			schedule(m, 0);
+		}
+	}
+	ca_slot_free(r, s);
 }
 
 static int
@@ -599,95 +606,105 @@ apply_cas(struct renewer *r, const struct conf *conf)
 		}
 		if (s != NULL) {
 			log_notice("CA %s changed: new client", s->name);
-			ca_slot_free(r, s);
+			ca_slot_retire(r, s);
 		}
-		if ((s = calloc(1, sizeof(*s))) == NULL ||
-		    (s->name = strdup(conf->cas[i].name)) == NULL ||
-		    (s->ca = acme_ca_new(&ae, &conf->cas[i])) == NULL) {
-			if (s != NULL)
-				free(s->name);
-			free(s);
-			log_err("CA %s: cannot set up a client", conf->cas[i].name);
-			return -1;
-		}
+		s = xcalloc(1, sizeof(*s));
+		s->name = xstrdup(conf->cas[i].name);
+		s->ca = acme_ca_new(&ae, &conf->cas[i]);
 		s->cfg = conf_ca_dup(&conf->cas[i]);
 		s->seen = 1;
 		TAILQ_INSERT_TAIL(&r->cas, s, entry);
 	}
 	TAILQ_FOREACH_SAFE(s, &r->cas, entry, tmp)
 		if (!s->seen)
-			ca_slot_free(r, s);
+			ca_slot_retire(r, s);
 	return 0;
 }
 
-static struct cert *
+static struct managed *
 cert_find(struct renewer *r, const char *name)
 {
-	struct cert *c;
+	struct managed *m;
 
-	TAILQ_FOREACH(c, &r->certs, entry)
-		if (strcmp(c->cfg->name, name) == 0)
-			return c;
+	TAILQ_FOREACH(m, &r->certs, entry)
+		if (strcmp(m->cfg->name, name) == 0)
+			return m;
 	return NULL;
+}
+
+/* Gives a certificate its new settings, cfg (taken over). */
+static void
+cert_reconfigure(struct managed *m, struct conf_cert *cfg)
+{
+	int	recheck;
+
+	if (conf_cert_same_order(m->cfg, cfg)) {
+		/* a new renew_before moves the renewal: check again */
+		recheck = !renewing(m) && m->live_valid &&
+		    m->cfg->renew_before != cfg->renew_before;
+		conf_cert_free(m->cfg);
+		m->cfg = cfg;
+		if (recheck)
+			schedule(m, 0);
+		return;
+	}
+	log_msg(LOG_LVL_NOTICE, cfg->name, "settings changed");
+	cert_stop(m);
+	conf_cert_free(m->cfg);
+	m->cfg = cfg;
+	m->failures = 0;
+	schedule(m, 0);
+}
+
+/* Returns a new certificate with settings cfg (taken over), checked at once. */
+static struct managed *
+cert_new(struct renewer *r, struct conf_cert *cfg)
+{
+	struct managed *m;
+
+	m = xcalloc(1, sizeof(*m));
+	m->r = r;
+	m->cfg = cfg;
+	m->state = MANAGED_IDLE;
+	m->timer = evtimer_new(r->env.base, timer_cb, m);
+	TAILQ_INSERT_TAIL(&r->certs, m, entry);
+	schedule(m, 0);
+	return m;
+}
+
+/* Makes conf's certificates the managed ones and drops the others. */
+static void
+apply_certs(struct renewer *r, const struct conf *conf)
+{
+	struct managed	*m, *tmp;
+	struct conf_cert *cfg;
+	size_t		 i;
+
+	TAILQ_FOREACH(m, &r->certs, entry)
+		m->seen = 0;
+	for (i = 0; i < conf->ncerts; i++) {
+		cfg = conf_cert_dup(&conf->certs[i]);
+		if ((m = cert_find(r, cfg->name)) != NULL)
+			cert_reconfigure(m, cfg);
+		else
+			m = cert_new(r, cfg);
+		m->seen = 1;
+	}
+	TAILQ_FOREACH_SAFE(m, &r->certs, entry, tmp) {
+		if (m->seen)
+			continue;
+		log_msg(LOG_LVL_NOTICE, m->cfg->name,
+		    "no longer in the inventory: dropped (files stay on disk)");
+		TAILQ_REMOVE(&r->certs, m, entry);
+		cert_free(m);
+	}
 }
 
 int
 renewer_apply(struct renewer *r, const struct conf *conf)
 {
-	struct cert	 *c, *tmp;
-	struct conf_cert *cfg;
-	size_t		  i;
-	int		  recheck;
-
-	TAILQ_FOREACH(c, &r->certs, entry)
-		c->seen = 0;
 	/* certificates first: dropping them frees their orders before CAs go */
-	for (i = 0; i < conf->ncerts; i++) {
-		if ((cfg = conf_cert_dup(&conf->certs[i])) == NULL)
-			return -1;
-		if ((c = cert_find(r, cfg->name)) != NULL) {
-			c->seen = 1;
-			if (conf_cert_same_order(c->cfg, cfg)) {
-				/* a new renew_before moves the renewal: check again */
-				recheck = c->state == CERT_IDLE && c->valid &&
-				    c->cfg->renew_before != cfg->renew_before;
-				conf_cert_free(c->cfg);
-				c->cfg = cfg;
-				if (recheck)
-					schedule(c, 0);
-				continue;
-			}
-			log_msg(LOG_LVL_NOTICE, cfg->name, "settings changed");
-			cert_stop(c);
-			conf_cert_free(c->cfg);
-			c->cfg = cfg;
-			c->failures = 0;
-			schedule(c, 0);
-			continue;
-		}
-		if ((c = calloc(1, sizeof(*c))) == NULL) {
-			conf_cert_free(cfg);
-			return -1;
-		}
-		c->r = r;
-		c->cfg = cfg;
-		c->seen = 1;
-		if ((c->timer = evtimer_new(r->env.base, timer_cb, c)) == NULL) {
-			conf_cert_free(cfg);
-			free(c);
-			return -1;
-		}
-		TAILQ_INSERT_TAIL(&r->certs, c, entry);
-		schedule(c, 0);
-	}
-	TAILQ_FOREACH_SAFE(c, &r->certs, entry, tmp) {
-		if (c->seen)
-			continue;
-		log_msg(LOG_LVL_NOTICE, c->cfg->name,
-		    "no longer in the inventory: dropped (files stay on disk)");
-		TAILQ_REMOVE(&r->certs, c, entry);
-		cert_free(c);
-	}
+	apply_certs(r, conf);
 	if (apply_cas(r, conf) == -1)
 		return -1;
 	maybe_idle(r);
@@ -699,35 +716,31 @@ renewer_new(const struct renew_env *env, renew_idle_cb idle, void *arg)
 {
 	struct renewer *r;
 
-	if ((r = calloc(1, sizeof(*r))) == NULL)
-		return NULL;
+	r = xcalloc(1, sizeof(*r));
 	r->env = *env;
 	r->idle = idle;
 	r->idle_arg = arg;
 	TAILQ_INIT(&r->cas);
 	TAILQ_INIT(&r->certs);
 	TAILQ_INIT(&r->jobs);
-	if ((r->idle_ev = event_new(env->base, -1, 0, idle_cb, r)) == NULL) {
-		free(r);
-		return NULL;
-	}
+	r->idle_ev = event_new(env->base, -1, 0, idle_cb, r);
 	return r;
 }
 
 void
 renewer_free(struct renewer *r)
 {
-	struct cert	  *c;
+	struct managed	  *m;
 	struct ca_slot	  *s;
 	struct keygen_job *j;
 
 	if (r == NULL)
 		return;
-	while ((c = TAILQ_FIRST(&r->certs)) != NULL) {
-		TAILQ_REMOVE(&r->certs, c, entry);
-		cert_free(c);
+	while ((m = TAILQ_FIRST(&r->certs)) != NULL) {
+		TAILQ_REMOVE(&r->certs, m, entry);
+		cert_free(m);
 	}
-	/* no certificates are left to reschedule: this only frees */
+	/* no certificate is left to reschedule: free, do not retire */
 	while ((s = TAILQ_FIRST(&r->cas)) != NULL)
 		ca_slot_free(r, s);
 	/* the worker pool is gone by now (see main.c): no thread holds these */
@@ -743,18 +756,20 @@ renewer_free(struct renewer *r)
 void
 renewer_stats(const struct renewer *r, struct renew_stats *st)
 {
-	const struct cert *c;
+	const struct managed *m;
 
 	memset(st, 0, sizeof(*st));
 	st->issued = r->issued;
-	st->busy = r->busy;
-	TAILQ_FOREACH(c, &r->certs, entry) {
+	TAILQ_FOREACH(m, &r->certs, entry) {
 		st->certs++;
-		if (c->state == CERT_IDLE && c->valid)
+		if (renewing(m))
+			st->busy++;
+		else if (m->live_valid)
 			st->valid++;
-		if (c->state == CERT_IDLE && c->failures > 0 && !c->valid)
+		else if (m->failures > 0)
 			st->failed++;
-		if (c->next != 0 && (st->next == 0 || c->next < st->next))
-			st->next = c->next;
+		if (m->next_check != 0 &&
+		    (st->next == 0 || m->next_check < st->next))
+			st->next = m->next_check;
 	}
 }

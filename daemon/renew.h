@@ -13,6 +13,14 @@ struct worker_pool;
 struct conf;
 struct renewer;
 
+/*
+ * Ownership: the renewer copies env itself but borrows the objects it
+ * points to. They must outlive the renewer, except the worker pool, which
+ * must be freed first (main.c's teardown): renewer_free then frees key
+ * generations no thread can still finish. renewer_apply copies what it
+ * keeps of conf (each certificate's settings; each CA's, in its client),
+ * so the caller may free conf as soon as the call returns.
+ */
 struct renew_env {
 	struct event_base	*base;
 	struct http_client	*http;
@@ -31,10 +39,13 @@ struct renew_stats {
 	time_t	next;		/* earliest scheduled check, 0 if none */
 };
 
-/* Called on the loop whenever no certificate is busy any more. */
+/*
+ * Called on the loop whenever no certificate is about to be checked,
+ * generating a key or ordering any more.
+ */
 typedef void (*renew_idle_cb)(void *arg);
 
-/* Returns a renewer acting through env (copied), or NULL. */
+/* Returns a renewer acting through env (copied); it manages nothing yet. */
 struct renewer	*renewer_new(const struct renew_env *env, renew_idle_cb idle,
 		    void *arg);
 /* Cancels orders and timers and frees; NULL is a no-op. */
@@ -42,26 +53,11 @@ void		 renewer_free(struct renewer *);
 /*
  * Makes conf the inventory: new certificates are checked now, removed ones
  * are dropped (their orders abandoned), changed ones are re-checked; CA
- * clients are kept when their settings did not change. conf must outlive
- * the next renewer_apply or renewer_free. Returns 0 or -1.
+ * clients are kept when their settings did not change. Returns 0 or -1;
+ * after -1 the certificates are applied but the CAs are not.
  */
 int		 renewer_apply(struct renewer *, const struct conf *conf);
 /* Fills st with the current counts. */
 void		 renewer_stats(const struct renewer *, struct renew_stats *st);
-
-/*
- * Returns 1 if renew_before (seconds; 0 = auto) leaves a certificate valid
- * from nb to na at least a thirtieth of its lifetime before it is due, 0
- * if it would make a new certificate due (almost) at once.
- */
-int		 renew_before_fits(time_t nb, time_t na, long renew_before);
-/*
- * When a certificate valid from nb to na is due for renewal: na minus
- * renew_before (seconds), or, with renew_before 0 or one that does not
- * fit, when a third of its lifetime remains; jitter in [0,1) moves it
- * earlier by up to 1/30 of the lifetime (at most a day) so a fleet does
- * not renew in lock-step.
- */
-time_t		 renew_due(time_t nb, time_t na, long renew_before, double jitter);
 
 #endif

@@ -12,10 +12,12 @@
 #include "crypto.h"
 #include "fsutil.h"
 #include "log.h"
-#include "renew.h"
+#include "sched.h"
 #include "store.h"
+#include "xmalloc.h"
 
 #define DEFAULT_CONF	SYSCONFDIR "/renewd/renewd.yaml"
+#define ROW		"%-24s %-8s %-20s %-20s %s\n"
 
 static void
 usage(FILE *f)
@@ -23,72 +25,75 @@ usage(FILE *f)
 	fprintf(f, "usage: renewctl [-c file] status\n");
 }
 
-static void
-fmt_time(time_t t, char *buf, size_t len)
+/* Returns the malloc'd live cert.pem of name, or NULL with errno set. */
+static char *
+read_live_cert(const char *state_dir, const char *name, size_t *len)
 {
-	struct tm tm;
+	char	*live, *path, *pem;
+	int	 saved;
 
-	gmtime_r(&t, &tm);
-	strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	if ((live = store_cert_live_path(state_dir, name)) == NULL) {
+		errno = EINVAL;
+		return NULL;
+	}
+	path = xasprintf("%s/cert.pem", live);
+	pem = fsutil_read_file(path, STORE_FILE_MAX, 0, len);
+	saved = errno;
+	free(path);
+	free(live);
+	errno = saved;
+	return pem;
+}
+
+/* Prints the row of one certificate; returns 1 if it is missing or due. */
+static int
+status_one(const struct conf *conf, const struct conf_cert *cc, time_t now)
+{
+	struct crypto_cert_info info = { 0 };
+	struct crypto_cert *parsed;
+	char		 err[256], na[32], due_s[32];
+	char		*pem;
+	size_t		 len;
+	time_t		 due;
+	int		 rc = 1;
+
+	if ((pem = read_live_cert(conf->state_dir, cc->name, &len)) == NULL) {
+		printf(ROW, cc->name, "missing", "-", "-",
+		    errno == ENOENT ? "-" : strerror(errno));
+		return 1;
+	}
+	parsed = crypto_cert_from_pem(pem, len, err, sizeof(err));
+	if (parsed == NULL ||
+	    crypto_cert_get_info(parsed, &info, err, sizeof(err)) == -1) {
+		printf(ROW, cc->name, "broken", "-", "-", err);
+		goto out;
+	}
+	/* no jitter: the latest the daemon may renew it */
+	due = sched_due(info.not_before, info.not_after, cc->renew_before, 0);
+	printf(ROW, cc->name, info.not_after <= now ? "expired" :
+	    !crypto_cert_covers(&info, cc->domains.v, cc->domains.n) ?
+	    "domains" : due <= now ? "due" : "valid",
+	    log_fmt_time(info.not_after, na, sizeof(na)),
+	    log_fmt_time(due, due_s, sizeof(due_s)), info.serial);
+	rc = due <= now;
+out:
+	crypto_cert_info_clear(&info);
+	crypto_cert_free(parsed);
+	free(pem);
+	return rc;
 }
 
 /* One line per certificate of the inventory; returns 1 if any is missing or due. */
 static int
 status(const struct conf *conf)
 {
-	struct crypto_cert_info info;
-	struct crypto_cert *parsed;
-	char		 err[256], na[32], due_s[32];
-	char		*pem, *live, *path;
-	size_t		 i, len;
-	time_t		 now = time(NULL), due;
-	int		 rc = 0;
+	time_t	now = time(NULL);
+	size_t	i;
+	int	rc = 0;
 
-	printf("%-24s %-8s %-20s %-20s %s\n", "NAME", "STATE", "NOT AFTER",
-	    "RENEWAL DUE", "SERIAL");
-	for (i = 0; i < conf->ncerts; i++) {
-		const struct conf_cert *cc = &conf->certs[i];
-
-		memset(&info, 0, sizeof(info));
-		path = NULL;
-		if ((live = store_cert_live_path(conf->state_dir, cc->name)) != NULL &&
-		    asprintf(&path, "%s/cert.pem", live) == -1)
-			path = NULL;
-		free(live);
-		pem = path != NULL ? fsutil_read_file(path,
-		    STORE_FILE_MAX, 0, &len) : NULL;
-		free(path);
-		if (pem == NULL) {
-			printf("%-24s %-8s %-20s %-20s %s\n", cc->name, "missing",
-			    "-", "-", errno == ENOENT ? "-" : strerror(errno));
-			rc = 1;
-			continue;
-		}
-		parsed = crypto_cert_from_pem(pem, len, err, sizeof(err));
-		if (parsed == NULL ||
-		    crypto_cert_get_info(parsed, &info, err, sizeof(err)) == -1) {
-			crypto_cert_free(parsed);
-			printf("%-24s %-8s %-20s %-20s %s\n", cc->name, "broken",
-			    "-", "-", err);
-			free(pem);
-			rc = 1;
-			continue;
-		}
-		due = renew_due(info.not_before, info.not_after,
-		    cc->renew_before, 0);
-		fmt_time(info.not_after, na, sizeof(na));
-		fmt_time(due, due_s, sizeof(due_s));
-		printf("%-24s %-8s %-20s %-20s %s\n", cc->name,
-		    info.not_after <= now ? "expired" :
-		    !crypto_cert_covers(&info, cc->domains.v, cc->domains.n) ?
-		    "domains" : due <= now ? "due" : "valid", na, due_s,
-		    info.serial);
-		if (due <= now)
-			rc = 1;
-		crypto_cert_info_clear(&info);
-		crypto_cert_free(parsed);
-		free(pem);
-	}
+	printf(ROW, "NAME", "STATE", "NOT AFTER", "RENEWAL DUE", "SERIAL");
+	for (i = 0; i < conf->ncerts; i++)
+		rc |= status_one(conf, &conf->certs[i], now);
 	return rc;
 }
 
@@ -102,17 +107,12 @@ main(int argc, char **argv)
 	int			 ch, rc;
 
 	while ((ch = getopt(argc, argv, "c:h")) != -1) {
-		switch (ch) {
-		case 'c':
-			path = optarg;
-			break;
-		case 'h':
-			usage(stdout);
-			return 0;
-		default:
-			usage(stderr);
-			return 2;
+		if (ch != 'c') {
+			/* -h asked for it; anything else is a mistake */
+			usage(ch == 'h' ? stdout : stderr);
+			return ch == 'h' ? 0 : 2;
 		}
+		path = optarg;
 	}
 	if (argc - optind != 1 || strcmp(argv[optind], "status") != 0) {
 		usage(stderr);

@@ -13,6 +13,7 @@
 
 #include "log.h"
 #include "worker.h"
+#include "xmalloc.h"
 
 /*
  * Threads take jobs from a mutex+condvar queue. Finished jobs go onto a
@@ -159,10 +160,7 @@ worker_pool_new(struct event_base *base, int nthreads)
 		log_err("worker: need an event base and at least one thread");
 		return NULL;
 	}
-	if ((wp = calloc(1, sizeof(*wp))) == NULL) {
-		log_err("worker: %s", strerror(errno));
-		return NULL;
-	}
+	wp = xcalloc(1, sizeof(*wp));
 	wp->base = base;
 	wp->wake[0] = wp->wake[1] = -1;
 	pthread_mutex_init(&wp->mu, NULL);
@@ -173,15 +171,11 @@ worker_pool_new(struct event_base *base, int nthreads)
 	}
 	wp->ev = event_new(base, wp->wake[0], EV_READ | EV_PERSIST,
 	    worker_wake_cb, wp);
-	if (wp->ev == NULL || event_add(wp->ev, NULL) == -1) {
+	if (event_add(wp->ev, NULL) == -1) {
 		log_err("worker: cannot watch the wake-up pipe");
 		goto fail;
 	}
-	if ((wp->threads = calloc((size_t)nthreads, sizeof(*wp->threads))) ==
-	    NULL) {
-		log_err("worker: %s", strerror(errno));
-		goto fail;
-	}
+	wp->threads = xcalloc((size_t)nthreads, sizeof(*wp->threads));
 	/* signals belong to the loop thread: workers start with all blocked */
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
@@ -246,8 +240,7 @@ worker_submit(struct worker_pool *wp, worker_fn work, worker_done_fn done,
 		errno = EINVAL;
 		return -1;
 	}
-	if ((j = calloc(1, sizeof(*j))) == NULL)
-		return -1;
+	j = xcalloc(1, sizeof(*j));
 	j->work = work;
 	j->done = done;
 	j->arg = arg;

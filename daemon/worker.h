@@ -14,7 +14,10 @@ typedef void (*worker_done_fn)(void *arg);
 struct worker_pool *worker_pool_new(struct event_base *base, int nthreads);
 /* Waits for running jobs, drops queued ones (no callbacks), frees; NULL is a no-op. */
 void		 worker_pool_free(struct worker_pool *);
-/* Queues work; done(arg) runs on the loop afterwards. Returns 0 or -1. */
+/*
+ * Queues work; done(arg) runs on the loop afterwards. Returns 0, or -1 if
+ * wp or work is NULL or the pool is being freed.
+ */
 int		 worker_submit(struct worker_pool *, worker_fn work,
 		    worker_done_fn done, void *arg);
 

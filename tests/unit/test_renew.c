@@ -1,90 +1,763 @@
-/* test_renew.c - when certificates fall due */
+/* test_renew.c - the lifecycle of certificates, with a fake ACME client */
 #include "config.h"
 
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+
+#include <pthread.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
 #include <time.h>
+#include <unistd.h>
 #include <cmocka.h>
 
-#include "renew.h"
+/*
+ * chrony's trick: the module itself, so the tests see its states and
+ * counters. The real conf, crypto, store and worker modules are linked;
+ * only the ACME client is replaced, by the fake below that the tests
+ * drive by hand.
+ */
+#include "renew.c"
 
 #define DAY	86400
 
-static void
-due_at_two_thirds_of_lifetime_by_default(void **state)
-{
-	time_t nb = 1700000000, na = nb + 90 * DAY;
+/* ---- the fake ACME client ------------------------------------------------ */
 
-	assert_int_equal(renew_due(nb, na, 0, 0), nb + 60 * DAY);
+struct acme_ca {
+	char		*name;
+	char		*directory;
+};
+
+struct acme_order {
+	struct acme_ca		*ca;
+	acme_order_cb		 cb;
+	void			*arg;
+	const struct crypto_key	*key;
+	char			 san[512];	/* "DNS:a,DNS:b": copied, as acme.c copies req */
+};
+
+#define MAX_ORDERS	8
+
+static struct {
+	int			 ca_new, ca_free, started, cancelled;
+	struct acme_order	*active[MAX_ORDERS];
+	size_t			 nactive;
+} fake;
+
+struct acme_ca *
+acme_ca_new(const struct acme_env *env, const struct conf_ca *cfg)
+{
+	struct acme_ca *ca = xcalloc(1, sizeof(*ca));
+
+	ca->name = xstrdup(cfg->name);
+	ca->directory = xstrdup(cfg->directory);
+	fake.ca_new++;
+	return ca;
+}
+
+void
+acme_ca_free(struct acme_ca *ca)
+{
+	size_t i;
+
+	if (ca == NULL)
+		return;
+	/* renew.c abandons a CA's orders before it frees the CA */
+	for (i = 0; i < fake.nactive; i++)
+		assert_ptr_not_equal(fake.active[i]->ca, ca);
+	fake.ca_free++;
+	free(ca->name);
+	free(ca->directory);
+	free(ca);
+}
+
+struct acme_order *
+acme_order_start(struct acme_ca *ca, const struct acme_order_req *req,
+    acme_order_cb cb, void *arg)
+{
+	struct acme_order	*o;
+	size_t			 i, off = 0;
+
+	assert_true(fake.nactive < MAX_ORDERS);
+	o = xcalloc(1, sizeof(*o));
+	o->ca = ca;
+	o->cb = cb;
+	o->arg = arg;
+	o->key = req->key;
+	for (i = 0; i < req->ndomains; i++)
+		off += (size_t)snprintf(o->san + off, sizeof(o->san) - off,
+		    "%sDNS:%s", i > 0 ? "," : "", req->domains[i]);
+	fake.active[fake.nactive++] = o;
+	fake.started++;
+	return o;
 }
 
 static void
-renew_before_counts_back_from_expiry(void **state)
+fake_forget(struct acme_order *o)
 {
-	time_t nb = 1700000000, na = nb + 90 * DAY;
+	size_t i;
 
-	assert_int_equal(renew_due(nb, na, 30L * DAY, 0), na - 30 * DAY);
-	assert_int_equal(renew_due(nb, na, 7L * DAY, 0), na - 7 * DAY);
+	for (i = 0; i < fake.nactive; i++)
+		if (fake.active[i] == o) {
+			fake.active[i] = fake.active[--fake.nactive];
+			return;
+		}
+	fail_msg("order %p is not active", (void *)o);
+}
+
+void
+acme_order_cancel(struct acme_order *o)
+{
+	fake_forget(o);
+	fake.cancelled++;
+	free(o);
+}
+
+/* The CA answers o: with an error, or with pem as the chain. */
+static void
+fake_finish(struct acme_order *o, const char *pem, const char *error)
+{
+	acme_order_cb	 cb = o->cb;
+	void		*arg = o->arg;
+
+	fake_forget(o);
+	free(o);
+	cb(arg, pem, pem != NULL ? strlen(pem) : 0, error);
+}
+
+/* ---- certificates the fake CA issues -------------------------------------- */
+
+static EVP_PKEY *
+evp_of(const struct crypto_key *k)
+{
+	char		*pem = crypto_key_to_pem(k, NULL);
+	BIO		*b;
+	EVP_PKEY	*p;
+
+	assert_non_null(pem);
+	b = BIO_new_mem_buf(pem, -1);
+	p = PEM_read_bio_PrivateKey(b, NULL, NULL, NULL);
+	assert_non_null(p);
+	BIO_free(b);
+	xfree_secret_str(pem);
+	return p;
+}
+
+/* Returns a malloc'd PEM certificate for key's public key, self-signed. */
+static char *
+make_cert(EVP_PKEY *key, const char *san, time_t nb, time_t na)
+{
+	static unsigned	 serial = 0x1000;
+	X509		*x = X509_new();
+	X509_EXTENSION	*ext;
+	X509V3_CTX	 ctx;
+	BIO		*bio;
+	char		*data, *s;
+	long		 n;
+
+	assert_non_null(x);
+	assert_true(X509_set_version(x, 2));
+	assert_true(ASN1_INTEGER_set(X509_get_serialNumber(x), (long)serial++));
+	assert_non_null(ASN1_TIME_set(X509_getm_notBefore(x), nb));
+	assert_non_null(ASN1_TIME_set(X509_getm_notAfter(x), na));
+	assert_true(X509_NAME_add_entry_by_txt(X509_get_subject_name(x), "CN",
+	    MBSTRING_ASC, (const unsigned char *)"renew test", -1, -1, 0));
+	assert_true(X509_set_issuer_name(x, X509_get_subject_name(x)));
+	assert_true(X509_set_pubkey(x, key));
+	X509V3_set_ctx(&ctx, x, x, NULL, NULL, 0);
+	ext = X509V3_EXT_conf_nid(NULL, &ctx, NID_subject_alt_name, san);
+	assert_non_null(ext);
+	assert_true(X509_add_ext(x, ext, -1));
+	X509_EXTENSION_free(ext);
+	assert_true(X509_sign(x, key, EVP_sha256()) > 0);
+	bio = BIO_new(BIO_s_mem());
+	assert_true(PEM_write_bio_X509(bio, x));
+	n = BIO_get_mem_data(bio, &data);
+	s = xstrndup(data, (size_t)n);
+	BIO_free(bio);
+	X509_free(x);
+	return s;
+}
+
+/* The CA issues what o asked for: valid from an hour ago for days days. */
+static void
+fake_issue(struct acme_order *o, long days)
+{
+	EVP_PKEY	*key = evp_of(o->key);
+	time_t		 now = time(NULL);
+	char		*pem;
+
+	pem = make_cert(key, o->san, now - 3600, now + days * DAY);
+	EVP_PKEY_free(key);
+	fake_finish(o, pem, NULL);
+	free(pem);
+}
+
+/* ---- the fixture ----------------------------------------------------------- */
+
+struct gate {
+	pthread_mutex_t	 mu;
+	pthread_cond_t	 cv;
+	int		 open;
+};
+
+struct fx {
+	char			 dir[64];
+	char			*state_dir;
+	struct event_base	*base;
+	struct event		*tick;
+	struct store		*store;
+	struct worker_pool	*workers;
+	struct renewer		*r;
+	int			 idle_calls;
+	struct gate		 gate;
+};
+
+static void
+on_idle(void *arg)
+{
+	struct fx *fx = arg;
+
+	fx->idle_calls++;
 }
 
 static void
-renew_before_longer_than_lifetime_falls_back_to_a_third(void **state)
+tick_cb(evutil_socket_t fd, short what, void *arg)
 {
-	time_t nb = 1700000000, na = nb + 6 * DAY;
+}
 
-	/* 30 days before a 6-day certificate expires is before it began */
-	assert_false(renew_before_fits(nb, na, 30L * DAY));
-	assert_int_equal(renew_due(nb, na, 30L * DAY, 0), nb + 4 * DAY);
-	/* 5d23h leaves one hour, less than 6d/30: also refused */
-	assert_false(renew_before_fits(nb, na, 5L * DAY + 23 * 3600));
-	/* 5 days leaves one day, more than 6d/30 = 4.8 h: taken */
-	assert_true(renew_before_fits(nb, na, 5L * DAY));
-	assert_int_equal(renew_due(nb, na, 5L * DAY, 0), nb + DAY);
-	assert_true(renew_before_fits(nb, na, 0));
+static struct renewer *
+fx_renewer(struct fx *fx, int once)
+{
+	struct renew_env env;
+
+	memset(&env, 0, sizeof(env));
+	env.base = fx->base;
+	env.store = fx->store;
+	env.workers = fx->workers;
+	env.once = once;
+	return renewer_new(&env, on_idle, fx);
+}
+
+static int
+setup(void **state)
+{
+	struct fx	*fx = xcalloc(1, sizeof(*fx));
+	struct timeval	 tv = { 0, 10000 };
+	char		 err[256];
+
+	memset(&fake, 0, sizeof(fake));
+	strcpy(fx->dir, "/tmp/test_renew.XXXXXX");
+	assert_non_null(mkdtemp(fx->dir));
+	fx->state_dir = xasprintf("%s/state", fx->dir);
+	fx->base = event_base_new();
+	/* keeps EVLOOP_ONCE from blocking while the test waits for something */
+	fx->tick = event_new(fx->base, -1, EV_PERSIST, tick_cb, NULL);
+	event_add(fx->tick, &tv);
+	fx->store = store_open(fx->state_dir, err, sizeof(err));
+	assert_non_null(fx->store);
+	fx->workers = worker_pool_new(fx->base, 1);
+	assert_non_null(fx->workers);
+	fx->r = fx_renewer(fx, 0);
+	pthread_mutex_init(&fx->gate.mu, NULL);
+	pthread_cond_init(&fx->gate.cv, NULL);
+	*state = fx;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct fx	*fx = *state;
+	char		*cmd;
+	int		 rc;
+
+	/* the order main.c keeps: threads first, then the renewer */
+	worker_pool_free(fx->workers);
+	renewer_free(fx->r);
+	store_close(fx->store);
+	event_free(fx->tick);
+	event_base_free(fx->base);
+	cmd = xasprintf("rm -rf %s", fx->dir);
+	rc = system(cmd);
+	free(cmd);
+	free(fx->state_dir);
+	pthread_cond_destroy(&fx->gate.cv);
+	pthread_mutex_destroy(&fx->gate.mu);
+	free(fx);
+	/* last, so that a failure leaves nothing behind */
+	assert_int_equal(rc, 0);
+	assert_int_equal(fake.nactive, 0);
+	assert_int_equal(fake.ca_new, fake.ca_free);
+	return 0;
+}
+
+/* Applies an inventory (state_dir, two CAs, then the certificates given) to r. */
+static void
+apply_to(struct fx *fx, struct renewer *r, const char *first_dir,
+    const char *certs)
+{
+	struct conf_errors	 errs = { 0 };
+	struct conf		*conf;
+	char			*yaml;
+
+	yaml = xasprintf("state_dir: %s\n"
+	    "cas:\n"
+	    "  - name: first\n"
+	    "    directory: %s\n"
+	    "  - name: second\n"
+	    "    directory: https://second.test/dir\n"
+	    "defaults:\n"
+	    "  ca: [first]\n"
+	    "certificates:%s\n", fx->state_dir, first_dir,
+	    certs != NULL ? certs : " []");
+	conf = conf_parse("test.yaml", yaml, strlen(yaml), &errs);
+	if (conf == NULL)
+		fail_msg("%s", errs.n > 0 ? errs.msg[0] : "conf_parse failed");
+	assert_int_equal(renewer_apply(r, conf), 0);
+	/* renew.h: nothing of conf is used after renewer_apply returns */
+	conf_free(conf);
+	free(yaml);
+}
+
+#define FIRST	"https://first.test/dir"
+#define WWW	"\n  - name: www\n    domains: [www.example.com, example.com]\n"
+#define WWW_2CA	WWW "    ca: [first, second]\n"
+#define API	"\n  - name: api\n    domains: [api.example.com]\n"
+
+static void
+apply(struct fx *fx, const char *certs)
+{
+	apply_to(fx, fx->r, FIRST, certs);
+}
+
+static double
+since(const struct timespec *t0)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (double)(now.tv_sec - t0->tv_sec) +
+	    (double)(now.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+/* Runs the loop until cond holds; fails after 10 s. */
+#define RUN_UNTIL(fx, cond) do {					\
+	struct timespec t0_;						\
+									\
+	clock_gettime(CLOCK_MONOTONIC, &t0_);				\
+	while (!(cond)) {						\
+		if (since(&t0_) > 10)					\
+			fail_msg("timed out waiting for %s", #cond);	\
+		event_base_loop((fx)->base, EVLOOP_ONCE);		\
+	}								\
+} while (0)
+
+/* Runs whatever is active now (the idle event, timers due now). */
+static void
+run_pending(struct fx *fx)
+{
+	event_base_loop(fx->base, EVLOOP_NONBLOCK);
+}
+
+static struct managed *
+find(struct fx *fx, const char *name)
+{
+	struct managed *m = cert_find(fx->r, name);
+
+	assert_non_null(m);
+	return m;
+}
+
+/* The one source of truth holds: r->busy counts the certificates not IDLE. */
+static void
+assert_busy_counted(struct renewer *r)
+{
+	struct managed	*m;
+	size_t		 n = 0;
+
+	TAILQ_FOREACH(m, &r->certs, entry)
+		if (m->state != MANAGED_IDLE)
+			n++;
+	assert_int_equal(r->busy, n);
+}
+
+/* The single worker thread waits behind this until gate_open. */
+static void
+gate_work(void *arg)
+{
+	struct gate *g = arg;
+
+	pthread_mutex_lock(&g->mu);
+	while (!g->open)
+		pthread_cond_wait(&g->cv, &g->mu);
+	pthread_mutex_unlock(&g->mu);
 }
 
 static void
-jitter_moves_earlier_by_at_most_a_day(void **state)
+gate_close(struct fx *fx)
 {
-	time_t nb = 1700000000, na = nb + 90 * DAY;
-	time_t d = renew_due(nb, na, 0, 0.999);
-
-	assert_true(d < nb + 60 * DAY);
-	assert_true(d >= nb + 60 * DAY - DAY);
+	fx->gate.open = 0;
+	assert_int_equal(worker_submit(fx->workers, gate_work, NULL,
+	    &fx->gate), 0);
 }
 
 static void
-jitter_on_short_lifetimes_is_a_thirtieth(void **state)
+gate_open(struct fx *fx)
 {
-	time_t nb = 1700000000, na = nb + 6 * DAY;
-	time_t d = renew_due(nb, na, 0, 0.5);
+	pthread_mutex_lock(&fx->gate.mu);
+	fx->gate.open = 1;
+	pthread_cond_broadcast(&fx->gate.cv);
+	pthread_mutex_unlock(&fx->gate.mu);
+}
 
-	/* 6 days: window 2 days, spread 6d/30 = 4.8 h, half of it 2.4 h */
-	assert_int_equal(d, na - 2 * DAY - (6 * DAY / 30) / 2);
+/* ---- the lifecycle --------------------------------------------------------- */
+
+static void
+new_certificate_goes_due_keygen_order_idle(void **state)
+{
+	struct fx		*fx = *state;
+	struct managed		*m;
+	struct renew_stats	 st;
+	time_t			 nb, na, latest;
+	char			*key_pem, *pem;
+
+	gate_close(fx);
+	apply(fx, WWW);
+	m = find(fx, "www");
+	assert_int_equal(m->state, MANAGED_DUE);
+	assert_int_equal(fx->r->busy, 1);
+	RUN_UNTIL(fx, m->state == MANAGED_KEYGEN);
+	assert_busy_counted(fx->r);
+	assert_non_null(m->job);
+	assert_int_equal(fake.started, 0);
+	gate_open(fx);
+	RUN_UNTIL(fx, m->state == MANAGED_ORDER);
+	assert_busy_counted(fx->r);
+	assert_int_equal(fake.nactive, 1);
+	assert_string_equal(fake.active[0]->ca->name, "first");
+	assert_string_equal(fake.active[0]->san,
+	    "DNS:www.example.com,DNS:example.com");
+	renewer_stats(fx->r, &st);
+	assert_int_equal(st.busy, 1);
+	assert_int_equal(fx->idle_calls, 0);
+
+	nb = time(NULL) - 3600;
+	na = time(NULL) + 90 * DAY;
+	fake_issue(fake.active[0], 90);
+	assert_int_equal(m->state, MANAGED_IDLE);
+	assert_busy_counted(fx->r);
+	assert_int_equal(fx->r->busy, 0);
+	assert_true(m->live_valid);
+	assert_null(m->new_key);
+	assert_int_equal(m->failures, 0);
+	/* due when a third of the lifetime remains, jitter at most a day earlier */
+	latest = na - (na - nb) / 3;
+	assert_true(m->next_check <= latest + 1);
+	assert_true(m->next_check >= latest - DAY - 1);
+	assert_int_equal(store_cert_load(fx->store, "www", &key_pem, &pem), 1);
+	xfree_secret_str(key_pem);
+	free(pem);
+	renewer_stats(fx->r, &st);
+	assert_int_equal(st.certs, 1);
+	assert_int_equal(st.valid, 1);
+	assert_int_equal(st.busy, 0);
+	assert_int_equal(st.issued, 1);
+	assert_int_equal(st.next, m->next_check);
+	run_pending(fx);
+	assert_int_equal(fx->idle_calls, 1);
 }
 
 static void
-bad_jitter_and_lifetime_are_harmless(void **state)
+valid_live_certificate_is_only_scheduled(void **state)
 {
-	time_t nb = 1700000000;
+	struct fx	*fx = *state;
+	struct renewer	*again;
+	struct managed	*m;
 
-	assert_int_equal(renew_due(nb, nb + 90 * DAY, 0, 7.0), nb + 60 * DAY);
-	assert_int_equal(renew_due(nb, nb - 10, 0, 0), nb - 10);
+	apply(fx, WWW);
+	RUN_UNTIL(fx, fake.nactive == 1);
+	fake_issue(fake.active[0], 90);
+	run_pending(fx);
+	/* a second renewer on the same state directory finds it valid */
+	again = fx_renewer(fx, 0);
+	apply_to(fx, again, FIRST, WWW);
+	m = cert_find(again, "www");
+	assert_int_equal(m->state, MANAGED_DUE);
+	RUN_UNTIL(fx, m->state != MANAGED_DUE);
+	assert_int_equal(m->state, MANAGED_IDLE);
+	assert_true(m->live_valid);
+	assert_true(m->next_check > time(NULL) + 50 * DAY);
+	assert_int_equal(fake.started, 1);
+	assert_busy_counted(again);
+	renewer_free(again);
+}
+
+static void
+failure_tries_the_next_ca_then_backs_off(void **state)
+{
+	struct fx		*fx = *state;
+	struct managed		*m;
+	struct renew_stats	 st;
+	time_t			 delay;
+
+	apply(fx, WWW_2CA);
+	m = find(fx, "www");
+	RUN_UNTIL(fx, fake.nactive == 1);
+	assert_string_equal(fake.active[0]->ca->name, "first");
+	fake_finish(fake.active[0], NULL, "boom");
+	/* straight on to the next CA, with the same key */
+	assert_int_equal(m->state, MANAGED_ORDER);
+	assert_int_equal(m->ca_index, 1);
+	assert_int_equal(fake.nactive, 1);
+	assert_string_equal(fake.active[0]->ca->name, "second");
+	assert_ptr_equal(fake.active[0]->key, m->new_key);
+	run_pending(fx);
+	assert_int_equal(fx->idle_calls, 0);
+
+	fake_finish(fake.active[0], NULL, "boom again");
+	assert_int_equal(m->state, MANAGED_IDLE);
+	assert_busy_counted(fx->r);
+	assert_int_equal(m->failures, 1);
+	assert_null(m->new_key);
+	assert_false(m->live_valid);
+	/* sched_backoff(1): a minute, +-10 % */
+	delay = m->next_check - time(NULL);
+	assert_true(delay >= 54 - 1 && delay <= 66);
+	assert_true(evtimer_pending(m->timer, NULL));
+	renewer_stats(fx->r, &st);
+	assert_int_equal(st.failed, 1);
+	assert_int_equal(st.busy, 0);
+	run_pending(fx);
+	assert_int_equal(fx->idle_calls, 1);
+	assert_int_equal(fake.started, 2);
+}
+
+static void
+a_bad_chain_counts_as_a_failure(void **state)
+{
+	struct fx	*fx = *state;
+	struct managed	*m;
+	EVP_PKEY	*other;
+	char		*pem, *key_pem, *live;
+	time_t		 now = time(NULL);
+
+	apply(fx, WWW);
+	m = find(fx, "www");
+	/* not a certificate at all */
+	RUN_UNTIL(fx, fake.nactive == 1);
+	fake_finish(fake.active[0], "<html>busy</html>", NULL);
+	assert_int_equal(m->failures, 1);
+	assert_int_equal(m->state, MANAGED_IDLE);
+	/* a certificate for another key */
+	schedule(m, 0);
+	RUN_UNTIL(fx, fake.nactive == 1);
+	other = EVP_EC_gen("P-256");
+	pem = make_cert(other, fake.active[0]->san, now - 60, now + DAY);
+	fake_finish(fake.active[0], pem, NULL);
+	free(pem);
+	EVP_PKEY_free(other);
+	assert_int_equal(m->failures, 2);
+	/* one that misses a domain */
+	schedule(m, 0);
+	RUN_UNTIL(fx, fake.nactive == 1);
+	other = evp_of(fake.active[0]->key);
+	pem = make_cert(other, "DNS:www.example.com", now - 60, now + DAY);
+	fake_finish(fake.active[0], pem, NULL);
+	free(pem);
+	EVP_PKEY_free(other);
+	assert_int_equal(m->failures, 3);
+	assert_false(m->live_valid);
+	assert_int_equal(fx->r->issued, 0);
+	assert_int_equal(store_cert_load(fx->store, "www", &key_pem, &live), 0);
+	assert_busy_counted(fx->r);
+}
+
+static void
+once_mode_neither_retries_nor_schedules(void **state)
+{
+	struct fx	*fx = *state;
+	struct managed	*m;
+
+	renewer_free(fx->r);
+	fx->r = fx_renewer(fx, 1);
+	apply(fx, WWW API);
+	RUN_UNTIL(fx, fake.nactive == 2);
+	fake_finish(fake.active[0], NULL, "boom");
+	fake_issue(fake.active[0], 90);
+	run_pending(fx);
+	assert_int_equal(fx->idle_calls, 1);
+	TAILQ_FOREACH(m, &fx->r->certs, entry) {
+		assert_int_equal(m->state, MANAGED_IDLE);
+		assert_int_equal(m->next_check, 0);
+		assert_false(evtimer_pending(m->timer, NULL));
+	}
+	assert_int_equal(fake.started, 2);
+}
+
+static void
+removal_during_an_order_cancels_it(void **state)
+{
+	struct fx *fx = *state;
+
+	apply(fx, WWW API);
+	RUN_UNTIL(fx, fake.nactive == 2);
+	apply(fx, API);
+	assert_int_equal(fake.cancelled, 1);
+	assert_int_equal(fake.nactive, 1);
+	assert_null(cert_find(fx->r, "www"));
+	assert_busy_counted(fx->r);
+	run_pending(fx);
+	assert_int_equal(fx->idle_calls, 0);	/* api still orders */
+	apply(fx, NULL);
+	assert_int_equal(fake.cancelled, 2);
+	assert_int_equal(fx->r->busy, 0);
+	run_pending(fx);
+	assert_int_equal(fx->idle_calls, 1);
+}
+
+static void
+removal_during_key_generation_orphans_the_key(void **state)
+{
+	struct fx *fx = *state;
+
+	gate_close(fx);
+	apply(fx, WWW);
+	RUN_UNTIL(fx, find(fx, "www")->state == MANAGED_KEYGEN);
+	apply(fx, NULL);
+	assert_int_equal(fx->r->busy, 0);
+	assert_false(TAILQ_EMPTY(&fx->r->jobs));
+	gate_open(fx);
+	/* keygen_done frees the orphaned job and its key; no order starts */
+	RUN_UNTIL(fx, TAILQ_EMPTY(&fx->r->jobs));
+	assert_int_equal(fake.started, 0);
+	assert_int_equal(fx->idle_calls, 1);
+}
+
+static void
+changed_settings_restart_an_order(void **state)
+{
+	struct fx	*fx = *state;
+	struct managed	*m;
+
+	apply(fx, WWW);
+	m = find(fx, "www");
+	RUN_UNTIL(fx, fake.nactive == 1);
+	/* same order, new renew_before: the order goes on */
+	apply(fx, WWW "    renew_before: 20d\n");
+	assert_int_equal(fake.cancelled, 0);
+	assert_int_equal(m->state, MANAGED_ORDER);
+	/* another domain: abandoned and checked again */
+	apply(fx, "\n  - name: www\n    domains: [www.example.com]\n");
+	assert_int_equal(fake.cancelled, 1);
+	assert_int_equal(m->state, MANAGED_DUE);
+	assert_null(m->new_key);
+	assert_busy_counted(fx->r);
+	RUN_UNTIL(fx, fake.nactive == 1);
+	assert_string_equal(fake.active[0]->san, "DNS:www.example.com");
+	fake_issue(fake.active[0], 90);
+	assert_true(m->live_valid);
+}
+
+static void
+apply_keeps_ca_clients_whose_settings_are_unchanged(void **state)
+{
+	struct fx	*fx = *state;
+	struct acme_ca	*first, *second;
+
+	apply(fx, WWW);
+	assert_int_equal(fake.ca_new, 2);
+	first = ca_slot_find(fx->r, "first")->ca;
+	second = ca_slot_find(fx->r, "second")->ca;
+	apply(fx, WWW API);
+	assert_int_equal(fake.ca_new, 2);
+	assert_int_equal(fake.ca_free, 0);
+	assert_ptr_equal(ca_slot_find(fx->r, "first")->ca, first);
+	assert_ptr_equal(ca_slot_find(fx->r, "second")->ca, second);
+	apply_to(fx, fx->r, "https://first.test/v2/dir", WWW API);
+	assert_int_equal(fake.ca_new, 3);
+	assert_int_equal(fake.ca_free, 1);
+	assert_string_equal(ca_slot_find(fx->r, "first")->ca->directory,
+	    "https://first.test/v2/dir");
+	assert_ptr_equal(ca_slot_find(fx->r, "second")->ca, second);
+}
+
+static void
+a_changed_ca_abandons_its_orders_and_retries_failures(void **state)
+{
+	struct fx	*fx = *state;
+	struct managed	*www, *api;
+
+	apply(fx, WWW API);
+	www = find(fx, "www");
+	api = find(fx, "api");
+	RUN_UNTIL(fx, fake.nactive == 2);
+	/* api fails and waits a minute; www is ordering */
+	fake_finish(fake.active[0]->arg == api ? fake.active[0] :
+	    fake.active[1], NULL, "boom");
+	assert_int_equal(api->failures, 1);
+	assert_true(api->next_check > time(NULL) + 30);
+	apply_to(fx, fx->r, "https://first.test/v2/dir", WWW API);
+	assert_int_equal(fake.cancelled, 1);
+	assert_int_equal(fake.nactive, 0);
+	assert_int_equal(www->state, MANAGED_DUE);
+	assert_int_equal(api->state, MANAGED_DUE);
+	assert_true(api->next_check <= time(NULL));
+	assert_busy_counted(fx->r);
+	RUN_UNTIL(fx, fake.nactive == 2);
+	assert_string_equal(fake.active[0]->ca->directory,
+	    "https://first.test/v2/dir");
+}
+
+static void
+idle_fires_only_when_nothing_is_busy(void **state)
+{
+	struct fx *fx = *state;
+
+	apply(fx, WWW API);
+	run_pending(fx);
+	RUN_UNTIL(fx, fake.nactive == 2);
+	assert_int_equal(fx->idle_calls, 0);
+	fake_issue(fake.active[0], 90);
+	run_pending(fx);
+	assert_int_equal(fx->idle_calls, 0);
+	assert_int_equal(fx->r->busy, 1);
+	fake_issue(fake.active[0], 90);
+	assert_int_equal(fx->r->busy, 0);
+	run_pending(fx);
+	run_pending(fx);
+	assert_int_equal(fx->idle_calls, 1);
+	/* a reload that changes nothing makes no work: idle again, once */
+	apply(fx, WWW API);
+	run_pending(fx);
+	assert_int_equal(fx->idle_calls, 2);
 }
 
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(due_at_two_thirds_of_lifetime_by_default),
-		cmocka_unit_test(renew_before_counts_back_from_expiry),
-		cmocka_unit_test(renew_before_longer_than_lifetime_falls_back_to_a_third),
-		cmocka_unit_test(jitter_moves_earlier_by_at_most_a_day),
-		cmocka_unit_test(jitter_on_short_lifetimes_is_a_thirtieth),
-		cmocka_unit_test(bad_jitter_and_lifetime_are_harmless),
+#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+		T(new_certificate_goes_due_keygen_order_idle),
+		T(valid_live_certificate_is_only_scheduled),
+		T(failure_tries_the_next_ca_then_backs_off),
+		T(a_bad_chain_counts_as_a_failure),
+		T(once_mode_neither_retries_nor_schedules),
+		T(removal_during_an_order_cancels_it),
+		T(removal_during_key_generation_orphans_the_key),
+		T(changed_settings_restart_an_order),
+		T(apply_keeps_ca_clients_whose_settings_are_unchanged),
+		T(a_changed_ca_abandons_its_orders_and_retries_failures),
+		T(idle_fires_only_when_nothing_is_busy),
+#undef T
 	};
 
+	log_init(LOG_LVL_ERR - 1);	/* quiet: the tests assert, not the log */
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

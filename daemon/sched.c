@@ -1,0 +1,58 @@
+/* sched.c - when a certificate falls due, and when a failed one tries again */
+#include "config.h"
+
+#include "sched.h"
+
+/* Jitter from outside [0,1) (or NaN) is ignored rather than trusted. */
+static double
+jitter_ok(double jitter)
+{
+	return jitter >= 0 && jitter < 1 ? jitter : 0;
+}
+
+int
+sched_renew_before_fits(time_t nb, time_t na, long renew_before)
+{
+	time_t	life = na - nb;
+
+	if (renew_before <= 0 || life <= 0)
+		return 1;
+	/* life - renew_before cannot overflow: both are positive */
+	return life - (time_t)renew_before >= life / 30;
+}
+
+time_t
+sched_due(time_t nb, time_t na, long renew_before, double jitter)
+{
+	time_t	life = na - nb, window, spread;
+
+	if (life <= 0)
+		return na;
+	if (!sched_renew_before_fits(nb, na, renew_before))
+		renew_before = 0;
+	window = renew_before > 0 ? (time_t)renew_before : life / 3;
+	spread = life / 30;
+	if (spread > SCHED_SPREAD_MAX)
+		spread = SCHED_SPREAD_MAX;
+	return na - window - (time_t)(jitter_ok(jitter) * (double)spread);
+}
+
+time_t
+sched_backoff(unsigned failures, double jitter)
+{
+	time_t		delay = SCHED_BACKOFF_MIN;
+	unsigned	i;
+
+	/* doubling stops at the cap, so no shift can overflow */
+	for (i = 1; i < failures && delay < SCHED_BACKOFF_MAX; i++)
+		delay *= 2;
+	if (delay > SCHED_BACKOFF_MAX)
+		delay = SCHED_BACKOFF_MAX;
+	return delay - delay / 10 + (time_t)(jitter_ok(jitter) * (double)(delay / 5));
+}
+
+double
+sched_jitter(uint32_t r)
+{
+	return (double)r / 4294967296.0;	/* 2^32: never reaches 1 */
+}

@@ -1,0 +1,268 @@
+/* test_sched.c - when certificates fall due and when failures retry */
+#include "config.h"
+
+#include <limits.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <time.h>
+#include <cmocka.h>
+
+#include "sched.h"
+
+#define DAY	86400
+
+/* ---- sched_due and sched_renew_before_fits (moved from test_renew.c) ---- */
+
+static void
+due_at_two_thirds_of_lifetime_by_default(void **state)
+{
+	time_t nb = 1700000000, na = nb + 90 * DAY;
+
+	assert_int_equal(sched_due(nb, na, 0, 0), nb + 60 * DAY);
+}
+
+static void
+renew_before_counts_back_from_expiry(void **state)
+{
+	time_t nb = 1700000000, na = nb + 90 * DAY;
+
+	assert_int_equal(sched_due(nb, na, 30L * DAY, 0), na - 30 * DAY);
+	assert_int_equal(sched_due(nb, na, 7L * DAY, 0), na - 7 * DAY);
+}
+
+static void
+renew_before_longer_than_lifetime_falls_back_to_a_third(void **state)
+{
+	time_t nb = 1700000000, na = nb + 6 * DAY;
+
+	/* 30 days before a 6-day certificate expires is before it began */
+	assert_false(sched_renew_before_fits(nb, na, 30L * DAY));
+	assert_int_equal(sched_due(nb, na, 30L * DAY, 0), nb + 4 * DAY);
+	/* 5d23h leaves one hour, less than 6d/30: also refused */
+	assert_false(sched_renew_before_fits(nb, na, 5L * DAY + 23 * 3600));
+	/* 5 days leaves one day, more than 6d/30 = 4.8 h: taken */
+	assert_true(sched_renew_before_fits(nb, na, 5L * DAY));
+	assert_int_equal(sched_due(nb, na, 5L * DAY, 0), nb + DAY);
+	assert_true(sched_renew_before_fits(nb, na, 0));
+}
+
+static void
+jitter_moves_earlier_by_at_most_a_day(void **state)
+{
+	time_t nb = 1700000000, na = nb + 90 * DAY;
+	time_t d = sched_due(nb, na, 0, 0.999);
+
+	assert_true(d < nb + 60 * DAY);
+	assert_true(d >= nb + 60 * DAY - DAY);
+}
+
+static void
+jitter_on_short_lifetimes_is_a_thirtieth(void **state)
+{
+	time_t nb = 1700000000, na = nb + 6 * DAY;
+	time_t d = sched_due(nb, na, 0, 0.5);
+
+	/* 6 days: window 2 days, spread 6d/30 = 4.8 h, half of it 2.4 h */
+	assert_int_equal(d, na - 2 * DAY - (6 * DAY / 30) / 2);
+}
+
+static void
+bad_jitter_and_lifetime_are_harmless(void **state)
+{
+	time_t nb = 1700000000;
+
+	assert_int_equal(sched_due(nb, nb + 90 * DAY, 0, 7.0), nb + 60 * DAY);
+	assert_int_equal(sched_due(nb, nb - 10, 0, 0), nb - 10);
+}
+
+/* ---- edges ---------------------------------------------------------------- */
+
+static void
+renew_before_equal_to_or_beyond_lifetime_does_not_fit(void **state)
+{
+	time_t nb = 1700000000, na = nb + 90 * DAY;
+
+	assert_false(sched_renew_before_fits(nb, na, 90L * DAY));
+	assert_false(sched_renew_before_fits(nb, na, 91L * DAY));
+	assert_false(sched_renew_before_fits(nb, na, LONG_MAX));
+	assert_int_equal(sched_due(nb, na, 90L * DAY, 0), nb + 60 * DAY);
+	assert_int_equal(sched_due(nb, na, LONG_MAX, 0), nb + 60 * DAY);
+}
+
+static void
+renew_before_leaving_exactly_a_thirtieth_fits(void **state)
+{
+	time_t nb = 1700000000, na = nb + 30 * DAY;
+
+	/* 30 days: a thirtieth is one day; 29 days before expiry leaves it */
+	assert_true(sched_renew_before_fits(nb, na, 29L * DAY));
+	assert_int_equal(sched_due(nb, na, 29L * DAY, 0), nb + DAY);
+	assert_false(sched_renew_before_fits(nb, na, 29L * DAY + 1));
+	assert_int_equal(sched_due(nb, na, 29L * DAY + 1, 0), nb + 20 * DAY);
+}
+
+static void
+negative_renew_before_means_auto(void **state)
+{
+	time_t nb = 1700000000, na = nb + 90 * DAY;
+
+	assert_true(sched_renew_before_fits(nb, na, -5));
+	assert_int_equal(sched_due(nb, na, -5, 0), nb + 60 * DAY);
+}
+
+static void
+zero_and_negative_lifetimes_are_due_at_expiry(void **state)
+{
+	time_t nb = 1700000000;
+
+	assert_true(sched_renew_before_fits(nb, nb, 30L * DAY));
+	assert_true(sched_renew_before_fits(nb, nb - DAY, 30L * DAY));
+	assert_int_equal(sched_due(nb, nb, 0, 0.5), nb);
+	assert_int_equal(sched_due(nb, nb, 30L * DAY, 0.5), nb);
+	assert_int_equal(sched_due(nb, nb - DAY, 30L * DAY, 0.9), nb - DAY);
+	/* a one-second lifetime: window 0, spread 0 */
+	assert_int_equal(sched_due(nb, nb + 1, 0, 0.9), nb + 1);
+}
+
+static void
+jitter_outside_unit_interval_counts_as_zero(void **state)
+{
+	time_t nb = 1700000000, na = nb + 90 * DAY;
+
+	assert_int_equal(sched_due(nb, na, 0, 1.0), nb + 60 * DAY);
+	assert_int_equal(sched_due(nb, na, 0, -0.5), nb + 60 * DAY);
+	assert_int_equal(sched_due(nb, na, 0, NAN), nb + 60 * DAY);
+	assert_int_equal(sched_due(nb, na, 0, INFINITY), nb + 60 * DAY);
+}
+
+static void
+jitter_spread_is_capped_at_a_day(void **state)
+{
+	time_t nb = 1700000000;
+
+	/* a year: 1/30 would be 12 days; the cap keeps it to one */
+	assert_int_equal(sched_due(nb, nb + 360 * DAY, 0, 0.5),
+	    nb + 240 * DAY - DAY / 2);
+	/* 30 days: 1/30 is exactly the cap */
+	assert_int_equal(sched_due(nb, nb + 30 * DAY, 0, 0.5),
+	    nb + 20 * DAY - DAY / 2);
+	/* 15 days: 1/30 is half a day, below the cap */
+	assert_int_equal(sched_due(nb, nb + 15 * DAY, 0, 0.5),
+	    nb + 10 * DAY - DAY / 4);
+}
+
+static void
+jitter_never_reaches_a_whole_spread(void **state)
+{
+	time_t nb = 1700000000, na = nb + 90 * DAY;
+	time_t d;
+
+	d = sched_due(nb, na, 0, sched_jitter(UINT32_MAX));
+	assert_true(d > nb + 60 * DAY - DAY);
+	assert_true(d <= nb + 60 * DAY);
+	/* jitter moves renew_before's due time as well */
+	d = sched_due(nb, na, 30L * DAY, 0.5);
+	assert_int_equal(d, na - 30 * DAY - DAY / 2);
+}
+
+/* ---- sched_jitter --------------------------------------------------------- */
+
+static void
+jitter_maps_onto_the_unit_interval(void **state)
+{
+	assert_true(sched_jitter(0) == 0.0);
+	assert_true(sched_jitter(UINT32_MAX) < 1.0);
+	assert_true(sched_jitter(UINT32_MAX) > 0.999999);
+	assert_true(sched_jitter(1U << 31) == 0.5);
+	assert_true(sched_jitter(1000) < sched_jitter(1001));
+}
+
+/* ---- sched_backoff -------------------------------------------------------- */
+
+static void
+backoff_doubles_from_a_minute(void **state)
+{
+	/* jitter 0.5 is the midpoint: -10 % + 0.5 * 20 % = the plain delay */
+	assert_int_equal(sched_backoff(1, 0.5), 60);
+	assert_int_equal(sched_backoff(2, 0.5), 120);
+	assert_int_equal(sched_backoff(3, 0.5), 240);
+	assert_int_equal(sched_backoff(8, 0.5), 60 * 128);
+	assert_int_equal(sched_backoff(11, 0.5), 60 * 1024);
+}
+
+static void
+backoff_is_capped_at_a_day(void **state)
+{
+	/* 60 << 11 = 122880 s is past the cap */
+	assert_int_equal(sched_backoff(12, 0.5), DAY);
+	assert_int_equal(sched_backoff(13, 0.5), DAY);
+	assert_int_equal(sched_backoff(64, 0.5), DAY);
+	assert_int_equal(sched_backoff(UINT_MAX, 0.5), DAY);
+}
+
+static void
+backoff_zero_failures_counts_as_one(void **state)
+{
+	assert_int_equal(sched_backoff(0, 0.5), 60);
+}
+
+static void
+backoff_jitter_spreads_ten_percent_each_way(void **state)
+{
+	unsigned f;
+
+	for (f = 1; f < 20; f++) {
+		time_t	lo = sched_backoff(f, 0), hi;
+		time_t	mid = sched_backoff(f, 0.5);
+
+		hi = sched_backoff(f, sched_jitter(UINT32_MAX));
+		assert_int_equal(lo, mid - mid / 10);
+		assert_true(hi <= mid + mid / 10);
+		assert_true(hi >= mid + mid / 10 - 1);
+		assert_true(lo < hi);
+	}
+	assert_int_equal(sched_backoff(1, 0), 54);
+	assert_int_equal(sched_backoff(1, 1.0), 54);	/* out of range: 0 */
+	assert_int_equal(sched_backoff(1, NAN), 54);
+	assert_int_equal(sched_backoff(UINT_MAX, 0), DAY - DAY / 10);
+}
+
+static void
+backoff_never_shrinks_as_failures_grow(void **state)
+{
+	unsigned f;
+
+	for (f = 1; f < 100; f++)
+		assert_true(sched_backoff(f + 1, 0) >= sched_backoff(f, 0));
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(due_at_two_thirds_of_lifetime_by_default),
+		cmocka_unit_test(renew_before_counts_back_from_expiry),
+		cmocka_unit_test(renew_before_longer_than_lifetime_falls_back_to_a_third),
+		cmocka_unit_test(jitter_moves_earlier_by_at_most_a_day),
+		cmocka_unit_test(jitter_on_short_lifetimes_is_a_thirtieth),
+		cmocka_unit_test(bad_jitter_and_lifetime_are_harmless),
+		cmocka_unit_test(renew_before_equal_to_or_beyond_lifetime_does_not_fit),
+		cmocka_unit_test(renew_before_leaving_exactly_a_thirtieth_fits),
+		cmocka_unit_test(negative_renew_before_means_auto),
+		cmocka_unit_test(zero_and_negative_lifetimes_are_due_at_expiry),
+		cmocka_unit_test(jitter_outside_unit_interval_counts_as_zero),
+		cmocka_unit_test(jitter_spread_is_capped_at_a_day),
+		cmocka_unit_test(jitter_never_reaches_a_whole_spread),
+		cmocka_unit_test(jitter_maps_onto_the_unit_interval),
+		cmocka_unit_test(backoff_doubles_from_a_minute),
+		cmocka_unit_test(backoff_is_capped_at_a_day),
+		cmocka_unit_test(backoff_zero_failures_counts_as_one),
+		cmocka_unit_test(backoff_jitter_spreads_ten_percent_each_way),
+		cmocka_unit_test(backoff_never_shrinks_as_failures_grow),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
