@@ -431,7 +431,7 @@ cert_order(struct cert *c)
 	req.domains = c->cfg->domains.v;
 	req.ndomains = c->cfg->domains.n;
 	req.key = c->key;
-	req.challenge = c->cfg->challenge;
+	req.challenge = conf_challenge_name(c->cfg->challenge);
 	c->order = acme_order_start(s->ca, &req, order_done, c);
 	if (c->order == NULL)
 		order_done(c, NULL, 0, "cannot start an order");
@@ -598,6 +598,35 @@ ca_slot_free(struct renewer *r, struct ca_slot *s)
 	free(s);
 }
 
+/* acme's account storage (struct acme_accounts) on top of the state directory. */
+static int
+account_load(void *arg, const char *ca, char **key_pem, char **url)
+{
+	return store_account_load(arg, ca, key_pem, url);
+}
+
+static int
+account_save_key(void *arg, const char *ca, const char *key_pem, size_t len)
+{
+	return store_account_save_key(arg, ca, key_pem, len);
+}
+
+static int
+account_save_url(void *arg, const char *ca, const char *url)
+{
+	return store_account_save_url(arg, ca, url);
+}
+
+static char *
+account_key_path(void *arg, const char *ca)
+{
+	char *p;
+
+	if (asprintf(&p, "%s/accounts/%s/account.key", store_path(arg), ca) == -1)
+		return NULL;
+	return p;
+}
+
 static int
 apply_cas(struct renewer *r, const struct conf *conf)
 {
@@ -609,8 +638,15 @@ apply_cas(struct renewer *r, const struct conf *conf)
 	memset(&ae, 0, sizeof(ae));
 	ae.base = r->env.base;
 	ae.http = r->env.http;
-	ae.store = r->env.store;
-	ae.http01 = r->env.http01;
+	if (r->env.store != NULL) {
+		ae.accounts.load = account_load;
+		ae.accounts.save_key = account_save_key;
+		ae.accounts.save_url = account_save_url;
+		ae.accounts.key_path = account_key_path;
+		ae.accounts.arg = r->env.store;
+	}
+	ae.solvers = r->env.solvers;
+	ae.nsolvers = r->env.nsolvers;
 	TAILQ_FOREACH(s, &r->cas, entry)
 		s->seen = 0;
 	for (i = 0; i < conf->ncas; i++) {
