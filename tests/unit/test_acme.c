@@ -746,18 +746,26 @@ env_ca(struct env *e, unsigned max)
 	return e->ca;
 }
 
+/* Starts req, with order_cb reporting into r. */
+static struct acme_order *
+env_start(struct env *e, struct result *r, const struct acme_order_req *req)
+{
+	struct acme_order *o;
+
+	memset(r, 0, sizeof(*r));
+	r->e = e;
+	assert_non_null(o = acme_order_start(e->ca, req, order_cb, r));
+	e->pending++;
+	return o;
+}
+
 static struct acme_order *
 env_order(struct env *e, struct result *r, const char *name)
 {
 	static char		*domains[] = { "a.example", "b.example" };
 	struct acme_order_req	 req = { name, domains, 2, e->key, "http-01" };
-	struct acme_order	*o;
 
-	memset(r, 0, sizeof(*r));
-	r->e = e;
-	assert_non_null(o = acme_order_start(e->ca, &req, order_cb, r));
-	e->pending++;
-	return o;
+	return env_start(e, r, &req);
 }
 
 static void
@@ -1202,13 +1210,8 @@ order_of_type(struct env *e, struct result *r, const char *challenge)
 	static char		*domains[] = { "a.example" };
 	struct acme_order_req	 req = { "typed", domains, 1, e->key,
 	    challenge };
-	struct acme_order	*o;
 
-	memset(r, 0, sizeof(*r));
-	r->e = e;
-	assert_non_null(o = acme_order_start(e->ca, &req, order_cb, r));
-	e->pending++;
-	return o;
+	return env_start(e, r, &req);
 }
 
 static void
