@@ -8,9 +8,8 @@
 
 struct event_base;
 struct http_client;
-struct store;
-struct chall_http;
 struct crypto_key;
+struct acme_solver;
 struct acme_ca;
 struct acme_order;
 
@@ -36,17 +35,42 @@ char		*acme_problem_str(const struct acme_problem *);
 /* Parses Retry-After (delta seconds or HTTP date); returns seconds from now, or -1. */
 long		 acme_retry_after(const char *value);
 
+/*
+ * Where account keys and URLs persist; renew.c keeps them in the state
+ * directory. A NULL member stores nothing (a NULL load: no account yet).
+ */
+struct acme_accounts {
+	/*
+	 * Returns 1 with *key_pem and *url malloc'd (*url NULL if the key was
+	 * never registered) if CA ca has an account key, 0 if it has none,
+	 * -1 on error (logged).
+	 */
+	int	(*load)(void *arg, const char *ca, char **key_pem, char **url);
+	/* Saves ca's new account key, before it is registered. Returns 0 or -1 (logged). */
+	int	(*save_key)(void *arg, const char *ca, const char *key_pem,
+		    size_t len);
+	/* Saves ca's account URL. Returns 0 or -1 (logged). */
+	int	(*save_url)(void *arg, const char *ca, const char *url);
+	/* Returns malloc'd text naming where ca's key is kept, for messages. */
+	char	*(*key_path)(void *arg, const char *ca);
+	void	*arg;
+};
+
 struct acme_env {
 	struct event_base	*base;
 	struct http_client	*http;
-	struct store		*store;
-	struct chall_http	*http01;	/* NULL: http-01 unavailable */
+	struct acme_accounts	 accounts;
+	const struct acme_solver *solvers;	/* in order of preference; must
+						   outlive every CA client */
+	size_t			 nsolvers;
 };
 
 /*
- * Returns a CA client for cfg (copied). Nothing is fetched until the first
- * order: then the directory, a nonce, and the account (loaded from the store
- * or created; newAccount with onlyReturnExisting first if only a key exists).
+ * Returns a CA client for cfg (copied; env too, but not what its pointers
+ * point to). Nothing is fetched until the first
+ * order: then the directory, a nonce, and the account (loaded through
+ * env->accounts or created; newAccount with onlyReturnExisting first if only
+ * a key exists).
  */
 struct acme_ca	*acme_ca_new(const struct acme_env *env, const struct conf_ca *cfg);
 /* Cancels every order (without callbacks) and frees; NULL is a no-op. */
@@ -67,17 +91,19 @@ struct acme_order_req {
 	char *const		*domains;
 	size_t			 ndomains;
 	const struct crypto_key	*key;		/* certificate key, for the CSR; must outlive the order */
-	enum challenge_type	 challenge;
+	const char		*challenge;	/* the type to answer ("http-01", ...);
+						   NULL: any a solver can answer */
 };
 
 /*
  * Queues an order for req (copied, except key). At most
  * cfg->max_concurrent_orders orders of one CA are in flight; the rest wait.
- * Returns a handle for acme_order_cancel until cb has run, or NULL.
+ * Returns a handle for acme_order_cancel until cb has run, or NULL if req
+ * has no domains or no key, or cb is NULL.
  */
 struct acme_order *acme_order_start(struct acme_ca *, const struct acme_order_req *req,
 		    acme_order_cb cb, void *arg);
-/* Abandons an order: withdraws its challenges; cb is not called. */
+/* Abandons an order: withdraws its challenges; cb is not called. NULL is a no-op. */
 void		 acme_order_cancel(struct acme_order *);
 /* Returns orders queued plus in flight. */
 size_t		 acme_ca_orders(const struct acme_ca *);

@@ -1,16 +1,14 @@
-/* challenge_http.c - http-01 responder (evhttp listener or webroot files) */
+/* challenge_http.c - http-01 solver: our own evhttp listener */
 #include "config.h"
 
 #include <sys/resource.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <sys/types.h>
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,10 +20,12 @@
 #include <event2/http.h>
 #include <event2/listener.h>
 
+#include "acme_solver.h"
 #include "challenge_http.h"
-#include "conf.h"
-#include "fsutil.h"
+#include "challenge_tokens.h"
 #include "log.h"
+#include "validate.h"
+#include "xmalloc.h"
 
 #define CHALL_PREFIX		"/.well-known/acme-challenge/"
 /* A validation request is one short line and a few headers. */
@@ -41,12 +41,6 @@
 #define CHALL_MIN_CONNS		16
 /* Connections one burst of accepts may add before we stop to evict. */
 #define CHALL_BURST		64
-
-struct token {
-	char		*token;
-	char		*keyauth;
-	unsigned	 refs;
-};
 
 /*
  * One accepted connection. evhttp 2.1 has no connection limit and tells
@@ -64,13 +58,10 @@ struct chall_conn {
 
 struct chall_http {
 	struct event_base *base;
-	struct evhttp	*http;		/* NULL in webroot mode */
+	struct evhttp	*http;
 	int		*ports;		/* bound port per listener */
 	size_t		 nports;
-	char		*dir;		/* webroot/.well-known/acme-challenge */
-	struct token	*toks;		/* sorted by token, for bsearch */
-	size_t		 ntoks;
-	size_t		 captoks;
+	struct chall_tokens tokens;
 	struct chall_conn *conns;	/* in accept order, oldest first */
 	size_t		 nconns;
 	size_t		 capconns;
@@ -84,49 +75,10 @@ struct chall_http {
 	int		 paused;
 };
 
-int
-chall_http_token_ok(const char *token)
-{
-	size_t	n;
-
-	if (token == NULL)
-		return 0;
-	for (n = 0; token[n] != '\0'; n++) {
-		char	c = token[n];
-
-		if (n >= CHALL_HTTP_TOKEN_MAX)
-			return 0;
-		if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-		    (c >= '0' && c <= '9') || c == '-' || c == '_'))
-			return 0;
-	}
-	return n > 0;
-}
-
-/* Returns the index of token, or -(insertion point) - 1. */
-static long
-tok_find(const struct chall_http *ch, const char *token)
-{
-	size_t	lo = 0, hi = ch->ntoks, mid;
-	int	cmp;
-
-	while (lo < hi) {
-		mid = lo + (hi - lo) / 2;
-		cmp = strcmp(token, ch->toks[mid].token);
-		if (cmp == 0)
-			return (long)mid;
-		if (cmp < 0)
-			hi = mid;
-		else
-			lo = mid + 1;
-	}
-	return -(long)lo - 1;
-}
-
 size_t
 chall_http_count(const struct chall_http *ch)
 {
-	return ch == NULL ? 0 : ch->ntoks;
+	return ch == NULL ? 0 : ch->tokens.n;
 }
 
 int
@@ -135,21 +87,6 @@ chall_http_port(const struct chall_http *ch, size_t i)
 	if (ch == NULL || i >= ch->nports)
 		return -1;
 	return ch->ports[i];
-}
-
-/* Copies s for a log line: printable ASCII only, at most 80 characters. */
-static void
-log_safe(char *dst, size_t dstlen, const char *s)
-{
-	size_t	i;
-
-	for (i = 0; s != NULL && s[i] != '\0' && i + 4 < dstlen && i < 80; i++)
-		dst[i] = s[i] > 0x20 && s[i] < 0x7f ? s[i] : '?';
-	if (s != NULL && s[i] != '\0' && i + 4 <= dstlen) {
-		memcpy(dst + i, "...", 3);
-		i += 3;
-	}
-	dst[i] = '\0';
 }
 
 static void
@@ -166,9 +103,10 @@ chall_reply(struct evhttp_request *req, int code, const char *reason,
 	/* a one-shot validator gains nothing from keep-alive; free the slot */
 	evhttp_add_header(hdrs, "Connection", "close");
 	/* evhttp 2.1 would send a body even for HEAD: give it none */
-	if (evhttp_request_get_command(req) != EVHTTP_REQ_HEAD &&
-	    (buf = evbuffer_new()) != NULL)
+	if (evhttp_request_get_command(req) != EVHTTP_REQ_HEAD) {
+		buf = evbuffer_new();
 		evbuffer_add(buf, body, strlen(body));
+	}
 	evhttp_send_reply(req, code, reason, buf);
 	if (buf != NULL)	/* evbuffer_free(NULL) crashes */
 		evbuffer_free(buf);
@@ -181,10 +119,9 @@ chall_request_cb(struct evhttp_request *req, void *v)
 	const struct evhttp_uri	*uri = evhttp_request_get_evhttp_uri(req);
 	struct evhttp_connection *conn = evhttp_request_get_connection(req);
 	enum evhttp_cmd_type	 cmd = evhttp_request_get_command(req);
-	const char		*path = NULL, *token, *method;
+	const char		*path = NULL, *keyauth = NULL, *method, *shown;
 	char			*peer = NULL, safe[96];
 	ev_uint16_t		 port = 0;
-	long			 i = -1;
 	int			 code;
 
 	if (uri != NULL)
@@ -195,10 +132,11 @@ chall_request_cb(struct evhttp_request *req, void *v)
 		chall_reply(req, code, "Method Not Allowed", "method not allowed\n");
 	} else if (path != NULL &&
 	    strncmp(path, CHALL_PREFIX, strlen(CHALL_PREFIX)) == 0 &&
-	    chall_http_token_ok(token = path + strlen(CHALL_PREFIX)) &&
-	    (i = tok_find(ch, token)) >= 0) {
+	    chall_token_ok(path + strlen(CHALL_PREFIX)) &&
+	    (keyauth = chall_tokens_get(&ch->tokens,
+	    path + strlen(CHALL_PREFIX))) != NULL) {
 		code = 200;
-		chall_reply(req, code, "OK", ch->toks[i].keyauth);
+		chall_reply(req, code, "OK", keyauth);
 	} else {
 		code = 404;
 		chall_reply(req, code, "Not Found", "not found\n");
@@ -208,8 +146,8 @@ chall_request_cb(struct evhttp_request *req, void *v)
 			evhttp_connection_get_peer(conn, &peer, &port);
 		method = cmd == EVHTTP_REQ_GET ? "GET" :
 		    cmd == EVHTTP_REQ_HEAD ? "HEAD" : "other";
-		log_safe(safe, sizeof(safe), path != NULL ? path :
-		    evhttp_request_get_uri(req));
+		shown = path != NULL ? path : evhttp_request_get_uri(req);
+		valid_quote(shown, strlen(shown), safe, sizeof(safe));
 		log_debug("http-01: %s port %u: %s %s -> %d",
 		    peer != NULL ? peer : "?", (unsigned)port, method, safe,
 		    code);
@@ -322,19 +260,13 @@ static struct bufferevent *
 chall_conn_cb(struct event_base *base, void *v)
 {
 	struct chall_http	*ch = v;
-	struct chall_conn	*nc;
 	struct bufferevent	*bev;
-	size_t			 ncap;
 
-	if ((bev = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE)) ==
-	    NULL)
-		return NULL;	/* evhttp then makes its own, uncounted */
+	bev = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
 	if (ch->nconns == ch->capconns) {
-		ncap = ch->capconns == 0 ? 64 : ch->capconns * 2;
-		if ((nc = reallocarray(ch->conns, ncap, sizeof(*nc))) == NULL)
-			return bev;	/* served, merely uncounted */
-		ch->conns = nc;
-		ch->capconns = ncap;
+		ch->capconns = ch->capconns == 0 ? 64 : ch->capconns * 2;
+		ch->conns = xreallocarray(ch->conns, ch->capconns,
+		    sizeof(*ch->conns));
 	}
 	bufferevent_incref(bev);
 	ch->conns[ch->nconns].bev = bev;
@@ -369,82 +301,19 @@ conns_limit(void)
 	return n < CHALL_MIN_CONNS ? CHALL_MIN_CONNS : n;
 }
 
-/*
- * Parses "a.b.c.d:port" or "[v6]:port" (numeric hosts only) into ss.
- * Returns 0, or -1 with the reason in err.
- */
-static int
-parse_listen(const char *s, struct sockaddr_storage *ss, socklen_t *sslen,
-    char *err, size_t errlen)
-{
-	struct sockaddr_in	*sin = (struct sockaddr_in *)ss;
-	struct sockaddr_in6	*sin6 = (struct sockaddr_in6 *)ss;
-	const char		*colon, *end;
-	char			 host[INET6_ADDRSTRLEN + 1], *ep;
-	size_t			 hlen;
-	long			 port;
-	int			 v6 = 0;
-
-	memset(ss, 0, sizeof(*ss));
-	if (s[0] == '[') {
-		if ((end = strchr(s, ']')) == NULL || end[1] != ':') {
-			snprintf(err, errlen, "http-01: listen %s: expected "
-			    "[address]:port", s);
-			return -1;
-		}
-		hlen = (size_t)(end - s - 1);
-		colon = end + 1;
-		s++;
-		v6 = 1;
-	} else {
-		if ((colon = strrchr(s, ':')) == NULL) {
-			snprintf(err, errlen, "http-01: listen %s: expected "
-			    "address:port", s);
-			return -1;
-		}
-		hlen = (size_t)(colon - s);
-	}
-	if (hlen == 0 || hlen >= sizeof(host)) {
-		snprintf(err, errlen, "http-01: listen %s%s: bad address",
-		    v6 ? "[" : "", s);
-		return -1;
-	}
-	memcpy(host, s, hlen);
-	host[hlen] = '\0';
-	errno = 0;
-	port = strtol(colon + 1, &ep, 10);
-	if (colon[1] == '\0' || *ep != '\0' || errno != 0 || port < 0 ||
-	    port > 65535) {
-		snprintf(err, errlen, "http-01: listen %s%s: bad port",
-		    v6 ? "[" : "", s);
-		return -1;
-	}
-	if (v6 && inet_pton(AF_INET6, host, &sin6->sin6_addr) == 1) {
-		sin6->sin6_family = AF_INET6;
-		sin6->sin6_port = htons((uint16_t)port);
-		*sslen = sizeof(*sin6);
-	} else if (!v6 && inet_pton(AF_INET, host, &sin->sin_addr) == 1) {
-		sin->sin_family = AF_INET;
-		sin->sin_port = htons((uint16_t)port);
-		*sslen = sizeof(*sin);
-	} else {
-		snprintf(err, errlen, "http-01: listen %s%s: not a numeric "
-		    "IPv%d address", v6 ? "[" : "", s, v6 ? 6 : 4);
-		return -1;
-	}
-	return 0;
-}
-
 /* Creates, binds and listens on one address. Returns fd or -1. */
 static int
 listen_one(const char *addr, int *portp, char *err, size_t errlen)
 {
 	struct sockaddr_storage	 ss;
 	socklen_t		 sslen;
+	const char		*why;
 	int			 fd = -1, one = 1, off = 0;
 
-	if (parse_listen(addr, &ss, &sslen, err, errlen) == -1)
+	if ((why = valid_listen(addr, 1, &ss, &sslen)) != NULL) {
+		snprintf(err, errlen, "http-01: listen %s: %s", addr, why);
 		goto fail;
+	}
 	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd == -1) {
 		snprintf(err, errlen, "http-01: cannot create socket for %s: %s",
@@ -492,44 +361,8 @@ fail:
 	return -1;
 }
 
-static int
-setup_webroot(struct chall_http *ch, const char *webroot, char *err,
-    size_t errlen)
-{
-	char	*wk = NULL;
-	int	 rc = -1;
-
-	if (asprintf(&wk, "%s/.well-known", webroot) == -1) {
-		wk = NULL;
-		snprintf(err, errlen, "http-01: webroot %s: %s", webroot,
-		    strerror(errno));
-		goto out;
-	}
-	if (asprintf(&ch->dir, "%s/.well-known/acme-challenge", webroot) == -1) {
-		ch->dir = NULL;
-		snprintf(err, errlen, "http-01: webroot %s: %s", webroot,
-		    strerror(errno));
-		goto out;
-	}
-	/* the web server reads these as another user: 0755, whatever the umask */
-	if (fsutil_mkdir(wk, 0755) == -1) {
-		snprintf(err, errlen, "http-01: cannot create %s: %s", wk,
-		    strerror(errno));
-		goto out;
-	}
-	if (fsutil_mkdir(ch->dir, 0755) == -1) {
-		snprintf(err, errlen, "http-01: cannot create %s: %s", ch->dir,
-		    strerror(errno));
-		goto out;
-	}
-	rc = 0;
-out:
-	free(wk);
-	return rc;
-}
-
 struct chall_http *
-chall_http_new(struct event_base *base, const struct conf_http01 *cfg,
+chall_http_new(struct event_base *base, char *const *listen, size_t nlisten,
     char *err, size_t errlen)
 {
 	struct chall_http	*ch;
@@ -537,22 +370,11 @@ chall_http_new(struct event_base *base, const struct conf_http01 *cfg,
 	size_t			 i;
 	int			 fd, port;
 
-	if ((ch = calloc(1, sizeof(*ch))) == NULL) {
-		snprintf(err, errlen, "http-01: %s", strerror(errno));
-		return NULL;
-	}
+	ch = xcalloc(1, sizeof(*ch));
 	ch->base = base;
-	if (cfg->webroot != NULL) {
-		if (setup_webroot(ch, cfg->webroot, err, errlen) == -1)
-			goto fail;
-		return ch;
-	}
-	if ((ch->http = evhttp_new(base)) == NULL ||
-	    (cfg->listen.n > 0 && (ch->ports = calloc(cfg->listen.n,
-	    sizeof(*ch->ports))) == NULL)) {
-		snprintf(err, errlen, "http-01: cannot create HTTP server");
-		goto fail;
-	}
+	ch->http = evhttp_new(base);
+	ch->ports = xcalloc(nlisten, sizeof(*ch->ports));
+	ch->lsns = xcalloc(nlisten, sizeof(*ch->lsns));
 	evhttp_set_max_headers_size(ch->http, CHALL_MAX_HEADERS);
 	evhttp_set_max_body_size(ch->http, CHALL_MAX_BODY);
 	evhttp_set_timeout(ch->http, CHALL_TIMEOUT_SEC);
@@ -560,30 +382,24 @@ chall_http_new(struct event_base *base, const struct conf_http01 *cfg,
 	evhttp_set_gencb(ch->http, chall_request_cb, ch);
 	ch->maxconns = conns_limit();
 	evhttp_set_bevcb(ch->http, chall_conn_cb, ch);
-	if ((ch->adopt = event_new(base, -1, 0, adopt_cb, ch)) == NULL ||
-	    (cfg->listen.n > 0 && (ch->lsns = calloc(cfg->listen.n,
-	    sizeof(*ch->lsns))) == NULL)) {
-		snprintf(err, errlen, "http-01: cannot create HTTP server");
-		goto fail;
-	}
-	for (i = 0; i < cfg->listen.n; i++) {
-		if ((fd = listen_one(cfg->listen.v[i], &port, err, errlen)) == -1)
+	ch->adopt = event_new(base, -1, 0, adopt_cb, ch);
+	for (i = 0; i < nlisten; i++) {
+		if ((fd = listen_one(listen[i], &port, err, errlen)) == -1)
 			goto fail;
 		/*
 		 * From here on evhttp owns fd and closes it in evhttp_free. On
-		 * failure (out of memory) it may or may not have closed it
-		 * already; leaking beats a double close of someone else's fd.
+		 * failure it may or may not have closed it already; leaking
+		 * beats a double close of someone else's fd.
 		 */
 		if ((bound = evhttp_accept_socket_with_handle(ch->http, fd)) ==
 		    NULL) {
-			snprintf(err, errlen, "http-01: cannot serve on %s: "
-			    "out of memory", cfg->listen.v[i]);
+			snprintf(err, errlen, "http-01: cannot serve on %s",
+			    listen[i]);
 			goto fail;
 		}
 		ch->lsns[ch->nlsns++] = evhttp_bound_socket_get_listener(bound);
 		ch->ports[ch->nports++] = port;
-		log_info("http-01: listening on %s (port %d)", cfg->listen.v[i],
-		    port);
+		log_info("http-01: listening on %s (port %d)", listen[i], port);
 	}
 	return ch;
 fail:
@@ -591,131 +407,27 @@ fail:
 	return NULL;
 }
 
-/* Webroot file path of token; malloc'd. */
-static char *
-token_path(const struct chall_http *ch, const char *token)
-{
-	char	*p;
-
-	if (asprintf(&p, "%s/%s", ch->dir, token) == -1)
-		return NULL;
-	return p;
-}
-
-/* Writes a webroot file atomically, so the web server never serves half of it. */
-static int
-webroot_write(const struct chall_http *ch, const char *token,
-    const char *data)
-{
-	char	*path;
-	int	 rc = -1;
-
-	if ((path = token_path(ch, token)) == NULL)
-		log_err("http-01: %s", strerror(errno));
-	else if ((rc = fsutil_write_atomic(path, data, strlen(data), 0644)) == -1)
-		log_err("http-01: cannot write %s: %s", path, strerror(errno));
-	free(path);
-	return rc;
-}
-
-static void
-webroot_remove(const struct chall_http *ch, const char *token)
-{
-	char	*p;
-
-	if ((p = token_path(ch, token)) == NULL)
-		return;
-	if (fsutil_unlink(p) == -1)
-		log_warn("http-01: cannot remove %s: %s", p, strerror(errno));
-	free(p);
-}
-
 int
 chall_http_publish(struct chall_http *ch, const char *token,
     const char *keyauth)
 {
-	struct token	*t, *nt;
-	char		*tcopy = NULL, *kcopy = NULL;
-	long		 i;
-	size_t		 pos, ncap;
-	int		 rc = -1;
-
-	if (ch == NULL || keyauth == NULL || !chall_http_token_ok(token)) {
+	if (ch == NULL || keyauth == NULL || !chall_token_ok(token)) {
 		log_err("http-01: refusing to publish a malformed token");
-		goto out;
+		return -1;
 	}
-	if ((kcopy = strdup(keyauth)) == NULL) {
-		log_err("http-01: %s", strerror(errno));
-		goto out;
-	}
-	if ((i = tok_find(ch, token)) >= 0) {
-		t = &ch->toks[i];
-		/* same token again: count it; the newest key authorization wins */
-		if (ch->dir != NULL && strcmp(t->keyauth, keyauth) != 0 &&
-		    webroot_write(ch, token, keyauth) == -1)
-			goto out;
-		free(t->keyauth);
-		t->keyauth = kcopy;
-		kcopy = NULL;
-		t->refs++;
-		rc = 0;
-		goto out;
-	}
-	pos = (size_t)(-i - 1);
-	if (ch->ntoks == ch->captoks) {
-		ncap = ch->captoks == 0 ? 16 : ch->captoks * 2;
-		if ((nt = reallocarray(ch->toks, ncap, sizeof(*nt))) == NULL) {
-			log_err("http-01: %s", strerror(errno));
-			goto out;
-		}
-		ch->toks = nt;
-		ch->captoks = ncap;
-	}
-	if ((tcopy = strdup(token)) == NULL) {
-		log_err("http-01: %s", strerror(errno));
-		goto out;
-	}
-	if (ch->dir != NULL && webroot_write(ch, token, keyauth) == -1)
-		goto out;
-	memmove(&ch->toks[pos + 1], &ch->toks[pos],
-	    (ch->ntoks - pos) * sizeof(*ch->toks));
-	ch->toks[pos].token = tcopy;
-	ch->toks[pos].keyauth = kcopy;
-	ch->toks[pos].refs = 1;
-	ch->ntoks++;
-	tcopy = kcopy = NULL;
-	log_debug("http-01: published token %s", token);
-	rc = 0;
-out:
-	free(tcopy);
-	free(kcopy);
-	return rc;
-}
-
-static void
-tok_remove(struct chall_http *ch, size_t i)
-{
-	if (ch->dir != NULL)
-		webroot_remove(ch, ch->toks[i].token);
-	free(ch->toks[i].token);
-	free(ch->toks[i].keyauth);
-	memmove(&ch->toks[i], &ch->toks[i + 1],
-	    (ch->ntoks - i - 1) * sizeof(*ch->toks));
-	ch->ntoks--;
+	/* same token again: counted; the newest key authorization wins */
+	if (chall_tokens_add(&ch->tokens, token, keyauth))
+		log_debug("http-01: published token %s", token);
+	return 0;
 }
 
 void
 chall_http_withdraw(struct chall_http *ch, const char *token)
 {
-	long	i;
-
-	if (ch == NULL || !chall_http_token_ok(token) ||
-	    (i = tok_find(ch, token)) < 0)
+	if (ch == NULL || !chall_token_ok(token))
 		return;
-	if (--ch->toks[i].refs > 0)
-		return;
-	log_debug("http-01: withdrew token %s", token);
-	tok_remove(ch, (size_t)i);
+	if (chall_tokens_drop(&ch->tokens, token))
+		log_debug("http-01: withdrew token %s", token);
 }
 
 void
@@ -735,10 +447,33 @@ chall_http_free(struct chall_http *ch)
 	free(ch->lsns);
 	if (ch->adopt != NULL)
 		event_free(ch->adopt);
-	while (ch->ntoks > 0)
-		tok_remove(ch, ch->ntoks - 1);
-	free(ch->toks);
+	chall_tokens_clear(&ch->tokens, NULL, NULL);
 	free(ch->ports);
-	free(ch->dir);
 	free(ch);
+}
+
+/* ------------------------------------------------------- solver contract */
+
+static int
+solver_publish(void *arg, const struct acme_challenge *c,
+    acme_solver_done done, void *ctx)
+{
+	return chall_http_publish(arg, c->token, c->keyauth);
+}
+
+static void
+solver_withdraw(void *arg, const struct acme_challenge *c)
+{
+	chall_http_withdraw(arg, c->token);
+}
+
+void
+chall_http_solver(struct chall_http *ch, struct acme_solver *s)
+{
+	memset(s, 0, sizeof(*s));
+	s->type = "http-01";
+	s->can = NULL;		/* http-01 answers for names and addresses */
+	s->publish = solver_publish;
+	s->withdraw = solver_withdraw;
+	s->arg = ch;
 }

@@ -17,7 +17,9 @@
 #include <jansson.h>
 #include <systemd/sd-daemon.h>
 
+#include "acme_solver.h"
 #include "challenge_http.h"
+#include "challenge_webroot.h"
 #include "conf.h"
 #include "crypto.h"
 #include "http.h"
@@ -48,6 +50,9 @@ struct ctx {
 	struct store		*store;
 	struct http_client	*http;
 	struct chall_http	*http01;
+	struct chall_webroot	*webroot;
+	struct acme_solver	 solvers[1];	/* http-01: listener or webroot */
+	size_t			 nsolvers;
 	struct worker_pool	*workers;
 	struct renewer		*renewer;
 	struct event		*sig[NSIGNALS];	/* one per handled_signals[] */
@@ -192,6 +197,26 @@ raise_nofile(void)
 	}
 }
 
+/* The http-01 solver: webroot files if configured, else our own listener. */
+static int
+solvers_new(struct ctx *c, char *err, size_t errlen)
+{
+	const struct conf_http01 *h = &c->conf->http01;
+
+	if (h->webroot != NULL) {
+		if ((c->webroot = chall_webroot_new(h->webroot, err, errlen)) ==
+		    NULL)
+			return -1;
+		chall_webroot_solver(c->webroot, &c->solvers[c->nsolvers++]);
+	} else {
+		if ((c->http01 = chall_http_new(c->base, h->listen.v,
+		    h->listen.n, err, errlen)) == NULL)
+			return -1;
+		chall_http_solver(c->http01, &c->solvers[c->nsolvers++]);
+	}
+	return 0;
+}
+
 static int
 setup(struct ctx *c)
 {
@@ -209,9 +234,7 @@ setup(struct ctx *c)
 		return -1;
 	}
 	raise_nofile();		/* before chall_http_new sizes its connection limit */
-	if (c->conf->ncerts > 0 &&
-	    (c->http01 = chall_http_new(c->base, &c->conf->http01, err,
-	    sizeof(err))) == NULL) {
+	if (c->conf->ncerts > 0 && solvers_new(c, err, sizeof(err)) == -1) {
 		log_err("http-01: %s", err);
 		return -1;
 	}
@@ -223,7 +246,8 @@ setup(struct ctx *c)
 	env.base = c->base;
 	env.http = c->http;
 	env.store = c->store;
-	env.http01 = c->http01;
+	env.solvers = c->solvers;
+	env.nsolvers = c->nsolvers;
 	env.workers = c->workers;
 	env.once = c->once;
 	c->renewer = renewer_new(&env, on_idle, c);
@@ -252,6 +276,7 @@ teardown(struct ctx *c)
 	/* threads first: afterwards no key generation touches the renewer */
 	worker_pool_free(c->workers);
 	renewer_free(c->renewer);
+	chall_webroot_free(c->webroot);
 	chall_http_free(c->http01);
 	http_client_free(c->http);
 	store_close(c->store);

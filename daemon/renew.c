@@ -434,7 +434,7 @@ cert_order(struct managed *m)
 	req.domains = m->cfg->domains.v;
 	req.ndomains = m->cfg->domains.n;
 	req.key = m->new_key;
-	req.challenge = m->cfg->challenge;
+	req.challenge = conf_challenge_name(m->cfg->challenge);
 	m->order = acme_order_start(s->ca, &req, order_done, m);
 	if (m->order == NULL)
 		order_done(m, NULL, 0, "cannot start an order");
@@ -546,6 +546,31 @@ ca_slot_free(struct renewer *r, struct ca_slot *s)
 	free(s);
 }
 
+/* acme's account storage (struct acme_accounts) on top of the state directory. */
+static int
+account_load(void *arg, const char *ca, char **key_pem, char **url)
+{
+	return store_account_load(arg, ca, key_pem, url);
+}
+
+static int
+account_save_key(void *arg, const char *ca, const char *key_pem, size_t len)
+{
+	return store_account_save_key(arg, ca, key_pem, len);
+}
+
+static int
+account_save_url(void *arg, const char *ca, const char *url)
+{
+	return store_account_save_url(arg, ca, url);
+}
+
+static char *
+account_key_path(void *arg, const char *ca)
+{
+	return store_account_key_path(arg, ca);
+}
+
 static int
 cert_uses_ca(const struct managed *m, const char *ca)
 {
@@ -594,8 +619,15 @@ apply_cas(struct renewer *r, const struct conf *conf)
 	memset(&ae, 0, sizeof(ae));
 	ae.base = r->env.base;
 	ae.http = r->env.http;
-	ae.store = r->env.store;
-	ae.http01 = r->env.http01;
+	if (r->env.store != NULL) {
+		ae.accounts.load = account_load;
+		ae.accounts.save_key = account_save_key;
+		ae.accounts.save_url = account_save_url;
+		ae.accounts.key_path = account_key_path;
+		ae.accounts.arg = r->env.store;
+	}
+	ae.solvers = r->env.solvers;
+	ae.nsolvers = r->env.nsolvers;
 	TAILQ_FOREACH(s, &r->cas, entry)
 		s->seen = 0;
 	for (i = 0; i < conf->ncas; i++) {

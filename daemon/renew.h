@@ -8,7 +8,7 @@
 struct event_base;
 struct http_client;
 struct store;
-struct chall_http;
+struct acme_solver;
 struct worker_pool;
 struct conf;
 struct renewer;
@@ -25,7 +25,9 @@ struct renew_env {
 	struct event_base	*base;
 	struct http_client	*http;
 	struct store		*store;
-	struct chall_http	*http01;
+	const struct acme_solver *solvers;	/* challenge solvers, in order of
+						   preference; outlive the renewer */
+	size_t			 nsolvers;
 	struct worker_pool	*workers;
 	int			 once;	/* no retries, no timers: one pass, then idle */
 };

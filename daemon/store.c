@@ -234,6 +234,12 @@ account_url(const char *path, const char *json, char **url)
 	return 0;
 }
 
+char *
+store_account_key_path(const struct store *st, const char *ca)
+{
+	return xasprintf("%s/accounts/%s/account.key", st->dir, ca);
+}
+
 int
 store_account_load(struct store *st, const char *ca, char **key_pem,
     char **url)
@@ -245,7 +251,7 @@ store_account_load(struct store *st, const char *ca, char **key_pem,
 	*url = NULL;
 	if (!ca_name_ok(ca))
 		return -1;
-	keypath = xasprintf("%s/accounts/%s/account.key", st->dir, ca);
+	keypath = store_account_key_path(st, ca);
 	jsonpath = xasprintf("%s/accounts/%s/account.json", st->dir, ca);
 	if ((key = read_state_file(keypath)) == NULL) {
 		if (errno == ENOENT)

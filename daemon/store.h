@@ -42,6 +42,8 @@ const char	*store_path(const struct store *);
  */
 int		 store_account_load(struct store *, const char *ca,
 		    char **key_pem, char **url);
+/* Returns the malloc'd path of CA ca's account key (for messages). */
+char		*store_account_key_path(const struct store *, const char *ca);
 /* Saves the account key (0600). Returns 0 or -1 (logged). */
 int		 store_account_save_key(struct store *, const char *ca,
 		    const char *key_pem, size_t len);

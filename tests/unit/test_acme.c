@@ -1,4 +1,4 @@
-/* test_acme.c - problem documents, Retry-After, and orders against a scripted CA */
+/* test_acme.c - problem documents, Retry-After, statuses, challenge choice, and orders against a scripted CA */
 #include "config.h"
 
 #include <limits.h>
@@ -22,11 +22,12 @@
 #include <event2/keyvalq_struct.h>
 
 #include "acme.h"
+#include "acme_int.h"
+#include "acme_solver.h"
 #include "challenge_http.h"
 #include "crypto.h"
 #include "http.h"
 #include "log.h"
-#include "store.h"
 
 static int
 parse(const char *s, struct acme_problem *p)
@@ -291,6 +292,152 @@ test_retry_after_overflow_saturates(void **state)
 	assert_int_equal(acme_retry_after("9223372036854775808"), LONG_MAX);
 }
 
+static void
+test_status_parser_knows_every_rfc8555_status(void **state)
+{
+	assert_int_equal(acme_status_parse("pending"), ACME_PENDING);
+	assert_int_equal(acme_status_parse("ready"), ACME_READY);
+	assert_int_equal(acme_status_parse("processing"), ACME_PROCESSING);
+	assert_int_equal(acme_status_parse("valid"), ACME_VALID);
+	assert_int_equal(acme_status_parse("invalid"), ACME_INVALID);
+	assert_int_equal(acme_status_parse("deactivated"), ACME_DEACTIVATED);
+	assert_int_equal(acme_status_parse("expired"), ACME_EXPIRED);
+	assert_int_equal(acme_status_parse("revoked"), ACME_REVOKED);
+	/* exact spelling only; a missing status is not an unknown one */
+	assert_int_equal(acme_status_parse("Valid"), ACME_UNKNOWN);
+	assert_int_equal(acme_status_parse("valid "), ACME_UNKNOWN);
+	assert_int_equal(acme_status_parse(""), ACME_UNKNOWN);
+	assert_int_equal(acme_status_parse("pendingx"), ACME_UNKNOWN);
+	assert_int_equal(acme_status_parse(NULL), ACME_NO_STATUS);
+}
+
+/* A solver that only says whether it can: for acme_challenge_pick. */
+struct can_solver {
+	int	 accept;
+	int	 asked;
+	char	 id[64];
+};
+
+static int
+can_cb(void *arg, const char *id_type, const char *id_value)
+{
+	struct can_solver *c = arg;
+
+	c->asked++;
+	snprintf(c->id, sizeof(c->id), "%s:%s", id_type, id_value);
+	return c->accept;
+}
+
+#define OFFER_DNS_HTTP	"[{\"type\":\"dns-01\",\"url\":\"u/dns\"}," \
+			"{\"type\":\"http-01\",\"url\":\"u/http\"}]"
+
+/* Picks from offer; returns the picked challenge's url, or the error (static). */
+static const char *
+pick(const struct acme_solver *s, size_t n, const char *want,
+    const char *offer, const struct acme_solver **chosen)
+{
+	static char	 buf[512];
+	json_t		*o = json_loads(offer, 0, NULL), *ch;
+	char		*err = NULL;
+
+	assert_non_null(o);
+	ch = acme_challenge_pick(s, n, want, o, "https://ca/authz/1", "dns",
+	    "www.example", chosen, &err);
+	if (ch != NULL) {
+		assert_null(err);
+		assert_non_null(*chosen);
+		snprintf(buf, sizeof(buf), "%s",
+		    json_string_value(json_object_get(ch, "url")));
+	} else {
+		assert_non_null(err);
+		assert_null(*chosen);
+		snprintf(buf, sizeof(buf), "%s", err);
+		free(err);
+	}
+	json_decref(o);
+	return buf;
+}
+
+static void
+test_pick_takes_the_type_a_solver_answers(void **state)
+{
+	struct can_solver	 c = { 1, 0, "" };
+	struct acme_solver	 s[] = { { "http-01", can_cb, NULL, NULL, &c } };
+	const struct acme_solver *chosen;
+
+	/* the CA offers dns-01 first; only http-01 has a solver */
+	assert_string_equal(pick(s, 1, NULL, OFFER_DNS_HTTP, &chosen), "u/http");
+	assert_ptr_equal(chosen, &s[0]);
+	assert_string_equal(c.id, "dns:www.example");
+	assert_string_equal(pick(s, 1, "http-01", OFFER_DNS_HTTP, &chosen),
+	    "u/http");
+}
+
+static void
+test_pick_follows_solver_order_and_skips_one_that_declines(void **state)
+{
+	struct can_solver	 dns = { 0, 0, "" }, http = { 1, 0, "" };
+	struct acme_solver	 s[] = {
+		{ "dns-01", can_cb, NULL, NULL, &dns },
+		{ "http-01", can_cb, NULL, NULL, &http },
+	};
+	const struct acme_solver *chosen;
+
+	assert_string_equal(pick(s, 2, NULL, OFFER_DNS_HTTP, &chosen), "u/http");
+	assert_int_equal(dns.asked, 1);
+	assert_ptr_equal(chosen, &s[1]);
+	/* the first solver wins when it accepts */
+	dns.accept = 1;
+	assert_string_equal(pick(s, 2, NULL, OFFER_DNS_HTTP, &chosen), "u/dns");
+	assert_ptr_equal(chosen, &s[0]);
+	/* the certificate's type rules the others out, without asking them */
+	dns.asked = 0;
+	assert_string_equal(pick(s, 2, "http-01", OFFER_DNS_HTTP, &chosen),
+	    "u/http");
+	assert_int_equal(dns.asked, 0);
+	/* a NULL can() accepts everything */
+	s[1].can = NULL;
+	dns.accept = 0;
+	assert_string_equal(pick(s, 2, NULL, OFFER_DNS_HTTP, &chosen), "u/http");
+}
+
+static void
+test_pick_errors_name_the_identifier_and_the_types(void **state)
+{
+	struct can_solver	 c = { 0, 0, "" };
+	struct acme_solver	 s[] = {
+		{ "http-01", can_cb, NULL, NULL, &c },
+		{ "http-01", can_cb, NULL, NULL, &c },
+		{ "tls-alpn-01", can_cb, NULL, NULL, &c },
+	};
+	const struct acme_solver *chosen;
+
+	assert_string_equal(pick(s, 0, "http-01", OFFER_DNS_HTTP, &chosen),
+	    "acme: https://ca/authz/1 needs http-01 for www.example, but no "
+	    "challenge solver is configured");
+	assert_string_equal(pick(s, 0, NULL, OFFER_DNS_HTTP, &chosen),
+	    "acme: https://ca/authz/1 needs a challenge for www.example, but "
+	    "no challenge solver is configured");
+	assert_string_equal(pick(s, 3, "dns-01", OFFER_DNS_HTTP, &chosen),
+	    "acme: challenge type dns-01 is not implemented (only http-01, "
+	    "tls-alpn-01)");
+	assert_string_equal(pick(s, 1, "http-01",
+	    "[{\"type\":\"dns-01\",\"url\":\"u/dns\"}]", &chosen),
+	    "acme: https://ca/authz/1: CA offers no http-01 challenge for "
+	    "www.example");
+	assert_string_equal(pick(s, 3, NULL, "[]", &chosen),
+	    "acme: https://ca/authz/1: CA offers no http-01, tls-alpn-01 "
+	    "challenge for www.example");
+	assert_string_equal(pick(s, 2, NULL, OFFER_DNS_HTTP, &chosen),
+	    "acme: https://ca/authz/1: no http-01 solver can answer for dns "
+	    "www.example");
+	assert_int_equal(c.asked, 2);
+	/* junk in the offer is skipped, not trusted */
+	c.accept = 1;
+	assert_string_equal(pick(s, 1, NULL, "[1,null,{\"type\":7},"
+	    "{\"type\":\"http-01\",\"url\":\"u/ok\"}]", &chosen), "u/ok");
+}
+
 /* ------------------------------------------------------------------------
  * The order state machine against a scripted CA on 127.0.0.1 (plain HTTP,
  * no JWS checks): what renewd sends and how it reacts, without Pebble.
@@ -318,6 +465,8 @@ struct fake {
 	int			 finalizes, order_polls_before_finalize;
 	size_t			 tokens_seen;		/* chall_http_count at trigger */
 	struct chall_http	*ch;
+	char			**saved_key;		/* the account store's key */
+	int			 key_saved_at_acct;	/* when newAccount came */
 };
 
 static void
@@ -381,6 +530,7 @@ fake_cb(struct evhttp_request *req, void *arg)
 	sscanf(path, "/%*[a-z]/%d", &id);
 	if (strcmp(path, "/acct") == 0) {
 		f->accounts++;
+		f->key_saved_at_acct = f->saved_key != NULL && *f->saved_key != NULL;
 		if (f->acct_failures > 0) {
 			f->acct_failures--;
 			fake_reply(req, f, 403, "application/problem+json", NULL,
@@ -447,15 +597,66 @@ fake_cb(struct evhttp_request *req, void *arg)
 		fake_reply(req, f, 404, "text/plain", NULL, "no %s", path);
 }
 
+/* Account storage in memory (renew.c keeps it in the state directory). */
+struct mem_accounts {
+	char		*key_pem;
+	char		*url;
+	int		 key_saves, url_saves;
+};
+
+static int
+mem_load(void *arg, const char *ca, char **key_pem, char **url)
+{
+	struct mem_accounts *m = arg;
+
+	if (m->key_pem == NULL)
+		return 0;
+	*key_pem = strdup(m->key_pem);
+	*url = m->url != NULL ? strdup(m->url) : NULL;
+	return 1;
+}
+
+static int
+mem_save_key(void *arg, const char *ca, const char *key_pem, size_t len)
+{
+	struct mem_accounts *m = arg;
+
+	free(m->key_pem);
+	m->key_pem = strndup(key_pem, len);
+	m->key_saves++;
+	return 0;
+}
+
+static int
+mem_save_url(void *arg, const char *ca, const char *url)
+{
+	struct mem_accounts *m = arg;
+
+	free(m->url);
+	m->url = strdup(url);
+	m->url_saves++;
+	return 0;
+}
+
+static char *
+mem_key_path(void *arg, const char *ca)
+{
+	char *p;
+
+	assert_true(asprintf(&p, "memory:%s/account.key", ca) != -1);
+	return p;
+}
+
 struct env {
 	struct fake		 f;
 	struct http_client	*hc;
-	struct store		*st;
+	struct mem_accounts	 accounts;
 	struct chall_http	*ch;
+	struct acme_solver	 solvers[4];
+	size_t			 nsolvers;
 	struct acme_ca		*ca;
 	struct crypto_key	*key;
 	char			 dir[96];
-	char			 state_dir[64];
 	int			 pending;
 };
 
@@ -487,7 +688,6 @@ env_setup(void **state)
 	socklen_t		 sl = sizeof(sin);
 	char			 err[256];
 	char			*listen[] = { "127.0.0.1:0" };
-	struct conf_http01	 h1 = { .listen = { listen, 1 } };
 
 	assert_non_null(e);
 	log_init(getenv("TEST_DEBUG") != NULL ? LOG_LVL_DEBUG : LOG_LVL_ERR);
@@ -503,12 +703,13 @@ env_setup(void **state)
 	snprintf(e->f.base_url, sizeof(e->f.base_url), "http://127.0.0.1:%d",
 	    ntohs(sin.sin_port));
 	snprintf(e->dir, sizeof(e->dir), "%s/dir", e->f.base_url);
-	strcpy(e->state_dir, "/tmp/test_acme.XXXXXX");
-	assert_non_null(mkdtemp(e->state_dir));
-	assert_non_null(e->st = store_open(e->state_dir, err, sizeof(err)));
 	assert_non_null(e->hc = http_client_new(e->f.base, "test_acme"));
-	assert_non_null(e->ch = chall_http_new(e->f.base, &h1, err, sizeof(err)));
+	assert_non_null(e->ch = chall_http_new(e->f.base, listen, 1, err,
+	    sizeof(err)));
 	e->f.ch = e->ch;
+	e->f.saved_key = &e->accounts.key_pem;
+	chall_http_solver(e->ch, &e->solvers[0]);
+	e->nsolvers = 1;
 	assert_non_null(e->key = crypto_key_generate(KEY_EC_P256));
 	*state = e;
 	return 0;
@@ -518,17 +719,15 @@ static int
 env_teardown(void **state)
 {
 	struct env	*e = *state;
-	char		 cmd[128];
 
 	acme_ca_free(e->ca);
 	chall_http_free(e->ch);
 	http_client_free(e->hc);
-	store_close(e->st);
 	crypto_key_free(e->key);
 	evhttp_free(e->f.http);
 	event_base_free(e->f.base);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", e->state_dir);
-	assert_int_equal(system(cmd), 0);
+	free(e->accounts.key_pem);
+	free(e->accounts.url);
 	free(e);
 	return 0;
 }
@@ -536,7 +735,8 @@ env_teardown(void **state)
 static struct acme_ca *
 env_ca(struct env *e, unsigned max)
 {
-	struct acme_env	 env = { e->f.base, e->hc, e->st, e->ch };
+	struct acme_env	 env = { e->f.base, e->hc, { mem_load, mem_save_key,
+	    mem_save_url, mem_key_path, &e->accounts }, e->solvers, e->nsolvers };
 	char		*contact[] = { "mailto:ops@example.com" };
 	struct conf_ca	 cfg = { .name = "fake", .directory = e->dir,
 	    .contact = { contact, 1 }, .max_concurrent_orders = max };
@@ -546,19 +746,26 @@ env_ca(struct env *e, unsigned max)
 	return e->ca;
 }
 
+/* Starts req, with order_cb reporting into r. */
+static struct acme_order *
+env_start(struct env *e, struct result *r, const struct acme_order_req *req)
+{
+	struct acme_order *o;
+
+	memset(r, 0, sizeof(*r));
+	r->e = e;
+	assert_non_null(o = acme_order_start(e->ca, req, order_cb, r));
+	e->pending++;
+	return o;
+}
+
 static struct acme_order *
 env_order(struct env *e, struct result *r, const char *name)
 {
 	static char		*domains[] = { "a.example", "b.example" };
-	struct acme_order_req	 req = { name, domains, 2, e->key,
-	    CHALLENGE_HTTP01 };
-	struct acme_order	*o;
+	struct acme_order_req	 req = { name, domains, 2, e->key, "http-01" };
 
-	memset(r, 0, sizeof(*r));
-	r->e = e;
-	assert_non_null(o = acme_order_start(e->ca, &req, order_cb, r));
-	e->pending++;
-	return o;
+	return env_start(e, r, &req);
 }
 
 static void
@@ -746,8 +953,7 @@ test_unimplemented_challenge_type_fails_clearly(void **state)
 	struct env		*e = *state;
 	struct result		 r;
 	char			*domains[] = { "a.example" };
-	struct acme_order_req	 req = { "dns", domains, 1, e->key,
-	    CHALLENGE_DNS01 };
+	struct acme_order_req	 req = { "dns", domains, 1, e->key, "dns-01" };
 
 	env_ca(e, 8);
 	memset(&r, 0, sizeof(r));
@@ -848,7 +1054,7 @@ reentry_order(struct env *e, struct reentry *x)
 {
 	static char		*domains[] = { "a.example" };
 	struct acme_order_req	 req = { "reentry", domains, 1, e->key,
-	    CHALLENGE_HTTP01 };
+	    "http-01" };
 	struct acme_order	*o;
 
 	x->e = e;
@@ -918,6 +1124,245 @@ test_callback_may_free_the_ca_with_orders_in_flight(void **state)
 	result_clear(&x.r);
 }
 
+/* A solver for other types that the fake CA offers: records what it is told. */
+struct fake_solver {
+	struct env		*e;
+	int			 accept, async;
+	int			 cans, publishes, withdraws, dones;
+	int			 triggers_at_done;
+	struct event		*ev;
+	acme_solver_done	 done;
+	void			*ctx;
+	char			 id[128], token[64], keyauth[512], digest[64];
+};
+
+static int
+fs_can(void *arg, const char *id_type, const char *id_value)
+{
+	struct fake_solver *fs = arg;
+
+	fs->cans++;
+	return fs->accept;
+}
+
+static void
+fs_fire(evutil_socket_t fd, short what, void *arg)
+{
+	struct fake_solver *fs = arg;
+
+	fs->dones++;
+	fs->triggers_at_done = fs->e->f.triggers[0];
+	fs->done(fs->ctx, NULL);
+}
+
+static int
+fs_publish(void *arg, const struct acme_challenge *c, acme_solver_done done,
+    void *ctx)
+{
+	struct fake_solver	*fs = arg;
+	struct timeval		 tv = { 0, 20000 };
+
+	fs->publishes++;
+	snprintf(fs->id, sizeof(fs->id), "%s %s:%s", c->type, c->id_type,
+	    c->id_value);
+	snprintf(fs->token, sizeof(fs->token), "%s", c->token);
+	snprintf(fs->keyauth, sizeof(fs->keyauth), "%s", c->keyauth);
+	snprintf(fs->digest, sizeof(fs->digest), "%s",
+	    c->digest != NULL ? c->digest : "(none)");
+	if (!fs->async)
+		return 0;
+	fs->done = done;
+	fs->ctx = ctx;
+	if (fs->async == 1)	/* 2: never done, until withdrawn */
+		evtimer_add(fs->ev, &tv);
+	return 1;
+}
+
+static void
+fs_withdraw(void *arg, const struct acme_challenge *c)
+{
+	struct fake_solver *fs = arg;
+
+	fs->withdraws++;
+	assert_string_equal(c->token, fs->token);
+	evtimer_del(fs->ev);	/* an abandoned publish never calls done */
+}
+
+/* Puts fs in e's solver list at i, answering type. */
+static void
+fs_init(struct fake_solver *fs, struct env *e, size_t i, const char *type,
+    int accept, int async)
+{
+	memset(fs, 0, sizeof(*fs));
+	fs->e = e;
+	fs->accept = accept;
+	fs->async = async;
+	assert_non_null(fs->ev = evtimer_new(e->f.base, fs_fire, fs));
+	e->solvers[i] = (struct acme_solver){ type, fs_can, fs_publish,
+	    fs_withdraw, fs };
+	if (e->nsolvers < i + 1)
+		e->nsolvers = i + 1;
+}
+
+static struct acme_order *
+order_of_type(struct env *e, struct result *r, const char *challenge)
+{
+	static char		*domains[] = { "a.example" };
+	struct acme_order_req	 req = { "typed", domains, 1, e->key,
+	    challenge };
+
+	return env_start(e, r, &req);
+}
+
+static void
+test_any_type_skips_a_solver_that_declines(void **state)
+{
+	struct env		*e = *state;
+	struct fake_solver	 dns;
+	struct result		 r;
+
+	e->solvers[1] = e->solvers[0];	/* http-01 second */
+	e->nsolvers = 2;
+	fs_init(&dns, e, 0, "dns-01", 0, 0);
+	env_ca(e, 8);
+	order_of_type(e, &r, NULL);
+	env_run(e);
+	if (r.error != NULL)
+		fail_msg("%s", r.error);
+	assert_non_null(r.pem);
+	/* dns-01 came first and was asked, declined; http-01 answered */
+	assert_int_equal(dns.cans, 1);
+	assert_int_equal(dns.publishes, 0);
+	assert_int_equal(e->f.tokens_seen, 1);
+	assert_int_equal(chall_http_count(e->ch), 0);
+	event_free(dns.ev);
+	result_clear(&r);
+}
+
+static void
+test_no_solver_fails_naming_the_identifier(void **state)
+{
+	struct env	*e = *state;
+	struct result	 r;
+
+	e->nsolvers = 0;
+	env_ca(e, 8);
+	order_of_type(e, &r, "http-01");
+	env_run(e);
+	assert_null(r.pem);
+	assert_non_null(r.error);
+	assert_non_null(strstr(r.error, "needs http-01 for o0.example, but no "
+	    "challenge solver is configured"));
+	assert_int_equal(e->f.triggers[0], 0);
+	result_clear(&r);
+}
+
+static void
+test_dns01_solver_gets_the_digest_and_finishes_before_the_trigger(void **state)
+{
+	struct env		*e = *state;
+	struct fake_solver	 dns;
+	struct result		 r;
+	char			 want[512], *digest;
+
+	fs_init(&dns, e, 1, "dns-01", 1, 1);
+	env_ca(e, 8);
+	order_of_type(e, &r, "dns-01");
+	env_run(e);
+	assert_null(r.error);
+	assert_non_null(r.pem);
+	assert_int_equal(dns.publishes, 1);
+	assert_string_equal(dns.id, "dns-01 dns:o0.example");
+	assert_string_equal(dns.token, "x");
+	snprintf(want, sizeof(want), "x.%s", e->ca->thumbprint);
+	assert_string_equal(dns.keyauth, want);
+	assert_non_null(digest = crypto_sha256_b64url(want, strlen(want)));
+	assert_string_equal(dns.digest, digest);
+	free(digest);
+	/* the challenge was triggered only once the solver said it was done */
+	assert_int_equal(dns.dones, 1);
+	assert_int_equal(dns.triggers_at_done, 0);
+	assert_int_equal(e->f.triggers[0], 1);
+	assert_int_equal(dns.withdraws, 1);
+	event_free(dns.ev);
+	result_clear(&r);
+}
+
+static void
+test_cancel_while_a_solver_publishes_withdraws_it(void **state)
+{
+	struct env		*e = *state;
+	struct fake_solver	 dns;
+	struct result		 r;
+	struct acme_order	*o;
+	struct event		*ev;
+	struct timeval		 tv = { 0, 5000 };
+	int			 i;
+
+	fs_init(&dns, e, 1, "dns-01", 1, 2);
+	env_ca(e, 8);
+	o = order_of_type(e, &r, "dns-01");
+	assert_non_null(ev = evtimer_new(e->f.base, cancel_soon, e));
+	for (i = 0; i < 400 && dns.publishes == 0; i++) {
+		evtimer_add(ev, &tv);
+		event_base_dispatch(e->f.base);
+	}
+	assert_int_equal(dns.publishes, 1);
+	acme_order_cancel(o);
+	assert_int_equal(dns.withdraws, 1);
+	assert_int_equal(dns.dones, 0);
+	assert_int_equal(e->f.triggers[0], 0);
+	assert_int_equal(r.called, 0);
+	event_free(ev);
+	event_free(dns.ev);
+}
+
+static void
+test_account_key_saved_before_registering_then_reused(void **state)
+{
+	struct env	*e = *state;
+	struct result	 r;
+
+	env_ca(e, 8);
+	env_order(e, &r, "first");
+	env_run(e);
+	assert_null(r.error);
+	assert_int_equal(e->f.accounts, 1);
+	assert_true(e->f.key_saved_at_acct);
+	assert_int_equal(e->accounts.key_saves, 1);
+	assert_int_equal(e->accounts.url_saves, 1);
+	assert_non_null(strstr(e->accounts.url, "/acct/1"));
+	result_clear(&r);
+	/* a new client finds key and URL: no newAccount at all */
+	acme_ca_free(e->ca);
+	env_ca(e, 8);
+	env_order(e, &r, "second");
+	env_run(e);
+	assert_null(r.error);
+	assert_non_null(r.pem);
+	assert_int_equal(e->f.accounts, 1);
+	assert_int_equal(e->accounts.key_saves, 1);
+	result_clear(&r);
+}
+
+static void
+test_unreadable_account_key_names_where_it_is(void **state)
+{
+	struct env	*e = *state;
+	struct result	 r;
+
+	e->accounts.key_pem = strdup("garbage");
+	env_ca(e, 8);
+	env_order(e, &r, "badkey");
+	env_run(e);
+	assert_non_null(r.error);
+	assert_non_null(strstr(r.error, "the stored account key "
+	    "memory:fake/account.key is unreadable"));
+	assert_int_equal(e->f.accounts, 0);
+	assert_string_equal(e->accounts.key_pem, "garbage");
+	result_clear(&r);
+}
+
 int
 main(void)
 {
@@ -934,6 +1379,12 @@ main(void)
 		cmocka_unit_test(test_retry_after_http_date_future_is_seconds_from_now),
 		cmocka_unit_test(test_retry_after_rejects_garbage_and_negatives),
 		cmocka_unit_test(test_retry_after_overflow_saturates),
+		cmocka_unit_test(test_status_parser_knows_every_rfc8555_status),
+		cmocka_unit_test(test_pick_takes_the_type_a_solver_answers),
+		cmocka_unit_test(
+		    test_pick_follows_solver_order_and_skips_one_that_declines),
+		cmocka_unit_test(
+		    test_pick_errors_name_the_identifier_and_the_types),
 		cmocka_unit_test_setup_teardown(
 		    test_order_completes_with_every_other_nonce_rejected,
 		    env_setup, env_teardown),
@@ -969,6 +1420,24 @@ main(void)
 		    env_setup, env_teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_callback_may_free_the_ca_with_orders_in_flight,
+		    env_setup, env_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_any_type_skips_a_solver_that_declines,
+		    env_setup, env_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_no_solver_fails_naming_the_identifier,
+		    env_setup, env_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_dns01_solver_gets_the_digest_and_finishes_before_the_trigger,
+		    env_setup, env_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_cancel_while_a_solver_publishes_withdraws_it,
+		    env_setup, env_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_account_key_saved_before_registering_then_reused,
+		    env_setup, env_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_unreadable_account_key_names_where_it_is,
 		    env_setup, env_teardown),
 	};
 

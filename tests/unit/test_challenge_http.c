@@ -28,6 +28,7 @@
 #include <event2/event.h>
 
 #include "challenge_http.h"
+#include "challenge_webroot.h"
 #include "conf.h"
 #include "log.h"
 
@@ -231,7 +232,8 @@ setup(void **state)
 	assert_non_null(fx);
 	fx->base = event_base_new();
 	assert_non_null(fx->base);
-	fx->ch = chall_http_new(fx->base, &cfg, err, sizeof(err));
+	fx->ch = chall_http_new(fx->base, cfg.listen.v, cfg.listen.n, err,
+	    sizeof(err));
 	if (fx->ch == NULL)
 		fail_msg("chall_http_new: %s", err);
 	fx->port = chall_http_port(fx->ch, 0);
@@ -268,22 +270,22 @@ test_token_syntax_is_base64url_1_to_max(void **state)
 {
 	char	long_ok[CHALL_HTTP_TOKEN_MAX + 2];
 
-	assert_true(chall_http_token_ok("abcXYZ019-_"));
-	assert_false(chall_http_token_ok(""));
-	assert_false(chall_http_token_ok(NULL));
-	assert_false(chall_http_token_ok("../x"));
-	assert_false(chall_http_token_ok("a%2Fb"));
-	assert_false(chall_http_token_ok("a/b"));
-	assert_false(chall_http_token_ok("a=b"));
-	assert_false(chall_http_token_ok("a.b"));
-	assert_false(chall_http_token_ok("a b"));
-	assert_false(chall_http_token_ok("a+b"));
+	assert_true(chall_token_ok("abcXYZ019-_"));
+	assert_false(chall_token_ok(""));
+	assert_false(chall_token_ok(NULL));
+	assert_false(chall_token_ok("../x"));
+	assert_false(chall_token_ok("a%2Fb"));
+	assert_false(chall_token_ok("a/b"));
+	assert_false(chall_token_ok("a=b"));
+	assert_false(chall_token_ok("a.b"));
+	assert_false(chall_token_ok("a b"));
+	assert_false(chall_token_ok("a+b"));
 	memset(long_ok, 'a', CHALL_HTTP_TOKEN_MAX);
 	long_ok[CHALL_HTTP_TOKEN_MAX] = '\0';
-	assert_true(chall_http_token_ok(long_ok));
+	assert_true(chall_token_ok(long_ok));
 	long_ok[CHALL_HTTP_TOKEN_MAX] = 'a';
 	long_ok[CHALL_HTTP_TOKEN_MAX + 1] = '\0';
-	assert_false(chall_http_token_ok(long_ok));
+	assert_false(chall_token_ok(long_ok));
 }
 
 static void
@@ -487,7 +489,8 @@ test_bind_failure_names_the_address(void **state)
 
 	snprintf(addr, sizeof(addr), "127.0.0.1:%d", fx->port);
 	err[0] = '\0';
-	assert_null(chall_http_new(fx->base, &cfg, err, sizeof(err)));
+	assert_null(chall_http_new(fx->base, cfg.listen.v, cfg.listen.n, err,
+	    sizeof(err)));
 	snprintf(want, sizeof(want), "%s: %s", addr, strerror(EADDRINUSE));
 	if (strstr(err, want) == NULL)
 		fail_msg("error \"%s\" lacks \"%s\"", err, want);
@@ -511,7 +514,8 @@ test_bad_listen_syntax_names_the_entry(void **state)
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		listen[0] = (char *)bad[i];
 		err[0] = '\0';
-		if (chall_http_new(fx->base, &cfg, err, sizeof(err)) != NULL)
+		if (chall_http_new(fx->base, cfg.listen.v, cfg.listen.n, err,
+	    sizeof(err)) != NULL)
 			fail_msg("accepted %s", bad[i]);
 		if (strstr(err, bad[i]) == NULL)
 			fail_msg("error \"%s\" does not name %s", err, bad[i]);
@@ -536,7 +540,8 @@ test_ipv6_loopback_listener_serves(void **state)
 	memset(&fx6, 0, sizeof(fx6));
 	fx6.base = event_base_new();
 	assert_non_null(fx6.base);
-	if ((ch = chall_http_new(fx6.base, &cfg, err, sizeof(err))) == NULL) {
+	if ((ch = chall_http_new(fx6.base, cfg.listen.v, cfg.listen.n, err,
+	    sizeof(err))) == NULL) {
 		event_base_free(fx6.base);
 		if (strstr(err, strerror(EADDRNOTAVAIL)) != NULL)
 			skip();
@@ -569,8 +574,7 @@ static void
 test_webroot_writes_and_removes_files(void **state)
 {
 	struct fx		*fx = *state;
-	struct chall_http	*ch;
-	struct conf_http01	 cfg = { { NULL, 0 }, NULL };
+	struct chall_webroot	*ch;
 	struct stat		 st;
 	char			 err[256], buf[64];
 	char			*www, *dir, *f1, *f2;
@@ -584,23 +588,22 @@ test_webroot_writes_and_removes_files(void **state)
 	assert_non_null(mkdtemp(fx->tmp));
 	www = path2(fx->tmp, "www");
 	assert_int_equal(mkdir(www, 0755), 0);
-	cfg.webroot = www;
 	dir = path2(www, ".well-known/acme-challenge");
 	f1 = path2(dir, "tok1");
 	f2 = path2(dir, "tok2");
 
 	/* main sets umask 077; the web server must still be able to read */
 	old = umask(077);
-	ch = chall_http_new(fx->base, &cfg, err, sizeof(err));
+	ch = chall_webroot_new(www, err, sizeof(err));
 	if (ch == NULL) {
 		umask(old);
-		fail_msg("chall_http_new webroot: %s", err);
+		fail_msg("chall_webroot_new: %s", err);
 	}
-	assert_int_equal(chall_http_port(ch, 0), -1);
+	/* (the listener's port -1 check is gone: a webroot solver has no socket) */
 	assert_int_equal(stat(dir, &st), 0);
 	assert_int_equal(st.st_mode & 07777, 0755);
-	assert_int_equal(chall_http_publish(ch, "tok1", "tok1.tp"), 0);
-	assert_int_equal(chall_http_publish(ch, "tok2", "tok2.tp"), 0);
+	assert_int_equal(chall_webroot_publish(ch, "tok1", "tok1.tp"), 0);
+	assert_int_equal(chall_webroot_publish(ch, "tok2", "tok2.tp"), 0);
 	umask(old);
 
 	assert_int_equal(stat(f1, &st), 0);
@@ -613,14 +616,14 @@ test_webroot_writes_and_removes_files(void **state)
 	assert_string_equal(buf, "tok1.tp");
 
 	/* counted like the listener: the file stays until the last withdraw */
-	assert_int_equal(chall_http_publish(ch, "tok1", "tok1.tp"), 0);
-	chall_http_withdraw(ch, "tok1");
+	assert_int_equal(chall_webroot_publish(ch, "tok1", "tok1.tp"), 0);
+	chall_webroot_withdraw(ch, "tok1");
 	assert_int_equal(access(f1, F_OK), 0);
-	chall_http_withdraw(ch, "tok1");
+	chall_webroot_withdraw(ch, "tok1");
 	assert_int_equal(access(f1, F_OK), -1);
 	assert_int_equal(access(f2, F_OK), 0);
 	/* free removes what is still published and leaves no temp files */
-	chall_http_free(ch);
+	chall_webroot_free(ch);
 	assert_int_equal(access(f2, F_OK), -1);
 	assert_int_equal(rmdir(dir), 0);
 
@@ -633,13 +636,12 @@ test_webroot_writes_and_removes_files(void **state)
 static void
 test_webroot_missing_is_reported(void **state)
 {
-	struct fx		*fx = *state;
-	struct conf_http01	 cfg = { { NULL, 0 }, "/nonexistent/renewd-www" };
 	char			 err[256];
 
-	assert_null(chall_http_new(fx->base, &cfg, err, sizeof(err)));
+	assert_null(chall_webroot_new("/nonexistent/renewd-www", err,
+	    sizeof(err)));
 	assert_non_null(strstr(err, "/nonexistent/renewd-www/.well-known"));
-	chall_http_free(NULL);
+	chall_webroot_free(NULL);
 }
 
 /* Runs the loop for ms milliseconds. */
@@ -751,7 +753,8 @@ test_idle_connection_flood_does_not_lock_out_validator(void **state)
 	low = rl;
 	low.rlim_cur = 256;
 	assert_int_equal(setrlimit(RLIMIT_NOFILE, &low), 0);
-	ch = chall_http_new(fx->base, &cfg, err, sizeof(err));
+	ch = chall_http_new(fx->base, cfg.listen.v, cfg.listen.n, err,
+	    sizeof(err));
 	if (ch == NULL)
 		fail_msg("chall_http_new: %s", err);
 	port = chall_http_port(ch, 0);

@@ -1,0 +1,382 @@
+/* acme_account.c - the CA's directory and our account there */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <jansson.h>
+
+#include "acme_int.h"
+#include "crypto.h"
+#include "jws.h"
+#include "log.h"
+#include "xmalloc.h"
+
+/*
+ * CA_IDLE -> CA_SETUP (GET directory, then load or make the key, then
+ * newAccount unless the URL is known) -> CA_READY; any failure -> CA_IDLE
+ * with every queued order failed. acme_ca_pump admits orders in CA_READY
+ * and starts the setup in CA_IDLE.
+ */
+
+static void	account_setup(struct acme_ca *);
+
+/* Account or directory setup failed: every order waiting for it fails. */
+static void
+setup_fail(struct acme_ca *ca, const char *err)
+{
+	struct acme_order *o;
+
+	ca->state = CA_IDLE;
+	log_warn("CA %s: account setup failed: %s", ca->name, err);
+	while ((o = TAILQ_FIRST(&ca->lists[L_QUEUE])) != NULL)
+		acme_order_fail(o, err);
+}
+
+/* Same, for an error made here. */
+static void
+setup_fail_free(struct acme_ca *ca, char *err)
+{
+	setup_fail(ca, err);
+	free(err);
+}
+
+static void
+account_ready(struct acme_ca *ca, const char *url)
+{
+	const struct acme_accounts *st = &ca->env.accounts;
+
+	free(ca->account_url);
+	ca->account_url = xstrdup(url);
+	ca->account_gen++;
+	ca->lookup_first = 0;
+	if (st->save_url != NULL && st->save_url(st->arg, ca->name, url) == -1)
+		log_warn("acme: CA %s: cannot save the account URL; it will be "
+		    "looked up again next time", ca->name);
+	log_info("acme: CA %s: account %s", ca->name, url);
+	ca->state = CA_READY;
+	acme_ca_pump(ca);
+}
+
+static void
+account_done(void *arg, const struct acme_reply *r)
+{
+	struct acme_ca *ca = arg;
+
+	if (r->err != NULL)
+		setup_fail(ca, r->err);
+	else if (r->resp->location == NULL)
+		setup_fail_free(ca, xasprintf("acme: %s: newAccount response "
+		    "lacks a Location header", ca->new_account));
+	else
+		account_ready(ca, r->resp->location);
+}
+
+/* Returns the newAccount payload, or NULL with *err set. */
+static char *
+account_payload(struct acme_ca *ca, char **err)
+{
+	json_t	*body, *contact, *eab;
+	char	*payload = NULL, *eabs = NULL;
+	size_t	 i;
+
+	body = json_pack("{s:b}", "termsOfServiceAgreed", 1);
+	if (ca->ncontact > 0) {
+		contact = json_array();
+		for (i = 0; i < ca->ncontact; i++)
+			json_array_append_new(contact,
+			    json_string(ca->contact[i]));
+		json_object_set_new(body, "contact", contact);
+	}
+	if (ca->eab_kid != NULL && ca->eab_hmac_key != NULL) {
+		eabs = jws_eab(ca->account_key, ca->eab_kid, ca->eab_hmac_key,
+		    ca->new_account);
+		if (eabs == NULL || (eab = json_loads(eabs, 0, NULL)) == NULL) {
+			*err = xasprintf("acme: CA %s: cannot make the external "
+			    "account binding (is eab hmac_key base64url?)",
+			    ca->name);
+			goto out;
+		}
+		json_object_set_new(body, "externalAccountBinding", eab);
+	}
+	payload = json_dumps(body, JSON_COMPACT);
+out:
+	json_decref(body);
+	free(eabs);
+	return payload;
+}
+
+static void
+account_create(struct acme_ca *ca)
+{
+	char	*payload = NULL, *err = NULL;
+
+	if (ca->eab_required && ca->eab_kid == NULL)
+		err = xasprintf("acme: %s: CA requires external account "
+		    "binding, but CA %s has no eab configured", ca->directory,
+		    ca->name);
+	else if ((payload = account_payload(ca, &err)) != NULL)
+		err = acme_call_start(ca, &ca->account_call, NULL,
+		    ca->new_account, payload, CALL_JWK, account_done, ca);
+	if (err != NULL)
+		setup_fail_free(ca, err);
+	free(payload);
+}
+
+static void
+account_lookup_done(void *arg, const struct acme_reply *r)
+{
+	struct acme_ca *ca = arg;
+
+	if (acme_reply_problem(r, "accountDoesNotExist")) {
+		log_info("acme: CA %s: no account for the stored key yet; "
+		    "creating one", ca->name);
+		account_create(ca);
+		return;
+	}
+	account_done(arg, r);
+}
+
+/* Returns 1 if a and b share scheme, host and port. */
+static int
+same_origin(const char *a, const char *b)
+{
+	const char	*ea = strstr(a, "://"), *eb = strstr(b, "://");
+	size_t		 la, lb;
+
+	if (ea == NULL || eb == NULL)
+		return 0;
+	la = (size_t)(ea - a) + 3 + strcspn(ea + 3, "/?#");
+	lb = (size_t)(eb - b) + 3 + strcspn(eb + 3, "/?#");
+	return la == lb && strncasecmp(a, b, la) == 0;
+}
+
+/* Takes a stored key and its URL (owned; may be NULL). Returns NULL, or why not. */
+static char *
+account_take(struct acme_ca *ca, const char *pem, char *url)
+{
+	const struct acme_accounts *st = &ca->env.accounts;
+	char	*where = NULL, *err = NULL;
+
+	if (pem == NULL)
+		err = xasprintf("acme: CA %s: the stored account has no key",
+		    ca->name);
+	else if ((ca->account_key = crypto_key_from_pem(pem, strlen(pem))) ==
+	    NULL) {
+		if (st->key_path != NULL)
+			where = st->key_path(st->arg, ca->name);
+		err = xasprintf("acme: CA %s: the stored account key%s%s is "
+		    "unreadable (move it away to register a new account)",
+		    ca->name, where != NULL ? " " : "",
+		    where != NULL ? where : "");
+		free(where);
+	} else if (url != NULL && !same_origin(url, ca->directory)) {
+		/* registered with another CA address: look it up here */
+		log_info("acme: CA %s: stored account %s is not at %s; "
+		    "looking the key up again", ca->name, url, ca->directory);
+		free(url);
+		url = NULL;
+	}
+	if (err != NULL) {
+		free(url);
+		return err;
+	}
+	ca->account_url = url;
+	ca->account_gen++;
+	ca->lookup_first = url == NULL;
+	return NULL;
+}
+
+/* Makes a new key and saves it. Returns NULL, or why it cannot. */
+static char *
+account_generate(struct acme_ca *ca)
+{
+	const struct acme_accounts *st = &ca->env.accounts;
+	char	*pem, *err = NULL;
+	size_t	 len;
+
+	/* P-256 is quick enough to make on the loop */
+	if ((ca->account_key = crypto_key_generate(KEY_EC_P256)) == NULL ||
+	    (pem = crypto_key_to_pem(ca->account_key, &len)) == NULL)
+		return xasprintf("acme: CA %s: cannot make an account key",
+		    ca->name);
+	/* saved before registering, so a crash cannot orphan an account */
+	if (st->save_key != NULL && st->save_key(st->arg, ca->name, pem,
+	    len) == -1)
+		err = xasprintf("acme: CA %s: cannot save the account key",
+		    ca->name);
+	xfree_secret(pem, len);
+	ca->lookup_first = 0;
+	return err;
+}
+
+/* Loads or makes the account key. Returns NULL, or why it cannot. */
+static char *
+account_key(struct acme_ca *ca)
+{
+	const struct acme_accounts *st = &ca->env.accounts;
+	char	*pem = NULL, *url = NULL, *err = NULL;
+	int	 r = 0;
+
+	if (st->load != NULL &&
+	    (r = st->load(st->arg, ca->name, &pem, &url)) == -1)
+		err = xasprintf("acme: CA %s: cannot load the account from the "
+		    "state directory", ca->name);
+	else if (r == 1) {
+		err = account_take(ca, pem, url);
+		url = NULL;
+	} else
+		err = account_generate(ca);
+	if (err == NULL && (ca->thumbprint = jws_thumbprint(ca->account_key)) ==
+	    NULL)
+		err = xasprintf("acme: CA %s: cannot compute the account key "
+		    "thumbprint", ca->name);
+	if (err != NULL) {
+		crypto_key_free(ca->account_key);
+		ca->account_key = NULL;
+		free(ca->account_url);
+		ca->account_url = NULL;
+	}
+	xfree_secret_str(pem);
+	free(url);
+	return err;
+}
+
+static void
+account_setup(struct acme_ca *ca)
+{
+	char *err;
+
+	if (ca->account_key == NULL && (err = account_key(ca)) != NULL) {
+		setup_fail_free(ca, err);
+		return;
+	}
+	if (ca->account_url != NULL) {
+		ca->state = CA_READY;
+		acme_ca_pump(ca);
+	} else if (!ca->lookup_first)
+		account_create(ca);
+	else if ((err = acme_call_start(ca, &ca->account_call, NULL,
+	    ca->new_account, "{\"onlyReturnExisting\":true}", CALL_JWK,
+	    account_lookup_done, ca)) != NULL)
+		setup_fail_free(ca, err);
+}
+
+void
+acme_account_forget(struct acme_ca *ca, unsigned gen)
+{
+	/*
+	 * Late answers to requests signed before a re-registration must not
+	 * forget the new account: only the current one goes.
+	 */
+	if (ca->account_url == NULL || gen != ca->account_gen)
+		return;
+	log_warn("acme: %s: account %s does not exist any more; registering "
+	    "again", ca->name, ca->account_url);
+	free(ca->account_url);
+	ca->account_url = NULL;
+	ca->account_gen++;
+	ca->lookup_first = 1;
+	if (ca->state == CA_READY)
+		ca->state = CA_IDLE;
+}
+
+/* ------------------------------------------------------------ directory */
+
+/* Copies directory member key into *out. Returns 0, or -1 if required and missing. */
+static int
+dir_url(json_t *j, const char *key, char **out, int required)
+{
+	const char *s = json_string_value(json_object_get(j, key));
+
+	if (s == NULL)
+		return required ? -1 : 0;
+	free(*out);
+	*out = xstrdup(s);
+	return 0;
+}
+
+/* Takes the URLs of the directory j. Returns NULL, or what is missing. */
+static char *
+dir_parse(struct acme_ca *ca, json_t *j)
+{
+	static const char *need[] = { "newNonce", "newAccount", "newOrder" };
+	char	**urls[] = { &ca->new_nonce, &ca->new_account, &ca->new_order };
+	json_t	*meta;
+	size_t	 i;
+
+	for (i = 0; i < sizeof(need) / sizeof(need[0]); i++)
+		if (dir_url(j, need[i], urls[i], 1) == -1)
+			return xasprintf("acme: %s: directory lacks \"%s\"",
+			    ca->directory, need[i]);
+	dir_url(j, "revokeCert", &ca->revoke_cert, 0);
+	dir_url(j, "keyChange", &ca->key_change, 0);
+	if (json_is_object(meta = json_object_get(j, "meta"))) {
+		dir_url(meta, "termsOfService", &ca->tos, 0);
+		ca->eab_required = json_is_true(json_object_get(meta,
+		    "externalAccountRequired"));
+	}
+	return NULL;
+}
+
+/* http_cb of the directory GET. */
+static void
+dir_done(const struct http_response *resp, void *arg)
+{
+	struct acme_ca		*ca = arg;
+	struct acme_reply	 r;
+	char			*err;
+
+	ca->dir_req = NULL;
+	log_debug("GET %s -> %ld", resp->url, resp->status);
+	acme_nonce_push(ca, resp->replay_nonce);
+	acme_reply_read(&r, resp, ca->directory, 1);
+	if (r.err != NULL)
+		setup_fail(ca, r.err);
+	else if ((err = dir_parse(ca, r.json)) != NULL)
+		setup_fail_free(ca, err);
+	else {
+		ca->have_dir = 1;
+		account_setup(ca);
+	}
+	acme_reply_clear(&r);
+}
+
+void
+acme_ca_setup(struct acme_ca *ca)
+{
+	ca->state = CA_SETUP;
+	if (ca->have_dir) {
+		account_setup(ca);
+		return;
+	}
+	ca->dir_req = http_request(ca->env.http, "GET", ca->directory, NULL, 0,
+	    &ca->get_opts, dir_done, ca);
+	if (ca->dir_req == NULL)
+		setup_fail_free(ca, xasprintf("acme: %s: cannot start request",
+		    ca->directory));
+}
+
+void
+acme_account_clear(struct acme_ca *ca)
+{
+	size_t i;
+
+	acme_call_cancel(&ca->account_call);
+	if (ca->dir_req != NULL)
+		http_cancel(ca->dir_req);
+	ca->dir_req = NULL;
+	for (i = 0; i < ca->nnonces; i++)
+		free(ca->nonces[i]);
+	ca->nnonces = 0;
+	crypto_key_free(ca->account_key);
+	free(ca->thumbprint);
+	free(ca->account_url);
+	free(ca->new_nonce);
+	free(ca->new_account);
+	free(ca->new_order);
+	free(ca->revoke_cert);
+	free(ca->key_change);
+	free(ca->tos);
+}

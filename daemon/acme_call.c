@@ -1,0 +1,279 @@
+/* acme_call.c - signed calls: the nonce pool, badNonce retries, the reply preamble */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "acme_int.h"
+#include "jws.h"
+#include "log.h"
+#include "xmalloc.h"
+
+#define NONCE_RETRIES		10	/* badNonce retries per request */
+
+/* One JWS-signed POST, with its nonce fetch and badNonce retries. */
+struct acme_call {
+	struct acme_ca		*ca;
+	struct acme_call	**slot;		/* owner's pointer, cleared when done */
+	const char		*cert_name;	/* for logs; owned by the order */
+	char			*url;
+	char			*payload;	/* NULL: POST-as-GET */
+	unsigned		 flags;		/* CALL_* */
+	int			 fetching_nonce; /* HEAD newNonce in flight */
+	int			 retries;
+	unsigned		 account_gen;	/* account the last send was signed for */
+	struct http_req		*hreq;
+	acme_call_cb		 cb;
+	void			*arg;
+};
+
+static void	call_http_done(const struct http_response *, void *);
+
+/* ------------------------------------------------------------- replies */
+
+void
+acme_reply_read(struct acme_reply *r, const struct http_response *resp,
+    const char *url, int want_json)
+{
+	json_error_t	jerr;
+	int		parsed;
+
+	memset(r, 0, sizeof(*r));
+	r->resp = resp;
+	r->status = ACME_NO_STATUS;
+	if (resp->error != NULL || resp->status < 200 || resp->status >= 300) {
+		parsed = resp->error == NULL && acme_problem_parse(resp->body,
+		    resp->body_len, &r->prob) == 0;
+		r->problem = parsed ? r->prob.type : NULL;
+		r->err = r->err_buf = acme_error_text(url, resp,
+		    parsed ? &r->prob : NULL);
+		return;
+	}
+	if (!want_json)
+		return;
+	if ((r->json = json_loadb(resp->body, resp->body_len, 0, &jerr)) == NULL)
+		r->err = r->err_buf = xasprintf("acme: %s: malformed JSON "
+		    "response: %s", url, jerr.text);
+	else if (!json_is_object(r->json)) {
+		json_decref(r->json);
+		r->json = NULL;
+		r->err = r->err_buf = xasprintf("acme: %s: response is not a "
+		    "JSON object", url);
+	} else {
+		r->status_text = json_string_value(json_object_get(r->json,
+		    "status"));
+		r->status = acme_status_parse(r->status_text);
+	}
+}
+
+void
+acme_reply_clear(struct acme_reply *r)
+{
+	json_decref(r->json);
+	free(r->err_buf);
+	acme_problem_clear(&r->prob);
+	memset(r, 0, sizeof(*r));
+}
+
+int
+acme_reply_problem(const struct acme_reply *r, const char *what)
+{
+	static const char prefix[] = ACME_ERR("");
+
+	return r->problem != NULL &&
+	    strncmp(r->problem, prefix, sizeof(prefix) - 1) == 0 &&
+	    strcmp(r->problem + sizeof(prefix) - 1, what) == 0;
+}
+
+/* ------------------------------------------------------------ nonce pool */
+
+void
+acme_nonce_push(struct acme_ca *ca, const char *nonce)
+{
+	if (nonce == NULL || *nonce == '\0')
+		return;
+	if (ca->nnonces == NONCE_POOL_MAX) {
+		/* the oldest is the likeliest to have expired */
+		free(ca->nonces[0]);
+		memmove(ca->nonces, ca->nonces + 1,
+		    (NONCE_POOL_MAX - 1) * sizeof(ca->nonces[0]));
+		ca->nnonces--;
+	}
+	ca->nonces[ca->nnonces++] = xstrdup(nonce);
+}
+
+static char *
+nonce_pop(struct acme_ca *ca)
+{
+	if (ca->nnonces == 0)
+		return NULL;
+	return ca->nonces[--ca->nnonces];
+}
+
+/* --------------------------------------------------------- signed calls */
+
+static void
+call_free(struct acme_call *c)
+{
+	if (c == NULL)
+		return;
+	free(c->url);
+	free(c->payload);
+	free(c);
+}
+
+void
+acme_call_cancel(struct acme_call **slot)
+{
+	struct acme_call *c = *slot;
+
+	if (c == NULL)
+		return;
+	if (c->hreq != NULL)
+		http_cancel(c->hreq);
+	*slot = NULL;
+	call_free(c);
+}
+
+/* Ends c: its owner's slot is cleared before the callback may start another. */
+static void
+call_finish(struct acme_call *c, const struct acme_reply *r)
+{
+	acme_call_cb	 cb = c->cb;
+	void		*arg = c->arg;
+
+	*c->slot = NULL;
+	call_free(c);
+	cb(arg, r);
+}
+
+/* Fails c with err, as if the CA had answered so (resp: what it did answer). */
+static void
+call_fail(struct acme_call *c, const struct http_response *resp, char *err)
+{
+	struct acme_reply r;
+
+	memset(&r, 0, sizeof(r));
+	r.resp = resp;
+	r.status = ACME_NO_STATUS;
+	r.err = r.err_buf = err;
+	call_finish(c, &r);
+	acme_reply_clear(&r);
+}
+
+/*
+ * Signs and sends c with nonce, or with a pooled one, or fetches one first.
+ * Returns NULL, or why it cannot (malloc'd).
+ */
+static char *
+call_send(struct acme_call *c, const char *nonce)
+{
+	struct acme_ca	*ca = c->ca;
+	char		*pooled = NULL, *jws = NULL, *err = NULL;
+	int		 by_jwk = (c->flags & CALL_JWK) != 0;
+
+	c->fetching_nonce = nonce == NULL &&
+	    (nonce = pooled = nonce_pop(ca)) == NULL;
+	if (c->fetching_nonce) {
+		c->hreq = http_request(ca->env.http, "HEAD", ca->new_nonce,
+		    NULL, 0, &ca->get_opts, call_http_done, c);
+		if (c->hreq == NULL)
+			err = xasprintf("acme: %s: cannot start request",
+			    ca->new_nonce);
+	} else if (!by_jwk && ca->account_url == NULL)
+		err = xasprintf("acme: %s: the account of CA %s is gone",
+		    c->url, ca->name);
+	else if ((jws = jws_sign(ca->account_key, by_jwk ? NULL :
+	    ca->account_url, nonce, c->url, c->payload)) == NULL)
+		err = xasprintf("acme: %s: cannot sign the request", c->url);
+	else {
+		c->account_gen = ca->account_gen;
+		c->hreq = http_request(ca->env.http, "POST", c->url, jws,
+		    strlen(jws), &ca->post_opts, call_http_done, c);
+		if (c->hreq == NULL)
+			err = xasprintf("acme: %s: cannot start request", c->url);
+	}
+	free(pooled);
+	free(jws);
+	return err;
+}
+
+/* The HEAD newNonce of c came back: send c with its nonce. */
+static void
+call_nonce_done(struct acme_call *c, const struct http_response *resp)
+{
+	struct acme_ca	*ca = c->ca;
+	char		*err;
+
+	if (resp->error != NULL)
+		err = xasprintf("acme: %s: %s", ca->new_nonce, resp->error);
+	else if (resp->replay_nonce == NULL)
+		err = xasprintf("acme: %s: HTTP %ld without a Replay-Nonce",
+		    ca->new_nonce, resp->status);
+	else
+		err = call_send(c, resp->replay_nonce);
+	if (err != NULL)
+		call_fail(c, resp, err);
+}
+
+/* CURLOPT-level completion of c's request (http_cb). */
+static void
+call_http_done(const struct http_response *resp, void *arg)
+{
+	struct acme_call	*c = arg;
+	struct acme_ca		*ca = c->ca;
+	struct acme_reply	 r;
+	char			*err;
+
+	c->hreq = NULL;
+	log_msg(LOG_LVL_DEBUG, c->cert_name, "%s %s -> %ld%s%s",
+	    c->fetching_nonce ? "HEAD" : "POST", resp->url, resp->status,
+	    resp->error != NULL ? ": " : "",
+	    resp->error != NULL ? resp->error : "");
+	if (c->fetching_nonce) {
+		call_nonce_done(c, resp);
+		return;
+	}
+	acme_reply_read(&r, resp, c->url, (c->flags & CALL_JSON) != 0);
+	if (acme_reply_problem(&r, "badNonce") && c->retries < NONCE_RETRIES) {
+		/* the rejection carries a fresh nonce: spend it on the retry */
+		c->retries++;
+		log_msg(LOG_LVL_DEBUG, c->cert_name, "%s: badNonce, retry %d "
+		    "of %d", c->url, c->retries, NONCE_RETRIES);
+		acme_reply_clear(&r);
+		if ((err = call_send(c, resp->replay_nonce)) != NULL)
+			call_fail(c, resp, err);
+		return;
+	}
+	acme_nonce_push(ca, resp->replay_nonce);
+	if (!(c->flags & CALL_JWK) && acme_reply_problem(&r,
+	    "accountDoesNotExist"))
+		acme_account_forget(ca, c->account_gen);
+	call_finish(c, &r);
+	acme_reply_clear(&r);
+}
+
+char *
+acme_call_start(struct acme_ca *ca, struct acme_call **slot,
+    const char *cert_name, const char *url, const char *payload,
+    unsigned flags, acme_call_cb cb, void *arg)
+{
+	struct acme_call	*c;
+	char			*err;
+
+	c = xcalloc(1, sizeof(*c));
+	c->url = xstrdup(url);
+	c->payload = payload != NULL ? xstrdup(payload) : NULL;
+	c->ca = ca;
+	c->slot = slot;
+	c->cert_name = cert_name;
+	c->flags = flags;
+	c->cb = cb;
+	c->arg = arg;
+	*slot = c;
+	if ((err = call_send(c, NULL)) != NULL)
+		acme_call_cancel(slot);
+	return err;
+}

@@ -1,0 +1,250 @@
+/* acme_int.h - what the acme*.c files share, and nobody else sees */
+#ifndef RENEWD_ACME_INT_H
+#define RENEWD_ACME_INT_H
+
+#include <sys/queue.h>
+
+#include <jansson.h>
+
+#include "acme.h"
+#include "http.h"
+
+/*
+ * The client in five files, one role each:
+ *   acme_problem.c  problem documents, Retry-After, error texts
+ *   acme_call.c     the nonce pool, signed calls with badNonce retries,
+ *                   and the one preamble that turns an HTTP response into
+ *                   a struct acme_reply
+ *   acme_account.c  the directory and the account
+ *   acme_order.c    orders and authorizations: the state machines
+ *   acme.c          the public API and the per-CA queue
+ */
+
+#define ACME_ERR(x)		"urn:ietf:params:acme:error:" x
+#define NONCE_POOL_MAX		64	/* oldest dropped beyond this */
+#define REQUEST_TIMEOUT_MS	30000
+
+/* The status of an order, authorization or challenge object (RFC 8555 7.1.6). */
+enum acme_status {
+	ACME_PENDING,
+	ACME_READY,
+	ACME_PROCESSING,
+	ACME_VALID,
+	ACME_INVALID,
+	ACME_DEACTIVATED,
+	ACME_EXPIRED,
+	ACME_REVOKED,
+	ACME_UNKNOWN,		/* a status RFC 8555 does not define */
+	ACME_NO_STATUS,		/* no "status" string at all */
+};
+
+/*
+ * One answer of the CA, read once by acme_reply_read: what every response
+ * callback gets. It lives only during the callback.
+ */
+struct acme_reply {
+	const struct http_response *resp;
+	/* NULL if the CA answered 2xx (with a JSON object, if one was asked for) */
+	const char		*err;
+	const char		*problem;	/* problem type that came with err, or NULL */
+	json_t			*json;		/* the object, if asked for and err is NULL */
+	enum acme_status	 status;	/* json's "status" */
+	const char		*status_text;	/* as sent, for messages; NULL if none */
+	/* owned */
+	char			*err_buf;
+	struct acme_problem	 prob;
+};
+
+typedef void (*acme_call_cb)(void *arg, const struct acme_reply *);
+
+#define CALL_JWK	0x1	/* sign with the account key's JWK, not its URL */
+#define CALL_JSON	0x2	/* the answer must be a JSON object */
+
+struct acme_call;
+
+enum authz_state {
+	A_FETCH,	/* first POST-as-GET in flight */
+	A_PUBLISH,	/* a solver is making the answer visible */
+	A_TRIGGER,	/* challenge POST in flight */
+	A_POLL,		/* waiting for the CA's validation */
+	A_VALID,	/* done; the answer is withdrawn */
+};
+
+struct acme_authz {
+	struct acme_order	*order;
+	enum authz_state	 state;
+	char			*url;
+	const char		*id_type;	/* "dns" or "ip" (static) */
+	char			*id_value;
+	const struct acme_solver *solver;	/* NULL until it published */
+	const char		*chall_type;	/* the solver's */
+	char			*chall_url;
+	char			*token;
+	char			*keyauth;
+	char			*digest;	/* dns-01 only */
+	struct acme_call	*call;
+	struct event		*timer;
+	long			 delay;
+};
+
+enum order_state {
+	O_QUEUED,	/* waiting for the account or a free slot */
+	O_NEW,		/* newOrder in flight */
+	O_AUTHZ,	/* authorizations being satisfied */
+	O_WAIT_READY,	/* polling the order until "ready" */
+	O_FINALIZE,	/* finalize in flight */
+	O_WAIT_VALID,	/* polling the order until "valid" */
+	O_CERT,		/* downloading the certificate */
+	O_DONE,		/* result kept; the callback runs from the timer */
+};
+
+/* The CA's order lists; an order's list follows from its state (order_list). */
+enum order_list_id { L_QUEUE, L_ACTIVE, L_DONE, L_COUNT };
+
+struct acme_order {
+	struct acme_ca		*ca;
+	TAILQ_ENTRY(acme_order)	 entry;
+	enum order_state	 state;
+	int			 requeued;	/* once, after accountDoesNotExist */
+	int			 finalize_retried; /* once, after orderNotReady */
+	char			*cert_name;	/* for logs */
+	char			**domains;
+	size_t			 ndomains;
+	const struct crypto_key	*cert_key;	/* for the CSR; not owned */
+	char			*challenge;	/* wanted type, or NULL */
+	acme_order_cb		 cb;
+	void			*arg;
+	char			*url;		/* from newOrder's Location */
+	char			*finalize_url;
+	char			*cert_url;	/* once the order is valid */
+	struct acme_authz	*authz;
+	size_t			 nauthz;
+	size_t			 nvalid;
+	struct acme_call	*call;
+	struct event		*timer;		/* polls, and the final callback */
+	long			 delay;
+	long long		 deadline;	/* monotonic ms */
+	char			*error;		/* result, once O_DONE */
+	char			*pem;
+	size_t			 pemlen;
+};
+
+TAILQ_HEAD(order_list, acme_order);
+
+enum ca_state {
+	CA_IDLE,	/* no account yet (or setup failed: the next order retries) */
+	CA_SETUP,	/* directory or account request in flight */
+	CA_READY,
+};
+
+struct acme_ca {
+	struct acme_env		 env;
+	char			*name;
+	char			*directory;
+	char			**contact;
+	size_t			 ncontact;
+	char			*eab_kid;
+	char			*eab_hmac_key;
+	char			*ca_bundle;
+	unsigned		 max_orders;
+	struct http_opts	 get_opts;
+	struct http_opts	 post_opts;
+
+	enum ca_state		 state;
+	struct http_req		*dir_req;
+	int			 have_dir;
+	char			*new_nonce;
+	char			*new_account;
+	char			*new_order;
+	char			*revoke_cert;
+	char			*key_change;
+	char			*tos;
+	int			 eab_required;
+
+	char			*nonces[NONCE_POOL_MAX];
+	size_t			 nnonces;
+
+	struct crypto_key	*account_key;
+	char			*thumbprint;
+	char			*account_url;	/* the JWS "kid"; NULL: not registered */
+	unsigned		 account_gen;	/* bumped whenever account_url changes */
+	int			 lookup_first;	/* key may be registered: onlyReturnExisting */
+	struct acme_call	*account_call;
+
+	struct order_list	 lists[L_COUNT];
+	size_t			 counts[L_COUNT];
+	struct event		*kick;		/* deferred acme_ca_pump */
+};
+
+/* acme_problem.c */
+/* Fills p from a problem object. Returns 0, or -1 if obj has no "type" string. */
+int		 acme_problem_from_json(json_t *obj, struct acme_problem *p);
+/* Returns malloc'd "acme: URL: problem (retry after N s)", or the HTTP status. */
+char		*acme_error_text(const char *url, const struct http_response *,
+		    const struct acme_problem *);
+
+/* acme_call.c */
+/*
+ * Reads resp (to url) into r: transport error, HTTP status and problem
+ * document become r->err; with want_json, so does a body that is no JSON
+ * object, and otherwise r->json and r->status are set.
+ */
+void		 acme_reply_read(struct acme_reply *r,
+		    const struct http_response *resp, const char *url,
+		    int want_json);
+/* Frees what acme_reply_read made. */
+void		 acme_reply_clear(struct acme_reply *r);
+/* Returns 1 if r failed with problem type ACME_ERR(what). */
+int		 acme_reply_problem(const struct acme_reply *r, const char *what);
+/* Adds a nonce from a response to the CA's pool; NULL is ignored. */
+void		 acme_nonce_push(struct acme_ca *, const char *nonce);
+/*
+ * Starts a signed POST of payload (NULL: POST-as-GET) to url with flags
+ * CALL_*; *slot holds the call until cb runs (always later, on the loop).
+ * cert_name (for logs) must outlive the call. Returns NULL, or why the call
+ * cannot start (malloc'd; cb is not called then).
+ */
+char		*acme_call_start(struct acme_ca *, struct acme_call **slot,
+		    const char *cert_name, const char *url, const char *payload,
+		    unsigned flags, acme_call_cb cb, void *arg);
+/* Cancels the call in *slot, if any, without its callback. */
+void		 acme_call_cancel(struct acme_call **slot);
+
+/* acme_account.c */
+/* Fetches the directory and sets up the account; then acme_ca_pump runs. */
+void		 acme_ca_setup(struct acme_ca *);
+/* The CA says account gen is gone: forget it, if it is still the current one. */
+void		 acme_account_forget(struct acme_ca *, unsigned gen);
+/* Frees the directory, nonces and account; cancels their requests. */
+void		 acme_account_clear(struct acme_ca *);
+
+/* acme_order.c */
+/* Returns the enum for a status string (NULL: ACME_NO_STATUS). */
+enum acme_status acme_status_parse(const char *s);
+/* Returns a queued order for req (copied, except key), or NULL if req is unusable. */
+struct acme_order *acme_order_new(struct acme_ca *, const struct acme_order_req *req,
+		    acme_order_cb cb, void *arg);
+/* Moves a queued order in flight (the CA has an account and a free slot). */
+void		 acme_order_admit(struct acme_order *);
+/* Ends a queued order with error; its callback runs later, from the loop. */
+void		 acme_order_fail(struct acme_order *, const char *error);
+/* Takes o off its list and frees it, without its callback. */
+void		 acme_order_free(struct acme_order *);
+/*
+ * Picks the challenge to answer from offer (the authorization's
+ * "challenges"): the first solver whose type want allows (NULL: any), which
+ * the CA offers, and which accepts the identifier. Returns the offered
+ * challenge with *solver set, or NULL with *error (malloc'd) saying why,
+ * naming authz_url and the identifier.
+ */
+json_t		*acme_challenge_pick(const struct acme_solver *solvers,
+		    size_t nsolvers, const char *want, json_t *offer,
+		    const char *authz_url, const char *id_type,
+		    const char *id_value, const struct acme_solver **solver,
+		    char **error);
+
+/* acme.c */
+/* Moves queued orders in flight as far as the account and the limit allow. */
+void		 acme_ca_pump(struct acme_ca *);
+
+#endif

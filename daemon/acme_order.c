@@ -1,0 +1,1041 @@
+/* acme_order.c - orders and authorizations: the two state machines */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <event2/event.h>
+#include <jansson.h>
+
+#include "acme_int.h"
+#include "acme_solver.h"
+#include "crypto.h"
+#include "log.h"
+#include "validate.h"
+#include "xmalloc.h"
+
+/*
+ * An order (RFC 8555 7.1.3) moves only in order_step(). Each state waits
+ * for exactly one thing, and that thing comes back to order_step(): QUEUED
+ * for acme_ca_pump (OE_ADMIT) or the account setup to fail (OE_FAIL), AUTHZ
+ * for its authorizations (OE_AUTHZ_VALID, or OE_FAIL from the first that
+ * fails), every other state for its one request (o->call, OE_REPLY) or its
+ * timer (OE_TIMER). Every failure leads to DONE, and DONE's timer runs the
+ * callback: the only place it runs, once. So "does every path end in
+ * exactly one callback?" is answered by order_step's switch.
+ *
+ *   state       event                              next        entry action
+ *   QUEUED      admitted (account ready, a slot)   NEW         POST newOrder
+ *   NEW         account gone (first time)          QUEUED      back to the queue's head
+ *   NEW         order pending                      AUTHZ       fetch every authorization
+ *   NEW         order ready                        FINALIZE    POST finalize with the CSR
+ *   NEW         order processing                   WAIT_VALID  poll later
+ *   AUTHZ       every authorization valid          FINALIZE    POST finalize
+ *   WAIT_READY  timer                              WAIT_READY  poll now
+ *   WAIT_READY  order ready                        FINALIZE    POST finalize
+ *   WAIT_READY  order pending, processing          WAIT_READY  poll later
+ *   FINALIZE    orderNotReady (first time)         WAIT_READY  poll later
+ *   FINALIZE    order pending, ready, processing   WAIT_VALID  poll later
+ *   WAIT_VALID  timer                              WAIT_VALID  poll now
+ *   WAIT_VALID  order pending, ready, processing   WAIT_VALID  poll later
+ *   (replies)   order valid                        CERT        POST-as-GET the certificate
+ *   CERT        a PEM chain                        DONE        keep it
+ *   any         error, invalid, any other status   DONE        keep the error
+ *   DONE        timer                              (freed)     the callback
+ *
+ * Entering DONE stops what is in flight and withdraws every published
+ * answer; the callback runs from the timer, so no caller up the stack
+ * sees the order freed. An order's list follows from its state
+ * (order_list): QUEUED on the CA's queue, DONE on its done list, the rest
+ * active, counted against max_concurrent_orders.
+ *
+ * An authorization (7.1.4) moves only in authz_step():
+ *
+ *   state    event                                next     entry action
+ *   FETCH    authz valid (reused authorization)   VALID
+ *   FETCH    authz pending: a solver published    TRIGGER  POST {} to the challenge
+ *   FETCH    ... the solver publishes later       PUBLISH  (the solver calls back)
+ *   FETCH    ... challenge no longer pending      POLL     poll later (reused)
+ *   PUBLISH  the solver is done                   TRIGGER  POST {}
+ *   TRIGGER  challenge not invalid                POLL     poll later
+ *   POLL     timer                                POLL     poll now
+ *   POLL     authz pending                        POLL     poll later
+ *   POLL     the solver is done (reused)          POLL     nothing: no trigger needed
+ *   POLL     authz valid                          VALID
+ *   any      error, invalid, any other status     -        the order fails (OE_FAIL)
+ *
+ * Entering VALID withdraws the answer; the last authorization to enter it
+ * moves the order on (OE_AUTHZ_VALID). The challenge is picked by
+ * acme_challenge_pick from the solvers renew.c supplies (acme_solver.h).
+ */
+
+#define POLL_FIRST_MS		25	/* Pebble with NOSLEEP validates in ms */
+#define POLL_MAX_MS		5000
+#define RETRY_AFTER_MAX		3600	/* longer than this fails the order */
+#ifndef ORDER_DEADLINE_MS	/* overridable so the timeout path can be exercised */
+#define ORDER_DEADLINE_MS	(10L * 60 * 1000)
+#endif
+#define AUTHZ_MAX		1000
+
+enum order_event {
+	OE_ADMIT,	/* the account is ready and a slot free */
+	OE_REPLY,	/* the order's request came back */
+	OE_TIMER,	/* the order's timer fired */
+	OE_AUTHZ_VALID,	/* the last authorization became valid */
+	OE_FAIL,	/* the account setup or an authorization failed */
+};
+
+enum authz_event {
+	AE_REPLY,	/* the authorization's request came back */
+	AE_TIMER,	/* its poll timer fired */
+	AE_PUBLISHED,	/* its solver finished publishing */
+};
+
+static void	order_step(struct acme_order *, enum order_event,
+		    const struct acme_reply *);
+static void	authz_step(struct acme_authz *, enum authz_event,
+		    const struct acme_reply *);
+
+/* --------------------------------------------------------------- status */
+
+static const char *const status_names[] = {
+	[ACME_PENDING] = "pending",
+	[ACME_READY] = "ready",
+	[ACME_PROCESSING] = "processing",
+	[ACME_VALID] = "valid",
+	[ACME_INVALID] = "invalid",
+	[ACME_DEACTIVATED] = "deactivated",
+	[ACME_EXPIRED] = "expired",
+	[ACME_REVOKED] = "revoked",
+};
+
+enum acme_status
+acme_status_parse(const char *s)
+{
+	size_t i;
+
+	if (s == NULL)
+		return ACME_NO_STATUS;
+	for (i = 0; i < sizeof(status_names) / sizeof(status_names[0]); i++)
+		if (strcmp(s, status_names[i]) == 0)
+			return (enum acme_status)i;
+	return ACME_UNKNOWN;
+}
+
+/* ---------------------------------------------------------------- utils */
+
+static long long
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static const char *
+jstr(json_t *obj, const char *key)
+{
+	return json_string_value(json_object_get(obj, key));
+}
+
+/* Returns the malloc'd text of the problem document obj, or NULL if it is none. */
+static char *
+problem_of(json_t *obj)
+{
+	struct acme_problem	 p;
+	char			*s;
+
+	if (acme_problem_from_json(obj, &p) == -1)
+		return NULL;
+	s = acme_problem_str(&p);
+	acme_problem_clear(&p);
+	return s;
+}
+
+/*
+ * Arms ev for the next poll of url: the doubling *delay, no sooner than
+ * Retry-After, no later than the order's deadline. Returns NULL, or why the
+ * order has to end instead.
+ */
+static char *
+poll_later(struct acme_order *o, struct event *ev, long *delay,
+    const struct http_response *resp, const char *url, const char *status)
+{
+	struct timeval	 tv;
+	long long	 ms = *delay, left;
+	long		 ra;
+
+	if (resp != NULL && resp->retry_after != NULL &&
+	    (ra = acme_retry_after(resp->retry_after)) >= 0) {
+		if (ra > RETRY_AFTER_MAX)
+			return xasprintf("acme: %s: CA asks to retry after %ld s "
+			    "(status %s)", url, ra, status);
+		if (ra * 1000LL > ms)
+			ms = ra * 1000LL;
+	}
+	if ((left = o->deadline - now_ms()) <= 0)
+		return xasprintf("acme: timed out waiting for %s (status %s)",
+		    url, status);
+	if (ms > left)
+		ms = left;
+	tv.tv_sec = (time_t)(ms / 1000);
+	tv.tv_usec = (suseconds_t)(ms % 1000) * 1000;
+	evtimer_add(ev, &tv);
+	*delay = *delay * 2 > POLL_MAX_MS ? POLL_MAX_MS : *delay * 2;
+	return NULL;
+}
+
+/* ------------------------------------------------------ challenge choice */
+
+/* Returns malloc'd "http-01, dns-01": the types of the solvers, once each. */
+static char *
+solver_types(const struct acme_solver *solvers, size_t n)
+{
+	char	*s = xstrdup(""), *t;
+	size_t	 i, j;
+
+	for (i = 0; i < n; i++) {
+		for (j = 0; j < i && strcmp(solvers[j].type, solvers[i].type); j++)
+			;
+		if (j < i)
+			continue;
+		t = xasprintf("%s%s%s", s, *s != '\0' ? ", " : "",
+		    solvers[i].type);
+		free(s);
+		s = t;
+	}
+	return s;
+}
+
+/* Returns the challenge of type in offer, or NULL. */
+static json_t *
+offered(json_t *offer, const char *type)
+{
+	json_t		*ch;
+	const char	*t;
+	size_t		 i;
+
+	json_array_foreach(offer, i, ch)
+		if ((t = jstr(ch, "type")) != NULL && strcmp(t, type) == 0)
+			return ch;
+	return NULL;
+}
+
+json_t *
+acme_challenge_pick(const struct acme_solver *solvers, size_t nsolvers,
+    const char *want, json_t *offer, const char *authz_url,
+    const char *id_type, const char *id_value,
+    const struct acme_solver **solver, char **error)
+{
+	const struct acme_solver *s;
+	json_t		*ch;
+	char		*types;
+	size_t		 i, nwanted = 0, noffered = 0;
+
+	*solver = NULL;
+	for (i = 0; i < nsolvers; i++) {
+		s = &solvers[i];
+		if (want != NULL && strcmp(s->type, want) != 0)
+			continue;
+		nwanted++;
+		if ((ch = offered(offer, s->type)) == NULL)
+			continue;
+		noffered++;
+		if (s->can == NULL || s->can(s->arg, id_type, id_value)) {
+			*solver = s;
+			return ch;
+		}
+	}
+	types = want != NULL ? xstrdup(want) : solver_types(solvers, nsolvers);
+	if (nsolvers == 0)
+		*error = xasprintf("acme: %s needs %s for %s, but no challenge "
+		    "solver is configured", authz_url, want != NULL ? want :
+		    "a challenge", id_value);
+	else if (nwanted == 0) {
+		free(types);
+		types = solver_types(solvers, nsolvers);
+		*error = xasprintf("acme: challenge type %s is not implemented "
+		    "(only %s)", want, types);
+	} else if (noffered == 0)
+		*error = xasprintf("acme: %s: CA offers no %s challenge for %s",
+		    authz_url, types, id_value);
+	else
+		*error = xasprintf("acme: %s: no %s solver can answer for %s %s",
+		    authz_url, types, id_type, id_value);
+	free(types);
+	return NULL;
+}
+
+/* ------------------------------------------------------- authorizations */
+
+static const char *
+authz_name(const struct acme_authz *a)
+{
+	return a->id_value != NULL ? a->id_value : "?";
+}
+
+static void
+authz_challenge(const struct acme_authz *a, struct acme_challenge *ch)
+{
+	*ch = (struct acme_challenge){ .type = a->chall_type,
+	    .id_type = a->id_type, .id_value = a->id_value, .token = a->token,
+	    .keyauth = a->keyauth, .digest = a->digest };
+}
+
+static void
+authz_forget_answer(struct acme_authz *a)
+{
+	free(a->token);
+	free(a->keyauth);
+	free(a->digest);
+	a->token = a->keyauth = a->digest = NULL;
+}
+
+/* Takes the published answer down, if there is one. */
+static void
+authz_withdraw(struct acme_authz *a)
+{
+	struct acme_challenge	 ch;
+	const struct acme_solver *s = a->solver;
+
+	if (s == NULL)
+		return;
+	authz_challenge(a, &ch);
+	a->solver = NULL;
+	s->withdraw(s->arg, &ch);
+	authz_forget_answer(a);
+}
+
+/* acme_solver_done: an asynchronous publish ended. */
+static void
+authz_published(void *ctx, const char *error)
+{
+	struct acme_reply r;
+
+	memset(&r, 0, sizeof(r));
+	r.err = error;
+	authz_step(ctx, AE_PUBLISHED, &r);
+}
+
+/*
+ * Publishes the answer to token through s. Returns 0 if it is visible now,
+ * 1 if authz_published will say so, -1 with *error set.
+ */
+static int
+authz_publish(struct acme_authz *a, const struct acme_solver *s,
+    const char *token, char **error)
+{
+	struct acme_challenge	ch;
+	int			rc;
+
+	a->token = xstrdup(token);
+	a->keyauth = xasprintf("%s.%s", token, a->order->ca->thumbprint);
+	/* RFC 8555 8.4: the TXT record holds the key authorization's digest */
+	if (strcmp(s->type, "dns-01") == 0 && (a->digest =
+	    crypto_sha256_b64url(a->keyauth, strlen(a->keyauth))) == NULL) {
+		*error = xasprintf("acme: %s: cannot hash the key "
+		    "authorization", a->chall_url);
+		authz_forget_answer(a);
+		return -1;
+	}
+	authz_challenge(a, &ch);
+	if ((rc = s->publish(s->arg, &ch, authz_published, a)) == -1) {
+		*error = xasprintf("acme: %s: cannot publish the %s token for %s",
+		    a->chall_url, s->type, authz_name(a));
+		authz_forget_answer(a);
+		return -1;
+	}
+	a->solver = s;		/* withdrawn when valid or when the order ends */
+	return rc == 0 ? 0 : 1;
+}
+
+/* Notes the identifier of an authorization object, the first time. */
+static void
+authz_identify(struct acme_authz *a, json_t *j)
+{
+	json_t		*id;
+	const char	*type, *value;
+
+	if (a->id_value != NULL)
+		return;
+	id = json_object_get(j, "identifier");
+	if ((value = jstr(id, "value")) == NULL)
+		return;
+	type = jstr(id, "type");
+	a->id_value = xstrdup(value);
+	if (type != NULL && strcmp(type, "dns") == 0)
+		a->id_type = "dns";
+	else if (type != NULL && strcmp(type, "ip") == 0)
+		a->id_type = "ip";
+}
+
+/* Returns the error of an invalid authorization: its failed challenge's, if any. */
+static char *
+authz_invalid_error(struct acme_authz *a, json_t *j)
+{
+	json_t		*ch, *best = NULL;
+	const char	*type, *want = a->chall_type != NULL ? a->chall_type :
+			    a->order->challenge;
+	char		*ps, *err;
+	size_t		 i;
+
+	json_array_foreach(json_object_get(j, "challenges"), i, ch) {
+		if (!json_is_object(json_object_get(ch, "error")))
+			continue;
+		/* prefer the error of the type we tried */
+		if (best == NULL || ((type = jstr(ch, "type")) != NULL &&
+		    want != NULL && strcmp(type, want) == 0))
+			best = ch;
+	}
+	if (best != NULL &&
+	    (ps = problem_of(json_object_get(best, "error"))) != NULL) {
+		err = xasprintf("acme: %s: %s", jstr(best, "url") != NULL ?
+		    jstr(best, "url") : a->url, ps);
+		free(ps);
+		return err;
+	}
+	return xasprintf("acme: %s: authorization for %s is invalid", a->url,
+	    authz_name(a));
+}
+
+/* Returns the error of an invalid challenge object. */
+static char *
+authz_challenge_error(struct acme_authz *a, json_t *j)
+{
+	char	*ps = problem_of(json_object_get(j, "error")), *err;
+
+	err = xasprintf("acme: %s: %s", a->chall_url, ps != NULL ? ps :
+	    "challenge is invalid");
+	free(ps);
+	return err;
+}
+
+/* Where an authorization object that needs no answer takes a. */
+static enum authz_state
+authz_object(struct acme_authz *a, const struct acme_reply *r, char **error)
+{
+	switch (r->status) {
+	case ACME_VALID:
+		return A_VALID;
+	case ACME_INVALID:
+		*error = authz_invalid_error(a, r->json);
+		break;
+	case ACME_NO_STATUS:
+		*error = xasprintf("acme: %s: authorization lacks \"status\"",
+		    a->url);
+		break;
+	default:
+		*error = xasprintf("acme: %s: authorization for %s is %s",
+		    a->url, authz_name(a), r->status_text);
+		break;
+	}
+	return a->state;
+}
+
+/* A pending authorization: picks a challenge, publishes its answer, says what next. */
+static enum authz_state
+authz_answer(struct acme_authz *a, const struct acme_reply *r, char **error)
+{
+	const struct acme_env	*env = &a->order->ca->env;
+	const struct acme_solver *s;
+	json_t			*ch;
+	const char		*url, *token;
+	enum acme_status	 st;
+	int			 rc;
+
+	if (a->id_type == NULL) {
+		*error = xasprintf("acme: %s: authorization lacks a dns or ip "
+		    "\"identifier\"", a->url);
+		return a->state;
+	}
+	if ((ch = acme_challenge_pick(env->solvers, env->nsolvers,
+	    a->order->challenge, json_object_get(r->json, "challenges"),
+	    a->url, a->id_type, a->id_value, &s, error)) == NULL)
+		return a->state;
+	url = jstr(ch, "url");
+	token = jstr(ch, "token");
+	if (url == NULL || token == NULL ||
+	    (st = acme_status_parse(jstr(ch, "status"))) == ACME_NO_STATUS) {
+		*error = xasprintf("acme: %s: %s challenge lacks url, token or "
+		    "status", a->url, s->type);
+		return a->state;
+	}
+	if (!valid_base64url(token, ACME_TOKEN_MAX, 0)) {
+		*error = xasprintf("acme: %s: unusable %s token", url, s->type);
+		return a->state;
+	}
+	free(a->chall_url);
+	a->chall_url = xstrdup(url);
+	a->chall_type = s->type;
+	if (st == ACME_INVALID)
+		*error = authz_invalid_error(a, r->json);
+	else if ((rc = authz_publish(a, s, token, error)) == -1)
+		;
+	else if (st != ACME_PENDING)
+		return A_POLL;	/* triggered already: a reused authorization */
+	else
+		return rc == 0 ? A_TRIGGER : A_PUBLISH;
+	return a->state;
+}
+
+/* Signed request for a; its answer comes back to authz_step. */
+static void
+authz_reply(void *arg, const struct acme_reply *r)
+{
+	authz_step(arg, AE_REPLY, r);
+}
+
+static char *
+authz_send(struct acme_authz *a, const char *url, const char *payload)
+{
+	return acme_call_start(a->order->ca, &a->call, a->order->cert_name, url,
+	    payload, CALL_JSON, authz_reply, a);
+}
+
+/* Starts what state next of a waits for. Returns NULL, or why it cannot. */
+static char *
+authz_enter(struct acme_authz *a, enum authz_state next, enum authz_event ev,
+    const struct acme_reply *r)
+{
+	switch (next) {
+	case A_FETCH:
+	case A_PUBLISH:		/* the solver calls authz_published */
+		return NULL;
+	case A_TRIGGER:
+		return authz_send(a, a->chall_url, "{}");
+	case A_POLL:
+		if (ev == AE_TIMER)
+			return authz_send(a, a->url, NULL);
+		if (a->state != A_POLL)
+			a->delay = POLL_FIRST_MS;
+		return poll_later(a->order, a->timer, &a->delay, r->resp, a->url,
+		    r->status_text != NULL ? r->status_text : "?");
+	case A_VALID:
+		/* no longer needed; withdrawals are counted, so reuse is safe */
+		authz_withdraw(a);
+		return NULL;
+	}
+	return NULL;
+}
+
+/* The authorization state machine: the table at the top of this file. */
+static void
+authz_step(struct acme_authz *a, enum authz_event ev,
+    const struct acme_reply *r)
+{
+	struct acme_order	*o = a->order;
+	enum authz_state	 next = a->state;
+	char			*error = NULL;
+
+	if (ev == AE_REPLY && r->err != NULL) {
+		acme_order_fail(o, r->err);
+		return;
+	}
+	if (ev == AE_REPLY && a->state != A_TRIGGER)
+		authz_identify(a, r->json);
+	switch (a->state) {
+	case A_FETCH:		/* the authorization, first seen */
+		if (r->status == ACME_PENDING)
+			next = authz_answer(a, r, &error);
+		else
+			next = authz_object(a, r, &error);
+		break;
+	case A_PUBLISH:		/* the solver is done */
+		if (r->err != NULL)
+			error = xasprintf("acme: %s: cannot publish the %s "
+			    "answer for %s: %s", a->chall_url, a->chall_type,
+			    authz_name(a), r->err);
+		else
+			next = A_TRIGGER;
+		break;
+	case A_TRIGGER:		/* the challenge POST came back */
+		if (r->status == ACME_INVALID)
+			error = authz_challenge_error(a, r->json);
+		else
+			next = A_POLL;
+		break;
+	case A_POLL:		/* the timer, the poll's answer, or a late solver */
+		if (ev == AE_PUBLISHED)
+			return;	/* a reused authorization needs no trigger */
+		if (ev == AE_REPLY && r->status != ACME_PENDING)
+			next = authz_object(a, r, &error);
+		break;
+	case A_VALID:
+		return;
+	}
+	if (error == NULL)
+		error = authz_enter(a, next, ev, r);
+	if (error != NULL) {
+		acme_order_fail(o, error);
+		free(error);
+		return;
+	}
+	a->state = next;
+	if (next == A_VALID && ++o->nvalid == o->nauthz) {
+		log_msg(LOG_LVL_INFO, o->cert_name, "all authorizations valid "
+		    "for %s", o->url);
+		order_step(o, OE_AUTHZ_VALID, NULL);
+	}
+}
+
+static void
+authz_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	authz_step(arg, AE_TIMER, NULL);
+}
+
+/* Makes an authorization for every URL of the order and fetches each. */
+static char *
+authz_begin(struct acme_order *o, json_t *j)
+{
+	json_t	*arr = json_object_get(j, "authorizations"), *v;
+	char	*err = NULL;
+	size_t	 i, n;
+
+	if (!json_is_array(arr) || (n = json_array_size(arr)) == 0 ||
+	    n > AUTHZ_MAX)
+		return xasprintf("acme: %s: order lacks \"authorizations\"",
+		    o->url);
+	o->authz = xcalloc(n, sizeof(*o->authz));
+	json_array_foreach(arr, i, v) {
+		struct acme_authz *a = &o->authz[i];
+
+		if (!json_is_string(v))
+			return xasprintf("acme: %s: authorization URL is not a "
+			    "string", o->url);
+		a->order = o;
+		a->delay = POLL_FIRST_MS;
+		a->url = xstrdup(json_string_value(v));
+		a->timer = evtimer_new(o->ca->env.base, authz_timer_cb, a);
+		o->nauthz++;
+	}
+	for (i = 0; i < o->nauthz && err == NULL; i++)
+		err = authz_send(&o->authz[i], o->authz[i].url, NULL);
+	return err;
+}
+
+/* --------------------------------------------------------------- orders */
+
+/* Which of the CA's lists an order in state s is on. */
+static enum order_list_id
+order_list(enum order_state s)
+{
+	switch (s) {
+	case O_QUEUED:
+		return L_QUEUE;
+	case O_DONE:
+		return L_DONE;
+	default:
+		return L_ACTIVE;
+	}
+}
+
+static void
+order_unlink(struct acme_order *o)
+{
+	struct acme_ca		*ca = o->ca;
+	enum order_list_id	 l = order_list(o->state);
+
+	TAILQ_REMOVE(&ca->lists[l], o, entry);
+	ca->counts[l]--;
+	/* a slot is free: let the next queued order in, later */
+	if (l == L_ACTIVE)
+		event_active(ca->kick, EV_TIMEOUT, 0);
+}
+
+/* The one assignment of o->state (from order_step): the list follows. */
+static void
+order_move(struct acme_order *o, enum order_state next)
+{
+	struct acme_ca		*ca = o->ca;
+	enum order_list_id	 l = order_list(next);
+
+	if (l == order_list(o->state)) {
+		o->state = next;
+		return;
+	}
+	order_unlink(o);
+	o->state = next;
+	/* back in the queue after accountDoesNotExist: it has waited already */
+	if (l == L_QUEUE)
+		TAILQ_INSERT_HEAD(&ca->lists[l], o, entry);
+	else
+		TAILQ_INSERT_TAIL(&ca->lists[l], o, entry);
+	ca->counts[l]++;
+}
+
+/* Stops everything the order has in flight and withdraws its answers. */
+static void
+order_stop(struct acme_order *o)
+{
+	size_t i;
+
+	acme_call_cancel(&o->call);
+	evtimer_del(o->timer);
+	for (i = 0; i < o->nauthz; i++) {
+		acme_call_cancel(&o->authz[i].call);
+		evtimer_del(o->authz[i].timer);
+		authz_withdraw(&o->authz[i]);
+	}
+}
+
+void
+acme_order_free(struct acme_order *o)
+{
+	size_t i;
+
+	if (o == NULL)
+		return;
+	order_unlink(o);
+	order_stop(o);
+	for (i = 0; i < o->nauthz; i++) {
+		event_free(o->authz[i].timer);
+		free(o->authz[i].url);
+		free(o->authz[i].id_value);
+		free(o->authz[i].chall_url);
+	}
+	free(o->authz);
+	event_free(o->timer);
+	for (i = 0; i < o->ndomains; i++)
+		free(o->domains[i]);
+	free(o->domains);
+	free(o->cert_name);
+	free(o->challenge);
+	free(o->url);
+	free(o->finalize_url);
+	free(o->cert_url);
+	free(o->error);
+	free(o->pem);
+	free(o);
+}
+
+/* DONE's timer: the one callback of the order, which is freed first. */
+static void
+order_deliver(struct acme_order *o)
+{
+	acme_order_cb	 cb = o->cb;
+	void		*arg = o->arg;
+	char		*error = o->error, *pem = o->pem;
+	size_t		 len = o->pemlen;
+
+	o->error = NULL;
+	o->pem = NULL;
+	acme_order_free(o);
+	cb(arg, error == NULL ? pem : NULL, error == NULL ? len : 0, error);
+	free(error);
+	if (pem != NULL)
+		xfree_secret(pem, len);
+}
+
+/* Entering DONE: stops the rest, keeps the result, arms the callback. */
+static void
+order_finish(struct acme_order *o, const char *why, char *error,
+    const struct acme_reply *pem)
+{
+	static const struct timeval now = { 0, 0 };
+
+	order_stop(o);
+	if (error == NULL && why != NULL)
+		error = xstrdup(why);
+	if (error == NULL && pem != NULL) {
+		o->pem = xstrndup(pem->resp->body, pem->resp->body_len);
+		o->pemlen = pem->resp->body_len;
+	}
+	if (error == NULL && o->pem == NULL)
+		error = xstrdup("acme: order failed");
+	if ((o->error = error) != NULL)
+		log_msg(LOG_LVL_DEBUG, o->cert_name, "order failed: %s", error);
+	evtimer_add(o->timer, &now);
+}
+
+static void
+order_reply(void *arg, const struct acme_reply *r)
+{
+	order_step(arg, OE_REPLY, r);
+}
+
+/* Signed request for o; its answer comes back to order_step. */
+static char *
+order_send(struct acme_order *o, const char *url, const char *payload,
+    unsigned flags)
+{
+	return acme_call_start(o->ca, &o->call, o->cert_name, url, payload,
+	    flags, order_reply, o);
+}
+
+static char *
+order_send_new(struct acme_order *o)
+{
+	json_t	*ids = json_array(), *id;
+	char	*payload, *err;
+	size_t	 i;
+
+	for (i = 0; i < o->ndomains; i++) {
+		id = json_pack("{s:s,s:s}", "type",
+		    valid_ip_literal(o->domains[i]) ? "ip" : "dns", "value",
+		    o->domains[i]);
+		if (id == NULL) {	/* not UTF-8: conf lets no such name in */
+			json_decref(ids);
+			return xasprintf("acme: %s: cannot encode %s",
+			    o->ca->new_order, o->domains[i]);
+		}
+		json_array_append_new(ids, id);
+	}
+	id = json_pack("{s:o}", "identifiers", ids);
+	payload = json_dumps(id, JSON_COMPACT);
+	json_decref(id);
+	err = order_send(o, o->ca->new_order, payload, CALL_JSON);
+	free(payload);
+	return err;
+}
+
+static char *
+order_send_finalize(struct acme_order *o)
+{
+	json_t	*body;
+	char	*csr, *payload, *err;
+
+	if (o->finalize_url == NULL)
+		return xasprintf("acme: %s: order has no finalize URL", o->url);
+	if ((csr = crypto_csr(o->cert_key, o->domains, o->ndomains)) == NULL)
+		return xasprintf("acme: cannot make a CSR for the order %s",
+		    o->url);
+	body = json_pack("{s:s}", "csr", csr);
+	payload = json_dumps(body, JSON_COMPACT);
+	json_decref(body);
+	err = order_send(o, o->finalize_url, payload, CALL_JSON);
+	free(csr);
+	free(payload);
+	return err;
+}
+
+/* Starts what state next waits for (the table's last column). */
+static char *
+order_enter(struct acme_order *o, enum order_state next, enum order_event ev,
+    const struct acme_reply *r)
+{
+	switch (next) {
+	case O_QUEUED:		/* acme_ca_pump admits it again */
+	case O_DONE:		/* order_finish */
+		return NULL;
+	case O_NEW:
+		o->deadline = now_ms() + ORDER_DEADLINE_MS;
+		return order_send_new(o);
+	case O_AUTHZ:
+		return authz_begin(o, r->json);
+	case O_FINALIZE:
+		return order_send_finalize(o);
+	case O_WAIT_READY:
+	case O_WAIT_VALID:
+		if (ev == OE_TIMER)
+			return order_send(o, o->url, NULL, CALL_JSON);
+		if (o->state != next)
+			o->delay = POLL_FIRST_MS;
+		return poll_later(o, o->timer, &o->delay, r->resp, o->url,
+		    r->status_text != NULL ? r->status_text : "pending");
+	case O_CERT:
+		return order_send(o, o->cert_url, NULL, 0);
+	}
+	return NULL;
+}
+
+/* The state an order object takes o to in the pending/ready/processing cases. */
+static const enum order_state after_object[][3] = {
+	/*		   pending	 ready		processing */
+	[O_NEW] =	 { O_AUTHZ,	 O_FINALIZE,	O_WAIT_VALID },
+	[O_WAIT_READY] = { O_WAIT_READY, O_FINALIZE,	O_WAIT_READY },
+	[O_FINALIZE] =	 { O_WAIT_VALID, O_WAIT_VALID,	O_WAIT_VALID },
+	[O_WAIT_VALID] = { O_WAIT_VALID, O_WAIT_VALID,	O_WAIT_VALID },
+};
+
+/* Where an order object (from newOrder, finalize or a poll) takes o. */
+static enum order_state
+order_object(struct acme_order *o, const struct acme_reply *r, char **error)
+{
+	const char	*s;
+	char		*ps;
+
+	if (o->finalize_url == NULL && (s = jstr(r->json, "finalize")) != NULL)
+		o->finalize_url = xstrdup(s);
+	switch (r->status) {
+	case ACME_PENDING:
+	case ACME_READY:
+	case ACME_PROCESSING:
+		return after_object[o->state][r->status];
+	case ACME_VALID:
+		if ((s = jstr(r->json, "certificate")) == NULL) {
+			*error = xasprintf("acme: %s: valid order lacks "
+			    "\"certificate\"", o->url);
+			break;
+		}
+		free(o->cert_url);
+		o->cert_url = xstrdup(s);
+		return O_CERT;
+	case ACME_INVALID:
+		ps = problem_of(json_object_get(r->json, "error"));
+		*error = xasprintf("acme: %s: order is invalid%s%s", o->url,
+		    ps != NULL ? ": " : "", ps != NULL ? ps : "");
+		free(ps);
+		break;
+	case ACME_NO_STATUS:
+		*error = xasprintf("acme: %s: order object lacks \"status\"",
+		    o->url);
+		break;
+	default:
+		*error = xasprintf("acme: %s: order has unknown status \"%s\"",
+		    o->url, r->status_text);
+		break;
+	}
+	return O_DONE;
+}
+
+/* newOrder's answer: keeps the order URL. Returns NULL, or why it cannot. */
+static char *
+order_created(struct acme_order *o, const struct acme_reply *r)
+{
+	/* Pebble sends no Location when the order is polled: keep this one */
+	if (r->resp->location == NULL)
+		return xasprintf("acme: %s: newOrder response lacks a Location "
+		    "header", o->ca->new_order);
+	o->url = xstrdup(r->resp->location);
+	log_msg(LOG_LVL_INFO, o->cert_name, "order created %s", o->url);
+	return NULL;
+}
+
+/* The certificate download: a PEM chain? Returns NULL, or why not. */
+static char *
+order_check_pem(struct acme_order *o, const struct acme_reply *r)
+{
+	if (r->resp->body_len == 0 ||
+	    strstr(r->resp->body, "-----BEGIN CERTIFICATE-----") == NULL)
+		return xasprintf("acme: %s: response is not a PEM certificate "
+		    "chain", o->cert_url);
+	log_msg(LOG_LVL_INFO, o->cert_name, "certificate downloaded from %s",
+	    o->cert_url);
+	return NULL;
+}
+
+/* Returns 1 if newOrder failed because the account is being registered again. */
+static int
+order_account_gone(struct acme_order *o, const struct acme_reply *r)
+{
+	return !o->requeued && (o->ca->account_url == NULL ||
+	    acme_reply_problem(r, "accountDoesNotExist"));
+}
+
+/* The order state machine: the table at the top of this file. */
+static void
+order_step(struct acme_order *o, enum order_event ev,
+    const struct acme_reply *r)
+{
+	enum order_state	 next = O_DONE;
+	const char		*why = NULL;	/* a failure reported to us */
+	char			*error = NULL;	/* a failure found here */
+	const struct acme_reply	*pem = NULL;
+
+	if (ev == OE_FAIL || (ev == OE_REPLY && r->err != NULL))
+		why = r->err;
+	switch (o->state) {
+	case O_QUEUED:		/* admitted, or the account setup failed */
+		if (ev == OE_ADMIT)
+			next = O_NEW;
+		break;
+	case O_NEW:		/* newOrder came back */
+		if (why != NULL && order_account_gone(o, r)) {
+			/* the account is being registered again: wait, once */
+			o->requeued = 1;
+			why = NULL;
+			next = O_QUEUED;
+		} else if (why == NULL && (error = order_created(o, r)) == NULL)
+			next = order_object(o, r, &error);
+		break;
+	case O_AUTHZ:		/* every authorization valid, or one failed */
+		if (ev == OE_AUTHZ_VALID)
+			next = O_FINALIZE;
+		break;
+	case O_FINALIZE:	/* finalize came back */
+		if (why != NULL && !o->finalize_retried &&
+		    acme_reply_problem(r, "orderNotReady")) {
+			/* finalized before the CA marked it ready: wait for it */
+			o->finalize_retried = 1;
+			why = NULL;
+			next = O_WAIT_READY;
+		} else if (why == NULL)
+			next = order_object(o, r, &error);
+		break;
+	case O_WAIT_READY:	/* the poll timer, or the poll came back */
+	case O_WAIT_VALID:
+		if (ev == OE_TIMER)
+			next = o->state;
+		else if (why == NULL)
+			next = order_object(o, r, &error);
+		break;
+	case O_CERT:		/* the certificate came back */
+		if (why == NULL && (error = order_check_pem(o, r)) == NULL)
+			pem = r;
+		break;
+	case O_DONE:		/* the timer: the one callback */
+		if (ev == OE_TIMER)
+			order_deliver(o);
+		return;
+	}
+	if (why == NULL && error == NULL && next != O_DONE)
+		error = order_enter(o, next, ev, r);
+	if (why != NULL || error != NULL)
+		next = O_DONE;
+	if (next == O_DONE)
+		order_finish(o, why, error, pem);
+	order_move(o, next);
+}
+
+/* ------------------------------------------------------- from outside */
+
+static void
+order_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	order_step(arg, OE_TIMER, NULL);
+}
+
+struct acme_order *
+acme_order_new(struct acme_ca *ca, const struct acme_order_req *req,
+    acme_order_cb cb, void *arg)
+{
+	struct acme_order	*o;
+	size_t			 i;
+
+	o = xcalloc(1, sizeof(*o));
+	o->ca = ca;
+	o->cert_key = req->key;
+	o->challenge = req->challenge != NULL ? xstrdup(req->challenge) : NULL;
+	o->cb = cb;
+	o->arg = arg;
+	o->cert_name = xstrdup(req->cert_name != NULL ? req->cert_name :
+	    req->domains[0]);
+	o->domains = xcalloc(req->ndomains, sizeof(char *));
+	for (i = 0; i < req->ndomains; i++)
+		o->domains[i] = xstrdup(req->domains[i]);
+	o->ndomains = req->ndomains;
+	o->timer = evtimer_new(ca->env.base, order_timer_cb, o);
+	/* the first state, O_QUEUED (calloc's zero): at the queue's tail */
+	TAILQ_INSERT_TAIL(&ca->lists[L_QUEUE], o, entry);
+	ca->counts[L_QUEUE]++;
+	return o;
+}
+
+void
+acme_order_admit(struct acme_order *o)
+{
+	order_step(o, OE_ADMIT, NULL);
+}
+
+void
+acme_order_fail(struct acme_order *o, const char *error)
+{
+	struct acme_reply r;
+
+	memset(&r, 0, sizeof(r));
+	r.err = error;
+	order_step(o, OE_FAIL, &r);
+}
