@@ -301,7 +301,7 @@ dir_url(json_t *j, const char *key, char **out, int required)
 static char *
 dir_parse(struct acme_ca *ca, json_t *j)
 {
-	static const char *need[] = { "newNonce", "newAccount", "newOrder" };
+	static const char *const need[] = { "newNonce", "newAccount", "newOrder" };
 	char	**urls[] = { &ca->new_nonce, &ca->new_account, &ca->new_order };
 	json_t	*meta;
 	size_t	 i;

@@ -154,9 +154,9 @@ parse_2d(const char *s, int *v)
 static int
 parse_imf_fixdate(const char *s, size_t len, time_t *out)
 {
-	static const char *days[] = {
+	static const char *const days[] = {
 	    "Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat" };
-	static const char *months[] = { "Jan", "Feb", "Mar", "Apr", "May", "Jun",
+	static const char *const months[] = { "Jan", "Feb", "Mar", "Apr", "May", "Jun",
 	    "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
 	struct tm	 tm;
 	int		 i, ok = 0, yh, yl;

@@ -53,7 +53,7 @@ log_enabled(int prio)
 void
 log_vmsg(int prio, const char *cert, const char *fmt, va_list ap)
 {
-	static const char *names[] = {
+	static const char *const names[] = {
 		"emerg", "alert", "crit", "error", "warning", "notice", "info", "debug"
 	};
 	char		 line[4096];
