@@ -335,9 +335,19 @@ parse_ca_refs(struct cs *c, const struct ynode *n, const struct conf *conf,
 }
 
 static const char *const defaults_keys[] = {
-	"ca", "key", "challenge", "renew_before"
+	"ca", "key", "challenge", "renew_before", "reload_delay",
+	"reload_max_delay"
 };
-enum { D_CA, D_KEY, D_CHALLENGE, D_RENEW };
+enum { D_CA, D_KEY, D_CHALLENGE, D_RENEW, D_DELAY, D_MAXDELAY };
+
+/* A duration whose "auto" means dflt. */
+static void
+get_delay(struct cs *c, const char *what, const struct ynode *n, long dflt,
+    long *out)
+{
+	if (n != NULL && cs_duration(c, what, n, out) == 0 && *out == 0)
+		*out = dflt;
+}
 
 static void
 parse_defaults(struct cs *c, const struct ynode *n, struct conf *conf)
@@ -345,6 +355,8 @@ parse_defaults(struct cs *c, const struct ynode *n, struct conf *conf)
 	struct cs_fields f;
 	int		 e;
 
+	conf->defaults.reload_delay = CONF_DEF_RELOAD_DELAY;
+	conf->defaults.reload_max_delay = CONF_DEF_RELOAD_MAX_DELAY;
 	cs_fields_init(&f, defaults_keys, NELEM(defaults_keys));
 	if (n != NULL && !ynode_is_null(n) && cs_map(c, "defaults", n) == 0)
 		cs_collect(c, n, &f, 0);
@@ -360,6 +372,10 @@ parse_defaults(struct cs *c, const struct ynode *n, struct conf *conf)
 	if (f.val[D_RENEW] != NULL)
 		cs_duration(c, "renew_before", f.val[D_RENEW],
 		    &conf->defaults.renew_before);
+	get_delay(c, "reload_delay", f.val[D_DELAY], CONF_DEF_RELOAD_DELAY,
+	    &conf->defaults.reload_delay);
+	get_delay(c, "reload_max_delay", f.val[D_MAXDELAY],
+	    CONF_DEF_RELOAD_MAX_DELAY, &conf->defaults.reload_max_delay);
 	/* a lone CA needs no naming */
 	if (f.val[D_CA] == NULL && conf->ncas == 1 &&
 	    conf->cas[0].name != NULL) {
@@ -408,9 +424,10 @@ parse_deploy(struct cs *c, const struct ynode *n, struct conf_deploy *d)
 }
 
 static const char *const reload_keys[] = {
-	"unit", "exec", "signal", "pidfile"
+	"unit", "exec", "signal", "pidfile", "timeout", "reload_mode"
 };
-enum { R_UNIT, R_EXEC, R_SIGNAL, R_PIDFILE };
+enum { R_UNIT, R_EXEC, R_SIGNAL, R_PIDFILE, R_TIMEOUT, R_MODE };
+static const char *const reload_mode_names[] = { "reload", "restart" };
 
 static void
 parse_unit(struct cs *c, const struct ynode *n, struct conf_reload *r)
@@ -472,6 +489,33 @@ parse_signal(struct cs *c, const struct ynode *n, struct conf_reload *r)
 		r->signo = signals[i].signo;
 }
 
+/* pidfile (signal), timeout (exec, unit), reload_mode (unit). */
+static void
+reload_options(struct cs *c, const struct cs_fields *f, struct conf_reload *r)
+{
+	int	e;
+
+	r->timeout = CONF_DEF_RELOAD_TIMEOUT;
+	if (f->val[R_PIDFILE] != NULL && r->kind != RELOAD_SIGNAL)
+		cs_error(c, f->key[R_PIDFILE], "pidfile: only valid with "
+		    "\"signal\"");
+	else if (f->val[R_PIDFILE] != NULL)
+		cs_abspath(c, "pidfile", f->val[R_PIDFILE], &r->pidfile);
+	if (f->val[R_TIMEOUT] != NULL && r->kind == RELOAD_SIGNAL)
+		cs_error(c, f->key[R_TIMEOUT], "timeout: only valid with "
+		    "\"exec\" or \"unit\"");
+	else
+		get_delay(c, "timeout", f->val[R_TIMEOUT],
+		    CONF_DEF_RELOAD_TIMEOUT, &r->timeout);
+	if (f->val[R_MODE] != NULL && r->kind != RELOAD_UNIT)
+		cs_error(c, f->key[R_MODE], "reload_mode: only valid with "
+		    "\"unit\"");
+	else if (f->val[R_MODE] != NULL && (e = cs_enum(c, "reload_mode",
+	    "reload mode", f->val[R_MODE], reload_mode_names,
+	    NELEM(reload_mode_names))) >= 0)
+		r->mode = (enum reload_mode)e;
+}
+
 static void
 parse_reload(struct cs *c, const struct ynode *n, struct conf_reload *r)
 {
@@ -494,23 +538,77 @@ parse_reload(struct cs *c, const struct ynode *n, struct conf_reload *r)
 		cs_require(c, n, &f, R_PIDFILE);
 		parse_signal(c, f.val[R_SIGNAL], r);
 	}
-	if (f.val[R_PIDFILE] == NULL)
-		return;
-	if (r->kind != RELOAD_SIGNAL)
-		cs_error(c, f.key[R_PIDFILE], "pidfile: only valid with "
-		    "\"signal\"");
-	else
-		cs_abspath(c, "pidfile", f.val[R_PIDFILE], &r->pidfile);
+	reload_options(c, &f, r);
 }
 
 /* ---- certificates ----------------------------------------------------- */
 
 static const char *const cert_keys[] = {
 	"name", "domains", "key", "ca", "challenge", "renew_before",
-	"deploy", "reload"
+	"deploy", "reload", "reload_delay", "reload_max_delay", "verify"
 };
 enum { K_NAME, K_DOMAINS, K_KEY, K_CA, K_CHALLENGE, K_RENEW, K_DEPLOY,
-	K_RELOAD };
+	K_RELOAD, K_DELAY, K_MAXDELAY, K_VERIFY };
+
+static const char *const verify_keys[] = { "address", "servername", "timeout" };
+enum { V_ADDRESS, V_SERVERNAME, V_TIMEOUT };
+
+static void
+verify_addrs(struct cs *c, const struct ynode *n, struct conf_verify *v)
+{
+	const struct ynode *it;
+	const char	*s, *why;
+	char		 q[CS_QLEN];
+	size_t		 i, k = cs_items(c, "verify", n);
+
+	strv_alloc(&v->addrs, k);
+	for (i = 0; i < k && !c->stop; i++) {
+		it = cs_item(n, i);
+		if ((s = cs_scalar(c, "verify", it)) == NULL)
+			continue;
+		if ((why = valid_hostport(s)) != NULL)
+			cs_error(c, it, "verify: bad address %s: %s",
+			    cs_quote(it, q, sizeof(q)), why);
+		else
+			strv_add(&v->addrs, s);
+	}
+}
+
+/*
+ * verify: a list of addresses, or { address, servername, timeout }. The
+ * servername defaults to the first non-wildcard domain; with none, it is
+ * required.
+ */
+static void
+parse_verify(struct cs *c, const struct ynode *n, struct conf_cert *cert)
+{
+	struct conf_verify *v = &cert->verify;
+	struct cs_fields f;
+	size_t		 i;
+
+	v->timeout = CONF_DEF_VERIFY_TIMEOUT;
+	if (n->type != Y_MAP)
+		verify_addrs(c, n, v);
+	else if (cs_section(c, "verify", n, &f, verify_keys,
+	    NELEM(verify_keys)) == 0) {
+		cs_require(c, n, &f, V_ADDRESS);
+		if (f.val[V_ADDRESS] != NULL)
+			verify_addrs(c, f.val[V_ADDRESS], v);
+		if (f.val[V_SERVERNAME] != NULL)
+			cs_str(c, "servername", f.val[V_SERVERNAME],
+			    &v->servername);
+		get_delay(c, "timeout", f.val[V_TIMEOUT],
+		    CONF_DEF_VERIFY_TIMEOUT, &v->timeout);
+	}
+	if (v->servername != NULL || c->stop)
+		return;
+	for (i = 0; i < cert->domains.n; i++)
+		if (strncmp(cert->domains.v[i], "*.", 2) != 0)
+			return;
+	if (cert->domains.n > 0)
+		cs_error(c, n, "verify: every domain is a wildcard: set "
+		    "\"servername\" to a name the servers answer for");
+}
 
 /* where each domain was seen, to find one domain in two certificates */
 struct dref {
@@ -634,6 +732,8 @@ parse_cert(struct cs *c, const struct ynode *n, struct conf *conf,
 	cert->key = conf->defaults.key;
 	cert->challenge = conf->defaults.challenge;
 	cert->renew_before = conf->defaults.renew_before;
+	cert->reload_delay = conf->defaults.reload_delay;
+	cert->reload_max_delay = conf->defaults.reload_max_delay;
 	if (cs_section(c, "certificate", n, &f, cert_keys,
 	    NELEM(cert_keys)) == -1)
 		return;
@@ -654,6 +754,12 @@ parse_cert(struct cs *c, const struct ynode *n, struct conf *conf,
 	check_wildcards(c, cert, st, first);
 	cert_cas(c, n, f.val[K_CA], conf, cert);
 	cert_lists(c, &f, cert);
+	get_delay(c, "reload_delay", f.val[K_DELAY], conf->defaults.reload_delay,
+	    &cert->reload_delay);
+	get_delay(c, "reload_max_delay", f.val[K_MAXDELAY],
+	    conf->defaults.reload_max_delay, &cert->reload_max_delay);
+	if (f.val[K_VERIFY] != NULL)
+		parse_verify(c, f.val[K_VERIFY], cert);
 }
 
 static int
@@ -900,6 +1006,8 @@ cert_clear(struct conf_cert *cert)
 		free(cert->reload[i].pidfile);
 	}
 	free(cert->reload);
+	strv_clear(&cert->verify.addrs);
+	free(cert->verify.servername);
 	memset(cert, 0, sizeof(*cert));
 }
 
@@ -1032,6 +1140,8 @@ reload_copy(struct conf_reload *d, const struct conf_reload *s)
 	strv_copy(&d->argv, &s->argv);
 	d->signo = s->signo;
 	d->pidfile = str_dup(s->pidfile);
+	d->mode = s->mode;
+	d->timeout = s->timeout;
 }
 
 struct conf_cert *
@@ -1059,6 +1169,11 @@ conf_cert_dup(const struct conf_cert *src)
 	for (i = 0; i < src->nreload; i++)
 		reload_copy(&d->reload[i], &src->reload[i]);
 	d->nreload = src->nreload;
+	d->reload_delay = src->reload_delay;
+	d->reload_max_delay = src->reload_max_delay;
+	strv_copy(&d->verify.addrs, &src->verify.addrs);
+	d->verify.servername = str_dup(src->verify.servername);
+	d->verify.timeout = src->verify.timeout;
 	d->line = src->line;
 	return d;
 }
@@ -1070,6 +1185,47 @@ conf_cert_free(struct conf_cert *cert)
 		return;
 	cert_clear(cert);
 	free(cert);
+}
+
+static int
+deploy_equal(const struct conf_deploy *a, const struct conf_deploy *b)
+{
+	return str_equal(a->path, b->path) && a->content == b->content &&
+	    a->mode == b->mode && str_equal(a->owner, b->owner) &&
+	    str_equal(a->group, b->group);
+}
+
+/* Returns 1 if a and b are the same reload target and settings. */
+int
+conf_reload_equal(const struct conf_reload *a, const struct conf_reload *b)
+{
+	return a->kind == b->kind && str_equal(a->unit, b->unit) &&
+	    a->mode == b->mode && strv_equal(&a->argv, &b->argv) &&
+	    a->signo == b->signo && str_equal(a->pidfile, b->pidfile) &&
+	    a->timeout == b->timeout;
+}
+
+int
+conf_cert_same_delivery(const struct conf_cert *a, const struct conf_cert *b)
+{
+	size_t	i;
+
+	if (a == NULL || b == NULL)
+		return a == b;
+	if (a->ndeploy != b->ndeploy || a->nreload != b->nreload ||
+	    a->reload_delay != b->reload_delay ||
+	    a->reload_max_delay != b->reload_max_delay ||
+	    !strv_equal(&a->verify.addrs, &b->verify.addrs) ||
+	    !str_equal(a->verify.servername, b->verify.servername) ||
+	    a->verify.timeout != b->verify.timeout)
+		return 0;
+	for (i = 0; i < a->ndeploy; i++)
+		if (!deploy_equal(&a->deploy[i], &b->deploy[i]))
+			return 0;
+	for (i = 0; i < a->nreload; i++)
+		if (!conf_reload_equal(&a->reload[i], &b->reload[i]))
+			return 0;
+	return 1;
 }
 
 int

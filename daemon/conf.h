@@ -51,12 +51,34 @@ struct conf_deploy {
 	char		*group;			/* NULL: unchanged */
 };
 
+enum reload_mode {
+	RELOAD_MODE_RELOAD = 0,			/* ReloadUnit */
+	RELOAD_MODE_RESTART,			/* ReloadOrRestartUnit */
+};
+
+/* Default time an exec hook or a unit's job may take, seconds. */
+#define CONF_DEF_RELOAD_TIMEOUT		60
+/* Default reload_delay and reload_max_delay, seconds. */
+#define CONF_DEF_RELOAD_DELAY		5
+#define CONF_DEF_RELOAD_MAX_DELAY	60
+/* Default verify timeout, seconds. */
+#define CONF_DEF_VERIFY_TIMEOUT		30
+
 struct conf_reload {
 	enum reload_kind kind;
 	char		*unit;			/* RELOAD_UNIT */
+	enum reload_mode mode;			/* RELOAD_UNIT */
 	struct conf_strv argv;			/* RELOAD_EXEC, argv[0] absolute */
 	int		 signo;			/* RELOAD_SIGNAL */
 	char		*pidfile;		/* RELOAD_SIGNAL, absolute */
+	long		 timeout;		/* seconds: RELOAD_EXEC, RELOAD_UNIT */
+};
+
+/* After the reloads: is the new certificate what these servers present? */
+struct conf_verify {
+	struct conf_strv addrs;			/* "host:port", "[v6]:port"; empty: no check */
+	char		*servername;		/* SNI; NULL: the first non-wildcard domain */
+	long		 timeout;		/* seconds of retrying */
 };
 
 /* Settings a certificate inherits from "defaults:" unless it sets them. */
@@ -65,6 +87,8 @@ struct conf_defaults {
 	enum key_type	 key;
 	enum challenge_type challenge;
 	long		 renew_before;		/* seconds; 0 = auto */
+	long		 reload_delay;		/* seconds of quiet before a reload */
+	long		 reload_max_delay;	/* at most this after the first request */
 };
 
 struct conf_cert {
@@ -78,6 +102,9 @@ struct conf_cert {
 	size_t		 ndeploy;
 	struct conf_reload *reload;
 	size_t		 nreload;
+	long		 reload_delay;		/* seconds */
+	long		 reload_max_delay;	/* seconds */
+	struct conf_verify verify;
 	int		 line;
 };
 
@@ -120,6 +147,10 @@ const struct conf_cert *conf_cert_find(const struct conf *, const char *name);
 struct conf_cert *conf_cert_dup(const struct conf_cert *);
 /* Frees a copy made by conf_cert_dup; NULL is a no-op. */
 void		 conf_cert_free(struct conf_cert *);
+/* Returns 1 if a and b are the same reload target with the same settings. */
+int		 conf_reload_equal(const struct conf_reload *a, const struct conf_reload *b);
+/* Returns 1 if a and b deliver identically (deploy, reload, delays, verify). */
+int		 conf_cert_same_delivery(const struct conf_cert *a, const struct conf_cert *b);
 /* Returns 1 if a and b would be issued identically (domains, key, ca, challenge). */
 int		 conf_cert_same_order(const struct conf_cert *a, const struct conf_cert *b);
 /* Returns a deep copy of a CA's settings (NULL only for NULL). */

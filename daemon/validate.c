@@ -178,6 +178,30 @@ valid_listen(const char *s, int allow_port0, struct sockaddr_storage *ss,
 	return NULL;
 }
 
+const char *
+valid_hostport(const char *s)
+{
+	char		 host[256], norm[256];
+	const char	*end;
+	size_t		 hl;
+
+	if (s[0] == '[')
+		return valid_listen(s, 0, NULL, NULL);
+	if ((end = strrchr(s, ':')) == NULL)
+		return "expected host:port";
+	if ((hl = (size_t)(end - s)) == 0 || hl >= sizeof(host))
+		return "bad host";
+	memcpy(host, s, hl);
+	host[hl] = '\0';
+	if (parse_port(end + 1) <= 0)
+		return "bad port (expected 1 to 65535)";
+	if (strchr(host, ':') != NULL)
+		return "write an IPv6 address as [address]:port";
+	if (valid_ip_literal(host) || strchr(host, '*') != NULL)
+		return valid_ip_literal(host) ? NULL : "a wildcard is no host";
+	return valid_domain_norm(host, norm, sizeof(norm));
+}
+
 int
 valid_https_url(const char *s)
 {

@@ -36,6 +36,12 @@ int		 valid_ip_literal(const char *s);
 const char	*valid_listen(const char *s, int allow_port0,
 		    struct sockaddr_storage *ss, socklen_t *sslen);
 
+/*
+ * Checks "host:port" or "[v6]:port" where host is a DNS name or an IP
+ * address and port 1..65535. Returns NULL, or what is wrong.
+ */
+const char	*valid_hostport(const char *s);
+
 /* Returns 1 if s is an https:// URL with a host and no spaces or controls. */
 int		 valid_https_url(const char *s);
 

@@ -1254,6 +1254,169 @@ ca_and_http01_equality_covers_every_setting(void **state)
 	conf_free(conf);
 }
 
+static void
+delivery_keys_parse_with_defaults(void **state)
+{
+	struct conf	*conf;
+	const struct conf_cert *a, *b, *w;
+
+	(void)state;
+	conf = parse_ok(CA1
+	    "defaults:\n"
+	    "  reload_delay: 2s\n"
+	    "certificates:\n"
+	    "  - name: a\n"
+	    "    domains: [a.example]\n"
+	    "    reload:\n"
+	    "      - { unit: nginx.service, reload_mode: restart, timeout: 20s }\n"
+	    "      - { exec: [/usr/sbin/nginx, -s, reload] }\n"
+	    "      - { signal: HUP, pidfile: /run/nginx.pid }\n"
+	    "    verify: [\"127.0.0.1:443\", \"[::1]:443\", \"www.a.example:8443\"]\n"
+	    "  - name: b\n"
+	    "    domains: [b.example]\n"
+	    "    reload_delay: 1m\n"
+	    "    reload_max_delay: 10m\n"
+	    "    verify: { address: \"127.0.0.1:443\", servername: www.b.example, timeout: 5s }\n"
+	    "  - name: w\n"
+	    "    domains: [\"*.w.example\"]\n"
+	    "    challenge: dns-01\n"
+	    "    verify: { address: [\"127.0.0.1:443\"], servername: x.w.example }\n");
+	a = conf_cert_find(conf, "a");
+	b = conf_cert_find(conf, "b");
+	w = conf_cert_find(conf, "w");
+	assert_int_equal(a->reload_delay, 2);
+	assert_int_equal(a->reload_max_delay, CONF_DEF_RELOAD_MAX_DELAY);
+	assert_int_equal(a->reload[0].mode, RELOAD_MODE_RESTART);
+	assert_int_equal(a->reload[0].timeout, 20);
+	assert_int_equal(a->reload[1].mode, RELOAD_MODE_RELOAD);
+	assert_int_equal(a->reload[1].timeout, CONF_DEF_RELOAD_TIMEOUT);
+	assert_int_equal(a->verify.addrs.n, 3);
+	assert_string_equal(a->verify.addrs.v[1], "[::1]:443");
+	assert_null(a->verify.servername);
+	assert_int_equal(a->verify.timeout, CONF_DEF_VERIFY_TIMEOUT);
+	assert_int_equal(b->reload_delay, 60);
+	assert_int_equal(b->reload_max_delay, 600);
+	assert_int_equal(b->verify.addrs.n, 1);
+	assert_string_equal(b->verify.servername, "www.b.example");
+	assert_int_equal(b->verify.timeout, 5);
+	assert_string_equal(w->verify.servername, "x.w.example");
+	assert_int_equal(w->verify.addrs.n, 1);
+	/* without "defaults": the built-in delays */
+	conf_free(conf);
+	conf = parse_ok(CA1 "certificates:\n  - name: a\n    domains: [a.example]\n");
+	assert_int_equal(conf->certs[0].reload_delay, CONF_DEF_RELOAD_DELAY);
+	assert_int_equal(conf->certs[0].reload_max_delay, CONF_DEF_RELOAD_MAX_DELAY);
+	assert_int_equal(conf->certs[0].verify.addrs.n, 0);
+	conf_free(conf);
+}
+
+static void
+delivery_keys_are_checked(void **state)
+{
+	(void)state;
+	EXPECT(CA1 "certificates:\n"
+	    "  - name: a\n"
+	    "    domains: [a.example]\n"
+	    "    reload:\n"
+	    "      - { signal: HUP, pidfile: /run/x.pid, timeout: 5s }\n"
+	    "      - { exec: [/bin/true], reload_mode: restart }\n"
+	    "      - { unit: x.service, reload_mode: sometimes }\n",
+	    "t.yaml:8:45: timeout: only valid with \"exec\" or \"unit\"",
+	    "t.yaml:9:30: reload_mode: only valid with \"unit\"",
+	    "t.yaml:10:41: reload_mode: unknown reload mode \"sometimes\" "
+	    "(expected reload or restart)");
+	EXPECT(CA1 "certificates:\n"
+	    "  - name: a\n"
+	    "    domains: [a.example]\n"
+	    "    verify: [\"a.example\", \"a.example:0\", \"::1:443\"]\n",
+	    "t.yaml:7:14: verify: bad address \"a.example\": expected host:port",
+	    "t.yaml:7:27: verify: bad address \"a.example:0\": bad port "
+	    "(expected 1 to 65535)",
+	    "t.yaml:7:42: verify: bad address \"::1:443\": write an IPv6 "
+	    "address as [address]:port");
+	EXPECT(CA1 "certificates:\n"
+	    "  - name: w\n"
+	    "    domains: [\"*.w.example\"]\n"
+	    "    challenge: dns-01\n"
+	    "    verify: [\"127.0.0.1:443\"]\n",
+	    "t.yaml:8:13: verify: every domain is a wildcard: set "
+	    "\"servername\" to a name the servers answer for");
+	EXPECT(CA1 "certificates:\n"
+	    "  - name: a\n"
+	    "    domains: [a.example]\n"
+	    "    reload_delay: soon\n"
+	    "    verify: { servername: a.example, tiemout: 5s }\n",
+	    "t.yaml:7:19: reload_delay: unparsable duration \"soon\" "
+	    "(expected \"auto\" or e.g. \"30d\", \"1d12h\")",
+	    "t.yaml:8:13: missing required key \"address\"",
+	    "t.yaml:8:38: unknown key \"tiemout\"; did you mean \"timeout\"?");
+}
+
+static void
+delivery_equality_covers_every_setting(void **state)
+{
+	static const char base[] = CA1 "certificates:\n"
+	    "  - name: a\n"
+	    "    domains: [a.example]\n"
+	    "    deploy: [ { path: /etc/a.pem, mode: \"0640\", group: g } ]\n"
+	    "    reload: [ { exec: [/bin/true, x], timeout: 5s } ]\n"
+	    "    verify: { address: \"127.0.0.1:443\", servername: a.example }\n";
+	static const char *const variants[] = {
+	    "    deploy: [ { path: /etc/b.pem, mode: \"0640\", group: g } ]\n",
+	    "    deploy: [ { path: /etc/a.pem, mode: \"0600\", group: g } ]\n",
+	    "    reload: [ { exec: [/bin/true, y], timeout: 5s } ]\n",
+	    "    reload: [ { exec: [/bin/true, x], timeout: 6s } ]\n",
+	    "    verify: { address: \"127.0.0.1:444\", servername: a.example }\n",
+	    "    reload_delay: 9s\n",
+	};
+	struct conf	*c0, *c1;
+	struct conf_cert *dup;
+	char		 yaml[2048];
+	size_t		 i;
+
+	(void)state;
+	c0 = parse_ok(base);
+	dup = conf_cert_dup(&c0->certs[0]);
+	assert_true(conf_cert_same_delivery(&c0->certs[0], dup));
+	assert_true(conf_reload_equal(&c0->certs[0].reload[0], &dup->reload[0]));
+	conf_cert_free(dup);
+	for (i = 0; i < NELEM(variants); i++) {
+		const char *line = strstr(variants[i], ":");
+		size_t	    keylen = (size_t)(line - variants[i]);
+		/* replace the line with the same key, or append it */
+		snprintf(yaml, sizeof(yaml), "%s", base);
+		{
+			char *at = strstr(yaml, "\n    ");
+			char *hit = NULL;
+
+			while (at != NULL) {
+				if (strncmp(at + 1, variants[i], keylen) == 0) {
+					hit = at + 1;
+					break;
+				}
+				at = strstr(at + 1, "\n    ");
+			}
+			if (hit != NULL) {
+				char rest[2048];
+				char *eol = strchr(hit, '\n');
+
+				snprintf(rest, sizeof(rest), "%s", eol + 1);
+				snprintf(hit, sizeof(yaml) - (size_t)(hit - yaml),
+				    "%s%s", variants[i], rest);
+			} else
+				strncat(yaml, variants[i], sizeof(yaml) - strlen(yaml) - 1);
+		}
+		c1 = parse_ok(yaml);
+		if (conf_cert_same_delivery(&c0->certs[0], &c1->certs[0]))
+			print_message("variant %zu compares equal\n", i);
+		assert_false(conf_cert_same_delivery(&c0->certs[0], &c1->certs[0]));
+		/* delivery settings never force a new order */
+		assert_true(conf_cert_same_order(&c0->certs[0], &c1->certs[0]));
+		conf_free(c1);
+	}
+	conf_free(c0);
+}
+
 int
 main(void)
 {
@@ -1289,6 +1452,9 @@ main(void)
 		cmocka_unit_test(helpers_find_dup_compare_and_free),
 		cmocka_unit_test(merges_follow_yaml_precedence_and_limits),
 		cmocka_unit_test(ca_and_http01_equality_covers_every_setting),
+		cmocka_unit_test(delivery_keys_parse_with_defaults),
+		cmocka_unit_test(delivery_keys_are_checked),
+		cmocka_unit_test(delivery_equality_covers_every_setting),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

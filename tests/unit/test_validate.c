@@ -123,6 +123,24 @@ test_listen(void **state)
 }
 
 static void
+test_hostport(void **state)
+{
+	(void)state;
+	assert_null(valid_hostport("127.0.0.1:443"));
+	assert_null(valid_hostport("[::1]:8443"));
+	assert_null(valid_hostport("www.example.com:443"));
+	assert_null(valid_hostport("localhost:1"));
+	assert_non_null(valid_hostport("www.example.com"));
+	assert_non_null(valid_hostport("www.example.com:0"));
+	assert_non_null(valid_hostport("www.example.com:65536"));
+	assert_non_null(valid_hostport(":443"));
+	assert_non_null(valid_hostport("::1:443"));
+	assert_non_null(valid_hostport("*.example.com:443"));
+	assert_non_null(valid_hostport("bad_name.example:443"));
+	assert_non_null(valid_hostport("[www.example.com]:443"));
+}
+
+static void
 test_https(void **state)
 {
 	(void)state;
@@ -249,6 +267,7 @@ main(void)
 		cmocka_unit_test(test_domain),
 		cmocka_unit_test(test_ip),
 		cmocka_unit_test(test_listen),
+		cmocka_unit_test(test_hostport),
 		cmocka_unit_test(test_https),
 		cmocka_unit_test(test_base64url),
 		cmocka_unit_test(test_duration),
