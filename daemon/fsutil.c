@@ -145,6 +145,14 @@ close_rc(int fd, int rc)
 int
 fsutil_write_atomic(const char *path, const void *data, size_t len, mode_t mode)
 {
+	return fsutil_write_atomic_owned(path, data, len, mode, (uid_t)-1,
+	    (gid_t)-1);
+}
+
+int
+fsutil_write_atomic_owned(const char *path, const void *data, size_t len,
+    mode_t mode, uid_t uid, gid_t gid)
+{
 	const char	*base;
 	char		*dir, *tmp = NULL;
 	int		 fd, rc = -1, made = 0, saved;
@@ -159,6 +167,13 @@ fsutil_write_atomic(const char *path, const void *data, size_t len, mode_t mode)
 	if ((fd = mkostemp(tmp, O_CLOEXEC)) == -1)
 		goto out;
 	made = 1;
+	/* owner before mode and data: the name never shows a looser file */
+	if ((uid != (uid_t)-1 || gid != (gid_t)-1) && fchown(fd, uid, gid) == -1) {
+		saved = errno;
+		close(fd);
+		errno = saved;
+		goto out;
+	}
 	if (close_rc(fd, fill_fd(fd, data, len, mode)) == -1 ||
 	    rename(tmp, path) == -1)
 		goto out;

@@ -42,6 +42,14 @@ int		 fsutil_mkdir_new(const char *path, mode_t mode);
 int		 fsutil_write_atomic(const char *path, const void *data, size_t len,
 		    mode_t mode);
 /*
+ * fsutil_write_atomic that also gives the temp file owner uid and group
+ * gid ((uid_t)-1 / (gid_t)-1: unchanged) before its mode, data and rename,
+ * so the name never shows the file with the wrong owner or a looser mode.
+ * Returns 0 or -1 (errno set: EPERM from the owner change).
+ */
+int		 fsutil_write_atomic_owned(const char *path, const void *data,
+		    size_t len, mode_t mode, uid_t uid, gid_t gid);
+/*
  * Creates path, which must not exist, with mode, writes data and fsyncs
  * it; no temp file, so only for a directory nothing refers to yet (the
  * caller fsyncs that directory once). Returns 0 or -1 (errno set; EEXIST

@@ -22,6 +22,7 @@
 #include "challenge_webroot.h"
 #include "conf.h"
 #include "crypto.h"
+#include "deliver.h"
 #include "http.h"
 #include "log.h"
 #include "renew.h"
@@ -55,6 +56,7 @@ struct ctx {
 	size_t			 nsolvers;
 	struct worker_pool	*workers;
 	struct renewer		*renewer;
+	struct deliverer	*deliver;
 	struct event		*sig[NSIGNALS];	/* one per handled_signals[] */
 };
 
@@ -103,32 +105,25 @@ notify_status(struct ctx *c)
 	    st.failed, st.issued);
 }
 
+/* The renewer or the deliverer has nothing in progress any more. */
 static void
 on_idle(void *arg)
 {
 	struct ctx	  *c = arg;
 	struct renew_stats st;
+	struct deliver_stats ds;
 
 	notify_status(c);
-	if (!c->once)
+	if (!c->once || !renewer_idle(c->renewer))
+		return;
+	deliver_stats(c->deliver, &ds);
+	if (ds.busy > 0)
 		return;
 	renewer_stats(c->renewer, &st);
-	c->exit_code = st.valid == st.certs ? 0 : 1;
-	log_info("--once: %zu of %zu certificates valid", st.valid, st.certs);
+	c->exit_code = st.valid == st.certs && ds.failed == 0 ? 0 : 1;
+	log_info("--once: %zu of %zu certificates valid, %zu deliveries "
+	    "failed", st.valid, st.certs, ds.failed);
 	event_base_loopbreak(c->base);
-}
-
-/* deploy and reload entries are validated but not carried out yet: say so */
-static void
-warn_unacted(const struct conf *conf)
-{
-	size_t i;
-
-	for (i = 0; i < conf->ncerts; i++)
-		if (conf->certs[i].ndeploy > 0 || conf->certs[i].nreload > 0)
-			log_msg(LOG_LVL_WARNING, conf->certs[i].name,
-			    "deploy and reload entries are not carried out by "
-			    "this version");
 }
 
 static void
@@ -155,7 +150,6 @@ reload_conf(struct ctx *c)
 	}
 	conf_free(c->conf);
 	c->conf = conf;
-	warn_unacted(conf);
 	log_notice("inventory reloaded: %zu certificates", conf->ncerts);
 out:
 	sd_notify(0, "READY=1");
@@ -221,6 +215,7 @@ static int
 setup(struct ctx *c)
 {
 	struct renew_env env;
+	struct deliver_env denv;
 	char		 err[512];
 	size_t		 i;
 
@@ -242,6 +237,12 @@ setup(struct ctx *c)
 		log_err("cannot start worker threads");
 		return -1;
 	}
+	memset(&denv, 0, sizeof(denv));
+	denv.base = c->base;
+	denv.store = c->store;
+	denv.state_dir = store_path(c->store);
+	denv.once = c->once;
+	c->deliver = deliverer_new(&denv, on_idle, c);
 	memset(&env, 0, sizeof(env));
 	env.base = c->base;
 	env.http = c->http;
@@ -249,6 +250,7 @@ setup(struct ctx *c)
 	env.solvers = c->solvers;
 	env.nsolvers = c->nsolvers;
 	env.workers = c->workers;
+	env.deliver = c->deliver;
 	env.once = c->once;
 	c->renewer = renewer_new(&env, on_idle, c);
 	if (renewer_apply(c->renewer, c->conf) == -1) {
@@ -276,6 +278,7 @@ teardown(struct ctx *c)
 	/* threads first: afterwards no key generation touches the renewer */
 	worker_pool_free(c->workers);
 	renewer_free(c->renewer);
+	deliverer_free(c->deliver);
 	chall_webroot_free(c->webroot);
 	chall_http_free(c->http01);
 	http_client_free(c->http);
@@ -372,7 +375,6 @@ main(int argc, char **argv)
 	}
 	if (setup(&ctx) == -1)
 		goto out;
-	warn_unacted(ctx.conf);
 	log_notice("renewd %s started: %zu certificates, %zu CAs, state in %s",
 	    PACKAGE_VERSION, ctx.conf->ncerts, ctx.conf->ncas, ctx.conf->state_dir);
 	sd_notify(0, "READY=1");

@@ -13,6 +13,7 @@
 #include "acme.h"
 #include "conf.h"
 #include "crypto.h"
+#include "deliver.h"
 #include "log.h"
 #include "renew.h"
 #include "sched.h"
@@ -385,6 +386,8 @@ install(struct managed *m, const char *pem, size_t len)
 	m->live_valid = 1;
 	m->failures = 0;
 	schedule_due(m, due);
+	if (m->r->env.deliver != NULL)
+		deliver_installed(m->r->env.deliver, m->cfg);
 	rc = 0;
 out:
 	xfree_secret_str(key_pem);
@@ -529,6 +532,9 @@ cert_check(struct managed *m)
 	if ((due = live_due(m)) != 0) {
 		m->live_valid = 1;
 		schedule_due(m, due);
+		/* deploy paths that drifted, a delivery a restart cut short */
+		if (m->r->env.deliver != NULL)
+			deliver_check(m->r->env.deliver, m->cfg);
 		return;
 	}
 	m->live_valid = 0;
@@ -674,6 +680,9 @@ cert_reconfigure(struct managed *m, struct conf_cert *cfg)
 		/* a new renew_before moves the renewal: check again */
 		recheck = !renewing(m) && m->live_valid &&
 		    m->cfg->renew_before != cfg->renew_before;
+		if (!conf_cert_same_delivery(m->cfg, cfg) && m->live_valid &&
+		    m->r->env.deliver != NULL)
+			deliver_check(m->r->env.deliver, cfg);
 		conf_cert_free(m->cfg);
 		m->cfg = cfg;
 		if (recheck)
@@ -727,6 +736,8 @@ apply_certs(struct renewer *r, const struct conf *conf)
 			continue;
 		log_msg(LOG_LVL_NOTICE, m->cfg->name,
 		    "no longer in the inventory: dropped (files stay on disk)");
+		if (r->env.deliver != NULL)
+			deliver_forget(r->env.deliver, m->cfg->name);
 		TAILQ_REMOVE(&r->certs, m, entry);
 		cert_free(m);
 	}
@@ -804,4 +815,10 @@ renewer_stats(const struct renewer *r, struct renew_stats *st)
 		    (st->next == 0 || m->next_check < st->next))
 			st->next = m->next_check;
 	}
+}
+
+int
+renewer_idle(const struct renewer *r)
+{
+	return r->busy == 0;
 }

@@ -10,6 +10,7 @@ struct http_client;
 struct store;
 struct acme_solver;
 struct worker_pool;
+struct deliverer;
 struct conf;
 struct renewer;
 
@@ -29,6 +30,7 @@ struct renew_env {
 						   preference; outlive the renewer */
 	size_t			 nsolvers;
 	struct worker_pool	*workers;
+	struct deliverer	*deliver;	/* deploy, reload, verify; NULL: none */
 	int			 once;	/* no retries, no timers: one pass, then idle */
 };
 
@@ -61,5 +63,7 @@ void		 renewer_free(struct renewer *);
 int		 renewer_apply(struct renewer *, const struct conf *conf);
 /* Fills st with the current counts. */
 void		 renewer_stats(const struct renewer *, struct renew_stats *st);
+/* Returns 1 if no certificate is due now, generating a key or ordering. */
+int		 renewer_idle(const struct renewer *);
 
 #endif

@@ -8,6 +8,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <jansson.h>
+
 #include "conf.h"
 #include "crypto.h"
 #include "fsutil.h"
@@ -17,7 +19,7 @@
 #include "xmalloc.h"
 
 #define DEFAULT_CONF	SYSCONFDIR "/renewd/renewd.yaml"
-#define ROW		"%-24s %-8s %-20s %-20s %s\n"
+#define ROW		"%-24s %-8s %-20s %-20s %-14s %s\n"
 
 static void
 usage(FILE *f)
@@ -45,37 +47,75 @@ read_live_cert(const char *state_dir, const char *name, size_t *len)
 	return pem;
 }
 
+/*
+ * The delivery column: "-" (nothing to deliver), "delivered", "pending"
+ * (not yet, or not for the live serial), "deploy-failed", "reload-failed",
+ * "not-served". *failing is set for the last three.
+ */
+static void
+delivery_state(const char *state_dir, const struct conf_cert *cc,
+    const char *serial, char *out, size_t outlen, int *failing)
+{
+	json_t		*o;
+	json_error_t	 jerr;
+	const char	*s = NULL, *st = NULL;
+	char		*text, *p;
+
+	*failing = 0;
+	if (cc->ndeploy == 0 && cc->nreload == 0 && cc->verify.addrs.n == 0) {
+		snprintf(out, outlen, "-");
+		return;
+	}
+	snprintf(out, outlen, "pending");
+	if ((text = store_delivery_load(state_dir, cc->name)) == NULL)
+		return;
+	if ((o = json_loads(text, 0, &jerr)) != NULL &&
+	    json_unpack(o, "{s:s, s:s}", "serial", &s, "state", &st) == 0 &&
+	    serial != NULL && strcmp(s, serial) == 0) {
+		snprintf(out, outlen, "%s", st);
+		for (p = out; *p != '\0'; p++)
+			if (*p == ' ')
+				*p = '-';
+		*failing = strcmp(st, "delivered") != 0 &&
+		    strcmp(st, "pending") != 0;
+	}
+	json_decref(o);
+	free(text);
+}
+
 /* Prints the row of one certificate; returns 1 if it is missing or due. */
 static int
 status_one(const struct conf *conf, const struct conf_cert *cc, time_t now)
 {
 	struct crypto_cert_info info = { 0 };
 	struct crypto_cert *parsed;
-	char		 err[256], na[32], due_s[32];
+	char		 err[256], na[32], due_s[32], dv[32];
 	char		*pem;
 	size_t		 len;
 	time_t		 due;
-	int		 rc = 1;
+	int		 rc = 1, failing;
 
 	if ((pem = read_live_cert(conf->state_dir, cc->name, &len)) == NULL) {
-		printf(ROW, cc->name, "missing", "-", "-",
+		printf(ROW, cc->name, "missing", "-", "-", "-",
 		    errno == ENOENT ? "-" : strerror(errno));
 		return 1;
 	}
 	parsed = crypto_cert_from_pem(pem, len, err, sizeof(err));
 	if (parsed == NULL ||
 	    crypto_cert_get_info(parsed, &info, err, sizeof(err)) == -1) {
-		printf(ROW, cc->name, "broken", "-", "-", err);
+		printf(ROW, cc->name, "broken", "-", "-", "-", err);
 		goto out;
 	}
 	/* no jitter: the latest the daemon may renew it */
 	due = sched_due(info.not_before, info.not_after, cc->renew_before, 0);
+	delivery_state(conf->state_dir, cc, info.serial, dv, sizeof(dv),
+	    &failing);
 	printf(ROW, cc->name, info.not_after <= now ? "expired" :
 	    !crypto_cert_covers(&info, cc->domains.v, cc->domains.n) ?
 	    "domains" : due <= now ? "due" : "valid",
 	    log_fmt_time(info.not_after, na, sizeof(na)),
-	    log_fmt_time(due, due_s, sizeof(due_s)), info.serial);
-	rc = due <= now;
+	    log_fmt_time(due, due_s, sizeof(due_s)), dv, info.serial);
+	rc = due <= now || failing;
 out:
 	crypto_cert_info_clear(&info);
 	crypto_cert_free(parsed);
@@ -83,7 +123,7 @@ out:
 	return rc;
 }
 
-/* One line per certificate of the inventory; returns 1 if any is missing or due. */
+/* One line per certificate; returns 1 if any is missing, due or failing delivery. */
 static int
 status(const struct conf *conf)
 {
@@ -91,7 +131,8 @@ status(const struct conf *conf)
 	size_t	i;
 	int	rc = 0;
 
-	printf(ROW, "NAME", "STATE", "NOT AFTER", "RENEWAL DUE", "SERIAL");
+	printf(ROW, "NAME", "STATE", "NOT AFTER", "RENEWAL DUE", "DELIVERY",
+	    "SERIAL");
 	for (i = 0; i < conf->ncerts; i++)
 		rc |= status_one(conf, &conf->certs[i], now);
 	return rc;

@@ -600,3 +600,40 @@ out:
 	free(in.vdir);
 	return rc;
 }
+
+int
+store_delivery_save(struct store *st, const char *name, const char *json)
+{
+	char	*dir, *path;
+	int	 rc = -1;
+
+	if (!valid_name(name) || (dir = store_subdir(st, "certs", name)) == NULL)
+		return -1;
+	path = xasprintf("%s/delivery.json", dir);
+	if (fsutil_write_atomic(path, json, strlen(json), 0600) == -1)
+		log_msg(LOG_LVL_ERR, name, "cannot write %s: %s", path,
+		    strerror(errno));
+	else
+		rc = 0;
+	free(path);
+	free(dir);
+	return rc;
+}
+
+char *
+store_delivery_load(const char *state_dir, const char *name)
+{
+	char	*path, *s;
+	int	 saved;
+
+	if (!valid_name(name)) {
+		errno = EINVAL;
+		return NULL;
+	}
+	path = xasprintf("%s/certs/%s/delivery.json", state_dir, name);
+	s = read_state_file(path);
+	saved = errno;
+	free(path);
+	errno = saved;
+	return s;
+}

@@ -68,6 +68,17 @@ int		 store_cert_load(struct store *, const char *name,
 int		 store_cert_install(struct store *, const char *name,
 		    const char *version, const char *key_pem, const char *cert_pem,
 		    const char *chain_pem);
+/*
+ * Saves certs/<name>/delivery.json (the delivery state, JSON text written
+ * by the caller). Returns 0 or -1 (logged).
+ */
+int		 store_delivery_save(struct store *, const char *name,
+		    const char *json);
+/*
+ * Returns certs/<name>/delivery.json malloc'd (NULL if there is none or it
+ * cannot be read; errno set). Needs no lock: renewctl reads it too.
+ */
+char		*store_delivery_load(const char *state_dir, const char *name);
 /* Returns malloc'd path of state_dir/certs/<name>/live (no lock needed), NULL for a bad name. */
 char		*store_cert_live_path(const char *state_dir, const char *name);
 

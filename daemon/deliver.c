@@ -1,0 +1,1068 @@
+/* deliver.c - after an install: deploy copies, debounced reloads, verify */
+#include "config.h"
+
+#include <sys/queue.h>
+#include <sys/types.h>
+
+#include <errno.h>
+#include <grp.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <jansson.h>
+
+#include "bus.h"
+#include "conf.h"
+#include "crypto.h"
+#include "deliver.h"
+#include "fsutil.h"
+#include "log.h"
+#include "proc.h"
+#include "sched.h"
+#include "store.h"
+#include "validate.h"
+#include "verify.h"
+#include "xmalloc.h"
+
+/*
+ * Each certificate's delivery walks: deploy (synchronous file writes) →
+ * reload step 0 … n-1 → verify → delivered; any failure → failed, and a
+ * backoff timer starts the whole walk again. set_state() is the only
+ * writer of a certificate's state and of the busy count.
+ *
+ *   state       event                         next        action
+ *   IDLE/FAILED deliver_installed, retry      RELOADING   deploy, request step 0
+ *   IDLE        deliver_check, drift/unfinished RELOADING deploy, request step 0
+ *   RELOADING   step k done, k+1 < n          RELOADING   request step k+1 (no delay)
+ *   RELOADING   last step done                VERIFYING   handshakes
+ *   VERIFYING   every address serves it       IDLE        delivered
+ *   VERIFYING   timeout with the old leaf     FAILED      "not served", backoff
+ *   any         deploy or reload failure      FAILED      backoff (none with --once)
+ *
+ * Reload steps are requests to a target (a unit, an argv, a signal and
+ * pidfile), shared by every certificate whose list has that entry: the
+ * target runs once for all requests that arrive before it fires,
+ * reload_delay after the last of them but no later than reload_max_delay
+ * after the first. A target never runs twice at once; requests that
+ * arrive while it runs wait for the next run.
+ */
+
+#define VERIFY_ATTEMPT_MS	5000
+#define DEPLOY_MAX		(16 * 1024 * 1024)
+
+enum dc_state { DC_IDLE, DC_RELOADING, DC_VERIFYING, DC_FAILED };
+
+struct target;
+
+struct dcert {
+	struct deliverer *d;
+	struct conf_cert *cfg;
+	enum dc_state	 state;
+	const char	*outcome;	/* persisted: "delivered", "reload failed", ... */
+	char		*serial;	/* of the live version */
+	char		 fp[VERIFY_FP_LEN];
+	char		*error;
+	unsigned	 failures;
+	time_t		 retry_at;
+	size_t		 step;		/* reload entry being run */
+	struct event	*timer;		/* retry, or the next verify round */
+	struct vctx	**vreqs;	/* one per verify address */
+	size_t		 nvpending;
+	time_t		 verify_deadline;
+	char		*verify_err;	/* the first address that failed, why */
+	TAILQ_ENTRY(dcert) entry;
+};
+
+struct vctx {
+	struct dcert	*c;
+	struct verify_req *req;
+	int		 ok;
+};
+
+struct target {
+	struct deliverer *d;
+	struct conf_reload key;
+	struct dcert	**waiting, **running;
+	size_t		 nwaiting, nrunning;
+	int64_t		 latest;	/* ms: last request + its reload_delay */
+	int64_t		 cap;		/* ms: first request + its reload_max_delay */
+	struct event	*timer;
+	struct proc	*proc;
+	struct bus_job	*job;
+	int		 active;
+	TAILQ_ENTRY(target) entry;
+};
+
+struct deliverer {
+	struct deliver_env env;
+	deliver_idle_cb	 idle;
+	void		*idle_arg;
+	struct event	*idle_ev;
+	size_t		 busy;
+	struct bus	*bus;
+	struct verifier	*verifier;
+	TAILQ_HEAD(, dcert) certs;
+	TAILQ_HEAD(, target) targets;
+};
+
+static void	request_step(struct dcert *, long delay_s);
+static void	deliver_start(struct dcert *, int force);
+static void	verify_round(struct dcert *);
+static void	verify_start_all(struct dcert *);
+
+static int64_t
+now_ms(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void
+arm_ms(struct event *ev, int64_t ms)
+{
+	struct timeval	tv;
+
+	if (ms < 0)
+		ms = 0;
+	tv.tv_sec = (time_t)(ms / 1000);
+	tv.tv_usec = (suseconds_t)(ms % 1000) * 1000;
+	evtimer_add(ev, &tv);
+}
+
+static int
+is_busy(enum dc_state s)
+{
+	return s == DC_RELOADING || s == DC_VERIFYING;
+}
+
+/* The only writer of c->state and d->busy. */
+static void
+set_state(struct dcert *c, enum dc_state s)
+{
+	struct deliverer *d = c->d;
+
+	d->busy += is_busy(s) - is_busy(c->state);
+	c->state = s;
+	if (d->busy == 0 && d->idle != NULL)
+		event_active(d->idle_ev, 0, 0);
+}
+
+/* ------------------------------------------------------------ persistence */
+
+static void
+persist(struct dcert *c)
+{
+	json_t	*o;
+	char	*text;
+
+	o = json_pack("{s:s, s:s, s:i, s:I, s:I}", "serial",
+	    c->serial != NULL ? c->serial : "", "state", c->outcome,
+	    "failures", (int)c->failures, "retry_at", (json_int_t)c->retry_at,
+	    "updated", (json_int_t)time(NULL));
+	if (c->error != NULL)
+		json_object_set_new(o, "error", json_string(c->error));
+	text = json_dumps(o, JSON_COMPACT);
+	store_delivery_save(c->d->env.store, c->cfg->name, text);
+	free(text);
+	json_decref(o);
+}
+
+/* Returns 1 if delivery.json says the live serial was delivered. */
+static int
+persisted_delivered(const struct dcert *c)
+{
+	json_t		*o;
+	json_error_t	 jerr;
+	const char	*serial = NULL, *state = NULL;
+	char		*text;
+	int		 done = 0;
+
+	if ((text = store_delivery_load(c->d->env.state_dir, c->cfg->name)) == NULL)
+		return 0;
+	if ((o = json_loads(text, 0, &jerr)) != NULL &&
+	    json_unpack(o, "{s:s, s:s}", "serial", &serial, "state", &state) == 0)
+		done = c->serial != NULL && strcmp(serial, c->serial) == 0 &&
+		    strcmp(state, "delivered") == 0;
+	json_decref(o);
+	free(text);
+	return done;
+}
+
+/* ---------------------------------------------------------------- outcome */
+
+static void
+retry_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct dcert	*c = arg;
+
+	(void)fd;
+	(void)what;
+	if (c->state == DC_VERIFYING)
+		verify_round(c);	/* the next round of handshakes */
+	else
+		deliver_start(c, 1);	/* a retry after a failure */
+}
+
+/* Takes c off every target queue and cancels its handshakes and timer. */
+static void
+dcert_stop(struct dcert *c)
+{
+	struct target	*t;
+	size_t		 i;
+
+	TAILQ_FOREACH(t, &c->d->targets, entry) {
+		for (i = 0; i < t->nwaiting; i++)
+			if (t->waiting[i] == c)
+				t->waiting[i] = NULL;
+		for (i = 0; i < t->nrunning; i++)
+			if (t->running[i] == c)
+				t->running[i] = NULL;
+	}
+	for (i = 0; c->vreqs != NULL && i < c->cfg->verify.addrs.n; i++) {
+		if (c->vreqs[i] != NULL)
+			verify_cancel(c->vreqs[i]->req);
+		free(c->vreqs[i]);
+	}
+	free(c->vreqs);
+	c->vreqs = NULL;
+	c->nvpending = 0;
+	evtimer_del(c->timer);
+}
+
+static void
+set_error(struct dcert *c, const char *msg)
+{
+	free(c->error);
+	c->error = msg != NULL ? xstrdup(msg) : NULL;
+}
+
+static void
+delivered(struct dcert *c, const char *how)
+{
+	c->failures = 0;
+	c->retry_at = 0;
+	c->outcome = "delivered";
+	set_error(c, NULL);
+	log_msg(LOG_LVL_NOTICE, c->cfg->name, "delivered serial %s%s",
+	    c->serial, how);
+	persist(c);
+	set_state(c, DC_IDLE);
+}
+
+/* A failed attempt: logged once, persisted, retried with backoff. */
+static void
+failed(struct dcert *c, const char *outcome, const char *msg)
+{
+	time_t	wait;
+
+	dcert_stop(c);
+	c->failures++;
+	c->outcome = outcome;
+	set_error(c, msg);
+	if (c->d->env.once) {
+		c->retry_at = 0;
+		log_msg(LOG_LVL_ERR, c->cfg->name, "delivery failed: %s; not "
+		    "retried (--once)", msg);
+	} else {
+		wait = sched_backoff(c->failures, sched_jitter(arc4random()));
+		c->retry_at = time(NULL) + wait;
+		log_msg(LOG_LVL_ERR, c->cfg->name, "delivery failed: %s; "
+		    "retrying in %lld s", msg, (long long)wait);
+		arm_ms(c->timer, (int64_t)wait * 1000);
+	}
+	persist(c);
+	set_state(c, DC_FAILED);
+}
+
+/* ----------------------------------------------------------------- deploy */
+
+/* Looks up owner and group names; -1 with a message if one is unknown. */
+static int
+deploy_ids(const struct conf_deploy *dp, uid_t *uid, gid_t *gid, char *err,
+    size_t errlen)
+{
+	struct passwd	 pw, *pwp = NULL;
+	struct group	 gr, *grp = NULL;
+	char		 buf[4096];
+
+	*uid = (uid_t)-1;
+	*gid = (gid_t)-1;
+	if (dp->owner != NULL) {
+		if (getpwnam_r(dp->owner, &pw, buf, sizeof(buf), &pwp) != 0 ||
+		    pwp == NULL) {
+			snprintf(err, errlen, "deploy %s: unknown user \"%s\"",
+			    dp->path, dp->owner);
+			return -1;
+		}
+		*uid = pw.pw_uid;
+	}
+	if (dp->group != NULL) {
+		if (getgrnam_r(dp->group, &gr, buf, sizeof(buf), &grp) != 0 ||
+		    grp == NULL) {
+			snprintf(err, errlen, "deploy %s: unknown group \"%s\"",
+			    dp->path, dp->group);
+			return -1;
+		}
+		*gid = gr.gr_gid;
+	}
+	return 0;
+}
+
+/* The bytes a deploy entry wants, from the live version's files. */
+static char *
+deploy_content(enum deploy_content what, const char *key, const char *leaf,
+    const char *chain, const char *fullchain)
+{
+	switch (what) {
+	case DEPLOY_CERT:
+		return xstrdup(leaf);
+	case DEPLOY_CHAIN:
+		return xstrdup(chain);
+	case DEPLOY_KEY:
+		return xstrdup(key);
+	case DEPLOY_FULLCHAIN_KEY:
+		return xasprintf("%s%s", fullchain, key);
+	case DEPLOY_FULLCHAIN:
+	default:
+		return xstrdup(fullchain);
+	}
+}
+
+/* Says what a failed write lacked, for an unprivileged renewd. */
+static const char *
+deploy_hint(int err, int owned)
+{
+	if (err == EPERM && owned)
+		return " (changing the owner or group needs CAP_CHOWN)";
+	if (err == EACCES)
+		return " (renewd's user needs write access to the directory)";
+	return "";
+}
+
+/*
+ * Writes one deploy entry if its content differs. Returns 1 if written,
+ * 0 if already right, -1 with a message in err (the old file stays).
+ */
+static int
+deploy_one(const struct conf_deploy *dp, const char *data, char *err,
+    size_t errlen)
+{
+	uid_t	 uid;
+	gid_t	 gid;
+	char	*old;
+	size_t	 oldlen;
+	int	 same, e;
+
+	if (deploy_ids(dp, &uid, &gid, err, errlen) == -1)
+		return -1;
+	old = fsutil_read_file(dp->path, DEPLOY_MAX, 0, &oldlen);
+	same = old != NULL && oldlen == strlen(data) &&
+	    memcmp(old, data, oldlen) == 0;
+	xfree_secret(old, old != NULL ? oldlen : 0);
+	if (same)
+		return 0;
+	if (fsutil_write_atomic_owned(dp->path, data, strlen(data), dp->mode,
+	    uid, gid) == 0)
+		return 1;
+	e = errno;
+	snprintf(err, errlen, "deploy %s: %s%s", dp->path, strerror(e),
+	    deploy_hint(e, uid != (uid_t)-1 || gid != (gid_t)-1));
+	return -1;
+}
+
+static const char *const content_names[] = {
+	"fullchain", "cert", "chain", "key", "fullchain+key"
+};
+
+/*
+ * Reads the live version and writes every deploy entry that differs.
+ * Returns the number written, or -1 with a message in err.
+ */
+static int
+deploy_all(struct dcert *c, char *err, size_t errlen)
+{
+	const struct conf_cert *cfg = c->cfg;
+	char		*key = NULL, *fullchain = NULL, *leaf = NULL, *chain = NULL;
+	char		*data, cerr[256];
+	struct crypto_cert *parsed = NULL;
+	struct crypto_cert_info info = { 0 };
+	size_t		 i;
+	int		 n = -1, r;
+
+	if (store_cert_load(c->d->env.store, cfg->name, &key, &fullchain) != 1) {
+		snprintf(err, errlen, "no live certificate to deliver");
+		goto out;
+	}
+	if (crypto_chain_split(fullchain, strlen(fullchain), &leaf, &chain,
+	    &parsed) == -1 || crypto_cert_get_info(parsed, &info, cerr,
+	    sizeof(cerr)) == -1 || verify_fingerprint_pem(fullchain,
+	    strlen(fullchain), c->fp) == -1) {
+		snprintf(err, errlen, "the live certificate is unreadable");
+		goto out;
+	}
+	free(c->serial);
+	c->serial = xstrdup(info.serial);
+	for (i = 0, n = 0; i < cfg->ndeploy; i++) {
+		data = deploy_content(cfg->deploy[i].content, key, leaf, chain,
+		    fullchain);
+		r = deploy_one(&cfg->deploy[i], data, err, errlen);
+		xfree_secret_str(data);
+		if (r == -1) {
+			n = -1;
+			break;
+		}
+		if (r == 1)
+			log_msg(LOG_LVL_INFO, cfg->name, "deployed %s (%s, mode "
+			    "%04o)", cfg->deploy[i].path,
+			    content_names[cfg->deploy[i].content],
+			    (unsigned)cfg->deploy[i].mode);
+		n += r;
+	}
+out:
+	crypto_cert_info_clear(&info);
+	crypto_cert_free(parsed);
+	xfree_secret_str(key);
+	free(fullchain);
+	free(leaf);
+	free(chain);
+	return n;
+}
+
+/* ---------------------------------------------------------------- targets */
+
+/* "exec /usr/sbin/nginx -s reload", "signal HUP (/run/x.pid)", "unit x" */
+static void
+target_name(const struct conf_reload *r, char *buf, size_t len)
+{
+	size_t	i, o;
+
+	switch (r->kind) {
+	case RELOAD_UNIT:
+		snprintf(buf, len, "unit %s", r->unit);
+		break;
+	case RELOAD_SIGNAL:
+		snprintf(buf, len, "signal %s (%s)", sigabbrev_np(r->signo),
+		    r->pidfile);
+		break;
+	case RELOAD_EXEC:
+	default:
+		o = (size_t)snprintf(buf, len, "exec");
+		for (i = 0; i < r->argv.n && o < len; i++)
+			o += (size_t)snprintf(buf + o, len - o, " %s",
+			    r->argv.v[i]);
+		break;
+	}
+}
+
+static void
+reload_copy(struct conf_reload *d, const struct conf_reload *s)
+{
+	size_t	i;
+
+	*d = *s;
+	d->unit = s->unit != NULL ? xstrdup(s->unit) : NULL;
+	d->pidfile = s->pidfile != NULL ? xstrdup(s->pidfile) : NULL;
+	d->argv.v = xcalloc(s->argv.n + 1, sizeof(*d->argv.v));
+	for (i = 0; i < s->argv.n; i++)
+		d->argv.v[i] = xstrdup(s->argv.v[i]);
+}
+
+static void	target_cb(evutil_socket_t, short, void *);
+
+static struct target *
+target_get(struct deliverer *d, const struct conf_reload *r)
+{
+	struct target	*t;
+
+	TAILQ_FOREACH(t, &d->targets, entry)
+		if (conf_reload_equal(&t->key, r))
+			return t;
+	t = xcalloc(1, sizeof(*t));
+	t->d = d;
+	reload_copy(&t->key, r);
+	t->timer = evtimer_new(d->env.base, target_cb, t);
+	TAILQ_INSERT_TAIL(&d->targets, t, entry);
+	return t;
+}
+
+static void
+target_free(struct target *t)
+{
+	size_t	i;
+
+	TAILQ_REMOVE(&t->d->targets, t, entry);
+	proc_kill(t->proc);
+	bus_job_cancel(t->job);
+	event_free(t->timer);
+	free(t->key.unit);
+	free(t->key.pidfile);
+	for (i = 0; i < t->key.argv.n; i++)
+		free(t->key.argv.v[i]);
+	free(t->key.argv.v);
+	free(t->waiting);
+	free(t->running);
+	free(t);
+}
+
+/* Fires the target when its waiting requests say so (not while it runs). */
+static void
+target_arm(struct target *t)
+{
+	int64_t	fire = t->latest < t->cap ? t->latest : t->cap;
+
+	if (!t->active && t->nwaiting > 0)
+		arm_ms(t->timer, fire - now_ms());
+}
+
+/* c asks for target t's next run, delay_s after now at the earliest. */
+static void
+target_request(struct target *t, struct dcert *c, long delay_s)
+{
+	int64_t	now = now_ms();
+	int64_t	latest = now + (int64_t)delay_s * 1000;
+	int64_t	cap = now + (int64_t)c->cfg->reload_max_delay * 1000;
+
+	if (t->nwaiting == 0) {
+		t->latest = latest;
+		t->cap = cap;
+	} else {
+		t->latest = latest > t->latest ? latest : t->latest;
+		t->cap = cap < t->cap ? cap : t->cap;
+	}
+	t->waiting = xreallocarray(t->waiting, t->nwaiting + 1,
+	    sizeof(*t->waiting));
+	t->waiting[t->nwaiting++] = c;
+	target_arm(t);
+}
+
+/*
+ * A run ended: every certificate it ran for goes on to its next step, or
+ * fails with msg. Requests that came meanwhile get their own run.
+ */
+static void
+target_done(struct target *t, int ok, const char *msg)
+{
+	struct dcert	**run = t->running;
+	size_t		  i, n = t->nrunning;
+	char		  name[256];
+
+	t->running = NULL;
+	t->nrunning = 0;
+	t->active = 0;
+	t->proc = NULL;
+	t->job = NULL;
+	target_name(&t->key, name, sizeof(name));
+	for (i = 0; i < n; i++) {
+		if (run[i] == NULL)	/* stopped meanwhile */
+			continue;
+		if (ok) {
+			log_msg(LOG_LVL_INFO, run[i]->cfg->name, "reload %s: %s",
+			    name, msg);
+			run[i]->step++;
+			request_step(run[i], 0);
+		} else
+			failed(run[i], "reload failed", msg);
+	}
+	free(run);
+	if (t->nwaiting > 0)
+		target_arm(t);
+	else
+		target_free(t);
+}
+
+static void
+exec_done(const struct proc_result *res, void *arg)
+{
+	struct target	*t = arg;
+	char		 msg[1024], name[256], tail[600];
+	size_t		 off;
+
+	target_name(&t->key, name, sizeof(name));
+	/* the end of what it said is what explains a failure */
+	off = res->output_len > 300 ? res->output_len - 300 : 0;
+	valid_quote(res->output + off, res->output_len - off, tail,
+	    sizeof(tail));
+	if (res->exited && res->status == 0) {
+		target_done(t, 1, "ok");
+		return;
+	}
+	if (res->timed_out)
+		snprintf(msg, sizeof(msg), "reload %s: killed after its timeout "
+		    "of %ld s (signal %d); output %s", name, t->key.timeout,
+		    res->status, tail);
+	else if (res->exited)
+		snprintf(msg, sizeof(msg), "reload %s: exited with status %d; "
+		    "output %s", name, res->status, tail);
+	else
+		snprintf(msg, sizeof(msg), "reload %s: killed by signal %d; "
+		    "output %s", name, res->status, tail);
+	target_done(t, 0, msg);
+}
+
+/* RENEWD_* for a hook: the first certificate's files, every name. */
+static char **
+exec_env(const struct target *t)
+{
+	const struct dcert *first = NULL;
+	const char	*sd = t->d->env.state_dir;
+	char		**env, *doms, *names, *tmp;
+	size_t		  i;
+
+	names = xstrdup("");
+	for (i = 0; i < t->nrunning; i++) {
+		if (t->running[i] == NULL)
+			continue;
+		if (first == NULL)
+			first = t->running[i];
+		tmp = xasprintf("%s%s%s", names, *names != '\0' ? " " : "",
+		    t->running[i]->cfg->name);
+		free(names);
+		names = tmp;
+	}
+	env = xcalloc(10, sizeof(*env));
+	if (first == NULL) {
+		free(names);
+		return env;
+	}
+	doms = xstrdup("");
+	for (i = 0; i < first->cfg->domains.n; i++) {
+		tmp = xasprintf("%s%s%s", doms, i > 0 ? " " : "",
+		    first->cfg->domains.v[i]);
+		free(doms);
+		doms = tmp;
+	}
+	i = 0;
+	env[i++] = xasprintf("RENEWD_CERT_NAME=%s", first->cfg->name);
+	env[i++] = xasprintf("RENEWD_CERT_NAMES=%s", names);
+	env[i++] = xasprintf("RENEWD_DOMAINS=%s", doms);
+	env[i++] = xasprintf("RENEWD_LIVE_DIR=%s/certs/%s/live", sd, first->cfg->name);
+	env[i++] = xasprintf("RENEWD_CERT=%s/certs/%s/live/cert.pem", sd, first->cfg->name);
+	env[i++] = xasprintf("RENEWD_CHAIN=%s/certs/%s/live/chain.pem", sd, first->cfg->name);
+	env[i++] = xasprintf("RENEWD_FULLCHAIN=%s/certs/%s/live/fullchain.pem", sd, first->cfg->name);
+	env[i++] = xasprintf("RENEWD_KEY=%s/certs/%s/live/privkey.pem", sd, first->cfg->name);
+	free(doms);
+	free(names);
+	return env;
+}
+
+static void
+run_exec(struct target *t)
+{
+	struct proc_opts o;
+	char		**env = exec_env(t), err[512], msg[800], name[256];
+	size_t		  i;
+
+	memset(&o, 0, sizeof(o));
+	o.argv = t->key.argv.v;
+	o.env = env;
+	o.timeout_ms = t->key.timeout * 1000;
+	t->proc = proc_spawn(t->d->env.base, &o, exec_done, t, err, sizeof(err));
+	for (i = 0; env[i] != NULL; i++)
+		free(env[i]);
+	free(env);
+	if (t->proc == NULL) {
+		target_name(&t->key, name, sizeof(name));
+		snprintf(msg, sizeof(msg), "reload %s: %s", name, err);
+		target_done(t, 0, msg);
+	}
+}
+
+/* Reads a pid file: one decimal pid > 1 of a process that exists. */
+static pid_t
+read_pid(const char *path, char *err, size_t errlen)
+{
+	char	*s, *end;
+	long	 pid;
+
+	if ((s = fsutil_read_file(path, 64, 0, NULL)) == NULL) {
+		snprintf(err, errlen, "pidfile %s: %s", path, strerror(errno));
+		return -1;
+	}
+	errno = 0;
+	pid = strtol(s, &end, 10);
+	while (*end == '\n' || *end == ' ' || *end == '\t' || *end == '\r')
+		end++;
+	if (end == s || *end != '\0' || errno != 0 || pid <= 1 ||
+	    pid > INT32_MAX) {
+		snprintf(err, errlen, "pidfile %s: no valid pid in it (a pid "
+		    "above 1 expected)", path);
+		pid = -1;
+	} else if (kill((pid_t)pid, 0) == -1 && errno == ESRCH) {
+		snprintf(err, errlen, "pidfile %s: pid %ld: no such process",
+		    path, pid);
+		pid = -1;
+	}
+	free(s);
+	return (pid_t)pid;
+}
+
+static void
+run_signal(struct target *t)
+{
+	char	err[512], msg[800], ok[300];
+	pid_t	pid;
+
+	if ((pid = read_pid(t->key.pidfile, err, sizeof(err))) == -1) {
+		snprintf(msg, sizeof(msg), "reload signal %s: %s",
+		    sigabbrev_np(t->key.signo), err);
+		target_done(t, 0, msg);
+	} else if (kill(pid, t->key.signo) == -1) {
+		snprintf(msg, sizeof(msg), "reload signal %s to pid %ld (%s): "
+		    "%s%s", sigabbrev_np(t->key.signo), (long)pid,
+		    t->key.pidfile, strerror(errno), errno == EPERM ?
+		    " (needs CAP_KILL, or use a unit: reload)" : "");
+		target_done(t, 0, msg);
+	} else {
+		snprintf(ok, sizeof(ok), "sent to pid %ld", (long)pid);
+		target_done(t, 1, ok);
+	}
+}
+
+static void
+unit_done(void *arg, const char *result, const char *error)
+{
+	struct target	*t = arg;
+
+	if (error != NULL)
+		target_done(t, 0, error);
+	else
+		target_done(t, 1, result);
+}
+
+static void
+run_unit(struct target *t)
+{
+	struct deliverer *d = t->d;
+
+	if (d->bus == NULL)
+		d->bus = bus_new(d->env.base);
+	t->job = bus_reload_unit(d->bus, t->key.unit,
+	    t->key.mode == RELOAD_MODE_RESTART, t->key.timeout * 1000,
+	    unit_done, t);
+}
+
+static void
+target_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct target	*t = arg;
+
+	(void)fd;
+	(void)what;
+	t->running = t->waiting;
+	t->nrunning = t->nwaiting;
+	t->waiting = NULL;
+	t->nwaiting = 0;
+	t->active = 1;
+	switch (t->key.kind) {
+	case RELOAD_EXEC:
+		run_exec(t);
+		break;
+	case RELOAD_SIGNAL:
+		run_signal(t);
+		break;
+	case RELOAD_UNIT:
+		run_unit(t);
+		break;
+	}
+}
+
+static void
+request_step(struct dcert *c, long delay_s)
+{
+	if (c->step < c->cfg->nreload)
+		target_request(target_get(c->d, &c->cfg->reload[c->step]), c,
+		    delay_s);
+	else
+		verify_start_all(c);
+}
+
+/* ----------------------------------------------------------------- verify */
+
+/* SNI: the configured servername, else the first non-wildcard domain. */
+static const char *
+verify_servername(const struct conf_cert *cfg)
+{
+	size_t	i;
+
+	if (cfg->verify.servername != NULL)
+		return cfg->verify.servername;
+	for (i = 0; i < cfg->domains.n; i++)
+		if (strncmp(cfg->domains.v[i], "*.", 2) != 0)
+			return cfg->domains.v[i];
+	return NULL;
+}
+
+static void
+verify_one_done(void *arg, const char *fp, const char *serial,
+    const char *error)
+{
+	struct vctx	*v = arg;
+	struct dcert	*c = v->c;
+	size_t		 i;
+	char		 msg[512];
+
+	v->req = NULL;
+	if (error == NULL && strcmp(fp, c->fp) == 0)
+		v->ok = 1;
+	else if (c->verify_err == NULL) {
+		for (i = 0; c->vreqs[i] != v; i++)
+			;
+		if (error != NULL)
+			snprintf(msg, sizeof(msg), "%s", error);
+		else
+			snprintf(msg, sizeof(msg), "verify %s: serves serial %s, "
+			    "not the new serial %s", c->cfg->verify.addrs.v[i],
+			    serial, c->serial);
+		c->verify_err = xstrdup(msg);
+	}
+	if (--c->nvpending > 0)
+		return;
+	for (i = 0; i < c->cfg->verify.addrs.n; i++)
+		if (!c->vreqs[i]->ok)
+			break;
+	if (i == c->cfg->verify.addrs.n) {
+		char	how[512];
+		size_t	o = 0;
+
+		o += (size_t)snprintf(how, sizeof(how), " (verified on");
+		for (i = 0; i < c->cfg->verify.addrs.n && o < sizeof(how); i++)
+			o += (size_t)snprintf(how + o, sizeof(how) - o, " %s",
+			    c->cfg->verify.addrs.v[i]);
+		if (o < sizeof(how))
+			snprintf(how + o, sizeof(how) - o, ")");
+		dcert_stop(c);
+		delivered(c, how);
+	} else if (time(NULL) < c->verify_deadline)
+		arm_ms(c->timer, 1000);	/* reloads take a moment: try again */
+	else {
+		snprintf(msg, sizeof(msg), "%s", c->verify_err);
+		failed(c, "not served", msg);
+	}
+}
+
+/* One handshake to every address that did not yet serve the new leaf. */
+static void
+verify_round(struct dcert *c)
+{
+	const char	*sni = verify_servername(c->cfg);
+	size_t		 i, n = c->cfg->verify.addrs.n;
+
+	free(c->verify_err);
+	c->verify_err = NULL;
+	for (i = 0; i < n; i++) {
+		if (c->vreqs[i]->ok)
+			continue;
+		c->nvpending++;
+		c->vreqs[i]->req = verify_start(c->d->verifier,
+		    c->cfg->verify.addrs.v[i], sni, VERIFY_ATTEMPT_MS,
+		    verify_one_done, c->vreqs[i]);
+	}
+}
+
+static void
+verify_start_all(struct dcert *c)
+{
+	size_t	i, n = c->cfg->verify.addrs.n;
+
+	if (n == 0) {
+		delivered(c, "");
+		return;
+	}
+	set_state(c, DC_VERIFYING);
+	if (c->d->verifier == NULL)
+		c->d->verifier = verifier_new(c->d->env.base);
+	c->vreqs = xcalloc(n, sizeof(*c->vreqs));
+	for (i = 0; i < n; i++) {
+		c->vreqs[i] = xcalloc(1, sizeof(**c->vreqs));
+		c->vreqs[i]->c = c;
+	}
+	c->verify_deadline = time(NULL) + c->cfg->verify.timeout;
+	verify_round(c);
+}
+
+/* ----------------------------------------------------------------- public */
+
+/*
+ * Deploys and starts the reloads. With force (a new version, a retry) the
+ * reloads run even if no file changed; without, only if a deploy path was
+ * rewritten or the delivery of this serial never finished.
+ */
+static void
+deliver_start(struct dcert *c, int force)
+{
+	char	err[768];
+	int	n;
+
+	dcert_stop(c);
+	if ((n = deploy_all(c, err, sizeof(err))) == -1) {
+		failed(c, "deploy failed", err);
+		return;
+	}
+	if (c->cfg->ndeploy == 0 && c->cfg->nreload == 0 &&
+	    c->cfg->verify.addrs.n == 0) {
+		c->outcome = NULL;	/* nothing to deliver */
+		set_state(c, DC_IDLE);
+		return;
+	}
+	if (!force && n == 0 && persisted_delivered(c)) {
+		c->outcome = "delivered";
+		set_state(c, DC_IDLE);
+		return;
+	}
+	c->outcome = "pending";
+	c->step = 0;
+	set_state(c, DC_RELOADING);
+	request_step(c, c->cfg->reload_delay);
+}
+
+static struct dcert *
+dcert_find(struct deliverer *d, const char *name)
+{
+	struct dcert	*c;
+
+	TAILQ_FOREACH(c, &d->certs, entry)
+		if (strcmp(c->cfg->name, name) == 0)
+			return c;
+	return NULL;
+}
+
+/* The certificate's delivery record, with cfg's settings (copied). */
+static struct dcert *
+dcert_get(struct deliverer *d, const struct conf_cert *cfg)
+{
+	struct dcert	*c;
+
+	if ((c = dcert_find(d, cfg->name)) != NULL) {
+		dcert_stop(c);
+		if (is_busy(c->state))
+			set_state(c, DC_IDLE);
+		conf_cert_free(c->cfg);
+		c->cfg = conf_cert_dup(cfg);
+		return c;
+	}
+	c = xcalloc(1, sizeof(*c));
+	c->d = d;
+	c->cfg = conf_cert_dup(cfg);
+	c->state = DC_IDLE;
+	c->timer = evtimer_new(d->env.base, retry_cb, c);
+	TAILQ_INSERT_TAIL(&d->certs, c, entry);
+	return c;
+}
+
+static void
+dcert_free(struct dcert *c)
+{
+	dcert_stop(c);
+	if (is_busy(c->state))
+		set_state(c, DC_IDLE);
+	TAILQ_REMOVE(&c->d->certs, c, entry);
+	event_free(c->timer);
+	conf_cert_free(c->cfg);
+	free(c->serial);
+	free(c->error);
+	free(c->verify_err);
+	free(c);
+}
+
+void
+deliver_installed(struct deliverer *d, const struct conf_cert *cfg)
+{
+	struct dcert	*c = dcert_get(d, cfg);
+
+	/* the newest version replaces whatever was being delivered */
+	c->failures = 0;
+	deliver_start(c, 1);
+}
+
+void
+deliver_check(struct deliverer *d, const struct conf_cert *cfg)
+{
+	struct dcert	*c = dcert_find(d, cfg->name);
+
+	/* a failing delivery keeps its backoff unless its settings changed */
+	if (c != NULL && c->state == DC_FAILED &&
+	    conf_cert_same_delivery(c->cfg, cfg)) {
+		conf_cert_free(c->cfg);
+		c->cfg = conf_cert_dup(cfg);
+		return;
+	}
+	if (c != NULL && is_busy(c->state) && conf_cert_same_delivery(c->cfg, cfg))
+		return;
+	c = dcert_get(d, cfg);
+	deliver_start(c, 0);
+}
+
+void
+deliver_forget(struct deliverer *d, const char *name)
+{
+	struct dcert	*c;
+
+	if ((c = dcert_find(d, name)) != NULL)
+		dcert_free(c);
+}
+
+void
+deliver_stats(const struct deliverer *d, struct deliver_stats *st)
+{
+	const struct dcert *c;
+
+	memset(st, 0, sizeof(*st));
+	TAILQ_FOREACH(c, &d->certs, entry) {
+		if (is_busy(c->state))
+			st->busy++;
+		else if (c->state == DC_FAILED)
+			st->failed++;
+		else
+			st->delivered++;
+	}
+}
+
+static void
+idle_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct deliverer *d = arg;
+
+	(void)fd;
+	(void)what;
+	if (d->busy == 0 && d->idle != NULL)
+		d->idle(d->idle_arg);
+}
+
+struct deliverer *
+deliverer_new(const struct deliver_env *env, deliver_idle_cb idle, void *arg)
+{
+	struct deliverer *d = xcalloc(1, sizeof(*d));
+
+	d->env = *env;
+	d->idle = idle;
+	d->idle_arg = arg;
+	d->idle_ev = event_new(env->base, -1, 0, idle_cb, d);
+	TAILQ_INIT(&d->certs);
+	TAILQ_INIT(&d->targets);
+	return d;
+}
+
+void
+deliverer_free(struct deliverer *d)
+{
+	if (d == NULL)
+		return;
+	d->idle = NULL;
+	while (!TAILQ_EMPTY(&d->certs))
+		dcert_free(TAILQ_FIRST(&d->certs));
+	while (!TAILQ_EMPTY(&d->targets))
+		target_free(TAILQ_FIRST(&d->targets));
+	bus_free(d->bus);
+	verifier_free(d->verifier);
+	event_free(d->idle_ev);
+	free(d);
+}
