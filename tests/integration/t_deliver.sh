@@ -114,4 +114,17 @@ check "and the deploy failure" grep -q '"state":"deploy failed"' "$T/state/certs
 check "renewctl status exits 1 while deliveries fail" test $? -eq 1
 check "and shows each delivery state" sh -c "grep -q '^bad  *valid .* reload-failed ' '$T/status.out' &&
     grep -q '^nodir  *valid .* deploy-failed ' '$T/status.out' && grep -q '^sig  *valid .* delivered ' '$T/status.out'"
+
+# reload_max_delay caps a long reload_delay: 10 s of quiet wanted, but the
+# reload may come no later than 2 s after the request.
+write_conf "$T/renewd-cap.yaml" "  - name: capped
+    domains: [capped.deliver.example]
+    reload_delay: 10s
+    reload_max_delay: 2s
+    reload: [ { exec: [/bin/sh, -c, 'date +%s >$T/capped-ran'] } ]"
+"$RENEWD" -c "$T/renewd-cap.yaml" --once >"$T/cap.log" 2>&1
+check "a capped delay still delivers" test $? -eq 0
+installed=$(date -d "$(grep 'installed certificate' "$T/cap.log" | cut -c1-19)Z" +%s)
+check "the reload ran at reload_max_delay (2 s), not reload_delay (10 s): $(( $(cat "$T/capped-ran") - installed )) s" \
+    test $(( $(cat "$T/capped-ran") - installed )) -ge 1 -a $(( $(cat "$T/capped-ran") - installed )) -le 6
 done_testing
