@@ -754,6 +754,7 @@ static void
 target_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct target	*t = arg;
+	size_t		 i;
 
 	(void)fd;
 	(void)what;
@@ -762,6 +763,13 @@ target_cb(evutil_socket_t fd, short what, void *arg)
 	t->waiting = NULL;
 	t->nwaiting = 0;
 	t->active = 1;
+	for (i = 0; i < t->nrunning && t->running[i] == NULL; i++)
+		;
+	if (i == t->nrunning) {
+		/* every certificate that asked has gone: nothing to run */
+		target_done(t, 1, "skipped");
+		return;
+	}
 	switch (t->key.kind) {
 	case RELOAD_EXEC:
 		run_exec(t);
@@ -891,6 +899,14 @@ verify_start_all(struct dcert *c)
 
 /* ----------------------------------------------------------------- public */
 
+/* Returns 1 if cfg asks for no deploy, reload or verify at all. */
+static int
+nothing_to_deliver(const struct conf_cert *cfg)
+{
+	return cfg->ndeploy == 0 && cfg->nreload == 0 &&
+	    cfg->verify.addrs.n == 0;
+}
+
 /*
  * Deploys and starts the reloads. With force (a new version, a retry) the
  * reloads run even if no file changed; without, only if a deploy path was
@@ -907,8 +923,7 @@ deliver_start(struct dcert *c, int force)
 		failed(c, "deploy failed", err);
 		return;
 	}
-	if (c->cfg->ndeploy == 0 && c->cfg->nreload == 0 &&
-	    c->cfg->verify.addrs.n == 0) {
+	if (nothing_to_deliver(c->cfg)) {
 		c->outcome = NULL;	/* nothing to deliver */
 		set_state(c, DC_IDLE);
 		return;
@@ -976,7 +991,12 @@ dcert_free(struct dcert *c)
 void
 deliver_installed(struct deliverer *d, const struct conf_cert *cfg)
 {
-	struct dcert	*c = dcert_get(d, cfg);
+	struct dcert	*c;
+
+	/* most certificates are read where they are: no record, no cost */
+	if (nothing_to_deliver(cfg) && dcert_find(d, cfg->name) == NULL)
+		return;
+	c = dcert_get(d, cfg);
 
 	/* the newest version replaces whatever was being delivered */
 	c->failures = 0;
@@ -988,6 +1008,8 @@ deliver_check(struct deliverer *d, const struct conf_cert *cfg)
 {
 	struct dcert	*c = dcert_find(d, cfg->name);
 
+	if (c == NULL && nothing_to_deliver(cfg))
+		return;
 	/* a failing delivery keeps its backoff unless its settings changed */
 	if (c != NULL && c->state == DC_FAILED &&
 	    conf_cert_same_delivery(c->cfg, cfg)) {
