@@ -5,6 +5,7 @@
 #include <sys/types.h>
 
 #include <errno.h>
+#include <stddef.h>
 #include <grp.h>
 #include <pwd.h>
 #include <signal.h>
@@ -18,13 +19,12 @@
 #include <event2/event.h>
 #include <jansson.h>
 
-#include "bus.h"
 #include "conf.h"
 #include "crypto.h"
 #include "deliver.h"
 #include "fsutil.h"
 #include "log.h"
-#include "proc.h"
+#include "reload.h"
 #include "sched.h"
 #include "store.h"
 #include "validate.h"
@@ -46,20 +46,14 @@
  *   VERIFYING   timeout with the old leaf     FAILED      "not served", backoff
  *   any         deploy or reload failure      FAILED      backoff (none with --once)
  *
- * Reload steps are requests to a target (a unit, an argv, a signal and
- * pidfile), shared by every certificate whose list has that entry: the
- * target runs once for all requests that arrive before it fires,
- * reload_delay after the last of them but no later than reload_max_delay
- * after the first. A target never runs twice at once; requests that
- * arrive while it runs wait for the next run.
+ * Reload steps are requests to reload.c's targets, shared by every
+ * certificate whose list has the same entry (merged and debounced there).
  */
 
 #define VERIFY_ATTEMPT_MS	5000
 #define DEPLOY_MAX		(16 * 1024 * 1024)
 
 enum dc_state { DC_IDLE, DC_RELOADING, DC_VERIFYING, DC_FAILED };
-
-struct target;
 
 struct dcert {
 	struct deliverer *d;
@@ -77,6 +71,7 @@ struct dcert {
 	size_t		 nvpending;
 	time_t		 verify_deadline;
 	char		*verify_err;	/* the first address that failed, why */
+	struct reload_client rc;	/* asks the reloader for each step */
 	TAILQ_ENTRY(dcert) entry;
 };
 
@@ -86,19 +81,6 @@ struct vctx {
 	int		 ok;
 };
 
-struct target {
-	struct deliverer *d;
-	struct conf_reload key;
-	struct dcert	**waiting, **running;
-	size_t		 nwaiting, nrunning;
-	int64_t		 latest;	/* ms: last request + its reload_delay */
-	int64_t		 cap;		/* ms: first request + its reload_max_delay */
-	struct event	*timer;
-	struct proc	*proc;
-	struct bus_job	*job;
-	int		 active;
-	TAILQ_ENTRY(target) entry;
-};
 
 struct deliverer {
 	struct deliver_env env;
@@ -106,25 +88,15 @@ struct deliverer {
 	void		*idle_arg;
 	struct event	*idle_ev;
 	size_t		 busy;
-	struct bus	*bus;
+	struct reloader	*reloader;
 	struct verifier	*verifier;
 	TAILQ_HEAD(, dcert) certs;
-	TAILQ_HEAD(, target) targets;
 };
 
 static void	request_step(struct dcert *, long delay_s);
 static void	deliver_start(struct dcert *, int force);
 static void	verify_round(struct dcert *);
 static void	verify_start_all(struct dcert *);
-
-static int64_t
-now_ms(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void
 arm_ms(struct event *ev, int64_t ms)
@@ -216,17 +188,9 @@ retry_cb(evutil_socket_t fd, short what, void *arg)
 static void
 dcert_stop(struct dcert *c)
 {
-	struct target	*t;
 	size_t		 i;
 
-	TAILQ_FOREACH(t, &c->d->targets, entry) {
-		for (i = 0; i < t->nwaiting; i++)
-			if (t->waiting[i] == c)
-				t->waiting[i] = NULL;
-		for (i = 0; i < t->nrunning; i++)
-			if (t->running[i] == c)
-				t->running[i] = NULL;
-	}
+	reload_cancel(c->d->reloader, &c->rc);
 	for (i = 0; c->vreqs != NULL && i < c->cfg->verify.addrs.n; i++) {
 		if (c->vreqs[i] != NULL)
 			verify_cancel(c->vreqs[i]->req);
@@ -437,360 +401,34 @@ out:
 	return n;
 }
 
-/* ---------------------------------------------------------------- targets */
-
-/* "exec /usr/sbin/nginx -s reload", "signal HUP (/run/x.pid)", "unit x" */
-static void
-target_name(const struct conf_reload *r, char *buf, size_t len)
-{
-	size_t	i, o;
-
-	switch (r->kind) {
-	case RELOAD_UNIT:
-		snprintf(buf, len, "unit %s", r->unit);
-		break;
-	case RELOAD_SIGNAL:
-		snprintf(buf, len, "signal %s (%s)", sigabbrev_np(r->signo),
-		    r->pidfile);
-		break;
-	case RELOAD_EXEC:
-	default:
-		o = (size_t)snprintf(buf, len, "exec");
-		for (i = 0; i < r->argv.n && o < len; i++)
-			o += (size_t)snprintf(buf + o, len - o, " %s",
-			    r->argv.v[i]);
-		break;
-	}
-}
-
-static void
-reload_copy(struct conf_reload *d, const struct conf_reload *s)
-{
-	size_t	i;
-
-	*d = *s;
-	d->unit = s->unit != NULL ? xstrdup(s->unit) : NULL;
-	d->pidfile = s->pidfile != NULL ? xstrdup(s->pidfile) : NULL;
-	d->argv.v = xcalloc(s->argv.n + 1, sizeof(*d->argv.v));
-	for (i = 0; i < s->argv.n; i++)
-		d->argv.v[i] = xstrdup(s->argv.v[i]);
-}
-
-static void	target_cb(evutil_socket_t, short, void *);
-
-static struct target *
-target_get(struct deliverer *d, const struct conf_reload *r)
-{
-	struct target	*t;
-
-	TAILQ_FOREACH(t, &d->targets, entry)
-		if (conf_reload_equal(&t->key, r))
-			return t;
-	t = xcalloc(1, sizeof(*t));
-	t->d = d;
-	reload_copy(&t->key, r);
-	t->timer = evtimer_new(d->env.base, target_cb, t);
-	TAILQ_INSERT_TAIL(&d->targets, t, entry);
-	return t;
-}
-
-static void
-target_free(struct target *t)
-{
-	size_t	i;
-
-	TAILQ_REMOVE(&t->d->targets, t, entry);
-	proc_kill(t->proc);
-	bus_job_cancel(t->job);
-	event_free(t->timer);
-	free(t->key.unit);
-	free(t->key.pidfile);
-	for (i = 0; i < t->key.argv.n; i++)
-		free(t->key.argv.v[i]);
-	free(t->key.argv.v);
-	free(t->waiting);
-	free(t->running);
-	free(t);
-}
-
-/* Fires the target when its waiting requests say so (not while it runs). */
-static void
-target_arm(struct target *t)
-{
-	int64_t	fire = t->latest < t->cap ? t->latest : t->cap;
-
-	if (!t->active && t->nwaiting > 0)
-		arm_ms(t->timer, fire - now_ms());
-}
-
-/* c asks for target t's next run, delay_s after now at the earliest. */
-static void
-target_request(struct target *t, struct dcert *c, long delay_s)
-{
-	int64_t	now = now_ms();
-	int64_t	latest = now + (int64_t)delay_s * 1000;
-	int64_t	cap = now + (int64_t)c->cfg->reload_max_delay * 1000;
-
-	if (t->nwaiting == 0) {
-		t->latest = latest;
-		t->cap = cap;
-	} else {
-		t->latest = latest > t->latest ? latest : t->latest;
-		t->cap = cap < t->cap ? cap : t->cap;
-	}
-	t->waiting = xreallocarray(t->waiting, t->nwaiting + 1,
-	    sizeof(*t->waiting));
-	t->waiting[t->nwaiting++] = c;
-	target_arm(t);
-}
-
-/*
- * A run ended: every certificate it ran for goes on to its next step, or
- * fails with msg. Requests that came meanwhile get their own run.
- */
-static void
-target_done(struct target *t, int ok, const char *msg)
-{
-	struct dcert	**run = t->running;
-	size_t		  i, n = t->nrunning;
-	char		  name[256];
-
-	t->running = NULL;
-	t->nrunning = 0;
-	t->active = 0;
-	t->proc = NULL;
-	t->job = NULL;
-	target_name(&t->key, name, sizeof(name));
-	for (i = 0; i < n; i++) {
-		if (run[i] == NULL)	/* stopped meanwhile */
-			continue;
-		if (ok) {
-			log_msg(LOG_LVL_INFO, run[i]->cfg->name, "reload %s: %s",
-			    name, msg);
-			run[i]->step++;
-			request_step(run[i], 0);
-		} else
-			failed(run[i], "reload failed", msg);
-	}
-	free(run);
-	if (t->nwaiting > 0)
-		target_arm(t);
-	else
-		target_free(t);
-}
-
-static void
-exec_done(const struct proc_result *res, void *arg)
-{
-	struct target	*t = arg;
-	char		 msg[1024], name[256], tail[600];
-	size_t		 off;
-
-	target_name(&t->key, name, sizeof(name));
-	/* the end of what it said is what explains a failure */
-	off = res->output_len > 300 ? res->output_len - 300 : 0;
-	valid_quote(res->output + off, res->output_len - off, tail,
-	    sizeof(tail));
-	if (res->exited && res->status == 0) {
-		target_done(t, 1, "ok");
-		return;
-	}
-	if (res->timed_out)
-		snprintf(msg, sizeof(msg), "reload %s: killed after its timeout "
-		    "of %ld s (signal %d); output %s", name, t->key.timeout,
-		    res->status, tail);
-	else if (res->exited)
-		snprintf(msg, sizeof(msg), "reload %s: exited with status %d; "
-		    "output %s", name, res->status, tail);
-	else
-		snprintf(msg, sizeof(msg), "reload %s: killed by signal %d; "
-		    "output %s", name, res->status, tail);
-	target_done(t, 0, msg);
-}
-
-/* RENEWD_* for a hook: the first certificate's files, every name. */
-static char **
-exec_env(const struct target *t)
-{
-	const struct dcert *first = NULL;
-	const char	*sd = t->d->env.state_dir;
-	char		**env, *doms, *names, *tmp;
-	size_t		  i;
-
-	names = xstrdup("");
-	for (i = 0; i < t->nrunning; i++) {
-		if (t->running[i] == NULL)
-			continue;
-		if (first == NULL)
-			first = t->running[i];
-		tmp = xasprintf("%s%s%s", names, *names != '\0' ? " " : "",
-		    t->running[i]->cfg->name);
-		free(names);
-		names = tmp;
-	}
-	env = xcalloc(10, sizeof(*env));
-	if (first == NULL) {
-		free(names);
-		return env;
-	}
-	doms = xstrdup("");
-	for (i = 0; i < first->cfg->domains.n; i++) {
-		tmp = xasprintf("%s%s%s", doms, i > 0 ? " " : "",
-		    first->cfg->domains.v[i]);
-		free(doms);
-		doms = tmp;
-	}
-	i = 0;
-	env[i++] = xasprintf("RENEWD_CERT_NAME=%s", first->cfg->name);
-	env[i++] = xasprintf("RENEWD_CERT_NAMES=%s", names);
-	env[i++] = xasprintf("RENEWD_DOMAINS=%s", doms);
-	env[i++] = xasprintf("RENEWD_LIVE_DIR=%s/certs/%s/live", sd, first->cfg->name);
-	env[i++] = xasprintf("RENEWD_CERT=%s/certs/%s/live/cert.pem", sd, first->cfg->name);
-	env[i++] = xasprintf("RENEWD_CHAIN=%s/certs/%s/live/chain.pem", sd, first->cfg->name);
-	env[i++] = xasprintf("RENEWD_FULLCHAIN=%s/certs/%s/live/fullchain.pem", sd, first->cfg->name);
-	env[i++] = xasprintf("RENEWD_KEY=%s/certs/%s/live/privkey.pem", sd, first->cfg->name);
-	free(doms);
-	free(names);
-	return env;
-}
-
-static void
-run_exec(struct target *t)
-{
-	struct proc_opts o;
-	char		**env = exec_env(t), err[512], msg[800], name[256];
-	size_t		  i;
-
-	memset(&o, 0, sizeof(o));
-	o.argv = t->key.argv.v;
-	o.env = env;
-	o.timeout_ms = t->key.timeout * 1000;
-	t->proc = proc_spawn(t->d->env.base, &o, exec_done, t, err, sizeof(err));
-	for (i = 0; env[i] != NULL; i++)
-		free(env[i]);
-	free(env);
-	if (t->proc == NULL) {
-		target_name(&t->key, name, sizeof(name));
-		snprintf(msg, sizeof(msg), "reload %s: %s", name, err);
-		target_done(t, 0, msg);
-	}
-}
-
-/* Reads a pid file: one decimal pid > 1 of a process that exists. */
-static pid_t
-read_pid(const char *path, char *err, size_t errlen)
-{
-	char	*s, *end;
-	long	 pid;
-
-	if ((s = fsutil_read_file(path, 64, 0, NULL)) == NULL) {
-		snprintf(err, errlen, "pidfile %s: %s", path, strerror(errno));
-		return -1;
-	}
-	errno = 0;
-	pid = strtol(s, &end, 10);
-	while (*end == '\n' || *end == ' ' || *end == '\t' || *end == '\r')
-		end++;
-	if (end == s || *end != '\0' || errno != 0 || pid <= 1 ||
-	    pid > INT32_MAX) {
-		snprintf(err, errlen, "pidfile %s: no valid pid in it (a pid "
-		    "above 1 expected)", path);
-		pid = -1;
-	} else if (kill((pid_t)pid, 0) == -1 && errno == ESRCH) {
-		snprintf(err, errlen, "pidfile %s: pid %ld: no such process",
-		    path, pid);
-		pid = -1;
-	}
-	free(s);
-	return (pid_t)pid;
-}
-
-static void
-run_signal(struct target *t)
-{
-	char	err[512], msg[800], ok[300];
-	pid_t	pid;
-
-	if ((pid = read_pid(t->key.pidfile, err, sizeof(err))) == -1) {
-		snprintf(msg, sizeof(msg), "reload signal %s: %s",
-		    sigabbrev_np(t->key.signo), err);
-		target_done(t, 0, msg);
-	} else if (kill(pid, t->key.signo) == -1) {
-		snprintf(msg, sizeof(msg), "reload signal %s to pid %ld (%s): "
-		    "%s%s", sigabbrev_np(t->key.signo), (long)pid,
-		    t->key.pidfile, strerror(errno), errno == EPERM ?
-		    " (needs CAP_KILL, or use a unit: reload)" : "");
-		target_done(t, 0, msg);
-	} else {
-		snprintf(ok, sizeof(ok), "sent to pid %ld", (long)pid);
-		target_done(t, 1, ok);
-	}
-}
-
-static void
-unit_done(void *arg, const char *result, const char *error)
-{
-	struct target	*t = arg;
-
-	if (error != NULL)
-		target_done(t, 0, error);
-	else
-		target_done(t, 1, result);
-}
-
-static void
-run_unit(struct target *t)
-{
-	struct deliverer *d = t->d;
-
-	if (d->bus == NULL)
-		d->bus = bus_new(d->env.base);
-	t->job = bus_reload_unit(d->bus, t->key.unit,
-	    t->key.mode == RELOAD_MODE_RESTART, t->key.timeout * 1000,
-	    unit_done, t);
-}
-
-static void
-target_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct target	*t = arg;
-	size_t		 i;
-
-	(void)fd;
-	(void)what;
-	t->running = t->waiting;
-	t->nrunning = t->nwaiting;
-	t->waiting = NULL;
-	t->nwaiting = 0;
-	t->active = 1;
-	for (i = 0; i < t->nrunning && t->running[i] == NULL; i++)
-		;
-	if (i == t->nrunning) {
-		/* every certificate that asked has gone: nothing to run */
-		target_done(t, 1, "skipped");
-		return;
-	}
-	switch (t->key.kind) {
-	case RELOAD_EXEC:
-		run_exec(t);
-		break;
-	case RELOAD_SIGNAL:
-		run_signal(t);
-		break;
-	case RELOAD_UNIT:
-		run_unit(t);
-		break;
-	}
-}
+/* ----------------------------------------------------------------- reload */
 
 static void
 request_step(struct dcert *c, long delay_s)
 {
 	if (c->step < c->cfg->nreload)
-		target_request(target_get(c->d, &c->cfg->reload[c->step]), c,
-		    delay_s);
+		reload_request(c->d->reloader, &c->cfg->reload[c->step], &c->rc,
+		    delay_s, c->cfg->reload_max_delay);
 	else
 		verify_start_all(c);
+}
+
+/* A reload step ran for c (perhaps shared with others): on, or fail. */
+static void
+reload_done(struct reload_client *rc, int ok, const char *msg)
+{
+	struct dcert	*c = (struct dcert *)(void *)((char *)rc -
+	    offsetof(struct dcert, rc));
+	char		 name[256];
+
+	if (!ok) {
+		failed(c, "reload failed", msg);
+		return;
+	}
+	reload_name(&c->cfg->reload[c->step], name, sizeof(name));
+	log_msg(LOG_LVL_INFO, c->cfg->name, "reload %s: %s", name, msg);
+	c->step++;
+	request_step(c, 0);
 }
 
 /* ----------------------------------------------------------------- verify */
@@ -962,11 +600,14 @@ dcert_get(struct deliverer *d, const struct conf_cert *cfg)
 			set_state(c, DC_IDLE);
 		conf_cert_free(c->cfg);
 		c->cfg = conf_cert_dup(cfg);
+		c->rc.cfg = c->cfg;
 		return c;
 	}
 	c = xcalloc(1, sizeof(*c));
 	c->d = d;
 	c->cfg = conf_cert_dup(cfg);
+	c->rc.cfg = c->cfg;
+	c->rc.done = reload_done;
 	c->state = DC_IDLE;
 	c->timer = evtimer_new(d->env.base, retry_cb, c);
 	TAILQ_INSERT_TAIL(&d->certs, c, entry);
@@ -1015,6 +656,7 @@ deliver_check(struct deliverer *d, const struct conf_cert *cfg)
 	    conf_cert_same_delivery(c->cfg, cfg)) {
 		conf_cert_free(c->cfg);
 		c->cfg = conf_cert_dup(cfg);
+		c->rc.cfg = c->cfg;
 		return;
 	}
 	if (c != NULL && is_busy(c->state) && conf_cert_same_delivery(c->cfg, cfg))
@@ -1069,7 +711,7 @@ deliverer_new(const struct deliver_env *env, deliver_idle_cb idle, void *arg)
 	d->idle_arg = arg;
 	d->idle_ev = event_new(env->base, -1, 0, idle_cb, d);
 	TAILQ_INIT(&d->certs);
-	TAILQ_INIT(&d->targets);
+	d->reloader = reloader_new(env->base, env->state_dir);
 	return d;
 }
 
@@ -1081,9 +723,7 @@ deliverer_free(struct deliverer *d)
 	d->idle = NULL;
 	while (!TAILQ_EMPTY(&d->certs))
 		dcert_free(TAILQ_FIRST(&d->certs));
-	while (!TAILQ_EMPTY(&d->targets))
-		target_free(TAILQ_FIRST(&d->targets));
-	bus_free(d->bus);
+	reloader_free(d->reloader);
 	verifier_free(d->verifier);
 	event_free(d->idle_ev);
 	free(d);
