@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <sys/queue.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include <errno.h>
@@ -312,8 +313,21 @@ deploy_hint(int err, int owned)
 	return "";
 }
 
+/* Returns 1 if path has mode and (where given) owner uid and group gid. */
+static int
+same_attrs(const char *path, mode_t mode, uid_t uid, gid_t gid)
+{
+	struct stat	st;
+
+	if (stat(path, &st) == -1)
+		return 0;
+	return (st.st_mode & 07777) == mode &&
+	    (uid == (uid_t)-1 || st.st_uid == uid) &&
+	    (gid == (gid_t)-1 || st.st_gid == gid);
+}
+
 /*
- * Writes one deploy entry if its content differs. Returns 1 if written,
+ * Writes one deploy entry if its content, mode, owner or group differs. Returns 1 if written,
  * 0 if already right, -1 with a message in err (the old file stays).
  */
 static int
@@ -330,7 +344,8 @@ deploy_one(const struct conf_deploy *dp, const char *data, char *err,
 		return -1;
 	old = fsutil_read_file(dp->path, DEPLOY_MAX, 0, &oldlen);
 	same = old != NULL && oldlen == strlen(data) &&
-	    memcmp(old, data, oldlen) == 0;
+	    memcmp(old, data, oldlen) == 0 && same_attrs(dp->path, dp->mode,
+	    uid, gid);
 	xfree_secret(old, old != NULL ? oldlen : 0);
 	if (same)
 		return 0;

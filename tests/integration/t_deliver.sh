@@ -57,6 +57,12 @@ check "a start after drift exits 0" test $? -eq 0
 check "the drifted file is rewritten" sh -c "cat '$T/state/certs/c5/live/fullchain.pem' '$T/state/certs/c5/live/privkey.pem' | cmp -s - '$T/out/c5.pem'"
 check "and the reload ran once more, for c5 only" \
     test "$(wc -l <"$T/runs")" -eq 2 -a "$(tail -n 1 "$T/names")" = c5
+# A mode changed in the inventory is applied though the content is the same.
+sed -i 's/mode: "0640", group: nogroup/mode: "0600", group: nogroup/' "$T/renewd.yaml"
+grep -q 'mode: "0600", group: nogroup' "$T/renewd.yaml" || bail "sed did not change the mode"
+"$RENEWD" -c "$T/renewd.yaml" --once >"$T/renewd4.log" 2>&1
+check "a start after a mode change exits 0" test $? -eq 0
+check "the deploy file now has the new mode" test "$(stat -c '%a %G' "$T/out/c7.pem")" = "600 nogroup"
 
 # Failures: a hook that exits 1 stops its list; one that hangs is killed;
 # a deploy into a missing directory fails and keeps the live certificate.
