@@ -65,6 +65,7 @@ struct acme_call;
 enum authz_state {
 	A_FETCH,	/* first POST-as-GET in flight */
 	A_PUBLISH,	/* a solver is making the answer visible */
+	A_WAIT,		/* visible; the order's other answers are not yet */
 	A_TRIGGER,	/* challenge POST in flight */
 	A_POLL,		/* waiting for the CA's validation */
 	A_VALID,	/* done; the answer is withdrawn */

@@ -54,10 +54,12 @@
  *
  *   state    event                                next     entry action
  *   FETCH    authz valid (reused authorization)   VALID
- *   FETCH    authz pending: a solver published    TRIGGER  POST {} to the challenge
+ *   FETCH    authz pending: a solver published    WAIT
  *   FETCH    ... the solver publishes later       PUBLISH  (the solver calls back)
  *   FETCH    ... challenge no longer pending      POLL     poll later (reused)
- *   PUBLISH  the solver is done                   TRIGGER  POST {}
+ *   PUBLISH  the solver is done                   WAIT
+ *   WAIT     no authz of the order in FETCH or    TRIGGER  POST {} to the challenge
+ *            PUBLISH any more (authz_release)
  *   TRIGGER  challenge not invalid                POLL     poll later
  *   POLL     timer                                POLL     poll now
  *   POLL     authz pending                        POLL     poll later
@@ -65,6 +67,10 @@
  *   POLL     authz valid                          VALID
  *   any      error, invalid, any other status     -        the order fails (OE_FAIL)
  *
+ * WAIT is the order's barrier: no challenge is triggered before every
+ * answer of the order is visible, so a CA that validates one name cannot
+ * cache a DNS answer that lacks another's record (a wildcard and its base
+ * name share one _acme-challenge name).
  * Entering VALID withdraws the answer; the last authorization to enter it
  * moves the order on (OE_AUTHZ_VALID). The challenge is picked by
  * acme_challenge_pick from the solvers renew.c supplies (acme_solver.h).
@@ -281,7 +287,8 @@ authz_challenge(const struct acme_authz *a, struct acme_challenge *ch)
 {
 	*ch = (struct acme_challenge){ .type = a->chall_type,
 	    .id_type = a->id_type, .id_value = a->id_value, .token = a->token,
-	    .keyauth = a->keyauth, .digest = a->digest };
+	    .keyauth = a->keyauth, .digest = a->digest,
+	    .cert = a->order->cert_name };
 }
 
 static void
@@ -476,7 +483,7 @@ authz_answer(struct acme_authz *a, const struct acme_reply *r, char **error)
 	else if (st != ACME_PENDING)
 		return A_POLL;	/* triggered already: a reused authorization */
 	else
-		return rc == 0 ? A_TRIGGER : A_PUBLISH;
+		return rc == 0 ? A_WAIT : A_PUBLISH;
 	return a->state;
 }
 
@@ -502,6 +509,7 @@ authz_enter(struct acme_authz *a, enum authz_state next, enum authz_event ev,
 	switch (next) {
 	case A_FETCH:
 	case A_PUBLISH:		/* the solver calls authz_published */
+	case A_WAIT:		/* authz_release triggers it */
 		return NULL;
 	case A_TRIGGER:
 		return authz_send(a, a->chall_url, "{}");
@@ -520,13 +528,51 @@ authz_enter(struct acme_authz *a, enum authz_state next, enum authz_event ev,
 	return NULL;
 }
 
+/*
+ * The barrier: once no authorization of o is fetched or published any
+ * more, triggers every one that waits, and counts those already valid.
+ */
+static void
+authz_release(struct acme_order *o)
+{
+	struct acme_authz	*a;
+	char			*error = NULL;
+	size_t			 i;
+
+	for (i = 0; i < o->nauthz; i++)
+		if (o->authz[i].state == A_FETCH ||
+		    o->authz[i].state == A_PUBLISH)
+			return;
+	for (i = 0; i < o->nauthz && error == NULL; i++) {
+		a = &o->authz[i];
+		if (a->state != A_WAIT)
+			continue;
+		if ((error = authz_enter(a, A_TRIGGER, AE_PUBLISHED, NULL)) ==
+		    NULL)
+			a->state = A_TRIGGER;
+	}
+	if (error != NULL) {
+		acme_order_fail(o, error);
+		free(error);
+		return;
+	}
+	o->nvalid = 0;
+	for (i = 0; i < o->nauthz; i++)
+		o->nvalid += o->authz[i].state == A_VALID;
+	if (o->nvalid == o->nauthz) {
+		log_msg(LOG_LVL_INFO, o->cert_name, "all authorizations valid "
+		    "for %s", o->url);
+		order_step(o, OE_AUTHZ_VALID, NULL);
+	}
+}
+
 /* The authorization state machine: the table at the top of this file. */
 static void
 authz_step(struct acme_authz *a, enum authz_event ev,
     const struct acme_reply *r)
 {
 	struct acme_order	*o = a->order;
-	enum authz_state	 next = a->state;
+	enum authz_state	 next = a->state, prev;
 	char			*error = NULL;
 
 	if (ev == AE_REPLY && r->err != NULL) {
@@ -548,8 +594,10 @@ authz_step(struct acme_authz *a, enum authz_event ev,
 			    "answer for %s: %s", a->chall_url, a->chall_type,
 			    authz_name(a), r->err);
 		else
-			next = A_TRIGGER;
+			next = A_WAIT;
 		break;
+	case A_WAIT:		/* nothing comes back while waiting */
+		return;
 	case A_TRIGGER:		/* the challenge POST came back */
 		if (r->status == ACME_INVALID)
 			error = authz_challenge_error(a, r->json);
@@ -572,7 +620,12 @@ authz_step(struct acme_authz *a, enum authz_event ev,
 		free(error);
 		return;
 	}
+	prev = a->state;
 	a->state = next;
+	if ((prev == A_FETCH || prev == A_PUBLISH) && next != prev) {
+		authz_release(o);
+		return;
+	}
 	if (next == A_VALID && ++o->nvalid == o->nauthz) {
 		log_msg(LOG_LVL_INFO, o->cert_name, "all authorizations valid "
 		    "for %s", o->url);

@@ -26,6 +26,7 @@ struct acme_challenge {
 	const char	*keyauth;	/* token "." account key thumbprint (8.1) */
 	const char	*digest;	/* base64url(SHA-256(keyauth)): the dns-01
 					   TXT value (8.4); NULL for other types */
+	const char	*cert;		/* the certificate's name, for logs and hooks */
 };
 
 /* How an asynchronous publish ends: error is NULL once the answer is visible. */
@@ -43,7 +44,8 @@ struct acme_solver {
 	/*
 	 * Makes the answer visible. Returns 0 if it is visible now; 1 if
 	 * done(ctx, error) will say so later, from the loop (never from inside
-	 * publish); -1 if it cannot (logged; the order fails).
+	 * publish); -1 if it cannot (logged; the order fails). acme triggers
+	 * no challenge of an order before every answer of it is visible.
 	 */
 	int		(*publish)(void *arg, const struct acme_challenge *,
 			    acme_solver_done done, void *ctx);

@@ -457,6 +457,7 @@ struct fake {
 	int			 dir_lacks_neworder;
 	int			 hold_authz;		/* authz stays pending */
 	int			 notready_finalizes;	/* orderNotReady to send */
+	int			 two_authz;		/* orders for o<id> and o<id+16> */
 	/* observations */
 	int			 posts, badnonces, heads, accounts;
 	int			 triggers[FAKE_ORDERS];
@@ -549,9 +550,15 @@ fake_cb(struct evhttp_request *req, void *arg)
 		if (++f->inflight > f->max_inflight)
 			f->max_inflight = f->inflight;
 		snprintf(loc, sizeof(loc), "%s/order/%d", u, id);
-		fake_reply(req, f, 201, JSON, loc, "{\"status\":\"pending\","
-		    "\"authorizations\":[\"%s/authz/%d\"],"
-		    "\"finalize\":\"%s/finalize/%d\"}", u, id, u, id);
+		if (f->two_authz)
+			fake_reply(req, f, 201, JSON, loc, "{\"status\":"
+			    "\"pending\",\"authorizations\":[\"%s/authz/%d\","
+			    "\"%s/authz/%d\"],\"finalize\":\"%s/finalize/%d\"}",
+			    u, id, u, id + FAKE_ORDERS / 2, u, id);
+		else
+			fake_reply(req, f, 201, JSON, loc, "{\"status\":"
+			    "\"pending\",\"authorizations\":[\"%s/authz/%d\"],"
+			    "\"finalize\":\"%s/finalize/%d\"}", u, id, u, id);
 	} else if (strncmp(path, "/authz/", 7) == 0 && id >= 0 && id < FAKE_ORDERS) {
 		const char *st = "pending", *cst = "pending";
 
@@ -562,10 +569,11 @@ fake_cb(struct evhttp_request *req, void *arg)
 			cst = "processing";
 		fake_reply(req, f, 200, JSON, NULL, "{\"status\":\"%s\","
 		    "\"identifier\":{\"type\":\"dns\",\"value\":\"o%d.example\"},"
-		    "\"challenges\":[{\"type\":\"dns-01\",\"url\":\"%s/chall/0\","
+		    "\"challenges\":[{\"type\":\"dns-01\",\"url\":\"%s/chall/%d\","
 		    "\"token\":\"x\",\"status\":\"pending\"},"
 		    "{\"type\":\"http-01\",\"url\":\"%s/chall/%d\",\"token\":"
-		    "\"tok-%d\",\"status\":\"%s\"}]}", st, id, u, u, id, id, cst);
+		    "\"tok-%d\",\"status\":\"%s\"}]}", st, id, u,
+		    f->two_authz ? id : 0, u, id, id, cst);
 	} else if (strncmp(path, "/chall/", 7) == 0 && id >= 0 && id < FAKE_ORDERS) {
 		f->triggers[id]++;
 		f->tokens_seen = chall_http_count(f->ch);
@@ -1288,6 +1296,84 @@ test_dns01_solver_gets_the_digest_and_finishes_before_the_trigger(void **state)
 	result_clear(&r);
 }
 
+/* Two answers, the second much slower: records what the CA saw at each done. */
+struct slow_solver {
+	struct env		*e;
+	int			 publishes, withdraws;
+	int			 triggers_at_done[2];
+	int			 ndone;
+	struct event		*ev[2];
+	acme_solver_done	 done[2];
+	void			*ctx[2];
+};
+
+static void
+slow_fire(evutil_socket_t fd, short what, void *arg)
+{
+	struct slow_solver	*ss = arg;
+	int			 i = ss->ndone++;
+
+	ss->triggers_at_done[i] = ss->e->f.triggers[0] +
+	    ss->e->f.triggers[FAKE_ORDERS / 2];
+	ss->done[i](ss->ctx[i], NULL);
+}
+
+static int
+slow_publish(void *arg, const struct acme_challenge *c, acme_solver_done done,
+    void *ctx)
+{
+	struct slow_solver	*ss = arg;
+	struct timeval		 tv = { 0, ss->publishes == 0 ? 5000 : 200000 };
+	int			 i = ss->publishes++;
+
+	assert_true(i < 2);
+	ss->done[i] = done;
+	ss->ctx[i] = ctx;
+	evtimer_add(ss->ev[i], &tv);
+	return 1;
+}
+
+static void
+slow_withdraw(void *arg, const struct acme_challenge *c)
+{
+	struct slow_solver *ss = arg;
+
+	ss->withdraws++;
+}
+
+static void
+test_no_challenge_is_triggered_before_every_answer_is_published(void **state)
+{
+	struct env		*e = *state;
+	struct slow_solver	 ss;
+	struct result		 r;
+	int			 i;
+
+	memset(&ss, 0, sizeof(ss));
+	ss.e = e;
+	for (i = 0; i < 2; i++)
+		assert_non_null(ss.ev[i] = evtimer_new(e->f.base, slow_fire,
+		    &ss));
+	e->solvers[0] = (struct acme_solver){ "dns-01", NULL, slow_publish,
+	    slow_withdraw, &ss };
+	e->f.two_authz = 1;
+	env_ca(e, 8);
+	order_of_type(e, &r, "dns-01");
+	env_run(e);
+	if (r.error != NULL)
+		fail_msg("%s", r.error);
+	assert_int_equal(ss.publishes, 2);
+	/* the quick answer waited for the slow one: nothing triggered before */
+	assert_int_equal(ss.triggers_at_done[0], 0);
+	assert_int_equal(ss.triggers_at_done[1], 0);
+	assert_int_equal(e->f.triggers[0], 1);
+	assert_int_equal(e->f.triggers[FAKE_ORDERS / 2], 1);
+	assert_int_equal(ss.withdraws, 2);
+	for (i = 0; i < 2; i++)
+		event_free(ss.ev[i]);
+	result_clear(&r);
+}
+
 static void
 test_cancel_while_a_solver_publishes_withdraws_it(void **state)
 {
@@ -1429,6 +1515,9 @@ main(void)
 		    env_setup, env_teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_dns01_solver_gets_the_digest_and_finishes_before_the_trigger,
+		    env_setup, env_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_no_challenge_is_triggered_before_every_answer_is_published,
 		    env_setup, env_teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_cancel_while_a_solver_publishes_withdraws_it,
