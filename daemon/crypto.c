@@ -23,6 +23,7 @@
 #include <openssl/evp.h>
 #include <openssl/objects.h>
 #include <openssl/pem.h>
+#include <openssl/rand.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
@@ -712,6 +713,106 @@ out:
 	OPENSSL_free(der);
 	X509_REQ_free(req);
 	return s;
+}
+
+/* tls-alpn-01 (RFC 8737) */
+
+#define ACME_IDENTIFIER_OID	"1.3.6.1.5.5.7.1.31"
+
+/*
+ * Adds the critical acmeIdentifier extension (RFC 8737 section 3): its
+ * value is the DER of an OCTET STRING holding SHA-256(keyauth). Returns
+ * 0 or -1 (logged).
+ */
+static int
+alpn_ext(X509 *x, const char *keyauth)
+{
+	unsigned char	 der[2 + 32];
+	ASN1_OBJECT	*obj;
+	ASN1_OCTET_STRING *val;
+	X509_EXTENSION	*ext = NULL;
+	int		 rc = -1;
+
+	der[0] = 0x04;		/* OCTET STRING, 32 bytes */
+	der[1] = 32;
+	if (!EVP_Digest(keyauth, strlen(keyauth), der + 2, NULL, EVP_sha256(),
+	    NULL)) {
+		ssl_log("tls-alpn-01: EVP_Digest");
+		return -1;
+	}
+	obj = OBJ_txt2obj(ACME_IDENTIFIER_OID, 1);
+	val = ASN1_OCTET_STRING_new();
+	ASN1_OCTET_STRING_set(val, der, sizeof(der));
+	if (obj == NULL ||
+	    (ext = X509_EXTENSION_create_by_OBJ(NULL, obj, 1, val)) == NULL ||
+	    !X509_add_ext(x, ext, -1))
+		ssl_log("tls-alpn-01: acmeIdentifier extension");
+	else
+		rc = 0;
+	X509_EXTENSION_free(ext);
+	ASN1_OCTET_STRING_free(val);
+	ASN1_OBJECT_free(obj);
+	return rc;
+}
+
+/* Serial, validity, subject and issuer of a throwaway self-signed certificate. */
+static int
+alpn_frame(X509 *x, const char *name)
+{
+	unsigned char	 rnd[8];
+	BIGNUM		*bn;
+	X509_NAME	*subj = X509_get_subject_name(x);
+	int		 ok;
+
+	rnd[0] = 0;
+	if (RAND_bytes(rnd + 1, sizeof(rnd) - 1) != 1)
+		memset(rnd + 1, 0x5a, sizeof(rnd) - 1);
+	bn = BN_bin2bn(rnd, sizeof(rnd), NULL);
+	ok = X509_set_version(x, 2) &&
+	    BN_to_ASN1_INTEGER(bn, X509_get_serialNumber(x)) != NULL &&
+	    X509_gmtime_adj(X509_getm_notBefore(x), -3600) != NULL &&
+	    X509_gmtime_adj(X509_getm_notAfter(x), 7L * 86400) != NULL &&
+	    X509_NAME_add_entry_by_txt(subj, "CN", MBSTRING_UTF8,
+	    (const unsigned char *)(strlen(name) <= 64 ? name : "tls-alpn-01"),
+	    -1, -1, 0) && X509_set_issuer_name(x, subj);
+	BN_free(bn);
+	if (!ok)
+		ssl_log("tls-alpn-01: certificate fields");
+	return ok ? 0 : -1;
+}
+
+char *
+crypto_alpn_cert(const struct crypto_key *key, const char *name,
+    const char *keyauth)
+{
+	X509		*x;
+	GENERAL_NAMES	*gens;
+	BIO		*bio = NULL;
+	char		*pem = NULL;
+
+	if (key == NULL || name == NULL || keyauth == NULL)
+		return NULL;
+	x = X509_new();
+	gens = sk_GENERAL_NAME_new_null();
+	san_add(gens, name);
+	if (alpn_frame(x, name) == -1 || alpn_ext(x, keyauth) == -1)
+		goto out;
+	if (!X509_set_pubkey(x, key->pkey) ||
+	    !X509_add1_ext_i2d(x, NID_subject_alt_name, gens, 0,
+	    X509V3_ADD_DEFAULT) || X509_sign(x, key->pkey, EVP_sha256()) <= 0) {
+		ssl_log("tls-alpn-01: X509_sign");
+		goto out;
+	}
+	bio = BIO_new(BIO_s_mem());
+	if (PEM_write_bio_X509(bio, x))
+		pem = bio_to_str(bio, NULL);
+	else
+		ssl_log("tls-alpn-01: PEM_write_bio_X509");
+out:
+	BIO_free(bio);
+	GENERAL_NAMES_free(gens);
+	X509_free(x);
+	return pem;
 }
 
 /* Certificates */

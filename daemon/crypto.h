@@ -87,6 +87,15 @@ char		*crypto_sha256_b64url(const void *data, size_t len);
 char		*crypto_csr(const struct crypto_key *key, char *const *domains, size_t n);
 
 /*
+ * Returns a malloc'd PEM self-signed certificate for tls-alpn-01 (RFC
+ * 8737): key's public key, name as its only SAN, and the critical
+ * acmeIdentifier extension holding SHA-256(keyauth); NULL (logged) if it
+ * cannot.
+ */
+char		*crypto_alpn_cert(const struct crypto_key *key, const char *name,
+		    const char *keyauth);
+
+/*
  * A parsed certificate, so that callers that check one several ways parse
  * it once: OpenSSL 3.0 spends ~1.5 M instructions decoding each
  * certificate's public key.
