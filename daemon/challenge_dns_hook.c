@@ -395,8 +395,7 @@ chall_dns_hook_new(struct event_base *base,
 	size_t			 i;
 
 	h->base = base;
-	for (h->argc = 0; opts->argv[h->argc] != NULL; h->argc++)
-		;
+	h->argc = opts->argc;
 	h->argv = xcalloc(h->argc + 1, sizeof(*h->argv));
 	for (i = 0; i < h->argc; i++)
 		h->argv[i] = xstrdup(opts->argv[i]);

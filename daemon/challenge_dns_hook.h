@@ -12,7 +12,8 @@ struct chall_dns_hook;
 #define CHALL_DNS_MAX_RUNNING	8
 
 struct chall_dns_hook_opts {
-	char *const	*argv;		/* the hook, argv[0] absolute; NULL-terminated */
+	char *const	*argv;		/* the hook, argv[0] absolute */
+	size_t		 argc;
 	long		 timeout_ms;	/* per run; then it is killed */
 	long		 propagation_ms; /* wait after a successful add; 0: none */
 	long		 kill_grace_ms;	/* SIGTERM -> SIGKILL; 0: proc.h's default */
