@@ -140,14 +140,36 @@ parse_name(struct cs *c, const struct ynode *v, char **dst,
 static const char *const http01_keys[] = { "listen", "webroot" };
 enum { H_LISTEN, H_WEBROOT };
 
+/* A "listen:" of one address or a list, each "ipv4:port" or "[ipv6]:port". */
 static void
-parse_http01(struct cs *c, const struct ynode *n, struct conf_http01 *h)
+parse_listen(struct cs *c, const struct ynode *n, struct conf_strv *out)
 {
-	struct cs_fields f;
 	const struct ynode *it;
 	const char	*s;
 	char		 q[CS_QLEN];
 	size_t		 i, cnt;
+
+	/* one address needs no brackets around it */
+	if ((cnt = cs_items(c, "listen", n)) == 0)
+		return;
+	strv_alloc(out, cnt);
+	for (i = 0; i < cnt && !c->stop; i++) {
+		it = cs_item(n, i);
+		if ((s = cs_scalar(c, "listen", it)) == NULL)
+			continue;
+		if (valid_listen(s, 0, NULL, NULL) != NULL)
+			cs_error(c, it, "listen: bad address %s (expected "
+			    "\"ipv4:port\" or \"[ipv6]:port\")",
+			    cs_quote(it, q, sizeof(q)));
+		else
+			strv_add(out, s);
+	}
+}
+
+static void
+parse_http01(struct cs *c, const struct ynode *n, struct conf_http01 *h)
+{
+	struct cs_fields f;
 
 	if (ynode_is_null(n) || cs_section(c, "http01", n, &f, http01_keys,
 	    NELEM(http01_keys)) == -1)
@@ -157,21 +179,114 @@ parse_http01(struct cs *c, const struct ynode *n, struct conf_http01 *h)
 		    "\"webroot\" are mutually exclusive");
 	if (f.val[H_WEBROOT] != NULL)
 		cs_abspath(c, "webroot", f.val[H_WEBROOT], &h->webroot);
-	/* one address needs no brackets around it */
-	if (f.val[H_LISTEN] == NULL ||
-	    (cnt = cs_items(c, "listen", f.val[H_LISTEN])) == 0)
+	if (f.val[H_LISTEN] != NULL)
+		parse_listen(c, f.val[H_LISTEN], &h->listen);
+}
+
+/* ---- dns01 and tlsalpn01 ---------------------------------------------- */
+
+static const char *const dns01_keys[] = {
+	"hook", "timeout", "propagation_delay"
+};
+enum { N_HOOK, N_TIMEOUT, N_PROPAGATION };
+
+/* A duration of at most max seconds; "0" or "0s" is 0 if zero_ok. */
+static void
+get_bounded(struct cs *c, const char *what, const struct ynode *n, long max,
+    int zero_ok, long *out)
+{
+	const char	*s;
+	long		 v;
+
+	if (n == NULL || (s = cs_scalar(c, what, n)) == NULL)
 		return;
-	strv_alloc(&h->listen, cnt);
-	for (i = 0; i < cnt && !c->stop; i++) {
-		it = cs_item(f.val[H_LISTEN], i);
-		if ((s = cs_scalar(c, "listen", it)) == NULL)
+	if (zero_ok && (strcmp(s, "0") == 0 || strcmp(s, "0s") == 0))
+		v = 0;
+	else if (cs_duration(c, what, n, &v) == -1)
+		return;
+	else if (v == 0 && !zero_ok)
+		return;		/* "auto": the default stays */
+	if (v > max)
+		cs_error(c, n, "%s: longer than %lds", what, max);
+	else
+		*out = v;
+}
+
+static void
+parse_dns01(struct cs *c, const struct ynode *n, struct conf_dns01 *d)
+{
+	struct cs_fields f;
+	const struct ynode *it;
+	const char	*s;
+	char		 q[CS_QLEN];
+	size_t		 i, cnt;
+
+	d->timeout = CONF_DEF_DNS01_TIMEOUT;
+	if (cs_section(c, "dns01", n, &f, dns01_keys, NELEM(dns01_keys)) == -1)
+		return;
+	cs_require(c, n, &f, N_HOOK);
+	/* argv; a lone path needs no brackets */
+	if ((n = f.val[N_HOOK]) != NULL && (cnt = cs_items(c, "hook", n)) > 0) {
+		strv_alloc(&d->hook, cnt);
+		for (i = 0; i < cnt && !c->stop; i++) {
+			it = cs_item(n, i);
+			if ((s = cs_scalar(c, "hook", it)) == NULL)
+				continue;
+			if (i == 0 && s[0] != '/')
+				cs_error(c, it, "hook: not an absolute path: %s",
+				    cs_quote(it, q, sizeof(q)));
+			else
+				strv_add(&d->hook, s);
+		}
+		if (d->hook.n != cnt)
+			strv_clear(&d->hook);
+	}
+	get_bounded(c, "timeout", f.val[N_TIMEOUT], CONF_MAX_DNS01_TIMEOUT, 0,
+	    &d->timeout);
+	get_bounded(c, "propagation_delay", f.val[N_PROPAGATION],
+	    CONF_MAX_DNS01_PROPAGATION, 1, &d->propagation_delay);
+}
+
+static const char *const tlsalpn01_keys[] = { "listen" };
+
+static void
+parse_tlsalpn01(struct cs *c, const struct ynode *n, struct conf_tlsalpn01 *t)
+{
+	struct cs_fields f;
+
+	if (cs_section(c, "tlsalpn01", n, &f, tlsalpn01_keys,
+	    NELEM(tlsalpn01_keys)) == -1)
+		return;
+	cs_require(c, n, &f, 0);
+	if (f.val[0] != NULL)
+		parse_listen(c, f.val[0], &t->listen);
+}
+
+/*
+ * A certificate whose challenge type has no section: said at load time,
+ * where the file can still be fixed, not when its first order fails.
+ */
+static void
+check_solvers(struct cs *c, const struct ynode *certs, const struct conf *conf,
+    int have_dns, int have_alpn)
+{
+	const struct conf_cert *cert;
+	char		 q[CS_QLEN];
+	size_t		 i;
+
+	for (i = 0; i < conf->ncerts && i < certs->nkid && !c->stop; i++) {
+		cert = &conf->certs[i];
+		if (cert->name == NULL)
 			continue;
-		if (valid_listen(s, 0, NULL, NULL) != NULL)
-			cs_error(c, it, "listen: bad address %s (expected "
-			    "\"ipv4:port\" or \"[ipv6]:port\")",
-			    cs_quote(it, q, sizeof(q)));
-		else
-			strv_add(&h->listen, s);
+		valid_quote(cert->name, strlen(cert->name), q, sizeof(q));
+		if (cert->challenge == CHALLENGE_DNS01 && !have_dns)
+			cs_error(c, certs->kid[i], "certificate %s uses dns-01, "
+			    "but there is no dns01 section: add "
+			    "dns01: { hook: [/path/to/hook] }", q);
+		else if (cert->challenge == CHALLENGE_TLSALPN01 && !have_alpn)
+			cs_error(c, certs->kid[i], "certificate %s uses "
+			    "tls-alpn-01, but there is no tlsalpn01 section: "
+			    "add tlsalpn01: { listen: [\"[::]:443\"] }", q);
 	}
 }
 
@@ -833,9 +948,11 @@ parse_certs(struct cs *c, const struct ynode *key, const struct ynode *n,
 /* ---- the top level ---------------------------------------------------- */
 
 static const char *const top_keys[] = {
-	"state_dir", "http01", "cas", "defaults", "certificates"
+	"state_dir", "http01", "cas", "defaults", "certificates", "dns01",
+	"tlsalpn01"
 };
-enum { T_STATE_DIR, T_HTTP01, T_CAS, T_DEFAULTS, T_CERTS };
+enum { T_STATE_DIR, T_HTTP01, T_CAS, T_DEFAULTS, T_CERTS, T_DNS01,
+	T_TLSALPN01 };
 
 static void
 parse_top(struct cs *c, const struct ynode *root, struct conf *conf)
@@ -859,8 +976,15 @@ parse_top(struct cs *c, const struct ynode *root, struct conf *conf)
 	if (f.val[T_CAS] != NULL)
 		parse_cas(c, f.val[T_CAS], conf);
 	parse_defaults(c, f.val[T_DEFAULTS], conf);
-	if (f.val[T_CERTS] != NULL)
+	if (f.val[T_DNS01] != NULL)
+		parse_dns01(c, f.val[T_DNS01], &conf->dns01);
+	if (f.val[T_TLSALPN01] != NULL)
+		parse_tlsalpn01(c, f.val[T_TLSALPN01], &conf->tlsalpn01);
+	if (f.val[T_CERTS] != NULL) {
 		parse_certs(c, f.key[T_CERTS], f.val[T_CERTS], conf);
+		check_solvers(c, f.val[T_CERTS], conf, f.val[T_DNS01] != NULL,
+		    f.val[T_TLSALPN01] != NULL);
+	}
 	if (conf->state_dir == NULL)
 		conf->state_dir = xstrdup(CONF_DEF_STATE_DIR);
 	/* none given, or all bad (and reported): the default */
@@ -1027,6 +1151,8 @@ conf_free(struct conf *conf)
 	strv_clear(&conf->defaults.ca);
 	strv_clear(&conf->http01.listen);
 	free(conf->http01.webroot);
+	strv_clear(&conf->dns01.hook);
+	strv_clear(&conf->tlsalpn01.listen);
 	free(conf->state_dir);
 	free(conf->path);
 	free(conf);
@@ -1260,6 +1386,15 @@ conf_http01_equal(const struct conf_http01 *a, const struct conf_http01 *b)
 		return a == b;
 	return str_equal(a->webroot, b->webroot) &&
 	    strv_equal(&a->listen, &b->listen);
+}
+
+int
+conf_solvers_equal(const struct conf *a, const struct conf *b)
+{
+	return strv_equal(&a->dns01.hook, &b->dns01.hook) &&
+	    a->dns01.timeout == b->dns01.timeout &&
+	    a->dns01.propagation_delay == b->dns01.propagation_delay &&
+	    strv_equal(&a->tlsalpn01.listen, &b->tlsalpn01.listen);
 }
 
 const char *

@@ -113,10 +113,29 @@ struct conf_http01 {
 	char		*webroot;		/* absolute; if set, listen is empty */
 };
 
+/* Default and longest dns01 hook timeout, longest propagation_delay; seconds. */
+#define CONF_DEF_DNS01_TIMEOUT		30
+#define CONF_MAX_DNS01_TIMEOUT		600
+#define CONF_MAX_DNS01_PROPAGATION	600
+
+/* dns-01 through an exec hook; hook.n == 0: no "dns01:" section. */
+struct conf_dns01 {
+	struct conf_strv hook;			/* argv, hook.v[0] absolute */
+	long		 timeout;		/* seconds per hook run */
+	long		 propagation_delay;	/* seconds after the adds; 0: none */
+};
+
+/* tls-alpn-01 listener; listen.n == 0: no "tlsalpn01:" section. */
+struct conf_tlsalpn01 {
+	struct conf_strv listen;		/* "addr:port", "[v6]:port" */
+};
+
 struct conf {
 	char		*path;			/* file it was read from */
 	char		*state_dir;		/* absolute; default /var/lib/renewd */
 	struct conf_http01 http01;
+	struct conf_dns01 dns01;
+	struct conf_tlsalpn01 tlsalpn01;
 	struct conf_ca	*cas;
 	size_t		 ncas;
 	struct conf_defaults defaults;
@@ -162,6 +181,8 @@ int		 conf_ca_equal(const struct conf_ca *a, const struct conf_ca *b);
 /* Returns 1 if a and b ask for the same http-01 listeners or webroot. */
 int		 conf_http01_equal(const struct conf_http01 *a,
 		    const struct conf_http01 *b);
+/* Returns 1 if a and b configure the same dns-01 hook and tls-alpn-01 listeners. */
+int		 conf_solvers_equal(const struct conf *a, const struct conf *b);
 /* Returns the inventory spelling: "ecdsa-p256", "http-01", ... */
 const char	*conf_key_type_name(enum key_type);
 const char	*conf_challenge_name(enum challenge_type);

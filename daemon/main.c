@@ -18,6 +18,8 @@
 #include <systemd/sd-daemon.h>
 
 #include "acme_solver.h"
+#include "challenge_alpn.h"
+#include "challenge_dns_hook.h"
 #include "challenge_http.h"
 #include "challenge_webroot.h"
 #include "conf.h"
@@ -52,13 +54,17 @@ struct ctx {
 	struct http_client	*http;
 	struct chall_http	*http01;
 	struct chall_webroot	*webroot;
-	struct acme_solver	 solvers[1];	/* http-01: listener or webroot */
+	struct chall_dns_hook	*dnshook;
+	struct chall_alpn	*alpn;
+	struct acme_solver	 solvers[3];	/* http-01, dns-01, tls-alpn-01 */
 	size_t			 nsolvers;
 	struct worker_pool	*workers;
 	struct renewer		*renewer;
 	struct deliverer	*deliver;
 	struct event		*sig[NSIGNALS];	/* one per handled_signals[] */
 };
+
+static int	solvers_cover(const struct ctx *, const struct conf *);
 
 static void
 usage(FILE *f)
@@ -143,6 +149,15 @@ reload_conf(struct ctx *c)
 		    "still using %s", c->conf->state_dir);
 	if (!conf_http01_equal(&conf->http01, &c->conf->http01))
 		log_warn("http01 changes only take effect after a restart");
+	if (!conf_solvers_equal(conf, c->conf))
+		log_warn("dns01 and tlsalpn01 changes only take effect after a "
+		    "restart");
+	if (!solvers_cover(c, conf)) {
+		log_err("%s: rejected; the running inventory stays in force",
+		    c->conf_path);
+		conf_free(conf);
+		goto out;
+	}
 	if (renewer_apply(c->renewer, conf) == -1) {
 		log_err("cannot apply the new inventory; keeping the running one");
 		conf_free(conf);
@@ -191,22 +206,78 @@ raise_nofile(void)
 	}
 }
 
-/* The http-01 solver: webroot files if configured, else our own listener. */
+/* Returns 1 if conf has a certificate that uses challenge type t. */
+static int
+uses(const struct conf *conf, enum challenge_type t)
+{
+	size_t i;
+
+	for (i = 0; i < conf->ncerts; i++)
+		if (conf->certs[i].challenge == t)
+			return 1;
+	return 0;
+}
+
+/* Returns 1 if a solver runs for every challenge type conf uses, else logs why not. */
+static int
+solvers_cover(const struct ctx *c, const struct conf *conf)
+{
+	size_t	i, j;
+	int	ok = 1;
+
+	for (i = 0; i < conf->ncerts; i++) {
+		const char *t = conf_challenge_name(conf->certs[i].challenge);
+
+		for (j = 0; j < c->nsolvers; j++)
+			if (strcmp(c->solvers[j].type, t) == 0)
+				break;
+		if (j < c->nsolvers)
+			continue;
+		log_err("%s:%d: certificate %s uses %s, which this renewd "
+		    "started without; restart it to take the new section",
+		    conf->path, conf->certs[i].line, conf->certs[i].name, t);
+		ok = 0;
+	}
+	return ok;
+}
+
+/*
+ * The solvers the inventory configures, each for the certificates of its
+ * type: http-01 (webroot files, else our own listener) only if a
+ * certificate uses it, so a dns-01-only host leaves port 80 alone.
+ */
 static int
 solvers_new(struct ctx *c, char *err, size_t errlen)
 {
-	const struct conf_http01 *h = &c->conf->http01;
+	const struct conf		*conf = c->conf;
+	const struct conf_http01	*h = &conf->http01;
+	struct chall_dns_hook_opts	 o;
 
-	if (h->webroot != NULL) {
+	if (h->webroot != NULL && uses(conf, CHALLENGE_HTTP01)) {
 		if ((c->webroot = chall_webroot_new(h->webroot, err, errlen)) ==
 		    NULL)
 			return -1;
 		chall_webroot_solver(c->webroot, &c->solvers[c->nsolvers++]);
-	} else {
+	} else if (uses(conf, CHALLENGE_HTTP01)) {
 		if ((c->http01 = chall_http_new(c->base, h->listen.v,
 		    h->listen.n, err, errlen)) == NULL)
 			return -1;
 		chall_http_solver(c->http01, &c->solvers[c->nsolvers++]);
+	}
+	if (conf->dns01.hook.n > 0) {
+		memset(&o, 0, sizeof(o));
+		o.argv = conf->dns01.hook.v;
+		o.argc = conf->dns01.hook.n;
+		o.timeout_ms = conf->dns01.timeout * 1000;
+		o.propagation_ms = conf->dns01.propagation_delay * 1000;
+		c->dnshook = chall_dns_hook_new(c->base, &o);
+		chall_dns_hook_solver(c->dnshook, &c->solvers[c->nsolvers++]);
+	}
+	if (conf->tlsalpn01.listen.n > 0) {
+		if ((c->alpn = chall_alpn_new(c->base, conf->tlsalpn01.listen.v,
+		    conf->tlsalpn01.listen.n, err, errlen)) == NULL)
+			return -1;
+		chall_alpn_solver(c->alpn, &c->solvers[c->nsolvers++]);
 	}
 	return 0;
 }
@@ -230,7 +301,7 @@ setup(struct ctx *c)
 	}
 	raise_nofile();		/* before chall_http_new sizes its connection limit */
 	if (c->conf->ncerts > 0 && solvers_new(c, err, sizeof(err)) == -1) {
-		log_err("http-01: %s", err);
+		log_err("%s", err);
 		return -1;
 	}
 	if ((c->workers = worker_pool_new(c->base, WORKER_THREADS)) == NULL) {
@@ -279,6 +350,8 @@ teardown(struct ctx *c)
 	worker_pool_free(c->workers);
 	renewer_free(c->renewer);
 	deliverer_free(c->deliver);
+	chall_alpn_free(c->alpn);
+	chall_dns_hook_free(c->dnshook);
 	chall_webroot_free(c->webroot);
 	chall_http_free(c->http01);
 	http_client_free(c->http);

@@ -123,7 +123,9 @@ full_example_parses_to_expected_structs(void **state)
 	    "    key: ecdsa-p384\n"
 	    "    ca: backup\n"
 	    "    challenge: tls-alpn-01\n"
-	    "    renew_before: 30d\n";
+	    "    renew_before: 30d\n"
+	    "dns01: { hook: [/bin/true] }\n"
+	    "tlsalpn01: { listen: \"127.0.0.1:443\" }\n";
 	struct conf		*conf = parse_ok(yaml);
 	const struct conf_cert	*c;
 	const struct conf_ca	*ca;
@@ -273,7 +275,8 @@ lone_ca_is_the_default_and_defaults_are_inherited(void **state)
 	    "    domains: [b.example]\n"
 	    "    key: ecdsa-p256\n"
 	    "    renew_before: auto\n"
-	    "    challenge: dns-01\n");
+	    "    challenge: dns-01\n"
+	    "dns01: { hook: [/bin/true] }\n");
 
 	assert_int_equal(conf->defaults.ca.n, 1);
 	assert_string_equal(conf->defaults.ca.v[0], "le");
@@ -402,7 +405,8 @@ domain_names_are_checked_and_normalised(void **state)
 	    "  - name: a\n"
 	    "    domains: [WWW.Example.COM., \"*.xn--bcher-kva.example\","
 	    " a-b.c0, localhost]\n"
-	    "    challenge: dns-01\n");
+	    "    challenge: dns-01\n"
+	    "dns01: { hook: [/bin/true] }\n");
 	assert_string_equal(conf->certs[0].domains.v[0], "www.example.com");
 	assert_string_equal(conf->certs[0].domains.v[1],
 	    "*.xn--bcher-kva.example");
@@ -417,7 +421,8 @@ domain_names_are_checked_and_normalised(void **state)
 	    "    domains: [\"*.a.example\", b.example]\n"
 	    "    challenge: http-01\n"
 	    "  - name: b\n"
-	    "    domains: [\"*.b.example\"]\n",
+	    "    domains: [\"*.b.example\"]\n"
+	    "dns01: { hook: [/bin/true] }\n",
 	    "t.yaml:7:15: domains: wildcard \"*.a.example\" needs "
 	    "\"challenge: dns-01\"");
 
@@ -1119,7 +1124,8 @@ merges_follow_yaml_precedence_and_limits(void **state)
 	    "  - name: m\n"
 	    "    domains: [m.example]\n"
 	    "    <<: [*a, *c]\n"
-	    "    renew_before: 3d\n");
+	    "    renew_before: 3d\n"
+	    "dns01: { hook: [/bin/true] }\n");
 	assert_int_equal(conf->certs[0].key, KEY_RSA_2048);
 	assert_int_equal(conf->certs[0].challenge, CHALLENGE_DNS01);
 	assert_int_equal(conf->certs[0].renew_before, 3 * 86400);
@@ -1280,7 +1286,8 @@ delivery_keys_parse_with_defaults(void **state)
 	    "  - name: w\n"
 	    "    domains: [\"*.w.example\"]\n"
 	    "    challenge: dns-01\n"
-	    "    verify: { address: [\"127.0.0.1:443\"], servername: x.w.example }\n");
+	    "    verify: { address: [\"127.0.0.1:443\"], servername: x.w.example }\n"
+	    "dns01: { hook: [/bin/true] }\n");
 	a = conf_cert_find(conf, "a");
 	b = conf_cert_find(conf, "b");
 	w = conf_cert_find(conf, "w");
@@ -1338,7 +1345,8 @@ delivery_keys_are_checked(void **state)
 	    "  - name: w\n"
 	    "    domains: [\"*.w.example\"]\n"
 	    "    challenge: dns-01\n"
-	    "    verify: [\"127.0.0.1:443\"]\n",
+	    "    verify: [\"127.0.0.1:443\"]\n"
+	    "dns01: { hook: [/bin/true] }\n",
 	    "t.yaml:8:13: verify: every domain is a wildcard: set "
 	    "\"servername\" to a name the servers answer for");
 	EXPECT(CA1 "certificates:\n"
@@ -1350,6 +1358,77 @@ delivery_keys_are_checked(void **state)
 	    "(expected \"auto\" or e.g. \"30d\", \"1d12h\")",
 	    "t.yaml:8:13: missing required key \"address\"",
 	    "t.yaml:8:38: unknown key \"tiemout\"; did you mean \"timeout\"?");
+}
+
+static void
+solver_sections_parse_and_are_checked(void **state)
+{
+	struct conf	*conf, *other;
+
+	(void)state;
+	conf = parse_ok(CA1
+	    "dns01: { hook: [/usr/local/bin/dns-hook, --zone, example.com],"
+	    " timeout: 45s, propagation_delay: 0s }\n"
+	    "tlsalpn01: { listen: [\"127.0.0.1:8443\", \"[::1]:8443\"] }\n"
+	    "certificates: [{ name: w, challenge: dns-01, domains: [\"*.w.example\","
+	    " w.example] }, { name: t, challenge: tls-alpn-01, domains: [t.example] }]\n");
+	assert_int_equal(conf->dns01.hook.n, 3);
+	assert_string_equal(conf->dns01.hook.v[0], "/usr/local/bin/dns-hook");
+	assert_string_equal(conf->dns01.hook.v[2], "example.com");
+	assert_int_equal(conf->dns01.timeout, 45);
+	assert_int_equal(conf->dns01.propagation_delay, 0);
+	assert_int_equal(conf->tlsalpn01.listen.n, 2);
+	assert_string_equal(conf->tlsalpn01.listen.v[1], "[::1]:8443");
+	/* the defaults; and equality sees every setting */
+	other = parse_ok(CA1 "dns01: { hook: /usr/local/bin/dns-hook, "
+	    "propagation_delay: 1m }\n");
+	assert_int_equal(other->dns01.hook.n, 1);
+	assert_int_equal(other->dns01.timeout, CONF_DEF_DNS01_TIMEOUT);
+	assert_int_equal(other->dns01.propagation_delay, 60);
+	assert_int_equal(other->tlsalpn01.listen.n, 0);
+	assert_false(conf_solvers_equal(conf, other));
+	assert_true(conf_solvers_equal(conf, conf));
+	conf_free(other);
+	conf_free(conf);
+	/* without the sections: no solver */
+	conf = parse_ok(CA1 "certificates:\n  - name: a\n    domains: [a.example]\n");
+	assert_int_equal(conf->dns01.hook.n, 0);
+	assert_int_equal(conf->tlsalpn01.listen.n, 0);
+	conf_free(conf);
+}
+
+static void
+solver_section_errors_say_what_to_configure(void **state)
+{
+	(void)state;
+	EXPECT(CA1
+	    "dns01: { hook: [dns-hook, add], timeout: 1h, propagation_delay: soon }\n"
+	    "tlsalpn01: { listen: \"*:443\", backlog: 5 }\n",
+	    "t.yaml:4:17: hook: not an absolute path: \"dns-hook\"",
+	    "t.yaml:4:42: timeout: longer than 600s",
+	    "t.yaml:4:65: propagation_delay: unparsable duration \"soon\" "
+	    "(expected \"auto\" or e.g. \"30d\", \"1d12h\")",
+	    "t.yaml:5:22: listen: bad address \"*:443\" (expected "
+	    "\"ipv4:port\" or \"[ipv6]:port\")",
+	    "t.yaml:5:31: unknown key \"backlog\"");
+	EXPECT(CA1 "dns01: { timeout: 10s }\ntlsalpn01: {}\n",
+	    "t.yaml:4:8: missing required key \"hook\"",
+	    "t.yaml:5:12: missing required key \"listen\"");
+	/* a certificate whose type has no section: at load, not at its first order */
+	EXPECT(CA1 "defaults: { challenge: dns-01 }\n"
+	    "certificates:\n"
+	    "  - name: a\n"
+	    "    domains: [a.example]\n"
+	    "  - name: b\n"
+	    "    domains: [b.example]\n"
+	    "    challenge: tls-alpn-01\n"
+	    "  - name: c\n"
+	    "    domains: [c.example]\n"
+	    "    challenge: http-01\n",
+	    "t.yaml:6:5: certificate \"a\" uses dns-01, but there is no dns01 "
+	    "section: add dns01: { hook: [/path/to/hook] }",
+	    "t.yaml:8:5: certificate \"b\" uses tls-alpn-01, but there is no "
+	    "tlsalpn01 section: add tlsalpn01: { listen: [\"[::]:443\"] }");
 }
 
 static void
@@ -1454,6 +1533,8 @@ main(void)
 		cmocka_unit_test(ca_and_http01_equality_covers_every_setting),
 		cmocka_unit_test(delivery_keys_parse_with_defaults),
 		cmocka_unit_test(delivery_keys_are_checked),
+		cmocka_unit_test(solver_sections_parse_and_are_checked),
+		cmocka_unit_test(solver_section_errors_say_what_to_configure),
 		cmocka_unit_test(delivery_equality_covers_every_setting),
 	};
 
