@@ -96,7 +96,8 @@ pebble_tls() {
 # environment (PEBBLE_VA_NOSLEEP=1 is always set). Sets PEBBLE_DIR (the
 # directory URL), PEBBLE_CA (trust anchor for its listener), HTTP01_PORT
 # (where its validator connects), CHALL_MGMT, PEBBLE_MGMT, PEBBLE_ROOTS
-# (issuing root + intermediates, for openssl verify).
+# (issuing root + intermediates, for openssl verify). Set TLSALPN01_PORT
+# first (e.g. from freeport) for tls-alpn-01; unset, it stays port 1.
 pebble_start() {
 	local ports try
 	command -v pebble >/dev/null || bail "pebble is not installed (apt-get install pebble)"
@@ -113,7 +114,7 @@ EOP
   "certificate": "$T/tls/cert.pem",
   "privateKey": "$T/tls/key.pem",
   "httpPort": $HTTP01_PORT,
-  "tlsPort": 1,
+  "tlsPort": ${TLSALPN01_PORT:-1},
   "ocspResponderURL": "",
   "externalAccountBindingRequired": false,
   "certificateValidityPeriod": ${PEBBLE_VALIDITY:-0}
