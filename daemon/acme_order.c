@@ -262,8 +262,8 @@ acme_challenge_pick(const struct acme_solver *solvers, size_t nsolvers,
 	else if (nwanted == 0) {
 		free(types);
 		types = solver_types(solvers, nsolvers);
-		*error = xasprintf("acme: challenge type %s is not implemented "
-		    "(only %s)", want, types);
+		*error = xasprintf("acme: no %s solver is configured (only "
+		    "%s)", want, types);
 	} else if (noffered == 0)
 		*error = xasprintf("acme: %s: CA offers no %s challenge for %s",
 		    authz_url, types, id_value);

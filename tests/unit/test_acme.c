@@ -419,8 +419,7 @@ test_pick_errors_name_the_identifier_and_the_types(void **state)
 	    "acme: https://ca/authz/1 needs a challenge for www.example, but "
 	    "no challenge solver is configured");
 	assert_string_equal(pick(s, 3, "dns-01", OFFER_DNS_HTTP, &chosen),
-	    "acme: challenge type dns-01 is not implemented (only http-01, "
-	    "tls-alpn-01)");
+	    "acme: no dns-01 solver is configured (only http-01, tls-alpn-01)");
 	assert_string_equal(pick(s, 1, "http-01",
 	    "[{\"type\":\"dns-01\",\"url\":\"u/dns\"}]", &chosen),
 	    "acme: https://ca/authz/1: CA offers no http-01 challenge for "
@@ -971,7 +970,7 @@ test_unimplemented_challenge_type_fails_clearly(void **state)
 	env_run(e);
 	assert_non_null(r.error);
 	assert_string_equal(r.error,
-	    "acme: challenge type dns-01 is not implemented (only http-01)");
+	    "acme: no dns-01 solver is configured (only http-01)");
 	assert_int_equal(chall_http_count(e->ch), 0);
 	result_clear(&r);
 }
