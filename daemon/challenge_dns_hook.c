@@ -5,6 +5,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <event2/event.h>
 
@@ -167,6 +168,17 @@ describe(const struct rec *r, const struct proc_result *res)
 	return how;
 }
 
+/* A run has ended: returns NULL if it succeeded, else malloc'd how it failed. */
+static char *
+rec_ran(struct rec *r, const struct proc_result *res)
+{
+	r->proc = NULL;
+	r->h->running--;
+	if (res->exited && res->status == 0 && !res->timed_out)
+		return NULL;
+	return describe(r, res);
+}
+
 static void
 add_done(const struct proc_result *res, void *arg)
 {
@@ -175,10 +187,7 @@ add_done(const struct proc_result *res, void *arg)
 	struct timeval		 tv;
 	char			*how;
 
-	r->proc = NULL;
-	h->running--;
-	if (!res->exited || res->status != 0 || res->timed_out) {
-		how = describe(r, res);
+	if ((how = rec_ran(r, res)) != NULL) {
 		r->error = xasprintf("dns-01 hook add %s for %s: %s", r->name,
 		    r->cert, how);
 		log_msg(LOG_LVL_ERR, r->cert, "%s", r->error);
@@ -193,8 +202,6 @@ add_done(const struct proc_result *res, void *arg)
 		evtimer_add(r->timer, &tv);
 	} else if (!r->withdrawn)
 		rec_up(r);
-	else
-		r->state = UP;
 	/* withdrawn while adding: del whatever the outcome */
 	if (r->withdrawn)
 		r->state = DEL_Q;
@@ -209,15 +216,12 @@ del_done(const struct proc_result *res, void *arg)
 	struct chall_dns_hook	*h = r->h;
 	char			*how;
 
-	r->proc = NULL;
-	h->running--;
-	if (!res->exited || res->status != 0 || res->timed_out) {
-		how = describe(r, res);
+	if ((how = rec_ran(r, res)) != NULL)
 		log_msg(LOG_LVL_WARNING, r->cert, "dns-01 hook del %s: %s; the "
 		    "record may stay in DNS", r->name, how);
-		free(how);
-	} else
+	else
 		log_msg(LOG_LVL_DEBUG, r->cert, "dns-01: deleted %s", r->name);
+	free(how);
 	rec_free(r);
 	pump(h);
 	report_all(h);
@@ -417,6 +421,42 @@ chall_dns_hook_count(const struct chall_dns_hook *h)
 		return 0;
 	TAILQ_FOREACH(r, &h->recs, entry)
 		n += r->state != ADD_Q;
+	return n;
+}
+
+/* Returns how many records still owe a del. */
+static size_t
+dels_owed(const struct chall_dns_hook *h)
+{
+	const struct rec *r;
+	size_t		  n = 0;
+
+	TAILQ_FOREACH(r, &h->recs, entry)
+		n += r->withdrawn && r->state != ADD_Q;
+	return n;
+}
+
+size_t
+chall_dns_hook_drain(struct chall_dns_hook *h)
+{
+	struct timeval	 tv = { 0, 50000 };
+	struct timespec	 t0, t;
+	size_t		 n;
+	long		 max_ms;
+
+	if (h == NULL || (n = dels_owed(h)) == 0)
+		return 0;
+	max_ms = h->timeout_ms + (h->grace_ms > 0 ? h->grace_ms :
+	    PROC_DEFAULT_KILL_GRACE_MS) + 1000;
+	log_info("dns-01: waiting up to %ld ms for %zu del hook%s", max_ms, n,
+	    n == 1 ? "" : "s");
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	do {
+		event_base_loopexit(h->base, &tv);
+		event_base_dispatch(h->base);
+		clock_gettime(CLOCK_MONOTONIC, &t);
+	} while ((n = dels_owed(h)) > 0 && (t.tv_sec - t0.tv_sec) * 1000 +
+	    (t.tv_nsec - t0.tv_nsec) / 1000000 < max_ms);
 	return n;
 }
 

@@ -30,6 +30,13 @@ struct chall_dns_hook_opts {
 struct chall_dns_hook *chall_dns_hook_new(struct event_base *base,
 		    const struct chall_dns_hook_opts *opts);
 /*
+ * Runs the loop until every withdrawn record's del has run, for at most
+ * one hook timeout and its kill grace: for shutdown, once nothing
+ * publishes any more. Returns the number of dels still owed. NULL is a
+ * no-op.
+ */
+size_t		 chall_dns_hook_drain(struct chall_dns_hook *);
+/*
  * Kills hooks still running and frees; a del not yet run is logged as
  * lost (the record stays in DNS). NULL is a no-op.
  */

@@ -115,8 +115,8 @@ struct conf_http01 {
 
 /* Default and longest dns01 hook timeout, longest propagation_delay; seconds. */
 #define CONF_DEF_DNS01_TIMEOUT		30
-#define CONF_MAX_DNS01_TIMEOUT		600
-#define CONF_MAX_DNS01_PROPAGATION	600
+#define CONF_MAX_DNS01_TIMEOUT		300
+#define CONF_MAX_DNS01_PROPAGATION	300
 
 /* dns-01 through an exec hook; hook.n == 0: no "dns01:" section. */
 struct conf_dns01 {

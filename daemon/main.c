@@ -350,6 +350,8 @@ teardown(struct ctx *c)
 	worker_pool_free(c->workers);
 	renewer_free(c->renewer);
 	deliverer_free(c->deliver);
+	/* the orders are gone and withdrew their records: let the dels run */
+	chall_dns_hook_drain(c->dnshook);
 	chall_alpn_free(c->alpn);
 	chall_dns_hook_free(c->dnshook);
 	chall_webroot_free(c->webroot);

@@ -160,11 +160,12 @@ test_add_then_del_with_argv_and_environment(void **state)
 	assert_int_equal(count(t, "start add _acme-challenge.a.example digestA "
 	    "add _acme-challenge.a.example digestA a.example www"), 1);
 	assert_int_equal(chall_dns_hook_count(t->h), 1);
+	/* shutdown: the del owed runs before the solver goes */
 	t->s.withdraw(t->s.arg, &c);
-	drain(t, "end del", 1);
+	assert_int_equal(chall_dns_hook_drain(t->h), 0);
 	assert_int_equal(count(t, "end del _acme-challenge.a.example digestA"), 1);
-	settle(t);
 	assert_int_equal(chall_dns_hook_count(t->h), 0);
+	assert_int_equal(chall_dns_hook_drain(t->h), 0);
 	teardown(t);
 }
 

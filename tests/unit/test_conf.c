@@ -1405,7 +1405,7 @@ solver_section_errors_say_what_to_configure(void **state)
 	    "dns01: { hook: [dns-hook, add], timeout: 1h, propagation_delay: soon }\n"
 	    "tlsalpn01: { listen: \"*:443\", backlog: 5 }\n",
 	    "t.yaml:4:17: hook: not an absolute path: \"dns-hook\"",
-	    "t.yaml:4:42: timeout: longer than 600s",
+	    "t.yaml:4:42: timeout: longer than 300s",
 	    "t.yaml:4:65: propagation_delay: unparsable duration \"soon\" "
 	    "(expected \"auto\" or e.g. \"30d\", \"1d12h\")",
 	    "t.yaml:5:22: listen: bad address \"*:443\" (expected "
