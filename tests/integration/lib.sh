@@ -305,3 +305,143 @@ probe() {
 	/usr/bin/python3 "$top_srcdir/tests/ca-proxy/acme_probe.py" --dir "${PROBE_DIR:-$PROXY_DIR}" \
 	    --cafile "$PEBBLE_CA" --key "${PROBE_KEY:-$T/probe.key}" "$@"
 }
+
+# ---- delivery (issue 7): real servers that renewd deploys to and reloads ----
+
+# conf_defaults FILE YAML: put a "defaults:" section (YAML, already
+# indented) into an inventory written by write_conf.
+conf_defaults() {
+	local y
+	y=$(printf 'defaults:\n%s\n' "$2" | sed 's/$/\\/')
+	sed -i "/^certificates:/i\\
+${y%\\}" "$1"
+}
+
+# normal_serial: a serial as renewd logs it (lower-case hex, no leading
+# zeros) from openssl's "serial=0A1B..." (or bare hex) on stdin.
+normal_serial() {
+	sed -n 's/^\(serial=\)\{0,1\}\([0-9A-Fa-f][0-9A-Fa-f]*\)$/\2/p' | tr A-F a-f | sed 's/^0*\(.\)/\1/'
+}
+
+# live_serial NAME: the serial of the live certificate in $T/state.
+live_serial() {
+	openssl x509 -in "$T/state/certs/$1/live/cert.pem" -noout -serial 2>/dev/null | normal_serial
+}
+
+# pem_serial FILE: the serial of the (first) certificate in FILE.
+pem_serial() {
+	openssl x509 -in "$1" -noout -serial 2>/dev/null | normal_serial
+}
+
+# served_serial PORT SERVERNAME: the serial of the leaf served on
+# 127.0.0.1:PORT for SNI SERVERNAME (empty if no handshake).
+served_serial() {
+	openssl s_client -connect "127.0.0.1:$1" -servername "$2" </dev/null 2>/dev/null |
+	    openssl x509 -noout -serial 2>/dev/null | normal_serial
+}
+
+# serves PORT SERVERNAME SERIAL: the server presents that serial now.
+serves() { [ "$(served_serial "$1" "$2")" = "$3" ]; }
+
+# placeholder_cert CERT KEY DOMAIN [COMBINED]: a self-signed certificate for
+# DOMAIN, what a server is given before renewd's first delivery; with
+# COMBINED, also certificate + key in one file (haproxy).
+placeholder_cert() {
+	mkdir -p "$(dirname "$1")" "$(dirname "$2")"
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+	    -keyout "$2" -out "$1" -days 2 -subj "/CN=$3" \
+	    -addext "subjectAltName=DNS:$3" >/dev/null 2>&1 || return 1
+	[ -z "${4:-}" ] || cat "$1" "$2" >"$4"
+}
+
+# example_nginx_site DIR PORT DOMAIN: conf/examples/nginx/site.conf for a
+# server on 127.0.0.1:PORT, files under DIR/tls, www.example.org -> DOMAIN.
+example_nginx_site() {
+	sed -e "s|/etc/nginx/|$1/|g" -e "s|listen 443 |listen 127.0.0.1:$2 |" \
+	    -e "s|www\.example\.org example\.org;|$3;|" -e "s|www\.example\.org|$3|g" \
+	    "$top_srcdir/conf/examples/nginx/site.conf"
+}
+
+# example_entry FILE NAME DIR PORT DOMAINS [SED...]: the certificate entry of
+# conf/examples/FILE (e.g. nginx/renewd.yaml) for this test: named NAME,
+# for DOMAINS (YAML list body, "a.example, b.example"), /etc/nginx/,
+# /etc/haproxy/ and /run/*.pid under DIR, port 443 -> PORT, the
+# certificate's file names after the first domain; more sed expressions
+# (e.g. to pick a commented alternative) in SED.
+example_entry() {
+	local file=$1 name=$2 dir=$3 port=$4 domains=$5 first
+	shift 5
+	first=${domains%%,*}
+	set -- -e '1,/^certificates:/d' "$@"
+	sed -e "s|/etc/nginx/nginx.conf|$dir/nginx.conf|g" \
+	    -e "s|/etc/haproxy/haproxy.cfg|$dir/haproxy.cfg|g" \
+	    -e "s|/etc/nginx/|$dir/|g" -e "s|/etc/haproxy/|$dir/|g" \
+	    -e "s|/run/\([a-z]*\)\.pid|$dir/\1.pid|g" \
+	    -e "s|:443\"|:$port\"|g" -e "s|www\.example\.org\.|$first.|g" \
+	    -e "s|domains: \[.*\]|domains: [$domains]|" \
+	    -e "s|^  - name: www$|  - name: $name|" \
+	    "$@" "$top_srcdir/conf/examples/$file"
+}
+
+# nginx_start DIR SERVERS: nginx with its prefix, configuration
+# (DIR/nginx.conf, with the text SERVERS in its http block), pid file
+# (DIR/nginx.pid) and error log (DIR/error.log, notice level: every signal
+# and reload is logged) in DIR. The master runs in the foreground, so
+# cleanup stops it; NGINX_PID is its pid. Fails if it does not come up.
+nginx_start() {
+	local d=$1
+	mkdir -p "$d"
+	cat >"$d/nginx.conf" <<EON
+user root;
+pid $d/nginx.pid;
+error_log $d/error.log notice;
+worker_processes 1;
+events { worker_connections 256; }
+http {
+	access_log off;
+	client_body_temp_path $d/body;
+	proxy_temp_path $d/proxy;
+	fastcgi_temp_path $d/fastcgi;
+	uwsgi_temp_path $d/uwsgi;
+	scgi_temp_path $d/scgi;
+$2
+}
+EON
+	/usr/sbin/nginx -t -q -c "$d/nginx.conf" -p "$d/" -e "$d/error.log" || return 1
+	spawn "$d/stderr.log" /usr/sbin/nginx -c "$d/nginx.conf" -p "$d/" -e "$d/error.log" \
+	    -g 'daemon off;'
+	NGINX_PID=$LAST_PID
+	wait_for 10 grep -q "start worker process" "$d/error.log" &&
+	    wait_for 5 sh -c "[ \"\$(cat '$d/nginx.pid')\" = $NGINX_PID ]"
+}
+
+# nginx_reloads DIR [PID]: how many reloads (SIGHUP) nginx logged, all or
+# those sent by process PID.
+nginx_reloads() {
+	grep -c "signal 1 (SIGHUP) received from ${2:-[0-9]*}, reconfiguring" "$1/error.log" || true
+}
+
+# haproxy_start DIR CFG: haproxy in master-worker mode (-W) in the
+# foreground (cleanup stops it) on configuration CFG, pid file DIR/haproxy.pid
+# (must be named in CFG), output in DIR/haproxy.log. HAPROXY_PID: the master.
+haproxy_start() {
+	/usr/sbin/haproxy -c -q -f "$2" || return 1
+	spawn "$1/haproxy.log" /usr/sbin/haproxy -W -f "$2"
+	HAPROXY_PID=$LAST_PID
+	wait_for 10 grep -q "Loading success" "$1/haproxy.log" &&
+	    wait_for 5 sh -c "[ \"\$(cat '$1/haproxy.pid')\" = $HAPROXY_PID ]"
+}
+
+# haproxy_reloads DIR: how many reloads haproxy's master logged.
+haproxy_reloads() { grep -c "Reloading HAProxy" "$1/haproxy.log" || true; }
+
+# delivery_state NAME: "state" in the certificate's delivery.json.
+delivery_state() { jq -r .state "$T/state/certs/$1/delivery.json" 2>/dev/null; }
+
+# status_delivery NAME: the DELIVERY column of renewctl status for NAME
+# (the column headed DELIVERY, wherever it is).
+status_delivery() {
+	"$RENEWCTL" -c "${CONF:-$T/renewd.yaml}" status 2>/dev/null | awk -v n="$1" '
+	    NR == 1 { col = index($0, "DELIVERY"); next }
+	    $1 == n && col { s = substr($0, col); sub(/ .*/, "", s); print s }'
+}
