@@ -53,7 +53,7 @@ check "the deploys are logged with content and mode" sh -c \
 check "the configuration check ran" \
     grep -q "\[www\] reload exec /usr/sbin/nginx.*: ok$" "$T/once.log"
 check "the signal is logged with nginx's pid and pid file" \
-    grep -qF "[www] reload signal HUP to pid $NGINX_PID ($N/nginx.pid): ok" "$T/once.log"
+    grep -qF "[www] reload signal HUP ($N/nginx.pid): sent to pid $NGINX_PID" "$T/once.log"
 check "nginx was reloaded exactly once, by renewd's own SIGHUP" \
     test "$(nginx_reloads "$N") $(nginx_reloads "$N" "$once_pid")" = "1 1"
 check "the delivery is logged as verified" \
