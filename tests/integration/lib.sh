@@ -343,6 +343,16 @@ served_serial() {
 # serves PORT SERVERNAME SERIAL: the server presents that serial now.
 serves() { [ "$(served_serial "$1" "$2")" = "$3" ]; }
 
+# serves_soon PORT SERVERNAME SERIAL: ... within 3 s. Right after a reload a
+# single handshake can still reach an old nginx worker (or be dropped by
+# it while it shuts down), even after renewd's own verify saw the new
+# certificate; says what was served if not.
+serves_soon() {
+	wait_for 3 serves "$@" && return 0
+	diag "127.0.0.1:$1 ($2) serves serial '$(served_serial "$1" "$2")', not '$3'"
+	return 1
+}
+
 # placeholder_cert CERT KEY DOMAIN [COMBINED]: a self-signed certificate for
 # DOMAIN, what a server is given before renewd's first delivery; with
 # COMBINED, also certificate + key in one file (haproxy).

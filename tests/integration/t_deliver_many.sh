@@ -47,7 +47,7 @@ EOY
 all_served() {
 	local i
 	for i in $(seq 1 $COUNT); do
-		serves "$PORT" "m$i.many.example" "$(live_serial "m$i")" || return 1
+		serves_soon "$PORT" "m$i.many.example" "$(live_serial "m$i")" || return 1
 	done
 }
 # runs_for_all LINE: line LINE of $T/runs names all 20 certificates

@@ -53,7 +53,7 @@ check "the stand-in got ReloadUnit nginx.service, mode replace" \
 check "exactly once" test "$(grep -c '"ReloadUnit", "unit": "nginx.service"' "$STANDIN_LOG")" = 1
 check "its job reloaded nginx, once (not by a signal from renewd)" \
     test "$(nginx_reloads "$N") $(grep -c 'SIGHUP) received from [0-9]*' "$N/error.log")" = "1 1"
-check "nginx serves the new certificate" serves "$PORT" "$D" "$s1"
+check "nginx serves the new certificate" serves_soon "$PORT" "$D" "$s1"
 check "www delivered, verified" \
     grep -qF "[www] delivered serial $s1 (verified on 127.0.0.1:$PORT)" "$T/once.log"
 check "reload_mode restart calls ReloadOrRestartUnit" \
