@@ -1,7 +1,9 @@
 #!/bin/bash
 # Delivery to a real haproxy in master-worker mode, configured from
-# conf/examples/haproxy/: chain and key in one file (fullchain+key, 0640,
-# group haproxy), "haproxy -c" then SIGUSR2 to the master. Then a reissue
+# conf/examples/haproxy/ with its reload alternative for running without
+# systemd (the unit: default is t_deliver_unit.sh's): chain and key in one
+# file (fullchain+key, 0640, group haproxy), "haproxy -c" then SIGUSR2 to
+# the master. Then a reissue
 # delivered by the daemon, and one whose configuration check fails: the
 # signal is not sent, the old certificate stays served, a retry is planned.
 . "$(dirname "$0")/lib.sh"
@@ -11,10 +13,10 @@ pebble_start
 H=$T/haproxy
 D=www.haproxy.example
 PORT=$("$top_builddir/tests/integration/freeport" 1) || bail "freeport failed"
-mkdir -p "$H/tls"
-placeholder_cert "$H/placeholder.pem" "$H/placeholder.key" "$D" "$H/tls/$D.pem" ||
+mkdir -p "$H/certs"
+placeholder_cert "$H/placeholder.pem" "$H/placeholder.key" "$D" "$H/certs/$D.pem" ||
     bail "openssl failed"
-chmod 0600 "$H/tls/$D.pem" # renewd must set the mode asked for, 0640
+chmod 0600 "$H/certs/$D.pem" # renewd must set the mode asked for, 0640
 sed -e "s|/etc/haproxy/|$H/|g" -e "s|/run/haproxy.pid|$H/haproxy.pid|" \
     -e "s|bind :443 |bind 127.0.0.1:$PORT |" -e "s|www\.example\.org|$D|g" \
     "$top_srcdir/conf/examples/haproxy/haproxy.cfg" >"$H/haproxy.cfg"
@@ -30,10 +32,12 @@ getent group haproxy >/dev/null || { GROUP=; NOGROUP=(-e 's/, group: haproxy//')
 entry() {
 	local d=$1
 	shift
-	example_entry haproxy/renewd.yaml www "$H" "$PORT" "$d" "${NOGROUP[@]}" "$@"
+	example_entry haproxy/renewd.yaml www "$H" "$PORT" "$d" "${NOGROUP[@]}" \
+	    -e '/- { unit: haproxy.service }/d' -e 's|#- { signal: USR2|- { signal: USR2|' "$@"
 }
 write_conf "$T/renewd.yaml" "$(entry "$D")"
 conf_defaults "$T/renewd.yaml" "  reload_delay: 1s"
+grep -q -- "- { signal: USR2" "$T/renewd.yaml" || bail "the example lost its signal alternative"
 "$RENEWD" -t -c "$T/renewd.yaml" >"$T/check.out" 2>&1
 check "the example inventory entry is valid" test $? -eq 0
 
@@ -45,13 +49,13 @@ check "the certificate was issued and verifies" verify_cert www
 check "haproxy serves the new certificate when --once has exited" serves_soon "$PORT" "$D" "$s1"
 check "the deployed file is the live fullchain followed by the key" sh -c \
     "cat '$T/state/certs/www/live/fullchain.pem' '$T/state/certs/www/live/privkey.pem' |
-     cmp -s - '$H/tls/$D.pem'"
-check "mode 0640" test "$(stat -c %a "$H/tls/$D.pem")" = 640
+     cmp -s - '$H/certs/$D.pem'"
+check "mode 0640" test "$(stat -c %a "$H/certs/$D.pem")" = 640
 if [ -n "$GROUP" ]; then
-	check "group haproxy" test "$(stat -c %G "$H/tls/$D.pem")" = haproxy
+	check "group haproxy" test "$(stat -c %G "$H/certs/$D.pem")" = haproxy
 fi
 check "the deploy is logged" \
-    grep -qF "[www] deployed $H/tls/$D.pem (fullchain+key, mode 0640)" "$T/once.log"
+    grep -qF "[www] deployed $H/certs/$D.pem (fullchain+key, mode 0640)" "$T/once.log"
 check "haproxy -c ran" grep -q "\[www\] reload exec /usr/sbin/haproxy.*: ok$" "$T/once.log"
 check "SIGUSR2 went to the master, named by its pid file" \
     grep -qF "[www] reload signal USR2 ($H/haproxy.pid): sent to pid $HAPROXY_PID" "$T/once.log"
@@ -97,7 +101,7 @@ check "a first retry is planned after 60 s give or take 10% (${wait:-none})" \
     test "${wait:-0}" -ge 54 -a "${wait:-0}" -le 66
 check "the new file was deployed all the same" sh -c \
     "cat '$T/state/certs/www/live/fullchain.pem' '$T/state/certs/www/live/privkey.pem' |
-     cmp -s - '$H/tls/$D.pem'"
+     cmp -s - '$H/certs/$D.pem'"
 check "no signal was sent: haproxy was not reloaded" test "$(haproxy_reloads "$H")" = 2
 check "so haproxy still serves the previous certificate" \
     test "$s3" != "$s2" -a "$(served_serial "$PORT" "$D")" = "$s2"

@@ -1,10 +1,11 @@
 #!/bin/bash
-# Delivery to a real nginx, configured from conf/examples/nginx/: renewd
-# --once obtains the certificate, deploys it over nginx's placeholder,
-# checks nginx's configuration, reloads it with SIGHUP through its pid
-# file and verifies that the new certificate is served before it exits.
-# Then the daemon, on SIGHUP with one more domain and the example's
-# "nginx -s reload" alternative, reissues and delivers again.
+# Delivery to a real nginx, configured from conf/examples/nginx/ with its
+# reload alternatives for running without systemd (the unit: default is
+# t_deliver_unit.sh's): renewd --once obtains the certificate, deploys it
+# over nginx's placeholder, checks nginx's configuration, reloads it with
+# SIGHUP through its pid file and verifies that the new certificate is
+# served before it exits. Then the daemon, on SIGHUP with one more domain
+# and the "nginx -s reload" alternative, reissues and delivers again.
 . "$(dirname "$0")/lib.sh"
 command -v /usr/sbin/nginx >/dev/null || bail "nginx is not installed (apt-get install nginx)"
 
@@ -20,13 +21,17 @@ nginx_start "$N" "$(example_nginx_site "$N" "$PORT" "$D")" ||
 old=$(pem_serial "$N/tls/$D.pem")
 check "nginx serves its placeholder certificate" serves "$PORT" "$D" "$old"
 
-# entry DOMAINS [SED...]: the example's certificate "www" for this nginx
+# entry DOMAINS [SED...]: the example's certificate "www" for this nginx,
+# without its unit: entry, with its "nginx -t" check
 entry() {
 	local d=$1
 	shift
-	example_entry nginx/renewd.yaml www "$N" "$PORT" "$d" "$@"
+	example_entry nginx/renewd.yaml www "$N" "$PORT" "$d" -e '/- { unit: nginx.service }/d' \
+	    -e 's|#- { exec: \[/usr/sbin/nginx, -t|- { exec: [/usr/sbin/nginx, -t|' "$@"
 }
-write_conf "$T/renewd.yaml" "$(entry "$D")"
+# the signal alternative
+write_conf "$T/renewd.yaml" "$(entry "$D" -e 's|#- { signal: HUP|- { signal: HUP|')"
+grep -q -- "- { signal: HUP" "$T/renewd.yaml" || bail "the example lost its signal alternative"
 conf_defaults "$T/renewd.yaml" "  reload_delay: 1s"
 "$RENEWD" -t -c "$T/renewd.yaml" >"$T/check.out" 2>&1
 check "the example inventory entry is valid" test $? -eq 0
@@ -82,7 +87,7 @@ check "a restart with everything delivered does not reload nginx" \
     test "$(nginx_reloads "$N")" = 1
 
 # --- SIGHUP: one more domain (a reissue), reloads by "nginx -s reload" ---
-write_conf "$T/renewd.yaml" "$(entry "$D, alt.$D" -e '/signal: HUP/d' \
+write_conf "$T/renewd.yaml" "$(entry "$D, alt.$D" \
     -e 's|#- { exec: \[/usr/sbin/nginx, -s, reload|- { exec: [/usr/sbin/nginx, -s, reload|')"
 conf_defaults "$T/renewd.yaml" "  reload_delay: 1s"
 grep -q -- "- { exec: \[/usr/sbin/nginx, -s, reload" "$T/renewd.yaml" ||
