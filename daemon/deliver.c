@@ -72,6 +72,7 @@ struct dcert {
 	size_t		 nvpending;
 	time_t		 verify_deadline;
 	char		*verify_err;	/* the first address that failed, why */
+	int		 verify_confirming;	/* the last round saw it everywhere */
 	struct reload_client rc;	/* asks the reloader for each step */
 	TAILQ_ENTRY(dcert) entry;
 };
@@ -462,6 +463,42 @@ verify_servername(const struct conf_cert *cfg)
 	return NULL;
 }
 
+/*
+ * Every handshake of a round has answered. Two rounds a second apart must
+ * both see the new leaf everywhere: right after a graceful reload an old
+ * worker may still answer a connection or two.
+ */
+static void
+verify_round_done(struct dcert *c)
+{
+	char	how[512], msg[512];
+	size_t	i, n = c->cfg->verify.addrs.n, o = 0;
+
+	for (i = 0; i < n && c->vreqs[i]->ok; i++)
+		;
+	if (i == n && c->verify_confirming) {
+		o += (size_t)snprintf(how, sizeof(how), " (verified on");
+		for (i = 0; i < n && o < sizeof(how); i++)
+			o += (size_t)snprintf(how + o, sizeof(how) - o, " %s",
+			    c->cfg->verify.addrs.v[i]);
+		if (o < sizeof(how))
+			snprintf(how + o, sizeof(how) - o, ")");
+		dcert_stop(c);
+		delivered(c, how);
+		return;
+	}
+	c->verify_confirming = i == n;
+	if (c->verify_confirming)
+		for (i = 0; i < n; i++)
+			c->vreqs[i]->ok = 0;	/* ask every address again */
+	if (c->verify_confirming || time(NULL) < c->verify_deadline)
+		arm_ms(c->timer, 1000);	/* reloads take a moment */
+	else {
+		snprintf(msg, sizeof(msg), "%s", c->verify_err);
+		failed(c, "not served", msg);
+	}
+}
+
 static void
 verify_one_done(void *arg, const char *fp, const char *serial,
     const char *error)
@@ -485,29 +522,8 @@ verify_one_done(void *arg, const char *fp, const char *serial,
 			    serial, c->serial);
 		c->verify_err = xstrdup(msg);
 	}
-	if (--c->nvpending > 0)
-		return;
-	for (i = 0; i < c->cfg->verify.addrs.n; i++)
-		if (!c->vreqs[i]->ok)
-			break;
-	if (i == c->cfg->verify.addrs.n) {
-		char	how[512];
-		size_t	o = 0;
-
-		o += (size_t)snprintf(how, sizeof(how), " (verified on");
-		for (i = 0; i < c->cfg->verify.addrs.n && o < sizeof(how); i++)
-			o += (size_t)snprintf(how + o, sizeof(how) - o, " %s",
-			    c->cfg->verify.addrs.v[i]);
-		if (o < sizeof(how))
-			snprintf(how + o, sizeof(how) - o, ")");
-		dcert_stop(c);
-		delivered(c, how);
-	} else if (time(NULL) < c->verify_deadline)
-		arm_ms(c->timer, 1000);	/* reloads take a moment: try again */
-	else {
-		snprintf(msg, sizeof(msg), "%s", c->verify_err);
-		failed(c, "not served", msg);
-	}
+	if (--c->nvpending == 0)
+		verify_round_done(c);
 }
 
 /* One handshake to every address that did not yet serve the new leaf. */
@@ -547,6 +563,7 @@ verify_start_all(struct dcert *c)
 		c->vreqs[i]->c = c;
 	}
 	c->verify_deadline = time(NULL) + c->cfg->verify.timeout;
+	c->verify_confirming = 0;
 	verify_round(c);
 }
 
