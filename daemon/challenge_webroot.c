@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,29 +17,58 @@
 
 struct chall_webroot {
 	char			*dir;	/* webroot/.well-known/acme-challenge */
+	int			 dfd;	/* that directory */
 	struct chall_tokens	 tokens;
 };
+
+/*
+ * Makes or opens directory name in dfd (shown as path), never through a
+ * symlink: the web server's owner can write in the webroot, and root
+ * must not write wherever a link of theirs points. Returns its descriptor
+ * or -1 with err filled.
+ */
+static int
+webroot_dir(int dfd, const char *name, const char *path, char *err,
+    size_t errlen)
+{
+	int	fd;
+
+	/* the web server reads these as another user: 0755, whatever the umask */
+	if ((fd = fsutil_mkdirat(dfd, name, 0755, 0)) != -1)
+		return fd;
+	if (errno == ELOOP)
+		snprintf(err, errlen, "http-01: %s is a symbolic link: refusing "
+		    "to follow it (make it a directory)", path);
+	else
+		snprintf(err, errlen, "http-01: cannot create %s: %s", path,
+		    strerror(errno));
+	return -1;
+}
 
 struct chall_webroot *
 chall_webroot_new(const char *webroot, char *err, size_t errlen)
 {
 	struct chall_webroot	*w;
 	char			*wk;
-	const char		*failed = NULL;
+	int			 rfd, wkfd = -1;
 
 	w = xcalloc(1, sizeof(*w));
+	w->dfd = -1;
 	wk = xasprintf("%s/.well-known", webroot);
 	w->dir = xasprintf("%s/acme-challenge", wk);
-	/* the web server reads these as another user: 0755, whatever the umask */
-	if (fsutil_mkdir(wk, 0755) == -1)
-		failed = wk;
-	else if (fsutil_mkdir(w->dir, 0755) == -1)
-		failed = w->dir;
-	if (failed != NULL)
-		snprintf(err, errlen, "http-01: cannot create %s: %s", failed,
-		    strerror(errno));
+	/* the webroot itself is the admin's choice, symlink or not */
+	if ((rfd = open(webroot, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
+		snprintf(err, errlen, "http-01: cannot open webroot %s: %s",
+		    webroot, strerror(errno));
+	else if ((wkfd = webroot_dir(rfd, ".well-known", wk, err, errlen)) != -1)
+		w->dfd = webroot_dir(wkfd, "acme-challenge", w->dir, err,
+		    errlen);
+	if (rfd != -1)
+		close(rfd);
+	if (wkfd != -1)
+		close(wkfd);
 	free(wk);
-	if (failed != NULL) {
+	if (w->dfd == -1) {
 		chall_webroot_free(w);
 		w = NULL;
 	}
@@ -50,12 +80,12 @@ static int
 file_write(const struct chall_webroot *w, const char *token,
     const char *keyauth)
 {
-	char	*path = xasprintf("%s/%s", w->dir, token);
-	int	 rc;
+	int	rc;
 
-	if ((rc = fsutil_write_atomic(path, keyauth, strlen(keyauth), 0644)) == -1)
-		log_err("http-01: cannot write %s: %s", path, strerror(errno));
-	free(path);
+	if ((rc = fsutil_write_atomic_at(w->dfd, token, keyauth,
+	    strlen(keyauth), 0644, (uid_t)-1, (gid_t)-1)) == -1)
+		log_err("http-01: cannot write %s/%s: %s", w->dir, token,
+		    strerror(errno));
 	return rc;
 }
 
@@ -64,11 +94,10 @@ static void
 file_remove(void *arg, const char *token)
 {
 	const struct chall_webroot *w = arg;
-	char			*path = xasprintf("%s/%s", w->dir, token);
 
-	if (fsutil_unlink(path) == -1)
-		log_warn("http-01: cannot remove %s: %s", path, strerror(errno));
-	free(path);
+	if (fsutil_unlinkat(w->dfd, token) == -1)
+		log_warn("http-01: cannot remove %s/%s: %s", w->dir, token,
+		    strerror(errno));
 }
 
 int
@@ -114,6 +143,8 @@ chall_webroot_free(struct chall_webroot *w)
 	if (w == NULL)
 		return;
 	chall_tokens_clear(&w->tokens, file_remove, w);
+	if (w->dfd != -1)
+		close(w->dfd);
 	free(w->dir);
 	free(w);
 }

@@ -1,17 +1,24 @@
-/* fsutil.c - atomic write, mkdir with mode, capped read, fsync of a dir */
+/* fsutil.c - atomic write, mkdir with mode, capped read, fsync of a dir, access beneath a dir fd */
 #include "config.h"
 
 #include <sys/file.h>
+#include <sys/random.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/types.h>
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#ifdef __linux__
+#include <linux/openat2.h>
+#endif
 
 #include "fsutil.h"
 #include "log.h"
@@ -154,17 +161,62 @@ fsutil_write_atomic_owned(const char *path, const void *data, size_t len,
     mode_t mode, uid_t uid, gid_t gid)
 {
 	const char	*base;
-	char		*dir, *tmp = NULL;
-	int		 fd, rc = -1, made = 0, saved;
+	char		*dir;
+	int		 dfd, rc = -1, saved;
 
 	dir = split_path(path, &base);
-	if (*base == '\0') {
+	if (*base == '\0')
+		errno = EINVAL;
+	else if ((dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) != -1) {
+		rc = fsutil_write_atomic_at(dfd, base, data, len, mode, uid,
+		    gid);
+		saved = errno;
+		close(dfd);
+		errno = saved;
+	}
+	free(dir);
+	return rc;
+}
+
+/*
+ * mkostemp(3) in directory dfd: tmp ends in "XXXXXX", replaced by random
+ * letters and digits until a name is free. Never follows a symlink.
+ */
+static int
+mkstemp_at(int dfd, char *tmp)
+{
+	static const char chars[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	    "abcdefghijklmnopqrstuvwxyz0123456789";
+	unsigned char	 rnd[6];
+	char		*x = tmp + strlen(tmp) - 6;
+	int		 fd, i, tries;
+
+	for (tries = 0; tries < 100; tries++) {
+		if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
+			return -1;
+		for (i = 0; i < 6; i++)
+			x[i] = chars[rnd[i] % (sizeof(chars) - 1)];
+		/* 0600: the data is never readable by others, even briefly */
+		if ((fd = openat(dfd, tmp, O_RDWR | O_CREAT | O_EXCL |
+		    O_NOFOLLOW | O_CLOEXEC, 0600)) != -1 || errno != EEXIST)
+			return fd;
+	}
+	return -1;
+}
+
+int
+fsutil_write_atomic_at(int dfd, const char *name, const void *data,
+    size_t len, mode_t mode, uid_t uid, gid_t gid)
+{
+	char	*tmp = NULL;
+	int	 fd, rc = -1, made = 0, saved;
+
+	if (*name == '\0' || strchr(name, '/') != NULL) {
 		errno = EINVAL;
 		goto out;
 	}
-	tmp = xasprintf("%s/.%s.XXXXXX", dir, base);
-	/* mkstemp creates 0600: the data is never readable by others, even briefly */
-	if ((fd = mkostemp(tmp, O_CLOEXEC)) == -1)
+	tmp = xasprintf(".%s.XXXXXX", name);
+	if ((fd = mkstemp_at(dfd, tmp)) == -1)
 		goto out;
 	made = 1;
 	/* owner before mode and data: the name never shows a looser file */
@@ -175,16 +227,15 @@ fsutil_write_atomic_owned(const char *path, const void *data, size_t len,
 		goto out;
 	}
 	if (close_rc(fd, fill_fd(fd, data, len, mode)) == -1 ||
-	    rename(tmp, path) == -1)
+	    renameat(dfd, tmp, dfd, name) == -1)
 		goto out;
 	made = 0;	/* renamed into place: nothing left to clean up */
-	rc = fsutil_fsync_dir(dir);
+	rc = fsync(dfd);
 out:
 	saved = errno;
 	if (made)
-		unlink(tmp);
+		unlinkat(dfd, tmp, 0);
 	free(tmp);
-	free(dir);
 	errno = saved;
 	return rc;
 }
@@ -218,17 +269,15 @@ first_cap(int fd, size_t limit)
 	return limit < FSUTIL_READ_CHUNK ? limit : FSUTIL_READ_CHUNK;
 }
 
-char *
-fsutil_read_file(const char *path, size_t max, unsigned flags, size_t *lenp)
+/* fsutil_read_file's reading of the open fd, which it closes. */
+static char *
+read_fd(int fd, size_t max, size_t *lenp)
 {
 	char	*buf;
 	size_t	 len = 0, cap, limit = max + 1;	/* one byte more shows the excess */
 	ssize_t	 n;
-	int	 fd, saved;
+	int	 saved;
 
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC |
-	    ((flags & FSUTIL_NOFOLLOW) ? O_NOFOLLOW : 0))) == -1)
-		return NULL;
 	cap = first_cap(fd, limit);
 	buf = xmalloc(cap + 1);
 	for (;;) {
@@ -260,6 +309,27 @@ fail:
 	free(buf);
 	errno = saved;
 	return NULL;
+}
+
+char *
+fsutil_read_file(const char *path, size_t max, unsigned flags, size_t *lenp)
+{
+	int	fd;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC |
+	    ((flags & FSUTIL_NOFOLLOW) ? O_NOFOLLOW : 0))) == -1)
+		return NULL;
+	return read_fd(fd, max, lenp);
+}
+
+char *
+fsutil_read_file_at(int dfd, const char *rel, size_t max, size_t *lenp)
+{
+	int	fd;
+
+	if ((fd = fsutil_openat(dfd, rel, O_RDONLY, 0)) == -1)
+		return NULL;
+	return read_fd(fd, max, lenp);
 }
 
 int
@@ -302,18 +372,31 @@ is_temp_name(const char *name)
 void
 fsutil_sweep_temp(const char *dir)
 {
+	int	dfd;
+
+	if ((dfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+	    O_CLOEXEC)) == -1)
+		return;
+	fsutil_sweep_temp_at(dfd, dir);
+	close(dfd);
+}
+
+void
+fsutil_sweep_temp_at(int dirfd, const char *shown)
+{
 	DIR		*d;
 	struct dirent	*de;
 	struct stat	 sb;
 	int		 dfd;
 
-	if ((dfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
-	    O_CLOEXEC)) == -1)
+	/* a copy: closedir closes the descriptor it is given */
+	if ((dfd = fcntl(dirfd, F_DUPFD_CLOEXEC, 0)) == -1)
 		return;
 	if ((d = fdopendir(dfd)) == NULL) {
 		close(dfd);
 		return;
 	}
+	rewinddir(d);
 	while ((de = readdir(d)) != NULL) {
 		if (!is_temp_name(de->d_name) ||
 		    fstatat(dfd, de->d_name, &sb, AT_SYMLINK_NOFOLLOW) == -1 ||
@@ -321,7 +404,7 @@ fsutil_sweep_temp(const char *dir)
 			continue;
 		if (unlinkat(dfd, de->d_name, 0) == 0)
 			log_notice("removed %s/%s, left by an interrupted write",
-			    dir, de->d_name);
+			    shown, de->d_name);
 	}
 	closedir(d);
 }
@@ -333,23 +416,24 @@ fsutil_sweep_temp(const char *dir)
  * two are exchanged atomically and the old one is kept at aside.
  */
 static enum fsutil_swap
-swap_aside(const char *tmp, const char *path, const char *aside, char *msg,
-    size_t msglen)
+swap_aside(int dfd, const char *shown, const char *tmp, const char *name,
+    const char *aside, char *msg, size_t msglen)
 {
-	if (renameat2(AT_FDCWD, tmp, AT_FDCWD, path, RENAME_EXCHANGE) == -1) {
-		snprintf(msg, msglen, "%s is not a symbolic link and cannot be "
-		    "swapped (%s): move it away", path, strerror(errno));
+	if (renameat2(dfd, tmp, dfd, name, RENAME_EXCHANGE) == -1) {
+		snprintf(msg, msglen, "%s/%s is not a symbolic link and cannot "
+		    "be swapped (%s): move it away", shown, name,
+		    strerror(errno));
 		return FSUTIL_SWAP_FAILED;
 	}
-	/* path is the link now; what was there sits at tmp */
-	if (rename(tmp, aside) == -1) {
-		snprintf(msg, msglen, "%s was not a symbolic link; it is now %s "
-		    "(cannot rename it to %s: %s)", path, tmp, aside,
-		    strerror(errno));
+	/* name is the link now; what was there sits at tmp */
+	if (renameat(dfd, tmp, dfd, aside) == -1) {
+		snprintf(msg, msglen, "%s/%s was not a symbolic link; it is now "
+		    "%s/%s (cannot rename it to %s: %s)", shown, name, shown,
+		    tmp, aside, strerror(errno));
 		return FSUTIL_SWAP_KEPT;
 	}
-	snprintf(msg, msglen, "%s was not a symbolic link: moved it to %s",
-	    path, aside);
+	snprintf(msg, msglen, "%s/%s was not a symbolic link: moved it to "
+	    "%s/%s", shown, name, shown, aside);
 	return FSUTIL_SWAP_MOVED;
 }
 
@@ -357,38 +441,64 @@ enum fsutil_swap
 fsutil_symlink_swap(const char *target, const char *path, const char *aside,
     char *msg, size_t msglen)
 {
-	struct stat	 sb;
-	const char	*base;
-	char		*dir, *tmp;
+	const char	*base, *abase;
+	char		*dir, *adir;
+	int		 dfd;
 	enum fsutil_swap rc = FSUTIL_SWAP_FAILED;
 
 	msg[0] = '\0';
 	dir = split_path(path, &base);
-	tmp = xasprintf("%s/.%s.tmp", dir, base);
+	adir = split_path(aside, &abase);
+	if (strcmp(dir, adir) != 0)
+		snprintf(msg, msglen, "%s: not in the directory of %s", aside,
+		    path);
+	else if ((dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
+		snprintf(msg, msglen, "cannot open %s: %s", dir,
+		    strerror(errno));
+	else {
+		rc = fsutil_symlink_swap_at(dfd, dir, target, base, abase, msg,
+		    msglen);
+		close(dfd);
+	}
+	free(dir);
+	free(adir);
+	return rc;
+}
+
+enum fsutil_swap
+fsutil_symlink_swap_at(int dfd, const char *shown, const char *target,
+    const char *name, const char *aside, char *msg, size_t msglen)
+{
+	struct stat	 sb;
+	char		*tmp;
+	enum fsutil_swap rc = FSUTIL_SWAP_FAILED;
+
+	msg[0] = '\0';
+	tmp = xasprintf(".%s.tmp", name);
 	/* a link left by a crash between symlink() and rename() is replaced */
-	if (fsutil_unlink(tmp) == -1) {
-		snprintf(msg, msglen, "cannot remove %s: %s", tmp,
+	if (unlinkat(dfd, tmp, 0) == -1 && errno != ENOENT) {
+		snprintf(msg, msglen, "cannot remove %s/%s: %s", shown, tmp,
 		    strerror(errno));
 		goto out;
 	}
-	if (symlink(target, tmp) == -1) {
-		snprintf(msg, msglen, "cannot create link %s: %s", tmp,
-		    strerror(errno));
+	if (symlinkat(target, dfd, tmp) == -1) {
+		snprintf(msg, msglen, "cannot create link %s/%s: %s", shown,
+		    tmp, strerror(errno));
 		goto out;
 	}
-	if (lstat(path, &sb) == -1 || S_ISLNK(sb.st_mode)) {
-		if (rename(tmp, path) == 0)
+	if (fstatat(dfd, name, &sb, AT_SYMLINK_NOFOLLOW) == -1 ||
+	    S_ISLNK(sb.st_mode)) {
+		if (renameat(dfd, tmp, dfd, name) == 0)
 			rc = FSUTIL_SWAP_DONE;
 		else
-			snprintf(msg, msglen, "cannot rename %s to %s: %s", tmp,
-			    path, strerror(errno));
+			snprintf(msg, msglen, "cannot rename %s/%s to %s: %s",
+			    shown, tmp, name, strerror(errno));
 	} else
-		rc = swap_aside(tmp, path, aside, msg, msglen);
+		rc = swap_aside(dfd, shown, tmp, name, aside, msg, msglen);
 	if (rc == FSUTIL_SWAP_FAILED)
-		unlink(tmp);
+		unlinkat(dfd, tmp, 0);
 out:
 	free(tmp);
-	free(dir);
 	return rc;
 }
 
@@ -445,4 +555,251 @@ fail:
 	close(fd);
 	errno = saved;
 	return -1;
+}
+
+/* ------------------------------------------- access beneath a directory */
+
+/*
+ * The O_NOFOLLOW walk: each directory component opened with O_NOFOLLOW |
+ * O_DIRECTORY relative to the one before, so no symlink is followed and
+ * ".." never climbs out. For kernels (or seccomp filters) without openat2.
+ */
+static int
+openat_walk(int dfd, const char *rel, int flags, mode_t mode)
+{
+	char	*copy, *p, *slash;
+	int	 fd = dfd, nfd = -1, saved;
+
+	copy = xstrdup(rel);
+	for (p = copy; ; p = slash + 1) {
+		if ((slash = strchr(p, '/')) != NULL)
+			*slash = '\0';
+		if (*p == '\0' || strcmp(p, "..") == 0) {
+			errno = *p == '\0' ? ENOENT : EXDEV;
+			nfd = -1;
+		} else if (slash != NULL)
+			nfd = openat(fd, p, O_RDONLY | O_DIRECTORY |
+			    O_NOFOLLOW | O_CLOEXEC);
+		else
+			nfd = openat(fd, p, flags | O_NOFOLLOW | O_CLOEXEC,
+			    mode);
+		saved = errno;
+		if (fd != dfd)
+			close(fd);
+		errno = saved;
+		if (nfd == -1 || slash == NULL)
+			break;
+		fd = nfd;
+	}
+	free(copy);
+	return nfd;
+}
+
+/* fsutil_openat's open, errno as the kernel (or the walk) gives it. */
+static int
+openat_beneath(int dfd, const char *rel, int flags, mode_t mode)
+{
+#if defined(RESOLVE_NO_SYMLINKS) && defined(SYS_openat2) && \
+    !defined(RENEWD_NO_OPENAT2)
+	struct open_how	how;
+	long		fd;
+
+	memset(&how, 0, sizeof(how));
+	how.flags = (unsigned long long)(flags | O_NOFOLLOW | O_CLOEXEC);
+	how.mode = (flags & O_CREAT) ? mode : 0;
+	how.resolve = RESOLVE_NO_SYMLINKS | RESOLVE_BENEATH;
+	fd = syscall(SYS_openat2, dfd, rel, &how, sizeof(how));
+	/* ENOSYS: before Linux 5.6; EPERM: a seccomp filter that predates it */
+	if (fd != -1 || (errno != ENOSYS && errno != EPERM))
+		return (int)fd;
+#endif
+	return openat_walk(dfd, rel, flags, mode);
+}
+
+/*
+ * O_NOFOLLOW | O_DIRECTORY fails with ENOTDIR on a symlink: tells it
+ * apart (ELOOP) from a file where a directory belongs, for the caller.
+ */
+static int
+openat_errno(int dfd, const char *rel)
+{
+	struct stat	 sb;
+	char		*bad;
+	int		 saved = errno;
+
+	if (saved == ENOTDIR) {
+		bad = xstrndup(rel, fsutil_bad_component(dfd, rel));
+		if (fstatat(dfd, bad, &sb, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    S_ISLNK(sb.st_mode))
+			saved = ELOOP;
+		free(bad);
+	}
+	errno = saved;
+	return -1;
+}
+
+int
+fsutil_openat(int dfd, const char *rel, int flags, mode_t mode)
+{
+	int	fd;
+
+	if ((fd = openat_beneath(dfd, rel, flags, mode)) == -1)
+		return openat_errno(dfd, rel);
+	return fd;
+}
+
+int
+fsutil_mkdirat(int dfd, const char *name, mode_t mode, unsigned flags)
+{
+	int	fd, made, saved;
+
+	made = mkdirat(dfd, name, mode) == 0;
+	if (!made && (errno != EEXIST || (flags & FSUTIL_NEW)))
+		return -1;
+	if ((fd = fsutil_openat(dfd, name, O_RDONLY | O_DIRECTORY, 0)) == -1 ||
+	    !made)
+		return fd;
+	/* mode forced past the umask on what we create */
+	if (fchmod(fd, mode) == 0)
+		return fd;
+	saved = errno;
+	close(fd);
+	unlinkat(dfd, name, AT_REMOVEDIR);
+	errno = saved;
+	return -1;
+}
+
+int
+fsutil_write_new_at(int dfd, const char *name, const void *data, size_t len,
+    mode_t mode)
+{
+	int	fd, saved;
+
+	/* created 0600 whatever the umask; widened afterwards if need be */
+	if ((fd = openat(dfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
+	    O_CLOEXEC, 0600)) == -1)
+		return -1;
+	if (close_rc(fd, fill_fd(fd, data, len, mode)) == 0)
+		return 0;
+	saved = errno;
+	unlinkat(dfd, name, 0);
+	errno = saved;
+	return -1;
+}
+
+int
+fsutil_unlinkat(int dfd, const char *name)
+{
+	if (unlinkat(dfd, name, 0) == -1 && errno != ENOENT)
+		return -1;
+	return 0;
+}
+
+void
+fsutil_remove_dir_at(int dfd, const char *dir, const char *const *names,
+    size_t n)
+{
+	size_t	i;
+	int	fd;
+
+	if ((fd = fsutil_openat(dfd, dir, O_RDONLY | O_DIRECTORY, 0)) != -1) {
+		for (i = 0; i < n; i++)
+			unlinkat(fd, names[i], 0);
+		close(fd);
+	}
+	unlinkat(dfd, dir, AT_REMOVEDIR);
+}
+
+size_t
+fsutil_bad_component(int dfd, const char *rel)
+{
+	struct stat	 sb;
+	size_t		 len = 0;
+	char		*prefix;
+	int		 bad;
+
+	while (rel[len] != '\0') {
+		len += strcspn(rel + len, "/");
+		prefix = xstrndup(rel, len);
+		bad = fstatat(dfd, prefix, &sb, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    !S_ISDIR(sb.st_mode);
+		free(prefix);
+		if (bad || rel[len] == '\0')
+			break;
+		len++;
+	}
+	return len;
+}
+
+/*
+ * Returns 0 if dir is no danger as the parent of a state directory:
+ * writable by everyone only if sticky and root's (as /tmp is). Else fills
+ * err and returns -1.
+ */
+static int
+parent_ok(const char *dir, const char *what, char *err, size_t errlen)
+{
+	struct stat	sb;
+
+	if (stat(dir, &sb) == -1) {
+		snprintf(err, errlen, "%s: %s: %s", what, dir, strerror(errno));
+		return -1;
+	}
+	if ((sb.st_mode & S_IWOTH) == 0 ||
+	    ((sb.st_mode & S_ISVTX) != 0 && sb.st_uid == 0))
+		return 0;
+	snprintf(err, errlen, "%s: parent directory %s is writable by everyone "
+	    "(mode %04o%s): anyone could replace what is below it; refusing to "
+	    "use it", what, dir, (unsigned)(sb.st_mode & 07777),
+	    (sb.st_mode & S_ISVTX) != 0 ? ", sticky but not owned by root" :
+	    ", not sticky");
+	return -1;
+}
+
+/* parent_ok for every directory from dir (included) up to "/". */
+static int
+parents_ok(char *dir, const char *what, char *err, size_t errlen)
+{
+	char	*slash;
+
+	for (;;) {
+		if (parent_ok(dir, what, err, errlen) == -1)
+			return -1;
+		if ((slash = strrchr(dir, '/')) == NULL || slash == dir)
+			break;
+		*slash = '\0';
+	}
+	return strcmp(dir, "/") == 0 || *dir != '/' ? 0 :
+	    parent_ok("/", what, err, errlen);
+}
+
+int
+fsutil_check_parents(const char *path, const char *what, char *err,
+    size_t errlen)
+{
+	struct stat	 sb;
+	const char	*base;
+	char		 real[PATH_MAX], *dir;
+	int		 rc = -1;
+
+	/* the directory itself, where a symlink leads (DynamicUser's do) */
+	if (realpath(path, real) == NULL) {
+		snprintf(err, errlen, "%s: %s: %s", what, path, strerror(errno));
+		return -1;
+	}
+	if ((dir = strrchr(real, '/')) != NULL && dir[1] != '\0') {
+		dir[dir == real ? 1 : 0] = '\0';
+		if (parents_ok(real, what, err, errlen) == -1)
+			return -1;
+	}
+	/* and, if path is a symlink, whoever could replace the link */
+	if (lstat(path, &sb) == -1 || !S_ISLNK(sb.st_mode))
+		return 0;
+	dir = split_path(path, &base);
+	if (realpath(dir, real) == NULL)
+		snprintf(err, errlen, "%s: %s: %s", what, dir, strerror(errno));
+	else
+		rc = parents_ok(real, what, err, errlen);
+	free(dir);
+	return rc;
 }

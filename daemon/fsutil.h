@@ -50,6 +50,13 @@ int		 fsutil_write_atomic(const char *path, const void *data, size_t len,
 int		 fsutil_write_atomic_owned(const char *path, const void *data,
 		    size_t len, mode_t mode, uid_t uid, gid_t gid);
 /*
+ * fsutil_write_atomic_owned of name (one component) in directory dfd;
+ * the temp file is made there without following any symlink.
+ */
+int		 fsutil_write_atomic_at(int dfd, const char *name,
+		    const void *data, size_t len, mode_t mode, uid_t uid,
+		    gid_t gid);
+/*
  * Creates path, which must not exist, with mode, writes data and fsyncs
  * it; no temp file, so only for a directory nothing refers to yet (the
  * caller fsyncs that directory once). Returns 0 or -1 (errno set; EEXIST
@@ -67,6 +74,13 @@ int		 fsutil_write_new(const char *path, const void *data, size_t len,
 char		*fsutil_read_file(const char *path, size_t max, unsigned flags,
 		    size_t *len);
 
+/*
+ * fsutil_read_file of rel beneath directory dfd, no symlink followed on
+ * the way or at the end (ELOOP).
+ */
+char		*fsutil_read_file_at(int dfd, const char *rel, size_t max,
+		    size_t *len);
+
 /* unlink(2) where a missing path counts as removed. Returns 0 or -1 (errno set). */
 int		 fsutil_unlink(const char *path);
 /*
@@ -81,6 +95,8 @@ void		 fsutil_remove_dir(const char *dir, const char *const *names,
  * Logs each removal. Only call it while no write can be running there.
  */
 void		 fsutil_sweep_temp(const char *dir);
+/* fsutil_sweep_temp of directory dirfd, named shown in the log. */
+void		 fsutil_sweep_temp_at(int dirfd, const char *shown);
 
 /* What fsutil_symlink_swap did. */
 enum fsutil_swap {
@@ -100,6 +116,10 @@ enum fsutil_swap {
  */
 enum fsutil_swap fsutil_symlink_swap(const char *target, const char *path,
 		    const char *aside, char *msg, size_t msglen);
+/* fsutil_symlink_swap of name and aside in directory dfd, shown as dir in msg. */
+enum fsutil_swap fsutil_symlink_swap_at(int dfd, const char *dir,
+		    const char *target, const char *name, const char *aside,
+		    char *msg, size_t msglen);
 
 /*
  * Opens path (created 0600, never through a symlink), takes an exclusive
@@ -109,5 +129,48 @@ enum fsutil_swap fsutil_symlink_swap(const char *target, const char *path,
  * and err then names its pid when the file tells it.
  */
 int		 fsutil_lock_pidfile(const char *path, char *err, size_t errlen);
+
+/*
+ * Access beneath a directory descriptor. Nothing below dfd is reached
+ * through a symlink or "..": openat2(2) with RESOLVE_NO_SYMLINKS |
+ * RESOLVE_BENEATH where the kernel has it, else a walk opening each
+ * component O_NOFOLLOW | O_DIRECTORY. A symlink on the way fails with
+ * ELOOP (ENOTDIR for a file where a directory belongs); what is beneath
+ * is ours, so a symlink there was planted by someone else.
+ */
+
+/* openat(2) of rel (components separated by '/') beneath dfd, O_CLOEXEC. Returns a descriptor or -1 (errno set). */
+int		 fsutil_openat(int dfd, const char *rel, int flags, mode_t mode);
+#define FSUTIL_NEW	0x2	/* fsutil_mkdirat: the directory must not exist (EEXIST) */
+/*
+ * Creates directory name (one component) in dfd with mode forced past the
+ * umask, or takes the existing one (unless FSUTIL_NEW), and opens it
+ * without following a symlink. Returns its descriptor or -1 (errno set).
+ */
+int		 fsutil_mkdirat(int dfd, const char *name, mode_t mode,
+		    unsigned flags);
+/* fsutil_write_new in directory dfd (name: one component, never followed). */
+int		 fsutil_write_new_at(int dfd, const char *name, const void *data,
+		    size_t len, mode_t mode);
+/* fsutil_unlink of name in directory dfd. */
+int		 fsutil_unlinkat(int dfd, const char *name);
+/* fsutil_remove_dir of dir (beneath dfd, not followed). */
+void		 fsutil_remove_dir_at(int dfd, const char *dir,
+		    const char *const *names, size_t n);
+/*
+ * After fsutil_openat(dfd, rel) failed: returns the length of rel's
+ * prefix naming the first component that is no directory (a symlink, most
+ * likely), or of the component that was missing, for the error message.
+ */
+size_t		 fsutil_bad_component(int dfd, const char *rel);
+/*
+ * Refuses a state directory an untrusted user could replace, as sshd does
+ * for its files: every directory above path (after symlinks, and above
+ * path itself if it is one) must not be writable by everyone unless it is
+ * sticky and owned by root (as /tmp is). Returns 0, or -1 with err
+ * naming the directory (what: how to name path, e.g. "state directory").
+ */
+int		 fsutil_check_parents(const char *path, const char *what,
+		    char *err, size_t errlen);
 
 #endif

@@ -6,6 +6,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,6 +34,7 @@
 
 struct store {
 	char	*dir;
+	int	 dfd;			/* dir, opened once: all else is beneath */
 	int	 lockfd;		/* holds the flock while open */
 };
 
@@ -43,23 +45,20 @@ static const char *const cert_files[] = {
 
 /*
  * The state directory may itself be a symlink (systemd's DynamicUser makes
- * one), but what it names must be ours and writable by us alone: whoever
- * else can write there can swap keys, or plant symlinks that send our
- * writes elsewhere. Access for others short of writing is only warned
- * about: the keys inside stay 0600 in 0700 directories either way.
+ * one), but what it names must be ours and writable by us alone, and no
+ * directory above it writable by everyone (unless sticky and root's, as
+ * /tmp is): whoever else can write there can swap keys, or plant symlinks
+ * that send our writes elsewhere. Access for others short of writing is
+ * only warned about: the keys inside stay 0600 in 0700 directories.
  */
 static int
-check_state_dir(const char *dir, char *err, size_t errlen)
+check_state_dir(int dfd, const char *dir, char *err, size_t errlen)
 {
 	struct stat	sb;
 
-	if (stat(dir, &sb) == -1) {
+	if (fstat(dfd, &sb) == -1) {
 		snprintf(err, errlen, "state directory %s: %s", dir,
 		    strerror(errno));
-		return -1;
-	}
-	if (!S_ISDIR(sb.st_mode)) {
-		snprintf(err, errlen, "state directory %s: not a directory", dir);
 		return -1;
 	}
 	if (sb.st_uid != geteuid()) {
@@ -77,29 +76,65 @@ check_state_dir(const char *dir, char *err, size_t errlen)
 	if ((sb.st_mode & 077) != 0)
 		log_warn("state directory %s has mode %04o; 0700 is expected",
 		    dir, (unsigned)(sb.st_mode & 07777));
-	return 0;
+	return fsutil_check_parents(dir, "state directory", err, errlen);
+}
+
+/*
+ * Logs why rel beneath the state directory could not be opened or made
+ * (errno), naming the symlink or file that stands where a directory of
+ * ours belongs: it was put there by someone else, and is never followed.
+ */
+static void
+log_beneath(const struct store *st, const char *cert, const char *rel)
+{
+	struct stat	sb;
+	char		*bad;
+	int		saved = errno;
+
+	if (saved != ELOOP && saved != ENOTDIR && saved != EXDEV) {
+		log_msg(LOG_LVL_ERR, cert, "cannot open %s/%s: %s", st->dir,
+		    rel, strerror(saved));
+		errno = saved;
+		return;
+	}
+	bad = xstrndup(rel, fsutil_bad_component(st->dfd, rel));
+	if (fstatat(st->dfd, bad, &sb, AT_SYMLINK_NOFOLLOW) == 0 &&
+	    S_ISLNK(sb.st_mode))
+		log_msg(LOG_LVL_ERR, cert, "%s/%s is a symbolic link: refusing "
+		    "to follow it (renewd's state holds no symlinks but live)",
+		    st->dir, bad);
+	else
+		log_msg(LOG_LVL_ERR, cert, "%s/%s is not a directory: refusing "
+		    "to use it", st->dir, bad);
+	free(bad);
+	errno = saved;
 }
 
 /* Runs fsutil_sweep_temp on every directory directly below state_dir/sub. */
 static void
-sweep_subdirs(const char *state_dir, const char *sub)
+sweep_subdirs(const struct store *st, const char *sub)
 {
 	DIR		*d;
 	struct dirent	*de;
-	char		*top, *p;
+	char		*shown;
+	int		 fd, sfd;
 
-	top = xasprintf("%s/%s", state_dir, sub);
-	if ((d = opendir(top)) != NULL) {
-		while ((de = readdir(d)) != NULL) {
-			if (!valid_name(de->d_name))
-				continue;
-			p = xasprintf("%s/%s", top, de->d_name);
-			fsutil_sweep_temp(p);
-			free(p);
-		}
-		closedir(d);
+	if ((fd = fsutil_openat(st->dfd, sub, O_RDONLY | O_DIRECTORY, 0)) == -1)
+		return;
+	if ((d = fdopendir(fd)) == NULL) {
+		close(fd);
+		return;
 	}
-	free(top);
+	while ((de = readdir(d)) != NULL) {
+		if (!valid_name(de->d_name) || (sfd = fsutil_openat(fd,
+		    de->d_name, O_RDONLY | O_DIRECTORY, 0)) == -1)
+			continue;
+		shown = xasprintf("%s/%s/%s", st->dir, sub, de->d_name);
+		fsutil_sweep_temp_at(sfd, shown);
+		free(shown);
+		close(sfd);
+	}
+	closedir(d);
 }
 
 /*
@@ -107,11 +142,11 @@ sweep_subdirs(const char *state_dir, const char *sub)
  * behind, and nothing else would ever remove it.
  */
 static void
-sweep_temp_files(const char *state_dir)
+sweep_temp_files(const struct store *st)
 {
-	fsutil_sweep_temp(state_dir);
-	sweep_subdirs(state_dir, "accounts");
-	sweep_subdirs(state_dir, "certs");
+	fsutil_sweep_temp_at(st->dfd, st->dir);
+	sweep_subdirs(st, "accounts");
+	sweep_subdirs(st, "certs");
 }
 
 struct store *
@@ -126,14 +161,20 @@ store_open(const char *state_dir, char *err, size_t errlen)
 	}
 	st = xcalloc(1, sizeof(*st));
 	st->dir = xstrdup(state_dir);
-	st->lockfd = -1;
+	st->dfd = st->lockfd = -1;
 	lockpath = xasprintf("%s/renewd.lock", state_dir);
 	if (fsutil_mkdir_p(state_dir, 0700) == -1) {
 		snprintf(err, errlen, "cannot create state directory %s: %s",
 		    state_dir, strerror(errno));
 		goto fail;
 	}
-	if (check_state_dir(state_dir, err, errlen) == -1)
+	if ((st->dfd = open(state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) ==
+	    -1) {
+		snprintf(err, errlen, "state directory %s: %s", state_dir,
+		    strerror(errno));
+		goto fail;
+	}
+	if (check_state_dir(st->dfd, state_dir, err, errlen) == -1)
 		goto fail;
 	if ((st->lockfd = fsutil_lock_pidfile(lockpath, why, sizeof(why))) ==
 	    -1) {
@@ -146,7 +187,7 @@ store_open(const char *state_dir, char *err, size_t errlen)
 	}
 	free(lockpath);
 	/* under the lock: no other renewd is writing them */
-	sweep_temp_files(st->dir);
+	sweep_temp_files(st);
 	return st;
 fail:
 	free(lockpath);
@@ -162,6 +203,8 @@ store_close(struct store *st)
 	/* closing drops the flock; the stale pid in the file is harmless */
 	if (st->lockfd != -1)
 		close(st->lockfd);
+	if (st->dfd != -1)
+		close(st->dfd);
 	free(st->dir);
 	free(st);
 }
@@ -173,31 +216,36 @@ store_path(const struct store *st)
 }
 
 /*
- * State files are ours: a symlink in their place was planted, so it is
- * refused (ELOOP) rather than followed to whatever it names.
+ * Reads rel beneath the state directory. State files are ours: a symlink
+ * in their place or on the way was planted, so it is refused (ELOOP)
+ * rather than followed to whatever it names.
  */
 static char *
-read_state_file(const char *path)
+read_state_file(const struct store *st, const char *rel)
 {
-	return fsutil_read_file(path, STORE_FILE_MAX, FSUTIL_NOFOLLOW, NULL);
+	return fsutil_read_file_at(st->dfd, rel, STORE_FILE_MAX, NULL);
 }
 
-/* Creates state_dir/<sub>/<name> (0700) and returns its malloc'd path. */
-static char *
-store_subdir(struct store *st, const char *sub, const char *name)
+/*
+ * Creates state_dir/<sub>/<name> (0700), or takes it as it is, never
+ * through a symlink. Returns its descriptor, or -1 (logged).
+ */
+static int
+store_subdir(struct store *st, const char *cert, const char *sub,
+    const char *name)
 {
-	char	*top, *dir;
+	char	*rel;
+	int	 top, fd = -1;
 
-	top = xasprintf("%s/%s", st->dir, sub);
-	dir = xasprintf("%s/%s", top, name);
-	if (fsutil_mkdir(top, 0700) == -1 || fsutil_mkdir(dir, 0700) == -1) {
-		log_err("cannot create directory %s/%s/%s: %s", st->dir, sub,
-		    name, strerror(errno));
-		free(dir);
-		dir = NULL;
+	rel = xasprintf("%s/%s", sub, name);
+	if ((top = fsutil_mkdirat(st->dfd, sub, 0700, 0)) != -1) {
+		fd = fsutil_mkdirat(top, name, 0700, 0);
+		close(top);
 	}
-	free(top);
-	return dir;
+	if (fd == -1)
+		log_beneath(st, cert, rel);
+	free(rel);
+	return fd;
 }
 
 /* Returns 1 if ca can name an account directory; logs and returns 0 if not. */
@@ -251,18 +299,18 @@ store_account_load(struct store *st, const char *ca, char **key_pem,
 	*url = NULL;
 	if (!ca_name_ok(ca))
 		return -1;
-	keypath = store_account_key_path(st, ca);
-	jsonpath = xasprintf("%s/accounts/%s/account.json", st->dir, ca);
-	if ((key = read_state_file(keypath)) == NULL) {
+	keypath = xasprintf("accounts/%s/account.key", ca);
+	jsonpath = xasprintf("accounts/%s/account.json", ca);
+	if ((key = read_state_file(st, keypath)) == NULL) {
 		if (errno == ENOENT)
 			rc = 0;
 		else
-			log_err("cannot read %s: %s", keypath, strerror(errno));
+			log_beneath(st, NULL, keypath);
 		goto out;
 	}
-	if ((json = read_state_file(jsonpath)) == NULL) {
+	if ((json = read_state_file(st, jsonpath)) == NULL) {
 		if (errno != ENOENT) {
-			log_err("cannot read %s: %s", jsonpath, strerror(errno));
+			log_beneath(st, NULL, jsonpath);
 			goto out;
 		}
 	} else if (account_url(jsonpath, json, url) == -1)
@@ -282,30 +330,31 @@ int
 store_account_save_key(struct store *st, const char *ca, const char *key_pem,
     size_t len)
 {
-	char	*dir, *path;
-	int	 rc = -1;
+	int	 dfd, rc = -1;
 
-	if (!ca_name_ok(ca) || (dir = store_subdir(st, "accounts", ca)) == NULL)
+	if (!ca_name_ok(ca) ||
+	    (dfd = store_subdir(st, NULL, "accounts", ca)) == -1)
 		return -1;
-	path = xasprintf("%s/account.key", dir);
-	if (fsutil_write_atomic(path, key_pem, len, 0600) == -1)
-		log_err("cannot write %s: %s", path, strerror(errno));
+	if (fsutil_write_atomic_at(dfd, "account.key", key_pem, len, 0600,
+	    (uid_t)-1, (gid_t)-1) == -1)
+		log_err("cannot write %s/accounts/%s/account.key: %s", st->dir,
+		    ca, strerror(errno));
 	else
 		rc = 0;
-	free(dir);
-	free(path);
+	close(dfd);
 	return rc;
 }
 
 /* Returns account.json's object as it is at path; a new one if unreadable. */
 static json_t *
-account_json(const char *path)
+account_json(int dfd, const char *path)
 {
 	json_t		*root = NULL;
 	json_error_t	 jerr;
 	char		*old;
 
-	if ((old = read_state_file(path)) != NULL) {
+	if ((old = fsutil_read_file_at(dfd, "account.json", STORE_FILE_MAX,
+	    NULL)) != NULL) {
 		root = json_loads(old, 0, &jerr);
 		if (root != NULL && !json_is_object(root)) {
 			json_decref(root);
@@ -322,8 +371,8 @@ int
 store_account_save_url(struct store *st, const char *ca, const char *url)
 {
 	json_t		*root = NULL;
-	char		*dir = NULL, *path = NULL, *out_json = NULL;
-	int		 rc = -1;
+	char		*path = NULL, *out_json = NULL;
+	int		 dfd, rc = -1;
 
 	if (!ca_name_ok(ca))
 		return -1;
@@ -331,24 +380,25 @@ store_account_save_url(struct store *st, const char *ca, const char *url)
 		log_err("account %s: no URL to save", ca);
 		return -1;
 	}
-	if ((dir = store_subdir(st, "accounts", ca)) == NULL)
+	if ((dfd = store_subdir(st, NULL, "accounts", ca)) == -1)
 		return -1;
-	path = xasprintf("%s/account.json", dir);
+	path = xasprintf("%s/accounts/%s/account.json", st->dir, ca);
 	/* keep whatever else account.json holds (e.g. "directory") */
-	root = account_json(path);
+	root = account_json(dfd, path);
 	if (json_object_set_new(root, "url", json_string(url)) == -1) {
 		log_err("account %s: cannot encode account.json", ca);
 		goto out;
 	}
 	out_json = json_dumps(root, JSON_INDENT(2) | JSON_SORT_KEYS);
-	if (fsutil_write_atomic(path, out_json, strlen(out_json), 0600) == -1) {
+	if (fsutil_write_atomic_at(dfd, "account.json", out_json,
+	    strlen(out_json), 0600, (uid_t)-1, (gid_t)-1) == -1) {
 		log_err("cannot write %s: %s", path, strerror(errno));
 		goto out;
 	}
 	rc = 0;
 out:
+	close(dfd);
 	json_decref(root);
-	free(dir);
 	free(path);
 	free(out_json);
 	return rc;
@@ -362,63 +412,98 @@ store_cert_live_path(const char *state_dir, const char *name)
 	return xasprintf("%s/certs/%s/live", state_dir, name);
 }
 
+/*
+ * Reads live in certificate directory cfd: renewd's own symlink, so it is
+ * read, never followed, and must name a version directory beside it.
+ * Returns 1 with the name in target, 0 if there is no live version, -1
+ * (logged) if live is broken.
+ */
+static int
+read_live(const struct store *st, const char *name, int cfd, char *target,
+    size_t size)
+{
+	ssize_t	n;
+
+	if ((n = readlinkat(cfd, "live", target, size - 1)) == -1) {
+		if (errno == ENOENT)
+			return 0;
+		if (errno == EINVAL) {
+			/* another tool's directory or file: none of ours is live */
+			log_msg(LOG_LVL_WARNING, name, "%s/certs/%s/live is not "
+			    "a symbolic link: treating the certificate as "
+			    "missing; the next install moves it aside", st->dir,
+			    name);
+			return 0;
+		}
+		log_msg(LOG_LVL_ERR, name, "cannot read link %s/certs/%s/live: "
+		    "%s", st->dir, name, strerror(errno));
+		return -1;
+	}
+	target[n] = '\0';
+	if (!valid_name(target) || strcmp(target, "live") == 0) {
+		log_msg(LOG_LVL_ERR, name, "%s/certs/%s/live points to "
+		    "unexpected \"%s\": not a version directory beside it",
+		    st->dir, name, target);
+		return -1;
+	}
+	return 1;
+}
+
+/* Reads file of version target of certificate name into *pem; 0 or -1 (logged). */
+static int
+read_version_file(const struct store *st, const char *name,
+    const char *target, const char *file, char **pem)
+{
+	char	*rel;
+	int	 rc = 0;
+
+	rel = xasprintf("certs/%s/%s/%s", name, target, file);
+	if ((*pem = read_state_file(st, rel)) == NULL) {
+		log_beneath(st, name, rel);
+		rc = -1;
+	}
+	free(rel);
+	return rc;
+}
+
 int
 store_cert_load(struct store *st, const char *name, char **key_pem,
     char **fullchain_pem)
 {
 	char	 target[NAME_MAX + 1];
-	char	*live = NULL, *keypath = NULL, *fcpath = NULL;
-	char	*key = NULL, *fc = NULL;
-	ssize_t	 n;
-	int	 rc = -1;
+	char	*rel = NULL, *key = NULL, *fc = NULL;
+	int	 cfd = -1, rc = -1;
 
 	*key_pem = NULL;
 	*fullchain_pem = NULL;
-	if ((live = store_cert_live_path(st->dir, name)) == NULL) {
+	if (!valid_name(name)) {
 		log_msg(LOG_LVL_ERR, name, "invalid certificate name");
 		goto out;
 	}
-	/* resolve live once so key and chain come from the same version */
-	if ((n = readlink(live, target, sizeof(target) - 1)) == -1) {
+	rel = xasprintf("certs/%s", name);
+	if ((cfd = fsutil_openat(st->dfd, rel, O_RDONLY | O_DIRECTORY, 0)) ==
+	    -1) {
 		if (errno == ENOENT)
 			rc = 0;
-		else if (errno == EINVAL) {
-			/* another tool's directory or file: none of ours is live */
-			log_msg(LOG_LVL_WARNING, name, "%s is not a symbolic "
-			    "link: treating the certificate as missing; the "
-			    "next install moves it aside", live);
-			rc = 0;
-		} else
-			log_msg(LOG_LVL_ERR, name, "cannot read link %s: %s",
-			    live, strerror(errno));
+		else
+			log_beneath(st, name, rel);
 		goto out;
 	}
-	target[n] = '\0';
-	if (!valid_name(target)) {
-		log_msg(LOG_LVL_ERR, name, "%s points to unexpected \"%s\"",
-		    live, target);
+	/* resolve live once so key and chain come from the same version */
+	if ((rc = read_live(st, name, cfd, target, sizeof(target))) != 1)
 		goto out;
-	}
-	keypath = xasprintf("%s/certs/%s/%s/privkey.pem", st->dir, name, target);
-	fcpath = xasprintf("%s/certs/%s/%s/fullchain.pem", st->dir, name, target);
-	if ((key = read_state_file(keypath)) == NULL) {
-		log_msg(LOG_LVL_ERR, name, "cannot read %s: %s", keypath,
-		    strerror(errno));
+	rc = -1;
+	if (read_version_file(st, name, target, "privkey.pem", &key) == -1 ||
+	    read_version_file(st, name, target, "fullchain.pem", &fc) == -1)
 		goto out;
-	}
-	if ((fc = read_state_file(fcpath)) == NULL) {
-		log_msg(LOG_LVL_ERR, name, "cannot read %s: %s", fcpath,
-		    strerror(errno));
-		goto out;
-	}
 	*key_pem = key;
 	*fullchain_pem = fc;
 	key = fc = NULL;
 	rc = 1;
 out:
-	free(live);
-	free(keypath);
-	free(fcpath);
+	if (cfd != -1)
+		close(cfd);
+	free(rel);
 	free(key);
 	free(fc);
 	return rc;
@@ -427,9 +512,11 @@ out:
 /* A version store_cert_install is making, and where. */
 struct install {
 	const char	*name;		/* the certificate, for the log */
-	char		*cdir;		/* state_dir/certs/<name> */
+	char		*cdir;		/* state_dir/certs/<name>, for the log */
+	int		 cfd;		/* that directory */
 	char		*vname;		/* the version directory's name */
-	char		*vdir;		/* cdir/vname */
+	char		*vdir;		/* cdir/vname, for the log */
+	int		 vfd;		/* that directory */
 	int		 created;	/* vdir is ours to remove on failure */
 };
 
@@ -458,7 +545,7 @@ install_args(const char *name, const char *version, const char *key_pem,
 /*
  * Creates the version directory: version itself, else version.1,
  * version.2, ...; never an existing one, which may be live or deployed
- * from. Returns 0 or -1 (logged).
+ * from (or a symlink someone planted). Returns 0 or -1 (logged).
  */
 static int
 make_version_dir(struct install *in, const char *version)
@@ -474,7 +561,8 @@ make_version_dir(struct install *in, const char *version)
 			return -1;
 		}
 		in->vdir = xasprintf("%s/%s", in->cdir, in->vname);
-		if (fsutil_mkdir_new(in->vdir, 0700) == 0) {
+		if ((in->vfd = fsutil_mkdirat(in->cfd, in->vname, 0700,
+		    FSUTIL_NEW)) != -1) {
 			in->created = 1;
 			return 0;
 		}
@@ -530,14 +618,15 @@ write_version(const struct install *in, const char *key_pem,
 	data[2] = chain_pem;
 	data[3] = fc;
 	for (i = 0; i < 4 && rc == 0; i++) {
-		p = xasprintf("%s/%s", in->vdir, cert_files[i]);
-		if ((rc = fsutil_write_new(p, data[i], strlen(data[i]),
-		    modes[i])) == -1)
+		if ((rc = fsutil_write_new_at(in->vfd, cert_files[i], data[i],
+		    strlen(data[i]), modes[i])) == -1) {
+			p = xasprintf("%s/%s", in->vdir, cert_files[i]);
 			log_msg(LOG_LVL_ERR, in->name, "cannot write %s: %s", p,
 			    strerror(errno));
-		free(p);
+			free(p);
+		}
 	}
-	if (rc == 0 && (rc = fsutil_fsync_dir(in->vdir)) == -1)
+	if (rc == 0 && (rc = fsync(in->vfd)) == -1)
 		log_msg(LOG_LVL_ERR, in->name, "cannot fsync %s: %s", in->vdir,
 		    strerror(errno));
 	free(fc);
@@ -554,16 +643,15 @@ static int
 switch_live(const struct install *in)
 {
 	enum fsutil_swap r;
-	char		*live, *aside, msg[3 * PATH_MAX];
+	char		*aside, msg[3 * PATH_MAX];
 
-	live = xasprintf("%s/live", in->cdir);
-	aside = xasprintf("%s/live.moved-%lld", in->cdir, (long long)time(NULL));
-	r = fsutil_symlink_swap(in->vname, live, aside, msg, sizeof(msg));
+	aside = xasprintf("live.moved-%lld", (long long)time(NULL));
+	r = fsutil_symlink_swap_at(in->cfd, in->cdir, in->vname, "live", aside,
+	    msg, sizeof(msg));
 	if (r == FSUTIL_SWAP_FAILED)
 		log_msg(LOG_LVL_ERR, in->name, "%s", msg);
 	else if (r != FSUTIL_SWAP_DONE)
 		log_msg(LOG_LVL_WARNING, in->name, "%s", msg);
-	free(live);
 	free(aside);
 	return r == FSUTIL_SWAP_FAILED ? -1 : 0;
 }
@@ -572,19 +660,20 @@ int
 store_cert_install(struct store *st, const char *name, const char *version,
     const char *key_pem, const char *cert_pem, const char *chain_pem)
 {
-	struct install	 in = { .name = name };
+	struct install	 in = { .name = name, .cfd = -1, .vfd = -1 };
 	int		 rc = -1;
 
 	if (install_args(name, version, key_pem, cert_pem) == -1)
 		return -1;
-	if ((in.cdir = store_subdir(st, "certs", name)) == NULL ||
+	in.cdir = xasprintf("%s/certs/%s", st->dir, name);
+	if ((in.cfd = store_subdir(st, name, "certs", name)) == -1 ||
 	    make_version_dir(&in, version) == -1 ||
 	    write_version(&in, key_pem, cert_pem,
 	    chain_pem != NULL ? chain_pem : "") == -1 ||
 	    switch_live(&in) == -1)
 		goto out;
 	in.created = 0;	/* live now: never remove it */
-	if (fsutil_fsync_dir(in.cdir) == -1) {
+	if (fsync(in.cfd) == -1) {
 		log_msg(LOG_LVL_ERR, name, "cannot fsync %s: %s", in.cdir,
 		    strerror(errno));
 		goto out;
@@ -592,9 +681,13 @@ store_cert_install(struct store *st, const char *name, const char *version,
 	log_msg(LOG_LVL_INFO, name, "installed version %s", in.vname);
 	rc = 0;
 out:
+	if (in.vfd != -1)
+		close(in.vfd);
 	if (in.created)
-		fsutil_remove_dir(in.vdir, cert_files,
+		fsutil_remove_dir_at(in.cfd, in.vname, cert_files,
 		    sizeof(cert_files) / sizeof(cert_files[0]));
+	if (in.cfd != -1)
+		close(in.cfd);
 	free(in.cdir);
 	free(in.vname);
 	free(in.vdir);
@@ -604,36 +697,38 @@ out:
 int
 store_delivery_save(struct store *st, const char *name, const char *json)
 {
-	char	*dir, *path;
-	int	 rc = -1;
+	int	dfd, rc = -1;
 
-	if (!valid_name(name) || (dir = store_subdir(st, "certs", name)) == NULL)
+	if (!valid_name(name) ||
+	    (dfd = store_subdir(st, name, "certs", name)) == -1)
 		return -1;
-	path = xasprintf("%s/delivery.json", dir);
-	if (fsutil_write_atomic(path, json, strlen(json), 0600) == -1)
-		log_msg(LOG_LVL_ERR, name, "cannot write %s: %s", path,
-		    strerror(errno));
+	if (fsutil_write_atomic_at(dfd, "delivery.json", json, strlen(json),
+	    0600, (uid_t)-1, (gid_t)-1) == -1)
+		log_msg(LOG_LVL_ERR, name, "cannot write %s/certs/%s/"
+		    "delivery.json: %s", st->dir, name, strerror(errno));
 	else
 		rc = 0;
-	free(path);
-	free(dir);
+	close(dfd);
 	return rc;
 }
 
 char *
 store_delivery_load(const char *state_dir, const char *name)
 {
-	char	*path, *s;
-	int	 saved;
+	char	*rel, *s = NULL;
+	int	 dfd, saved;
 
 	if (!valid_name(name)) {
 		errno = EINVAL;
 		return NULL;
 	}
-	path = xasprintf("%s/certs/%s/delivery.json", state_dir, name);
-	s = read_state_file(path);
+	if ((dfd = open(state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
+		return NULL;
+	rel = xasprintf("certs/%s/delivery.json", name);
+	s = fsutil_read_file_at(dfd, rel, STORE_FILE_MAX, NULL);
 	saved = errno;
-	free(path);
+	free(rel);
+	close(dfd);
 	errno = saved;
 	return s;
 }

@@ -54,4 +54,19 @@ check "the token files were removed afterwards" \
     test -z "$(ls -A "$T/www/.well-known/acme-challenge/" 2>/dev/null)"
 check "renewd bound no listener of its own" sh -c "! grep -q 'http-01: listening' '$T/renewd.log'"
 
+# the web server's owner can write in the webroot: a .well-known symlink of
+# theirs must not make renewd write where it points
+mkdir -m 777 "$T/evil"
+chmod 777 "$T/evil"
+rm -rf "$T/www/.well-known"
+ln -s "$T/evil" "$T/www/.well-known"
+sed 's/name: web$/name: web2/; s/\[web.example, www.web.example\]/[web2.example]/' \
+    "$T/renewd.yaml" >"$T/renewd2.yaml"
+"$RENEWD" -c "$T/renewd2.yaml" --once >"$T/renewd2.log" 2>&1
+check "a .well-known symlink: --once fails" test $? -ne 0
+check "a .well-known symlink: the error names it" \
+    grep -q "$T/www/.well-known is a symbolic link: refusing" "$T/renewd2.log"
+check "a .well-known symlink: nothing written through it" test -z "$(ls -A "$T/evil")"
+check "a .well-known symlink: web2 was not obtained" test ! -e "$T/state/certs/web2/live"
+
 done_testing

@@ -11,6 +11,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -633,6 +634,59 @@ test_webroot_writes_and_removes_files(void **state)
 	free(f2);
 }
 
+/*
+ * The web server's owner can write in the webroot: a .well-known or
+ * acme-challenge link of theirs must not make renewd (root) write where
+ * it points.
+ */
+static void
+test_webroot_symlinks_are_refused_nothing_written_through(void **state)
+{
+	struct fx	*fx = *state;
+	char		 err[512], want[PATH_MAX + 64];
+	char		*www, *evil, *wk, *ac;
+	const char	*t = getenv("TMPDIR");
+	DIR		*d;
+	struct dirent	*de;
+	int		 n = 0;
+
+	snprintf(fx->tmp, sizeof(fx->tmp), "%s/renewd-chall-XXXXXX",
+	    t != NULL && *t != '\0' ? t : "/tmp");
+	assert_non_null(mkdtemp(fx->tmp));
+	www = path2(fx->tmp, "www");
+	evil = path2(fx->tmp, "evil");
+	wk = path2(www, ".well-known");
+	ac = path2(wk, "acme-challenge");
+	assert_int_equal(mkdir(www, 0755), 0);
+	assert_int_equal(mkdir(evil, 0777), 0);
+	assert_int_equal(symlink(evil, wk), 0);
+	assert_null(chall_webroot_new(www, err, sizeof(err)));
+	snprintf(want, sizeof(want), "%s is a symbolic link: refusing", wk);
+	if (strstr(err, want) == NULL)
+		fail_msg("error \"%s\" lacks \"%s\"", err, want);
+	/* acme-challenge a link inside a real .well-known */
+	assert_int_equal(unlink(wk), 0);
+	assert_int_equal(mkdir(wk, 0755), 0);
+	assert_int_equal(symlink(evil, ac), 0);
+	assert_null(chall_webroot_new(www, err, sizeof(err)));
+	snprintf(want, sizeof(want), "%s is a symbolic link: refusing", ac);
+	if (strstr(err, want) == NULL)
+		fail_msg("error \"%s\" lacks \"%s\"", err, want);
+	assert_non_null(d = opendir(evil));
+	while ((de = readdir(d)) != NULL)
+		n += de->d_name[0] != '.';
+	closedir(d);
+	assert_int_equal(n, 0);
+	assert_int_equal(unlink(ac), 0);
+	assert_int_equal(rmdir(wk), 0);
+	assert_int_equal(rmdir(www), 0);
+	assert_int_equal(rmdir(evil), 0);
+	free(www);
+	free(evil);
+	free(wk);
+	free(ac);
+}
+
 static void
 test_webroot_missing_is_reported(void **state)
 {
@@ -640,7 +694,7 @@ test_webroot_missing_is_reported(void **state)
 
 	assert_null(chall_webroot_new("/nonexistent/renewd-www", err,
 	    sizeof(err)));
-	assert_non_null(strstr(err, "/nonexistent/renewd-www/.well-known"));
+	assert_non_null(strstr(err, "webroot /nonexistent/renewd-www:"));
 	chall_webroot_free(NULL);
 }
 
@@ -978,6 +1032,7 @@ main(void)
 		T(test_bad_listen_syntax_names_the_entry),
 		cmocka_unit_test(test_ipv6_loopback_listener_serves),
 		T(test_webroot_writes_and_removes_files),
+		T(test_webroot_symlinks_are_refused_nothing_written_through),
 		T(test_webroot_missing_is_reported),
 	};
 

@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/time.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -538,6 +539,199 @@ test_remove_dir_removes_named_files_and_dir(void **state)
 	free(d);
 }
 
+/* Opens dir of fx->tmp for the *at functions. */
+static int
+open_tmp(struct fx *fx)
+{
+	int	fd;
+
+	assert_true((fd = open(fx->tmp, O_RDONLY | O_DIRECTORY)) != -1);
+	return fd;
+}
+
+/* Makes fx->tmp/evil (0777) holding file "f", and links "lnk" to it. */
+static char *
+planted_link(struct fx *fx)
+{
+	char	*evil = join(fx->tmp, "evil"), *p;
+
+	assert_int_equal(mkdir(evil, 0777), 0);
+	p = join(evil, "f");
+	assert_int_equal(fsutil_write_atomic(p, "EVIL\n", 5, 0644), 0);
+	free(p);
+	p = join(fx->tmp, "lnk");
+	assert_int_equal(symlink(evil, p), 0);
+	free(p);
+	return evil;
+}
+
+static void
+test_openat_follows_no_symlink_on_the_way_or_at_the_end(void **state)
+{
+	struct fx	*fx = *state;
+	char		*evil = planted_link(fx), *p, *s;
+	int		 dfd = open_tmp(fx), fd;
+
+	p = join(fx->tmp, "d");
+	assert_int_equal(mkdir(p, 0700), 0);
+	free(p);
+	p = join(fx->tmp, "d/ok");
+	assert_int_equal(fsutil_write_atomic(p, "OK\n", 3, 0600), 0);
+	free(p);
+	assert_non_null(s = fsutil_read_file_at(dfd, "d/ok", 64, NULL));
+	assert_string_equal(s, "OK\n");
+	free(s);
+	/* through a directory link, at a directory link, at a file link */
+	errno = 0;
+	assert_null(fsutil_read_file_at(dfd, "lnk/f", 64, NULL));
+	assert_int_equal(errno, ELOOP);
+	assert_int_equal(fsutil_bad_component(dfd, "lnk/f"), 3);
+	assert_int_equal(fsutil_openat(dfd, "lnk", O_RDONLY | O_DIRECTORY, 0),
+	    -1);
+	assert_int_equal(errno, ELOOP);
+	p = join(fx->tmp, "d/flnk");
+	assert_int_equal(symlink("ok", p), 0);
+	free(p);
+	assert_int_equal(fsutil_openat(dfd, "d/flnk", O_RDONLY, 0), -1);
+	assert_int_equal(errno, ELOOP);
+	assert_int_equal(fsutil_bad_component(dfd, "d/flnk"), 6);
+	/* never above dfd, nor by an absolute path */
+	assert_int_equal(fsutil_openat(dfd, "../x", O_RDONLY, 0), -1);
+	assert_int_equal(fsutil_openat(dfd, "/etc/passwd", O_RDONLY, 0), -1);
+	/* a missing component is ENOENT, as callers take it for "none yet" */
+	assert_int_equal(fsutil_openat(dfd, "nope/f", O_RDONLY, 0), -1);
+	assert_int_equal(errno, ENOENT);
+	assert_true((fd = fsutil_openat(dfd, "d", O_RDONLY | O_DIRECTORY, 0)) !=
+	    -1);
+	close(fd);
+	close(dfd);
+	free(evil);
+}
+
+/*
+ * Which implementation this binary runs: openat2 lets "d/../d" stay
+ * beneath, the walk refuses every "..". The fallback is built as its own
+ * test binary (test_fsutil_walk, -DRENEWD_NO_OPENAT2).
+ */
+static void
+test_openat_uses_openat2_where_the_kernel_has_it(void **state)
+{
+	struct fx	*fx = *state;
+	char		*p = join(fx->tmp, "d");
+	int		 dfd = open_tmp(fx), fd, have;
+
+	assert_int_equal(mkdir(p, 0700), 0);
+	errno = 0;
+	have = syscall(SYS_openat2, -1, "", NULL, 0) == -1 && errno != ENOSYS &&
+	    errno != EPERM;
+	fd = fsutil_openat(dfd, "d/../d", O_RDONLY | O_DIRECTORY, 0);
+#ifdef RENEWD_NO_OPENAT2
+	(void)have;
+	assert_int_equal(fd, -1);
+	assert_int_equal(errno, EXDEV);
+#else
+	if (!have)
+		skip();
+	assert_true(fd != -1);
+	close(fd);
+#endif
+	close(dfd);
+	free(p);
+}
+
+static void
+test_mkdirat_refuses_a_symlink_and_forces_mode(void **state)
+{
+	struct fx	*fx = *state;
+	char		*evil = planted_link(fx), *p;
+	int		 dfd = open_tmp(fx), fd;
+	mode_t		 old;
+
+	errno = 0;
+	assert_int_equal(fsutil_mkdirat(dfd, "lnk", 0700, 0), -1);
+	assert_int_equal(errno, ELOOP);
+	assert_int_equal(count_entries(evil), 1);
+	old = umask(077);
+	assert_true((fd = fsutil_mkdirat(dfd, "web", 0755, 0)) != -1);
+	umask(old);
+	close(fd);
+	p = join(fx->tmp, "web");
+	assert_int_equal(mode_of(p) & 07777, 0755);
+	free(p);
+	/* an existing directory is taken, unless it must be new */
+	assert_true((fd = fsutil_mkdirat(dfd, "web", 0700, 0)) != -1);
+	close(fd);
+	assert_int_equal(fsutil_mkdirat(dfd, "web", 0700, FSUTIL_NEW), -1);
+	assert_int_equal(errno, EEXIST);
+	assert_int_equal(fsutil_mkdirat(dfd, "lnk", 0700, FSUTIL_NEW), -1);
+	assert_int_equal(errno, EEXIST);
+	close(dfd);
+	free(evil);
+}
+
+static void
+test_write_at_replaces_a_planted_link_never_its_target(void **state)
+{
+	struct fx	*fx = *state;
+	char		*evil = planted_link(fx), *f, *p, *s;
+	int		 dfd = open_tmp(fx);
+
+	f = join(evil, "f");
+	p = join(fx->tmp, "flnk");
+	assert_int_equal(symlink(f, p), 0);
+	assert_int_equal(fsutil_write_atomic_at(dfd, "flnk", "NEW\n", 4, 0600,
+	    (uid_t)-1, (gid_t)-1), 0);
+	assert_true(S_ISREG(mode_of(p)));
+	assert_non_null(s = fsutil_read_file(f, 64, 0, NULL));
+	assert_string_equal(s, "EVIL\n");
+	free(s);
+	/* one component only: no writing through "lnk/" */
+	assert_int_equal(fsutil_write_atomic_at(dfd, "lnk/f", "X", 1, 0600,
+	    (uid_t)-1, (gid_t)-1), -1);
+	assert_int_equal(errno, EINVAL);
+	assert_int_equal(fsutil_write_new_at(dfd, "lnk", "X", 1, 0600), -1);
+	assert_int_equal(errno, EEXIST);
+	assert_int_equal(count_entries(evil), 1);
+	close(dfd);
+	free(f);
+	free(p);
+	free(evil);
+}
+
+static void
+test_check_parents_refuses_world_writable_unless_sticky_root(void **state)
+{
+	struct fx	*fx = *state;
+	char		*pub = join(fx->tmp, "pub"), *sd, *real, *lnk;
+	char		 err[512];
+
+	assert_int_equal(mkdir(pub, 0700), 0);
+	assert_int_equal(chmod(pub, 0777), 0);
+	sd = join(pub, "state");
+	assert_int_equal(mkdir(sd, 0700), 0);
+	assert_int_equal(fsutil_check_parents(sd, "state directory", err,
+	    sizeof(err)), -1);
+	assert_non_null(strstr(err, pub));
+	assert_non_null(strstr(err, "not sticky"));
+	/* the link's directory counts as well as the target's */
+	real = join(fx->tmp, "real");
+	lnk = join(pub, "lnk");
+	assert_int_equal(mkdir(real, 0700), 0);
+	assert_int_equal(symlink(real, lnk), 0);
+	assert_int_equal(fsutil_check_parents(real, "x", err, sizeof(err)), 0);
+	assert_int_equal(fsutil_check_parents(lnk, "x", err, sizeof(err)), -1);
+	assert_non_null(strstr(err, pub));
+	assert_int_equal(chmod(pub, 01777), 0);
+	assert_int_equal(fsutil_check_parents(sd, "x", err, sizeof(err)),
+	    geteuid() == 0 ? 0 : -1);
+	assert_int_equal(chmod(pub, 0755), 0);
+	assert_int_equal(fsutil_check_parents(sd, "x", err, sizeof(err)), 0);
+	free(sd);
+	free(real);
+	free(lnk);
+	free(pub);
+}
+
 int
 main(void)
 {
@@ -554,6 +748,11 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_symlink_swap_moves_a_real_directory_or_file_aside, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_lock_pidfile_writes_pid_and_names_holder, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_remove_dir_removes_named_files_and_dir, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_openat_follows_no_symlink_on_the_way_or_at_the_end, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_openat_uses_openat2_where_the_kernel_has_it, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_mkdirat_refuses_a_symlink_and_forces_mode, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_write_at_replaces_a_planted_link_never_its_target, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_check_parents_refuses_world_writable_unless_sticky_root, setup, teardown),
 	};
 
 	/* the sweep logs what it removes; keep the TAP output clean */

@@ -870,6 +870,273 @@ test_full_disk_fails_cleanly_and_keeps_old_state(void **state)
 		fail_msg("full disk: check %d failed", WEXITSTATUS(status));
 }
 
+/*
+ * Captures what the store logs at error level while fn runs: stderr goes
+ * to a file in fx->tmp. Returns the malloc'd text.
+ */
+static int
+capture_start(struct fx *fx)
+{
+	char	*p = join(fx->tmp, "stderr.log");
+	int	 fd, saved;
+
+	fflush(stderr);
+	saved = dup(2);
+	assert_true((fd = open(p, O_WRONLY | O_CREAT | O_TRUNC, 0600)) != -1);
+	assert_int_equal(dup2(fd, 2), 2);
+	close(fd);
+	free(p);
+	log_init(LOG_LVL_ERR);
+	return saved;
+}
+
+static char *
+capture_end(struct fx *fx, int saved)
+{
+	char	*p = join(fx->tmp, "stderr.log"), *text;
+
+	log_init(0);
+	fflush(stderr);
+	assert_int_equal(dup2(saved, 2), 2);
+	close(saved);
+	assert_non_null(text = read_file(p, NULL));
+	unlink(p);
+	free(p);
+	return text;
+}
+
+/* Fails unless text holds needle. */
+static void
+expect_in(const char *text, const char *needle)
+{
+	if (strstr(text, needle) == NULL)
+		fail_msg("log \"%s\" lacks \"%s\"", text, needle);
+}
+
+/* Makes fx->tmp/<name>, writable by everyone as an attacker's would be. */
+static char *
+evil_dir(struct fx *fx, const char *name)
+{
+	char	*d = join(fx->tmp, name);
+
+	assert_int_equal(mkdir(d, 0777), 0);
+	assert_int_equal(chmod(d, 0777), 0);
+	return d;
+}
+
+static void
+test_symlinked_certs_dir_is_refused_and_not_written_through(void **state)
+{
+	struct fx	*fx = *state;
+	char		*evil = evil_dir(fx, "evil"), *certs, *msg, *k, *fc, *tmpf;
+	char		 err[512], want[PATH_MAX + 64];
+	int		 saved, fd;
+
+	certs = join(fx->state, "certs");
+	assert_int_equal(symlink(evil, certs), 0);
+	snprintf(want, sizeof(want), "%s is a symbolic link: refusing", certs);
+	saved = capture_start(fx);
+	assert_int_equal(store_cert_install(fx->st, "www", "01", "KEY\n",
+	    "CERT\n", ""), -1);
+	assert_int_equal(store_delivery_save(fx->st, "www", "{}"), -1);
+	assert_int_equal(store_cert_load(fx->st, "www", &k, &fc), -1);
+	msg = capture_end(fx, saved);
+	expect_in(msg, want);
+	assert_int_equal(count_prefixed(evil, 0), 0);
+	free(msg);
+	/* start-up cleanup does not reach through it either */
+	tmpf = join(evil, "www");
+	assert_int_equal(mkdir(tmpf, 0700), 0);
+	free(tmpf);
+	tmpf = join(evil, "www/.privkey.pem.AbC123");
+	assert_true((fd = open(tmpf, O_WRONLY | O_CREAT, 0600)) != -1);
+	close(fd);
+	store_close(fx->st);
+	fx->st = store_open(fx->state, err, sizeof(err));
+	assert_non_null(fx->st);
+	assert_int_equal(access(tmpf, F_OK), 0);
+	free(tmpf);
+	free(certs);
+	free(evil);
+}
+
+static void
+test_symlinked_cert_dir_is_refused_and_not_written_through(void **state)
+{
+	struct fx	*fx = *state;
+	char		*evil = evil_dir(fx, "evil"), *cdir, *top, *msg, *k, *fc;
+	char		 want[PATH_MAX + 64];
+	int		 saved;
+
+	top = join(fx->state, "certs");
+	assert_int_equal(mkdir(top, 0700), 0);
+	cdir = join(top, "www");
+	assert_int_equal(symlink(evil, cdir), 0);
+	snprintf(want, sizeof(want), "%s is a symbolic link: refusing", cdir);
+	saved = capture_start(fx);
+	assert_int_equal(store_cert_install(fx->st, "www", "01", "KEY\n",
+	    "CERT\n", ""), -1);
+	assert_int_equal(store_delivery_save(fx->st, "www", "{}"), -1);
+	assert_int_equal(store_cert_load(fx->st, "www", &k, &fc), -1);
+	msg = capture_end(fx, saved);
+	expect_in(msg, want);
+	assert_int_equal(count_prefixed(evil, 0), 0);
+	assert_null(store_delivery_load(fx->state, "www"));
+	assert_int_equal(errno, ELOOP);
+	free(msg);
+	free(top);
+	free(cdir);
+	free(evil);
+}
+
+static void
+test_symlinked_account_dir_is_refused_and_not_written_through(void **state)
+{
+	struct fx	*fx = *state;
+	char		*evil = evil_dir(fx, "evil"), *adir, *top, *msg;
+	char		*key = NULL, *url = NULL, want[PATH_MAX + 64];
+	int		 saved;
+
+	top = join(fx->state, "accounts");
+	assert_int_equal(mkdir(top, 0700), 0);
+	adir = join(top, "le");
+	assert_int_equal(symlink(evil, adir), 0);
+	snprintf(want, sizeof(want), "%s is a symbolic link: refusing", adir);
+	saved = capture_start(fx);
+	assert_int_equal(store_account_save_key(fx->st, "le", "K\n", 2), -1);
+	assert_int_equal(store_account_save_url(fx->st, "le", "https://x/1"),
+	    -1);
+	msg = capture_end(fx, saved);
+	expect_in(msg, want);
+	assert_int_equal(count_prefixed(evil, 0), 0);
+	free(msg);
+	/* a key planted there is not read through the link either */
+	free(adir);
+	adir = join(evil, "account.key");
+	assert_int_equal(fsutil_write_atomic(adir, "EVIL\n", 5, 0600), 0);
+	saved = capture_start(fx);
+	assert_int_equal(store_account_load(fx->st, "le", &key, &url), -1);
+	msg = capture_end(fx, saved);
+	expect_in(msg, want);
+	assert_null(key);
+	free(msg);
+	free(top);
+	free(adir);
+	free(evil);
+}
+
+static void
+test_symlinked_version_dir_is_not_read_through(void **state)
+{
+	struct fx	*fx = *state;
+	char		*evil = evil_dir(fx, "evil"), *v, *p, *msg;
+	char		*k = NULL, *fc = NULL, want[PATH_MAX + 64];
+	int		 saved;
+
+	assert_int_equal(store_cert_install(fx->st, "www", "01", "KEY1\n",
+	    "CERT1\n", ""), 0);
+	p = join(evil, "privkey.pem");
+	assert_int_equal(fsutil_write_atomic(p, "EVILKEY\n", 8, 0600), 0);
+	free(p);
+	p = join(evil, "fullchain.pem");
+	assert_int_equal(fsutil_write_atomic(p, "EVILCERT\n", 9, 0644), 0);
+	free(p);
+	/* live still names 01; 01 is now someone else's link */
+	v = join(fx->state, "certs/www/01");
+	p = join(fx->state, "certs/www/01.real");
+	assert_int_equal(rename(v, p), 0);
+	assert_int_equal(symlink(evil, v), 0);
+	snprintf(want, sizeof(want), "%s is a symbolic link: refusing", v);
+	saved = capture_start(fx);
+	assert_int_equal(store_cert_load(fx->st, "www", &k, &fc), -1);
+	msg = capture_end(fx, saved);
+	expect_in(msg, want);
+	assert_null(k);
+	assert_null(fc);
+	free(msg);
+	/* a version named like the link itself is refused too */
+	free(p);
+	p = join(fx->state, "certs/www/live");
+	assert_int_equal(unlink(p), 0);
+	assert_int_equal(symlink("live", p), 0);
+	saved = capture_start(fx);
+	assert_int_equal(store_cert_load(fx->st, "www", &k, &fc), -1);
+	msg = capture_end(fx, saved);
+	expect_in(msg, "not a version directory");
+	free(msg);
+	free(p);
+	free(v);
+	free(evil);
+}
+
+static void
+test_open_refuses_world_writable_parent_unless_sticky_root(void **state)
+{
+	struct fx	*fx = *state;
+	char		*pub = evil_dir(fx, "pub"), *sd, *real, *link;
+	char		 want[PATH_MAX + 64];
+	struct store	*st;
+	char		 err[512];
+
+	sd = join(pub, "state");
+	snprintf(want, sizeof(want), "parent directory %s is writable by "
+	    "everyone (mode 0777, not sticky)", pub);
+	expect_open_refused(sd, want);
+	/* nothing left behind but the directory the admin asked for */
+	/* a state directory that is a symlink in such a directory, too */
+	real = join(fx->tmp, "real");
+	link = join(pub, "link");
+	assert_int_equal(mkdir(real, 0700), 0);
+	assert_int_equal(symlink(real, link), 0);
+	expect_open_refused(link, want);
+	if (geteuid() == 0) {
+		/* sticky and root's, as /tmp is: accepted */
+		assert_int_equal(chmod(pub, 01777), 0);
+		st = store_open(sd, err, sizeof(err));
+		if (st == NULL)
+			fail_msg("store_open %s: %s", sd, err);
+		store_close(st);
+	} else {
+		/* sticky, but owned by a user who could still rename it */
+		assert_int_equal(chmod(pub, 01777), 0);
+		expect_open_refused(sd, "sticky but not owned by root");
+	}
+	free(sd);
+	free(real);
+	free(link);
+	free(pub);
+}
+
+static void
+test_open_accepts_state_dir_under_tmp(void **state)
+{
+	struct stat	 sb;
+	struct store	*st;
+	char		 base[] = "/tmp/renewd-store-XXXXXX", sd[64], err[512];
+	char		*k = NULL, *fc = NULL;
+
+	(void)state;
+	if (stat("/tmp", &sb) == -1 || sb.st_uid != 0 ||
+	    (sb.st_mode & 01777) != 01777)
+		skip();
+	assert_non_null(mkdtemp(base));
+	snprintf(sd, sizeof(sd), "%s/state", base);
+	st = store_open(sd, err, sizeof(err));
+	if (st == NULL)
+		fail_msg("store_open %s: %s", sd, err);
+	assert_int_equal(store_cert_install(st, "www", "01", "KEY\n", "CERT\n",
+	    ""), 0);
+	assert_int_equal(store_cert_load(st, "www", &k, &fc), 1);
+	assert_string_equal(k, "KEY\n");
+	store_close(st);
+	/* an existing state directory opens again */
+	assert_non_null(st = store_open(sd, err, sizeof(err)));
+	store_close(st);
+	free(k);
+	free(fc);
+	nftw(base, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
 int
 main(void)
 {
@@ -900,6 +1167,12 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_live_regular_file_is_moved_aside_not_deleted, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_open_removes_leftover_temp_files_only, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_full_disk_fails_cleanly_and_keeps_old_state, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_symlinked_certs_dir_is_refused_and_not_written_through, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_symlinked_cert_dir_is_refused_and_not_written_through, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_symlinked_account_dir_is_refused_and_not_written_through, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_symlinked_version_dir_is_not_read_through, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_open_refuses_world_writable_parent_unless_sticky_root, setup, teardown),
+		cmocka_unit_test(test_open_accepts_state_dir_under_tmp),
 	};
 
 	/* the rejection tests log errors on purpose; keep the TAP output clean */
