@@ -773,6 +773,33 @@ parents_ok(char *dir, const char *what, char *err, size_t errlen)
 	    parent_ok("/", what, err, errlen);
 }
 
+/*
+ * parents_ok for a path not made yet: from its nearest existing ancestor
+ * up, so that nothing is created below a directory that would be refused.
+ */
+static int
+missing_parents_ok(const char *path, const char *what, char *err,
+    size_t errlen)
+{
+	const char	*base;
+	char		 real[PATH_MAX], *dir, *up;
+	int		 rc = -1;
+
+	dir = split_path(path, &base);
+	while (realpath(dir, real) == NULL && errno == ENOENT &&
+	    strcmp(dir, "/") != 0 && strcmp(dir, ".") != 0) {
+		up = split_path(dir, &base);
+		free(dir);
+		dir = up;
+	}
+	if (realpath(dir, real) == NULL)
+		snprintf(err, errlen, "%s: %s: %s", what, dir, strerror(errno));
+	else
+		rc = parents_ok(real, what, err, errlen);
+	free(dir);
+	return rc;
+}
+
 int
 fsutil_check_parents(const char *path, const char *what, char *err,
     size_t errlen)
@@ -784,6 +811,8 @@ fsutil_check_parents(const char *path, const char *what, char *err,
 
 	/* the directory itself, where a symlink leads (DynamicUser's do) */
 	if (realpath(path, real) == NULL) {
+		if (errno == ENOENT)
+			return missing_parents_ok(path, what, err, errlen);
 		snprintf(err, errlen, "%s: %s: %s", what, path, strerror(errno));
 		return -1;
 	}

@@ -163,6 +163,10 @@ store_open(const char *state_dir, char *err, size_t errlen)
 	st->dir = xstrdup(state_dir);
 	st->dfd = st->lockfd = -1;
 	lockpath = xasprintf("%s/renewd.lock", state_dir);
+	/* before creating anything: nothing is made below a refused parent */
+	if (fsutil_check_parents(state_dir, "state directory", err, errlen) ==
+	    -1)
+		goto fail;
 	if (fsutil_mkdir_p(state_dir, 0700) == -1) {
 		snprintf(err, errlen, "cannot create state directory %s: %s",
 		    state_dir, strerror(errno));

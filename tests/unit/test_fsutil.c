@@ -702,7 +702,7 @@ static void
 test_check_parents_refuses_world_writable_unless_sticky_root(void **state)
 {
 	struct fx	*fx = *state;
-	char		*pub = join(fx->tmp, "pub"), *sd, *real, *lnk;
+	char		*pub = join(fx->tmp, "pub"), *sd, *real = NULL, *lnk;
 	char		 err[512];
 
 	assert_int_equal(mkdir(pub, 0700), 0);
@@ -713,6 +713,12 @@ test_check_parents_refuses_world_writable_unless_sticky_root(void **state)
 	    sizeof(err)), -1);
 	assert_non_null(strstr(err, pub));
 	assert_non_null(strstr(err, "not sticky"));
+	/* a state directory not made yet is judged by what exists above it */
+	free(real);
+	real = join(pub, "not/yet/state");
+	assert_int_equal(fsutil_check_parents(real, "x", err, sizeof(err)), -1);
+	assert_non_null(strstr(err, pub));
+	free(real);
 	/* the link's directory counts as well as the target's */
 	real = join(fx->tmp, "real");
 	lnk = join(pub, "lnk");

@@ -1082,7 +1082,8 @@ test_open_refuses_world_writable_parent_unless_sticky_root(void **state)
 	snprintf(want, sizeof(want), "parent directory %s is writable by "
 	    "everyone (mode 0777, not sticky)", pub);
 	expect_open_refused(sd, want);
-	/* nothing left behind but the directory the admin asked for */
+	/* refused before anything is made there */
+	assert_int_equal(access(sd, F_OK), -1);
 	/* a state directory that is a symlink in such a directory, too */
 	real = join(fx->tmp, "real");
 	link = join(pub, "link");
