@@ -296,9 +296,9 @@ static const char *const eab_keys[] = { "kid", "hmac_key" };
 enum { E_KID, E_HMAC };
 static const char *const ca_keys[] = {
 	"name", "directory", "contact", "eab", "ca_bundle",
-	"max_concurrent_orders"
+	"max_concurrent_orders", "issuer_roots"
 };
-enum { C_NAME, C_DIRECTORY, C_CONTACT, C_EAB, C_BUNDLE, C_MAXORD };
+enum { C_NAME, C_DIRECTORY, C_CONTACT, C_EAB, C_BUNDLE, C_MAXORD, C_ROOTS };
 
 static void
 parse_contact(struct cs *c, const struct ynode *n, struct conf_ca *ca)
@@ -394,6 +394,8 @@ parse_ca(struct cs *c, const struct ynode *n, struct conf_ca *ca,
 		parse_eab(c, v, ca);
 	if ((v = f.val[C_BUNDLE]) != NULL)
 		cs_abspath(c, "ca_bundle", v, &ca->ca_bundle);
+	if ((v = f.val[C_ROOTS]) != NULL)
+		cs_abspath(c, "issuer_roots", v, &ca->issuer_roots);
 	if ((v = f.val[C_MAXORD]) != NULL)
 		parse_max_orders(c, v, ca);
 }
@@ -1107,6 +1109,7 @@ ca_clear(struct conf_ca *ca)
 	/* the one secret in the inventory: wiped in every copy we keep */
 	xfree_secret_str(ca->eab_hmac_key);
 	free(ca->ca_bundle);
+	free(ca->issuer_roots);
 	memset(ca, 0, sizeof(*ca));
 }
 
@@ -1243,6 +1246,7 @@ conf_ca_dup(const struct conf_ca *src)
 	d->eab_kid = str_dup(src->eab_kid);
 	d->eab_hmac_key = str_dup(src->eab_hmac_key);
 	d->ca_bundle = str_dup(src->ca_bundle);
+	d->issuer_roots = str_dup(src->issuer_roots);
 	d->max_concurrent_orders = src->max_concurrent_orders;
 	d->line = src->line;
 	return d;
@@ -1376,6 +1380,7 @@ conf_ca_equal(const struct conf_ca *a, const struct conf_ca *b)
 	    str_equal(a->eab_kid, b->eab_kid) &&
 	    str_equal(a->eab_hmac_key, b->eab_hmac_key) &&
 	    str_equal(a->ca_bundle, b->ca_bundle) &&
+	    str_equal(a->issuer_roots, b->issuer_roots) &&
 	    a->max_concurrent_orders == b->max_concurrent_orders;
 }
 

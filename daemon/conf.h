@@ -39,6 +39,8 @@ struct conf_ca {
 	char		 *eab_kid;		/* NULL if no EAB */
 	char		 *eab_hmac_key;		/* base64url */
 	char		 *ca_bundle;		/* absolute path or NULL: system trust */
+	char		 *issuer_roots;		/* absolute path of PEM roots its
+						   certificates must chain to, or NULL */
 	unsigned	  max_concurrent_orders;/* default 8 */
 	int		  line;			/* where it was defined */
 };

@@ -1114,3 +1114,230 @@ crypto_cert_covers(const struct crypto_cert_info *info, char *const *domains,
 	}
 	return 1;
 }
+
+/* Returns 1 if a SAN and a name are the same identifier (not a match). */
+static int
+san_equal(const char *san, const char *name)
+{
+	unsigned char	 a[16], b[16];
+	int		 alen, blen;
+
+	if ((blen = ip_bytes(name, b)) > 0) {
+		alen = ip_bytes(san, a);
+		return alen == blen && memcmp(a, b, (size_t)alen) == 0;
+	}
+	return strcasecmp(san, name) == 0;
+}
+
+int
+crypto_cert_names_exact(const struct crypto_cert_info *info,
+    char *const *domains, size_t n)
+{
+	size_t		 i, j;
+
+	if (info == NULL)
+		return 0;
+	for (i = 0; i < n; i++) {
+		for (j = 0; j < info->nsans; j++)
+			if (san_equal(info->sans[j], domains[i]))
+				break;
+		if (j == info->nsans)
+			return 0;
+	}
+	for (j = 0; j < info->nsans; j++) {
+		for (i = 0; i < n; i++)
+			if (san_equal(info->sans[j], domains[i]))
+				break;
+		if (i == n)
+			return 0;
+	}
+	return 1;
+}
+
+/* Returns p past spaces, tabs, CRs and newlines. */
+static const char *
+skip_space(const char *p, const char *end)
+{
+	while (p < end && (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n'))
+		p++;
+	return p;
+}
+
+/* Returns the certificate in pem[0..len), or NULL; the error queue emptied. */
+static X509 *
+cert_parse(const char *pem, size_t len)
+{
+	BIO		*bio;
+	X509		*x = NULL;
+
+	if ((bio = mem_bio(pem, len)) != NULL) {
+		x = PEM_read_bio_X509(bio, NULL, no_passphrase, NULL);
+		BIO_free(bio);
+	}
+	ERR_clear_error();
+	return x;
+}
+
+/*
+ * Parses PEM certificate blocks into a new stack of at most max. With
+ * strict, only whitespace may come between blocks (RFC 8555 section 9.1);
+ * otherwise other text is skipped (comments in a file of roots). Returns
+ * the stack, or NULL with why in err; what names the text ("chain").
+ */
+static STACK_OF(X509) *
+pem_certs(const char *pem, size_t len, size_t max, int strict,
+    const char *what, char *err, size_t errlen)
+{
+	STACK_OF(X509)	*sk = sk_X509_new_null();
+	const char	*p = pem, *end = pem + len, *b, *e = NULL;
+	X509		*x;
+	size_t		 n = 0;
+
+	while ((p = skip_space(p, end)) < end) {
+		b = memmem(p, (size_t)(end - p), pem_begin, sizeof(pem_begin) - 1);
+		if (b == NULL && !strict)
+			break;
+		if (b == NULL || (strict && b != p) || (e = memmem(b,
+		    (size_t)(end - b), pem_end, sizeof(pem_end) - 1)) == NULL) {
+			snprintf(err, errlen, "%s: text that is no certificate "
+			    "block after certificate %zu", what, n);
+			goto fail;
+		}
+		e = line_end(e, end);
+		if (++n > max) {
+			snprintf(err, errlen, "%s: more than %zu certificates",
+			    what, max);
+			goto fail;
+		}
+		if ((x = cert_parse(b, (size_t)(e - b))) == NULL) {
+			snprintf(err, errlen, "%s: block %zu is no certificate",
+			    what, n);
+			goto fail;
+		}
+		sk_X509_push(sk, x);
+		p = e;
+	}
+	if (n == 0) {
+		snprintf(err, errlen, "%s: no certificate", what);
+		goto fail;
+	}
+	return sk;
+fail:
+	sk_X509_pop_free(sk, X509_free);
+	return NULL;
+}
+
+/* Returns 1 if issuer's name and key identifier match x's and its key signed x. */
+static int
+signed_by(X509 *x, X509 *issuer)
+{
+	int		 ok;
+
+	ok = X509_check_issued(issuer, x) == X509_V_OK &&
+	    X509_verify(x, X509_get0_pubkey(issuer)) == 1;
+	ERR_clear_error();
+	return ok;
+}
+
+/* The checks that need no trust anchor. Returns 0, or -1 with err. */
+static int
+chain_links(STACK_OF(X509) *sk, time_t now, char *err, size_t errlen)
+{
+	X509		*leaf = sk_X509_value(sk, 0);
+	time_t		 later = now + CRYPTO_CHAIN_SKEW;
+	int		 i;
+
+	if (signed_by(leaf, leaf)) {
+		snprintf(err, errlen, "the leaf is self-signed");
+		return -1;
+	}
+	if (X509_cmp_time(X509_get0_notBefore(leaf), &later) > 0) {
+		snprintf(err, errlen, "the leaf is not valid yet");
+		return -1;
+	}
+	if (X509_cmp_time(X509_get0_notAfter(leaf), &now) < 0) {
+		snprintf(err, errlen, "the leaf has expired");
+		return -1;
+	}
+	if (sk_X509_num(sk) < 2) {
+		snprintf(err, errlen, "no chain: the leaf's issuer is missing");
+		return -1;
+	}
+	for (i = 0; i + 1 < sk_X509_num(sk); i++)
+		if (!signed_by(sk_X509_value(sk, i), sk_X509_value(sk, i + 1))) {
+			snprintf(err, errlen, "certificate %d of the chain is "
+			    "not signed by certificate %d", i + 1, i + 2);
+			return -1;
+		}
+	return 0;
+}
+
+/* Verifies sk (leaf first) to one of roots at now. Returns 0, or -1 with err. */
+static int
+chain_verify(STACK_OF(X509) *sk, STACK_OF(X509) *roots, time_t now,
+    char *err, size_t errlen)
+{
+	X509_STORE	*store = X509_STORE_new();
+	X509_STORE_CTX	*ctx = X509_STORE_CTX_new();
+	int		 i, rc = -1;
+
+	for (i = 0; i < sk_X509_num(roots); i++)
+		X509_STORE_add_cert(store, sk_X509_value(roots, i));
+	if (store == NULL || ctx == NULL ||
+	    !X509_STORE_CTX_init(ctx, store, sk_X509_value(sk, 0), sk)) {
+		ssl_errbuf(err, errlen, "X509_STORE_CTX_init");
+		goto out;
+	}
+	X509_STORE_CTX_set_purpose(ctx, X509_PURPOSE_SSL_SERVER);
+	X509_STORE_CTX_set_time(ctx, 0, now);
+	if (X509_verify_cert(ctx) != 1) {
+		snprintf(err, errlen, "the chain does not verify to "
+		    "issuer_roots: %s", X509_verify_cert_error_string(
+		    X509_STORE_CTX_get_error(ctx)));
+		goto out;
+	}
+	rc = 0;
+out:
+	ERR_clear_error();
+	X509_STORE_CTX_free(ctx);
+	X509_STORE_free(store);
+	return rc;
+}
+
+int
+crypto_chain_check(const char *pem, size_t len, const char *roots_pem,
+    size_t roots_len, time_t now, char *err, size_t errlen)
+{
+	STACK_OF(X509)	*sk = NULL, *roots = NULL;
+	int		 rc = -1;
+
+	if (pem == NULL || len > CRYPTO_CHAIN_MAX_BYTES) {
+		snprintf(err, errlen, "chain: %zu bytes, more than %d", len,
+		    CRYPTO_CHAIN_MAX_BYTES);
+		goto out;
+	}
+	if ((sk = pem_certs(pem, len, CRYPTO_CHAIN_MAX_CERTS, 1, "chain",
+	    err, errlen)) == NULL || chain_links(sk, now, err, errlen) == -1)
+		goto out;
+	if (roots_pem != NULL && ((roots = pem_certs(roots_pem, roots_len,
+	    SIZE_MAX, 0, "issuer_roots", err, errlen)) == NULL ||
+	    chain_verify(sk, roots, now, err, errlen) == -1))
+		goto out;
+	rc = 0;
+out:
+	sk_X509_pop_free(sk, X509_free);
+	sk_X509_pop_free(roots, X509_free);
+	return rc;
+}
+
+int
+crypto_roots_check(const char *pem, size_t len, char *err, size_t errlen)
+{
+	STACK_OF(X509)	*sk;
+
+	if ((sk = pem_certs(pem, len, SIZE_MAX, 0, "issuer_roots", err,
+	    errlen)) == NULL)
+		return -1;
+	sk_X509_pop_free(sk, X509_free);
+	return 0;
+}

@@ -136,5 +136,35 @@ int		 crypto_chain_split(const char *pem, size_t len, char **leaf,
 /* Returns 1 if every name in domains is covered by a SAN of info. */
 int		 crypto_cert_covers(const struct crypto_cert_info *info,
 		    char *const *domains, size_t n);
+/*
+ * Returns 1 if info's SANs are exactly domains (as sets: every name has an
+ * equal SAN and every SAN an equal name; a wildcard only equals itself).
+ */
+int		 crypto_cert_names_exact(const struct crypto_cert_info *info,
+		    char *const *domains, size_t n);
+
+#define CRYPTO_CHAIN_MAX_CERTS	10		/* leaf included */
+#define CRYPTO_CHAIN_MAX_BYTES	(64 * 1024)
+#define CRYPTO_CHAIN_SKEW	300		/* s a leaf may start in the future */
+/*
+ * Checks a PEM chain as a CA issued it (leaf first) before it may go live:
+ * at most CRYPTO_CHAIN_MAX_BYTES of strict PEM (RFC 8555 section 9.1:
+ * certificate blocks and whitespace, nothing else), 2 to
+ * CRYPTO_CHAIN_MAX_CERTS certificates that all parse, a leaf that is not
+ * self-signed and is valid at now (not_before up to CRYPTO_CHAIN_SKEW s
+ * later), and each certificate issued and signed by the next. With
+ * roots_pem (a PEM file's text of trusted roots, not NULL), the chain must
+ * also verify to one of them for a TLS server at now (X509_verify_cert).
+ * Returns 0, or -1 with what is wrong in err.
+ */
+int		 crypto_chain_check(const char *pem, size_t len,
+		    const char *roots_pem, size_t roots_len, time_t now,
+		    char *err, size_t errlen);
+/*
+ * Checks a PEM file's text of roots for crypto_chain_check: one or more
+ * certificates and nothing else. Returns 0, or -1 with why in err.
+ */
+int		 crypto_roots_check(const char *pem, size_t len, char *err,
+		    size_t errlen);
 
 #endif

@@ -25,6 +25,7 @@
 #include "conf.h"
 #include "crypto.h"
 #include "deliver.h"
+#include "fsutil.h"
 #include "http.h"
 #include "log.h"
 #include "renew.h"
@@ -98,6 +99,38 @@ load(const char *path, int plain)
 	}
 	conf_errors_clear(&errs);
 	return conf;
+}
+
+/*
+ * --check-config: every CA's issuer_roots must be a readable file of PEM
+ * certificates. Returns 0, or -1 with each problem on stderr.
+ */
+static int
+check_issuer_roots(const struct conf *conf)
+{
+	const char	*path;
+	char		*pem, err[256];
+	size_t		 i, len;
+	int		 rc = 0;
+
+	for (i = 0; i < conf->ncas; i++) {
+		if ((path = conf->cas[i].issuer_roots) == NULL)
+			continue;
+		if ((pem = fsutil_read_file(path, 4 * 1024 * 1024, 0,
+		    &len)) == NULL) {
+			fprintf(stderr, "CA %s: issuer_roots %s: %s\n",
+			    conf->cas[i].name, path, strerror(errno));
+			rc = -1;
+			continue;
+		}
+		if (crypto_roots_check(pem, len, err, sizeof(err)) == -1) {
+			fprintf(stderr, "CA %s: issuer_roots %s: %s\n",
+			    conf->cas[i].name, path, err);
+			rc = -1;
+		}
+		free(pem);
+	}
+	return rc;
 }
 
 static void
@@ -441,8 +474,9 @@ main(int argc, char **argv)
 	if ((ctx.conf = load(ctx.conf_path, check)) == NULL)
 		return 1;
 	if (check) {
+		rc = check_issuer_roots(ctx.conf) == -1 ? 1 : 0;
 		conf_free(ctx.conf);
-		return 0;
+		return rc;
 	}
 	if ((ctx.base = event_base_new()) == NULL) {
 		log_err("event_base_new failed");

@@ -3,7 +3,9 @@
 
 #include <sys/queue.h>
 
+#include <errno.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -14,6 +16,7 @@
 #include "conf.h"
 #include "crypto.h"
 #include "deliver.h"
+#include "fsutil.h"
 #include "log.h"
 #include "renew.h"
 #include "sched.h"
@@ -301,85 +304,103 @@ keygen_done(void *arg)
 }
 
 /*
- * Checks a chain the CA sent before it may go live: a readable leaf for
- * our new key that covers every domain. Returns 0 with *leaf and *chain
- * (malloc'd) and *info filled in, or -1 (logged); the caller frees them
- * either way.
+ * Reads the issuer_roots of the CA being tried, if it names any, into
+ * *roots (malloc'd; NULL without). Returns 0, or -1 with why in err.
  */
 static int
-verify_issued(struct managed *m, const char *pem, size_t len, char **leaf,
-    char **chain, struct crypto_cert_info *info)
+issuer_roots(struct managed *m, char **roots, size_t *len, char *err,
+    size_t errlen)
 {
-	struct crypto_cert *parsed = NULL;
-	char		 err[256];
-	int		 rc = -1;
+	struct ca_slot	*s = ca_slot_find(m->r, m->cfg->ca.v[m->ca_index]);
 
-	/* parse the leaf once: each parse costs OpenSSL 3.0 a key decode */
-	if (crypto_chain_split(pem, len, leaf, chain, &parsed) == -1) {
-		log_msg(LOG_LVL_ERR, m->cfg->name, "CA sent no certificate");
-		goto out;
+	*roots = NULL;
+	*len = 0;
+	if (s == NULL || s->cfg->issuer_roots == NULL)
+		return 0;
+	if ((*roots = fsutil_read_file(s->cfg->issuer_roots, 4 * 1024 * 1024,
+	    0, len)) == NULL) {
+		snprintf(err, errlen, "issuer_roots %s: %s",
+		    s->cfg->issuer_roots, strerror(errno));
+		return -1;
 	}
-	if (crypto_cert_get_info(parsed, info, err, sizeof(err)) == -1) {
-		log_msg(LOG_LVL_ERR, m->cfg->name, "CA sent a bad certificate: %s", err);
-		goto out;
-	}
-	if (!crypto_cert_has_key(parsed, m->new_key)) {
-		log_msg(LOG_LVL_ERR, m->cfg->name,
-		    "CA sent a certificate for another key (serial %s)", info->serial);
-		goto out;
-	}
-	if (!crypto_cert_covers(info, m->cfg->domains.v, m->cfg->domains.n)) {
-		log_msg(LOG_LVL_ERR, m->cfg->name,
-		    "CA sent a certificate that misses some domains (serial %s)",
-		    info->serial);
-		goto out;
-	}
-	rc = 0;
-out:
-	crypto_cert_free(parsed);
-	return rc;
+	return 0;
 }
 
-/* Returns when a certificate just installed falls due, never right away. */
-static time_t
-installed_due(struct managed *m, const struct crypto_cert_info *info)
+/*
+ * Checks a chain the CA sent before it may go live: the chain well-formed,
+ * bounded, linked, valid now and (with issuer_roots) trusted, the leaf for
+ * our new key with exactly our names, and not due already. Returns NULL
+ * with *leaf, *chain (malloc'd), *info and *due filled in, or what is
+ * wrong (malloc'd); the caller frees them either way.
+ */
+static char *
+verify_issued(struct managed *m, const char *pem, size_t len, char **leaf,
+    char **chain, struct crypto_cert_info *info, time_t *due)
+{
+	struct crypto_cert *parsed = NULL;
+	char		 err[512], *roots = NULL, *why = NULL;
+	size_t		 roots_len;
+
+	/* parse the leaf once: each parse costs OpenSSL 3.0 a key decode */
+	if (crypto_chain_split(pem, len, leaf, chain, &parsed) == -1)
+		why = xstrdup("no certificate");
+	else if (crypto_cert_get_info(parsed, info, err, sizeof(err)) == -1)
+		why = xasprintf("a bad certificate: %s", err);
+	else if (!crypto_cert_has_key(parsed, m->new_key))
+		why = xasprintf("serial %s: a certificate for another key",
+		    info->serial);
+	else if (!crypto_cert_names_exact(info, m->cfg->domains.v,
+	    m->cfg->domains.n))
+		why = xasprintf("serial %s: names other than the %zu ordered",
+		    info->serial, m->cfg->domains.n);
+	else if (issuer_roots(m, &roots, &roots_len, err, sizeof(err)) == -1 ||
+	    crypto_chain_check(pem, len, roots, roots_len, time(NULL), err,
+	    sizeof(err)) == -1)
+		why = xasprintf("serial %s: %s", info->serial, err);
+	else if ((*due = cert_due(m, info)) <= time(NULL))
+		why = xasprintf("serial %s: already past its renewal point "
+		    "(an expired or short-lived certificate)", info->serial);
+	crypto_cert_free(parsed);
+	free(roots);
+	return why;
+}
+
+/* Logs a certificate just installed and when it falls due. */
+static void
+log_installed(struct managed *m, const struct crypto_cert_info *info,
+    time_t due)
 {
 	char	due_s[32], na_s[32];
-	time_t	due;
 
-	due = cert_due(m, info);
-	if (due <= time(NULL)) {
-		/* due already (clock skew, a CA backdating): no busy loop */
-		log_msg(LOG_LVL_WARNING, m->cfg->name, "serial %s is due as soon "
-		    "as it is installed; checking again in %d s", info->serial,
-		    SCHED_BACKOFF_MIN);
-		due = time(NULL) + SCHED_BACKOFF_MIN;
-	}
 	log_msg(LOG_LVL_NOTICE, m->cfg->name,
 	    "installed certificate serial %s for %zu domain(s), valid until %s, "
 	    "renewal due %s", info->serial, m->cfg->domains.n,
 	    log_fmt_time(info->not_after, na_s, sizeof(na_s)),
 	    log_fmt_time(due, due_s, sizeof(due_s)));
-	return due;
 }
 
-/* Verifies, then installs a downloaded chain. Returns 0 or -1 (logged). */
+/*
+ * Verifies, then installs a downloaded chain. Returns 0, or -1 with *why
+ * (malloc'd) if the CA's certificate is refused, or with *why NULL if it
+ * could not be installed (logged).
+ */
 static int
-install(struct managed *m, const char *pem, size_t len)
+install(struct managed *m, const char *pem, size_t len, char **why)
 {
 	struct crypto_cert_info info = { 0 };
 	char		*leaf = NULL, *chain = NULL, *key_pem = NULL;
-	time_t		 due;
+	time_t		 due = 0;
 	int		 rc = -1;
 
-	if (verify_issued(m, pem, len, &leaf, &chain, &info) == -1)
+	if ((*why = verify_issued(m, pem, len, &leaf, &chain, &info,
+	    &due)) != NULL)
 		goto out;
 	if ((key_pem = crypto_key_to_pem(m->new_key, NULL)) == NULL)
 		goto out;
 	if (store_cert_install(m->r->env.store, m->cfg->name, info.serial,
 	    key_pem, leaf, chain) == -1)
 		goto out;
-	due = installed_due(m, &info);
+	log_installed(m, &info, due);
 	m->r->issued++;
 	crypto_key_free(m->new_key);	/* on disk now; the next issuance makes a new one */
 	m->new_key = NULL;
@@ -397,28 +418,49 @@ out:
 	return rc;
 }
 
+/* The order at the current CA failed: on to the next CA, or back off. */
+static void
+order_failed(struct managed *m, const char *error)
+{
+	struct conf_cert *cfg = m->cfg;
+
+	log_msg(LOG_LVL_ERR, cfg->name, "order at CA %s failed: %s",
+	    cfg->ca.v[m->ca_index], error);
+	if (m->ca_index + 1 < cfg->ca.n) {
+		m->ca_index++;
+		log_msg(LOG_LVL_NOTICE, cfg->name, "trying the next CA, %s",
+		    cfg->ca.v[m->ca_index]);
+		cert_order(m);
+		return;
+	}
+	cert_failed(m);
+}
+
 static void
 order_done(void *arg, const char *pem, size_t len, const char *error)
 {
-	struct managed	 *m = arg;
-	struct conf_cert *cfg = m->cfg;
+	struct managed	*m = arg;
+	struct ca_slot	*s;
+	char		*why = NULL, *text;
 
 	m->order = NULL;
 	if (error != NULL) {
-		log_msg(LOG_LVL_ERR, cfg->name, "order at CA %s failed: %s",
-		    cfg->ca.v[m->ca_index], error);
-		if (m->ca_index + 1 < cfg->ca.n) {
-			m->ca_index++;
-			log_msg(LOG_LVL_NOTICE, cfg->name, "trying the next CA, %s",
-			    cfg->ca.v[m->ca_index]);
-			cert_order(m);
-			return;
-		}
-		cert_failed(m);
+		order_failed(m, error);
 		return;
 	}
-	if (install(m, pem, len) == -1)
-		cert_failed(m);
+	if (install(m, pem, len, &why) == 0)
+		return;
+	if (why == NULL) {
+		cert_failed(m);		/* ours, not the CA's: no other CA helps */
+		return;
+	}
+	/* a certificate we refuse is the CA's failure: next CA, backoff */
+	s = ca_slot_find(m->r, m->cfg->ca.v[m->ca_index]);
+	text = xasprintf("%s: refused the certificate it issued for %s: %s",
+	    s != NULL ? s->cfg->directory : "?", m->cfg->name, why);
+	order_failed(m, text);
+	free(text);
+	free(why);
 }
 
 static void

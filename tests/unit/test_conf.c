@@ -578,6 +578,7 @@ relative_paths_are_reported(void **state)
 	EXPECT("state_dir: var/lib/renewd\n"
 	    "http01: { webroot: www }\n"
 	    CA1
+	    "    issuer_roots: roots.pem\n"
 	    "certificates:\n"
 	    "  - name: a\n"
 	    "    domains: [a.example]\n"
@@ -588,9 +589,10 @@ relative_paths_are_reported(void **state)
 	    "        pidfile: run/x.pid\n",
 	    "t.yaml:1:12: state_dir: not an absolute path: \"var/lib/renewd\"",
 	    "t.yaml:2:20: webroot: not an absolute path: \"www\"",
-	    "t.yaml:9:23: path: not an absolute path: \"a.pem\"",
-	    "t.yaml:11:16: exec: not an absolute path: \"nginx\"",
-	    "t.yaml:13:18: pidfile: not an absolute path: \"run/x.pid\"");
+	    "t.yaml:6:19: issuer_roots: not an absolute path: \"roots.pem\"",
+	    "t.yaml:10:23: path: not an absolute path: \"a.pem\"",
+	    "t.yaml:12:16: exec: not an absolute path: \"nginx\"",
+	    "t.yaml:14:18: pidfile: not an absolute path: \"run/x.pid\"");
 }
 
 static void
@@ -1173,6 +1175,7 @@ ca_and_http01_equality_covers_every_setting(void **state)
 	    "    contact: [\"mailto:a@a.test\", \"mailto:b@a.test\"]\n"
 	    "    eab: { kid: k1, hmac_key: c2VjcmV0 }\n"
 	    "    ca_bundle: /etc/a.pem\n"
+	    "    issuer_roots: /etc/a-roots.pem\n"
 	    "    max_concurrent_orders: 3\n"
 	    "  - name: b\n"
 	    "    directory: https://a.test/dir\n");
@@ -1184,6 +1187,8 @@ ca_and_http01_equality_covers_every_setting(void **state)
 	a = conf_ca_dup(&conf->cas[0]);
 	assert_ptr_not_equal(a->eab_hmac_key, conf->cas[0].eab_hmac_key);
 	assert_string_equal(a->eab_hmac_key, "c2VjcmV0");
+	assert_string_equal(a->issuer_roots, "/etc/a-roots.pem");
+	assert_null(conf->cas[1].issuer_roots);
 	assert_int_equal(a->contact.n, 2);
 	assert_int_equal(a->line, 3);
 	assert_true(conf_ca_equal(a, &conf->cas[0]));
@@ -1210,6 +1215,8 @@ ca_and_http01_equality_covers_every_setting(void **state)
 	DIFFERS(eab_hmac_key, "c2VjcmV1");
 	DIFFERS(eab_hmac_key, NULL);
 	DIFFERS(ca_bundle, NULL);
+	DIFFERS(issuer_roots, NULL);
+	DIFFERS(issuer_roots, "/etc/b-roots.pem");
 	DIFFERS(contact.v[1], "mailto:c@a.test");
 #undef DIFFERS
 	a->contact.n = 1;

@@ -961,6 +961,267 @@ test_cert_covers_exact_wildcard_and_ip(void **state)
 	    .sans = ok1, .nsans = 3 }, ok2, 1), 0);
 }
 
+/* ---- crypto_chain_check: issued chains made here, with their defects ---- */
+
+/* Returns a certificate for key named cn, signed by ikey as issuer (NULL: itself). */
+static X509 *
+chain_cert(EVP_PKEY *key, const char *cn, const char *san, EVP_PKEY *ikey,
+    X509 *issuer, time_t nb, time_t na, int ca)
+{
+	static long	 serial = 100;
+	X509		*x = X509_new();
+	X509_EXTENSION	*ext;
+	X509V3_CTX	 ctx;
+
+	assert_non_null(x);
+	assert_true(X509_set_version(x, 2));
+	assert_true(ASN1_INTEGER_set(X509_get_serialNumber(x), serial++));
+	assert_non_null(ASN1_TIME_set(X509_getm_notBefore(x), nb));
+	assert_non_null(ASN1_TIME_set(X509_getm_notAfter(x), na));
+	assert_true(X509_NAME_add_entry_by_txt(X509_get_subject_name(x), "CN",
+	    MBSTRING_ASC, (const unsigned char *)cn, -1, -1, 0));
+	assert_true(X509_set_issuer_name(x, X509_get_subject_name(
+	    issuer != NULL ? issuer : x)));
+	assert_true(X509_set_pubkey(x, key));
+	X509V3_set_ctx(&ctx, issuer != NULL ? issuer : x, x, NULL, NULL, 0);
+	ext = X509V3_EXT_conf_nid(NULL, &ctx, ca ? NID_basic_constraints :
+	    NID_subject_alt_name, ca ? "critical,CA:TRUE" : san);
+	assert_non_null(ext);
+	assert_true(X509_add_ext(x, ext, -1));
+	X509_EXTENSION_free(ext);
+	if (!ca) {
+		ext = X509V3_EXT_conf_nid(NULL, &ctx, NID_ext_key_usage,
+		    "serverAuth");
+		assert_non_null(ext);
+		assert_true(X509_add_ext(x, ext, -1));
+		X509_EXTENSION_free(ext);
+	}
+	assert_true(X509_sign(x, ikey != NULL ? ikey : key, EVP_sha256()) > 0);
+	return x;
+}
+
+/* Appends x's PEM to the malloc'd string *s (NULL: start one). */
+static void
+pem_add(char **s, X509 *x)
+{
+	BIO	*bio = BIO_new(BIO_s_mem());
+	char	*data, *t;
+	long	 n;
+
+	assert_true(PEM_write_bio_X509(bio, x));
+	n = BIO_get_mem_data(bio, &data);
+	assert_int_not_equal(asprintf(&t, "%s%.*s", *s != NULL ? *s : "",
+	    (int)n, data), -1);
+	free(*s);
+	*s = t;
+	BIO_free(bio);
+}
+
+struct pki {
+	EVP_PKEY	*root_key, *int_key, *leaf_key, *other_key;
+	X509		*root, *inter, *leaf, *other_root;
+	time_t		 now;
+};
+
+static void
+pki_make(struct pki *p)
+{
+	p->now = time(NULL);
+	assert_non_null(p->root_key = EVP_EC_gen("P-256"));
+	assert_non_null(p->int_key = EVP_EC_gen("P-256"));
+	assert_non_null(p->leaf_key = EVP_EC_gen("P-256"));
+	assert_non_null(p->other_key = EVP_EC_gen("P-256"));
+	p->root = chain_cert(p->root_key, "root", NULL, NULL, NULL,
+	    p->now - 86400, p->now + 3650 * 86400L, 1);
+	p->inter = chain_cert(p->int_key, "inter", NULL, p->root_key, p->root,
+	    p->now - 86400, p->now + 365 * 86400L, 1);
+	p->leaf = chain_cert(p->leaf_key, "leaf", "DNS:a.example", p->int_key,
+	    p->inter, p->now - 3600, p->now + 90 * 86400L, 0);
+	p->other_root = chain_cert(p->other_key, "root", NULL, NULL, NULL,
+	    p->now - 86400, p->now + 3650 * 86400L, 1);
+}
+
+static void
+pki_free(struct pki *p)
+{
+	X509_free(p->root);
+	X509_free(p->inter);
+	X509_free(p->leaf);
+	X509_free(p->other_root);
+	EVP_PKEY_free(p->root_key);
+	EVP_PKEY_free(p->int_key);
+	EVP_PKEY_free(p->leaf_key);
+	EVP_PKEY_free(p->other_key);
+}
+
+/* crypto_chain_check of pem (freed) with roots; returns its result, err filled. */
+static int
+chk(char *pem, const char *roots, time_t now, char *err, size_t errlen)
+{
+	int	rc;
+
+	err[0] = '\0';
+	rc = crypto_chain_check(pem, strlen(pem), roots, roots != NULL ?
+	    strlen(roots) : 0, now, err, errlen);
+	free(pem);
+	return rc;
+}
+
+/* Returns the PEM of certificates a, b (either NULL: left out). */
+static char *
+pem2(X509 *a, X509 *b)
+{
+	char	*s = NULL;
+
+	if (a != NULL)
+		pem_add(&s, a);
+	if (b != NULL)
+		pem_add(&s, b);
+	return s;
+}
+
+static void
+test_chain_check_accepts_a_good_chain_with_and_without_roots(void **state)
+{
+	struct pki	 p;
+	char		 err[256], *root = NULL, *other = NULL, *both;
+
+	(void)state;
+	pki_make(&p);
+	pem_add(&root, p.root);
+	pem_add(&other, p.other_root);
+	assert_int_equal(chk(pem2(p.leaf, p.inter), NULL, p.now, err,
+	    sizeof(err)), 0);
+	assert_int_equal(chk(pem2(p.leaf, p.inter), root, p.now, err,
+	    sizeof(err)), 0);
+	/* roots with comments between, as bundles have them */
+	assert_int_not_equal(asprintf(&both, "# ours\n%s\n# end\n", root), -1);
+	assert_int_equal(chk(pem2(p.leaf, p.inter), both, p.now, err,
+	    sizeof(err)), 0);
+	/* another root with the same name: verification fails, and says so */
+	assert_int_equal(chk(pem2(p.leaf, p.inter), other, p.now, err,
+	    sizeof(err)), -1);
+	assert_non_null(strstr(err, "does not verify to issuer_roots"));
+	assert_int_equal(crypto_roots_check(root, strlen(root), err,
+	    sizeof(err)), 0);
+	assert_int_equal(crypto_roots_check("junk\n", 5, err, sizeof(err)), -1);
+	assert_string_equal(err, "issuer_roots: no certificate");
+	free(root);
+	free(other);
+	free(both);
+	pki_free(&p);
+}
+
+static void
+test_chain_check_refuses_the_leaf_out_of_its_validity(void **state)
+{
+	struct pki	 p;
+	X509		*x;
+	char		 err[256];
+
+	(void)state;
+	pki_make(&p);
+	x = chain_cert(p.leaf_key, "leaf", "DNS:a.example", p.int_key, p.inter,
+	    p.now - 30 * 86400L, p.now - 86400, 0);
+	assert_int_equal(chk(pem2(x, p.inter), NULL, p.now, err, sizeof(err)), -1);
+	assert_string_equal(err, "the leaf has expired");
+	X509_free(x);
+	x = chain_cert(p.leaf_key, "leaf", "DNS:a.example", p.int_key, p.inter,
+	    p.now + 3600, p.now + 90 * 86400L, 0);
+	assert_int_equal(chk(pem2(x, p.inter), NULL, p.now, err, sizeof(err)), -1);
+	assert_string_equal(err, "the leaf is not valid yet");
+	X509_free(x);
+	/* a minute ahead is clock skew, not a defect */
+	x = chain_cert(p.leaf_key, "leaf", "DNS:a.example", p.int_key, p.inter,
+	    p.now + 60, p.now + 90 * 86400L, 0);
+	assert_int_equal(chk(pem2(x, p.inter), NULL, p.now, err, sizeof(err)), 0);
+	X509_free(x);
+	pki_free(&p);
+}
+
+static void
+test_chain_check_refuses_broken_links(void **state)
+{
+	struct pki	 p;
+	X509		*self, *fake;
+	char		 err[256];
+
+	(void)state;
+	pki_make(&p);
+	self = chain_cert(p.leaf_key, "leaf", "DNS:a.example", NULL, NULL,
+	    p.now - 3600, p.now + 86400, 0);
+	assert_int_equal(chk(pem2(self, NULL), NULL, p.now, err, sizeof(err)), -1);
+	assert_string_equal(err, "the leaf is self-signed");
+	assert_int_equal(chk(pem2(p.leaf, NULL), NULL, p.now, err, sizeof(err)), -1);
+	assert_string_equal(err, "no chain: the leaf's issuer is missing");
+	/* the issuer's name with another key: the signature does not verify */
+	fake = chain_cert(p.other_key, "inter", NULL, p.root_key, p.root,
+	    p.now - 86400, p.now + 86400, 1);
+	assert_int_equal(chk(pem2(p.leaf, fake), NULL, p.now, err, sizeof(err)), -1);
+	assert_string_equal(err, "certificate 1 of the chain is not signed by "
+	    "certificate 2");
+	/* an unrelated issuer */
+	assert_int_equal(chk(pem2(p.leaf, p.root), NULL, p.now, err,
+	    sizeof(err)), -1);
+	assert_string_equal(err, "certificate 1 of the chain is not signed by "
+	    "certificate 2");
+	X509_free(self);
+	X509_free(fake);
+	pki_free(&p);
+}
+
+static void
+test_chain_check_refuses_garbage_and_oversize(void **state)
+{
+	struct pki	 p;
+	char		 err[256], *s, *big;
+	int		 i;
+
+	(void)state;
+	pki_make(&p);
+	s = pem2(p.leaf, p.inter);
+	assert_int_not_equal(asprintf(&big, "%s-----BEGIN CERTIFICATE-----\n"
+	    "AAAAAAAAAAAAAAAAAAAA\n-----END CERTIFICATE-----\n", s), -1);
+	assert_int_equal(chk(big, NULL, p.now, err, sizeof(err)), -1);
+	assert_string_equal(err, "chain: block 3 is no certificate");
+	assert_int_not_equal(asprintf(&big, "%shello\n", s), -1);
+	assert_int_equal(chk(big, NULL, p.now, err, sizeof(err)), -1);
+	assert_string_equal(err, "chain: text that is no certificate block "
+	    "after certificate 2");
+	free(s);
+	/* eleven certificates: one too many, however well linked */
+	s = NULL;
+	pem_add(&s, p.leaf);
+	for (i = 0; i < 10; i++)
+		pem_add(&s, p.inter);
+	assert_int_equal(chk(s, NULL, p.now, err, sizeof(err)), -1);
+	assert_string_equal(err, "chain: more than 10 certificates");
+	big = calloc(1, CRYPTO_CHAIN_MAX_BYTES + 2);
+	assert_non_null(big);
+	memset(big, '\n', CRYPTO_CHAIN_MAX_BYTES + 1);
+	assert_int_equal(chk(big, NULL, p.now, err, sizeof(err)), -1);
+	assert_string_equal(err, "chain: 65537 bytes, more than 65536");
+	pki_free(&p);
+}
+
+static void
+test_cert_names_exact_is_set_equality(void **state)
+{
+	char	*sans[] = { "a.example", "*.b.example", "192.0.2.1" };
+	char	*same[] = { "192.0.2.1", "A.example", "*.b.example" };
+	char	*fewer[] = { "a.example", "*.b.example" };
+	char	*covered[] = { "a.example", "x.b.example", "192.0.2.1" };
+	struct crypto_cert_info info = { .sans = sans, .nsans = 3 };
+
+	(void)state;
+	assert_true(crypto_cert_names_exact(&info, same, 3));
+	assert_false(crypto_cert_names_exact(&info, fewer, 2));
+	assert_false(crypto_cert_names_exact(&info, covered, 3));
+	assert_true(crypto_cert_covers(&info, covered, 3));
+	info.nsans = 2;
+	assert_false(crypto_cert_names_exact(&info, same, 3));
+}
+
 int
 main(void)
 {
@@ -987,6 +1248,11 @@ main(void)
 		cmocka_unit_test(test_chain_split_keeps_exact_pem_text),
 		cmocka_unit_test(test_parsed_cert_gives_info_key_match_and_split_leaf),
 		cmocka_unit_test(test_cert_covers_exact_wildcard_and_ip),
+		cmocka_unit_test(test_chain_check_accepts_a_good_chain_with_and_without_roots),
+		cmocka_unit_test(test_chain_check_refuses_the_leaf_out_of_its_validity),
+		cmocka_unit_test(test_chain_check_refuses_broken_links),
+		cmocka_unit_test(test_chain_check_refuses_garbage_and_oversize),
+		cmocka_unit_test(test_cert_names_exact_is_set_equality),
 	};
 
 	crypto_init();

@@ -149,7 +149,37 @@ evp_of(const struct crypto_key *k)
 	return p;
 }
 
-/* Returns a malloc'd PEM certificate for key's public key, self-signed. */
+/* The fake CA's issuer, made once: renew.c refuses self-signed leaves. */
+static EVP_PKEY	*ca_key;
+static X509	*ca_cert;
+
+static void
+ca_make(void)
+{
+	X509_EXTENSION	*ext;
+	X509V3_CTX	 ctx;
+
+	if (ca_cert != NULL)
+		return;
+	assert_non_null(ca_key = EVP_EC_gen("P-256"));
+	assert_non_null(ca_cert = X509_new());
+	assert_true(X509_set_version(ca_cert, 2));
+	assert_true(ASN1_INTEGER_set(X509_get_serialNumber(ca_cert), 1));
+	assert_non_null(X509_gmtime_adj(X509_getm_notBefore(ca_cert), -86400));
+	assert_non_null(X509_gmtime_adj(X509_getm_notAfter(ca_cert), 3650L * 86400));
+	assert_true(X509_NAME_add_entry_by_txt(X509_get_subject_name(ca_cert),
+	    "CN", MBSTRING_ASC, (const unsigned char *)"renew test CA", -1, -1, 0));
+	assert_true(X509_set_issuer_name(ca_cert, X509_get_subject_name(ca_cert)));
+	assert_true(X509_set_pubkey(ca_cert, ca_key));
+	X509V3_set_ctx(&ctx, ca_cert, ca_cert, NULL, NULL, 0);
+	ext = X509V3_EXT_conf_nid(NULL, &ctx, NID_basic_constraints, "critical,CA:TRUE");
+	assert_non_null(ext);
+	assert_true(X509_add_ext(ca_cert, ext, -1));
+	X509_EXTENSION_free(ext);
+	assert_true(X509_sign(ca_cert, ca_key, EVP_sha256()) > 0);
+}
+
+/* Returns a malloc'd PEM chain: a leaf for key's public key, then its CA. */
 static char *
 make_cert(EVP_PKEY *key, const char *san, time_t nb, time_t na)
 {
@@ -168,16 +198,18 @@ make_cert(EVP_PKEY *key, const char *san, time_t nb, time_t na)
 	assert_non_null(ASN1_TIME_set(X509_getm_notAfter(x), na));
 	assert_true(X509_NAME_add_entry_by_txt(X509_get_subject_name(x), "CN",
 	    MBSTRING_ASC, (const unsigned char *)"renew test", -1, -1, 0));
-	assert_true(X509_set_issuer_name(x, X509_get_subject_name(x)));
+	ca_make();
+	assert_true(X509_set_issuer_name(x, X509_get_subject_name(ca_cert)));
 	assert_true(X509_set_pubkey(x, key));
-	X509V3_set_ctx(&ctx, x, x, NULL, NULL, 0);
+	X509V3_set_ctx(&ctx, ca_cert, x, NULL, NULL, 0);
 	ext = X509V3_EXT_conf_nid(NULL, &ctx, NID_subject_alt_name, san);
 	assert_non_null(ext);
 	assert_true(X509_add_ext(x, ext, -1));
 	X509_EXTENSION_free(ext);
-	assert_true(X509_sign(x, key, EVP_sha256()) > 0);
+	assert_true(X509_sign(x, ca_key, EVP_sha256()) > 0);
 	bio = BIO_new(BIO_s_mem());
 	assert_true(PEM_write_bio_X509(bio, x));
+	assert_true(PEM_write_bio_X509(bio, ca_cert));
 	n = BIO_get_mem_data(bio, &data);
 	s = xstrndup(data, (size_t)n);
 	BIO_free(bio);
