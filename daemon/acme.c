@@ -70,6 +70,7 @@ acme_ca_new(const struct acme_env *env, const struct conf_ca *cfg)
 	ca->kick = event_new(env->base, -1, 0, ca_kick_cb, ca);
 	ca->get_opts.ca_bundle = ca->ca_bundle;
 	ca->get_opts.timeout_ms = REQUEST_TIMEOUT_MS;
+	ca->get_opts.https_only = !env->allow_http;
 	ca->post_opts = ca->get_opts;
 	ca->post_opts.content_type = "application/jose+json";
 	return ca;

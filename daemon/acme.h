@@ -63,6 +63,9 @@ struct acme_env {
 	const struct acme_solver *solvers;	/* in order of preference; must
 						   outlive every CA client */
 	size_t			 nsolvers;
+	int			 allow_http;	/* unit tests only: a fake CA on
+						   plain-http loopback; else every
+						   URL must be https:// */
 };
 
 /*

@@ -63,12 +63,16 @@ static void
 account_done(void *arg, const struct acme_reply *r)
 {
 	struct acme_ca *ca = arg;
+	char	       *err;
 
 	if (r->err != NULL)
 		setup_fail(ca, r->err);
 	else if (r->resp->location == NULL)
 		setup_fail_free(ca, xasprintf("acme: %s: newAccount response "
 		    "lacks a Location header", ca->new_account));
+	else if ((err = acme_url_refused(ca, "account Location",
+	    r->resp->location)) != NULL)
+		setup_fail_free(ca, err);
 	else
 		account_ready(ca, r->resp->location);
 }
@@ -284,14 +288,23 @@ acme_account_forget(struct acme_ca *ca, unsigned gen)
 
 /* ------------------------------------------------------------ directory */
 
-/* Copies directory member key into *out. Returns 0, or -1 if required and missing. */
+/*
+ * Copies directory member key into *out. Returns 0, or -1 if required and
+ * missing, or -2 if it is no https:// URL.
+ */
 static int
-dir_url(json_t *j, const char *key, char **out, int required)
+dir_url(struct acme_ca *ca, json_t *j, const char *key, char **out,
+    int required)
 {
 	const char *s = json_string_value(json_object_get(j, key));
+	char	   *err;
 
 	if (s == NULL)
 		return required ? -1 : 0;
+	if ((err = acme_url_refused(ca, key, s)) != NULL) {
+		free(err);
+		return -2;
+	}
 	free(*out);
 	*out = xstrdup(s);
 	return 0;
@@ -301,19 +314,29 @@ dir_url(json_t *j, const char *key, char **out, int required)
 static char *
 dir_parse(struct acme_ca *ca, json_t *j)
 {
-	static const char *const need[] = { "newNonce", "newAccount", "newOrder" };
-	char	**urls[] = { &ca->new_nonce, &ca->new_account, &ca->new_order };
+	static const char *const keys[] = { "newNonce", "newAccount",
+	    "newOrder", "revokeCert", "keyChange" };
+	char	**urls[] = { &ca->new_nonce, &ca->new_account, &ca->new_order,
+	    &ca->revoke_cert, &ca->key_change };
 	json_t	*meta;
 	size_t	 i;
+	int	 rc;
 
-	for (i = 0; i < sizeof(need) / sizeof(need[0]); i++)
-		if (dir_url(j, need[i], urls[i], 1) == -1)
+	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		if ((rc = dir_url(ca, j, keys[i], urls[i], i < 3)) == -1)
 			return xasprintf("acme: %s: directory lacks \"%s\"",
-			    ca->directory, need[i]);
-	dir_url(j, "revokeCert", &ca->revoke_cert, 0);
-	dir_url(j, "keyChange", &ca->key_change, 0);
+			    ca->directory, keys[i]);
+		if (rc == -2)
+			return acme_url_refused(ca, "directory entry",
+			    json_string_value(json_object_get(j, keys[i])));
+	}
 	if (json_is_object(meta = json_object_get(j, "meta"))) {
-		dir_url(meta, "termsOfService", &ca->tos, 0);
+		/* shown, never requested: any scheme */
+		if (json_is_string(json_object_get(meta, "termsOfService"))) {
+			free(ca->tos);
+			ca->tos = xstrdup(json_string_value(json_object_get(
+			    meta, "termsOfService")));
+		}
 		ca->eab_required = json_is_true(json_object_get(meta,
 		    "externalAccountRequired"));
 	}
@@ -346,9 +369,15 @@ dir_done(const struct http_response *resp, void *arg)
 void
 acme_ca_setup(struct acme_ca *ca)
 {
+	char	*err;
+
 	ca->state = CA_SETUP;
 	if (ca->have_dir) {
 		account_setup(ca);
+		return;
+	}
+	if ((err = acme_url_refused(ca, "directory", ca->directory)) != NULL) {
+		setup_fail_free(ca, err);
 		return;
 	}
 	ca->dir_req = http_request(ca->env.http, "GET", ca->directory, NULL, 0,

@@ -9,6 +9,7 @@
 #include "acme_int.h"
 #include "jws.h"
 #include "log.h"
+#include "validate.h"
 #include "xmalloc.h"
 
 #define NONCE_RETRIES		10	/* badNonce retries per request */
@@ -163,6 +164,19 @@ call_fail(struct acme_call *c, const struct http_response *resp, char *err)
 	acme_reply_clear(&r);
 }
 
+char *
+acme_url_refused(const struct acme_ca *ca, const char *what, const char *url)
+{
+	char	q[256];
+
+	if (url != NULL && (valid_https_url(url) || (ca->env.allow_http &&
+	    strncmp(url, "http://", 7) == 0)))
+		return NULL;
+	return xasprintf("acme: CA %s (%s): %s %s is not an https:// URL; "
+	    "nothing is sent to it", ca->name, ca->directory, what,
+	    url != NULL ? valid_quote(url, strlen(url), q, sizeof(q)) : "(none)");
+}
+
 /*
  * Signs and sends c with nonce, or with a pooled one, or fetches one first.
  * Returns NULL, or why it cannot (malloc'd).
@@ -176,7 +190,10 @@ call_send(struct acme_call *c, const char *nonce)
 
 	c->fetching_nonce = nonce == NULL &&
 	    (nonce = pooled = nonce_pop(ca)) == NULL;
-	if (c->fetching_nonce) {
+	if ((err = acme_url_refused(ca, c->fetching_nonce ? "newNonce" :
+	    "request URL", c->fetching_nonce ? ca->new_nonce : c->url)) != NULL)
+		;	/* signed requests never go out in cleartext */
+	else if (c->fetching_nonce) {
 		c->hreq = http_request(ca->env.http, "HEAD", ca->new_nonce,
 		    NULL, 0, &ca->get_opts, call_http_done, c);
 		if (c->hreq == NULL)

@@ -186,6 +186,13 @@ char		*acme_error_text(const char *url, const struct http_response *,
 
 /* acme_call.c */
 /*
+ * Returns NULL if url (what names where the CA gave it, e.g. "order
+ * Location") may be requested: https:// only (http:// too with
+ * env.allow_http). Else the error, malloc'd, naming the CA and the URL.
+ */
+char		*acme_url_refused(const struct acme_ca *, const char *what,
+		    const char *url);
+/*
  * Reads resp (to url) into r: transport error, HTTP status and problem
  * document become r->err; with want_json, so does a body that is no JSON
  * object, and otherwise r->json and r->status are set.

@@ -948,10 +948,15 @@ order_object(struct acme_order *o, const struct acme_reply *r, char **error)
 static char *
 order_created(struct acme_order *o, const struct acme_reply *r)
 {
+	char	*err;
+
 	/* Pebble sends no Location when the order is polled: keep this one */
 	if (r->resp->location == NULL)
 		return xasprintf("acme: %s: newOrder response lacks a Location "
 		    "header", o->ca->new_order);
+	if ((err = acme_url_refused(o->ca, "order Location",
+	    r->resp->location)) != NULL)
+		return err;
 	o->url = xstrdup(r->resp->location);
 	log_msg(LOG_LVL_INFO, o->cert_name, "order created %s", o->url);
 	return NULL;

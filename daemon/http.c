@@ -600,8 +600,12 @@ req_headers(struct http_req *r, const char *content_type)
 /* Makes r's easy handle and sets its options. Returns 0, or -1 (logged). */
 static int
 req_setopts(struct http_req *r, enum http_method m, size_t body_len,
-    const char *ca_bundle)
+    const char *ca_bundle, int https_only)
 {
+	const char	*protos = https_only ? "https" : "http,https";
+	long		 pbits = https_only ? CURLPROTO_HTTPS :
+			    (CURLPROTO_HTTP | CURLPROTO_HTTPS);
+
 	CURLcode	ce = CURLE_OK;
 
 	if ((r->easy = curl_easy_init()) == NULL) {
@@ -615,11 +619,13 @@ req_setopts(struct http_req *r, enum http_method m, size_t body_len,
 	SET(CURLOPT_PRIVATE, (char *)r);
 	SET(CURLOPT_NOSIGNAL, 1L);
 #if LIBCURL_VERSION_NUM >= 0x075500	/* 7.85.0 */
-	SET(CURLOPT_PROTOCOLS_STR, "http,https");
-	SET(CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+	SET(CURLOPT_PROTOCOLS_STR, protos);
+	SET(CURLOPT_REDIR_PROTOCOLS_STR, protos);
+	(void)pbits;
 #else
-	SET(CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
-	SET(CURLOPT_REDIR_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
+	SET(CURLOPT_PROTOCOLS, pbits);
+	SET(CURLOPT_REDIR_PROTOCOLS, pbits);
+	(void)protos;
 #endif
 	/* ACME says where to go next in Location; the caller decides. */
 	SET(CURLOPT_FOLLOWLOCATION, 0L);
@@ -676,7 +682,8 @@ http_request(struct http_client *c, const char *method, const char *url,
 	r->cb = cb;
 	r->arg = arg;
 	if (req_headers(r, opts->content_type) == -1 ||
-	    req_setopts(r, m, body_len, opts->ca_bundle) == -1)
+	    req_setopts(r, m, body_len, opts->ca_bundle,
+	    opts->https_only) == -1)
 		goto out;
 	clock_gettime(CLOCK_MONOTONIC, &r->start);
 	/* arms our timer at 0 through multi_timer_cb; the loop starts it */

@@ -16,6 +16,7 @@ struct http_opts {
 	long		 timeout_ms;	/* whole request; 0 = HTTP_DEFAULT_TIMEOUT_MS */
 	size_t		 max_body;	/* 0 = HTTP_DEFAULT_MAX_BODY; more is an error */
 	const char	*content_type;	/* request body type, e.g. "application/jose+json" */
+	int		 https_only;	/* libcurl refuses any other scheme (no redirects anyway) */
 };
 
 struct http_response {

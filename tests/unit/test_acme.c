@@ -458,6 +458,7 @@ struct fake {
 	int			 notready_finalizes;	/* orderNotReady to send */
 	int			 two_authz;		/* orders for o<id> and o<id+16> */
 	/* observations */
+	int			 requests;		/* of any kind */
 	int			 posts, badnonces, heads, accounts;
 	int			 triggers[FAKE_ORDERS];
 	int			 polls[FAKE_ORDERS];
@@ -507,6 +508,7 @@ fake_cb(struct evhttp_request *req, void *arg)
 	char		 loc[128];
 	int		 id = -1;
 
+	f->requests++;
 	if (evhttp_request_get_command(req) == EVHTTP_REQ_HEAD) {
 		f->heads++;
 		fake_reply(req, f, 200, JSON, NULL, "%s", "");
@@ -665,6 +667,7 @@ struct env {
 	struct crypto_key	*key;
 	char			 dir[96];
 	int			 pending;
+	int			 require_https;	/* as renewd runs: no allow_http */
 };
 
 struct result {
@@ -743,7 +746,8 @@ static struct acme_ca *
 env_ca(struct env *e, unsigned max)
 {
 	struct acme_env	 env = { e->f.base, e->hc, { mem_load, mem_save_key,
-	    mem_save_url, mem_key_path, &e->accounts }, e->solvers, e->nsolvers };
+	    mem_save_url, mem_key_path, &e->accounts }, e->solvers, e->nsolvers,
+	    !e->require_https };
 	char		*contact[] = { "mailto:ops@example.com" };
 	struct conf_ca	 cfg = { .name = "fake", .directory = e->dir,
 	    .contact = { contact, 1 }, .max_concurrent_orders = max };
@@ -883,6 +887,25 @@ test_directory_without_neworder_is_a_clear_error(void **state)
 	    e->dir);
 	assert_non_null(r.error);
 	assert_string_equal(r.error, want);
+	result_clear(&r);
+}
+
+static void
+test_plain_http_ca_gets_no_request(void **state)
+{
+	struct env	*e = *state;
+	struct result	 r;
+	char		 want[512];
+
+	e->require_https = 1;
+	env_ca(e, 8);
+	env_order(e, &r, "cleartext");
+	env_run(e);
+	snprintf(want, sizeof(want), "acme: CA fake (%s): directory \"%s\" is "
+	    "not an https:// URL; nothing is sent to it", e->dir, e->dir);
+	assert_non_null(r.error);
+	assert_string_equal(r.error, want);
+	assert_int_equal(e->f.requests, 0);
 	result_clear(&r);
 }
 
@@ -1481,6 +1504,9 @@ main(void)
 		    env_setup, env_teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_directory_without_neworder_is_a_clear_error,
+		    env_setup, env_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_plain_http_ca_gets_no_request,
 		    env_setup, env_teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_concurrency_limit_queues_orders_fifo,

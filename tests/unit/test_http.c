@@ -553,6 +553,26 @@ non_http_protocols_are_refused(void **state)
 	assert_int_equal(fx->res[1].done, 0);
 }
 
+/* https_only: a plain-http URL fails in libcurl, before any connection. */
+static void
+https_only_refuses_plain_http(void **state)
+{
+	struct fx		*fx = *state;
+	struct http_opts	 opts = { .https_only = 1 };
+	char			 url[64];
+
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/get", fx->srv.port);
+	fx->res[0].fx = fx;
+	assert_non_null(http_request(fx->c, "GET", url, NULL, 0, &opts,
+	    record, &fx->res[0]));
+	run_until(fx, 1, 5000);
+	assert_int_equal(fx->res[0].done, 1);
+	assert_int_equal(fx->res[0].status, 0);
+	assert_non_null(fx->res[0].error);
+	assert_non_null(strstr(fx->res[0].error, "http"));
+	assert_int_equal(fx->srv.nreq, 0);
+}
+
 static void
 twenty_concurrent_requests_complete(void **state)
 {
@@ -1116,6 +1136,7 @@ main(void)
 		T(timeout_fails_only_that_request),
 		T(connection_refused_fails_only_that_request),
 		T(non_http_protocols_are_refused),
+		T(https_only_refuses_plain_http),
 		T(twenty_concurrent_requests_complete),
 		T(sequential_gets_reuse_one_connection),
 		T(cancel_never_calls_back),
