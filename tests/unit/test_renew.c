@@ -611,6 +611,43 @@ a_bad_chain_counts_as_a_failure(void **state)
 	assert_busy_counted(fx->r);
 }
 
+/* A certificate renew.c refuses is the CA's failure: the next CA, then backoff. */
+static void
+a_refused_certificate_tries_the_next_ca(void **state)
+{
+	struct fx	*fx = *state;
+	struct managed	*m;
+	EVP_PKEY	*key;
+	char		*pem, *key_pem, *live;
+	time_t		 now = time(NULL);
+
+	apply(fx, WWW_2CA);
+	m = find(fx, "www");
+	RUN_UNTIL(fx, fake.nactive == 1);
+	assert_string_equal(fake.active[0]->ca->name, "first");
+	/* expired yesterday: for the right key and names, still refused */
+	key = evp_of(fake.active[0]->key);
+	pem = make_cert(key, fake.active[0]->san, now - 30 * DAY, now - DAY);
+	fake_finish(fake.active[0], pem, NULL);
+	free(pem);
+	assert_int_equal(m->state, MANAGED_ORDER);
+	assert_int_equal(m->ca_index, 1);
+	assert_string_equal(fake.active[0]->ca->name, "second");
+	/* more names than ordered: refused too */
+	pem = make_cert(key, "DNS:www.example.com,DNS:example.com,"
+	    "DNS:extra.example.com", now - 60, now + 90 * DAY);
+	fake_finish(fake.active[0], pem, NULL);
+	free(pem);
+	EVP_PKEY_free(key);
+	assert_int_equal(m->state, MANAGED_IDLE);
+	assert_int_equal(m->failures, 1);
+	assert_true(evtimer_pending(m->timer, NULL));
+	assert_true(m->next_check - now >= 54 - 1);
+	assert_int_equal(fx->r->issued, 0);
+	assert_int_equal(store_cert_load(fx->store, "www", &key_pem, &live), 0);
+	assert_busy_counted(fx->r);
+}
+
 static void
 once_mode_neither_retries_nor_schedules(void **state)
 {
@@ -779,6 +816,7 @@ main(void)
 		T(new_certificate_goes_due_keygen_order_idle),
 		T(valid_live_certificate_is_only_scheduled),
 		T(failure_tries_the_next_ca_then_backs_off),
+		T(a_refused_certificate_tries_the_next_ca),
 		T(a_bad_chain_counts_as_a_failure),
 		T(once_mode_neither_retries_nor_schedules),
 		T(removal_during_an_order_cancels_it),
