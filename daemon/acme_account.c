@@ -357,6 +357,8 @@ dir_done(const struct http_response *resp, void *arg)
 	acme_reply_read(&r, resp, ca->directory, 1);
 	if (r.err != NULL)
 		setup_fail(ca, r.err);
+	else if ((err = acme_reply_urls_refused(ca, resp)) != NULL)
+		setup_fail_free(ca, err);
 	else if ((err = dir_parse(ca, r.json)) != NULL)
 		setup_fail_free(ca, err);
 	else {

@@ -177,6 +177,26 @@ acme_url_refused(const struct acme_ca *ca, const char *what, const char *url)
 	    url != NULL ? valid_quote(url, strlen(url), q, sizeof(q)) : "(none)");
 }
 
+/* The CA's answers name no scheme but https, not even in headers. */
+char *
+acme_reply_urls_refused(const struct acme_ca *ca, const struct http_response *resp)
+{
+	const char	*p, *e;
+	char		*u, *err = NULL;
+	size_t		 i;
+
+	if (resp->location != NULL)
+		err = acme_url_refused(ca, "Location", resp->location);
+	for (i = 0; err == NULL && i < resp->nlinks; i++)
+		for (p = resp->links[i]; err == NULL && (p = strchr(p, '<')) !=
+		    NULL && (e = strchr(p, '>')) != NULL; p = e + 1) {
+			u = xstrndup(p + 1, (size_t)(e - p - 1));
+			err = acme_url_refused(ca, "Link", u);
+			free(u);
+		}
+	return err;
+}
+
 /*
  * Signs and sends c with nonce, or with a pooled one, or fetches one first.
  * Returns NULL, or why it cannot (malloc'd).
@@ -249,6 +269,10 @@ call_http_done(const struct http_response *resp, void *arg)
 	    c->fetching_nonce ? "HEAD" : "POST", resp->url, resp->status,
 	    resp->error != NULL ? ": " : "",
 	    resp->error != NULL ? resp->error : "");
+	if ((err = acme_reply_urls_refused(ca, resp)) != NULL) {
+		call_fail(c, resp, err);
+		return;
+	}
 	if (c->fetching_nonce) {
 		call_nonce_done(c, resp);
 		return;

@@ -185,6 +185,9 @@ char		*acme_error_text(const char *url, const struct http_response *,
 		    const struct acme_problem *);
 
 /* acme_call.c */
+/* Returns NULL, or why resp names a URL acme_url_refused refuses (malloc'd). */
+char		*acme_reply_urls_refused(const struct acme_ca *,
+		    const struct http_response *resp);
 /*
  * Returns NULL if url (what names where the CA gave it, e.g. "order
  * Location") may be requested: https:// only (http:// too with

@@ -56,7 +56,7 @@ refused '{"fault":"httpUrls","endpoint":"directory"}' \
     'directory entry "http://127.0.0.1:[0-9]+/[^"]*" is not an https:// URL' "http URLs in the directory"
 check "http URLs in the directory: nothing was sent in cleartext" test "$(proxy_count scheme=http)" -eq 0
 refused '{"fault":"httpUrls","endpoint":"newOrder","where":["headers"]}' \
-    'order Location "http://[^"]*" is not an https:// URL' "an http order Location"
+    'Location "http://[^"]*" is not an https:// URL' "an http order Location"
 check "an http order Location: nothing was sent in cleartext" test "$(proxy_count scheme=http)" -eq 0
 refused '{"fault":"httpUrls","endpoint":"newOrder","where":["body"]}' \
     'request URL "http://[^"]*" is not an https:// URL' "http authorization and finalize URLs"
@@ -64,6 +64,12 @@ check "http order URLs: nothing was sent in cleartext" test "$(proxy_count schem
 refused '{"fault":"httpUrls","endpoint":"authz","where":["body"]}' \
     'request URL "http://[^"]*" is not an https:// URL' "http challenge URLs"
 check "http challenge URLs: nothing was sent in cleartext" test "$(proxy_count scheme=http)" -eq 0
+refused '{"fault":"httpUrls","endpoint":"newNonce","where":["headers"]}' \
+    'Link "http://[^"]*" is not an https:// URL' "an http Link (rel=index) with a nonce"
+check "an http Link: nothing was sent in cleartext" test "$(proxy_count scheme=http)" -eq 0
+refused '{"fault":"httpUrls","endpoint":"certificate","where":["headers"]}' \
+    'Link "http://[^"]*" is not an https:// URL' "an http Link (rel=up) with the certificate"
+check "an http Link with the certificate: nothing was sent in cleartext" test "$(proxy_count scheme=http)" -eq 0
 proxy_clear
 
 # issuer_roots: -t checks the file; the wrong roots refuse, Pebble's accept
