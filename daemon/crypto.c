@@ -56,6 +56,13 @@ struct crypto_cert {
 	X509		*x;
 };
 
+/* The last issuer crypto_chain_check parsed, with the PEM block it came from. */
+struct crypto_chain_cache {
+	char		*block;
+	size_t		 len;
+	X509		*x;
+};
+
 /*
  * OpenSSL's allocator hooks (they take the caller's file and line too).
  * OpenSSL allocates on every call: the common case goes straight to the
@@ -1184,9 +1191,42 @@ cert_parse(const char *pem, size_t len)
  * otherwise other text is skipped (comments in a file of roots). Returns
  * the stack, or NULL with why in err; what names the text ("chain").
  */
+/*
+ * Block n of a chain: the caller's parsed leaf for block 1, the cached
+ * issuer when block 2 is the same text as last time, else a fresh parse
+ * (which block 2 then leaves in the cache). NULL if it does not parse.
+ */
+static X509 *
+chain_cert(const char *b, size_t blen, size_t n, X509 *first,
+    struct crypto_chain_cache *cache)
+{
+	X509	*x;
+
+	if (n == 1 && first != NULL) {
+		X509_up_ref(first);
+		return first;
+	}
+	if (n == 2 && cache != NULL && cache->x != NULL && cache->len == blen &&
+	    memcmp(cache->block, b, blen) == 0) {
+		X509_up_ref(cache->x);
+		return cache->x;
+	}
+	if ((x = cert_parse(b, blen)) != NULL && n == 2 && cache != NULL) {
+		X509_free(cache->x);
+		free(cache->block);
+		cache->block = xmalloc(blen);
+		memcpy(cache->block, b, blen);
+		cache->len = blen;
+		X509_up_ref(x);
+		cache->x = x;
+	}
+	return x;
+}
+
 static STACK_OF(X509) *
 pem_certs(const char *pem, size_t len, size_t max, int strict,
-    const char *what, char *err, size_t errlen)
+    const char *what, X509 *first, struct crypto_chain_cache *cache,
+    char *err, size_t errlen)
 {
 	STACK_OF(X509)	*sk = sk_X509_new_null();
 	const char	*p = pem, *end = pem + len, *b, *e = NULL;
@@ -1209,7 +1249,7 @@ pem_certs(const char *pem, size_t len, size_t max, int strict,
 			    what, max);
 			goto fail;
 		}
-		if ((x = cert_parse(b, (size_t)(e - b))) == NULL) {
+		if ((x = chain_cert(b, (size_t)(e - b), n, first, cache)) == NULL) {
 			snprintf(err, errlen, "%s: block %zu is no certificate",
 			    what, n);
 			goto fail;
@@ -1305,8 +1345,9 @@ out:
 }
 
 int
-crypto_chain_check(const char *pem, size_t len, const char *roots_pem,
-    size_t roots_len, time_t now, char *err, size_t errlen)
+crypto_chain_check(const char *pem, size_t len, const struct crypto_cert *leaf,
+    struct crypto_chain_cache *cache, const char *roots_pem, size_t roots_len,
+    time_t now, char *err, size_t errlen)
 {
 	STACK_OF(X509)	*sk = NULL, *roots = NULL;
 	int		 rc = -1;
@@ -1317,10 +1358,10 @@ crypto_chain_check(const char *pem, size_t len, const char *roots_pem,
 		goto out;
 	}
 	if ((sk = pem_certs(pem, len, CRYPTO_CHAIN_MAX_CERTS, 1, "chain",
-	    err, errlen)) == NULL || chain_links(sk, now, err, errlen) == -1)
+	    leaf != NULL ? leaf->x : NULL, cache, err, errlen)) == NULL || chain_links(sk, now, err, errlen) == -1)
 		goto out;
 	if (roots_pem != NULL && ((roots = pem_certs(roots_pem, roots_len,
-	    SIZE_MAX, 0, "issuer_roots", err, errlen)) == NULL ||
+	    SIZE_MAX, 0, "issuer_roots", NULL, NULL, err, errlen)) == NULL ||
 	    chain_verify(sk, roots, now, err, errlen) == -1))
 		goto out;
 	rc = 0;
@@ -1335,9 +1376,25 @@ crypto_roots_check(const char *pem, size_t len, char *err, size_t errlen)
 {
 	STACK_OF(X509)	*sk;
 
-	if ((sk = pem_certs(pem, len, SIZE_MAX, 0, "issuer_roots", err,
-	    errlen)) == NULL)
+	if ((sk = pem_certs(pem, len, SIZE_MAX, 0, "issuer_roots", NULL, NULL,
+	    err, errlen)) == NULL)
 		return -1;
 	sk_X509_pop_free(sk, X509_free);
 	return 0;
+}
+
+struct crypto_chain_cache *
+crypto_chain_cache_new(void)
+{
+	return xcalloc(1, sizeof(struct crypto_chain_cache));
+}
+
+void
+crypto_chain_cache_free(struct crypto_chain_cache *c)
+{
+	if (c == NULL)
+		return;
+	X509_free(c->x);
+	free(c->block);
+	free(c);
 }

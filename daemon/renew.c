@@ -98,6 +98,7 @@ struct renewer {
 	void			*idle_arg;
 	struct event		*idle_ev;
 	TAILQ_HEAD(, ca_slot)	 cas;
+	struct crypto_chain_cache *chain_cache;	/* the last issuer checked */
 	TAILQ_HEAD(, managed)	 certs;
 	TAILQ_HEAD(, keygen_job) jobs;
 	size_t			 busy;		/* certificates not IDLE: set_state() only */
@@ -354,8 +355,8 @@ verify_issued(struct managed *m, const char *pem, size_t len, char **leaf,
 		why = xasprintf("serial %s: names other than the %zu ordered",
 		    info->serial, m->cfg->domains.n);
 	else if (issuer_roots(m, &roots, &roots_len, err, sizeof(err)) == -1 ||
-	    crypto_chain_check(pem, len, roots, roots_len, time(NULL), err,
-	    sizeof(err)) == -1)
+	    crypto_chain_check(pem, len, parsed, m->r->chain_cache, roots,
+	    roots_len, time(NULL), err, sizeof(err)) == -1)
 		why = xasprintf("serial %s: %s", info->serial, err);
 	else if ((*due = cert_due(m, info)) <= time(NULL))
 		why = xasprintf("serial %s: already past its renewal point "
@@ -809,6 +810,7 @@ renewer_new(const struct renew_env *env, renew_idle_cb idle, void *arg)
 	TAILQ_INIT(&r->certs);
 	TAILQ_INIT(&r->jobs);
 	r->idle_ev = event_new(env->base, -1, 0, idle_cb, r);
+	r->chain_cache = crypto_chain_cache_new();
 	return r;
 }
 
@@ -835,6 +837,7 @@ renewer_free(struct renewer *r)
 		free(j);
 	}
 	event_free(r->idle_ev);
+	crypto_chain_cache_free(r->chain_cache);
 	free(r);
 }
 

@@ -1061,7 +1061,7 @@ chk(char *pem, const char *roots, time_t now, char *err, size_t errlen)
 	int	rc;
 
 	err[0] = '\0';
-	rc = crypto_chain_check(pem, strlen(pem), roots, roots != NULL ?
+	rc = crypto_chain_check(pem, strlen(pem), NULL, NULL, roots, roots != NULL ?
 	    strlen(roots) : 0, now, err, errlen);
 	free(pem);
 	return rc;
@@ -1110,6 +1110,43 @@ test_chain_check_accepts_a_good_chain_with_and_without_roots(void **state)
 	free(other);
 	free(both);
 	pki_free(&p);
+}
+
+/* The parsed leaf and the issuer cache change the cost, never the verdict. */
+static void
+test_chain_check_cache_never_changes_the_verdict(void **state)
+{
+	struct crypto_chain_cache *cache = crypto_chain_cache_new();
+	struct crypto_cert *leaf;
+	struct pki	 p, q;
+	char		 err[256], *good, *bad;
+	int		 i;
+
+	(void)state;
+	pki_make(&p);
+	pki_make(&q);
+	good = pem2(p.leaf, p.inter);
+	/* p's leaf with q's intermediate: same names, another key */
+	bad = pem2(p.leaf, q.inter);
+	leaf = crypto_cert_from_pem(good, strlen(good), err, sizeof(err));
+	assert_non_null(leaf);
+	for (i = 0; i < 3; i++) {
+		assert_int_equal(crypto_chain_check(good, strlen(good), leaf,
+		    cache, NULL, 0, p.now, err, sizeof(err)), 0);
+		assert_int_equal(crypto_chain_check(bad, strlen(bad), leaf,
+		    cache, NULL, 0, p.now, err, sizeof(err)), -1);
+		assert_non_null(strstr(err, "not signed by"));
+	}
+	/* after the bad issuer was cached, the good one is checked anew */
+	assert_int_equal(crypto_chain_check(good, strlen(good), NULL, cache,
+	    NULL, 0, p.now, err, sizeof(err)), 0);
+	crypto_cert_free(leaf);
+	crypto_chain_cache_free(cache);
+	crypto_chain_cache_free(NULL);
+	free(good);
+	free(bad);
+	pki_free(&p);
+	pki_free(&q);
 }
 
 static void
@@ -1250,6 +1287,7 @@ main(void)
 		cmocka_unit_test(test_cert_covers_exact_wildcard_and_ip),
 		cmocka_unit_test(test_chain_check_accepts_a_good_chain_with_and_without_roots),
 		cmocka_unit_test(test_chain_check_refuses_the_leaf_out_of_its_validity),
+		cmocka_unit_test(test_chain_check_cache_never_changes_the_verdict),
 		cmocka_unit_test(test_chain_check_refuses_broken_links),
 		cmocka_unit_test(test_chain_check_refuses_garbage_and_oversize),
 		cmocka_unit_test(test_cert_names_exact_is_set_equality),
