@@ -24,6 +24,7 @@
 #include "crypto.h"
 #include "deliver.h"
 #include "fsutil.h"
+#include "htab.h"
 #include "log.h"
 #include "reload.h"
 #include "sched.h"
@@ -93,6 +94,7 @@ struct deliverer {
 	struct reloader	*reloader;
 	struct verifier	*verifier;
 	TAILQ_HEAD(, dcert) certs;
+	struct htab	*byname;	/* certs by cfg->name */
 };
 
 static void	request_step(struct dcert *, long delay_s);
@@ -612,12 +614,19 @@ deliver_start(struct dcert *c, int force)
 static struct dcert *
 dcert_find(struct deliverer *d, const char *name)
 {
-	struct dcert	*c;
+	return htab_get(d->byname, name);
+}
 
-	TAILQ_FOREACH(c, &d->certs, entry)
-		if (strcmp(c->cfg->name, name) == 0)
-			return c;
-	return NULL;
+/* Gives c a copy of cfg; d->byname keys on its name, so it is re-keyed. */
+static void
+dcert_set_cfg(struct dcert *c, const struct conf_cert *cfg)
+{
+	struct conf_cert *old = c->cfg;
+
+	c->cfg = conf_cert_dup(cfg);
+	c->rc.cfg = c->cfg;
+	htab_put(c->d->byname, c->cfg->name, c);
+	conf_cert_free(old);
 }
 
 /* The certificate's delivery record, with cfg's settings (copied). */
@@ -630,9 +639,7 @@ dcert_get(struct deliverer *d, const struct conf_cert *cfg)
 		dcert_stop(c);
 		if (is_busy(c->state))
 			set_state(c, DC_IDLE);
-		conf_cert_free(c->cfg);
-		c->cfg = conf_cert_dup(cfg);
-		c->rc.cfg = c->cfg;
+		dcert_set_cfg(c, cfg);
 		return c;
 	}
 	c = xcalloc(1, sizeof(*c));
@@ -643,6 +650,7 @@ dcert_get(struct deliverer *d, const struct conf_cert *cfg)
 	c->state = DC_IDLE;
 	c->timer = evtimer_new(d->env.base, retry_cb, c);
 	TAILQ_INSERT_TAIL(&d->certs, c, entry);
+	htab_put(d->byname, c->cfg->name, c);
 	return c;
 }
 
@@ -653,6 +661,7 @@ dcert_free(struct dcert *c)
 	if (is_busy(c->state))
 		set_state(c, DC_IDLE);
 	TAILQ_REMOVE(&c->d->certs, c, entry);
+	htab_del(c->d->byname, c->cfg->name);
 	event_free(c->timer);
 	conf_cert_free(c->cfg);
 	free(c->serial);
@@ -686,9 +695,7 @@ deliver_check(struct deliverer *d, const struct conf_cert *cfg)
 	/* a failing delivery keeps its backoff unless its settings changed */
 	if (c != NULL && c->state == DC_FAILED &&
 	    conf_cert_same_delivery(c->cfg, cfg)) {
-		conf_cert_free(c->cfg);
-		c->cfg = conf_cert_dup(cfg);
-		c->rc.cfg = c->cfg;
+		dcert_set_cfg(c, cfg);
 		return;
 	}
 	if (c != NULL && is_busy(c->state) && conf_cert_same_delivery(c->cfg, cfg))
@@ -743,6 +750,7 @@ deliverer_new(const struct deliver_env *env, deliver_idle_cb idle, void *arg)
 	d->idle_arg = arg;
 	d->idle_ev = event_new(env->base, -1, 0, idle_cb, d);
 	TAILQ_INIT(&d->certs);
+	d->byname = htab_new();
 	d->reloader = reloader_new(env->base, env->state_dir);
 	return d;
 }
@@ -758,5 +766,6 @@ deliverer_free(struct deliverer *d)
 	reloader_free(d->reloader);
 	verifier_free(d->verifier);
 	event_free(d->idle_ev);
+	htab_free(d->byname);
 	free(d);
 }

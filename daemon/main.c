@@ -28,6 +28,7 @@
 #include "fsutil.h"
 #include "http.h"
 #include "log.h"
+#include "loopstat.h"
 #include "renew.h"
 #include "store.h"
 #include "worker.h"
@@ -51,6 +52,7 @@ struct ctx {
 	int			 exit_code;
 	struct conf		*conf;
 	struct event_base	*base;
+	struct loopstat		*loopstat;	/* the longest loop stall */
 	struct store		*store;
 	struct http_client	*http;
 	struct chall_http	*http01;
@@ -172,6 +174,7 @@ reload_conf(struct ctx *c)
 
 	sd_notify(0, "RELOADING=1");
 	log_notice("SIGHUP: reading %s", c->conf_path);
+	loopstat_watch(c->loopstat, 10);
 	if ((conf = load(c->conf_path, 0)) == NULL) {
 		log_err("%s: rejected; the running inventory stays in force",
 		    c->conf_path);
@@ -199,6 +202,7 @@ reload_conf(struct ctx *c)
 	conf_free(c->conf);
 	c->conf = conf;
 	log_notice("inventory reloaded: %zu certificates", conf->ncerts);
+	log_debug("longest loop stall so far %lld ms", loopstat_max_ms(c->loopstat));
 out:
 	sd_notify(0, "READY=1");
 	notify_status(c);
@@ -356,6 +360,7 @@ setup(struct ctx *c)
 	env.workers = c->workers;
 	env.deliver = c->deliver;
 	env.once = c->once;
+	env.loopstat = c->loopstat;
 	c->renewer = renewer_new(&env, on_idle, c);
 	if (renewer_apply(c->renewer, c->conf) == -1) {
 		log_err("cannot start renewing");
@@ -392,6 +397,7 @@ teardown(struct ctx *c)
 	http_client_free(c->http);
 	store_close(c->store);
 	conf_free(c->conf);
+	loopstat_free(c->loopstat);
 	if (c->base != NULL)
 		event_base_free(c->base);
 }
@@ -482,6 +488,8 @@ main(int argc, char **argv)
 		log_err("event_base_new failed");
 		goto out;
 	}
+	ctx.loopstat = loopstat_new(ctx.base);
+	loopstat_watch(ctx.loopstat, 10);
 	if (setup(&ctx) == -1)
 		goto out;
 	log_notice("renewd %s started: %zu certificates, %zu CAs, state in %s",

@@ -17,7 +17,9 @@
 #include "crypto.h"
 #include "deliver.h"
 #include "fsutil.h"
+#include "htab.h"
 #include "log.h"
+#include "loopstat.h"
 #include "renew.h"
 #include "sched.h"
 #include "store.h"
@@ -73,6 +75,8 @@ struct managed {
 	struct conf_cert	*cfg;		/* own copy */
 	enum managed_state	 state;		/* change it with set_state() */
 	struct event		*timer;
+	TAILQ_ENTRY(managed)	 due_entry;	/* DUE: on r->due, checked in turn */
+	int			 queued;	/* on r->due */
 	time_t			 next_check;	/* when the timer fires; 0 if unset */
 	struct keygen_job	*job;		/* KEYGEN */
 	struct crypto_key	*new_key;	/* ORDER: the key being certified */
@@ -100,6 +104,9 @@ struct renewer {
 	TAILQ_HEAD(, ca_slot)	 cas;
 	struct crypto_chain_cache *chain_cache;	/* the last issuer checked */
 	TAILQ_HEAD(, managed)	 certs;
+	struct htab		*byname;	/* certs by cfg->name */
+	TAILQ_HEAD(, managed)	 due;		/* checks to run, oldest first */
+	struct event		*due_ev;	/* runs a slice of them */
 	TAILQ_HEAD(, keygen_job) jobs;
 	size_t			 busy;		/* certificates not IDLE: set_state() only */
 	size_t			 issued;
@@ -154,17 +161,49 @@ set_state(struct managed *m, enum managed_state s)
 		maybe_idle(m->r);
 }
 
-/* Arms the certificate's one timer for when (now or earlier: at once). */
+/* Runs due checks from a zero timeout, so that I/O is polled between slices. */
+static void
+due_arm(struct renewer *r)
+{
+	struct timeval tv = { 0, 0 };
+
+	if (!TAILQ_EMPTY(&r->due) && !evtimer_pending(r->due_ev, NULL)) {
+		evtimer_add(r->due_ev, &tv);
+		loopstat_watch(r->env.loopstat, 2);
+	}
+}
+
+static void
+due_remove(struct managed *m)
+{
+	if (m->queued) {
+		TAILQ_REMOVE(&m->r->due, m, due_entry);
+		m->queued = 0;
+	}
+}
+
+/*
+ * Arms the certificate's one timer for when; now or earlier queues it on
+ * r->due instead, so that 100,000 certificates due at start or after a
+ * reload are checked in slices and the loop keeps answering meanwhile.
+ */
 static void
 schedule(struct managed *m, time_t when)
 {
 	time_t		now = time(NULL);
 	struct timeval	tv = { 0, 0 };
 
-	if (when > now)
-		tv.tv_sec = when - now;
+	evtimer_del(m->timer);
+	due_remove(m);
 	m->next_check = when > now ? when : now;
-	evtimer_add(m->timer, &tv);
+	if (when > now) {
+		tv.tv_sec = when - now;
+		evtimer_add(m->timer, &tv);
+	} else {
+		TAILQ_INSERT_TAIL(&m->r->due, m, due_entry);
+		m->queued = 1;
+		due_arm(m->r);
+	}
 	set_state(m, when > now ? MANAGED_IDLE : MANAGED_DUE);
 }
 
@@ -183,8 +222,35 @@ timer_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct managed *m = arg;
 
-	m->next_check = 0;
-	cert_check(m);
+	/* in turn with the others due now: many may fall due together */
+	schedule(m, 0);
+}
+
+/* How long one slice of due checks may hold the loop. */
+#define DUE_SLICE_USEC	20000
+
+static void
+due_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct renewer	*r = arg;
+	struct managed	*m;
+	struct timespec	 t0, t;
+	long long	 us = 0;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	while (us < DUE_SLICE_USEC && (m = TAILQ_FIRST(&r->due)) != NULL) {
+		due_remove(m);
+		m->next_check = 0;
+		cert_check(m);
+		/* a check reads and parses files: 0.1 to several ms each */
+		clock_gettime(CLOCK_MONOTONIC, &t);
+		us = (t.tv_sec - t0.tv_sec) * 1000000LL +
+		    (t.tv_nsec - t0.tv_nsec) / 1000;
+	}
+	if (TAILQ_EMPTY(&r->due))
+		log_debug("due checks done; longest loop stall so far %lld ms",
+		    loopstat_max_ms(r->env.loopstat));
+	due_arm(r);
 }
 
 static struct ca_slot *
@@ -203,6 +269,7 @@ static void
 cert_stop(struct managed *m)
 {
 	evtimer_del(m->timer);
+	due_remove(m);
 	m->next_check = 0;
 	if (m->order != NULL) {
 		acme_order_cancel(m->order);
@@ -705,12 +772,7 @@ apply_cas(struct renewer *r, const struct conf *conf)
 static struct managed *
 cert_find(struct renewer *r, const char *name)
 {
-	struct managed *m;
-
-	TAILQ_FOREACH(m, &r->certs, entry)
-		if (strcmp(m->cfg->name, name) == 0)
-			return m;
-	return NULL;
+	return htab_get(r->byname, name);
 }
 
 /* Gives a certificate its new settings, cfg (taken over). */
@@ -726,6 +788,8 @@ cert_reconfigure(struct managed *m, struct conf_cert *cfg)
 		if (!conf_cert_same_delivery(m->cfg, cfg) && m->live_valid &&
 		    m->r->env.deliver != NULL)
 			deliver_check(m->r->env.deliver, cfg);
+		/* the table keys on the name: re-key before the old one goes */
+		htab_put(m->r->byname, cfg->name, m);
 		conf_cert_free(m->cfg);
 		m->cfg = cfg;
 		if (recheck)
@@ -734,6 +798,7 @@ cert_reconfigure(struct managed *m, struct conf_cert *cfg)
 	}
 	log_msg(LOG_LVL_NOTICE, cfg->name, "settings changed");
 	cert_stop(m);
+	htab_put(m->r->byname, cfg->name, m);
 	conf_cert_free(m->cfg);
 	m->cfg = cfg;
 	m->failures = 0;
@@ -752,6 +817,7 @@ cert_new(struct renewer *r, struct conf_cert *cfg)
 	m->state = MANAGED_IDLE;
 	m->timer = evtimer_new(r->env.base, timer_cb, m);
 	TAILQ_INSERT_TAIL(&r->certs, m, entry);
+	htab_put(r->byname, cfg->name, m);
 	schedule(m, 0);
 	return m;
 }
@@ -782,6 +848,7 @@ apply_certs(struct renewer *r, const struct conf *conf)
 		if (r->env.deliver != NULL)
 			deliver_forget(r->env.deliver, m->cfg->name);
 		TAILQ_REMOVE(&r->certs, m, entry);
+		htab_del(r->byname, m->cfg->name);
 		cert_free(m);
 	}
 }
@@ -808,6 +875,9 @@ renewer_new(const struct renew_env *env, renew_idle_cb idle, void *arg)
 	r->idle_arg = arg;
 	TAILQ_INIT(&r->cas);
 	TAILQ_INIT(&r->certs);
+	TAILQ_INIT(&r->due);
+	r->byname = htab_new();
+	r->due_ev = evtimer_new(env->base, due_cb, r);
 	TAILQ_INIT(&r->jobs);
 	r->idle_ev = event_new(env->base, -1, 0, idle_cb, r);
 	r->chain_cache = crypto_chain_cache_new();
@@ -825,6 +895,7 @@ renewer_free(struct renewer *r)
 		return;
 	while ((m = TAILQ_FIRST(&r->certs)) != NULL) {
 		TAILQ_REMOVE(&r->certs, m, entry);
+		htab_del(r->byname, m->cfg->name);
 		cert_free(m);
 	}
 	/* no certificate is left to reschedule: free, do not retire */
@@ -838,6 +909,8 @@ renewer_free(struct renewer *r)
 	}
 	event_free(r->idle_ev);
 	crypto_chain_cache_free(r->chain_cache);
+	event_free(r->due_ev);
+	htab_free(r->byname);
 	free(r);
 }
 

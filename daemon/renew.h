@@ -32,6 +32,7 @@ struct renew_env {
 	struct worker_pool	*workers;
 	struct deliverer	*deliver;	/* deploy, reload, verify; NULL: none */
 	int			 once;	/* no retries, no timers: one pass, then idle */
+	struct loopstat		*loopstat;	/* told when checks queue; NULL: none */
 };
 
 struct renew_stats {
