@@ -78,11 +78,18 @@ loopstat_watch(struct loopstat *ls, int secs)
 		return;
 	if (now + secs * 1000LL > ls->fine_until)
 		ls->fine_until = now + secs * 1000LL;
-	/* a coarse tick far away: come back finely from now on */
-	if (ls->expect > now + FINE_MS) {
-		evtimer_del(ls->ev);
-		arm(ls, now);
-	}
+	/* overdue: count the stall so far; then tick finely from now on */
+	if (now - ls->expect > ls->max)
+		ls->max = now - ls->expect;
+	evtimer_del(ls->ev);
+	arm(ls, now);
+}
+
+void
+loopstat_restart(struct loopstat *ls)
+{
+	evtimer_del(ls->ev);
+	arm(ls, now_ms());
 }
 
 long long
