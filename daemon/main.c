@@ -53,6 +53,7 @@ struct ctx {
 	struct conf		*conf;
 	struct event_base	*base;
 	struct loopstat		*loopstat;	/* the longest loop stall */
+	struct worker_pool	*parser;	/* one thread: never behind a keygen */
 	struct reload_job	*reload_job;	/* a SIGHUP's parse in progress */
 	int			 reload_again;	/* another SIGHUP came meanwhile */
 	struct store		*store;
@@ -267,7 +268,7 @@ reload_conf(struct ctx *c)
 	loopstat_watch(c->loopstat, 10);
 	c->reload_job = xcalloc(1, sizeof(*c->reload_job));
 	c->reload_job->c = c;
-	if (worker_submit(c->workers, reload_parse, reload_parsed,
+	if (worker_submit(c->parser, reload_parse, reload_parsed,
 	    c->reload_job) == -1) {
 		reload_parse(c->reload_job);
 		reload_parsed(c->reload_job);
@@ -407,7 +408,8 @@ setup(struct ctx *c)
 		log_err("%s", err);
 		return -1;
 	}
-	if ((c->workers = worker_pool_new(c->base, WORKER_THREADS)) == NULL) {
+	if ((c->workers = worker_pool_new(c->base, WORKER_THREADS)) == NULL ||
+	    (c->parser = worker_pool_new(c->base, 1)) == NULL) {
 		log_err("cannot start worker threads");
 		return -1;
 	}
@@ -452,6 +454,7 @@ teardown(struct ctx *c)
 			event_free(c->sig[i]);
 	/* threads first: afterwards no key generation touches the renewer */
 	worker_pool_free(c->workers);
+	worker_pool_free(c->parser);
 	reload_job_free(c->reload_job);	/* its parse ran or never will */
 	renewer_free(c->renewer);
 	deliverer_free(c->deliver);
