@@ -56,7 +56,7 @@ ready=$(since "$start")
 all_checked() { [ "$(grep -c 'is valid; renewal due' "$T/renewd.log")" -ge "$n" ]; }
 worst_start=$(probe_until all_checked)
 checked=$(since "$start")
-stall_start=$(sed -n 's/.*due checks done; longest loop stall so far \([0-9]*\) ms.*/\1/p' "$T/renewd.log" | tail -1)
+stall_start=$(sed -n 's/.*due checks done.*longest loop stall so far \([0-9]*\) ms.*/\1/p' "$T/renewd.log" | tail -1)
 
 hup=$(now)
 kill -HUP "$(pgrep -P "$pid" renewd || echo "$pid")"

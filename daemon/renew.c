@@ -107,6 +107,7 @@ struct renewer {
 	struct htab		*byname;	/* certs by cfg->name */
 	TAILQ_HEAD(, managed)	 due;		/* checks to run, oldest first */
 	struct event		*due_ev;	/* runs a slice of them */
+	size_t			 due_run;	/* checked since the queue was last empty */
 	TAILQ_HEAD(, keygen_job) jobs;
 	size_t			 busy;		/* certificates not IDLE: set_state() only */
 	size_t			 issued;
@@ -241,15 +242,19 @@ due_cb(evutil_socket_t fd, short what, void *arg)
 	while (us < DUE_SLICE_USEC && (m = TAILQ_FIRST(&r->due)) != NULL) {
 		due_remove(m);
 		m->next_check = 0;
+		r->due_run++;
 		cert_check(m);
 		/* a check reads and parses files: 0.1 to several ms each */
 		clock_gettime(CLOCK_MONOTONIC, &t);
 		us = (t.tv_sec - t0.tv_sec) * 1000000LL +
 		    (t.tv_nsec - t0.tv_nsec) / 1000;
 	}
+	/* one certificate's timer is not news; a start-up or reload is */
+	if (TAILQ_EMPTY(&r->due) && r->due_run > 1)
+		log_debug("due checks done: %zu checked; longest loop stall so "
+		    "far %lld ms", r->due_run, loopstat_max_ms(r->env.loopstat));
 	if (TAILQ_EMPTY(&r->due))
-		log_debug("due checks done; longest loop stall so far %lld ms",
-		    loopstat_max_ms(r->env.loopstat));
+		r->due_run = 0;
 	due_arm(r);
 }
 
