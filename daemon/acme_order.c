@@ -203,7 +203,10 @@ solver_types(const struct acme_solver *solvers, size_t n)
 	size_t	 i, j;
 
 	for (i = 0; i < n; i++) {
-		for (j = 0; j < i && strcmp(solvers[j].type, solvers[i].type); j++)
+		if (solvers[i].type == NULL)
+			continue;
+		for (j = 0; j < i && (solvers[j].type == NULL ||
+		    strcmp(solvers[j].type, solvers[i].type)); j++)
 			;
 		if (j < i)
 			continue;
@@ -238,11 +241,14 @@ acme_challenge_pick(const struct acme_solver *solvers, size_t nsolvers,
 	const struct acme_solver *s;
 	json_t		*ch;
 	char		*types;
-	size_t		 i, nwanted = 0, noffered = 0;
+	size_t		 i, nsolving = 0, nwanted = 0, noffered = 0;
 
 	*solver = NULL;
 	for (i = 0; i < nsolvers; i++) {
 		s = &solvers[i];
+		if (s->type == NULL)	/* an empty slot (acme_solver.h) */
+			continue;
+		nsolving++;
 		if (want != NULL && strcmp(s->type, want) != 0)
 			continue;
 		nwanted++;
@@ -255,7 +261,7 @@ acme_challenge_pick(const struct acme_solver *solvers, size_t nsolvers,
 		}
 	}
 	types = want != NULL ? xstrdup(want) : solver_types(solvers, nsolvers);
-	if (nsolvers == 0)
+	if (nsolving == 0)
 		*error = xasprintf("acme: %s needs %s for %s, but no challenge "
 		    "solver is configured", authz_url, want != NULL ? want :
 		    "a challenge", id_value);

@@ -36,6 +36,8 @@ typedef void (*acme_solver_done)(void *ctx, const char *error);
  * A challenge solver. acme walks the list in order and uses the first
  * solver whose type the certificate allows and the CA offers and whose
  * can() accepts the identifier; a solver that declines costs nothing.
+ * An entry whose type is NULL is an empty slot, skipped: renewd keeps one
+ * slot per challenge type and fills it when a reload first needs it.
  */
 struct acme_solver {
 	const char	*type;		/* the challenge type it answers */

@@ -41,6 +41,9 @@
 static const int handled_signals[] = { SIGTERM, SIGINT, SIGHUP };
 #define NSIGNALS	(sizeof(handled_signals) / sizeof(handled_signals[0]))
 
+/* One solver slot per challenge type, in order of preference. */
+enum { SLOT_HTTP01, SLOT_DNS01, SLOT_ALPN01, NSLOTS };
+
 /*
  * Everything the daemon owns. Besides it, only log.c (level, journal flag)
  * and http.c (curl_global_init's once-flag) keep process-wide state.
@@ -62,8 +65,7 @@ struct ctx {
 	struct chall_webroot	*webroot;
 	struct chall_dns_hook	*dnshook;
 	struct chall_alpn	*alpn;
-	struct acme_solver	 solvers[3];	/* http-01, dns-01, tls-alpn-01 */
-	size_t			 nsolvers;
+	struct acme_solver	 solvers[NSLOTS];	/* see solvers_add() */
 	struct worker_pool	*workers;
 	struct renewer		*renewer;
 	struct deliverer	*deliver;
@@ -71,6 +73,7 @@ struct ctx {
 };
 
 static int	solvers_cover(const struct ctx *, const struct conf *);
+static int	solvers_add(struct ctx *, const struct conf *, char *, size_t);
 
 static void
 usage(FILE *f)
@@ -170,10 +173,25 @@ on_idle(void *arg)
 	event_base_loopbreak(c->base);
 }
 
+/* Warns about settings of running solvers that conf changes. */
+static void
+solvers_changed(const struct ctx *c, const struct conf *conf)
+{
+	if (c->solvers[SLOT_HTTP01].type != NULL &&
+	    !conf_http01_equal(&conf->http01, &c->conf->http01))
+		log_warn("http01 changes only take effect after a restart");
+	if ((c->dnshook != NULL || c->alpn != NULL) &&
+	    !conf_solvers_equal(conf, c->conf))
+		log_warn("dns01 and tlsalpn01 changes only take effect after a "
+		    "restart");
+}
+
 /* Makes conf (parsed off the loop; NULL if refused) the running inventory. */
 static void
 reload_apply(struct ctx *c, struct conf *conf)
 {
+	char	err[512];
+
 	if (conf == NULL) {
 		log_err("%s: rejected; the running inventory stays in force",
 		    c->conf_path);
@@ -182,11 +200,9 @@ reload_apply(struct ctx *c, struct conf *conf)
 	if (strcmp(conf->state_dir, c->conf->state_dir) != 0)
 		log_warn("state_dir changes only take effect after a restart; "
 		    "still using %s", c->conf->state_dir);
-	if (!conf_http01_equal(&conf->http01, &c->conf->http01))
-		log_warn("http01 changes only take effect after a restart");
-	if (!conf_solvers_equal(conf, c->conf))
-		log_warn("dns01 and tlsalpn01 changes only take effect after a "
-		    "restart");
+	solvers_changed(c, conf);
+	if (solvers_add(c, conf, err, sizeof(err)) == -1)
+		log_err("%s", err);
 	if (!solvers_cover(c, conf)) {
 		log_err("%s: rejected; the running inventory stays in force",
 		    c->conf_path);
@@ -332,56 +348,74 @@ solvers_cover(const struct ctx *c, const struct conf *conf)
 	for (i = 0; i < conf->ncerts; i++) {
 		const char *t = conf_challenge_name(conf->certs[i].challenge);
 
-		for (j = 0; j < c->nsolvers; j++)
-			if (strcmp(c->solvers[j].type, t) == 0)
+		for (j = 0; j < NSLOTS; j++)
+			if (c->solvers[j].type != NULL &&
+			    strcmp(c->solvers[j].type, t) == 0)
 				break;
-		if (j < c->nsolvers)
+		if (j < NSLOTS)
 			continue;
-		log_err("%s:%d: certificate %s uses %s, which this renewd "
-		    "started without; restart it to take the new section",
-		    conf->path, conf->certs[i].line, conf->certs[i].name, t);
+		log_err("%s:%d: certificate %s uses %s, but no %s solver is "
+		    "configured", conf->path, conf->certs[i].line,
+		    conf->certs[i].name, t, t);
 		ok = 0;
 	}
 	return ok;
 }
 
 /*
- * The solvers the inventory configures, each for the certificates of its
- * type: http-01 (webroot files, else our own listener) only if a
- * certificate uses it, so a dns-01-only host leaves port 80 alone.
+ * Starts the solvers conf needs that do not run yet, each for the
+ * certificates of its type: http-01 (webroot files, else our own
+ * listener) only if a certificate uses it, so a dns-01-only host leaves
+ * port 80 alone; the dns-01 hook and the tls-alpn-01 listener when their
+ * section is there. Nothing at all for an empty inventory.
+ *
+ * Called at start and on every SIGHUP, so a certificate added to an
+ * inventory that started empty (a package install) gets its solver. The
+ * design: c->solvers is a fixed array of NSLOTS slots, one per type, and
+ * the renewer and every CA client get a pointer to it and NSLOTS once,
+ * at start. A slot is filled in place the first time an inventory needs
+ * it (acme skips empty slots, type NULL) and is never emptied or moved
+ * before teardown, so nothing has to be re-created, no order in flight is
+ * dropped, and the solvers outlive the CA clients (teardown frees the
+ * renewer first). A solver stays when a reload no longer needs it.
  */
 static int
-solvers_new(struct ctx *c, char *err, size_t errlen)
+solvers_add(struct ctx *c, const struct conf *conf, char *err, size_t errlen)
 {
-	const struct conf		*conf = c->conf;
 	const struct conf_http01	*h = &conf->http01;
 	struct chall_dns_hook_opts	 o;
 
-	if (h->webroot != NULL && uses(conf, CHALLENGE_HTTP01)) {
-		if ((c->webroot = chall_webroot_new(h->webroot, err, errlen)) ==
-		    NULL)
-			return -1;
-		chall_webroot_solver(c->webroot, &c->solvers[c->nsolvers++]);
-	} else if (uses(conf, CHALLENGE_HTTP01)) {
-		if ((c->http01 = chall_http_new(c->base, h->listen.v,
-		    h->listen.n, err, errlen)) == NULL)
-			return -1;
-		chall_http_solver(c->http01, &c->solvers[c->nsolvers++]);
+	if (conf->ncerts == 0)
+		return 0;
+	if (c->solvers[SLOT_HTTP01].type == NULL &&
+	    uses(conf, CHALLENGE_HTTP01)) {
+		if (h->webroot != NULL) {
+			if ((c->webroot = chall_webroot_new(h->webroot, err,
+			    errlen)) == NULL)
+				return -1;
+			chall_webroot_solver(c->webroot,
+			    &c->solvers[SLOT_HTTP01]);
+		} else {
+			if ((c->http01 = chall_http_new(c->base, h->listen.v,
+			    h->listen.n, err, errlen)) == NULL)
+				return -1;
+			chall_http_solver(c->http01, &c->solvers[SLOT_HTTP01]);
+		}
 	}
-	if (conf->dns01.hook.n > 0) {
+	if (c->dnshook == NULL && conf->dns01.hook.n > 0) {
 		memset(&o, 0, sizeof(o));
 		o.argv = conf->dns01.hook.v;
 		o.argc = conf->dns01.hook.n;
 		o.timeout_ms = conf->dns01.timeout * 1000;
 		o.propagation_ms = conf->dns01.propagation_delay * 1000;
 		c->dnshook = chall_dns_hook_new(c->base, &o);
-		chall_dns_hook_solver(c->dnshook, &c->solvers[c->nsolvers++]);
+		chall_dns_hook_solver(c->dnshook, &c->solvers[SLOT_DNS01]);
 	}
-	if (conf->tlsalpn01.listen.n > 0) {
+	if (c->alpn == NULL && conf->tlsalpn01.listen.n > 0) {
 		if ((c->alpn = chall_alpn_new(c->base, conf->tlsalpn01.listen.v,
 		    conf->tlsalpn01.listen.n, err, errlen)) == NULL)
 			return -1;
-		chall_alpn_solver(c->alpn, &c->solvers[c->nsolvers++]);
+		chall_alpn_solver(c->alpn, &c->solvers[SLOT_ALPN01]);
 	}
 	return 0;
 }
@@ -404,7 +438,7 @@ setup(struct ctx *c)
 		return -1;
 	}
 	raise_nofile();		/* before chall_http_new sizes its connection limit */
-	if (c->conf->ncerts > 0 && solvers_new(c, err, sizeof(err)) == -1) {
+	if (solvers_add(c, c->conf, err, sizeof(err)) == -1) {
 		log_err("%s", err);
 		return -1;
 	}
@@ -424,7 +458,7 @@ setup(struct ctx *c)
 	env.http = c->http;
 	env.store = c->store;
 	env.solvers = c->solvers;
-	env.nsolvers = c->nsolvers;
+	env.nsolvers = NSLOTS;
 	env.workers = c->workers;
 	env.deliver = c->deliver;
 	env.once = c->once;

@@ -437,6 +437,28 @@ test_pick_errors_name_the_identifier_and_the_types(void **state)
 	    "{\"type\":\"http-01\",\"url\":\"u/ok\"}]", &chosen), "u/ok");
 }
 
+/* renewd keeps one slot per type; a slot not filled yet has type NULL */
+static void
+test_pick_skips_empty_slots(void **state)
+{
+	struct can_solver	 c = { 1, 0, "" };
+	struct acme_solver	 s[] = {
+		{ NULL, NULL, NULL, NULL, NULL },
+		{ "http-01", can_cb, NULL, NULL, &c },
+		{ NULL, NULL, NULL, NULL, NULL },
+	};
+	const struct acme_solver *chosen;
+
+	(void)state;
+	assert_string_equal(pick(s, 3, NULL, OFFER_DNS_HTTP, &chosen), "u/http");
+	assert_ptr_equal(chosen, &s[1]);
+	assert_string_equal(pick(s, 3, "dns-01", OFFER_DNS_HTTP, &chosen),
+	    "acme: no dns-01 solver is configured (only http-01)");
+	assert_string_equal(pick(s, 1, "http-01", OFFER_DNS_HTTP, &chosen),
+	    "acme: https://ca/authz/1 needs http-01 for www.example, but no "
+	    "challenge solver is configured");
+}
+
 /* ------------------------------------------------------------------------
  * The order state machine against a scripted CA on 127.0.0.1 (plain HTTP,
  * no JWS checks): what renewd sends and how it reacts, without Pebble.
@@ -1489,6 +1511,7 @@ main(void)
 		cmocka_unit_test(test_retry_after_overflow_saturates),
 		cmocka_unit_test(test_status_parser_knows_every_rfc8555_status),
 		cmocka_unit_test(test_pick_takes_the_type_a_solver_answers),
+		cmocka_unit_test(test_pick_skips_empty_slots),
 		cmocka_unit_test(
 		    test_pick_follows_solver_order_and_skips_one_that_declines),
 		cmocka_unit_test(
