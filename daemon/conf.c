@@ -185,6 +185,37 @@ parse_http01(struct cs *c, const struct ynode *n, struct conf_http01 *h)
 
 /* ---- dns01 and tlsalpn01 ---------------------------------------------- */
 
+/*
+ * With c->check_files (conf_load, renewd -t): the file path that node n
+ * names is a regular file renewd can read (exec: can run). conf_parse
+ * alone looks at no file.
+ */
+static void
+check_file(struct cs *c, const struct ynode *n, const char *what,
+    const char *path, int exec)
+{
+	struct stat	st;
+	int		fd = -1, rc;
+
+	if (!c->check_files || path == NULL)
+		return;
+	if (exec)
+		rc = stat(path, &st);
+	else if ((rc = fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY |
+	    O_NONBLOCK)) != -1)
+		rc = fstat(fd, &st);
+	if (rc == -1)
+		cs_error(c, n, "%s: cannot %s %s: %s", what, exec ? "find" :
+		    "read", path, strerror(errno));
+	else if (!S_ISREG(st.st_mode))
+		cs_error(c, n, "%s: %s is not a regular file", what, path);
+	else if (exec && access(path, X_OK) == -1)
+		cs_error(c, n, "%s: cannot run %s: %s", what, path,
+		    strerror(errno));
+	if (fd != -1)
+		close(fd);
+}
+
 static const char *const dns01_keys[] = {
 	"hook", "timeout", "propagation_delay"
 };
@@ -235,8 +266,11 @@ parse_dns01(struct cs *c, const struct ynode *n, struct conf_dns01 *d)
 			if (i == 0 && s[0] != '/')
 				cs_error(c, it, "hook: not an absolute path: %s",
 				    cs_quote(it, q, sizeof(q)));
-			else
+			else {
+				if (i == 0)
+					check_file(c, it, "hook", s, 1);
 				strv_add(&d->hook, s);
+			}
 		}
 		if (d->hook.n != cnt)
 			strv_clear(&d->hook);
@@ -392,10 +426,12 @@ parse_ca(struct cs *c, const struct ynode *n, struct conf_ca *ca,
 		parse_contact(c, v, ca);
 	if ((v = f.val[C_EAB]) != NULL)
 		parse_eab(c, v, ca);
-	if ((v = f.val[C_BUNDLE]) != NULL)
-		cs_abspath(c, "ca_bundle", v, &ca->ca_bundle);
-	if ((v = f.val[C_ROOTS]) != NULL)
-		cs_abspath(c, "issuer_roots", v, &ca->issuer_roots);
+	if ((v = f.val[C_BUNDLE]) != NULL &&
+	    cs_abspath(c, "ca_bundle", v, &ca->ca_bundle) == 0)
+		check_file(c, v, "ca_bundle", ca->ca_bundle, 0);
+	if ((v = f.val[C_ROOTS]) != NULL &&
+	    cs_abspath(c, "issuer_roots", v, &ca->issuer_roots) == 0)
+		check_file(c, v, "issuer_roots", ca->issuer_roots, 0);
 	if ((v = f.val[C_MAXORD]) != NULL)
 		parse_max_orders(c, v, ca);
 }
@@ -999,8 +1035,9 @@ parse_top(struct cs *c, const struct ynode *root, struct conf *conf)
 
 /* ---- public: reading -------------------------------------------------- */
 
-struct conf *
-conf_parse(const char *name, const char *buf, size_t len,
+/* conf_parse; with check_files, the files it names must be there (check_file). */
+static struct conf *
+parse_buf(const char *name, const char *buf, size_t len, int check_files,
     struct conf_errors *errs)
 {
 	struct cs	 c;
@@ -1009,6 +1046,7 @@ conf_parse(const char *name, const char *buf, size_t len,
 	struct conf	*conf = NULL;
 
 	cs_init(&c, name != NULL ? name : "(inventory)");
+	c.check_files = check_files;
 	if (len > CONF_MAX_FILE) {
 		cs_errs_add(errs, "%s: larger than %d bytes; refusing", c.name,
 		    CONF_MAX_FILE);
@@ -1031,6 +1069,13 @@ out:
 	return conf;
 }
 
+struct conf *
+conf_parse(const char *name, const char *buf, size_t len,
+    struct conf_errors *errs)
+{
+	return parse_buf(name, buf, len, 0, errs);
+}
+
 /* Returns all of fd (*lenp bytes), or NULL after adding to errs. */
 static char *
 read_capped(int fd, const char *path, size_t *lenp, struct conf_errors *errs)
@@ -1044,10 +1089,17 @@ read_capped(int fd, const char *path, size_t *lenp, struct conf_errors *errs)
 		cs_errs_add(errs, "%s: fstat: %s", path, strerror(errno));
 		return NULL;
 	}
-	if (S_ISREG(st.st_mode) && st.st_size > CONF_MAX_FILE)
+	/* a FIFO or a device would block the loop (SIGHUP) or -t for ever */
+	if (!S_ISREG(st.st_mode)) {
+		cs_errs_add(errs, "%s: not a regular file (%s); refusing", path,
+		    S_ISFIFO(st.st_mode) ? "a FIFO" : S_ISDIR(st.st_mode) ?
+		    "a directory" : S_ISCHR(st.st_mode) ? "a device" : "special");
+		return NULL;
+	}
+	if (st.st_size > CONF_MAX_FILE)
 		goto toolarge;
-	/* the size is only a hint: the file may change, or be a pipe */
-	cap = S_ISREG(st.st_mode) ? (size_t)st.st_size + 1 : 4096;
+	/* the size is only a hint: the file may change */
+	cap = (size_t)st.st_size + 1;
 	buf = xmalloc(cap);
 	/* reading one byte past the limit tells a file that is too large */
 	while (len <= CONF_MAX_FILE && r != 0) {
@@ -1086,12 +1138,14 @@ conf_load(const char *path, struct conf_errors *errs)
 	size_t		 len;
 	int		 fd;
 
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) == -1) {
+	/* O_NONBLOCK: opening a FIFO without a writer must not block */
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK)) ==
+	    -1) {
 		cs_errs_add(errs, "%s: cannot open: %s", path, strerror(errno));
 		return NULL;
 	}
 	if ((buf = read_capped(fd, path, &len, errs)) != NULL)
-		conf = conf_parse(path, buf, len, errs);
+		conf = parse_buf(path, buf, len, 1, errs);
 	free(buf);
 	close(fd);
 	return conf;

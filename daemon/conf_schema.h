@@ -29,6 +29,7 @@ struct cs {
 	struct cs_err	*err;
 	size_t		 nerr, caperr, seq;
 	int		 stop;		/* too many errors: walk no further */
+	int		 check_files;	/* conf_load: files named must be there */
 };
 
 /* Starts a walk over the file called name. */
