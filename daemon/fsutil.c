@@ -215,7 +215,7 @@ fsutil_write_atomic_at(int dfd, const char *name, const void *data,
 		errno = EINVAL;
 		goto out;
 	}
-	tmp = xasprintf(".%s.XXXXXX", name);
+	tmp = xasprintf(FSUTIL_TEMP_PREFIX "%s.XXXXXX", name);
 	if ((fd = mkstemp_at(dfd, tmp)) == -1)
 		goto out;
 	made = 1;
@@ -356,17 +356,20 @@ fsutil_remove_dir(const char *dir, const char *const *names, size_t n)
 
 /*
  * Returns 1 if name is what fsutil_write_atomic leaves behind when killed
- * before its rename: "." + name + "." + six mkstemp characters. The
+ * before its rename: FSUTIL_TEMP_PREFIX + name + "." + six mkstemp
+ * characters. Only renewd uses that prefix: a user's ".settings.backup"
+ * looks like ".<name>.XXXXXX" but is not ours to delete. The
  * ".<name>.tmp" links of fsutil_symlink_swap never match.
  */
 static int
 is_temp_name(const char *name)
 {
-	size_t	n = strlen(name);
+	size_t	n = strlen(name), p = strlen(FSUTIL_TEMP_PREFIX);
 
-	return n >= 9 && name[0] == '.' && name[n - 7] == '.' &&
-	    strspn(name + n - 6, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-	    "abcdefghijklmnopqrstuvwxyz0123456789") == 6;
+	return n >= p + 8 && strncmp(name, FSUTIL_TEMP_PREFIX, p) == 0 &&
+	    name[n - 7] == '.' && strspn(name + n - 6,
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789") ==
+	    6;
 }
 
 void

@@ -33,9 +33,12 @@ int		 fsutil_mkdir_p(const char *path, mode_t mode);
  */
 int		 fsutil_mkdir_new(const char *path, mode_t mode);
 
+/* How the temp files of fsutil_write_atomic begin; no other program's do. */
+#define FSUTIL_TEMP_PREFIX	".renewd-tmp."
+
 /*
  * Writes data to path atomically: temp file in the same directory
- * (".<name>.XXXXXX", created 0600, then given mode), fsync, rename, fsync
+ * (FSUTIL_TEMP_PREFIX "<name>.XXXXXX", created 0600, then given mode), fsync, rename, fsync
  * of the directory. Returns 0 or -1 (errno set); on failure the old file
  * is untouched and no temp file is left.
  */
@@ -91,7 +94,8 @@ void		 fsutil_remove_dir(const char *dir, const char *const *names,
 		    size_t n);
 /*
  * Removes what fsutil_write_atomic leaves when killed before its rename:
- * regular files ".<name>.XXXXXX" directly in dir (nothing is followed).
+ * regular files FSUTIL_TEMP_PREFIX "<name>.XXXXXX" directly in dir
+ * (nothing is followed), and nothing else: other dot files are the user's.
  * Logs each removal. Only call it while no write can be running there.
  */
 void		 fsutil_sweep_temp(const char *dir);

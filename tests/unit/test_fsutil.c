@@ -373,9 +373,12 @@ static void
 test_sweep_removes_only_temp_files(void **state)
 {
 	struct fx	*fx = *state;
-	static const char *temps[] = { ".account.key.Ab12Cd", ".x.zzzzzz" };
+	static const char *temps[] = { ".renewd-tmp.account.key.Ab12Cd",
+	    ".renewd-tmp.x.zzzzzz" };
+	/* dot files that merely look like temp files are the user's */
 	static const char *keep[] = { ".keepme", "notes.Ab12Cd", ".a.b.tmp",
-	    "plain" };
+	    "plain", ".settings.backup", ".account.key.Ab12Cd",
+	    ".renewd-tmp.x.Ab12C" };
 	char		*p;
 	size_t		 i;
 
@@ -384,20 +387,20 @@ test_sweep_removes_only_temp_files(void **state)
 		assert_int_equal(fsutil_write_new(p, "t", 1, 0600), 0);
 		free(p);
 	}
-	for (i = 0; i < 4; i++) {
+	for (i = 0; i < 7; i++) {
 		p = join(fx->tmp, keep[i]);
 		assert_int_equal(fsutil_write_new(p, "k", 1, 0600), 0);
 		free(p);
 	}
 	/* a symlink or directory with a temp name is not ours to remove */
-	p = join(fx->tmp, ".link.Ab12Cd");
+	p = join(fx->tmp, ".renewd-tmp.link.Ab12Cd");
 	assert_int_equal(symlink("plain", p), 0);
 	free(p);
-	p = join(fx->tmp, ".dir.Ab12Cd");
+	p = join(fx->tmp, ".renewd-tmp.dir.Ab12Cd");
 	assert_int_equal(mkdir(p, 0700), 0);
 	free(p);
 	fsutil_sweep_temp(fx->tmp);
-	assert_int_equal(count_entries(fx->tmp), 6);
+	assert_int_equal(count_entries(fx->tmp), 9);
 	for (i = 0; i < 2; i++) {
 		p = join(fx->tmp, temps[i]);
 		assert_int_equal(access(p, F_OK), -1);

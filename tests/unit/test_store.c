@@ -739,10 +739,10 @@ test_open_removes_leftover_temp_files_only(void **state)
 	assert_int_equal(store_cert_install(fx->st, "www", "01", "KEY1\n",
 	    "CERT1\n", ""), 0);
 	/* what a kill -9 inside store_write_atomic leaves */
-	tmp1 = join(fx->state, "accounts/le/.account.key.Ab12Cd");
-	tmp2 = join(fx->state, "accounts/le/.account.json.zzzzzz");
-	/* and what is not ours to remove */
-	keep1 = join(fx->state, "accounts/le/.keepme");
+	tmp1 = join(fx->state, "accounts/le/.renewd-tmp.account.key.Ab12Cd");
+	tmp2 = join(fx->state, "accounts/le/.renewd-tmp.account.json.zzzzzz");
+	/* and what is not ours to remove, even if it looks like a temp file */
+	keep1 = join(fx->state, "accounts/le/.settings.backup");
 	keep2 = join(fx->state, "accounts/le/notes.Ab12Cd");
 	keep3 = join(fx->state, "accounts/le/.link.Ab12Cd");
 	assert_int_equal(fsutil_write_atomic(tmp1, "KEY", 3, 0600), 0);
