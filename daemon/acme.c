@@ -46,6 +46,31 @@ dup_or_null(const char *s)
 	return s != NULL ? xstrdup(s) : NULL;
 }
 
+/* The settings acme_ca_update may change. */
+static void
+ca_set_limits(struct acme_ca *ca, const struct conf_ca *cfg)
+{
+	size_t	i;
+
+	for (i = 0; i < ca->ncontact; i++)
+		free(ca->contact[i]);
+	free(ca->contact);
+	ca->max_orders = cfg->max_concurrent_orders > 0 ?
+	    cfg->max_concurrent_orders : DEFAULT_MAX_ORDERS;
+	ca->contact = xcalloc(cfg->contact.n, sizeof(char *));
+	for (i = 0; i < cfg->contact.n; i++)
+		ca->contact[i] = xstrdup(cfg->contact.v[i]);
+	ca->ncontact = cfg->contact.n;
+}
+
+void
+acme_ca_update(struct acme_ca *ca, const struct conf_ca *cfg)
+{
+	ca_set_limits(ca, cfg);
+	/* a higher limit admits queued orders: from the loop, as ever */
+	event_active(ca->kick, EV_TIMEOUT, 0);
+}
+
 struct acme_ca *
 acme_ca_new(const struct acme_env *env, const struct conf_ca *cfg)
 {
@@ -56,17 +81,12 @@ acme_ca_new(const struct acme_env *env, const struct conf_ca *cfg)
 	for (i = 0; i < L_COUNT; i++)
 		TAILQ_INIT(&ca->lists[i]);
 	ca->env = *env;
-	ca->max_orders = cfg->max_concurrent_orders > 0 ?
-	    cfg->max_concurrent_orders : DEFAULT_MAX_ORDERS;
 	ca->name = xstrdup(cfg->name);
 	ca->directory = xstrdup(cfg->directory);
 	ca->eab_kid = dup_or_null(cfg->eab_kid);
 	ca->eab_hmac_key = dup_or_null(cfg->eab_hmac_key);
 	ca->ca_bundle = dup_or_null(cfg->ca_bundle);
-	ca->contact = xcalloc(cfg->contact.n, sizeof(char *));
-	for (i = 0; i < cfg->contact.n; i++)
-		ca->contact[i] = xstrdup(cfg->contact.v[i]);
-	ca->ncontact = cfg->contact.n;
+	ca_set_limits(ca, cfg);
 	ca->kick = event_new(env->base, -1, 0, ca_kick_cb, ca);
 	ca->get_opts.ca_bundle = ca->ca_bundle;
 	ca->get_opts.timeout_ms = REQUEST_TIMEOUT_MS;

@@ -76,6 +76,14 @@ struct acme_env {
  * a key exists).
  */
 struct acme_ca	*acme_ca_new(const struct acme_env *env, const struct conf_ca *cfg);
+/*
+ * Gives a live client cfg's settings that no order depends on (the caller
+ * checked conf_ca_same_account): max_concurrent_orders (a higher limit
+ * admits queued orders now, a lower one lets the ones in flight finish)
+ * and contact (sent with the next newAccount; an existing account is not
+ * updated at the CA). Orders in flight go on.
+ */
+void		 acme_ca_update(struct acme_ca *, const struct conf_ca *cfg);
 /* Cancels every order (without callbacks) and frees; NULL is a no-op. */
 void		 acme_ca_free(struct acme_ca *);
 /* Returns the CA's name. */

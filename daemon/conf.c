@@ -1423,17 +1423,25 @@ conf_cert_same_order(const struct conf_cert *a, const struct conf_cert *b)
 }
 
 int
+conf_ca_same_account(const struct conf_ca *a, const struct conf_ca *b)
+{
+	if (a == NULL || b == NULL)
+		return a == b;
+	return str_equal(a->name, b->name) &&
+	    str_equal(a->directory, b->directory) &&
+	    str_equal(a->eab_kid, b->eab_kid) &&
+	    str_equal(a->eab_hmac_key, b->eab_hmac_key) &&
+	    str_equal(a->ca_bundle, b->ca_bundle);
+}
+
+int
 conf_ca_equal(const struct conf_ca *a, const struct conf_ca *b)
 {
 	if (a == NULL || b == NULL)
 		return a == b;
 	/* everything a CA client is made from; the line only places errors */
-	return str_equal(a->name, b->name) &&
-	    str_equal(a->directory, b->directory) &&
+	return conf_ca_same_account(a, b) &&
 	    strv_equal(&a->contact, &b->contact) &&
-	    str_equal(a->eab_kid, b->eab_kid) &&
-	    str_equal(a->eab_hmac_key, b->eab_hmac_key) &&
-	    str_equal(a->ca_bundle, b->ca_bundle) &&
 	    str_equal(a->issuer_roots, b->issuer_roots) &&
 	    a->max_concurrent_orders == b->max_concurrent_orders;
 }

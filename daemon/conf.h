@@ -180,6 +180,14 @@ struct conf_ca	*conf_ca_dup(const struct conf_ca *);
 void		 conf_ca_free(struct conf_ca *);
 /* Returns 1 if a and b make the same CA client (every setting but line). */
 int		 conf_ca_equal(const struct conf_ca *a, const struct conf_ca *b);
+/*
+ * Returns 1 if a and b talk to the same CA with the same account (name,
+ * directory, EAB, ca_bundle): orders on a client for a stay valid for b;
+ * only settings acme_ca_update applies (contact, max_concurrent_orders)
+ * and issuer_roots (read when an order ends) may differ.
+ */
+int		 conf_ca_same_account(const struct conf_ca *a,
+		    const struct conf_ca *b);
 /* Returns 1 if a and b ask for the same http-01 listeners or webroot. */
 int		 conf_http01_equal(const struct conf_http01 *a,
 		    const struct conf_http01 *b);

@@ -753,7 +753,15 @@ apply_cas(struct renewer *r, const struct conf *conf)
 		s->seen = 0;
 	for (i = 0; i < conf->ncas; i++) {
 		s = ca_slot_find(r, conf->cas[i].name);
-		if (s != NULL && conf_ca_equal(s->cfg, &conf->cas[i])) {
+		if (s != NULL && conf_ca_same_account(s->cfg, &conf->cas[i])) {
+			/* contact, order limit: the live client takes them */
+			if (!conf_ca_equal(s->cfg, &conf->cas[i])) {
+				log_notice("CA %s: settings updated; orders in "
+				    "flight go on", s->name);
+				acme_ca_update(s->ca, &conf->cas[i]);
+				conf_ca_free(s->cfg);
+				s->cfg = conf_ca_dup(&conf->cas[i]);
+			}
 			s->seen = 1;
 			continue;
 		}

@@ -99,26 +99,38 @@ check "remove: no more orders once everything is valid" \
     test "$(grep -c "POST /order-plz" "$T/pebble.log")" -eq "$n"
 check "remove: SIGTERM exits 0 (sanitizers silent)" stop_daemon
 
-# --- 2: the CA's settings change while its orders run: its client is
-# replaced, the orders on it are abandoned and made again on the new one
+# --- 2: a CA setting no order depends on (contact, order limit) changes
+# while its orders run: the live client takes it and the orders go on;
+# then a changed directory URL makes a new client
 S=$T/state2
+before=$(pebble_count "POST /order-plz")
 conf "$T/renewd.yaml" "$S" a@example.com 2 "$(certs ca 0 7)"
 start_daemon "$T/ca.log" || bail "renewd did not start"
 wait_for 30 grep -q "order created" "$T/ca.log"
-conf "$T/renewd.yaml" "$S" b@example.com 3 "$(certs ca 0 7)"
-kill -HUP "$pid"
-check "ca: the changed CA gets a new client" \
-    wait_for 20 grep -q "CA pebble changed: new client" "$T/ca.log"
+for round in 1 2 3 4 5 6; do
+	conf "$T/renewd.yaml" "$S" r$round@example.com $((round % 3 + 1)) \
+	    "$(certs ca 0 7)"
+	kill -HUP "$pid"
+	wait_for 10 sh -c "test \$(grep -c 'inventory reloaded' '$T/ca.log') -eq $round"
+done
+check "ca: each reload updates the live client" \
+    test "$(grep -c "CA pebble: settings updated; orders in flight go on" "$T/ca.log")" -eq 6
+check "ca: no new client" sh -c "! grep -q 'CA pebble changed' '$T/ca.log'"
 check "ca: all 8 certificates are obtained" wait_for 90 installed "$T/ca.log" ca 0 7
+check "ca: with exactly 8 orders (none dropped and made again)" \
+    test "$(($(pebble_count "POST /order-plz") - before))" -eq 8
+check "ca: no order was abandoned" sh -c "! grep -qi 'abandon' '$T/ca.log'"
 check "ca: the daemon is still running" alive
-# and once more while everything is valid: nothing is re-ordered
-n=$(grep -c "POST /order-plz" "$T/pebble.log")
-conf "$T/renewd.yaml" "$S" c@example.com 3 "$(certs ca 0 7)"
+# a new directory URL (the same Pebble by another name) is another CA
+n=$(pebble_count "POST /order-plz")
+DIR=https://localhost:${PEBBLE_DIR#https://127.0.0.1:} \
+    conf "$T/renewd.yaml" "$S" c@example.com 3 "$(certs ca 0 7)"
 kill -HUP "$pid"
-wait_for 20 test "$(grep -c "CA pebble changed" "$T/ca.log")" -eq 2
+check "ca: a changed directory URL makes a new client" \
+    wait_for 20 grep -q "CA pebble changed: new client" "$T/ca.log"
 sleep 1
 check "ca: a CA change with nothing in flight orders nothing" \
-    test "$(grep -c "POST /order-plz" "$T/pebble.log")" -eq "$n"
+    test "$(pebble_count "POST /order-plz")" -eq "$n"
 check "ca: SIGTERM exits 0 (sanitizers silent)" stop_daemon
 
 # --- 3: key type changed while rsa-4096 keys are being generated (2 worker

@@ -1218,6 +1218,7 @@ ca_and_http01_equality_covers_every_setting(void **state)
 	struct conf_http01	 h;
 	struct conf_ca		*a, *b;
 	char			*save;
+	int			 same;
 
 	a = conf_ca_dup(&conf->cas[0]);
 	assert_ptr_not_equal(a->eab_hmac_key, conf->cas[0].eab_hmac_key);
@@ -1240,9 +1241,12 @@ ca_and_http01_equality_covers_every_setting(void **state)
 	a->field = (value);						\
 	assert_false(conf_ca_equal(a, &conf->cas[0]));			\
 	assert_false(conf_ca_equal(&conf->cas[0], a));			\
+	assert_int_equal(conf_ca_same_account(a, &conf->cas[0]), same);	\
 	a->field = save;						\
 	assert_true(conf_ca_equal(a, &conf->cas[0]));			\
 } while (0)
+	/* these need a new client (another CA or account) ... */
+	same = 0;
 	DIFFERS(name, "z");
 	DIFFERS(directory, "https://a.test/other");
 	DIFFERS(eab_kid, "k2");
@@ -1250,10 +1254,16 @@ ca_and_http01_equality_covers_every_setting(void **state)
 	DIFFERS(eab_hmac_key, "c2VjcmV1");
 	DIFFERS(eab_hmac_key, NULL);
 	DIFFERS(ca_bundle, NULL);
+	/* ... these do not: the live client takes them (issuer_roots is
+	 * read from the CA's settings when an order ends) */
+	same = 1;
 	DIFFERS(issuer_roots, NULL);
 	DIFFERS(issuer_roots, "/etc/b-roots.pem");
 	DIFFERS(contact.v[1], "mailto:c@a.test");
 #undef DIFFERS
+	assert_true(conf_ca_same_account(a, &conf->cas[0]));
+	assert_true(conf_ca_same_account(NULL, NULL));
+	assert_false(conf_ca_same_account(a, NULL));
 	a->contact.n = 1;
 	assert_false(conf_ca_equal(a, &conf->cas[0]));
 	a->contact.n = 2;
@@ -1266,6 +1276,7 @@ ca_and_http01_equality_covers_every_setting(void **state)
 	a->contact.v[0] = save;
 	a->max_concurrent_orders = 4;
 	assert_false(conf_ca_equal(a, &conf->cas[0]));
+	assert_true(conf_ca_same_account(a, &conf->cas[0]));
 	conf_ca_free(a);
 	b = conf_ca_dup(&conf->cas[1]);
 	assert_null(b->eab_kid);

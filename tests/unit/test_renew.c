@@ -45,7 +45,8 @@ struct acme_order {
 #define MAX_ORDERS	8
 
 static struct {
-	int			 ca_new, ca_free, started, cancelled;
+	int			 ca_new, ca_free, ca_update, started, cancelled;
+	int			 max_orders;	/* as the last update gave it */
 	struct acme_order	*active[MAX_ORDERS];
 	size_t			 nactive;
 } fake;
@@ -59,6 +60,14 @@ acme_ca_new(const struct acme_env *env, const struct conf_ca *cfg)
 	ca->directory = xstrdup(cfg->directory);
 	fake.ca_new++;
 	return ca;
+}
+
+void
+acme_ca_update(struct acme_ca *ca, const struct conf_ca *cfg)
+{
+	assert_string_equal(ca->directory, cfg->directory);
+	fake.ca_update++;
+	fake.max_orders = cfg->max_concurrent_orders;
 }
 
 void
@@ -784,6 +793,35 @@ a_changed_ca_abandons_its_orders_and_retries_failures(void **state)
 	    "https://first.test/v2/dir");
 }
 
+/* the order limit and contact change no order: the live client takes them */
+static void
+a_ca_limit_or_contact_change_keeps_orders(void **state)
+{
+	struct fx	*fx = *state;
+	struct acme_ca	*first;
+
+	apply(fx, WWW API);
+	RUN_UNTIL(fx, fake.nactive == 2);
+	first = ca_slot_find(fx->r, "first")->ca;
+	apply_to(fx, fx->r, FIRST "\n    max_concurrent_orders: 3", WWW API);
+	apply_to(fx, fx->r, FIRST "\n    max_concurrent_orders: 3\n"
+	    "    contact: [\"mailto:b@example.com\"]", WWW API);
+	assert_int_equal(fake.ca_update, 2);
+	assert_int_equal(fake.max_orders, 3);
+	assert_int_equal(fake.cancelled, 0);
+	assert_int_equal(fake.nactive, 2);
+	assert_int_equal(fake.ca_new, 2);
+	assert_int_equal(fake.ca_free, 0);
+	assert_ptr_equal(ca_slot_find(fx->r, "first")->ca, first);
+	assert_int_equal(ca_slot_find(fx->r, "first")->cfg->max_concurrent_orders,
+	    3);
+	/* unchanged again: no update */
+	apply_to(fx, fx->r, FIRST "\n    max_concurrent_orders: 3\n"
+	    "    contact: [\"mailto:b@example.com\"]", WWW API);
+	assert_int_equal(fake.ca_update, 2);
+	assert_int_equal(fake.nactive, 2);
+}
+
 static void
 idle_fires_only_when_nothing_is_busy(void **state)
 {
@@ -824,6 +862,7 @@ main(void)
 		T(changed_settings_restart_an_order),
 		T(apply_keeps_ca_clients_whose_settings_are_unchanged),
 		T(a_changed_ca_abandons_its_orders_and_retries_failures),
+		T(a_ca_limit_or_contact_change_keeps_orders),
 		T(idle_fires_only_when_nothing_is_busy),
 #undef T
 	};
