@@ -197,9 +197,10 @@ reload_apply(struct ctx *c, struct conf *conf)
 		    c->conf_path);
 		goto out;
 	}
-	if (strcmp(conf->state_dir, c->conf->state_dir) != 0)
+	/* the store's, not the last inventory's: that may name another one */
+	if (strcmp(conf->state_dir, store_path(c->store)) != 0)
 		log_warn("state_dir changes only take effect after a restart; "
-		    "still using %s", c->conf->state_dir);
+		    "still using %s", store_path(c->store));
 	solvers_changed(c, conf);
 	if (solvers_add(c, conf, err, sizeof(err)) == -1)
 		log_err("%s", err);

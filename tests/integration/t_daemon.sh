@@ -57,6 +57,24 @@ EOY
 kill -HUP "$pid"
 check "SIGHUP with a good file reloads it" wait_for 10 grep -q "inventory reloaded" "$T/renewd.log"
 
+# state_dir away and back: the warning names the directory in use, and
+# once it is back there is nothing to warn about.
+sed "s|^state_dir: .*|state_dir: $T/other|" "$conf" >"$T/other.yaml"
+cp "$conf" "$T/back.yaml"
+cp "$T/other.yaml" "$conf"
+kill -HUP "$pid"
+wait_for 10 test "$(grep -c "inventory reloaded" "$T/renewd.log")" -eq 2
+check "state_dir changed: still using the running one" \
+    grep -q "state_dir changes only take effect after a restart; still using $T/state\$" "$T/renewd.log"
+cp "$T/back.yaml" "$conf"
+kill -HUP "$pid"
+check "state_dir back again: reloaded" \
+    wait_for 10 sh -c "test \$(grep -c 'inventory reloaded' '$T/renewd.log') -eq 3"
+check "and no warning naming the other directory" \
+    sh -c "! grep -q 'still using $T/other' '$T/renewd.log'"
+check "only the one warning in all" \
+    test "$(grep -c "state_dir changes only take effect" "$T/renewd.log")" -eq 1
+
 kill -TERM "$pid"
 wait "$pid"
 rc=$?
