@@ -9,9 +9,11 @@
 #include <netinet/in.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/buffer.h>
@@ -73,6 +75,11 @@ struct chall_http {
 	size_t		 nlsns;
 	struct event	*adopt;		/* runs after a burst of accepts */
 	int		 paused;
+	int		 spare;		/* reserve descriptor, see accept_error_cb */
+	struct event	*resume;	/* re-enables listeners after a failure */
+	struct event	*marker;	/* finds ch from accept_error_cb */
+	struct timespec	 warned;	/* last accept failure logged */
+	unsigned long	 nrefused;	/* connections closed since then */
 };
 
 size_t
@@ -301,6 +308,103 @@ conns_limit(void)
 	return n < CHALL_MIN_CONNS ? CHALL_MIN_CONNS : n;
 }
 
+static void
+resume_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct chall_http *ch = arg;
+	size_t		 i;
+
+	if (!ch->paused)	/* the connection limit may hold them */
+		for (i = 0; i < ch->nlsns; i++)
+			evconnlistener_enable(ch->lsns[i]);
+}
+
+/* Logs an accept failure at most once a second, with how many were refused. */
+static void
+accept_warn(struct chall_http *ch, int err)
+{
+	struct timespec	now;
+
+	ch->nrefused++;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (ch->warned.tv_sec != 0 && now.tv_sec - ch->warned.tv_sec < 1)
+		return;
+	log_warn("http-01: cannot accept connections: %s; %lu closed or "
+	    "refused since the last message", strerror(err), ch->nrefused);
+	ch->warned = now;
+	ch->nrefused = 0;
+}
+
+/*
+ * libevent calls accept_error_cb with evhttp's argument, the evhttp, not
+ * ours, and there is no getter and no global to keep a map in: ch keeps a
+ * do-nothing timer always pending (marker) whose argument is ch, and
+ * find_ch walks the loop's pending events for it. Only on errors.
+ */
+static void
+marker_cb(evutil_socket_t fd, short what, void *arg)
+{
+}
+
+struct ch_query {
+	const struct evhttp	*http;
+	struct chall_http	*found;
+};
+
+static int
+find_ch(const struct event_base *base, const struct event *ev, void *arg)
+{
+	struct ch_query		*q = arg;
+	struct chall_http	*ch;
+
+	if (event_get_callback(ev) != marker_cb)
+		return 0;
+	ch = event_get_callback_arg(ev);
+	if (ch->http != q->http)
+		return 0;
+	q->found = ch;
+	return 1;
+}
+
+/*
+ * accept() failed. Without this, libevent logs every failure and, the
+ * connection staying in the backlog, tries again at once: hundreds of
+ * lines a second when the descriptors run out. The standard reserve-
+ * descriptor trick: on EMFILE/ENFILE give up the spare descriptor, accept
+ * the connection and close it at once (the client sees it closed instead
+ * of hanging in the backlog), take the spare again. If even that fails,
+ * stop listening for a second rather than spin.
+ */
+static void
+accept_error_cb(struct evconnlistener *l, void *arg)
+{
+	struct chall_http *ch;
+	struct ch_query	 q = { arg, NULL };
+	struct timeval	 tv = { 1, 0 };
+	int		 err = EVUTIL_SOCKET_ERROR(), fd = -1;
+	size_t		 i;
+
+	event_base_foreach_event(evconnlistener_get_base(l), find_ch, &q);
+	if ((ch = q.found) == NULL) {	/* cannot be: stop spinning anyway */
+		evconnlistener_disable(l);
+		return;
+	}
+
+	if ((err == EMFILE || err == ENFILE) && ch->spare != -1) {
+		close(ch->spare);
+		fd = accept(evconnlistener_get_fd(l), NULL, NULL);
+		if (fd != -1)
+			close(fd);
+		ch->spare = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	}
+	accept_warn(ch, err);
+	if (fd == -1) {
+		for (i = 0; i < ch->nlsns; i++)
+			evconnlistener_disable(ch->lsns[i]);
+		event_add(ch->resume, &tv);
+	}
+}
+
 /* Creates, binds and listens on one address. Returns fd or -1. */
 static int
 listen_one(const char *addr, int *portp, char *err, size_t errlen)
@@ -367,6 +471,7 @@ chall_http_new(struct event_base *base, char *const *listen, size_t nlisten,
 {
 	struct chall_http	*ch;
 	struct evhttp_bound_socket *bound;
+	struct timeval		 marker_tv = { 86400 * 365, 0 };
 	size_t			 i;
 	int			 fd, port;
 
@@ -383,6 +488,10 @@ chall_http_new(struct event_base *base, char *const *listen, size_t nlisten,
 	ch->maxconns = conns_limit();
 	evhttp_set_bevcb(ch->http, chall_conn_cb, ch);
 	ch->adopt = event_new(base, -1, 0, adopt_cb, ch);
+	ch->resume = evtimer_new(base, resume_cb, ch);
+	ch->marker = event_new(base, -1, EV_PERSIST, marker_cb, ch);
+	event_add(ch->marker, &marker_tv);
+	ch->spare = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	for (i = 0; i < nlisten; i++) {
 		if ((fd = listen_one(listen[i], &port, err, errlen)) == -1)
 			goto fail;
@@ -397,7 +506,9 @@ chall_http_new(struct event_base *base, char *const *listen, size_t nlisten,
 			    listen[i]);
 			goto fail;
 		}
-		ch->lsns[ch->nlsns++] = evhttp_bound_socket_get_listener(bound);
+		ch->lsns[ch->nlsns] = evhttp_bound_socket_get_listener(bound);
+		evconnlistener_set_error_cb(ch->lsns[ch->nlsns++],
+		    accept_error_cb);
 		ch->ports[ch->nports++] = port;
 		log_info("http-01: listening on %s (port %d)", listen[i], port);
 	}
@@ -447,6 +558,12 @@ chall_http_free(struct chall_http *ch)
 	free(ch->lsns);
 	if (ch->adopt != NULL)
 		event_free(ch->adopt);
+	if (ch->resume != NULL)
+		event_free(ch->resume);
+	if (ch->marker != NULL)
+		event_free(ch->marker);
+	if (ch->spare != -1)
+		close(ch->spare);
 	chall_tokens_clear(&ch->tokens, NULL, NULL);
 	free(ch->ports);
 	free(ch);
