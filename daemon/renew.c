@@ -111,7 +111,23 @@ struct renewer {
 	TAILQ_HEAD(, keygen_job) jobs;
 	size_t			 busy;		/* certificates not IDLE: set_state() only */
 	size_t			 issued;
+	struct event		*clock_ev;	/* clock_cb, every CLOCK_CHECK_SEC */
+	time_t			 wall;		/* the clocks at the last look */
+	time_t			 mono;
+	time_t			 resynced;	/* monotonic: the last resync() */
 };
+
+/*
+ * Timers run on the monotonic clock, schedules on the wall clock: a step
+ * of the wall clock (suspend and resume, an NTP step after a bad RTC)
+ * leaves every timer wrong. clock_check compares how far each clock moved
+ * since the last look -- every CLOCK_CHECK_SEC and on every reload -- and
+ * re-arms every timer from its wall-clock time when they differ by more
+ * than CLOCK_STEP_SEC; every CLOCK_RESYNC_SEC it re-arms them anyway.
+ */
+#define CLOCK_CHECK_SEC		60
+#define CLOCK_STEP_SEC		5
+#define CLOCK_RESYNC_SEC	3600
 
 static void	cert_check(struct managed *);
 static void	cert_order(struct managed *);
@@ -256,6 +272,50 @@ due_cb(evutil_socket_t fd, short what, void *arg)
 	if (TAILQ_EMPTY(&r->due))
 		r->due_run = 0;
 	due_arm(r);
+}
+
+static time_t
+mono_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec;
+}
+
+/* Re-arms the timer of every waiting certificate from its wall-clock time. */
+static void
+resync(struct renewer *r)
+{
+	struct managed *m;
+
+	TAILQ_FOREACH(m, &r->certs, entry)
+		if (m->state == MANAGED_IDLE && m->next_check != 0)
+			schedule(m, m->next_check);
+	r->resynced = mono_now();
+}
+
+static void
+clock_check(struct renewer *r)
+{
+	time_t		wall = time(NULL), mono = mono_now();
+	long long	step;
+
+	step = (long long)(wall - r->wall) - (long long)(mono - r->mono);
+	r->wall = wall;
+	r->mono = mono;
+	if (step > CLOCK_STEP_SEC || step < -CLOCK_STEP_SEC) {
+		log_notice("the wall clock stepped by %+lld s: re-evaluating "
+		    "every schedule", step);
+		resync(r);
+	} else if (mono - r->resynced >= CLOCK_RESYNC_SEC)
+		resync(r);
+}
+
+static void
+clock_cb(evutil_socket_t fd, short what, void *arg)
+{
+	clock_check(arg);
 }
 
 static struct ca_slot *
@@ -869,6 +929,9 @@ apply_certs(struct renewer *r, const struct conf *conf)
 int
 renewer_apply(struct renewer *r, const struct conf *conf)
 {
+	/* a step since the last look: what is due must not wait for the next */
+	if (!r->env.once)
+		clock_check(r);
 	/* certificates first: dropping them frees their orders before CAs go */
 	apply_certs(r, conf);
 	if (apply_cas(r, conf) == -1)
@@ -894,6 +957,14 @@ renewer_new(const struct renew_env *env, renew_idle_cb idle, void *arg)
 	TAILQ_INIT(&r->jobs);
 	r->idle_ev = event_new(env->base, -1, 0, idle_cb, r);
 	r->chain_cache = crypto_chain_cache_new();
+	r->wall = time(NULL);
+	r->mono = r->resynced = mono_now();
+	if (!env->once) {
+		struct timeval tv = { CLOCK_CHECK_SEC, 0 };
+
+		r->clock_ev = event_new(env->base, -1, EV_PERSIST, clock_cb, r);
+		event_add(r->clock_ev, &tv);
+	}
 	return r;
 }
 
@@ -924,6 +995,9 @@ renewer_free(struct renewer *r)
 	crypto_chain_cache_free(r->chain_cache);
 	event_free(r->due_ev);
 	htab_free(r->byname);
+
+	if (r->clock_ev != NULL)
+		event_free(r->clock_ev);
 	free(r);
 }
 

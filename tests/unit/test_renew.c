@@ -822,6 +822,33 @@ a_ca_limit_or_contact_change_keeps_orders(void **state)
 	assert_int_equal(fake.nactive, 2);
 }
 
+/* timers are monotonic; a wall-clock step re-arms them from wall time */
+static void
+a_wall_clock_step_re_evaluates_every_schedule(void **state)
+{
+	struct fx	*fx = *state;
+	struct managed	*www;
+
+	apply(fx, WWW);
+	RUN_UNTIL(fx, fake.nactive == 1);
+	fake_issue(fake.active[0], 90);
+	run_pending(fx);
+	www = find(fx, "www");
+	assert_int_equal(www->state, MANAGED_IDLE);
+	assert_true(www->next_check > time(NULL) + DAY);
+	/* the wall clock has passed the due date, the monotonic timer not */
+	www->next_check = time(NULL) - 10;
+	clock_check(fx->r);		/* no step seen: nothing moves */
+	assert_int_equal(www->state, MANAGED_IDLE);
+	fx->r->wall -= 3600;		/* the wall clock moved 1 h more */
+	clock_check(fx->r);
+	assert_int_equal(www->state, MANAGED_DUE);
+	/* checked again at once: the certificate says when it is due */
+	RUN_UNTIL(fx, www->state == MANAGED_IDLE);
+	assert_true(www->next_check > time(NULL) + DAY);
+	assert_int_equal(fake.nactive, 0);
+}
+
 static void
 idle_fires_only_when_nothing_is_busy(void **state)
 {
@@ -863,6 +890,7 @@ main(void)
 		T(apply_keeps_ca_clients_whose_settings_are_unchanged),
 		T(a_changed_ca_abandons_its_orders_and_retries_failures),
 		T(a_ca_limit_or_contact_change_keeps_orders),
+		T(a_wall_clock_step_re_evaluates_every_schedule),
 		T(idle_fires_only_when_nothing_is_busy),
 #undef T
 	};
