@@ -102,15 +102,12 @@ static void	deliver_start(struct dcert *, int force);
 static void	verify_round(struct dcert *);
 static void	verify_start_all(struct dcert *);
 
+/* Fires ev in s seconds (deliveries wait in whole seconds). */
 static void
-arm_ms(struct event *ev, int64_t ms)
+arm_s(struct event *ev, time_t s)
 {
-	struct timeval	tv;
+	struct timeval	tv = { s, 0 };
 
-	if (ms < 0)
-		ms = 0;
-	tv.tv_sec = (time_t)(ms / 1000);
-	tv.tv_usec = (suseconds_t)(ms % 1000) * 1000;
 	evtimer_add(ev, &tv);
 }
 
@@ -245,7 +242,7 @@ failed(struct dcert *c, const char *outcome, const char *msg)
 		c->retry_at = time(NULL) + wait;
 		log_msg(LOG_LVL_ERR, c->cfg->name, "delivery failed: %s; "
 		    "retrying in %lld s", msg, (long long)wait);
-		arm_ms(c->timer, (int64_t)wait * 1000);
+		arm_s(c->timer, wait);
 	}
 	persist(c);
 	set_state(c, DC_FAILED);
@@ -494,7 +491,7 @@ verify_round_done(struct dcert *c)
 		for (i = 0; i < n; i++)
 			c->vreqs[i]->ok = 0;	/* ask every address again */
 	if (c->verify_confirming || time(NULL) < c->verify_deadline)
-		arm_ms(c->timer, 1000);	/* reloads take a moment */
+		arm_s(c->timer, 1);	/* reloads take a moment */
 	else {
 		snprintf(msg, sizeof(msg), "%s", c->verify_err);
 		failed(c, "not served", msg);

@@ -776,6 +776,21 @@ parents_ok(char *dir, const char *what, char *err, size_t errlen)
 	    parent_ok("/", what, err, errlen);
 }
 
+/* parents_ok on where dir (malloc'd, freed here) really is. */
+static int
+dir_parents_ok(char *dir, const char *what, char *err, size_t errlen)
+{
+	char	real[PATH_MAX];
+	int	rc = -1;
+
+	if (realpath(dir, real) == NULL)
+		snprintf(err, errlen, "%s: %s: %s", what, dir, strerror(errno));
+	else
+		rc = parents_ok(real, what, err, errlen);
+	free(dir);
+	return rc;
+}
+
 /*
  * parents_ok for a path not made yet: from its nearest existing ancestor
  * up, so that nothing is created below a directory that would be refused.
@@ -786,7 +801,6 @@ missing_parents_ok(const char *path, const char *what, char *err,
 {
 	const char	*base;
 	char		 real[PATH_MAX], *dir, *up;
-	int		 rc = -1;
 
 	dir = split_path(path, &base);
 	while (realpath(dir, real) == NULL && errno == ENOENT &&
@@ -795,12 +809,7 @@ missing_parents_ok(const char *path, const char *what, char *err,
 		free(dir);
 		dir = up;
 	}
-	if (realpath(dir, real) == NULL)
-		snprintf(err, errlen, "%s: %s: %s", what, dir, strerror(errno));
-	else
-		rc = parents_ok(real, what, err, errlen);
-	free(dir);
-	return rc;
+	return dir_parents_ok(dir, what, err, errlen);
 }
 
 int
@@ -810,7 +819,6 @@ fsutil_check_parents(const char *path, const char *what, char *err,
 	struct stat	 sb;
 	const char	*base;
 	char		 real[PATH_MAX], *dir;
-	int		 rc = -1;
 
 	/* the directory itself, where a symlink leads (DynamicUser's do) */
 	if (realpath(path, real) == NULL) {
@@ -827,11 +835,5 @@ fsutil_check_parents(const char *path, const char *what, char *err,
 	/* and, if path is a symlink, whoever could replace the link */
 	if (lstat(path, &sb) == -1 || !S_ISLNK(sb.st_mode))
 		return 0;
-	dir = split_path(path, &base);
-	if (realpath(dir, real) == NULL)
-		snprintf(err, errlen, "%s: %s: %s", what, dir, strerror(errno));
-	else
-		rc = parents_ok(real, what, err, errlen);
-	free(dir);
-	return rc;
+	return dir_parents_ok(split_path(path, &base), what, err, errlen);
 }
