@@ -107,7 +107,11 @@ cert_serial(X509 *x)
 	BIGNUM	*bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(x), NULL);
 	char	*hex = bn != NULL ? BN_bn2hex(bn) : NULL, *s, *p;
 
-	s = xstrdup(hex != NULL ? hex : "?");
+	p = hex != NULL ? hex : "?";
+	/* BN_bn2hex pads to whole bytes: "04b3..." is "4b3..." to crypto.c */
+	while (p[0] == '0' && p[1] != '\0')
+		p++;
+	s = xstrdup(p);
 	for (p = s; *p != '\0'; p++)
 		*p = (char)(*p >= 'A' && *p <= 'F' ? *p - 'A' + 'a' : *p);
 	OPENSSL_free(hex);
