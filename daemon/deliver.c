@@ -153,21 +153,11 @@ persist(struct dcert *c)
 static int
 persisted_delivered(const struct dcert *c)
 {
-	json_t		*o;
-	json_error_t	 jerr;
-	const char	*serial = NULL, *state = NULL;
-	char		*text;
-	int		 done = 0;
+	char	state[32];
 
-	if ((text = store_delivery_load(c->d->env.state_dir, c->cfg->name)) == NULL)
-		return 0;
-	if ((o = json_loads(text, 0, &jerr)) != NULL &&
-	    json_unpack(o, "{s:s, s:s}", "serial", &serial, "state", &state) == 0)
-		done = c->serial != NULL && strcmp(serial, c->serial) == 0 &&
-		    strcmp(state, "delivered") == 0;
-	json_decref(o);
-	free(text);
-	return done;
+	return store_delivery_state(c->d->env.state_dir, c->cfg->name,
+	    c->serial, state, sizeof(state)) == 0 &&
+	    strcmp(state, "delivered") == 0;
 }
 
 /* ---------------------------------------------------------------- outcome */

@@ -56,31 +56,21 @@ static void
 delivery_state(const char *state_dir, const struct conf_cert *cc,
     const char *serial, char *out, size_t outlen, int *failing)
 {
-	json_t		*o;
-	json_error_t	 jerr;
-	const char	*s = NULL, *st = NULL;
-	char		*text, *p;
+	char	*p;
 
 	*failing = 0;
 	if (cc->ndeploy == 0 && cc->nreload == 0 && cc->verify.addrs.n == 0) {
 		snprintf(out, outlen, "-");
 		return;
 	}
-	snprintf(out, outlen, "pending");
-	if ((text = store_delivery_load(state_dir, cc->name)) == NULL)
+	if (store_delivery_state(state_dir, cc->name, serial, out, outlen) == -1) {
+		snprintf(out, outlen, "pending");
 		return;
-	if ((o = json_loads(text, 0, &jerr)) != NULL &&
-	    json_unpack(o, "{s:s, s:s}", "serial", &s, "state", &st) == 0 &&
-	    serial != NULL && strcmp(s, serial) == 0) {
-		snprintf(out, outlen, "%s", st);
-		for (p = out; *p != '\0'; p++)
-			if (*p == ' ')
-				*p = '-';
-		*failing = strcmp(st, "delivered") != 0 &&
-		    strcmp(st, "pending") != 0;
 	}
-	json_decref(o);
-	free(text);
+	*failing = strcmp(out, "delivered") != 0 && strcmp(out, "pending") != 0;
+	for (p = out; *p != '\0'; p++)
+		if (*p == ' ')
+			*p = '-';
 }
 
 /* Prints the row of one certificate; returns 1 if it is missing or due. */

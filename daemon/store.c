@@ -716,16 +716,13 @@ store_delivery_save(struct store *st, const char *name, const char *json)
 	return rc;
 }
 
-char *
-store_delivery_load(const char *state_dir, const char *name)
+/* certs/<name>/delivery.json, malloc'd; NULL (errno set) if unreadable. */
+static char *
+delivery_load(const char *state_dir, const char *name)
 {
 	char	*rel, *s = NULL;
 	int	 dfd, saved;
 
-	if (!valid_name(name)) {
-		errno = EINVAL;
-		return NULL;
-	}
 	if ((dfd = open(state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
 		return NULL;
 	rel = xasprintf("certs/%s/delivery.json", name);
@@ -735,4 +732,30 @@ store_delivery_load(const char *state_dir, const char *name)
 	close(dfd);
 	errno = saved;
 	return s;
+}
+
+int
+store_delivery_state(const char *state_dir, const char *name,
+    const char *serial, char *out, size_t outlen)
+{
+	json_t		*o = NULL;
+	json_error_t	 jerr;
+	const char	*s = NULL, *st = NULL;
+	char		*text;
+	int		 rc = -1, saved;
+
+	if (!valid_name(name) || serial == NULL)
+		return -1;
+	text = delivery_load(state_dir, name);
+	if (text != NULL && (o = json_loads(text, 0, &jerr)) != NULL &&
+	    json_unpack(o, "{s:s, s:s}", "serial", &s, "state", &st) == 0 &&
+	    strcmp(s, serial) == 0) {
+		snprintf(out, outlen, "%s", st);
+		rc = 0;
+	}
+	saved = errno;		/* why it could not be read, for the caller */
+	json_decref(o);
+	free(text);
+	errno = saved;
+	return rc;
 }

@@ -75,10 +75,13 @@ int		 store_cert_install(struct store *, const char *name,
 int		 store_delivery_save(struct store *, const char *name,
 		    const char *json);
 /*
- * Returns certs/<name>/delivery.json malloc'd (NULL if there is none or it
- * cannot be read; errno set). Needs no lock: renewctl reads it too.
+ * Writes into out the delivery state certs/<name>/delivery.json records
+ * for serial ("delivered", "reload failed", ...). Returns 0, or -1 if
+ * there is no record, it cannot be read, or it is about another serial.
+ * Needs no lock: renewctl reads it too; errno tells why it was unreadable.
  */
-char		*store_delivery_load(const char *state_dir, const char *name);
+int		 store_delivery_state(const char *state_dir, const char *name,
+		    const char *serial, char *out, size_t outlen);
 /* Returns malloc'd path of state_dir/certs/<name>/live (no lock needed), NULL for a bad name. */
 char		*store_cert_live_path(const char *state_dir, const char *name);
 
