@@ -83,6 +83,8 @@ struct managed {
 	struct acme_order	*order;		/* ORDER */
 	size_t			 ca_index;	/* which of cfg->ca is being tried */
 	unsigned		 failures;	/* consecutive */
+	struct sched_state	 saved;		/* as in certs/<name>/schedule.json */
+	int			 saved_loaded;	/* saved read (at the first check) */
 	int			 live_valid;	/* a live certificate not yet due */
 	int			 seen;		/* still in the inventory (during apply) */
 };
@@ -356,8 +358,51 @@ cert_free(struct managed *m)
 		return;
 	cert_stop(m);
 	event_free(m->timer);
+	sched_state_clear(&m->saved);
 	conf_cert_free(m->cfg);
 	free(m);
+}
+
+/*
+ * Reads what the state directory remembers of the certificate's schedule,
+ * once: a backoff or a hold survives a restart. A damaged file is no
+ * reason to stop: the schedule follows from the live certificate then.
+ */
+static void
+saved_load(struct managed *m)
+{
+	char	err[512];
+
+	if (m->saved_loaded || m->r->env.store == NULL)
+		return;
+	m->saved_loaded = 1;
+	if (store_sched_load(store_path(m->r->env.store), m->cfg->name,
+	    &m->saved, err, sizeof(err)) == -1) {
+		log_msg(LOG_LVL_WARNING, m->cfg->name, "%s: ignored, the "
+		    "schedule is recomputed from the live certificate", err);
+		/* replace the damage now: it would mislead renewctl */
+		store_sched_save(m->r->env.store, m->cfg->name, &m->saved);
+	}
+	if (m->failures == 0)
+		m->failures = m->saved.failures;
+}
+
+/* Writes m->saved (after the caller changed it). */
+static void
+saved_store(struct managed *m)
+{
+	if (m->r->env.store != NULL)
+		store_sched_save(m->r->env.store, m->cfg->name, &m->saved);
+}
+
+/* A success: nothing to remember any more. */
+static void
+saved_reset(struct managed *m)
+{
+	if (sched_state_empty(&m->saved))
+		return;
+	sched_state_clear(&m->saved);
+	saved_store(m);
 }
 
 /* After a failure: retry later with capped exponential backoff. */
@@ -369,15 +414,19 @@ cert_failed(struct managed *m)
 	crypto_key_free(m->new_key);
 	m->new_key = NULL;
 	m->failures++;
+	m->saved.failures = m->failures;
 	if (m->r->env.once) {
+		saved_store(m);
 		set_state(m, MANAGED_IDLE);
 		return;
 	}
 	delay = sched_backoff(m->failures, jitter());
+	m->saved.retry_at = time(NULL) + delay;
+	saved_store(m);
 	log_msg(LOG_LVL_NOTICE, m->cfg->name,
 	    "attempt %u failed; next attempt in %lld s", m->failures,
 	    (long long)delay);
-	schedule(m, time(NULL) + delay);
+	schedule(m, m->saved.retry_at);
 }
 
 /*
@@ -397,8 +446,9 @@ cert_due(struct managed *m, const struct crypto_cert_info *info)
 		    "lifetime remains instead", m->cfg->renew_before,
 		    info->serial,
 		    (long long)(info->not_after - info->not_before));
+	/* the same spread at every check and in renewctl: no re-roll */
 	return sched_due(info->not_before, info->not_after,
-	    m->cfg->renew_before, jitter());
+	    m->cfg->renew_before, sched_spread(m->cfg->name, info->serial));
 }
 
 static void
@@ -539,6 +589,7 @@ install(struct managed *m, const char *pem, size_t len, char **why)
 	m->new_key = NULL;
 	m->live_valid = 1;
 	m->failures = 0;
+	saved_reset(m);
 	schedule_due(m, due);
 	if (m->r->env.deliver != NULL)
 		deliver_installed(m->r->env.deliver, m->cfg);
@@ -559,6 +610,8 @@ order_failed(struct managed *m, const char *error)
 
 	log_msg(LOG_LVL_ERR, cfg->name, "order at CA %s failed: %s",
 	    cfg->ca.v[m->ca_index], error);
+	sched_state_set_error(&m->saved, time(NULL), cfg->ca.v[m->ca_index],
+	    NULL, NULL, error);
 	if (m->ca_index + 1 < cfg->ca.n) {
 		m->ca_index++;
 		log_msg(LOG_LVL_NOTICE, cfg->name, "trying the next CA, %s",
@@ -700,10 +753,12 @@ out:
 static void
 cert_check(struct managed *m)
 {
-	time_t due;
+	time_t due, now = time(NULL);
+	char	when[32];
 
 	if (renewing(m))
 		return;
+	saved_load(m);
 	if ((due = live_due(m)) != 0) {
 		m->live_valid = 1;
 		schedule_due(m, due);
@@ -713,6 +768,14 @@ cert_check(struct managed *m)
 		return;
 	}
 	m->live_valid = 0;
+	/* a backoff from before a restart still holds */
+	if (m->saved.retry_at > now && !m->r->env.once) {
+		log_msg(LOG_LVL_NOTICE, m->cfg->name, "%u failed attempt(s) "
+		    "so far; backing off until %s", m->failures,
+		    log_fmt_time(m->saved.retry_at, when, sizeof(when)));
+		schedule(m, m->saved.retry_at);
+		return;
+	}
 	cert_issue(m);
 }
 
@@ -784,6 +847,8 @@ ca_slot_retire(struct renewer *r, struct ca_slot *s)
 		    cert_uses_ca(m, s->name)) {
 			log_msg(LOG_LVL_NOTICE, m->cfg->name,
 			    "CA %s changed: trying again now", s->name);
+			m->saved.retry_at = 0;
+			saved_store(m);
 			schedule(m, 0);
 		}
 	}
@@ -875,6 +940,8 @@ cert_reconfigure(struct managed *m, struct conf_cert *cfg)
 	conf_cert_free(m->cfg);
 	m->cfg = cfg;
 	m->failures = 0;
+	saved_load(m);		/* before the reset, or a later load undoes it */
+	saved_reset(m);
 	schedule(m, 0);
 }
 
