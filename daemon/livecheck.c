@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -102,11 +103,30 @@ read_live(int sdfd, const char *state_dir, const char *name, char *target,
 	return rc;
 }
 
-/* The identity of regular file rel beneath sdfd; 0, or -1 (errno set). */
+/* FNV-1a over len bytes of p, continuing from h. */
+static uint64_t
+fnv(uint64_t h, const void *p, size_t len)
+{
+	const unsigned char *b = p;
+
+	while (len-- > 0) {
+		h ^= *b++;
+		h *= 0x100000001b3ULL;
+	}
+	return h;
+}
+
+#define STAMP_SEED	0xcbf29ce484222325ULL
+
+/*
+ * Stirs the identity of regular file rel beneath sdfd into *h. Returns 0,
+ * or -1 (errno set; EINVAL: not a regular file).
+ */
 static int
-ident_of(int sdfd, const char *rel, struct livecheck_ident *id)
+stamp_file(int sdfd, const char *rel, uint64_t *h)
 {
 	struct stat	st;
+	int64_t		v[7];
 
 	if (fstatat(sdfd, rel, &st, AT_SYMLINK_NOFOLLOW) == -1)
 		return -1;
@@ -114,22 +134,15 @@ ident_of(int sdfd, const char *rel, struct livecheck_ident *id)
 		errno = S_ISLNK(st.st_mode) ? ELOOP : EINVAL;
 		return -1;
 	}
-	id->dev = st.st_dev;
-	id->ino = st.st_ino;
-	id->size = st.st_size;
-	id->mtime = st.st_mtim;
-	id->ctime = st.st_ctim;
+	v[0] = (int64_t)st.st_dev;
+	v[1] = (int64_t)st.st_ino;
+	v[2] = (int64_t)st.st_size;
+	v[3] = (int64_t)st.st_mtim.tv_sec;
+	v[4] = (int64_t)st.st_mtim.tv_nsec;
+	v[5] = (int64_t)st.st_ctim.tv_sec;
+	v[6] = (int64_t)st.st_ctim.tv_nsec;
+	*h = fnv(*h, v, sizeof(v));
 	return 0;
-}
-
-static int
-ident_equal(const struct livecheck_ident *a, const struct livecheck_ident *b)
-{
-	return a->dev == b->dev && a->ino == b->ino && a->size == b->size &&
-	    a->mtime.tv_sec == b->mtime.tv_sec &&
-	    a->mtime.tv_nsec == b->mtime.tv_nsec &&
-	    a->ctime.tv_sec == b->ctime.tv_sec &&
-	    a->ctime.tv_nsec == b->ctime.tv_nsec;
 }
 
 /* Takes the identity, then reads each file of the version: 0, or -1 with why. */
@@ -139,10 +152,11 @@ read_files(struct judging *j, struct livecheck *lc, char *why, size_t whylen)
 	char	*rel;
 	int	 i, rc = 0;
 
+	lc->stamp = fnv(STAMP_SEED, lc->version, strlen(lc->version) + 1);
 	for (i = 0; i < LIVECHECK_FILES && rc == 0; i++) {
 		rel = xasprintf("certs/%s/%s/%s", j->name, lc->version, files[i]);
 		/* identity first: a change after it shows at the next look */
-		if (ident_of(j->sdfd, rel, &lc->ident[i]) == -1 ||
+		if (stamp_file(j->sdfd, rel, &lc->stamp) == -1 ||
 		    (j->text[i] = fsutil_read_file_at(j->sdfd, rel,
 		    STORE_FILE_MAX, &j->len[i])) == NULL) {
 			if (errno == EINVAL)
@@ -230,7 +244,7 @@ livecheck_judge(const char *state_dir, const char *name, const char *version,
 	enum livecheck_verdict	 v = LIVECHECK_BROKEN;
 	int			 i, r;
 
-	livecheck_clear(lc);
+	memset(lc, 0, sizeof(*lc));	/* it may hold garbage: not cleared */
 	why[0] = '\0';
 	if (!valid_name(name)) {
 		snprintf(why, whylen, "\"%s\": not a certificate name", name);
@@ -265,25 +279,24 @@ livecheck_judge(const char *state_dir, const char *name, const char *version,
 }
 
 int
-livecheck_unchanged(const char *state_dir, const char *name,
-    const struct livecheck *lc)
+livecheck_unchanged(const char *state_dir, const char *name, uint64_t stamp)
 {
-	struct livecheck_ident	 id;
-	char			 target[NAME_MAX + 1], why[64], *rel;
-	int			 sdfd, i, same;
+	char		 target[NAME_MAX + 1], why[64], *rel;
+	uint64_t	 h;
+	int		 sdfd, i, ok;
 
 	if ((sdfd = open(state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
 		return 0;
-	same = read_live(sdfd, state_dir, name, target, sizeof(target), why,
-	    sizeof(why)) == 1 && strcmp(target, lc->version) == 0;
-	for (i = 0; same && i < LIVECHECK_FILES; i++) {
+	ok = read_live(sdfd, state_dir, name, target, sizeof(target), why,
+	    sizeof(why)) == 1;
+	h = fnv(STAMP_SEED, target, strlen(target) + 1);
+	for (i = 0; ok && i < LIVECHECK_FILES; i++) {
 		rel = xasprintf("certs/%s/%s/%s", name, target, files[i]);
-		same = ident_of(sdfd, rel, &id) == 0 &&
-		    ident_equal(&id, &lc->ident[i]);
+		ok = stamp_file(sdfd, rel, &h) == 0;
 		free(rel);
 	}
 	close(sdfd);
-	return same;
+	return ok && h == stamp;
 }
 
 int

@@ -6,6 +6,7 @@
 
 #include <limits.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <time.h>
 
 #include "crypto.h"
@@ -23,20 +24,11 @@
 
 #define LIVECHECK_FILES	4
 
-/* A file's identity: if none of these changed, neither did the file. */
-struct livecheck_ident {
-	dev_t		dev;
-	ino_t		ino;
-	off_t		size;
-	struct timespec	mtime;
-	struct timespec	ctime;
-};
-
 struct livecheck {
 	char		version[NAME_MAX + 1];	/* the directory judged */
 	struct crypto_cert_info info;		/* cert.pem's, when whole */
 	int		key_type;		/* privkey.pem's (enum key_type) */
-	struct livecheck_ident ident[LIVECHECK_FILES];
+	uint64_t	stamp;			/* the files' identity, see below */
 };
 
 enum livecheck_verdict {
@@ -52,8 +44,9 @@ void		 livecheck_cache_free(struct livecheck_cache *);
 
 /*
  * Judges version (NULL: the one live names) of certificate name beneath
- * state_dir, never following a symlink. Fills *lc (cleared first; free
- * with livecheck_clear) and returns the verdict; for BROKEN (and for
+ * state_dir, never following a symlink. Fills *lc (overwritten, not
+ * freed: pass a zeroed or cleared one; free with livecheck_clear) and
+ * returns the verdict; for BROKEN (and for
  * ABSENT when something odd stands where live belongs) why says what, with
  * the path. cache may be NULL.
  */
@@ -62,12 +55,14 @@ enum livecheck_verdict livecheck_judge(const char *state_dir,
 		    struct livecheck_cache *cache, struct livecheck *lc,
 		    char *why, size_t whylen);
 /*
- * Returns 1 if live still names lc->version and its four files are the
- * ones judged (same identity): the cheap re-check, a readlink and four
- * stats. Returns 0 if anything differs or is gone.
+ * Returns 1 if live still names the version judged and its four files are
+ * the ones judged: the same stamp, a hash of the version's name and each
+ * file's device, inode, size, modification and change times (a readlink
+ * and four stats; 8 bytes to keep per certificate). Returns 0 if anything
+ * differs or is gone.
  */
 int		 livecheck_unchanged(const char *state_dir, const char *name,
-		    const struct livecheck *lc);
+		    uint64_t stamp);
 /*
  * Finds the whole version of name with the latest notAfter that is not
  * skip (may be NULL) and is still valid at now. Returns 1 with its

@@ -87,8 +87,8 @@ struct managed {
 	struct sched_state	 saved;		/* as in certs/<name>/schedule.json */
 	int			 saved_loaded;	/* saved read (at the first check) */
 	int			 live_valid;	/* a live certificate not yet due */
-	struct livecheck	 lc;		/* the live version as last judged */
-	int			 lc_ok;		/* lc is of a whole live version */
+	uint64_t		 live_stamp;	/* the whole live files last judged */
+	int			 lc_ok;		/* live_stamp is set */
 	int			 seen;		/* still in the inventory (during apply) */
 };
 
@@ -142,7 +142,7 @@ struct renewer {
 
 static void	cert_check(struct managed *);
 static void	cert_order(struct managed *);
-static int	live_whole(struct managed *);
+static int	live_whole(struct managed *, struct livecheck *);
 
 /* A fraction in [0,1) that differs per certificate and per attempt. */
 static double
@@ -369,7 +369,8 @@ static void
 sweep_one(struct renewer *r, struct managed *m)
 {
 	if (m->state != MANAGED_IDLE || !m->lc_ok ||
-	    livecheck_unchanged(store_path(r->env.store), m->cfg->name, &m->lc))
+	    livecheck_unchanged(store_path(r->env.store), m->cfg->name,
+	    m->live_stamp))
 		return;
 	log_msg(LOG_LVL_NOTICE, m->cfg->name, "the live files changed since "
 	    "they were checked: checking them again");
@@ -456,7 +457,6 @@ cert_free(struct managed *m)
 		return;
 	cert_stop(m);
 	event_free(m->timer);
-	livecheck_clear(&m->lc);
 	sched_state_clear(&m->saved);
 	conf_cert_free(m->cfg);
 	free(m);
@@ -683,7 +683,12 @@ install(struct managed *m, const char *pem, size_t len, char **why)
 	    key_pem, leaf, chain) == -1)
 		goto out;
 	log_installed(m, &info, due);
-	live_whole(m);		/* what the sweep compares the files with */
+	{
+		struct livecheck lc = { 0 };	/* the sweep compares with it */
+
+		live_whole(m, &lc);
+		livecheck_clear(&lc);
+	}
 	m->r->issued++;
 	crypto_key_free(m->new_key);	/* on disk now; the next issuance makes a new one */
 	m->new_key = NULL;
@@ -792,23 +797,31 @@ cert_issue(struct managed *m)
 	m->job = j;
 }
 
+/* Remembers the files of a whole live version for the sweep; returns 1. */
+static int
+live_judged(struct managed *m, const struct livecheck *lc)
+{
+	m->live_stamp = lc->stamp;
+	return m->lc_ok = 1;
+}
+
 /*
  * Judges the live version (livecheck.h: the same judge as renewctl's);
  * when it is not whole, points live at the newest whole version there is.
- * Returns 1 with m->lc filled if a whole version is live now, 0 if the
- * certificate must be issued.
+ * Returns 1 with *lc filled (free with livecheck_clear) if a whole
+ * version is live now, 0 if the certificate must be issued.
  */
 static int
-live_whole(struct managed *m)
+live_whole(struct managed *m, struct livecheck *lc)
 {
 	const char	*dir = store_path(m->r->env.store), *name = m->cfg->name;
 	char		 why[1024], good[NAME_MAX + 1];
 
 	m->lc_ok = 0;
-	switch (livecheck_judge(dir, name, NULL, m->r->lcache, &m->lc, why,
+	switch (livecheck_judge(dir, name, NULL, m->r->lcache, lc, why,
 	    sizeof(why))) {
 	case LIVECHECK_WHOLE:
-		return m->lc_ok = 1;
+		return live_judged(m, lc);
 	case LIVECHECK_ABSENT:
 		if (why[0] == '\0')
 			snprintf(why, sizeof(why), "no live link");
@@ -816,11 +829,11 @@ live_whole(struct managed *m)
 	case LIVECHECK_BROKEN:
 		break;
 	}
-	if (!livecheck_newest_whole(dir, name, m->lc.version[0] != '\0' ?
-	    m->lc.version : NULL, time(NULL), m->r->lcache, good,
+	if (!livecheck_newest_whole(dir, name, lc->version[0] != '\0' ?
+	    lc->version : NULL, time(NULL), m->r->lcache, good,
 	    sizeof(good))) {
 		/* a new certificate has no versions yet: nothing to say */
-		if (m->lc.version[0] != '\0' || strcmp(why, "no live link") != 0)
+		if (lc->version[0] != '\0' || strcmp(why, "no live link") != 0)
 			log_msg(LOG_LVL_WARNING, name, "the live version is not "
 			    "whole (%s) and no other whole version is left: "
 			    "reissuing", why);
@@ -829,12 +842,12 @@ live_whole(struct managed *m)
 	log_msg(LOG_LVL_WARNING, name, "the live version is not whole: %s",
 	    why);
 	if (store_cert_relive(m->r->env.store, name, good) == -1 ||
-	    livecheck_judge(dir, name, NULL, m->r->lcache, &m->lc, why,
+	    livecheck_judge(dir, name, NULL, m->r->lcache, lc, why,
 	    sizeof(why)) != LIVECHECK_WHOLE)
 		return 0;
 	log_msg(LOG_LVL_NOTICE, name, "repaired: live now names version %s "
-	    "(serial %s)", good, m->lc.info.serial);
-	return m->lc_ok = 1;
+	    "(serial %s)", good, lc->info.serial);
+	return live_judged(m, lc);
 }
 
 /*
@@ -842,15 +855,14 @@ live_whole(struct managed *m)
  * (or repaired), be of the configured key type, cover every domain, and
  * not be due. Returns the due time, or 0 if it must be (re)issued.
  */
+/* live_due for a whole live version lc. */
 static time_t
-live_due(struct managed *m)
+live_due_whole(struct managed *m, const struct livecheck *lc)
 {
-	const struct crypto_cert_info *info = &m->lc.info;
+	const struct crypto_cert_info *info = &lc->info;
 	time_t		 due;
 
-	if (m->r->env.store == NULL || !live_whole(m))
-		return 0;
-	if (m->lc.key_type != (int)m->cfg->key) {
+	if (lc->key_type != (int)m->cfg->key) {
 		log_msg(LOG_LVL_NOTICE, m->cfg->name,
 		    "key type changed to %s: reissuing", conf_key_type_name(m->cfg->key));
 		return 0;
@@ -869,6 +881,20 @@ live_due(struct managed *m)
 	log_msg(LOG_LVL_INFO, m->cfg->name,
 	    "serial %s is valid; renewal due in %lld s", info->serial,
 	    (long long)(due - time(NULL)));
+	return due;
+}
+
+static time_t
+live_due(struct managed *m)
+{
+	struct livecheck lc = { 0 };
+	time_t		 due;
+
+	if (m->r->env.store != NULL && live_whole(m, &lc))
+		due = live_due_whole(m, &lc);
+	else
+		due = 0;
+	livecheck_clear(&lc);
 	return due;
 }
 
