@@ -381,20 +381,9 @@ parse_eab(struct cs *c, const struct ynode *n, struct conf_ca *ca)
 static void
 parse_max_orders(struct cs *c, const struct ynode *n, struct conf_ca *ca)
 {
-	const char	*s;
-	char		*end, q[CS_QLEN];
-	unsigned long	 u;
+	unsigned long	u;
 
-	if ((s = cs_scalar(c, "max_concurrent_orders", n)) == NULL)
-		return;
-	errno = 0;
-	u = strtoul(s, &end, 10);
-	if (s[0] < '0' || s[0] > '9' || *end != '\0' || errno != 0 ||
-	    u < 1 || u > CONF_MAX_ORDERS)
-		cs_error(c, n, "max_concurrent_orders: expected an integer "
-		    "from 1 to %d, got %s", CONF_MAX_ORDERS,
-		    cs_quote(n, q, sizeof(q)));
-	else
+	if (cs_uint(c, "max_concurrent_orders", n, 1, CONF_MAX_ORDERS, &u) == 0)
 		ca->max_concurrent_orders = (unsigned)u;
 }
 
@@ -489,9 +478,9 @@ parse_ca_refs(struct cs *c, const struct ynode *n, const struct conf *conf,
 
 static const char *const defaults_keys[] = {
 	"ca", "key", "challenge", "renew_before", "reload_delay",
-	"reload_max_delay"
+	"reload_max_delay", "keep_versions"
 };
-enum { D_CA, D_KEY, D_CHALLENGE, D_RENEW, D_DELAY, D_MAXDELAY };
+enum { D_CA, D_KEY, D_CHALLENGE, D_RENEW, D_DELAY, D_MAXDELAY, D_KEEP };
 
 /* A duration whose "auto" means dflt. */
 static void
@@ -506,8 +495,10 @@ static void
 parse_defaults(struct cs *c, const struct ynode *n, struct conf *conf)
 {
 	struct cs_fields f;
+	unsigned long	 u;
 	int		 e;
 
+	conf->defaults.keep_versions = CONF_DEF_KEEP_VERSIONS;
 	conf->defaults.reload_delay = CONF_DEF_RELOAD_DELAY;
 	conf->defaults.reload_max_delay = CONF_DEF_RELOAD_MAX_DELAY;
 	cs_fields_init(&f, defaults_keys, NELEM(defaults_keys));
@@ -525,6 +516,9 @@ parse_defaults(struct cs *c, const struct ynode *n, struct conf *conf)
 	if (f.val[D_RENEW] != NULL)
 		cs_duration(c, "renew_before", f.val[D_RENEW],
 		    &conf->defaults.renew_before);
+	if (f.val[D_KEEP] != NULL && cs_uint(c, "keep_versions",
+	    f.val[D_KEEP], 1, CONF_MAX_KEEP_VERSIONS, &u) == 0)
+		conf->defaults.keep_versions = (unsigned)u;
 	get_delay(c, "reload_delay", f.val[D_DELAY], CONF_DEF_RELOAD_DELAY,
 	    &conf->defaults.reload_delay);
 	get_delay(c, "reload_max_delay", f.val[D_MAXDELAY],

@@ -91,6 +91,7 @@ struct conf_defaults {
 	long		 renew_before;		/* seconds; 0 = auto */
 	long		 reload_delay;		/* seconds of quiet before a reload */
 	long		 reload_max_delay;	/* at most this after the first request */
+	unsigned	 keep_versions;		/* versions kept per certificate, live included */
 };
 
 struct conf_cert {
@@ -116,6 +117,9 @@ struct conf_http01 {
 };
 
 /* Default and longest dns01 hook timeout, longest propagation_delay; seconds. */
+/* Versions of a certificate kept after an install, the live one included. */
+#define CONF_DEF_KEEP_VERSIONS		2
+#define CONF_MAX_KEEP_VERSIONS		1000
 /* Every live version is re-verified this often (live_check_interval, s). */
 #define CONF_DEF_LIVE_CHECK		3600
 #define CONF_MAX_LIVE_CHECK		86400

@@ -3,6 +3,7 @@
 
 #include <stdarg.h>
 #include <stdint.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -260,6 +261,28 @@ cs_name(struct cs *c, const struct ynode *n, char **dst)
 		return -1;
 	}
 	return cs_str(c, "name", n, dst);
+}
+
+int
+cs_uint(struct cs *c, const char *what, const struct ynode *n,
+    unsigned long min, unsigned long max, unsigned long *out)
+{
+	const char	*s;
+	char		*end, q[CS_QLEN];
+	unsigned long	 u;
+
+	if ((s = cs_scalar(c, what, n)) == NULL)
+		return -1;
+	errno = 0;
+	u = strtoul(s, &end, 10);
+	if (s[0] < '0' || s[0] > '9' || *end != '\0' || errno != 0 ||
+	    u < min || u > max) {
+		cs_error(c, n, "%s: expected an integer from %lu to %lu, got %s",
+		    what, min, max, cs_quote(n, q, sizeof(q)));
+		return -1;
+	}
+	*out = u;
+	return 0;
 }
 
 int

@@ -77,6 +77,9 @@ int		 cs_name(struct cs *, const struct ynode *n, char **dst);
 /* Returns the index of n's text in names, or -1 after an error. */
 int		 cs_enum(struct cs *, const char *what, const char *kind,
 		    const struct ynode *n, const char *const *names, size_t nnames);
+/* Returns 0 and sets *out to n's integer in [min, max], or -1 after an error. */
+int		 cs_uint(struct cs *, const char *what, const struct ynode *n,
+		    unsigned long min, unsigned long max, unsigned long *out);
 /* Returns 0 and sets *out to n's duration in seconds, or -1 after an error. */
 int		 cs_duration(struct cs *, const char *what, const struct ynode *n,
 		    long *out);

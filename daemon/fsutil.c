@@ -698,7 +698,7 @@ fsutil_unlinkat(int dfd, const char *name)
 	return 0;
 }
 
-void
+int
 fsutil_remove_dir_at(int dfd, const char *dir, const char *const *names,
     size_t n)
 {
@@ -710,7 +710,7 @@ fsutil_remove_dir_at(int dfd, const char *dir, const char *const *names,
 			unlinkat(fd, names[i], 0);
 		close(fd);
 	}
-	unlinkat(dfd, dir, AT_REMOVEDIR);
+	return unlinkat(dfd, dir, AT_REMOVEDIR);
 }
 
 size_t

@@ -158,8 +158,11 @@ int		 fsutil_write_new_at(int dfd, const char *name, const void *data,
 		    size_t len, mode_t mode);
 /* fsutil_unlink of name in directory dfd. */
 int		 fsutil_unlinkat(int dfd, const char *name);
-/* fsutil_remove_dir of dir (beneath dfd, not followed). */
-void		 fsutil_remove_dir_at(int dfd, const char *dir,
+/*
+ * fsutil_remove_dir of dir (beneath dfd, not followed). Returns rmdir's
+ * 0 or -1 (errno set: ENOTEMPTY when other files were there).
+ */
+int		 fsutil_remove_dir_at(int dfd, const char *dir,
 		    const char *const *names, size_t n);
 /*
  * After fsutil_openat(dfd, rel) failed: returns the length of rel's

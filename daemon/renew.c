@@ -122,6 +122,7 @@ struct renewer {
 	size_t			 sweep_left;	/* certificates left this slice */
 	size_t			 ncerts;	/* on certs */
 	long			 live_check;	/* s: a round over all of them */
+	unsigned		 keep_versions;	/* per certificate, live included */
 	struct event		*clock_ev;	/* clock_cb, every CLOCK_CHECK_SEC */
 	time_t			 wall;		/* the clocks at the last look */
 	time_t			 mono;
@@ -683,6 +684,7 @@ install(struct managed *m, const char *pem, size_t len, char **why)
 	    key_pem, leaf, chain) == -1)
 		goto out;
 	log_installed(m, &info, due);
+	store_cert_prune(m->r->env.store, m->cfg->name, m->r->keep_versions);
 	{
 		struct livecheck lc = { 0 };	/* the sweep compares with it */
 
@@ -1147,6 +1149,7 @@ renewer_apply(struct renewer *r, const struct conf *conf)
 	/* a step since the last look: what is due must not wait for the next */
 	if (!r->env.once)
 		clock_check(r);
+	r->keep_versions = conf->defaults.keep_versions;
 	/* certificates first: dropping them frees their orders before CAs go */
 	apply_certs(r, conf);
 	/* a reload looks at every live version again (by identity: cheap) */

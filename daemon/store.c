@@ -703,6 +703,105 @@ out:
 	return rc;
 }
 
+/* A version directory and when it was made, for store_cert_prune. */
+struct version_age {
+	char		*name;
+	struct timespec	 made;
+};
+
+/* Newest first. */
+static int
+version_cmp(const void *a, const void *b)
+{
+	const struct version_age *x = a, *y = b;
+
+	if (x->made.tv_sec != y->made.tv_sec)
+		return x->made.tv_sec < y->made.tv_sec ? 1 : -1;
+	if (x->made.tv_nsec != y->made.tv_nsec)
+		return x->made.tv_nsec < y->made.tv_nsec ? 1 : -1;
+	return strcmp(x->name, y->name);
+}
+
+/*
+ * The version directories of certificate directory cfd but skip, newest
+ * first: real directories whose names install could have made. Returns
+ * how many, in *out (malloc'd).
+ */
+static size_t
+versions_of(int cfd, const char *skip, struct version_age **out)
+{
+	struct version_age *v = NULL;
+	struct dirent	*de;
+	struct stat	 sb;
+	size_t		 n = 0;
+	DIR		*d;
+	int		 fd;
+
+	*out = NULL;
+	if ((fd = dup(cfd)) == -1 || (d = fdopendir(fd)) == NULL) {
+		if (fd != -1)
+			close(fd);
+		return 0;
+	}
+	while ((de = readdir(d)) != NULL) {
+		/* live, live.moved-*: ours or another tool's, never versions */
+		if (!valid_name(de->d_name) || strncmp(de->d_name, "live", 4) ==
+		    0 || strcmp(de->d_name, skip) == 0 ||
+		    fstatat(cfd, de->d_name, &sb, AT_SYMLINK_NOFOLLOW) == -1 ||
+		    !S_ISDIR(sb.st_mode))
+			continue;
+		v = xreallocarray(v, n + 1, sizeof(*v));
+		v[n].name = xstrdup(de->d_name);
+		v[n++].made = sb.st_mtim;
+	}
+	closedir(d);
+	if (n > 1)
+		qsort(v, n, sizeof(*v), version_cmp);
+	*out = v;
+	return n;
+}
+
+int
+store_cert_prune(struct store *st, const char *name, unsigned keep)
+{
+	struct version_age *v;
+	char		 target[NAME_MAX + 1], *rel;
+	size_t		 n, i, pruned = 0;
+	int		 cfd;
+
+	if (!valid_name(name))
+		return -1;
+	rel = xasprintf("certs/%s", name);
+	cfd = fsutil_openat(st->dfd, rel, O_RDONLY | O_DIRECTORY, 0);
+	free(rel);
+	if (cfd == -1 || read_live(st, name, cfd, target, sizeof(target)) != 1) {
+		if (cfd != -1)
+			close(cfd);
+		return -1;
+	}
+	n = versions_of(cfd, target, &v);
+	/* the live one counts towards keep, and is never among v */
+	for (i = 0; i < n; i++) {
+		if (i + 1 >= keep && fsutil_remove_dir_at(cfd, v[i].name,
+		    cert_files, sizeof(cert_files) / sizeof(cert_files[0])) == 0)
+			pruned++;
+		else if (i + 1 >= keep)
+			log_msg(LOG_LVL_WARNING, name, "cannot prune old version "
+			    "%s/certs/%s/%s: %s", st->dir, name, v[i].name,
+			    errno == ENOTEMPTY ? "it holds files renewd did "
+			    "not write" : strerror(errno));
+		free(v[i].name);
+	}
+	free(v);
+	if (pruned > 0) {
+		fsync(cfd);
+		log_msg(LOG_LVL_INFO, name, "pruned %zu old version(s), "
+		    "keeping %u", pruned, keep);
+	}
+	close(cfd);
+	return 0;
+}
+
 int
 store_cert_relive(struct store *st, const char *name, const char *version)
 {

@@ -77,6 +77,14 @@ int		 store_cert_install(struct store *, const char *name,
  */
 int		 store_cert_relive(struct store *, const char *name,
 		    const char *version);
+/*
+ * Removes the oldest version directories of certificate name until keep
+ * are left, the live one included; never the live one, and never a
+ * directory holding files renewd did not write (warned). Returns 0, or -1
+ * if there is no live version to keep.
+ */
+int		 store_cert_prune(struct store *, const char *name,
+		    unsigned keep);
 /* Returns malloc'd fullchain.pem as store_cert_install writes it: cert_pem, then chain_pem. */
 char		*store_fullchain(const char *cert_pem, const char *chain_pem);
 /*

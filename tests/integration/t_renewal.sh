@@ -27,6 +27,13 @@ check "and it verifies" verify_cert short
 check "the old one was never expired while live" sh -c \
     "! grep -q 'expired' '$T/renewd.log'"
 check "the old version stays on disk" test "$(ls -d "$T"/state/certs/short/*/ | wc -l)" -ge 2
+check "renewd renews it a second time" \
+    wait_for 20 sh -c "test \$(grep -c '\[short\] installed certificate' '$T/renewd.log') -ge 3"
+check "older versions are pruned, and it is logged" \
+    wait_for 5 grep -q '\[short\] pruned 1 old version(s), keeping 2' "$T/renewd.log"
+check "the live one and the previous one stay (keep_versions 2)" \
+    test "$(find "$T/state/certs/short" -mindepth 1 -maxdepth 1 -type d | wc -l)" -eq 2
+check "the live one is among them" test -d "$T/state/certs/short/$(readlink "$T/state/certs/short/live")"
 kill -TERM "$pid"
 wait "$pid"
 check "exit 0 on SIGTERM" test $? -eq 0

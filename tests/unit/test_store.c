@@ -1250,6 +1250,71 @@ test_sched_damage_is_reported_and_loads_nothing(void **state)
 	sched_state_clear(&s);
 }
 
+/* ---- pruning old versions ---- */
+
+static void
+test_prune_keeps_live_and_newest_and_foreign_files(void **state)
+{
+	struct fx	*fx = *state;
+	char		*cdir = join(fx->state, "certs/www"), *p;
+	struct timespec	 ts[2] = { { 0, 0 }, { 0, 0 } };
+	char		 v[8];
+	int		 i, cfd;
+
+	for (i = 1; i <= 5; i++) {
+		snprintf(v, sizeof(v), "0%d", i);
+		assert_int_equal(store_cert_install(fx->st, "www", v, "KEY\n",
+		    "CERT\n", ""), 0);
+	}
+	/* live goes back to 02 (a repair); 04 holds a file of someone else */
+	assert_int_equal(store_cert_relive(fx->st, "www", "02"), 0);
+	p = join(cdir, "04/notes.txt");
+	assert_int_equal(fsutil_write_atomic(p, "x", 1, 0600), 0);
+	free(p);
+	/* made one second apart: 01 oldest, 05 newest */
+	cfd = open(cdir, O_RDONLY | O_DIRECTORY);
+	for (i = 1; i <= 5; i++) {
+		snprintf(v, sizeof(v), "0%d", i);
+		ts[0].tv_sec = ts[1].tv_sec = 1700000000 + i;
+		assert_int_equal(utimensat(cfd, v, ts, 0), 0);
+	}
+	close(cfd);
+	p = join(cdir, "live.moved-1");
+	assert_int_equal(mkdir(p, 0700), 0);
+	free(p);
+	assert_int_equal(store_cert_prune(fx->st, "www", 2), 0);
+	/* kept: live 02, and 05 (the newest other); 04 could not go */
+	p = join(cdir, "02");
+	assert_int_equal(access(p, F_OK), 0);
+	free(p);
+	p = join(cdir, "05");
+	assert_int_equal(access(p, F_OK), 0);
+	free(p);
+	p = join(cdir, "04/notes.txt");
+	assert_int_equal(access(p, F_OK), 0);
+	free(p);
+	p = join(cdir, "03");
+	assert_int_equal(access(p, F_OK), -1);
+	free(p);
+	p = join(cdir, "01");
+	assert_int_equal(access(p, F_OK), -1);
+	free(p);
+	p = join(cdir, "live.moved-1");
+	assert_int_equal(access(p, F_OK), 0);
+	free(p);
+	/* keep 1: the live one alone (and 04, which is not ours to empty) */
+	assert_int_equal(store_cert_prune(fx->st, "www", 1), 0);
+	p = join(cdir, "05");
+	assert_int_equal(access(p, F_OK), -1);
+	free(p);
+	p = join(cdir, "02/cert.pem");
+	assert_int_equal(access(p, F_OK), 0);
+	free(p);
+	/* no live version: nothing to keep, nothing removed */
+	assert_int_equal(store_cert_prune(fx->st, "nosuch", 1), -1);
+	free(cdir);
+}
+
 int
 main(void)
 {
@@ -1281,6 +1346,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_open_removes_leftover_temp_files_only, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_full_disk_fails_cleanly_and_keeps_old_state, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_symlinked_certs_dir_is_refused_and_not_written_through, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_prune_keeps_live_and_newest_and_foreign_files,
+		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sched_round_trip,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sched_damage_is_reported_and_loads_nothing,
