@@ -24,33 +24,10 @@
 #include "acme_solver.h"
 #include "validate.h"
 #include "xmalloc.h"
+#include "fuzz.h"
 
-int	LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-/* An invariant broke: say which, then crash so libFuzzer keeps the input. */
-#define TRAP() do {							\
-	fprintf(stderr, "%s:%d: invariant broken\n", __FILE__, __LINE__); \
-	__builtin_trap();						\
-} while (0)
 
 #define URL	"https://ca.test/acme/x/1"
-
-/* Traps unless s is one line of text (no byte below 0x20, no DEL). */
-static void
-one_line(const char *s)
-{
-	const char	*p;
-	char		 q[512];
-
-	if (s == NULL || *s == '\0')
-		TRAP();
-	for (p = s; *p != '\0'; p++)
-		if ((unsigned char)*p < 0x20 || *p == 0x7f) {
-			fprintf(stderr, "not one line: %s\n",
-			    valid_quote(s, strlen(s), q, sizeof(q)));
-			TRAP();
-		}
-}
 
 static int
 is_url_ok(const struct acme_ca *ca, const char *url)

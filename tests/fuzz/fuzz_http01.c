@@ -32,14 +32,8 @@
 
 #include "challenge_http.h"
 #include "xmalloc.h"
+#include "fuzz.h"
 
-int	LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-/* An invariant broke: say which, then crash so libFuzzer keeps the input. */
-#define TRAP() do {							\
-	fprintf(stderr, "%s:%d: invariant broken\n", __FILE__, __LINE__); \
-	__builtin_trap();						\
-} while (0)
 
 #define PREFIX		"/.well-known/acme-challenge/"
 #define RESP_MAX	65536
