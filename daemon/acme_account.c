@@ -310,9 +310,8 @@ dir_url(struct acme_ca *ca, json_t *j, const char *key, char **out,
 	return 0;
 }
 
-/* Takes the URLs of the directory j. Returns NULL, or what is missing. */
-static char *
-dir_parse(struct acme_ca *ca, json_t *j)
+char *
+acme_dir_parse(struct acme_ca *ca, json_t *j)
 {
 	static const char *const keys[] = { "newNonce", "newAccount",
 	    "newOrder", "revokeCert", "keyChange" };
@@ -359,7 +358,7 @@ dir_done(const struct http_response *resp, void *arg)
 		setup_fail(ca, r.err);
 	else if ((err = acme_reply_urls_refused(ca, resp)) != NULL)
 		setup_fail_free(ca, err);
-	else if ((err = dir_parse(ca, r.json)) != NULL)
+	else if ((err = acme_dir_parse(ca, r.json)) != NULL)
 		setup_fail_free(ca, err);
 	else {
 		ca->have_dir = 1;

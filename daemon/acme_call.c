@@ -55,8 +55,9 @@ acme_reply_read(struct acme_reply *r, const struct http_response *resp,
 	if (!want_json)
 		return;
 	if ((r->json = json_loadb(resp->body, resp->body_len, 0, &jerr)) == NULL)
-		r->err = r->err_buf = xasprintf("acme: %s: malformed JSON "
-		    "response: %s", url, jerr.text);
+		/* jansson's text quotes the byte it stopped at */
+		r->err = r->err_buf = acme_oneline(xasprintf("acme: %s: "
+		    "malformed JSON response: %s", url, jerr.text));
 	else if (!json_is_object(r->json)) {
 		json_decref(r->json);
 		r->json = NULL;

@@ -180,6 +180,11 @@ struct acme_ca {
 /* acme_problem.c */
 /* Fills p from a problem object. Returns 0, or -1 if obj has no "type" string. */
 int		 acme_problem_from_json(json_t *obj, struct acme_problem *p);
+/*
+ * Makes s (an error or log text with CA text in it) one line, in place:
+ * every control character becomes a space. Returns s.
+ */
+char		*acme_oneline(char *s);
 /* Returns malloc'd "acme: URL: problem (retry after N s)", or the HTTP status. */
 char		*acme_error_text(const char *url, const struct http_response *,
 		    const struct acme_problem *);
@@ -228,6 +233,11 @@ void		 acme_ca_setup(struct acme_ca *);
 void		 acme_account_forget(struct acme_ca *, unsigned gen);
 /* Frees the directory, nonces and account; cancels their requests. */
 void		 acme_account_clear(struct acme_ca *);
+/*
+ * Takes the URLs and meta of the directory object j into ca (dir_done's
+ * parse step). Returns NULL, or what is missing or refused (malloc'd).
+ */
+char		*acme_dir_parse(struct acme_ca *, json_t *j);
 
 /* acme_order.c */
 /* Returns the enum for a status string (NULL: ACME_NO_STATUS). */
@@ -253,6 +263,34 @@ json_t		*acme_challenge_pick(const struct acme_solver *solvers,
 		    const char *authz_url, const char *id_type,
 		    const char *id_value, const struct acme_solver **solver,
 		    char **error);
+
+/*
+ * The parse steps of the two state machines, one per kind of CA object;
+ * authz_step and order_step call them, and so does tests/fuzz.
+ */
+/* Notes the identifier of an authorization object j, the first time. */
+void		 acme_authz_identify(struct acme_authz *, json_t *j);
+/*
+ * Where an authorization object that needs no answer (not pending) takes
+ * a: A_VALID, or a's state with *error set (malloc'd).
+ */
+enum authz_state acme_authz_object(struct acme_authz *,
+		    const struct acme_reply *r, char **error);
+/*
+ * For a pending authorization: picks the challenge and its solver, checks
+ * its url, token and status, and notes the url and type in a. Returns the
+ * token (in r->json) with *solver and *st set, or NULL with *error set.
+ */
+const char	*acme_authz_choose(struct acme_authz *, const struct acme_reply *r,
+		    const struct acme_solver **solver, enum acme_status *st,
+		    char **error);
+/*
+ * Where an order object (from newOrder, finalize or a poll) takes o, from
+ * O_NEW, O_WAIT_READY, O_FINALIZE or O_WAIT_VALID; notes its finalize and
+ * certificate URLs. Returns O_DONE with *error set (malloc'd) if it fails.
+ */
+enum order_state acme_order_object(struct acme_order *,
+		    const struct acme_reply *r, char **error);
 
 /* acme.c */
 /* Moves queued orders in flight as far as the account and the limit allow. */

@@ -176,14 +176,14 @@ poll_later(struct acme_order *o, struct event *ev, long *delay,
 	if (resp != NULL && resp->retry_after != NULL &&
 	    (ra = acme_retry_after(resp->retry_after)) >= 0) {
 		if (ra > RETRY_AFTER_MAX)
-			return xasprintf("acme: %s: CA asks to retry after %ld s "
-			    "(status %s)", url, ra, status);
+			return acme_oneline(xasprintf("acme: %s: CA asks to "
+			    "retry after %ld s (status %s)", url, ra, status));
 		if (ra * 1000LL > ms)
 			ms = ra * 1000LL;
 	}
 	if ((left = o->deadline - now_ms()) <= 0)
-		return xasprintf("acme: timed out waiting for %s (status %s)",
-		    url, status);
+		return acme_oneline(xasprintf("acme: timed out waiting for %s "
+		    "(status %s)", url, status));
 	if (ms > left)
 		ms = left;
 	tv.tv_sec = (time_t)(ms / 1000);
@@ -276,6 +276,7 @@ acme_challenge_pick(const struct acme_solver *solvers, size_t nsolvers,
 	else
 		*error = xasprintf("acme: %s: no %s solver can answer for %s %s",
 		    authz_url, types, id_type, id_value);
+	acme_oneline(*error);	/* the identifier is the CA's text */
 	free(types);
 	return NULL;
 }
@@ -355,8 +356,8 @@ authz_publish(struct acme_authz *a, const struct acme_solver *s,
 	}
 	authz_challenge(a, &ch);
 	if ((rc = s->publish(s->arg, &ch, authz_published, a)) == -1) {
-		*error = xasprintf("acme: %s: cannot publish the %s token for %s",
-		    a->chall_url, s->type, authz_name(a));
+		*error = acme_oneline(xasprintf("acme: %s: cannot publish the "
+		    "%s token for %s", a->chall_url, s->type, authz_name(a)));
 		authz_forget_answer(a);
 		return -1;
 	}
@@ -364,9 +365,8 @@ authz_publish(struct acme_authz *a, const struct acme_solver *s,
 	return rc == 0 ? 0 : 1;
 }
 
-/* Notes the identifier of an authorization object, the first time. */
-static void
-authz_identify(struct acme_authz *a, json_t *j)
+void
+acme_authz_identify(struct acme_authz *a, json_t *j)
 {
 	json_t		*id;
 	const char	*type, *value;
@@ -407,10 +407,10 @@ authz_invalid_error(struct acme_authz *a, json_t *j)
 		err = xasprintf("acme: %s: %s", jstr(best, "url") != NULL ?
 		    jstr(best, "url") : a->url, ps);
 		free(ps);
-		return err;
+		return acme_oneline(err);
 	}
-	return xasprintf("acme: %s: authorization for %s is invalid", a->url,
-	    authz_name(a));
+	return acme_oneline(xasprintf("acme: %s: authorization for %s is "
+	    "invalid", a->url, authz_name(a)));
 }
 
 /* Returns the error of an invalid challenge object. */
@@ -422,12 +422,12 @@ authz_challenge_error(struct acme_authz *a, json_t *j)
 	err = xasprintf("acme: %s: %s", a->chall_url, ps != NULL ? ps :
 	    "challenge is invalid");
 	free(ps);
-	return err;
+	return acme_oneline(err);
 }
 
-/* Where an authorization object that needs no answer takes a. */
-static enum authz_state
-authz_object(struct acme_authz *a, const struct acme_reply *r, char **error)
+enum authz_state
+acme_authz_object(struct acme_authz *a, const struct acme_reply *r,
+    char **error)
 {
 	switch (r->status) {
 	case ACME_VALID:
@@ -440,48 +440,62 @@ authz_object(struct acme_authz *a, const struct acme_reply *r, char **error)
 		    a->url);
 		break;
 	default:
-		*error = xasprintf("acme: %s: authorization for %s is %s",
-		    a->url, authz_name(a), r->status_text);
+		*error = acme_oneline(xasprintf("acme: %s: authorization for "
+		    "%s is %s", a->url, authz_name(a), r->status_text));
 		break;
 	}
 	return a->state;
+}
+
+const char *
+acme_authz_choose(struct acme_authz *a, const struct acme_reply *r,
+    const struct acme_solver **solver, enum acme_status *st, char **error)
+{
+	const struct acme_env	*env = &a->order->ca->env;
+	const struct acme_solver *s;
+	json_t			*ch;
+	const char		*url, *token;
+
+	if (a->id_type == NULL) {
+		*error = xasprintf("acme: %s: authorization lacks a dns or ip "
+		    "\"identifier\"", a->url);
+		return NULL;
+	}
+	if ((ch = acme_challenge_pick(env->solvers, env->nsolvers,
+	    a->order->challenge, json_object_get(r->json, "challenges"),
+	    a->url, a->id_type, a->id_value, &s, error)) == NULL)
+		return NULL;
+	url = jstr(ch, "url");
+	token = jstr(ch, "token");
+	if (url == NULL || token == NULL ||
+	    (*st = acme_status_parse(jstr(ch, "status"))) == ACME_NO_STATUS) {
+		*error = xasprintf("acme: %s: %s challenge lacks url, token or "
+		    "status", a->url, s->type);
+		return NULL;
+	}
+	if (!valid_base64url(token, ACME_TOKEN_MAX, 0)) {
+		*error = acme_oneline(xasprintf("acme: %s: unusable %s token",
+		    url, s->type));
+		return NULL;
+	}
+	free(a->chall_url);
+	a->chall_url = xstrdup(url);
+	a->chall_type = s->type;
+	*solver = s;
+	return token;
 }
 
 /* A pending authorization: picks a challenge, publishes its answer, says what next. */
 static enum authz_state
 authz_answer(struct acme_authz *a, const struct acme_reply *r, char **error)
 {
-	const struct acme_env	*env = &a->order->ca->env;
 	const struct acme_solver *s;
-	json_t			*ch;
-	const char		*url, *token;
+	const char		*token;
 	enum acme_status	 st;
 	int			 rc;
 
-	if (a->id_type == NULL) {
-		*error = xasprintf("acme: %s: authorization lacks a dns or ip "
-		    "\"identifier\"", a->url);
+	if ((token = acme_authz_choose(a, r, &s, &st, error)) == NULL)
 		return a->state;
-	}
-	if ((ch = acme_challenge_pick(env->solvers, env->nsolvers,
-	    a->order->challenge, json_object_get(r->json, "challenges"),
-	    a->url, a->id_type, a->id_value, &s, error)) == NULL)
-		return a->state;
-	url = jstr(ch, "url");
-	token = jstr(ch, "token");
-	if (url == NULL || token == NULL ||
-	    (st = acme_status_parse(jstr(ch, "status"))) == ACME_NO_STATUS) {
-		*error = xasprintf("acme: %s: %s challenge lacks url, token or "
-		    "status", a->url, s->type);
-		return a->state;
-	}
-	if (!valid_base64url(token, ACME_TOKEN_MAX, 0)) {
-		*error = xasprintf("acme: %s: unusable %s token", url, s->type);
-		return a->state;
-	}
-	free(a->chall_url);
-	a->chall_url = xstrdup(url);
-	a->chall_type = s->type;
 	if (st == ACME_INVALID)
 		*error = authz_invalid_error(a, r->json);
 	else if ((rc = authz_publish(a, s, token, error)) == -1)
@@ -586,19 +600,19 @@ authz_step(struct acme_authz *a, enum authz_event ev,
 		return;
 	}
 	if (ev == AE_REPLY && a->state != A_TRIGGER)
-		authz_identify(a, r->json);
+		acme_authz_identify(a, r->json);
 	switch (a->state) {
 	case A_FETCH:		/* the authorization, first seen */
 		if (r->status == ACME_PENDING)
 			next = authz_answer(a, r, &error);
 		else
-			next = authz_object(a, r, &error);
+			next = acme_authz_object(a, r, &error);
 		break;
 	case A_PUBLISH:		/* the solver is done */
 		if (r->err != NULL)
-			error = xasprintf("acme: %s: cannot publish the %s "
-			    "answer for %s: %s", a->chall_url, a->chall_type,
-			    authz_name(a), r->err);
+			error = acme_oneline(xasprintf("acme: %s: cannot "
+			    "publish the %s answer for %s: %s", a->chall_url,
+			    a->chall_type, authz_name(a), r->err));
 		else
 			next = A_WAIT;
 		break;
@@ -614,7 +628,7 @@ authz_step(struct acme_authz *a, enum authz_event ev,
 		if (ev == AE_PUBLISHED)
 			return;	/* a reused authorization needs no trigger */
 		if (ev == AE_REPLY && r->status != ACME_PENDING)
-			next = authz_object(a, r, &error);
+			next = acme_authz_object(a, r, &error);
 		break;
 	case A_VALID:
 		return;
@@ -909,9 +923,9 @@ static const enum order_state after_object[][3] = {
 	[O_WAIT_VALID] = { O_WAIT_VALID, O_WAIT_VALID,	O_WAIT_VALID },
 };
 
-/* Where an order object (from newOrder, finalize or a poll) takes o. */
-static enum order_state
-order_object(struct acme_order *o, const struct acme_reply *r, char **error)
+enum order_state
+acme_order_object(struct acme_order *o, const struct acme_reply *r,
+    char **error)
 {
 	const char	*s;
 	char		*ps;
@@ -943,8 +957,8 @@ order_object(struct acme_order *o, const struct acme_reply *r, char **error)
 		    o->url);
 		break;
 	default:
-		*error = xasprintf("acme: %s: order has unknown status \"%s\"",
-		    o->url, r->status_text);
+		*error = acme_oneline(xasprintf("acme: %s: order has unknown "
+		    "status \"%s\"", o->url, r->status_text));
 		break;
 	}
 	return O_DONE;
@@ -1013,7 +1027,7 @@ order_step(struct acme_order *o, enum order_event ev,
 			why = NULL;
 			next = O_QUEUED;
 		} else if (why == NULL && (error = order_created(o, r)) == NULL)
-			next = order_object(o, r, &error);
+			next = acme_order_object(o, r, &error);
 		break;
 	case O_AUTHZ:		/* every authorization valid, or one failed */
 		if (ev == OE_AUTHZ_VALID)
@@ -1027,14 +1041,14 @@ order_step(struct acme_order *o, enum order_event ev,
 			why = NULL;
 			next = O_WAIT_READY;
 		} else if (why == NULL)
-			next = order_object(o, r, &error);
+			next = acme_order_object(o, r, &error);
 		break;
 	case O_WAIT_READY:	/* the poll timer, or the poll came back */
 	case O_WAIT_VALID:
 		if (ev == OE_TIMER)
 			next = o->state;
 		else if (why == NULL)
-			next = order_object(o, r, &error);
+			next = acme_order_object(o, r, &error);
 		break;
 	case O_CERT:		/* the certificate came back */
 		if (why == NULL && (error = order_check_pem(o, r)) == NULL)

@@ -117,7 +117,7 @@ problem_text(const struct acme_problem *p, int sub)
 char *
 acme_problem_str(const struct acme_problem *p)
 {
-	char	*s, *sub, *t, *c;
+	char	*s, *sub, *t;
 	size_t	 i;
 
 	s = problem_text(p, 0);
@@ -129,6 +129,14 @@ acme_problem_str(const struct acme_problem *p)
 		free(s);
 		s = t;
 	}
+	return acme_oneline(s);
+}
+
+char *
+acme_oneline(char *s)
+{
+	char	*c;
+
 	/*
 	 * CA text goes into one-line logs and into errors quoted whole: a
 	 * control character becomes a space, so nothing can forge a line.
@@ -251,8 +259,9 @@ acme_error_text(const char *url, const struct http_response *resp,
 		free(ps);
 		return s;
 	}
-	return xasprintf("acme: %s: HTTP %ld%s%s%s", url, resp->status,
-	    resp->content_type != NULL ? " (" : "",
+	/* Content-Type is the CA's text too */
+	return acme_oneline(xasprintf("acme: %s: HTTP %ld%s%s%s", url,
+	    resp->status, resp->content_type != NULL ? " (" : "",
 	    resp->content_type != NULL ? resp->content_type : "",
-	    resp->content_type != NULL ? ")" : "");
+	    resp->content_type != NULL ? ")" : ""));
 }

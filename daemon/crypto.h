@@ -108,7 +108,9 @@ struct crypto_cert_info {
 	time_t		  not_after;
 	char		**sans;		/* DNS and IP SANs, lower case */
 	size_t		  nsans;
-	char		 *serial;	/* lower-case hex, no leading zeros */
+	char		 *serial;	/* lower-case hex, no leading zeros; "-"
+					   first if negative (RFC 5280 forbids
+					   it, a parser need not) */
 	char		 *issuer;	/* one-line RFC 2253 form */
 };
 

@@ -292,6 +292,80 @@ test_retry_after_overflow_saturates(void **state)
 	assert_int_equal(acme_retry_after("9223372036854775808"), LONG_MAX);
 }
 
+/* Asserts s holds no control character: one log line. */
+static void
+assert_one_line(const char *s)
+{
+	assert_non_null(s);
+	for (; *s != '\0'; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			fail_msg("control character 0x%02x in \"%s\"",
+			    (unsigned char)*s, s);
+}
+
+/*
+ * Found by tests/fuzz/fuzz_acme_json and fuzz_headers: CA text reached
+ * errors (and so the log) with its control characters.
+ */
+static void
+test_ca_text_in_errors_is_one_line(void **state)
+{
+	static const char url[] = "https://ca.test/x";
+	struct http_response	 resp;
+	struct acme_reply	 r;
+	struct acme_ca		 ca;
+	struct acme_order	 o;
+	struct acme_authz	 a;
+	char			*err = NULL;
+	char			 bad[] = "{\"status\":\x1b[2J";
+
+	(void)state;
+	memset(&resp, 0, sizeof(resp));
+	resp.url = url;
+	resp.status = 200;
+	resp.body = bad;
+	resp.body_len = strlen(bad);
+	/* jansson's error quotes the byte it stopped at */
+	acme_reply_read(&r, &resp, url, 1);
+	assert_non_null(r.err);
+	assert_one_line(r.err);
+	acme_reply_clear(&r);
+
+	resp.status = 500;
+	resp.body = "";
+	resp.body_len = 0;
+	resp.content_type = "text/html\r\x1b[2J";
+	err = acme_error_text(url, &resp, NULL);
+	assert_one_line(err);
+	free(err);
+
+	memset(&ca, 0, sizeof(ca));
+	memset(&o, 0, sizeof(o));
+	memset(&a, 0, sizeof(a));
+	o.ca = &ca;
+	o.url = (char *)url;
+	o.state = O_WAIT_VALID;
+	a.order = &o;
+	a.url = (char *)url;
+	resp.status = 200;
+	resp.content_type = NULL;
+	resp.body = "{\"status\":\"odd\\n\\u001b[2J\",\"identifier\":"
+	    "{\"type\":\"dns\",\"value\":\"a\\nb\"}}";
+	resp.body_len = strlen(resp.body);
+	acme_reply_read(&r, &resp, url, 1);
+	assert_null(r.err);
+	assert_int_equal(acme_order_object(&o, &r, &err), O_DONE);
+	assert_one_line(err);
+	free(err);
+	err = NULL;
+	acme_authz_identify(&a, r.json);
+	assert_int_equal(acme_authz_object(&a, &r, &err), a.state);
+	assert_one_line(err);
+	free(err);
+	free(a.id_value);
+	acme_reply_clear(&r);
+}
+
 static void
 test_status_parser_knows_every_rfc8555_status(void **state)
 {
@@ -1509,6 +1583,7 @@ main(void)
 		cmocka_unit_test(test_retry_after_http_date_future_is_seconds_from_now),
 		cmocka_unit_test(test_retry_after_rejects_garbage_and_negatives),
 		cmocka_unit_test(test_retry_after_overflow_saturates),
+		cmocka_unit_test(test_ca_text_in_errors_is_one_line),
 		cmocka_unit_test(test_status_parser_knows_every_rfc8555_status),
 		cmocka_unit_test(test_pick_takes_the_type_a_solver_answers),
 		cmocka_unit_test(test_pick_skips_empty_slots),
