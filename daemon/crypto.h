@@ -110,6 +110,9 @@ struct crypto_cert_info {
 	size_t		  nsans;
 	char		 *serial;	/* lower-case hex, no leading zeros */
 	char		 *issuer;	/* one-line RFC 2253 form */
+	char		 *ari_id;	/* RFC 9773 certID: base64url(AKI keyIdentifier)
+					   "." base64url(serial's DER content octets);
+					   NULL without an AKI keyIdentifier */
 };
 
 /* Parses the first certificate of a PEM chain; NULL (reason in err) if unreadable. */
