@@ -134,6 +134,8 @@ enum acme_ari_result {
 	ACME_ARI_OK,		/* ari is the answer */
 	ACME_ARI_NONE,		/* the CA's directory has no renewalInfo */
 	ACME_ARI_ERROR,		/* error says what and where (the URL) */
+	ACME_ARI_UNAVAILABLE,	/* no directory (error; logged once per CA,
+				   not retried for ARI_DIR_HOLDOFF seconds) */
 };
 
 /* Called once per fetch, from the loop; ari and error live during the call. */
@@ -155,6 +157,8 @@ struct acme_ari_fetch *acme_ari_fetch(struct acme_ca *, const char *cert_name,
 		    const char *cert_id, acme_ari_cb cb, void *arg);
 /* Abandons a fetch; cb is not called. NULL is a no-op. */
 void		 acme_ari_cancel(struct acme_ari_fetch *);
+/* Returns 1 if the CA's directory offers renewalInfo, 0 if not, -1 if not known yet. */
+int		 acme_ca_has_ari(const struct acme_ca *);
 
 /* Returns orders queued plus in flight. */
 size_t		 acme_ca_orders(const struct acme_ca *);

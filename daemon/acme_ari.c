@@ -164,6 +164,22 @@ ari_start(struct acme_ari_fetch *f)
 	ca->ari_nactive++;
 }
 
+/* Ends up to ARI_SLICE queued fetches with res; kicks again for the rest. */
+static void
+ari_answer_queued(struct acme_ca *ca, enum acme_ari_result res,
+    const char *error)
+{
+	struct acme_ari_fetch	*f;
+	int			 n;
+
+	/* one at a time from the head: a callback may queue or cancel others */
+	for (n = 0; n < ARI_SLICE && (f = TAILQ_FIRST(&ca->ari_queue)) != NULL;
+	    n++)
+		ari_finish(f, res, NULL, error);
+	if (!TAILQ_EMPTY(&ca->ari_queue))
+		event_active(ca->ari_kick, EV_TIMEOUT, 0);
+}
+
 void
 acme_ari_pump(struct acme_ca *ca)
 {
@@ -172,6 +188,11 @@ acme_ari_pump(struct acme_ca *ca)
 
 	if (TAILQ_EMPTY(&ca->ari_queue))
 		return;
+	if (!ca->have_dir && ca->ari_dir_err != NULL &&
+	    time(NULL) < ca->ari_dir_until) {
+		ari_answer_queued(ca, ACME_ARI_UNAVAILABLE, ca->ari_dir_err);
+		return;
+	}
 	if (!ca->have_dir) {
 		if ((err = acme_dir_fetch(ca)) != NULL) {
 			acme_ari_fail_queued(ca, err);
@@ -179,10 +200,10 @@ acme_ari_pump(struct acme_ca *ca)
 		}
 		return;
 	}
-	/* one at a time from the head: a callback may queue or cancel others */
-	while (ca->renewal_info == NULL &&
-	    (f = TAILQ_FIRST(&ca->ari_queue)) != NULL)
-		ari_finish(f, ACME_ARI_NONE, NULL, NULL);
+	if (ca->renewal_info == NULL) {
+		ari_answer_queued(ca, ACME_ARI_NONE, NULL);
+		return;
+	}
 	while (ca->ari_nactive < ARI_MAX_ACTIVE &&
 	    (f = TAILQ_FIRST(&ca->ari_queue)) != NULL)
 		ari_start(f);
@@ -191,10 +212,14 @@ acme_ari_pump(struct acme_ca *ca)
 void
 acme_ari_fail_queued(struct acme_ca *ca, const char *error)
 {
-	struct acme_ari_fetch *f;
-
-	while ((f = TAILQ_FIRST(&ca->ari_queue)) != NULL)
-		ari_finish(f, ACME_ARI_ERROR, NULL, error);
+	if (TAILQ_EMPTY(&ca->ari_queue))
+		return;
+	log_warn("CA %s: no renewal information while the directory cannot "
+	    "be had (again in %d s): %s", ca->name, ARI_DIR_HOLDOFF, error);
+	free(ca->ari_dir_err);
+	ca->ari_dir_err = xstrdup(error);
+	ca->ari_dir_until = time(NULL) + ARI_DIR_HOLDOFF;
+	ari_answer_queued(ca, ACME_ARI_UNAVAILABLE, error);
 }
 
 static void
@@ -225,6 +250,8 @@ acme_ari_clear(struct acme_ca *ca)
 	if (ca->ari_kick != NULL)
 		event_free(ca->ari_kick);
 	ca->ari_kick = NULL;
+	free(ca->ari_dir_err);
+	ca->ari_dir_err = NULL;
 }
 
 struct acme_ari_fetch *
@@ -256,4 +283,12 @@ acme_ari_cancel(struct acme_ari_fetch *f)
 		http_cancel(f->req);
 	ari_unlink(f);
 	ari_free(f);
+}
+
+int
+acme_ca_has_ari(const struct acme_ca *ca)
+{
+	if (!ca->have_dir)
+		return -1;
+	return ca->renewal_info != NULL;
 }

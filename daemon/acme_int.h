@@ -26,6 +26,8 @@
 #define REQUEST_TIMEOUT_MS	30000
 #define ARI_MAX_ACTIVE		4		/* renewalInfo GETs in flight per CA */
 #define ARI_MAX_BODY		(64 * 1024)	/* a renewalInfo answer is ~200 bytes */
+#define ARI_SLICE		256		/* callbacks per turn of the loop */
+#define ARI_DIR_HOLDOFF		60		/* s: a failed directory, for ARI */
 #define ACME_ARI_HORIZON	(10L * 366 * 86400) /* window times further off: absurd */
 
 /* The status of an order, authorization or challenge object (RFC 8555 7.1.6). */
@@ -201,6 +203,8 @@ struct acme_ca {
 	size_t			 ari_nactive;
 	struct http_opts	 ari_opts;	/* get_opts, smaller body cap */
 	struct event		*ari_kick;	/* deferred acme_ari_pump */
+	char			*ari_dir_err;	/* the directory failed: why */
+	time_t			 ari_dir_until;	/* ... and until when ARI says so */
 };
 
 /* acme_problem.c */
@@ -289,7 +293,7 @@ json_t		*acme_challenge_pick(const struct acme_solver *solvers,
 /* acme_ari.c */
 /* Starts queued renewalInfo GETs as far as the directory and the limit allow. */
 void		 acme_ari_pump(struct acme_ca *);
-/* The directory could not be had: every queued fetch fails with error. */
+/* The directory could not be had: queued fetches fail with error (logged here). */
 void		 acme_ari_fail_queued(struct acme_ca *, const char *error);
 /* Sets up the ARI queue of a new CA client. */
 void		 acme_ari_init(struct acme_ca *);

@@ -119,6 +119,8 @@ sched_plan(const struct sched_input *in, struct sched_plan *out)
 	out->next_fetch = out->ari.next_fetch;
 	if (out->ari.end <= out->ari.start)
 		return;			/* no window: the lifetime rule */
+	if (moved && out->ari.start <= in->now)
+		out->ari.moment = in->now;	/* kept: "now" outlives this plan */
 	if (out->ari.end <= in->now ||
 	    (moved && out->ari.start <= in->now)) {
 		out->renew_at = in->now;

@@ -426,6 +426,18 @@ plan_renews_now_when_the_window_moves_to_now(void **state)
 	sched_plan(&in, &p);
 	assert_int_equal(p.reason, SCHED_ARI_NOW);
 	assert_int_equal(p.renew_at, in.now);
+	/* "now" is kept: a later plan from the kept state still renews */
+	assert_int_equal(p.ari.moment, in.now);
+	{
+		struct sched_ari kept = p.ari;
+		struct sched_input later = in;
+
+		later.prev = &kept;
+		later.answer = NULL;
+		later.now = in.now + 10;
+		sched_plan(&later, &p);
+		assert_true(p.renew_at <= later.now);
+	}
 	/* moved earlier, but not yet begun: a moment inside it */
 	a.start = in.now + 3600;
 	sched_plan(&in, &p);
