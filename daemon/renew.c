@@ -83,8 +83,11 @@ struct managed {
 	struct acme_order	*order;		/* ORDER */
 	size_t			 ca_index;	/* which of cfg->ca is being tried */
 	unsigned		 failures;	/* consecutive */
+	struct sched_state	 saved;		/* as in certs/<name>/schedule.json */
+	int			 saved_loaded;	/* saved read (at the first check) */
 	int			 live_valid;	/* a live certificate not yet due */
 	time_t			 nb, na;	/* the live certificate's validity */
+	double			 spread;	/* its sched_spread() */
 	char			*ari_id;	/* its RFC 9773 certID; NULL: none */
 	struct sched_ari	 ari;		/* what its first CA's ARI said */
 	struct acme_ari_fetch	*ari_fetch;	/* in flight at ari_slot */
@@ -363,9 +366,52 @@ cert_free(struct managed *m)
 		return;
 	cert_stop(m);
 	event_free(m->timer);
+	sched_state_clear(&m->saved);
 	conf_cert_free(m->cfg);
 	free(m->ari_id);
 	free(m);
+}
+
+/*
+ * Reads what the state directory remembers of the certificate's schedule,
+ * once: a backoff or a hold survives a restart. A damaged file is no
+ * reason to stop: the schedule follows from the live certificate then.
+ */
+static void
+saved_load(struct managed *m)
+{
+	char	err[512];
+
+	if (m->saved_loaded || m->r->env.store == NULL)
+		return;
+	m->saved_loaded = 1;
+	if (store_sched_load(store_path(m->r->env.store), m->cfg->name,
+	    &m->saved, err, sizeof(err)) == -1) {
+		log_msg(LOG_LVL_WARNING, m->cfg->name, "%s: ignored, the "
+		    "schedule is recomputed from the live certificate", err);
+		/* replace the damage now: it would mislead renewctl */
+		store_sched_save(m->r->env.store, m->cfg->name, &m->saved);
+	}
+	if (m->failures == 0)
+		m->failures = m->saved.failures;
+}
+
+/* Writes m->saved (after the caller changed it). */
+static void
+saved_store(struct managed *m)
+{
+	if (m->r->env.store != NULL)
+		store_sched_save(m->r->env.store, m->cfg->name, &m->saved);
+}
+
+/* A success: nothing to remember any more. */
+static void
+saved_reset(struct managed *m)
+{
+	if (sched_state_empty(&m->saved))
+		return;
+	sched_state_clear(&m->saved);
+	saved_store(m);
 }
 
 /* After a failure: retry later with capped exponential backoff. */
@@ -377,15 +423,19 @@ cert_failed(struct managed *m)
 	crypto_key_free(m->new_key);
 	m->new_key = NULL;
 	m->failures++;
+	m->saved.failures = m->failures;
 	if (m->r->env.once) {
+		saved_store(m);
 		set_state(m, MANAGED_IDLE);
 		return;
 	}
 	delay = sched_backoff(m->failures, jitter());
+	m->saved.retry_at = time(NULL) + delay;
+	saved_store(m);
 	log_msg(LOG_LVL_NOTICE, m->cfg->name,
 	    "attempt %u failed; next attempt in %lld s", m->failures,
 	    (long long)delay);
-	schedule(m, time(NULL) + delay);
+	schedule(m, m->saved.retry_at);
 }
 
 /*
@@ -395,8 +445,12 @@ cert_failed(struct managed *m)
 static void
 cert_take_facts(struct managed *m, const struct crypto_cert_info *info)
 {
+	const struct sched_state *sv = &m->saved;
+
 	m->nb = info->not_before;
 	m->na = info->not_after;
+	/* the same spread at every check and in renewctl: no re-roll */
+	m->spread = sched_spread(m->cfg->name, info->serial);
 	if (m->ari_id != NULL && info->ari_id != NULL &&
 	    strcmp(m->ari_id, info->ari_id) == 0)
 		return;
@@ -405,6 +459,28 @@ cert_take_facts(struct managed *m, const struct crypto_cert_info *info)
 	free(m->ari_id);
 	m->ari_id = info->ari_id != NULL ? xstrdup(info->ari_id) : NULL;
 	memset(&m->ari, 0, sizeof(m->ari));
+	/* a window kept from before a restart: its moment, asked again now */
+	if (m->ari_id != NULL && sv->ari_cert != NULL &&
+	    strcmp(sv->ari_cert, m->ari_id) == 0) {
+		m->ari.start = sv->ari_start;
+		m->ari.end = sv->ari_end;
+		m->ari.moment = sv->ari_moment;
+	}
+}
+
+/* Remembers m's ARI window and moment in schedule.json. */
+static void
+ari_save(struct managed *m)
+{
+	struct sched_state *sv = &m->saved;
+
+	sv->ari_start = m->ari.start;
+	sv->ari_end = m->ari.end;
+	sv->ari_moment = m->ari.moment;
+	sv->ari_next_fetch = m->ari.next_fetch;
+	free(sv->ari_cert);
+	sv->ari_cert = xstrdup(m->ari_id);
+	saved_store(m);
 }
 
 /* Logs what a new ARI window (or a CA's "now") changed. */
@@ -442,7 +518,7 @@ cert_plan(struct managed *m, const char *serial, const struct acme_ari *ari)
 {
 	struct sched_ari_answer	 ans;
 	struct sched_input	 in = { m->nb, m->na, m->cfg->renew_before,
-	    jitter(), jitter(), time(NULL), &m->ari, NULL };
+	    m->spread, jitter(), time(NULL), &m->ari, NULL };
 	struct sched_plan	 p;
 
 	if (ari != NULL) {
@@ -462,6 +538,10 @@ cert_plan(struct managed *m, const char *serial, const struct acme_ari *ari)
 	sched_plan(&in, &p);
 	log_plan(m, &p, ari);
 	m->ari = p.ari;
+	/* a restart keeps the moment (and a CA's "now") */
+	if (p.window_changed || (p.reason == SCHED_ARI_NOW &&
+	    m->saved.ari_moment != p.ari.moment))
+		ari_save(m);
 	return p.renew_at;
 }
 
@@ -679,6 +759,7 @@ install(struct managed *m, const char *pem, size_t len, char **why)
 	m->new_key = NULL;
 	m->live_valid = 1;
 	m->failures = 0;
+	saved_reset(m);
 	ari_maybe_fetch(m);	/* the new certificate's window, at once */
 	schedule_due(m, cert_wake(m, due));
 	if (m->r->env.deliver != NULL)
@@ -700,6 +781,8 @@ order_failed(struct managed *m, const char *error)
 
 	log_msg(LOG_LVL_ERR, cfg->name, "order at CA %s failed: %s",
 	    cfg->ca.v[m->ca_index], error);
+	sched_state_set_error(&m->saved, time(NULL), cfg->ca.v[m->ca_index],
+	    NULL, NULL, error);
 	if (m->ca_index + 1 < cfg->ca.n) {
 		m->ca_index++;
 		log_msg(LOG_LVL_NOTICE, cfg->name, "trying the next CA, %s",
@@ -844,10 +927,12 @@ out:
 static void
 cert_check(struct managed *m)
 {
-	time_t due;
+	time_t due, now = time(NULL);
+	char	when[32];
 
 	if (renewing(m))
 		return;
+	saved_load(m);
 	if ((due = live_due(m)) != 0) {
 		m->live_valid = 1;
 		ari_maybe_fetch(m);
@@ -858,6 +943,14 @@ cert_check(struct managed *m)
 		return;
 	}
 	m->live_valid = 0;
+	/* a backoff from before a restart still holds */
+	if (m->saved.retry_at > now && !m->r->env.once) {
+		log_msg(LOG_LVL_NOTICE, m->cfg->name, "%u failed attempt(s) "
+		    "so far; backing off until %s", m->failures,
+		    log_fmt_time(m->saved.retry_at, when, sizeof(when)));
+		schedule(m, m->saved.retry_at);
+		return;
+	}
 	cert_issue(m);
 }
 
@@ -937,6 +1030,8 @@ ca_slot_retire(struct renewer *r, struct ca_slot *s)
 		    cert_uses_ca(m, s->name)) {
 			log_msg(LOG_LVL_NOTICE, m->cfg->name,
 			    "CA %s changed: trying again now", s->name);
+			m->saved.retry_at = 0;
+			saved_store(m);
 			schedule(m, 0);
 		}
 	}
@@ -1031,6 +1126,8 @@ cert_reconfigure(struct managed *m, struct conf_cert *cfg)
 	conf_cert_free(m->cfg);
 	m->cfg = cfg;
 	m->failures = 0;
+	saved_load(m);		/* before the reset, or a later load undoes it */
+	saved_reset(m);
 	schedule(m, 0);
 }
 

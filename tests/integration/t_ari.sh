@@ -78,4 +78,20 @@ kill -TERM "$pid"
 wait "$pid"
 check "exit 0 on SIGTERM" test $? -eq 0
 
+# a restart asks again, and keeps the moment chosen in the same window
+S=$T/state/certs/win/schedule.json
+moment=$(jq .ari.moment "$S")
+check "win's schedule.json keeps its window's moment for its live certID" test "$(jq -r --arg c \
+    "$(probe certid --cert "$T/state/certs/win/live/cert.pem" | jq -r .certID)" \
+    '.ari.cert == $c and .ari.start <= .ari.moment and .ari.moment < .ari.end' "$S")" = true
+seen=$(curl -sf "$PROXY_CTL/log/count?endpoint=renewalInfo" | jq .count)
+spawn "$T/renewd2.log" "$RENEWD" -v -c "$T/renewd.yaml"
+check "after a restart renewd asks for every window again" wait_for 15 sh -c \
+    "test \$(curl -sf '$PROXY_CTL/log/count?endpoint=renewalInfo' | jq .count) -ge $((seen + 3))"
+check "the same window keeps the same moment (not re-rolled)" sh -c \
+    "sleep 1; test \$(jq .ari.moment '$S') = $moment && ! grep -q '\[win\] ARI window' '$T/renewd2.log'"
+kill -TERM "$LAST_PID"
+wait "$LAST_PID"
+check "exit 0 on SIGTERM" test $? -eq 0
+
 done_testing

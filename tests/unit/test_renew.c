@@ -617,7 +617,15 @@ a_bad_chain_counts_as_a_failure(void **state)
 	fake_finish(fake.active[0], "<html>busy</html>", NULL);
 	assert_int_equal(m->failures, 1);
 	assert_int_equal(m->state, MANAGED_IDLE);
+	/* the backoff is remembered: a check now waits it out */
+	assert_true(m->saved.retry_at > now);
+	schedule(m, 0);
+	event_base_loop(fx->base, EVLOOP_NONBLOCK);
+	assert_int_equal(fake.nactive, 0);
+	assert_int_equal(m->state, MANAGED_IDLE);
+	assert_int_equal(m->next_check, m->saved.retry_at);
 	/* a certificate for another key */
+	m->saved.retry_at = 0;
 	schedule(m, 0);
 	RUN_UNTIL(fx, fake.nactive == 1);
 	other = EVP_EC_gen("P-256");
@@ -627,6 +635,7 @@ a_bad_chain_counts_as_a_failure(void **state)
 	EVP_PKEY_free(other);
 	assert_int_equal(m->failures, 2);
 	/* one that misses a domain */
+	m->saved.retry_at = 0;
 	schedule(m, 0);
 	RUN_UNTIL(fx, fake.nactive == 1);
 	other = evp_of(fake.active[0]->key);
