@@ -90,6 +90,8 @@ check "after a restart renewd asks for every window again" wait_for 15 sh -c \
     "test \$(curl -sf '$PROXY_CTL/log/count?endpoint=renewalInfo' | jq .count) -ge $((seen + 3))"
 check "the same window keeps the same moment (not re-rolled)" sh -c \
     "sleep 1; test \$(jq .ari.moment '$S') = $moment && ! grep -q '\[win\] ARI window' '$T/renewd2.log'"
+check "renewctl status shows that moment as the renewal" sh -c "'$RENEWCTL' -c '$T/renewd.yaml' \
+    status | grep '^win ' | grep -q '$(date -u -d "@$moment" +%Y-%m-%dT%H:%M:%SZ)'"
 kill -TERM "$LAST_PID"
 wait "$LAST_PID"
 check "exit 0 on SIGTERM" test $? -eq 0
