@@ -93,6 +93,7 @@ acme_ca_new(const struct acme_env *env, const struct conf_ca *cfg)
 	ca->get_opts.https_only = !env->allow_http;
 	ca->post_opts = ca->get_opts;
 	ca->post_opts.content_type = "application/jose+json";
+	acme_ari_init(ca);
 	return ca;
 }
 
@@ -107,6 +108,7 @@ acme_ca_free(struct acme_ca *ca)
 	for (i = 0; i < L_COUNT; i++)
 		while ((o = TAILQ_FIRST(&ca->lists[i])) != NULL)
 			acme_order_free(o);
+	acme_ari_clear(ca);
 	acme_account_clear(ca);
 	event_free(ca->kick);
 	for (i = 0; i < ca->ncontact; i++)

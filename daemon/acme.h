@@ -3,6 +3,7 @@
 #define RENEWD_ACME_H
 
 #include <stddef.h>
+#include <time.h>
 
 #include "conf.h"
 
@@ -104,6 +105,10 @@ struct acme_order_req {
 	const struct crypto_key	*key;		/* certificate key, for the CSR; must outlive the order */
 	const char		*challenge;	/* the type to answer ("http-01", ...);
 						   NULL: any a solver can answer */
+	const char		*replaces;	/* RFC 9773 certID of the certificate
+						   this one replaces, or NULL; if the CA
+						   refuses it, the order is sent once
+						   more without it */
 };
 
 /*
@@ -116,6 +121,45 @@ struct acme_order *acme_order_start(struct acme_ca *, const struct acme_order_re
 		    acme_order_cb cb, void *arg);
 /* Abandons an order: withdraws its challenges; cb is not called. NULL is a no-op. */
 void		 acme_order_cancel(struct acme_order *);
+/* The CA's renewal information for one certificate (RFC 9773 section 4.2). */
+struct acme_ari {
+	time_t		 start;		/* suggestedWindow, start < end */
+	time_t		 end;
+	long		 retry_after;	/* seconds; -1: absent or unreadable */
+	const char	*explanation;	/* explanationURL, quoted for a log
+					   line; NULL if none */
+};
+
+enum acme_ari_result {
+	ACME_ARI_OK,		/* ari is the answer */
+	ACME_ARI_NONE,		/* the CA's directory has no renewalInfo */
+	ACME_ARI_ERROR,		/* error says what and where (the URL) */
+	ACME_ARI_UNAVAILABLE,	/* no directory (error; logged once per CA,
+				   not retried for ARI_DIR_HOLDOFF seconds) */
+};
+
+/* Called once per fetch, from the loop; ari and error live during the call. */
+typedef void (*acme_ari_cb)(void *arg, enum acme_ari_result res,
+		    const struct acme_ari *ari, const char *error);
+
+struct acme_ari_fetch;
+
+/*
+ * Queues an unauthenticated GET of the CA's renewalInfo for the
+ * certificate with RFC 9773 certID cert_id (the directory is fetched
+ * first if need be; a few per CA run at once, the rest wait). The answer
+ * is checked as hostile input: a bounded body, a JSON object with a
+ * suggestedWindow of two RFC 3339 times, end after start, both within
+ * ACME_ARI_HORIZON of now. Returns a handle for acme_ari_cancel until cb
+ * has run (never from inside this call).
+ */
+struct acme_ari_fetch *acme_ari_fetch(struct acme_ca *, const char *cert_name,
+		    const char *cert_id, acme_ari_cb cb, void *arg);
+/* Abandons a fetch; cb is not called. NULL is a no-op. */
+void		 acme_ari_cancel(struct acme_ari_fetch *);
+/* Returns 1 if the CA's directory offers renewalInfo, 0 if not, -1 if not known yet. */
+int		 acme_ca_has_ari(const struct acme_ca *);
+
 /* Returns orders queued plus in flight. */
 size_t		 acme_ca_orders(const struct acme_ca *);
 

@@ -314,9 +314,9 @@ char *
 acme_dir_parse(struct acme_ca *ca, json_t *j)
 {
 	static const char *const keys[] = { "newNonce", "newAccount",
-	    "newOrder", "revokeCert", "keyChange" };
+	    "newOrder", "revokeCert", "keyChange", "renewalInfo" };
 	char	**urls[] = { &ca->new_nonce, &ca->new_account, &ca->new_order,
-	    &ca->revoke_cert, &ca->key_change };
+	    &ca->revoke_cert, &ca->key_change, &ca->renewal_info };
 	json_t	*meta;
 	size_t	 i;
 	int	 rc;
@@ -342,7 +342,10 @@ acme_dir_parse(struct acme_ca *ca, json_t *j)
 	return NULL;
 }
 
-/* http_cb of the directory GET. */
+/*
+ * http_cb of the directory GET: the account setup waits for it (CA_SETUP)
+ * and so do renewalInfo fetches.
+ */
 static void
 dir_done(const struct http_response *resp, void *arg)
 {
@@ -355,16 +358,40 @@ dir_done(const struct http_response *resp, void *arg)
 	acme_nonce_push(ca, resp->replay_nonce);
 	acme_reply_read(&r, resp, ca->directory, 1);
 	if (r.err != NULL)
-		setup_fail(ca, r.err);
-	else if ((err = acme_reply_urls_refused(ca, resp)) != NULL)
-		setup_fail_free(ca, err);
-	else if ((err = acme_dir_parse(ca, r.json)) != NULL)
-		setup_fail_free(ca, err);
-	else {
-		ca->have_dir = 1;
-		account_setup(ca);
-	}
+		err = xstrdup(r.err);
+	else if ((err = acme_reply_urls_refused(ca, resp)) == NULL)
+		err = acme_dir_parse(ca, r.json);
 	acme_reply_clear(&r);
+	if (err == NULL)
+		ca->have_dir = 1;
+	if (ca->state == CA_SETUP) {
+		if (err != NULL)
+			setup_fail(ca, err);
+		else
+			account_setup(ca);
+	}
+	if (err != NULL)
+		acme_ari_fail_queued(ca, err);
+	else
+		acme_ari_pump(ca);
+	free(err);
+}
+
+char *
+acme_dir_fetch(struct acme_ca *ca)
+{
+	char	*err;
+
+	if (ca->dir_req != NULL)
+		return NULL;
+	if ((err = acme_url_refused(ca, "directory", ca->directory)) != NULL)
+		return err;
+	ca->dir_req = http_request(ca->env.http, "GET", ca->directory, NULL, 0,
+	    &ca->get_opts, dir_done, ca);
+	if (ca->dir_req == NULL)
+		return xasprintf("acme: %s: cannot start request",
+		    ca->directory);
+	return NULL;
 }
 
 void
@@ -373,19 +400,10 @@ acme_ca_setup(struct acme_ca *ca)
 	char	*err;
 
 	ca->state = CA_SETUP;
-	if (ca->have_dir) {
+	if (ca->have_dir)
 		account_setup(ca);
-		return;
-	}
-	if ((err = acme_url_refused(ca, "directory", ca->directory)) != NULL) {
+	else if ((err = acme_dir_fetch(ca)) != NULL)
 		setup_fail_free(ca, err);
-		return;
-	}
-	ca->dir_req = http_request(ca->env.http, "GET", ca->directory, NULL, 0,
-	    &ca->get_opts, dir_done, ca);
-	if (ca->dir_req == NULL)
-		setup_fail_free(ca, xasprintf("acme: %s: cannot start request",
-		    ca->directory));
 }
 
 void
@@ -408,5 +426,6 @@ acme_account_clear(struct acme_ca *ca)
 	free(ca->new_order);
 	free(ca->revoke_cert);
 	free(ca->key_change);
+	free(ca->renewal_info);
 	free(ca->tos);
 }

@@ -17,12 +17,18 @@
  *                   a struct acme_reply
  *   acme_account.c  the directory and the account
  *   acme_order.c    orders and authorizations: the state machines
+ *   acme_ari.c      renewal information (RFC 9773): the per-CA GET queue
  *   acme.c          the public API and the per-CA queue
  */
 
 #define ACME_ERR(x)		"urn:ietf:params:acme:error:" x
 #define NONCE_POOL_MAX		64	/* oldest dropped beyond this */
 #define REQUEST_TIMEOUT_MS	30000
+#define ARI_MAX_ACTIVE		4		/* renewalInfo GETs in flight per CA */
+#define ARI_MAX_BODY		(64 * 1024)	/* a renewalInfo answer is ~200 bytes */
+#define ARI_SLICE		256		/* callbacks per turn of the loop */
+#define ARI_DIR_HOLDOFF		60		/* s: a failed directory, for ARI */
+#define ACME_ARI_HORIZON	(10L * 366 * 86400) /* window times further off: absurd */
 
 /* The status of an order, authorization or challenge object (RFC 8555 7.1.6). */
 enum acme_status {
@@ -113,6 +119,7 @@ struct acme_order {
 	size_t			 ndomains;
 	const struct crypto_key	*cert_key;	/* for the CSR; not owned */
 	char			*challenge;	/* wanted type, or NULL */
+	char			*replaces;	/* certID; NULL once refused */
 	acme_order_cb		 cb;
 	void			*arg;
 	char			*url;		/* from newOrder's Location */
@@ -131,6 +138,20 @@ struct acme_order {
 };
 
 TAILQ_HEAD(order_list, acme_order);
+
+/* One renewalInfo GET: queued on ca->ari_queue, then in flight. */
+struct acme_ari_fetch {
+	struct acme_ca		*ca;
+	TAILQ_ENTRY(acme_ari_fetch) entry;
+	char			*cert_name;	/* for logs */
+	char			*cert_id;
+	char			*url;		/* once started */
+	struct http_req		*req;		/* non-NULL: in flight */
+	acme_ari_cb		 cb;
+	void			*arg;
+};
+
+TAILQ_HEAD(ari_list, acme_ari_fetch);
 
 enum ca_state {
 	CA_IDLE,	/* no account yet (or setup failed: the next order retries) */
@@ -159,6 +180,7 @@ struct acme_ca {
 	char			*new_order;
 	char			*revoke_cert;
 	char			*key_change;
+	char			*renewal_info;	/* RFC 9773; NULL: not offered */
 	char			*tos;
 	int			 eab_required;
 
@@ -175,6 +197,14 @@ struct acme_ca {
 	struct order_list	 lists[L_COUNT];
 	size_t			 counts[L_COUNT];
 	struct event		*kick;		/* deferred acme_ca_pump */
+
+	struct ari_list		 ari_queue;	/* waiting: directory or a slot */
+	struct ari_list		 ari_active;
+	size_t			 ari_nactive;
+	struct http_opts	 ari_opts;	/* get_opts, smaller body cap */
+	struct event		*ari_kick;	/* deferred acme_ari_pump */
+	char			*ari_dir_err;	/* the directory failed: why */
+	time_t			 ari_dir_until;	/* ... and until when ARI says so */
 };
 
 /* acme_problem.c */
@@ -231,6 +261,12 @@ void		 acme_call_cancel(struct acme_call **slot);
 void		 acme_ca_setup(struct acme_ca *);
 /* The CA says account gen is gone: forget it, if it is still the current one. */
 void		 acme_account_forget(struct acme_ca *, unsigned gen);
+/*
+ * Starts the directory GET unless it is in flight; its answer sets up the
+ * account if ca->state is CA_SETUP, and pumps the renewalInfo queue.
+ * Returns NULL, or why it cannot start (malloc'd).
+ */
+char		*acme_dir_fetch(struct acme_ca *);
 /* Frees the directory, nonces and account; cancels their requests. */
 void		 acme_account_clear(struct acme_ca *);
 /*
@@ -291,6 +327,19 @@ const char	*acme_authz_choose(struct acme_authz *, const struct acme_reply *r,
  */
 enum order_state acme_order_object(struct acme_order *,
 		    const struct acme_reply *r, char **error);
+
+/* acme_ari.c */
+/* Starts queued renewalInfo GETs as far as the directory and the limit allow. */
+void		 acme_ari_pump(struct acme_ca *);
+/* The directory could not be had: queued fetches fail with error (logged here). */
+void		 acme_ari_fail_queued(struct acme_ca *, const char *error);
+/* Sets up the ARI queue of a new CA client. */
+void		 acme_ari_init(struct acme_ca *);
+/* Cancels every fetch (without callbacks). */
+void		 acme_ari_clear(struct acme_ca *);
+/* Parses a renewalInfo answer r->json from url into ari; NULL, or why not. */
+char		*acme_ari_parse(const struct acme_reply *r, const char *url,
+		    time_t now, struct acme_ari *ari, char *expl, size_t explsz);
 
 /* acme.c */
 /* Moves queued orders in flight as far as the account and the limit allow. */

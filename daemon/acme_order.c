@@ -28,6 +28,7 @@
  *   state       event                              next        entry action
  *   QUEUED      admitted (account ready, a slot)   NEW         POST newOrder
  *   NEW         account gone (first time)          QUEUED      back to the queue's head
+ *   NEW         "replaces" refused (first time)    NEW         POST newOrder without it
  *   NEW         order pending                      AUTHZ       fetch every authorization
  *   NEW         order ready                        FINALIZE    POST finalize with the CSR
  *   NEW         order processing                   WAIT_VALID  poll later
@@ -776,6 +777,7 @@ acme_order_free(struct acme_order *o)
 	free(o->domains);
 	free(o->cert_name);
 	free(o->challenge);
+	free(o->replaces);
 	free(o->url);
 	free(o->finalize_url);
 	free(o->cert_url);
@@ -857,6 +859,8 @@ order_send_new(struct acme_order *o)
 		json_array_append_new(ids, id);
 	}
 	id = json_pack("{s:o}", "identifiers", ids);
+	if (o->replaces != NULL)
+		json_object_set_new(id, "replaces", json_string(o->replaces));
 	payload = json_dumps(id, JSON_COMPACT);
 	json_decref(id);
 	err = order_send(o, o->ca->new_order, payload, CALL_JSON);
@@ -1003,6 +1007,24 @@ order_account_gone(struct acme_order *o, const struct acme_reply *r)
 	    acme_reply_problem(r, "accountDoesNotExist"));
 }
 
+/*
+ * Returns 1 if newOrder failed because the CA refuses its "replaces"
+ * (RFC 9773 section 5): alreadyReplaced, or a malformed or unauthorized
+ * problem that names replaces (issued to another account or by another
+ * CA). The order then goes once more without it.
+ */
+static int
+order_replaces_refused(struct acme_order *o, const struct acme_reply *r)
+{
+	if (o->replaces == NULL)
+		return 0;
+	if (acme_reply_problem(r, "alreadyReplaced"))
+		return 1;
+	return (acme_reply_problem(r, "malformed") ||
+	    acme_reply_problem(r, "unauthorized")) && r->prob.detail != NULL &&
+	    strstr(r->prob.detail, "replaces") != NULL;
+}
+
 /* The order state machine: the table at the top of this file. */
 static void
 order_step(struct acme_order *o, enum order_event ev,
@@ -1026,6 +1048,14 @@ order_step(struct acme_order *o, enum order_event ev,
 			o->requeued = 1;
 			why = NULL;
 			next = O_QUEUED;
+		} else if (why != NULL && order_replaces_refused(o, r)) {
+			log_msg(LOG_LVL_NOTICE, o->cert_name, "the CA refused "
+			    "to mark %s replaced (%s): ordering without "
+			    "\"replaces\"", o->replaces, why);
+			free(o->replaces);
+			o->replaces = NULL;
+			why = NULL;
+			next = O_NEW;
 		} else if (why == NULL && (error = order_created(o, r)) == NULL)
 			next = acme_order_object(o, r, &error);
 		break;
@@ -1087,6 +1117,7 @@ acme_order_new(struct acme_ca *ca, const struct acme_order_req *req,
 	o->ca = ca;
 	o->cert_key = req->key;
 	o->challenge = req->challenge != NULL ? xstrdup(req->challenge) : NULL;
+	o->replaces = req->replaces != NULL ? xstrdup(req->replaces) : NULL;
 	o->cb = cb;
 	o->arg = arg;
 	o->cert_name = xstrdup(req->cert_name != NULL ? req->cert_name :

@@ -910,6 +910,39 @@ cert_serial(X509 *x)
 	return s;
 }
 
+/*
+ * The RFC 9773 certID, or NULL if x has no Authority Key Identifier with a
+ * keyIdentifier (ARI cannot name such a certificate).
+ */
+static char *
+cert_ari_id(X509 *x)
+{
+	const ASN1_OCTET_STRING	*kid = X509_get0_authority_key_id(x);
+	unsigned char		*der = NULL;
+	const unsigned char	*p;
+	char			*a = NULL, *b = NULL, *id = NULL;
+	long			 len;
+	int			 n, tag, class;
+
+	if (kid == NULL || ASN1_STRING_length(kid) <= 0)
+		goto out;
+	/* the serial's DER content octets: the INTEGER without tag and length */
+	if ((n = i2d_ASN1_INTEGER(X509_get0_serialNumber(x), &der)) <= 0)
+		goto out;
+	p = der;
+	if (ASN1_get_object(&p, &len, &tag, &class, n) & 0x80 || len <= 0)
+		goto out;
+	a = b64url_encode(ASN1_STRING_get0_data(kid), ASN1_STRING_length(kid));
+	b = b64url_encode(p, (size_t)len);
+	id = xasprintf("%s.%s", a, b);
+out:
+	ERR_clear_error();
+	OPENSSL_free(der);
+	free(a);
+	free(b);
+	return id;
+}
+
 static char *
 cert_issuer(X509 *x)
 {
@@ -980,6 +1013,7 @@ crypto_cert_get_info(const struct crypto_cert *cert,
 		ssl_errbuf(err, errlen, "certificate: issuer name");
 		goto out;
 	}
+	out->ari_id = cert_ari_id(x);
 	rc = 0;
 out:
 	if (rc == -1)
@@ -999,6 +1033,7 @@ crypto_cert_info_clear(struct crypto_cert_info *info)
 	free(info->sans);
 	free(info->serial);
 	free(info->issuer);
+	free(info->ari_id);
 	memset(info, 0, sizeof(*info));
 }
 

@@ -112,6 +112,9 @@ struct crypto_cert_info {
 					   first if negative (RFC 5280 forbids
 					   it, a parser need not) */
 	char		 *issuer;	/* one-line RFC 2253 form */
+	char		 *ari_id;	/* RFC 9773 certID: base64url(AKI keyIdentifier)
+					   "." base64url(serial's DER content octets);
+					   NULL without an AKI keyIdentifier */
 };
 
 /* Parses the first certificate of a PEM chain; NULL (reason in err) if unreadable. */

@@ -89,6 +89,12 @@ struct managed {
 	int			 live_valid;	/* a live certificate not yet due */
 	uint64_t		 live_stamp;	/* the whole live files last judged */
 	int			 lc_ok;		/* live_stamp is set */
+	time_t			 nb, na;	/* the live certificate's validity */
+	double			 spread;	/* its sched_spread() */
+	char			*ari_id;	/* its RFC 9773 certID; NULL: none */
+	struct sched_ari	 ari;		/* what its first CA's ARI said */
+	struct acme_ari_fetch	*ari_fetch;	/* in flight at ari_slot */
+	struct ca_slot		*ari_slot;
 	int			 seen;		/* still in the inventory (during apply) */
 };
 
@@ -435,6 +441,8 @@ cert_stop(struct managed *m)
 		m->job->owner = NULL;	/* the worker finishes; keygen_done frees */
 		m->job = NULL;
 	}
+	acme_ari_cancel(m->ari_fetch);
+	m->ari_fetch = NULL;
 	crypto_key_free(m->new_key);
 	m->new_key = NULL;
 	set_state(m, MANAGED_IDLE);
@@ -460,6 +468,7 @@ cert_free(struct managed *m)
 	event_free(m->timer);
 	sched_state_clear(&m->saved);
 	conf_cert_free(m->cfg);
+	free(m->ari_id);
 	free(m);
 }
 
@@ -530,25 +539,185 @@ cert_failed(struct managed *m)
 }
 
 /*
- * When the certificate described by info falls due. A renew_before that
- * swallows (nearly) the whole lifetime -- 30d with a CA that issues 6-day
- * certificates -- would make every new certificate due the moment it is
- * installed; sched_due() then uses the automatic window, and we say why.
+ * Takes info as the certificate whose renewal is planned: a new certID
+ * (a renewal, another live file) starts its ARI state afresh.
+ */
+static void
+cert_take_facts(struct managed *m, const struct crypto_cert_info *info)
+{
+	const struct sched_state *sv = &m->saved;
+
+	m->nb = info->not_before;
+	m->na = info->not_after;
+	/* the same spread at every check and in renewctl: no re-roll */
+	m->spread = sched_spread(m->cfg->name, info->serial);
+	if (m->ari_id != NULL && info->ari_id != NULL &&
+	    strcmp(m->ari_id, info->ari_id) == 0)
+		return;
+	acme_ari_cancel(m->ari_fetch);
+	m->ari_fetch = NULL;
+	free(m->ari_id);
+	m->ari_id = info->ari_id != NULL ? xstrdup(info->ari_id) : NULL;
+	memset(&m->ari, 0, sizeof(m->ari));
+	/* a window kept from before a restart: its moment, asked again now */
+	if (m->ari_id != NULL && sv->ari_cert != NULL &&
+	    strcmp(sv->ari_cert, m->ari_id) == 0) {
+		m->ari.start = sv->ari_start;
+		m->ari.end = sv->ari_end;
+		m->ari.moment = sv->ari_moment;
+	}
+}
+
+/* Remembers m's ARI window and moment in schedule.json. */
+static void
+ari_save(struct managed *m)
+{
+	struct sched_state *sv = &m->saved;
+
+	sv->ari_start = m->ari.start;
+	sv->ari_end = m->ari.end;
+	sv->ari_moment = m->ari.moment;
+	sv->ari_next_fetch = m->ari.next_fetch;
+	free(sv->ari_cert);
+	sv->ari_cert = xstrdup(m->ari_id);
+	saved_store(m);
+}
+
+/* Logs what a new ARI window (or a CA's "now") changed. */
+static void
+log_plan(struct managed *m, const struct sched_plan *p,
+    const struct acme_ari *ari)
+{
+	char	a[32], b[32], c[32];
+
+	if (p->reason == SCHED_ARI_NOW)
+		log_msg(LOG_LVL_NOTICE, m->cfg->name, "ARI window %s..%s: the "
+		    "CA says renew now", log_fmt_time(p->ari.start, a,
+		    sizeof(a)), log_fmt_time(p->ari.end, b, sizeof(b)));
+	else if (p->window_changed)
+		log_msg(LOG_LVL_NOTICE, m->cfg->name, "ARI window %s..%s, "
+		    "renewing at %s (%s)", log_fmt_time(p->ari.start, a,
+		    sizeof(a)), log_fmt_time(p->ari.end, b, sizeof(b)),
+		    log_fmt_time(p->renew_at, c, sizeof(c)),
+		    sched_reason_str(p->reason));
+	if (ari != NULL && ari->explanation != NULL &&
+	    (p->window_changed || p->reason == SCHED_ARI_NOW))
+		log_msg(LOG_LVL_NOTICE, m->cfg->name, "ARI explanation: %s",
+		    ari->explanation);
+}
+
+/*
+ * When the certificate m->nb..m->na falls due, from its kept ARI state and
+ * ari, a new answer (NULL: none). A renew_before that swallows (nearly)
+ * the whole lifetime -- 30d with a CA that issues 6-day certificates --
+ * would make every new certificate due the moment it is installed;
+ * sched_plan() then uses the automatic rule, and we say why.
  */
 static time_t
-cert_due(struct managed *m, const struct crypto_cert_info *info)
+cert_plan(struct managed *m, const char *serial, const struct acme_ari *ari)
 {
-	if (!sched_renew_before_fits(info->not_before, info->not_after,
+	struct sched_ari_answer	 ans;
+	struct sched_input	 in = { m->nb, m->na, m->cfg->renew_before,
+	    m->spread, jitter(), time(NULL), &m->ari, NULL };
+	struct sched_plan	 p;
+
+	if (ari != NULL) {
+		ans.start = ari->start;
+		ans.end = ari->end;
+		ans.fetched_at = in.now;
+		ans.retry_after = ari->retry_after;
+		in.answer = &ans;
+	}
+	if (serial != NULL && !sched_renew_before_fits(m->nb, m->na,
 	    m->cfg->renew_before))
 		log_msg(LOG_LVL_WARNING, m->cfg->name,
 		    "renew_before (%ld s) leaves serial %s, valid for %lld s, "
-		    "no time before it is due: renewing when a third of its "
-		    "lifetime remains instead", m->cfg->renew_before,
-		    info->serial,
-		    (long long)(info->not_after - info->not_before));
-	/* the same spread at every check and in renewctl: no re-roll */
-	return sched_due(info->not_before, info->not_after,
-	    m->cfg->renew_before, sched_spread(m->cfg->name, info->serial));
+		    "no time before it is due: renewing by the lifetime rule "
+		    "instead", m->cfg->renew_before, serial,
+		    (long long)(m->na - m->nb));
+	sched_plan(&in, &p);
+	log_plan(m, &p, ari);
+	m->ari = p.ari;
+	/* a restart keeps the moment (and a CA's "now") */
+	if (p.window_changed || (p.reason == SCHED_ARI_NOW &&
+	    m->saved.ari_moment != p.ari.moment))
+		ari_save(m);
+	return p.renew_at;
+}
+
+/* The CA client asked for ARI: the certificate's first CA. */
+static struct ca_slot *
+ari_ca(struct managed *m)
+{
+	return m->cfg->ca.n > 0 ? ca_slot_find(m->r, m->cfg->ca.v[0]) : NULL;
+}
+
+/* Returns 1 if m's ARI is worth asking for now or later. */
+static int
+ari_wanted(struct managed *m)
+{
+	struct ca_slot *s;
+
+	return !m->r->env.once && m->ari_id != NULL &&
+	    (s = ari_ca(m)) != NULL && acme_ca_has_ari(s->ca) != 0;
+}
+
+/* When the timer should fire: renewal at due, or the next ARI fetch first. */
+static time_t
+cert_wake(struct managed *m, time_t due)
+{
+	time_t	next = m->ari.next_fetch, now = time(NULL);
+
+	if (m->ari_fetch != NULL || !ari_wanted(m))
+		return due;
+	if (next <= now)
+		next = now + SCHED_ARI_RETRY_MIN;
+	return next < due ? next : due;
+}
+
+static void	ari_done(void *, enum acme_ari_result, const struct acme_ari *,
+		    const char *);
+
+/* Asks m's first CA for its renewal information, if it is time to. */
+static void
+ari_maybe_fetch(struct managed *m)
+{
+	struct ca_slot *s;
+
+	if (m->ari_fetch != NULL || !ari_wanted(m) ||
+	    m->ari.next_fetch > time(NULL))
+		return;
+	s = ari_ca(m);
+	m->ari_slot = s;
+	m->ari_fetch = acme_ari_fetch(s->ca, m->cfg->name, m->ari_id, ari_done,
+	    m);
+}
+
+/* acme_ari_cb: a new window (or none, or an error) re-plans the renewal. */
+static void
+ari_done(void *arg, enum acme_ari_result res, const struct acme_ari *ari,
+    const char *error)
+{
+	struct managed	*m = arg;
+	time_t		 due;
+
+	m->ari_fetch = NULL;
+	m->ari_slot = NULL;
+	/* no ARI at this CA, or a renewal or check under way: nothing to move */
+	if (res == ACME_ARI_NONE || m->state != MANAGED_IDLE || !m->live_valid)
+		return;
+	if (res != ACME_ARI_OK) {
+		/* no directory: acme said so once for the CA, not per certificate */
+		log_msg(res == ACME_ARI_ERROR ? LOG_LVL_WARNING : LOG_LVL_DEBUG,
+		    m->cfg->name, "renewal information: %s; the schedule "
+		    "stays", error);
+		/* spread: certificates that failed together ask apart */
+		m->ari.next_fetch = time(NULL) + SCHED_ARI_RETRY_ERROR +
+		    (time_t)(jitter() * SCHED_ARI_RETRY_ERROR / 5);
+		due = cert_plan(m, NULL, NULL);
+	} else
+		due = cert_plan(m, NULL, ari);
+	schedule_due(m, cert_wake(m, due));
 }
 
 static void
@@ -640,7 +809,8 @@ verify_issued(struct managed *m, const char *pem, size_t len, char **leaf,
 	    crypto_chain_check(pem, len, parsed, m->r->chain_cache, roots,
 	    roots_len, time(NULL), err, sizeof(err)) == -1)
 		why = xasprintf("serial %s: %s", info->serial, err);
-	else if ((*due = cert_due(m, info)) <= time(NULL))
+	else if (cert_take_facts(m, info),
+	    (*due = cert_plan(m, info->serial, NULL)) <= time(NULL))
 		why = xasprintf("serial %s: already past its renewal point "
 		    "(an expired or short-lived certificate)", info->serial);
 	crypto_cert_free(parsed);
@@ -697,7 +867,8 @@ install(struct managed *m, const char *pem, size_t len, char **why)
 	m->live_valid = 1;
 	m->failures = 0;
 	saved_reset(m);
-	schedule_due(m, due);
+	ari_maybe_fetch(m);	/* the new certificate's window, at once */
+	schedule_due(m, cert_wake(m, due));
 	if (m->r->env.deliver != NULL)
 		deliver_installed(m->r->env.deliver, m->cfg);
 	rc = 0;
@@ -773,6 +944,8 @@ cert_order(struct managed *m)
 	req.ndomains = m->cfg->domains.n;
 	req.key = m->new_key;
 	req.challenge = conf_challenge_name(m->cfg->challenge);
+	/* the first CA is the one asked for ARI, and likely the issuer */
+	req.replaces = m->ca_index == 0 ? m->ari_id : NULL;
 	m->order = acme_order_start(s->ca, &req, order_done, m);
 	if (m->order == NULL)
 		order_done(m, NULL, 0, "cannot start an order");
@@ -864,6 +1037,7 @@ live_due_whole(struct managed *m, const struct livecheck *lc)
 	const struct crypto_cert_info *info = &lc->info;
 	time_t		 due;
 
+	cert_take_facts(m, info);	/* its certID: ARI, "replaces" */
 	if (lc->key_type != (int)m->cfg->key) {
 		log_msg(LOG_LVL_NOTICE, m->cfg->name,
 		    "key type changed to %s: reissuing", conf_key_type_name(m->cfg->key));
@@ -874,7 +1048,7 @@ live_due_whole(struct managed *m, const struct livecheck *lc)
 		    "domains changed: reissuing");
 		return 0;
 	}
-	due = cert_due(m, info);
+	due = cert_plan(m, info->serial, NULL);
 	if (due <= time(NULL)) {
 		log_msg(LOG_LVL_NOTICE, m->cfg->name,
 		    "serial %s is due for renewal", info->serial);
@@ -911,7 +1085,8 @@ cert_check(struct managed *m)
 	saved_load(m);
 	if ((due = live_due(m)) != 0) {
 		m->live_valid = 1;
-		schedule_due(m, due);
+		ari_maybe_fetch(m);
+		schedule_due(m, cert_wake(m, due));
 		/* deploy paths that drifted, a delivery a restart cut short */
 		if (m->r->env.deliver != NULL)
 			deliver_check(m->r->env.deliver, m->cfg);
@@ -989,6 +1164,14 @@ ca_slot_retire(struct renewer *r, struct ca_slot *s)
 	struct managed *m;
 
 	TAILQ_FOREACH(m, &r->certs, entry) {
+		if (m->ari_fetch != NULL && m->ari_slot == s) {
+			/* asked the old client: ask the new one */
+			acme_ari_cancel(m->ari_fetch);
+			m->ari_fetch = NULL;
+			m->ari.next_fetch = 0;
+			if (m->state == MANAGED_IDLE && m->live_valid)
+				schedule(m, 0);
+		}
 		if (m->state == MANAGED_ORDER &&
 		    strcmp(m->cfg->ca.v[m->ca_index], s->name) == 0) {
 			cert_stop(m);
@@ -1069,6 +1252,7 @@ cert_reconfigure(struct managed *m, struct conf_cert *cfg)
 {
 	int	recheck;
 
+	m->ari.next_fetch = 0;		/* SIGHUP asks for ARI again */
 	if (conf_cert_same_order(m->cfg, cfg)) {
 		/* a new renew_before moves the renewal: check again */
 		recheck = !renewing(m) && m->live_valid &&
@@ -1082,6 +1266,8 @@ cert_reconfigure(struct managed *m, struct conf_cert *cfg)
 		m->cfg = cfg;
 		if (recheck)
 			schedule(m, 0);
+		else if (m->state == MANAGED_IDLE && m->live_valid)
+			ari_maybe_fetch(m);
 		return;
 	}
 	log_msg(LOG_LVL_NOTICE, cfg->name, "settings changed");

@@ -55,6 +55,37 @@ delivery_state(const char *state_dir, const struct conf_cert *cc,
 }
 
 /*
+ * Returns when renewd renews the certificate info: sched_plan with the ARI
+ * window and moment schedule.json keeps for this very certificate, if any.
+ */
+static time_t
+status_due(const struct conf *conf, const struct conf_cert *cc,
+    const struct crypto_cert_info *info, time_t now)
+{
+	struct sched_state	 sv;
+	struct sched_ari	 kept;
+	struct sched_plan	 p;
+	struct sched_input	 in = { info->not_before, info->not_after,
+	    cc->renew_before, sched_spread(cc->name, info->serial), 0, now,
+	    NULL, NULL };
+	char			 err[256];
+
+	memset(&sv, 0, sizeof(sv));
+	if (store_sched_load(conf->state_dir, cc->name, &sv, err,
+	    sizeof(err)) == 1 && sv.ari_cert != NULL && info->ari_id != NULL &&
+	    strcmp(sv.ari_cert, info->ari_id) == 0) {
+		kept.start = sv.ari_start;
+		kept.end = sv.ari_end;
+		kept.moment = sv.ari_moment;
+		kept.next_fetch = sv.ari_next_fetch;
+		in.prev = &kept;
+	}
+	sched_plan(&in, &p);
+	sched_state_clear(&sv);
+	return p.renew_at;
+}
+
+/*
  * Prints the row of one certificate; returns 1 if it is missing, broken or
  * due. The live version is judged by livecheck.h, as renewd judges it.
  */
@@ -80,9 +111,8 @@ status_one(const struct conf *conf, const struct conf_cert *cc,
 	case LIVECHECK_WHOLE:
 		break;
 	}
-	/* the daemon's own spread for this serial: the moment it acts */
-	due = sched_due(info->not_before, info->not_after, cc->renew_before,
-	    sched_spread(cc->name, info->serial));
+	/* the daemon's own spread, or its kept ARI moment: when it acts */
+	due = status_due(conf, cc, info, now);
 	delivery_state(conf->state_dir, cc, info->serial, dv, sizeof(dv),
 	    &failing);
 	printf(ROW, cc->name, info->not_after <= now ? "expired" :

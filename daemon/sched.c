@@ -34,7 +34,10 @@ sched_due(time_t nb, time_t na, long renew_before, double jitter)
 		return na;
 	if (!sched_renew_before_fits(nb, na, renew_before))
 		renew_before = 0;
-	window = renew_before > 0 ? (time_t)renew_before : life / 3;
+	if (renew_before > 0)
+		window = (time_t)renew_before;
+	else
+		window = life < SCHED_SHORT_LIFE ? life / 2 : life / 3;
 	spread = life / 30;
 	if (spread > SCHED_SPREAD_MAX)
 		spread = SCHED_SPREAD_MAX;
@@ -59,6 +62,93 @@ double
 sched_jitter(uint32_t r)
 {
 	return (double)r / 4294967296.0;	/* 2^32: never reaches 1 */
+}
+
+/* The next fetch after an answer: Retry-After, clamped; the default if bad. */
+static time_t
+ari_next_fetch(const struct sched_ari_answer *a)
+{
+	long	ra = a->retry_after;
+
+	if (ra < 0)
+		ra = SCHED_ARI_RETRY_DEFAULT;
+	else if (ra < SCHED_ARI_RETRY_MIN)
+		ra = SCHED_ARI_RETRY_MIN;
+	else if (ra > SCHED_ARI_RETRY_MAX)
+		ra = SCHED_ARI_RETRY_MAX;
+	return a->fetched_at + (time_t)ra;
+}
+
+/* Takes a new answer into out->ari: same window, same moment. Returns 1 if
+ * the window moved earlier than the one kept. */
+static int
+ari_take(const struct sched_input *in, struct sched_plan *out)
+{
+	const struct sched_ari_answer *a = in->answer;
+	const struct sched_ari *p = in->prev;
+	int	had = p != NULL && p->end > p->start;
+
+	out->ari.next_fetch = ari_next_fetch(a);
+	if (had && p->start == a->start && p->end == a->end &&
+	    p->moment >= p->start && p->moment <= p->end) {
+		out->ari.moment = p->moment;
+		return 0;
+	}
+	out->window_changed = 1;
+	out->ari.start = a->start;
+	out->ari.end = a->end;
+	/* the product stays below end - start: jitter is below 1 */
+	out->ari.moment = a->start +
+	    (time_t)(jitter_ok(in->ari_jitter) * (double)(a->end - a->start));
+	return had && (a->start < p->start || a->end < p->end);
+}
+
+void
+sched_plan(const struct sched_input *in, struct sched_plan *out)
+{
+	int	moved = 0, fits;
+
+	memset(out, 0, sizeof(*out));
+	fits = in->renew_before > 0 &&
+	    sched_renew_before_fits(in->nb, in->na, in->renew_before);
+	out->renew_at = sched_due(in->nb, in->na, in->renew_before, in->jitter);
+	out->reason = fits ? SCHED_RENEW_BEFORE :
+	    in->na - in->nb < SCHED_SHORT_LIFE ? SCHED_HALF : SCHED_THIRD;
+	if (in->prev != NULL)
+		out->ari = *in->prev;
+	if (in->answer != NULL && in->answer->end > in->answer->start)
+		moved = ari_take(in, out);
+	out->next_fetch = out->ari.next_fetch;
+	if (out->ari.end <= out->ari.start)
+		return;			/* no window: the lifetime rule */
+	if (moved && out->ari.start <= in->now)
+		out->ari.moment = in->now;	/* kept: "now" outlives this plan */
+	if (out->ari.end <= in->now ||
+	    (moved && out->ari.start <= in->now)) {
+		out->renew_at = in->now;
+		out->reason = SCHED_ARI_NOW;
+	} else if (!fits && out->ari.end <= in->na) {
+		out->renew_at = out->ari.moment;
+		out->reason = SCHED_ARI;
+	}
+}
+
+const char *
+sched_reason_str(enum sched_reason reason)
+{
+	switch (reason) {
+	case SCHED_THIRD:
+		return "a third of the lifetime left";
+	case SCHED_HALF:
+		return "half of a short lifetime left";
+	case SCHED_RENEW_BEFORE:
+		return "renew_before";
+	case SCHED_ARI:
+		return "ARI window";
+	case SCHED_ARI_NOW:
+		return "ARI: the CA says renew now";
+	}
+	return "?";
 }
 
 double
@@ -92,6 +182,7 @@ sched_state_clear(struct sched_state *s)
 	free(s->err_detail);
 	free(s->order_ca);
 	free(s->order_url);
+	free(s->ari_cert);
 	memset(s, 0, sizeof(*s));
 }
 
@@ -102,7 +193,7 @@ sched_state_empty(const struct sched_state *s)
 	    s->hold_reason == NULL && s->err_at == 0 && s->err_ca == NULL &&
 	    s->err_url == NULL && s->err_type == NULL && s->err_detail == NULL &&
 	    s->ari_start == 0 && s->ari_end == 0 && s->ari_moment == 0 &&
-	    s->ari_next_fetch == 0 && s->order_ca == NULL &&
+	    s->ari_next_fetch == 0 && s->ari_cert == NULL && s->order_ca == NULL &&
 	    s->order_url == NULL;
 }
 

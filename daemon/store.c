@@ -897,7 +897,7 @@ store_delivery_state(const char *state_dir, const char *name,
  *   {"version": 1, "failures": N, "retry_at": T,
  *    "hold": {"until": T, "reason": S},
  *    "last_error": {"at": T, "ca": S, "url": S, "type": S, "detail": S},
- *    "ari": {"start": T, "end": T, "moment": T, "next_fetch": T},
+ *    "ari": {"start": T, "end": T, "moment": T, "next_fetch": T, "cert": S},
  *    "order": {"ca": S, "url": S}}
  * T are seconds since the epoch; members that are zero or NULL are left
  * out, and a reader takes a missing member as zero. Unknown members are
@@ -959,6 +959,7 @@ store_sched_save(struct store *st, const char *name,
 	put_time(sub, "end", s->ari_end);
 	put_time(sub, "moment", s->ari_moment);
 	put_time(sub, "next_fetch", s->ari_next_fetch);
+	put_str(sub, "cert", s->ari_cert);
 	put_obj(o, "ari", sub);
 	sub = json_object();
 	put_str(sub, "ca", s->order_ca);
@@ -1057,6 +1058,7 @@ sched_from_json(json_t *o, struct sched_state *s, const char **bad)
 	    get_time(ari, "end", &s->ari_end, bad) == -1 ||
 	    get_time(ari, "moment", &s->ari_moment, bad) == -1 ||
 	    get_time(ari, "next_fetch", &s->ari_next_fetch, bad) == -1 ||
+	    get_str(ari, "cert", &s->ari_cert, bad) == -1 ||
 	    get_str(order, "ca", &s->order_ca, bad) == -1 ||
 	    get_str(order, "url", &s->order_url, bad) == -1)
 		goto out;

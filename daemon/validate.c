@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "validate.h"
 
@@ -324,4 +325,69 @@ valid_quote(const char *s, size_t len, char *buf, size_t sz)
 	buf[o++] = '"';
 	buf[o] = '\0';
 	return buf;
+}
+
+/* Reads n digits at *s into *v, advancing *s. Returns 0, or -1. */
+static int
+digits(const char **s, int n, int *v)
+{
+	*v = 0;
+	for (; n > 0; n--, (*s)++) {
+		if (**s < '0' || **s > '9')
+			return -1;
+		*v = *v * 10 + (**s - '0');
+	}
+	return 0;
+}
+
+/* Reads digit count n and then the separator sep (0: none). */
+static int
+field(const char **s, int n, int *v, char sep)
+{
+	if (digits(s, n, v) == -1 || (sep != 0 && *(*s)++ != sep))
+		return -1;
+	return 0;
+}
+
+int
+valid_rfc3339(const char *s, time_t *out)
+{
+	struct tm	 tm;
+	int		 y, oh = 0, om = 0, sign = 0;
+	time_t		 t;
+
+	memset(&tm, 0, sizeof(tm));
+	if (field(&s, 4, &y, '-') == -1 || field(&s, 2, &tm.tm_mon, '-') == -1 ||
+	    field(&s, 2, &tm.tm_mday, 0) == -1 || (*s != 'T' && *s != 't'))
+		return -1;
+	s++;
+	if (field(&s, 2, &tm.tm_hour, ':') == -1 ||
+	    field(&s, 2, &tm.tm_min, ':') == -1 ||
+	    field(&s, 2, &tm.tm_sec, 0) == -1)
+		return -1;
+	if (*s == '.') {
+		if (s[1] < '0' || s[1] > '9')
+			return -1;
+		for (s++; *s >= '0' && *s <= '9'; s++)
+			;
+	}
+	if (*s == 'Z' || *s == 'z')
+		s++;
+	else if (*s == '+' || *s == '-') {
+		sign = *s++ == '+' ? 1 : -1;
+		if (field(&s, 2, &oh, ':') == -1 || field(&s, 2, &om, 0) == -1 ||
+		    oh > 23 || om > 59)
+			return -1;
+	} else
+		return -1;
+	if (*s != '\0' || tm.tm_mon < 1 || tm.tm_mon > 12 || tm.tm_mday < 1 ||
+	    tm.tm_mday > 31 || tm.tm_hour > 23 || tm.tm_min > 59 ||
+	    tm.tm_sec > 60)
+		return -1;
+	tm.tm_year = y - 1900;
+	tm.tm_mon--;
+	if ((t = timegm(&tm)) == (time_t)-1)
+		return -1;
+	*out = t - sign * (time_t)(oh * 3600 + om * 60);
+	return 0;
 }

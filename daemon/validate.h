@@ -6,6 +6,8 @@
 #include <sys/socket.h>
 #include <sys/types.h>
 
+#include <time.h>
+
 /*
  * One copy of each check, used by conf, store, the challenge solvers, acme
  * and crypto alike, so that what the inventory accepts is exactly what the
@@ -55,6 +57,13 @@ int		 valid_base64url(const char *s, size_t maxlen, unsigned flags);
  * each n > 0. Returns 0 and sets *out, or -1.
  */
 int		 valid_duration(const char *s, long *out);
+
+/*
+ * Parses an RFC 3339 date-time ("2025-01-02T03:04:05Z", fractions of a
+ * second ignored, "+hh:mm"/"-hh:mm" offsets applied). Returns 0 and sets
+ * *out (UTC seconds), or -1.
+ */
+int		 valid_rfc3339(const char *s, time_t *out);
 
 /* Parses an octal file mode "0000".."07777". Returns 0 and sets *out, or -1. */
 int		 valid_octal_mode(const char *s, mode_t *out);

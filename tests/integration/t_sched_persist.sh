@@ -56,8 +56,12 @@ D3=$LAST_PID
 check "a damaged schedule.json is reported with its path and position" \
     wait_for 20 grep -q "\[held\] $S:1:.*ignored, the schedule is recomputed" "$T/d3.log"
 check "and the certificate is obtained right away" wait_for 30 verify_cert held
-check "success leaves nothing to remember" \
-    wait_for 5 test "$(jq -c . "$S")" = '{"version":1}'
+# the proxy offers ARI: the new certificate's window and moment are kept
+check "success leaves nothing to remember but the ARI window" \
+    wait_for 5 test "$(jq -c 'del(.ari)' "$S")" = '{"version":1}'
+check "a window for the live certificate, its moment inside it" test "$(jq -r --arg c \
+    "$(probe certid --cert "$T/state/certs/held/live/cert.pem" | jq -r .certID)" \
+    '.ari.cert == $c and .ari.start <= .ari.moment and .ari.moment < .ari.end' "$S")" = true
 kill -TERM "$D3"
 wait "$D3"
 check "renewd exits cleanly (no leak, no sanitizer report)" test $? -eq 0

@@ -553,6 +553,13 @@ struct fake {
 	int			 hold_authz;		/* authz stays pending */
 	int			 notready_finalizes;	/* orderNotReady to send */
 	int			 two_authz;		/* orders for o<id> and o<id+16> */
+	const char		*ari_body;		/* non-NULL: offer renewalInfo */
+	size_t			 ari_pad;		/* spaces after ari_body */
+	const char		*ari_retry;		/* its Retry-After */
+	int			 refuse_replaces;	/* 409 alreadyReplaced */
+	int			 with_replaces, without_replaces; /* newOrders */
+	int			 ari_gets;
+	char			 last_ari[128];
 	/* observations */
 	int			 requests;		/* of any kind */
 	int			 posts, badnonces, heads, accounts;
@@ -595,6 +602,59 @@ fake_reply(struct evhttp_request *req, struct fake *f, int code,
 
 #define JSON	"application/json"
 
+/* GET /ari/<certID>: ari_body, padded with ari_pad spaces. */
+static void
+fake_ari(struct evhttp_request *req, struct fake *f, const char *id)
+{
+	struct evkeyvalq	*h = evhttp_request_get_output_headers(req);
+	struct evbuffer		*b = evbuffer_new();
+	size_t			 i;
+
+	f->ari_gets++;
+	snprintf(f->last_ari, sizeof(f->last_ari), "%s", id);
+	evhttp_add_header(h, "Content-Type", JSON);
+	if (f->ari_retry != NULL)
+		evhttp_add_header(h, "Retry-After", f->ari_retry);
+	evbuffer_add_printf(b, "%s", f->ari_body);
+	for (i = 0; i < f->ari_pad; i++)
+		evbuffer_add(b, " ", 1);
+	evhttp_send_reply(req, 200, "x", b);
+	evbuffer_free(b);
+}
+
+/* Counts newOrders with and without "replaces"; refuses it if told to. */
+static int
+fake_replaces(struct evhttp_request *req, struct fake *f)
+{
+	struct evbuffer	*in = evhttp_request_get_input_buffer(req);
+	size_t		 len = evbuffer_get_length(in), plen;
+	char		*body = calloc(1, len + 1);
+	unsigned char	*payload = NULL;
+	json_t		*jws;
+	int		 has;
+
+	assert_non_null(body);
+	evbuffer_copyout(in, body, len);
+	assert_non_null(jws = json_loads(body, 0, NULL));
+	payload = b64url_decode(json_string_value(json_object_get(jws,
+	    "payload")), &plen);
+	assert_non_null(payload);
+	has = strstr((char *)payload, "\"replaces\":\"") != NULL;
+	free(payload);
+	json_decref(jws);
+	free(body);
+	if (has)
+		f->with_replaces++;
+	else
+		f->without_replaces++;
+	if (!has || !f->refuse_replaces)
+		return 0;
+	fake_reply(req, f, 409, "application/problem+json", NULL,
+	    "{\"type\":\"urn:ietf:params:acme:error:alreadyReplaced\","
+	    "\"detail\":\"replaced already\"}");
+	return 1;
+}
+
 static void
 fake_cb(struct evhttp_request *req, void *arg)
 {
@@ -612,10 +672,17 @@ fake_cb(struct evhttp_request *req, void *arg)
 	}
 	if (strcmp(path, "/dir") == 0) {
 		fake_reply(req, f, 200, JSON, NULL, "{\"newNonce\":\"%s/nonce\","
-		    "\"newAccount\":\"%s/acct\"%s%s%s}", u, u,
+		    "%s%s%s\"newAccount\":\"%s/acct\"%s%s%s}",
+		    u, f->ari_body != NULL ? "\"renewalInfo\":\"" : "",
+		    f->ari_body != NULL ? u : "",
+		    f->ari_body != NULL ? "/ari/\"," : "", u,
 		    f->dir_lacks_neworder ? "" : ",\"newOrder\":\"",
 		    f->dir_lacks_neworder ? "" : u,
 		    f->dir_lacks_neworder ? "" : "/order\"");
+		return;
+	}
+	if (strncmp(path, "/ari/", 5) == 0) {
+		fake_ari(req, f, path + 5);
 		return;
 	}
 	f->posts++;
@@ -643,6 +710,8 @@ fake_cb(struct evhttp_request *req, void *arg)
 			fake_reply(req, f, 201, JSON, NULL, "{junk");
 			return;
 		}
+		if (fake_replaces(req, f))
+			return;
 		id = f->norders++;
 		if (++f->inflight > f->max_inflight)
 			f->max_inflight = f->inflight;
@@ -870,7 +939,7 @@ static struct acme_order *
 env_order(struct env *e, struct result *r, const char *name)
 {
 	static char		*domains[] = { "a.example", "b.example" };
-	struct acme_order_req	 req = { name, domains, 2, e->key, "http-01" };
+	struct acme_order_req	 req = { name, domains, 2, e->key, "http-01", NULL };
 
 	return env_start(e, r, &req);
 }
@@ -1079,7 +1148,7 @@ test_unimplemented_challenge_type_fails_clearly(void **state)
 	struct env		*e = *state;
 	struct result		 r;
 	char			*domains[] = { "a.example" };
-	struct acme_order_req	 req = { "dns", domains, 1, e->key, "dns-01" };
+	struct acme_order_req	 req = { "dns", domains, 1, e->key, "dns-01", NULL };
 
 	env_ca(e, 8);
 	memset(&r, 0, sizeof(r));
@@ -1180,7 +1249,7 @@ reentry_order(struct env *e, struct reentry *x)
 {
 	static char		*domains[] = { "a.example" };
 	struct acme_order_req	 req = { "reentry", domains, 1, e->key,
-	    "http-01" };
+	    "http-01", NULL };
 	struct acme_order	*o;
 
 	x->e = e;
@@ -1335,7 +1404,7 @@ order_of_type(struct env *e, struct result *r, const char *challenge)
 {
 	static char		*domains[] = { "a.example" };
 	struct acme_order_req	 req = { "typed", domains, 1, e->key,
-	    challenge };
+	    challenge, NULL };
 
 	return env_start(e, r, &req);
 }
@@ -1567,6 +1636,170 @@ test_unreadable_account_key_names_where_it_is(void **state)
 	result_clear(&r);
 }
 
+/* ---- renewal information (RFC 9773) and "replaces" ------------------------ */
+
+struct ari_result {
+	struct env		*e;
+	int			 called;
+	enum acme_ari_result	 res;
+	struct acme_ari		 ari;
+	char			*expl;
+	char			*error;
+};
+
+static void
+ari_cb(void *arg, enum acme_ari_result res, const struct acme_ari *ari,
+    const char *error)
+{
+	struct ari_result *r = arg;
+
+	r->called++;
+	r->res = res;
+	if (ari != NULL) {
+		r->ari = *ari;
+		r->expl = ari->explanation != NULL ? strdup(ari->explanation) : NULL;
+		r->ari.explanation = NULL;
+	}
+	r->error = error != NULL ? strdup(error) : NULL;
+	if (--r->e->pending == 0)
+		event_base_loopbreak(r->e->f.base);
+}
+
+/* Fetches renewal info for a fixed certID from the fake CA into r. */
+static void
+ari_run(struct env *e, struct ari_result *r)
+{
+	memset(r, 0, sizeof(*r));
+	r->e = e;
+	if (e->ca == NULL)
+		env_ca(e, 8);
+	assert_non_null(acme_ari_fetch(e->ca, "c", "AAEC.AIdlQyE", ari_cb, r));
+	assert_int_equal(r->called, 0);		/* never from inside the call */
+	e->pending++;
+	env_run(e);
+	assert_int_equal(r->called, 1);
+}
+
+static void
+ari_result_clear(struct ari_result *r)
+{
+	free(r->expl);
+	free(r->error);
+	r->expl = r->error = NULL;
+}
+
+static void
+test_ari_window_retry_after_and_explanation(void **state)
+{
+	struct env		*e = *state;
+	struct ari_result	 r;
+
+	e->f.ari_body = "{\"suggestedWindow\":{\"start\":"
+	    "\"2030-01-02T03:04:05Z\",\"end\":\"2030-01-03T03:04:05.5Z\"},"
+	    "\"explanationURL\":\"https://ca.example/why\\u0007\"}";
+	e->f.ari_retry = "3600";
+	ari_run(e, &r);
+	assert_int_equal(r.res, ACME_ARI_OK);
+	assert_null(r.error);
+	assert_int_equal(r.ari.start, 1893553445);	/* date -d ... +%s */
+	assert_int_equal(r.ari.end, 1893553445 + 86400);
+	assert_int_equal(r.ari.retry_after, 3600);
+	assert_string_equal(r.expl, "\"https://ca.example/why\\x07\"");
+	assert_string_equal(e->f.last_ari, "AAEC.AIdlQyE");
+	ari_result_clear(&r);
+	/* no Retry-After: -1, for sched's default; no explanationURL: NULL */
+	e->f.ari_retry = NULL;
+	e->f.ari_body = "{\"suggestedWindow\":{\"start\":"
+	    "\"2030-01-02T03:04:05Z\",\"end\":\"2030-01-03T03:04:05Z\"}}";
+	ari_run(e, &r);
+	assert_int_equal(r.ari.retry_after, -1);
+	assert_null(r.expl);
+	ari_result_clear(&r);
+}
+
+static void
+test_ari_none_without_renewalinfo(void **state)
+{
+	struct env		*e = *state;
+	struct ari_result	 r;
+
+	ari_run(e, &r);
+	assert_int_equal(r.res, ACME_ARI_NONE);
+	assert_null(r.error);
+	assert_int_equal(e->f.ari_gets, 0);
+	ari_result_clear(&r);
+}
+
+/* The answer body is refused with an error naming the URL and containing want. */
+static void
+ari_refused(struct env *e, const char *body, size_t pad, const char *want)
+{
+	struct ari_result	 r;
+	char			 url[128];
+
+	e->f.ari_body = body;
+	e->f.ari_pad = pad;
+	ari_run(e, &r);
+	assert_int_equal(r.res, ACME_ARI_ERROR);
+	assert_non_null(r.error);
+	snprintf(url, sizeof(url), "acme: %s/ari/AAEC.AIdlQyE: ", e->f.base_url);
+	if (strstr(r.error, url) == NULL || strstr(r.error, want) == NULL)
+		fail_msg("\"%s\" lacks \"%s\" or \"%s\"", r.error, url, want);
+	ari_result_clear(&r);
+}
+
+static void
+test_ari_hostile_answers_are_clear_errors(void **state)
+{
+	struct env *e = *state;
+
+	ari_refused(e, "{junk", 0, "malformed JSON");
+	ari_refused(e, "{}", 0, "lacks a \"suggestedWindow\" object");
+	ari_refused(e, "{\"suggestedWindow\":{\"start\":\"2030-01-02T03:04:05Z\"}}",
+	    0, "lacks a \"end\" string");
+	ari_refused(e, "{\"suggestedWindow\":{\"start\":\"2030-01-02T03:04:05Z\","
+	    "\"end\":\"2030-01-02T03:04:05Z\"}}", 0, "no later than it starts");
+	ari_refused(e, "{\"suggestedWindow\":{\"start\":\"2030-01-03T03:04:05Z\","
+	    "\"end\":\"2030-01-02T03:04:05Z\"}}", 0, "no later than it starts");
+	ari_refused(e, "{\"suggestedWindow\":{\"start\":\"yesterday\","
+	    "\"end\":\"2030-01-02T03:04:05Z\"}}", 0, "start \"yesterday\" is no RFC 3339");
+	ari_refused(e, "{\"suggestedWindow\":{\"start\":\"2030-01-02T03:04:05Z\","
+	    "\"end\":\"9999-01-02T03:04:05Z\"}}", 0, "more than ten years away");
+	ari_refused(e, "{\"suggestedWindow\":{\"start\":\"2030-01-02T03:04:05Z\","
+	    "\"end\":\"2030-01-03T03:04:05Z\"},\"explanationURL\":7}", 0,
+	    "explanationURL is no string");
+	/* a huge body: the cap stops it */
+	ari_refused(e, "{\"suggestedWindow\":{\"start\":\"2030-01-02T03:04:05Z\","
+	    "\"end\":\"2030-01-03T03:04:05Z\"}}", 100 * 1024, "exceeds");
+}
+
+static void
+test_replaces_is_sent_and_dropped_once_when_refused(void **state)
+{
+	struct env		*e = *state;
+	struct result		 r;
+	static char		*domains[] = { "a.example" };
+	struct acme_order_req	 req = { "rep", domains, 1, e->key, "http-01",
+	    "AAEC.AIdlQyE" };
+
+	env_ca(e, 8);
+	env_start(e, &r, &req);
+	env_run(e);
+	assert_null(r.error);
+	assert_int_equal(e->f.with_replaces, 1);
+	assert_int_equal(e->f.without_replaces, 0);
+	result_clear(&r);
+	/* refused: once more without it, and the order succeeds */
+	e->f.refuse_replaces = 1;
+	env_start(e, &r, &req);
+	env_run(e);
+	assert_null(r.error);
+	assert_non_null(r.pem);
+	assert_int_equal(e->f.with_replaces, 2);
+	assert_int_equal(e->f.without_replaces, 1);
+	result_clear(&r);
+}
+
 int
 main(void)
 {
@@ -1650,6 +1883,18 @@ main(void)
 		    env_setup, env_teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_unreadable_account_key_names_where_it_is,
+		    env_setup, env_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_ari_window_retry_after_and_explanation,
+		    env_setup, env_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_ari_none_without_renewalinfo,
+		    env_setup, env_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_ari_hostile_answers_are_clear_errors,
+		    env_setup, env_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_replaces_is_sent_and_dropped_once_when_refused,
 		    env_setup, env_teardown),
 	};
 

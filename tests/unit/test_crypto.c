@@ -735,6 +735,55 @@ test_cert_parse_validity_sans_serial_issuer(void **state)
 	crypto_key_free(k);
 }
 
+/*
+ * A leaf made with openssl x509 -req -set_serial 0x87654321 and
+ * authorityKeyIdentifier=keyid. Its certID was computed apart from
+ * renewd, with python3-cryptography:
+ *   aki = cert.extensions.get_extension_for_class(
+ *       x509.AuthorityKeyIdentifier).value.key_identifier
+ *   n = cert.serial_number; der = n.to_bytes((n.bit_length() + 8) // 8, "big")
+ *   b64u(aki) + "." + b64u(der)      (urlsafe_b64encode, "=" stripped)
+ * The serial's high bit is set, so its DER content octets begin with 00,
+ * and the AKI's base64url holds both '-' and '_'.
+ */
+static const char ari_leaf_pem[] =
+    "-----BEGIN CERTIFICATE-----\n"
+    "MIIBezCCASGgAwIBAgIFAIdlQyEwCgYIKoZIzj0EAwIwFjEUMBIGA1UEAwwLYXJp\n"
+    "LXRlc3QtY2EwIBcNMjYxMTMwMDAyNTE4WhgPMjEyNjExMDYwMDI1MThaMBYxFDAS\n"
+    "BgNVBAMMC2FyaS5leGFtcGxlMFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE7FJr\n"
+    "08MaWKqq3es+m0negR/W3d8A/mNDLw9FQo2iBTxIhb8unINLRbOMtEHH1ax1zNgx\n"
+    "wf8rJ/v8gGLb9+DdiKNaMFgwFgYDVR0RBA8wDYILYXJpLmV4YW1wbGUwHwYDVR0j\n"
+    "BBgwFoAUtyQnDUWwh+zqi2DZi2AI8oXR/8QwHQYDVR0OBBYEFL6om2dckLHsihyO\n"
+    "FNpjmXPrn+H9MAoGCCqGSM49BAMCA0gAMEUCIC1GXnJeuXVgAgM8fHzNfLPOVUd7\n"
+    "+WTL5Z0x739Qx0k2AiEAuCr3djB6JQVl4x9xqvGLJpy07F2YL6+ZIydLZ6FP1sg=\n"
+    "-----END CERTIFICATE-----\n";
+
+static void
+test_cert_ari_id(void **state)
+{
+	struct crypto_key *k;
+	struct crypto_cert_info info;
+	char		*pem, err[256];
+
+	(void)state;
+	assert_int_equal(cert_parse(ari_leaf_pem, strlen(ari_leaf_pem), &info,
+	    err, sizeof(err)), 0);
+	assert_string_equal(info.serial, "87654321");
+	assert_string_equal(info.ari_id, "tyQnDUWwh-zqi2DZi2AI8oXR_8Q.AIdlQyE");
+	crypto_cert_info_clear(&info);
+	assert_null(info.ari_id);
+	/* no Authority Key Identifier: no certID, the rest is parsed */
+	k = fixed_key();
+	pem = make_cert(crypto_key_evp(k), "1", NULL, "no-aki");
+	assert_int_equal(cert_parse(pem, strlen(pem), &info, err,
+	    sizeof(err)), 0);
+	assert_null(info.ari_id);
+	assert_string_equal(info.serial, "1");
+	crypto_cert_info_clear(&info);
+	free(pem);
+	crypto_key_free(k);
+}
+
 static void
 test_cert_parse_without_san_and_garbage(void **state)
 {
@@ -1280,6 +1329,7 @@ main(void)
 		cmocka_unit_test(test_csr_rsa_signed_sha256_and_verifies),
 		cmocka_unit_test(test_csr_public_key_info_equals_openssl_for_each_ec_form),
 		cmocka_unit_test(test_cert_parse_validity_sans_serial_issuer),
+		cmocka_unit_test(test_cert_ari_id),
 		cmocka_unit_test(test_cert_parse_without_san_and_garbage),
 		cmocka_unit_test(test_cert_matches_key_true_for_own_key_false_for_other),
 		cmocka_unit_test(test_chain_split_keeps_exact_pem_text),

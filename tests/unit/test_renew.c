@@ -120,6 +120,27 @@ fake_forget(struct acme_order *o)
 	fail_msg("order %p is not active", (void *)o);
 }
 
+/* This fake CA offers no renewal information (ARI runs in t_ari.sh). */
+int
+acme_ca_has_ari(const struct acme_ca *ca)
+{
+	return 0;
+}
+
+struct acme_ari_fetch *
+acme_ari_fetch(struct acme_ca *ca, const char *cert_name, const char *cert_id,
+    acme_ari_cb cb, void *arg)
+{
+	fail_msg("ARI fetched from a CA that offers none");
+	return NULL;
+}
+
+void
+acme_ari_cancel(struct acme_ari_fetch *f)
+{
+	assert_null(f);
+}
+
 void
 acme_order_cancel(struct acme_order *o)
 {

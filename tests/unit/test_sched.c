@@ -35,13 +35,13 @@ renew_before_counts_back_from_expiry(void **state)
 }
 
 static void
-renew_before_longer_than_lifetime_falls_back_to_a_third(void **state)
+renew_before_longer_than_lifetime_falls_back_to_the_lifetime_rule(void **state)
 {
 	time_t nb = 1700000000, na = nb + 6 * DAY;
 
 	/* 30 days before a 6-day certificate expires is before it began */
 	assert_false(sched_renew_before_fits(nb, na, 30L * DAY));
-	assert_int_equal(sched_due(nb, na, 30L * DAY, 0), nb + 4 * DAY);
+	assert_int_equal(sched_due(nb, na, 30L * DAY, 0), nb + 3 * DAY);
 	/* 5d23h leaves one hour, less than 6d/30: also refused */
 	assert_false(sched_renew_before_fits(nb, na, 5L * DAY + 23 * 3600));
 	/* 5 days leaves one day, more than 6d/30 = 4.8 h: taken */
@@ -66,8 +66,8 @@ jitter_on_short_lifetimes_is_a_thirtieth(void **state)
 	time_t nb = 1700000000, na = nb + 6 * DAY;
 	time_t d = sched_due(nb, na, 0, 0.5);
 
-	/* 6 days: window 2 days, spread 6d/30 = 4.8 h, half of it 2.4 h */
-	assert_int_equal(d, na - 2 * DAY - (6 * DAY / 30) / 2);
+	/* 6 days: window 3 days (half), spread 6d/30 = 4.8 h, half of it 2.4 h */
+	assert_int_equal(d, na - 3 * DAY - (6 * DAY / 30) / 2);
 }
 
 static void
@@ -240,6 +240,282 @@ backoff_never_shrinks_as_failures_grow(void **state)
 		assert_true(sched_backoff(f + 1, 0) >= sched_backoff(f, 0));
 }
 
+/* ---- the 1/3 and 1/2 rules ------------------------------------------------ */
+
+static void
+short_lifetimes_renew_at_half(void **state)
+{
+	time_t nb = 1700000000;
+
+	/* 6 days: day 3; 9 days: day 4.5; 10 days is no longer short */
+	assert_int_equal(sched_due(nb, nb + 6 * DAY, 0, 0), nb + 3 * DAY);
+	assert_int_equal(sched_due(nb, nb + 9 * DAY, 0, 0), nb + 9 * DAY / 2);
+	assert_int_equal(sched_due(nb, nb + 10 * DAY, 0, 0),
+	    nb + 10 * DAY - 10 * DAY / 3);
+	assert_int_equal(sched_due(nb, nb + 10 * DAY - 1, 0, 0),
+	    nb + (10 * DAY - 1) - (10 * DAY - 1) / 2);
+	/* Pebble's 12-second test certificates: at 6 s */
+	assert_int_equal(sched_due(nb, nb + 12, 0, 0), nb + 6);
+}
+
+/* ---- sched_plan ----------------------------------------------------------- */
+
+#define NB	1700000000
+#define NA	(NB + 90 * DAY)
+
+static struct sched_input
+input(time_t now)
+{
+	struct sched_input in = { NB, NA, 0, 0, 0, now, NULL, NULL };
+
+	return in;
+}
+
+static void
+plan_without_ari_is_the_lifetime_rule(void **state)
+{
+	struct sched_input in = input(NB + DAY);
+	struct sched_plan p;
+
+	in.jitter = 0.5;
+	sched_plan(&in, &p);
+	assert_int_equal(p.renew_at, sched_due(NB, NA, 0, 0.5));
+	assert_int_equal(p.reason, SCHED_THIRD);
+	assert_int_equal(p.next_fetch, 0);
+	assert_int_equal(p.ari.start, 0);
+	assert_int_equal(p.ari.end, 0);
+	in.na = NB + 6 * DAY;
+	sched_plan(&in, &p);
+	assert_int_equal(p.reason, SCHED_HALF);
+	assert_int_equal(p.renew_at, sched_due(NB, NB + 6 * DAY, 0, 0.5));
+	in.renew_before = 20L * DAY;
+	in.na = NA;
+	sched_plan(&in, &p);
+	assert_int_equal(p.reason, SCHED_RENEW_BEFORE);
+	assert_int_equal(p.renew_at, NA - 20 * DAY - DAY / 2);
+}
+
+static void
+plan_picks_a_moment_inside_the_window(void **state)
+{
+	struct sched_input in = input(NB + DAY);
+	struct sched_ari_answer a = { NB + 50 * DAY, NB + 52 * DAY, NB + DAY, 3600 };
+	struct sched_plan p;
+
+	in.answer = &a;
+	in.ari_jitter = 0.25;
+	sched_plan(&in, &p);
+	assert_int_equal(p.reason, SCHED_ARI);
+	assert_int_equal(p.renew_at, NB + 50 * DAY + DAY / 2);
+	assert_int_equal(p.ari.moment, p.renew_at);
+	assert_int_equal(p.ari.start, a.start);
+	assert_int_equal(p.ari.end, a.end);
+	assert_true(p.window_changed);
+	/* the bounds: jitter 0 is the start, the largest jitter before the end */
+	in.ari_jitter = 0;
+	sched_plan(&in, &p);
+	assert_int_equal(p.renew_at, a.start);
+	in.ari_jitter = sched_jitter(UINT32_MAX);
+	sched_plan(&in, &p);
+	assert_true(p.renew_at < a.end);
+	assert_true(p.renew_at > a.end - 2);
+	/* jitter out of range is 0, never outside the window */
+	in.ari_jitter = 3.0;
+	sched_plan(&in, &p);
+	assert_int_equal(p.renew_at, a.start);
+}
+
+static void
+plan_keeps_the_moment_while_the_window_stays(void **state)
+{
+	struct sched_input in = input(NB + DAY);
+	struct sched_ari_answer a = { NB + 50 * DAY, NB + 52 * DAY, NB + DAY, -1 };
+	struct sched_ari prev;
+	struct sched_plan p;
+
+	in.answer = &a;
+	in.ari_jitter = 0.75;
+	sched_plan(&in, &p);
+	prev = p.ari;
+	/* a re-fetch a day later, the same window: another jitter changes nothing */
+	a.fetched_at = in.now = NB + 2 * DAY;
+	in.prev = &prev;
+	in.ari_jitter = 0.1;
+	sched_plan(&in, &p);
+	assert_int_equal(p.renew_at, prev.moment);
+	assert_int_equal(p.ari.moment, prev.moment);
+	assert_false(p.window_changed);
+	/* no answer (a failed fetch, a timer): the kept state decides */
+	in.answer = NULL;
+	sched_plan(&in, &p);
+	assert_int_equal(p.renew_at, prev.moment);
+	assert_int_equal(p.next_fetch, prev.next_fetch);
+	/* a window moved later: a new moment inside the new one */
+	a.start = NB + 55 * DAY;
+	a.end = NB + 56 * DAY;
+	in.answer = &a;
+	sched_plan(&in, &p);
+	assert_true(p.window_changed);
+	assert_int_equal(p.reason, SCHED_ARI);
+	assert_int_equal(p.renew_at, NB + 55 * DAY + DAY / 10);
+}
+
+static void
+plan_refetches_after_retry_after_clamped(void **state)
+{
+	struct sched_input in = input(NB + DAY);
+	struct sched_ari_answer a = { NB + 50 * DAY, NB + 52 * DAY, NB + DAY, 3600 };
+	struct sched_plan p;
+
+	in.answer = &a;
+	sched_plan(&in, &p);
+	assert_int_equal(p.next_fetch, NB + DAY + 3600);
+	assert_int_equal(p.ari.next_fetch, p.next_fetch);
+	a.retry_after = 1;
+	sched_plan(&in, &p);
+	assert_int_equal(p.next_fetch, NB + DAY + SCHED_ARI_RETRY_MIN);
+	a.retry_after = 0;
+	sched_plan(&in, &p);
+	assert_int_equal(p.next_fetch, NB + DAY + 60);
+	a.retry_after = 30L * DAY;
+	sched_plan(&in, &p);
+	assert_int_equal(p.next_fetch, NB + DAY + DAY);
+	a.retry_after = -1;
+	sched_plan(&in, &p);
+	assert_int_equal(p.next_fetch, NB + DAY + 6 * 3600);
+}
+
+static void
+plan_renews_now_when_the_window_is_over(void **state)
+{
+	struct sched_input in = input(NB + 60 * DAY);
+	struct sched_ari_answer a = { NB + 50 * DAY, NB + 52 * DAY, NB + 60 * DAY, -1 };
+	struct sched_plan p;
+
+	in.answer = &a;
+	in.ari_jitter = 0.9;
+	sched_plan(&in, &p);
+	assert_int_equal(p.reason, SCHED_ARI_NOW);
+	assert_int_equal(p.renew_at, in.now);
+	/* renew_before does not hold back a CA's "now" */
+	in.renew_before = 10L * DAY;
+	sched_plan(&in, &p);
+	assert_int_equal(p.reason, SCHED_ARI_NOW);
+	/* an end exactly now is over as well */
+	a.end = in.now;
+	sched_plan(&in, &p);
+	assert_int_equal(p.reason, SCHED_ARI_NOW);
+}
+
+static void
+plan_renews_now_when_the_window_moves_to_now(void **state)
+{
+	struct sched_input in = input(NB + 10 * DAY);
+	struct sched_ari_answer a = { NB + 50 * DAY, NB + 52 * DAY, NB + 10 * DAY, -1 };
+	struct sched_ari prev;
+	struct sched_plan p;
+
+	in.answer = &a;
+	in.ari_jitter = 0.99;
+	sched_plan(&in, &p);
+	assert_int_equal(p.reason, SCHED_ARI);
+	prev = p.ari;
+	/* a mass revocation: the window moved to one that began an hour ago */
+	a.start = in.now - 3600;
+	a.end = in.now + 7 * DAY;
+	in.prev = &prev;
+	sched_plan(&in, &p);
+	assert_int_equal(p.reason, SCHED_ARI_NOW);
+	assert_int_equal(p.renew_at, in.now);
+	/* "now" is kept: a later plan from the kept state still renews */
+	assert_int_equal(p.ari.moment, in.now);
+	{
+		struct sched_ari kept = p.ari;
+		struct sched_input later = in;
+
+		later.prev = &kept;
+		later.answer = NULL;
+		later.now = in.now + 10;
+		sched_plan(&later, &p);
+		assert_true(p.renew_at <= later.now);
+	}
+	/* moved earlier, but not yet begun: a moment inside it */
+	a.start = in.now + 3600;
+	sched_plan(&in, &p);
+	assert_int_equal(p.reason, SCHED_ARI);
+	assert_true(p.renew_at >= a.start && p.renew_at < a.end);
+}
+
+static void
+plan_first_window_already_begun_follows_the_moment(void **state)
+{
+	struct sched_input in = input(NB + 60 * DAY);
+	struct sched_ari_answer a = { NB + 59 * DAY, NB + 61 * DAY, NB + 60 * DAY, -1 };
+	struct sched_plan p;
+
+	/* nothing kept (a first fetch): a moment in the window, past or not */
+	in.answer = &a;
+	in.ari_jitter = 0.75;
+	sched_plan(&in, &p);
+	assert_int_equal(p.reason, SCHED_ARI);
+	assert_int_equal(p.renew_at, NB + 60 * DAY + DAY / 2);
+	in.ari_jitter = 0.25;
+	sched_plan(&in, &p);
+	assert_true(p.renew_at < in.now);	/* the caller renews at once */
+}
+
+static void
+plan_renew_before_overrides_the_window(void **state)
+{
+	struct sched_input in = input(NB + DAY);
+	struct sched_ari_answer a = { NB + 50 * DAY, NB + 52 * DAY, NB + DAY, -1 };
+	struct sched_plan p;
+
+	in.answer = &a;
+	in.renew_before = 7L * DAY;
+	sched_plan(&in, &p);
+	assert_int_equal(p.reason, SCHED_RENEW_BEFORE);
+	assert_int_equal(p.renew_at, NA - 7 * DAY);
+	/* the window is still kept and re-fetched */
+	assert_int_equal(p.ari.start, a.start);
+	assert_int_equal(p.next_fetch, NB + DAY + 6 * 3600);
+	/* a renew_before that does not fit is no override */
+	in.renew_before = 90L * DAY;
+	sched_plan(&in, &p);
+	assert_int_equal(p.reason, SCHED_ARI);
+}
+
+static void
+plan_ignores_windows_past_expiry_and_empty_ones(void **state)
+{
+	struct sched_input in = input(NB + DAY);
+	struct sched_ari_answer a = { NB + 80 * DAY, NA + DAY, NB + DAY, -1 };
+	struct sched_plan p;
+
+	in.answer = &a;
+	sched_plan(&in, &p);
+	assert_int_equal(p.reason, SCHED_THIRD);
+	assert_int_equal(p.renew_at, NB + 60 * DAY);
+	/* an empty or inverted window is no answer at all */
+	a.start = NB + 50 * DAY;
+	a.end = a.start;
+	sched_plan(&in, &p);
+	assert_int_equal(p.reason, SCHED_THIRD);
+	assert_int_equal(p.next_fetch, 0);
+	a.end = a.start - 1;
+	sched_plan(&in, &p);
+	assert_int_equal(p.ari.end, 0);
+}
+
+static void
+reasons_have_words(void **state)
+{
+	assert_string_equal(sched_reason_str(SCHED_ARI), "ARI window");
+	assert_string_equal(sched_reason_str(SCHED_HALF),
+	    "half of a short lifetime left");
+	assert_string_equal(sched_reason_str((enum sched_reason)99), "?");
+}
+
 /* ---- sched_spread: a per-issuance jitter that needs no storage ---- */
 
 static void
@@ -303,7 +579,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(due_at_two_thirds_of_lifetime_by_default),
 		cmocka_unit_test(renew_before_counts_back_from_expiry),
-		cmocka_unit_test(renew_before_longer_than_lifetime_falls_back_to_a_third),
+		cmocka_unit_test(renew_before_longer_than_lifetime_falls_back_to_the_lifetime_rule),
 		cmocka_unit_test(jitter_moves_earlier_by_at_most_a_day),
 		cmocka_unit_test(jitter_on_short_lifetimes_is_a_thirtieth),
 		cmocka_unit_test(bad_jitter_and_lifetime_are_harmless),
@@ -320,6 +596,17 @@ main(void)
 		cmocka_unit_test(backoff_zero_failures_counts_as_one),
 		cmocka_unit_test(backoff_jitter_spreads_ten_percent_each_way),
 		cmocka_unit_test(backoff_never_shrinks_as_failures_grow),
+		cmocka_unit_test(short_lifetimes_renew_at_half),
+		cmocka_unit_test(plan_without_ari_is_the_lifetime_rule),
+		cmocka_unit_test(plan_picks_a_moment_inside_the_window),
+		cmocka_unit_test(plan_keeps_the_moment_while_the_window_stays),
+		cmocka_unit_test(plan_refetches_after_retry_after_clamped),
+		cmocka_unit_test(plan_renews_now_when_the_window_is_over),
+		cmocka_unit_test(plan_renews_now_when_the_window_moves_to_now),
+		cmocka_unit_test(plan_first_window_already_begun_follows_the_moment),
+		cmocka_unit_test(plan_renew_before_overrides_the_window),
+		cmocka_unit_test(plan_ignores_windows_past_expiry_and_empty_ones),
+		cmocka_unit_test(reasons_have_words),
 		cmocka_unit_test(spread_is_stable_and_in_unit_interval),
 		cmocka_unit_test(spread_differs_across_names_and_serials),
 		cmocka_unit_test(spread_covers_the_interval_evenly),

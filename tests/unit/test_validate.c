@@ -259,6 +259,36 @@ test_xmalloc(void **state)
 	xfree_secret_str(NULL);
 }
 
+static void
+test_rfc3339(void **state)
+{
+	time_t	t = 0;
+
+	(void)state;
+	/* date -u -d 2025-01-02T03:04:05Z +%s: 1735787045 */
+	assert_int_equal(valid_rfc3339("2025-01-02T03:04:05Z", &t), 0);
+	assert_int_equal(t, 1735787045);
+	assert_int_equal(valid_rfc3339("2025-01-02t03:04:05.123456789z", &t), 0);
+	assert_int_equal(t, 1735787045);
+	assert_int_equal(valid_rfc3339("2025-01-02T05:04:05+02:00", &t), 0);
+	assert_int_equal(t, 1735787045);
+	assert_int_equal(valid_rfc3339("2025-01-01T23:34:05-03:30", &t), 0);
+	assert_int_equal(t, 1735787045);
+	t = 7;
+	assert_int_equal(valid_rfc3339("", &t), -1);
+	assert_int_equal(valid_rfc3339("2025-01-02", &t), -1);
+	assert_int_equal(valid_rfc3339("2025-01-02T03:04:05", &t), -1);
+	assert_int_equal(valid_rfc3339("2025-01-02T03:04:05Zjunk", &t), -1);
+	assert_int_equal(valid_rfc3339("2025-13-02T03:04:05Z", &t), -1);
+	assert_int_equal(valid_rfc3339("2025-01-32T03:04:05Z", &t), -1);
+	assert_int_equal(valid_rfc3339("2025-01-02T24:04:05Z", &t), -1);
+	assert_int_equal(valid_rfc3339("2025-01-02T03:04:05.Z", &t), -1);
+	assert_int_equal(valid_rfc3339("2025-01-02T03:04:05+2:00", &t), -1);
+	assert_int_equal(valid_rfc3339("+025-01-02T03:04:05Z", &t), -1);
+	assert_int_equal(valid_rfc3339("1735787045", &t), -1);
+	assert_int_equal(t, 7);		/* untouched on error */
+}
+
 int
 main(void)
 {
@@ -273,6 +303,7 @@ main(void)
 		cmocka_unit_test(test_duration),
 		cmocka_unit_test(test_mode),
 		cmocka_unit_test(test_quote),
+		cmocka_unit_test(test_rfc3339),
 		cmocka_unit_test(test_xmalloc),
 	};
 
