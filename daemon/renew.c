@@ -44,7 +44,9 @@
  *   IDLE, DUE --timer--> check --live one good--> IDLE (timer at its due time)
  *                              --else--> KEYGEN --key--> ORDER
  *   ORDER --chain verified and installed--> IDLE (timer at its due time)
- *   ORDER --order failed--> ORDER at the next CA; after the last: IDLE (backoff)
+ *   ORDER --order failed at the CA--> ORDER at the next usable CA; after
+ *         the last: IDLE (backoff, or the earliest rate-limit deadline)
+ *   ORDER --order failed for the domain or here--> IDLE (backoff)
  *   ORDER --chain refused or not installed--> IDLE (backoff)
  *   KEYGEN --no key--> IDLE (backoff)
  *   any --cert_stop (removed, settings or CA changed)--> IDLE
@@ -64,6 +66,14 @@ struct ca_slot {
 	struct conf_ca		*cfg;		/* the settings it was made from */
 	struct acme_ca		*ca;
 	int			 seen;		/* still in the inventory (during apply) */
+	/*
+	 * The circuit breaker: open after an order failed for unavailability
+	 * (after acme's retries); while open, one order at a time (the probe)
+	 * goes to this CA, the others go on to their next CA or back off.
+	 * Any answer but unavailability closes it.
+	 */
+	int			 open;
+	struct managed		*probe;		/* the probe in flight, or NULL */
 };
 
 struct keygen_job;
@@ -83,6 +93,10 @@ struct managed {
 	struct acme_order	*order;		/* ORDER */
 	size_t			 ca_index;	/* which of cfg->ca is being tried */
 	unsigned		 failures;	/* consecutive */
+	time_t			*held;		/* per cfg->ca: a rate limit on this
+						   certificate there ends; NULL: none */
+	struct ca_slot		*probing;	/* the CA this order probes, or NULL */
+	time_t			 live_na;	/* the live certificate's notAfter; 0: none */
 	int			 live_valid;	/* a live certificate not yet due */
 	int			 seen;		/* still in the inventory (during apply) */
 };
@@ -340,6 +354,10 @@ cert_stop(struct managed *m)
 		acme_order_cancel(m->order);
 		m->order = NULL;
 	}
+	if (m->probing != NULL) {	/* another order may probe the CA */
+		m->probing->probe = NULL;
+		m->probing = NULL;
+	}
 	if (m->job != NULL) {
 		m->job->owner = NULL;	/* the worker finishes; keygen_done frees */
 		m->job = NULL;
@@ -357,14 +375,37 @@ cert_free(struct managed *m)
 	cert_stop(m);
 	event_free(m->timer);
 	conf_cert_free(m->cfg);
+	free(m->held);
 	free(m);
 }
 
-/* After a failure: retry later with capped exponential backoff. */
+/*
+ * Returns when the earliest rate limit on m ends if every CA of m holds
+ * it back, else 0.
+ */
+static time_t
+held_everywhere(const struct managed *m, time_t now)
+{
+	time_t	first = 0;
+	size_t	i;
+
+	for (i = 0; i < m->cfg->ca.n; i++) {
+		if (m->held == NULL || m->held[i] <= now)
+			return 0;
+		if (first == 0 || m->held[i] < first)
+			first = m->held[i];
+	}
+	return first;
+}
+
+/*
+ * After a failure: retry later on the backoff ladder (sched_retry), or
+ * when the first rate limit ends if every CA holds m back.
+ */
 static void
 cert_failed(struct managed *m)
 {
-	time_t	delay;
+	time_t	now = time(NULL), delay, until;
 
 	crypto_key_free(m->new_key);
 	m->new_key = NULL;
@@ -373,11 +414,14 @@ cert_failed(struct managed *m)
 		set_state(m, MANAGED_IDLE);
 		return;
 	}
-	delay = sched_backoff(m->failures, jitter());
+	delay = sched_retry(m->failures, jitter(), m->live_na != 0 ?
+	    (long long)(m->live_na - now) : 0);
+	if ((until = held_everywhere(m, now)) != 0)	/* a few seconds' spread */
+		delay = until - now + 1 + (time_t)(jitter() * 5);
 	log_msg(LOG_LVL_NOTICE, m->cfg->name,
 	    "attempt %u failed; next attempt in %lld s", m->failures,
 	    (long long)delay);
-	schedule(m, time(NULL) + delay);
+	schedule(m, now + delay);
 }
 
 /*
@@ -534,6 +578,7 @@ install(struct managed *m, const char *pem, size_t len, char **why)
 	    key_pem, leaf, chain) == -1)
 		goto out;
 	log_installed(m, &info, due);
+	m->live_na = info.not_after;
 	m->r->issued++;
 	crypto_key_free(m->new_key);	/* on disk now; the next issuance makes a new one */
 	m->new_key = NULL;
@@ -551,14 +596,66 @@ out:
 	return rc;
 }
 
-/* The order at the current CA failed: on to the next CA, or back off. */
+/* An order at s ended (cls: how it failed; ACME_FAIL_NONE: it did not). */
 static void
-order_failed(struct managed *m, const char *error)
+breaker_note(struct ca_slot *s, struct managed *m, enum acme_fail_class cls)
 {
-	struct conf_cert *cfg = m->cfg;
+	if (m->probing != NULL) {
+		m->probing->probe = NULL;
+		m->probing = NULL;
+	}
+	if (s == NULL || cls == ACME_FAIL_LOCAL)	/* says nothing of the CA */
+		return;
+	if (cls == ACME_FAIL_UNAVAILABLE && !s->open)
+		log_notice("CA %s is unavailable: circuit breaker open; one "
+		    "probe order at a time until the CA answers", s->name);
+	else if (cls != ACME_FAIL_UNAVAILABLE && s->open)
+		log_notice("CA %s answers again: circuit breaker closed",
+		    s->name);
+	s->open = cls == ACME_FAIL_UNAVAILABLE;
+}
 
-	log_msg(LOG_LVL_ERR, cfg->name, "order at CA %s failed: %s",
-	    cfg->ca.v[m->ca_index], error);
+/* A rate limit on this certificate at its current CA: hold it there. */
+static void
+cert_hold(struct managed *m, time_t until)
+{
+	char	when[32];
+
+	if (m->held == NULL)
+		m->held = xcalloc(m->cfg->ca.n, sizeof(*m->held));
+	if (m->held[m->ca_index] >= until)
+		return;
+	m->held[m->ca_index] = until;
+	log_msg(LOG_LVL_NOTICE, m->cfg->name, "rate limited: certificate %s "
+	    "held at CA %s until %s", m->cfg->name, m->cfg->ca.v[m->ca_index],
+	    log_fmt_time(until, when, sizeof(when)));
+}
+
+/*
+ * The order at the current CA failed: a failure of the CA (unavailable,
+ * rate limited, its policy) moves on to the next CA at once; one of the
+ * domain's or ours would fail alike anywhere, so it backs off.
+ */
+static void
+order_failed(struct managed *m, const char *error,
+    const struct acme_failure *fail)
+{
+	struct conf_cert	*cfg = m->cfg;
+	enum acme_fail_class	 cls = fail != NULL ? fail->cls : ACME_FAIL_CA;
+
+	log_msg(LOG_LVL_ERR, cfg->name, "order at CA %s failed (%s): %s",
+	    cfg->ca.v[m->ca_index], acme_fail_class_name(cls), error);
+	breaker_note(ca_slot_find(m->r, cfg->ca.v[m->ca_index]), m, cls);
+	if (fail != NULL && fail->scope == ACME_SCOPE_CERT && fail->until != 0)
+		cert_hold(m, fail->until);
+	if (cls == ACME_FAIL_DOMAIN || cls == ACME_FAIL_LOCAL) {
+		if (m->ca_index + 1 < cfg->ca.n)
+			log_msg(LOG_LVL_NOTICE, cfg->name, "a %s failure: "
+			    "another CA would fail alike; not trying %s",
+			    acme_fail_class_name(cls), cfg->ca.v[m->ca_index + 1]);
+		cert_failed(m);
+		return;
+	}
 	if (m->ca_index + 1 < cfg->ca.n) {
 		m->ca_index++;
 		log_msg(LOG_LVL_NOTICE, cfg->name, "trying the next CA, %s",
@@ -570,7 +667,8 @@ order_failed(struct managed *m, const char *error)
 }
 
 static void
-order_done(void *arg, const char *pem, size_t len, const char *error)
+order_done(void *arg, const char *pem, size_t len, const char *error,
+    const struct acme_failure *fail)
 {
 	struct managed	*m = arg;
 	struct ca_slot	*s;
@@ -578,9 +676,11 @@ order_done(void *arg, const char *pem, size_t len, const char *error)
 
 	m->order = NULL;
 	if (error != NULL) {
-		order_failed(m, error);
+		order_failed(m, error, fail);
 		return;
 	}
+	breaker_note(ca_slot_find(m->r, m->cfg->ca.v[m->ca_index]), m,
+	    ACME_FAIL_NONE);
 	if (install(m, pem, len, &why) == 0)
 		return;
 	if (why == NULL) {
@@ -591,9 +691,32 @@ order_done(void *arg, const char *pem, size_t len, const char *error)
 	s = ca_slot_find(m->r, m->cfg->ca.v[m->ca_index]);
 	text = xasprintf("%s: refused the certificate it issued for %s: %s",
 	    s != NULL ? s->cfg->directory : "?", m->cfg->name, why);
-	order_failed(m, text);
+	order_failed(m, text, NULL);
 	free(text);
 	free(why);
+}
+
+/*
+ * Returns 1 if m may order at CA s (index i of its list) now: no rate limit
+ * holds m there, and s's breaker is closed or no other order probes it.
+ */
+static int
+ca_usable(struct managed *m, size_t i, struct ca_slot *s, time_t now)
+{
+	char	when[32];
+
+	if (m->held != NULL && m->held[i] > now) {
+		log_msg(LOG_LVL_INFO, m->cfg->name, "rate limited at CA %s until "
+		    "%s: not ordering there", s->name, log_fmt_time(m->held[i],
+		    when, sizeof(when)));
+		return 0;
+	}
+	if (s->open && s->probe != NULL && s->probe != m) {
+		log_msg(LOG_LVL_INFO, m->cfg->name, "CA %s: circuit breaker "
+		    "open and probed already: not ordering there", s->name);
+		return 0;
+	}
+	return 1;
 }
 
 static void
@@ -601,11 +724,27 @@ cert_order(struct managed *m)
 {
 	struct acme_order_req	 req;
 	struct ca_slot		*s;
+	time_t			 now = time(NULL);
 
-	s = ca_slot_find(m->r, m->cfg->ca.v[m->ca_index]);
+	/* the first CA from ca_index on that may take the order */
+	while ((s = ca_slot_find(m->r, m->cfg->ca.v[m->ca_index])) != NULL &&
+	    !ca_usable(m, m->ca_index, s, now) && m->ca_index + 1 < m->cfg->ca.n)
+		m->ca_index++;
 	if (s == NULL) {
-		order_done(m, NULL, 0, "no such CA");
+		order_done(m, NULL, 0, "no such CA", NULL);
 		return;
+	}
+	if (!ca_usable(m, m->ca_index, s, now)) {
+		log_msg(LOG_LVL_NOTICE, m->cfg->name, "no CA of %zu may take an "
+		    "order now", m->cfg->ca.n);
+		cert_failed(m);
+		return;
+	}
+	if (s->open) {
+		log_msg(LOG_LVL_NOTICE, m->cfg->name, "CA %s: circuit breaker "
+		    "open: this order probes it", s->name);
+		s->probe = m;
+		m->probing = s;
 	}
 	memset(&req, 0, sizeof(req));
 	req.cert_name = m->cfg->name;
@@ -615,7 +754,7 @@ cert_order(struct managed *m)
 	req.challenge = conf_challenge_name(m->cfg->challenge);
 	m->order = acme_order_start(s->ca, &req, order_done, m);
 	if (m->order == NULL)
-		order_done(m, NULL, 0, "cannot start an order");
+		order_done(m, NULL, 0, "cannot start an order", NULL);
 }
 
 static void
@@ -662,6 +801,7 @@ live_due(struct managed *m)
 		    "live certificate is unreadable (%s): reissuing", err);
 		goto out;
 	}
+	m->live_na = info.not_after;	/* caps the retry delay (cert_failed) */
 	if ((live_key = crypto_key_from_pem(key_pem, strlen(key_pem))) == NULL ||
 	    !crypto_cert_has_key(parsed, live_key)) {
 		log_msg(LOG_LVL_WARNING, m->cfg->name,
@@ -721,6 +861,8 @@ static void
 ca_slot_free(struct renewer *r, struct ca_slot *s)
 {
 	TAILQ_REMOVE(&r->cas, s, entry);
+	if (s->probe != NULL)
+		s->probe->probing = NULL;
 	acme_ca_free(s->ca);
 	free(s->name);
 	conf_ca_free(s->cfg);
@@ -874,7 +1016,9 @@ cert_reconfigure(struct managed *m, struct conf_cert *cfg)
 	htab_put(m->r->byname, cfg->name, m);
 	conf_cert_free(m->cfg);
 	m->cfg = cfg;
-	m->failures = 0;
+	m->failures = 0;	/* a changed certificate starts afresh */
+	free(m->held);
+	m->held = NULL;
 	schedule(m, 0);
 }
 
