@@ -97,6 +97,8 @@ struct managed {
 						   certificate there ends; NULL: none */
 	struct ca_slot		*probing;	/* the CA this order probes, or NULL */
 	time_t			 live_na;	/* the live certificate's notAfter; 0: none */
+	struct sched_state	 saved;		/* as in certs/<name>/schedule.json */
+	int			 saved_loaded;	/* saved read (at the first check) */
 	int			 live_valid;	/* a live certificate not yet due */
 	int			 seen;		/* still in the inventory (during apply) */
 };
@@ -374,9 +376,75 @@ cert_free(struct managed *m)
 		return;
 	cert_stop(m);
 	event_free(m->timer);
+	sched_state_clear(&m->saved);
 	conf_cert_free(m->cfg);
 	free(m->held);
 	free(m);
+}
+
+/* schedule.json's hold reason: this, then the CA's name. */
+#define HOLD_REASON	"rateLimited at CA "
+
+/* A rate limit remembered from before a restart holds at its CA again. */
+static void
+saved_hold(struct managed *m)
+{
+	const char	*r = m->saved.hold_reason;
+	size_t		 i, n = sizeof(HOLD_REASON) - 1;
+
+	if (m->saved.hold_until <= time(NULL) || r == NULL ||
+	    strncmp(r, HOLD_REASON, n) != 0)
+		return;
+	for (i = 0; i < m->cfg->ca.n; i++)
+		if (strcmp(r + n, m->cfg->ca.v[i]) == 0) {
+			if (m->held == NULL)
+				m->held = xcalloc(m->cfg->ca.n,
+				    sizeof(*m->held));
+			m->held[i] = m->saved.hold_until;
+		}
+}
+
+/*
+ * Reads what the state directory remembers of the certificate's schedule,
+ * once: a backoff or a hold survives a restart. A damaged file is no
+ * reason to stop: the schedule follows from the live certificate then.
+ */
+static void
+saved_load(struct managed *m)
+{
+	char	err[512];
+
+	if (m->saved_loaded || m->r->env.store == NULL)
+		return;
+	m->saved_loaded = 1;
+	if (store_sched_load(store_path(m->r->env.store), m->cfg->name,
+	    &m->saved, err, sizeof(err)) == -1) {
+		log_msg(LOG_LVL_WARNING, m->cfg->name, "%s: ignored, the "
+		    "schedule is recomputed from the live certificate", err);
+		/* replace the damage now: it would mislead renewctl */
+		store_sched_save(m->r->env.store, m->cfg->name, &m->saved);
+	}
+	if (m->failures == 0)
+		m->failures = m->saved.failures;
+	saved_hold(m);
+}
+
+/* Writes m->saved (after the caller changed it). */
+static void
+saved_store(struct managed *m)
+{
+	if (m->r->env.store != NULL)
+		store_sched_save(m->r->env.store, m->cfg->name, &m->saved);
+}
+
+/* A success: nothing to remember any more. */
+static void
+saved_reset(struct managed *m)
+{
+	if (sched_state_empty(&m->saved))
+		return;
+	sched_state_clear(&m->saved);
+	saved_store(m);
 }
 
 /*
@@ -410,7 +478,9 @@ cert_failed(struct managed *m)
 	crypto_key_free(m->new_key);
 	m->new_key = NULL;
 	m->failures++;
+	m->saved.failures = m->failures;
 	if (m->r->env.once) {
+		saved_store(m);
 		set_state(m, MANAGED_IDLE);
 		return;
 	}
@@ -418,10 +488,12 @@ cert_failed(struct managed *m)
 	    (long long)(m->live_na - now) : 0);
 	if ((until = held_everywhere(m, now)) != 0)	/* a few seconds' spread */
 		delay = until - now + 1 + (time_t)(jitter() * 5);
+	m->saved.retry_at = now + delay;
+	saved_store(m);
 	log_msg(LOG_LVL_NOTICE, m->cfg->name,
 	    "attempt %u failed; next attempt in %lld s", m->failures,
 	    (long long)delay);
-	schedule(m, now + delay);
+	schedule(m, m->saved.retry_at);
 }
 
 /*
@@ -441,8 +513,9 @@ cert_due(struct managed *m, const struct crypto_cert_info *info)
 		    "lifetime remains instead", m->cfg->renew_before,
 		    info->serial,
 		    (long long)(info->not_after - info->not_before));
+	/* the same spread at every check and in renewctl: no re-roll */
 	return sched_due(info->not_before, info->not_after,
-	    m->cfg->renew_before, jitter());
+	    m->cfg->renew_before, sched_spread(m->cfg->name, info->serial));
 }
 
 static void
@@ -584,6 +657,7 @@ install(struct managed *m, const char *pem, size_t len, char **why)
 	m->new_key = NULL;
 	m->live_valid = 1;
 	m->failures = 0;
+	saved_reset(m);
 	schedule_due(m, due);
 	if (m->r->env.deliver != NULL)
 		deliver_installed(m->r->env.deliver, m->cfg);
@@ -615,7 +689,10 @@ breaker_note(struct ca_slot *s, struct managed *m, enum acme_fail_class cls)
 	s->open = cls == ACME_FAIL_UNAVAILABLE;
 }
 
-/* A rate limit on this certificate at its current CA: hold it there. */
+/*
+ * A rate limit on this certificate at its current CA: hold it there, and
+ * remember it in schedule.json ("hold"; its reason names the CA).
+ */
 static void
 cert_hold(struct managed *m, time_t until)
 {
@@ -626,6 +703,10 @@ cert_hold(struct managed *m, time_t until)
 	if (m->held[m->ca_index] >= until)
 		return;
 	m->held[m->ca_index] = until;
+	m->saved.hold_until = until;
+	free(m->saved.hold_reason);
+	m->saved.hold_reason = xasprintf("%s%s", HOLD_REASON,
+	    m->cfg->ca.v[m->ca_index]);
 	log_msg(LOG_LVL_NOTICE, m->cfg->name, "rate limited: certificate %s "
 	    "held at CA %s until %s", m->cfg->name, m->cfg->ca.v[m->ca_index],
 	    log_fmt_time(until, when, sizeof(when)));
@@ -645,6 +726,9 @@ order_failed(struct managed *m, const char *error,
 
 	log_msg(LOG_LVL_ERR, cfg->name, "order at CA %s failed (%s): %s",
 	    cfg->ca.v[m->ca_index], acme_fail_class_name(cls), error);
+	sched_state_set_error(&m->saved, time(NULL), cfg->ca.v[m->ca_index],
+	    fail != NULL ? fail->url : NULL, fail != NULL ? fail->problem :
+	    NULL, error);
 	breaker_note(ca_slot_find(m->r, cfg->ca.v[m->ca_index]), m, cls);
 	if (fail != NULL && fail->scope == ACME_SCOPE_CERT && fail->until != 0)
 		cert_hold(m, fail->until);
@@ -840,10 +924,12 @@ out:
 static void
 cert_check(struct managed *m)
 {
-	time_t due;
+	time_t due, now = time(NULL);
+	char	when[32];
 
 	if (renewing(m))
 		return;
+	saved_load(m);
 	if ((due = live_due(m)) != 0) {
 		m->live_valid = 1;
 		schedule_due(m, due);
@@ -853,6 +939,14 @@ cert_check(struct managed *m)
 		return;
 	}
 	m->live_valid = 0;
+	/* a backoff from before a restart still holds */
+	if (m->saved.retry_at > now && !m->r->env.once) {
+		log_msg(LOG_LVL_NOTICE, m->cfg->name, "%u failed attempt(s) "
+		    "so far; backing off until %s", m->failures,
+		    log_fmt_time(m->saved.retry_at, when, sizeof(when)));
+		schedule(m, m->saved.retry_at);
+		return;
+	}
 	cert_issue(m);
 }
 
@@ -926,6 +1020,8 @@ ca_slot_retire(struct renewer *r, struct ca_slot *s)
 		    cert_uses_ca(m, s->name)) {
 			log_msg(LOG_LVL_NOTICE, m->cfg->name,
 			    "CA %s changed: trying again now", s->name);
+			m->saved.retry_at = 0;
+			saved_store(m);
 			schedule(m, 0);
 		}
 	}
@@ -1019,6 +1115,8 @@ cert_reconfigure(struct managed *m, struct conf_cert *cfg)
 	m->failures = 0;	/* a changed certificate starts afresh */
 	free(m->held);
 	m->held = NULL;
+	saved_load(m);		/* before the reset, or a later load undoes it */
+	saved_reset(m);
 	schedule(m, 0);
 }
 

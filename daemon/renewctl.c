@@ -96,8 +96,9 @@ status_one(const struct conf *conf, const struct conf_cert *cc, time_t now)
 		printf(ROW, cc->name, "broken", "-", "-", "-", err);
 		goto out;
 	}
-	/* no jitter: the latest the daemon may renew it */
-	due = sched_due(info.not_before, info.not_after, cc->renew_before, 0);
+	/* the daemon's own spread for this serial: the moment it acts */
+	due = sched_due(info.not_before, info.not_after, cc->renew_before,
+	    sched_spread(cc->name, info.serial));
 	delivery_state(conf->state_dir, cc, info.serial, dv, sizeof(dv),
 	    &failing);
 	printf(ROW, cc->name, info.not_after <= now ? "expired" :

@@ -1,7 +1,11 @@
 /* sched.c - when a certificate falls due, and when a failed one tries again */
 #include "config.h"
 
+#include <stdlib.h>
+#include <string.h>
+
 #include "sched.h"
+#include "xmalloc.h"
 
 /* Jitter from outside [0,1) (or NaN) is ignored rather than trusted. */
 static double
@@ -72,4 +76,67 @@ double
 sched_jitter(uint32_t r)
 {
 	return (double)r / 4294967296.0;	/* 2^32: never reaches 1 */
+}
+
+double
+sched_spread(const char *name, const char *serial)
+{
+	uint64_t	h = 0xcbf29ce484222325ULL;	/* FNV-1a, 64 bits */
+	const char	*parts[2] = { name, serial };
+	const unsigned char *p;
+	int		 i;
+
+	for (i = 0; i < 2; i++) {
+		for (p = (const unsigned char *)(parts[i] != NULL ? parts[i] :
+		    ""); *p != '\0'; p++) {
+			h ^= *p;
+			h *= 0x100000001b3ULL;
+		}
+		h ^= 0xff;		/* ("ab", "c") differs from ("a", "bc") */
+		h *= 0x100000001b3ULL;
+	}
+	/* the high bits of FNV mix best */
+	return sched_jitter((uint32_t)(h >> 32));
+}
+
+void
+sched_state_clear(struct sched_state *s)
+{
+	free(s->hold_reason);
+	free(s->err_ca);
+	free(s->err_url);
+	free(s->err_type);
+	free(s->err_detail);
+	free(s->order_ca);
+	free(s->order_url);
+	memset(s, 0, sizeof(*s));
+}
+
+int
+sched_state_empty(const struct sched_state *s)
+{
+	return s->failures == 0 && s->retry_at == 0 && s->hold_until == 0 &&
+	    s->hold_reason == NULL && s->err_at == 0 && s->err_ca == NULL &&
+	    s->err_url == NULL && s->err_type == NULL && s->err_detail == NULL &&
+	    s->ari_start == 0 && s->ari_end == 0 && s->ari_moment == 0 &&
+	    s->ari_next_fetch == 0 && s->order_ca == NULL &&
+	    s->order_url == NULL;
+}
+
+static void
+set_str(char **dst, const char *src)
+{
+	free(*dst);
+	*dst = src != NULL ? xstrdup(src) : NULL;
+}
+
+void
+sched_state_set_error(struct sched_state *s, time_t at, const char *ca,
+    const char *url, const char *type, const char *detail)
+{
+	s->err_at = at;
+	set_str(&s->err_ca, ca);
+	set_str(&s->err_url, url);
+	set_str(&s->err_type, type);
+	set_str(&s->err_detail, detail);
 }

@@ -53,5 +53,45 @@ time_t	sched_retry(unsigned failures, double jitter, long long left);
 
 /* Returns r mapped onto [0,1): a jitter fraction from a uniform random r. */
 double	sched_jitter(uint32_t r);
+/*
+ * Returns the jitter fraction in [0,1) of certificate name's serial: a
+ * hash of both, so it differs across certificates and issuances like a
+ * random one, yet a restart, a reload and renewctl all get the same due
+ * moment without storing it.
+ */
+double	sched_spread(const char *name, const char *serial);
+
+/*
+ * What renewd remembers of a certificate's schedule across restarts, in
+ * certs/<name>/schedule.json (store_sched_load, store_sched_save; the
+ * format is in renewd(8)). Plain data: times are seconds since the epoch,
+ * 0 for none; strings are malloc'd or NULL. A zeroed struct is "nothing
+ * to remember": the schedule follows from the live certificate alone.
+ */
+struct sched_state {
+	unsigned failures;	/* consecutive failed attempts */
+	time_t	 retry_at;	/* backoff: no attempt before then */
+	time_t	 hold_until;	/* a rate limit on this certificate */
+	char	*hold_reason;
+	time_t	 err_at;	/* the last failure: when, at which CA and URL, */
+	char	*err_ca;	/* the problem type and its detail */
+	char	*err_url;
+	char	*err_type;
+	char	*err_detail;
+	time_t	 ari_start;	/* the CA's suggested window (RFC 9773), */
+	time_t	 ari_end;	/* the moment chosen in it, */
+	time_t	 ari_moment;	/* and when to ask again */
+	time_t	 ari_next_fetch;
+	char	*order_ca;	/* an order in flight, to resume after a */
+	char	*order_url;	/* restart instead of ordering again */
+};
+
+/* Frees the strings of s and zeroes it. */
+void	sched_state_clear(struct sched_state *s);
+/* Returns 1 if s has nothing to remember (all zero). */
+int	sched_state_empty(const struct sched_state *s);
+/* Sets *s's last error (strings copied; NULL is allowed) at time at. */
+void	sched_state_set_error(struct sched_state *s, time_t at, const char *ca,
+	    const char *url, const char *type, const char *detail);
 
 #endif

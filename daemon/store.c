@@ -18,6 +18,7 @@
 
 #include "fsutil.h"
 #include "log.h"
+#include "sched.h"
 #include "store.h"
 #include "validate.h"
 #include "xmalloc.h"
@@ -757,5 +758,226 @@ store_delivery_state(const char *state_dir, const char *name,
 	json_decref(o);
 	free(text);
 	errno = saved;
+	return rc;
+}
+
+/*
+ * certs/<name>/schedule.json, version 1 (renewd(8) documents it):
+ *   {"version": 1, "failures": N, "retry_at": T,
+ *    "hold": {"until": T, "reason": S},
+ *    "last_error": {"at": T, "ca": S, "url": S, "type": S, "detail": S},
+ *    "ari": {"start": T, "end": T, "moment": T, "next_fetch": T},
+ *    "order": {"ca": S, "url": S}}
+ * T are seconds since the epoch; members that are zero or NULL are left
+ * out, and a reader takes a missing member as zero. Unknown members are
+ * ignored, so a later version may add some without a new number.
+ */
+#define SCHED_FORMAT	1
+
+static void
+put_time(json_t *o, const char *k, time_t t)
+{
+	if (t != 0)
+		json_object_set_new(o, k, json_integer((json_int_t)t));
+}
+
+static void
+put_str(json_t *o, const char *k, const char *v)
+{
+	if (v != NULL)
+		json_object_set_new(o, k, json_string(v));
+}
+
+/* Adds sub to o as k unless it is empty; takes sub over. */
+static void
+put_obj(json_t *o, const char *k, json_t *sub)
+{
+	if (json_object_size(sub) > 0)
+		json_object_set(o, k, sub);
+	json_decref(sub);
+}
+
+int
+store_sched_save(struct store *st, const char *name,
+    const struct sched_state *s)
+{
+	json_t	*o, *sub;
+	char	*text;
+	int	 dfd, rc = -1;
+
+	if (!valid_name(name))
+		return -1;
+	/* jansson allocates through xmalloc's hooks: no NULL to check */
+	o = json_pack("{s:i}", "version", SCHED_FORMAT);
+	if (s->failures != 0)
+		json_object_set_new(o, "failures", json_integer(s->failures));
+	put_time(o, "retry_at", s->retry_at);
+	sub = json_object();
+	put_time(sub, "until", s->hold_until);
+	put_str(sub, "reason", s->hold_reason);
+	put_obj(o, "hold", sub);
+	sub = json_object();
+	put_time(sub, "at", s->err_at);
+	put_str(sub, "ca", s->err_ca);
+	put_str(sub, "url", s->err_url);
+	put_str(sub, "type", s->err_type);
+	put_str(sub, "detail", s->err_detail);
+	put_obj(o, "last_error", sub);
+	sub = json_object();
+	put_time(sub, "start", s->ari_start);
+	put_time(sub, "end", s->ari_end);
+	put_time(sub, "moment", s->ari_moment);
+	put_time(sub, "next_fetch", s->ari_next_fetch);
+	put_obj(o, "ari", sub);
+	sub = json_object();
+	put_str(sub, "ca", s->order_ca);
+	put_str(sub, "url", s->order_url);
+	put_obj(o, "order", sub);
+	text = json_dumps(o, JSON_SORT_KEYS | JSON_INDENT(1));
+	json_decref(o);
+	if ((dfd = store_subdir(st, name, "certs", name)) != -1) {
+		if (fsutil_write_atomic_at(dfd, "schedule.json", text,
+		    strlen(text), 0600, (uid_t)-1, (gid_t)-1) == -1)
+			log_msg(LOG_LVL_ERR, name, "cannot write %s/certs/%s/"
+			    "schedule.json: %s", st->dir, name, strerror(errno));
+		else
+			rc = 0;
+		close(dfd);
+	}
+	free(text);
+	return rc;
+}
+
+/* Reads member k of o as a time: absent is 0; else a non-negative integer. */
+static int
+get_time(json_t *o, const char *k, time_t *t, const char **bad)
+{
+	json_t *v = json_object_get(o, k);
+
+	if (v == NULL)
+		return 0;
+	if (!json_is_integer(v) || json_integer_value(v) < 0) {
+		*bad = k;
+		return -1;
+	}
+	*t = (time_t)json_integer_value(v);
+	return 0;
+}
+
+/* Reads member k of o as a string: absent is NULL. */
+static int
+get_str(json_t *o, const char *k, char **out, const char **bad)
+{
+	json_t *v = json_object_get(o, k);
+
+	if (v == NULL)
+		return 0;
+	if (!json_is_string(v)) {
+		*bad = k;
+		return -1;
+	}
+	*out = xstrdup(json_string_value(v));
+	return 0;
+}
+
+/* Returns member k of o if it is an object (or absent: an empty one). */
+static json_t *
+get_obj(json_t *o, const char *k, json_t *empty, const char **bad)
+{
+	json_t *v = json_object_get(o, k);
+
+	if (v == NULL)
+		return empty;
+	if (!json_is_object(v)) {
+		*bad = k;
+		return NULL;
+	}
+	return v;
+}
+
+static int
+sched_from_json(json_t *o, struct sched_state *s, const char **bad)
+{
+	json_t	*empty, *hold, *err, *ari, *order, *v;
+	time_t	 failures = 0;
+	int	 rc = -1;
+
+	empty = json_object();
+	if ((v = json_object_get(o, "version")) == NULL ||
+	    !json_is_integer(v) || json_integer_value(v) != SCHED_FORMAT) {
+		*bad = "version";
+		goto out;
+	}
+	if ((hold = get_obj(o, "hold", empty, bad)) == NULL ||
+	    (err = get_obj(o, "last_error", empty, bad)) == NULL ||
+	    (ari = get_obj(o, "ari", empty, bad)) == NULL ||
+	    (order = get_obj(o, "order", empty, bad)) == NULL)
+		goto out;
+	if (get_time(o, "failures", &failures, bad) == -1 ||
+	    get_time(o, "retry_at", &s->retry_at, bad) == -1 ||
+	    get_time(hold, "until", &s->hold_until, bad) == -1 ||
+	    get_str(hold, "reason", &s->hold_reason, bad) == -1 ||
+	    get_time(err, "at", &s->err_at, bad) == -1 ||
+	    get_str(err, "ca", &s->err_ca, bad) == -1 ||
+	    get_str(err, "url", &s->err_url, bad) == -1 ||
+	    get_str(err, "type", &s->err_type, bad) == -1 ||
+	    get_str(err, "detail", &s->err_detail, bad) == -1 ||
+	    get_time(ari, "start", &s->ari_start, bad) == -1 ||
+	    get_time(ari, "end", &s->ari_end, bad) == -1 ||
+	    get_time(ari, "moment", &s->ari_moment, bad) == -1 ||
+	    get_time(ari, "next_fetch", &s->ari_next_fetch, bad) == -1 ||
+	    get_str(order, "ca", &s->order_ca, bad) == -1 ||
+	    get_str(order, "url", &s->order_url, bad) == -1)
+		goto out;
+	if (failures > 1000000) {
+		*bad = "failures";
+		goto out;
+	}
+	s->failures = (unsigned)failures;
+	rc = 0;
+out:
+	json_decref(empty);
+	return rc;
+}
+
+int
+store_sched_load(const char *state_dir, const char *name,
+    struct sched_state *s, char *err, size_t errlen)
+{
+	json_t		*o = NULL;
+	json_error_t	 jerr;
+	const char	*bad = NULL;
+	char		*rel, *text;
+	int		 dfd, rc = -1;
+
+	sched_state_clear(s);
+	if (!valid_name(name))
+		return 0;
+	if ((dfd = open(state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1) {
+		snprintf(err, errlen, "%s: %s", state_dir, strerror(errno));
+		return -1;
+	}
+	rel = xasprintf("certs/%s/schedule.json", name);
+	text = fsutil_read_file_at(dfd, rel, STORE_FILE_MAX, NULL);
+	if (text == NULL && errno == ENOENT)
+		rc = 0;
+	else if (text == NULL)
+		snprintf(err, errlen, "%s/%s: %s", state_dir, rel,
+		    strerror(errno));
+	else if ((o = json_loads(text, 0, &jerr)) == NULL)
+		snprintf(err, errlen, "%s/%s:%d:%d: %s", state_dir, rel,
+		    jerr.line, jerr.column, jerr.text);
+	else if (!json_is_object(o) || sched_from_json(o, s, &bad) == -1)
+		snprintf(err, errlen, "%s/%s: %s%s", state_dir, rel,
+		    bad != NULL ? "a bad member: " : "not a JSON object",
+		    bad != NULL ? bad : "");
+	else
+		rc = 1;
+	if (rc == -1)
+		sched_state_clear(s);
+	json_decref(o);
+	free(text);
+	free(rel);
+	close(dfd);
 	return rc;
 }

@@ -11,6 +11,8 @@
  *   state_dir/accounts/<ca>/account.json        {"url": "...", "directory": "..."}
  *   state_dir/certs/<name>/<version>/{privkey,cert,chain,fullchain}.pem
  *   state_dir/certs/<name>/live -> <version>    switched by rename(2)
+ *   state_dir/certs/<name>/schedule.json        failures, holds, ARI, order in flight
+ *   state_dir/certs/<name>/delivery.json        what became of the last delivery
  * Directories are 0700, files 0600 unless said otherwise.
  */
 
@@ -82,6 +84,22 @@ int		 store_delivery_save(struct store *, const char *name,
  */
 int		 store_delivery_state(const char *state_dir, const char *name,
 		    const char *serial, char *out, size_t outlen);
+struct sched_state;
+
+/*
+ * Saves what s says of certificate name's schedule to
+ * certs/<name>/schedule.json, atomically. Returns 0 or -1 (logged).
+ */
+int		 store_sched_save(struct store *, const char *name,
+		    const struct sched_state *s);
+/*
+ * Loads certs/<name>/schedule.json into *s (cleared first). Returns 1 if
+ * loaded, 0 if there is none (or name is not a valid name), -1 with why in
+ * err if it is damaged or of an unknown version: then *s is zero and the
+ * caller recomputes the schedule. Needs no lock: renewctl reads it too.
+ */
+int		 store_sched_load(const char *state_dir, const char *name,
+		    struct sched_state *s, char *err, size_t errlen);
 /* Returns malloc'd path of state_dir/certs/<name>/live (no lock needed), NULL for a bad name. */
 char		*store_cert_live_path(const char *state_dir, const char *name);
 

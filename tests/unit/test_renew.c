@@ -598,7 +598,15 @@ a_bad_chain_counts_as_a_failure(void **state)
 	fake_finish(fake.active[0], "<html>busy</html>", NULL);
 	assert_int_equal(m->failures, 1);
 	assert_int_equal(m->state, MANAGED_IDLE);
+	/* the backoff is remembered: a check now waits it out */
+	assert_true(m->saved.retry_at > now);
+	schedule(m, 0);
+	event_base_loop(fx->base, EVLOOP_NONBLOCK);
+	assert_int_equal(fake.nactive, 0);
+	assert_int_equal(m->state, MANAGED_IDLE);
+	assert_int_equal(m->next_check, m->saved.retry_at);
 	/* a certificate for another key */
+	m->saved.retry_at = 0;
 	schedule(m, 0);
 	RUN_UNTIL(fx, fake.nactive == 1);
 	other = EVP_EC_gen("P-256");
@@ -608,6 +616,7 @@ a_bad_chain_counts_as_a_failure(void **state)
 	EVP_PKEY_free(other);
 	assert_int_equal(m->failures, 2);
 	/* one that misses a domain */
+	m->saved.retry_at = 0;
 	schedule(m, 0);
 	RUN_UNTIL(fx, fake.nactive == 1);
 	other = evp_of(fake.active[0]->key);
@@ -899,6 +908,14 @@ order_of(struct managed *m)
 	return NULL;
 }
 
+/* Tries m again now, whatever its backoff says. */
+static void
+retry_now(struct managed *m)
+{
+	m->saved.retry_at = 0;
+	schedule(m, 0);
+}
+
 /* A failed validation would fail at any CA: no switch, backoff here. */
 static void
 a_domain_failure_does_not_switch_ca(void **state)
@@ -917,7 +934,7 @@ a_domain_failure_does_not_switch_ca(void **state)
 	assert_int_equal(fake.started, 1);
 	assert_false(ca_slot_find(fx->r, "first")->open);
 	/* ours (a solver that cannot publish) neither */
-	schedule(m, 0);
+	retry_now(m);
 	RUN_UNTIL(fx, fake.nactive == 1);
 	fake_fail(fake.active[0], ACME_FAIL_LOCAL, "hook failed");
 	assert_int_equal(fake.nactive, 0);
@@ -971,12 +988,12 @@ the_breaker_lets_one_probe_through(void **state)
 	fake_fail(order_of(api), ACME_FAIL_DOMAIN, "dns");
 	assert_int_equal(fake.nactive, 0);
 	/* the next attempt of www probes the first CA ... */
-	schedule(www, 0);
+	retry_now(www);
 	RUN_UNTIL(fx, fake.nactive == 1);
 	assert_string_equal(order_of(www)->ca->name, "first");
 	assert_ptr_equal(first->probe, www);
 	/* ... so api's goes straight to the second */
-	schedule(api, 0);
+	retry_now(api);
 	RUN_UNTIL(fx, fake.nactive == 2);
 	assert_string_equal(order_of(api)->ca->name, "second");
 	/* the probe fails for unavailability: still open, no probe */
@@ -986,7 +1003,7 @@ the_breaker_lets_one_probe_through(void **state)
 	assert_string_equal(order_of(www)->ca->name, "second");
 	fake_fail(order_of(www), ACME_FAIL_DOMAIN, "dns");
 	/* the next probe gets an answer: closed */
-	schedule(www, 0);
+	retry_now(www);
 	RUN_UNTIL(fx, fake.nactive == 2);
 	assert_ptr_equal(first->probe, www);
 	fake_fail(order_of(www), ACME_FAIL_CA, "caa");
@@ -1000,7 +1017,8 @@ static void
 a_certificate_rate_limit_holds_it_at_that_ca(void **state)
 {
 	struct fx	*fx = *state;
-	struct managed	*m;
+	struct managed	*m, *m2;
+	struct renewer	*again;
 	time_t		 now = time(NULL);
 
 	apply(fx, WWW_2CA);
@@ -1013,6 +1031,9 @@ a_certificate_rate_limit_holds_it_at_that_ca(void **state)
 	fake_finish(fake.active[0], NULL, "rateLimited");
 	assert_string_equal(fake.active[0]->ca->name, "second");
 	assert_int_equal(m->held[0], now + 3600);
+	/* schedule.json keeps it, naming the CA */
+	assert_int_equal(m->saved.hold_until, now + 3600);
+	assert_string_equal(m->saved.hold_reason, "rateLimited at CA first");
 	/* limited at the second too, for longer: wait for the first to free */
 	fake.fail.until = now + 7200;
 	fake_finish(fake.active[0], NULL, "rateLimited");
@@ -1024,10 +1045,22 @@ a_certificate_rate_limit_holds_it_at_that_ca(void **state)
 	RUN_UNTIL(fx, m->state == MANAGED_IDLE && m->new_key == NULL &&
 	    m->next_check > now + 60);
 	assert_int_equal(fake.started, 2);
+	/* a restart remembers the last hold (at the second CA) and the backoff */
+	again = fx_renewer(fx, 0);
+	apply_to(fx, again, FIRST, WWW_2CA);
+	m2 = cert_find(again, "www");
+	RUN_UNTIL(fx, m2->state == MANAGED_IDLE);
+	assert_non_null(m2->held);
+	assert_int_equal(m2->held[0], 0);
+	assert_int_equal(m2->held[1], now + 7200);
+	assert_true(m2->next_check >= now + 3600 && m2->next_check <= now + 3610);
+	assert_int_equal(fake.started, 2);
+	renewer_free(again);
 	/* a change of the certificate forgets the limits */
 	apply(fx, WWW "    ca: [first, second]\n    key: ecdsa-p384\n");
 	assert_null(m->held);
 	assert_int_equal(m->failures, 0);
+	assert_int_equal(m->saved.hold_until, 0);
 }
 
 int

@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <time.h>
 #include <cmocka.h>
 
@@ -282,6 +283,63 @@ retry_never_waits_past_a_tenth_of_the_time_left(void **state)
 	assert_int_equal(sched_retry(4, 0.5, 90LL * DAY), DAY);
 }
 
+/* ---- sched_spread: a per-issuance jitter that needs no storage ---- */
+
+static void
+spread_is_stable_and_in_unit_interval(void **state)
+{
+	double a = sched_spread("www", "0a1b2c");
+
+	assert_true(a >= 0 && a < 1);
+	assert_true(sched_spread("www", "0a1b2c") == a);
+}
+
+static void
+spread_differs_across_names_and_serials(void **state)
+{
+	double	a = sched_spread("www", "0a1b2c");
+
+	assert_true(sched_spread("www", "0a1b2d") != a);
+	assert_true(sched_spread("wwx", "0a1b2c") != a);
+	/* where the name ends matters: ("ab", "c") is not ("a", "bc") */
+	assert_true(sched_spread("ab", "c") != sched_spread("a", "bc"));
+	assert_true(sched_spread(NULL, NULL) >= 0);
+}
+
+static void
+spread_covers_the_interval_evenly(void **state)
+{
+	unsigned	buckets[10] = { 0 }, i;
+	char		serial[32];
+
+	/* 10,000 serials: every tenth of [0,1) gets 1000 +- 20 % */
+	for (i = 0; i < 10000; i++) {
+		snprintf(serial, sizeof(serial), "%08x", i * 2654435761u);
+		buckets[(int)(sched_spread("cert", serial) * 10)]++;
+	}
+	for (i = 0; i < 10; i++)
+		assert_in_range(buckets[i], 800, 1200);
+}
+
+/* ---- struct sched_state helpers ---- */
+
+static void
+state_empty_until_something_is_set(void **state)
+{
+	struct sched_state s = { 0 };
+
+	assert_true(sched_state_empty(&s));
+	sched_state_set_error(&s, 5, "le", "https://ca/x", NULL, "down");
+	assert_false(sched_state_empty(&s));
+	assert_string_equal(s.err_ca, "le");
+	assert_null(s.err_type);
+	sched_state_set_error(&s, 6, NULL, NULL, "urn:x", NULL);
+	assert_null(s.err_ca);
+	assert_string_equal(s.err_type, "urn:x");
+	sched_state_clear(&s);
+	assert_true(sched_state_empty(&s));
+}
+
 int
 main(void)
 {
@@ -308,6 +366,10 @@ main(void)
 		cmocka_unit_test(backoff_zero_failures_counts_as_one),
 		cmocka_unit_test(backoff_jitter_spreads_ten_percent_each_way),
 		cmocka_unit_test(backoff_never_shrinks_as_failures_grow),
+		cmocka_unit_test(spread_is_stable_and_in_unit_interval),
+		cmocka_unit_test(spread_differs_across_names_and_serials),
+		cmocka_unit_test(spread_covers_the_interval_evenly),
+		cmocka_unit_test(state_empty_until_something_is_set),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -25,6 +25,7 @@
 
 #include "fsutil.h"
 #include "log.h"
+#include "sched.h"
 #include "store.h"
 
 struct fx {
@@ -1143,6 +1144,112 @@ test_open_accepts_state_dir_under_tmp(void **state)
 	nftw(base, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 }
 
+/* ---- certs/<name>/schedule.json ---- */
+
+static void
+test_sched_round_trip(void **state)
+{
+	struct fx		*fx = *state;
+	struct sched_state	 s = { 0 }, back = { 0 };
+	char			 err[256];
+
+	assert_int_equal(store_sched_load(fx->state, "www", &back, err,
+	    sizeof(err)), 0);
+	s.failures = 3;
+	s.retry_at = 1700000100;
+	s.hold_until = 1700000200;
+	s.hold_reason = strdup("rateLimited: too many certificates");
+	sched_state_set_error(&s, 1700000050, "le", "https://ca/order/1",
+	    "urn:ietf:params:acme:error:serverInternal", "it broke \"here\"");
+	s.ari_start = 1700001000;
+	s.ari_end = 1700002000;
+	s.ari_moment = 1700001500;
+	s.ari_next_fetch = 1700000300;
+	s.order_ca = strdup("le");
+	s.order_url = strdup("https://ca/order/1");
+	assert_int_equal(store_sched_save(fx->st, "www", &s), 0);
+	assert_int_equal(store_sched_load(fx->state, "www", &back, err,
+	    sizeof(err)), 1);
+	assert_int_equal(back.failures, 3);
+	assert_int_equal(back.retry_at, 1700000100);
+	assert_int_equal(back.hold_until, 1700000200);
+	assert_string_equal(back.hold_reason, s.hold_reason);
+	assert_int_equal(back.err_at, 1700000050);
+	assert_string_equal(back.err_ca, "le");
+	assert_string_equal(back.err_url, "https://ca/order/1");
+	assert_string_equal(back.err_type, s.err_type);
+	assert_string_equal(back.err_detail, "it broke \"here\"");
+	assert_int_equal(back.ari_start, 1700001000);
+	assert_int_equal(back.ari_end, 1700002000);
+	assert_int_equal(back.ari_moment, 1700001500);
+	assert_int_equal(back.ari_next_fetch, 1700000300);
+	assert_string_equal(back.order_ca, "le");
+	assert_string_equal(back.order_url, "https://ca/order/1");
+	/* an empty state is saved as such and loads empty */
+	sched_state_clear(&s);
+	assert_int_equal(store_sched_save(fx->st, "www", &s), 0);
+	assert_int_equal(store_sched_load(fx->state, "www", &back, err,
+	    sizeof(err)), 1);
+	assert_true(sched_state_empty(&back));
+	sched_state_clear(&back);
+}
+
+/* Writes text as certs/www/schedule.json and loads it. */
+static int
+sched_load_text(struct fx *fx, const char *text, struct sched_state *s,
+    char *err, size_t errlen)
+{
+	char	*dir = join(fx->state, "certs/www"), *path;
+
+	assert_int_equal(fsutil_mkdir_p(dir, 0700), 0);
+	path = join(dir, "schedule.json");
+	assert_int_equal(fsutil_write_atomic(path, text, strlen(text), 0600), 0);
+	free(path);
+	free(dir);
+	return store_sched_load(fx->state, "www", s, err, errlen);
+}
+
+static void
+test_sched_damage_is_reported_and_loads_nothing(void **state)
+{
+	struct fx		*fx = *state;
+	struct sched_state	 s = { 0 };
+	char			 err[512];
+	static const struct {
+		const char *text, *want;
+	} cases[] = {
+		{ "{\"version\": 1, \"failures\": 2,", "schedule.json:1:" },
+		{ "[1, 2]", "not a JSON object" },
+		{ "{\"version\": 2}", "a bad member: version" },
+		{ "{\"failures\": 2}", "a bad member: version" },
+		{ "{\"version\": 1, \"retry_at\": -5}", "a bad member: retry_at" },
+		{ "{\"version\": 1, \"retry_at\": \"soon\"}",
+		    "a bad member: retry_at" },
+		{ "{\"version\": 1, \"hold\": 7}", "a bad member: hold" },
+		{ "{\"version\": 1, \"order\": {\"url\": 7}}",
+		    "a bad member: url" },
+		{ "{\"version\": 1, \"failures\": 99999999999}",
+		    "a bad member: failures" },
+	};
+	size_t			 i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		err[0] = '\0';
+		assert_int_equal(sched_load_text(fx, cases[i].text, &s, err,
+		    sizeof(err)), -1);
+		if (strstr(err, cases[i].want) == NULL ||
+		    strstr(err, "certs/www/schedule.json") == NULL)
+			fail_msg("case %zu: \"%s\" lacks \"%s\"", i, err,
+			    cases[i].want);
+		assert_true(sched_state_empty(&s));
+	}
+	/* unknown members are a later version's additions: ignored */
+	assert_int_equal(sched_load_text(fx, "{\"version\": 1, \"failures\": 1, "
+	    "\"later\": {\"x\": 1}}", &s, err, sizeof(err)), 1);
+	assert_int_equal(s.failures, 1);
+	sched_state_clear(&s);
+}
+
 int
 main(void)
 {
@@ -1174,6 +1281,10 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_open_removes_leftover_temp_files_only, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_full_disk_fails_cleanly_and_keeps_old_state, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_symlinked_certs_dir_is_refused_and_not_written_through, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sched_round_trip,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sched_damage_is_reported_and_loads_nothing,
+		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_symlinked_cert_dir_is_refused_and_not_written_through, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_symlinked_account_dir_is_refused_and_not_written_through, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_symlinked_version_dir_is_not_read_through, setup, teardown),
