@@ -10,9 +10,11 @@ pebble_start PEBBLE_WFE_NONCEREJECT=0
 ca_proxy_start
 ERR=urn:ietf:params:acme:error
 
-# conf FILE CERT_YAML: CA a (the proxy, MAX_A orders at once) and b (Pebble).
+# conf FILE CERT_YAML: CA a (the proxy, MAX_A orders at once) and b
+# (Pebble), the list [a, b] for every certificate; with ONLY_A=1, a alone.
 conf() {
-	cat >"$1" <<EOY
+	{
+		cat <<EOY
 state_dir: $T/state
 http01:
   listen: ["127.0.0.1:$HTTP01_PORT"]
@@ -21,14 +23,16 @@ cas:
     directory: $PROXY_DIR
     ca_bundle: $PEBBLE_CA
     max_concurrent_orders: ${MAX_A:-8}
+EOY
+		[ -n "${ONLY_A:-}" ] || cat <<EOY
   - name: b
     directory: $PEBBLE_DIR
     ca_bundle: $PEBBLE_CA
 defaults:
   ca: [a, b]
-certificates:
-$2
 EOY
+		printf 'certificates:\n%s\n' "$2"
+	} >"$1"
 }
 # once NAME CERT_YAML: renewd --once on that inventory; log in $T/NAME.log.
 once() {
@@ -82,10 +86,7 @@ check "no order went to b" test "$(direct_orders "$T/dead.log")" -eq 0
 # --- 503 on newOrder: that endpoint is held, the next order does not knock
 proxy_clear
 proxy_fault '{"fault":"unavailable","endpoint":"newOrder","retryAfter":60}' >/dev/null
-MAX_A=1 once busy "  - name: busy1
-    domains: [busy1.example]
-  - name: busy2
-    domains: [busy2.example]"
+MAX_A=1 once busy "$(cert_list busy 2 example)"
 check "503 on a's newOrder: both certificates come from b (exit 0)" test $? -eq 0 -a "$(direct_orders "$T/busy.log")" -eq 2
 check "a's newOrder was asked once: the second order was held back" test "$(proxy_count endpoint=newOrder)" -eq 1
 check "the hold is logged once, with the endpoint and the deadline" test "$(grep -c \
@@ -95,44 +96,44 @@ check "the hold is logged once, with the endpoint and the deadline" test "$(grep
 proxy_clear
 proxy_fault '{"fault":"rateLimited","endpoint":"newOrder","retryAfter":60,
     "detail":"too many new orders recently"}' >/dev/null
-MAX_A=1 once acct "  - name: acct1
-    domains: [acct1.example]
-  - name: acct2
-    domains: [acct2.example]"
+MAX_A=1 once acct "$(cert_list acct 2 example)"
 check "rateLimited for the account: both certificates come from b" test $? -eq 0 -a "$(direct_orders "$T/acct.log")" -eq 2
 check "a got one newOrder: the account's next one was held back" test "$(proxy_count endpoint=newOrder)" -eq 1
 check "logged once: rate limited, account, CA, deadline" \
     test "$(grep -c "notice: rate limited: account https://[^ ]* of CA a holds new orders until 20" "$T/acct.log")" -eq 1
 
-# --- rateLimited for one certificate: only it waits, until the deadline
+# --- rateLimited for one certificate: only it waits, until the deadline,
+#     across a restart
 proxy_clear
-proxy_fault '{"fault":"rateLimited","endpoint":"newOrder","identifier":"limited.example","retryAfter":6,
+proxy_fault '{"fault":"rateLimited","endpoint":"newOrder","identifier":"limited.example","retryAfter":8,
     "count":1,"detail":"too many certificates already issued for limited.example"}' >/dev/null
-cat >"$T/rl.yaml" <<EOY
-state_dir: $T/state
-http01:
-  listen: ["127.0.0.1:$HTTP01_PORT"]
-cas:
-  - name: a
-    directory: $PROXY_DIR
-    ca_bundle: $PEBBLE_CA
-certificates:
-  - name: limited
+ONLY_A=1 conf "$T/rl.yaml" "  - name: limited
     domains: [limited.example]
   - name: free
-    domains: [free.example]
-EOY
+    domains: [free.example]"
 spawn "$T/rl.log" "$RENEWD" -c "$T/rl.yaml"
 RL_PID=$LAST_PID
 check "the other certificate renews meanwhile" wait_for 20 verify_cert free
 check "the limited one is held, logged with its scope and deadline" wait_for 5 \
     grep -q "\[limited\] rate limited: certificate limited held at CA a until 20" "$T/rl.log"
-check "and not ordered again before the deadline" test "$(proxy_count 'endpoint=newOrder&identifier=limited.example')" -eq 1
-check "after it, the limited certificate is issued" wait_for 20 verify_cert limited
+check "schedule.json keeps the hold and its CA" test "$(jq -r .hold.reason "$T/state/certs/limited/schedule.json")" = \
+    "rateLimited at CA a"
+check "and the last error's problem type" test "$(jq -r .last_error.type "$T/state/certs/limited/schedule.json")" = \
+    "$ERR:rateLimited"
+kill -9 "$RL_PID"
+wait "$RL_PID" 2>/dev/null
+spawn "$T/rl2.log" "$RENEWD" -c "$T/rl.yaml"
+RL_PID=$LAST_PID
+check "after a restart it still waits for the deadline" wait_for 10 \
+    grep -q "\[limited\] 1 failed attempt(s) so far; backing off until" "$T/rl2.log"
+check "and is not ordered again before it" test "$(proxy_count 'endpoint=newOrder&identifier=limited.example')" -eq 1
+check "after it, the limited certificate is issued" wait_for 25 verify_cert limited
 first=$(proxy_log 'endpoint=newOrder&identifier=limited.example' | jq '.[0].time')
 second=$(proxy_log 'endpoint=newOrder&identifier=limited.example' | jq '.[1].time')
-check "its second newOrder came no sooner than Retry-After (6 s)" \
-    test "$(echo "$second - $first >= 6" | bc)" = 1
+check "its second newOrder came no sooner than Retry-After (8 s)" \
+    test "$(echo "$second - $first >= 8" | bc)" = 1
+check "a success forgets the failure: schedule.json is empty again" \
+    test "$(jq -c 'del(.version)' "$T/state/certs/limited/schedule.json" 2>/dev/null || echo '{}')" = '{}'
 kill "$RL_PID"
 
 done_testing
