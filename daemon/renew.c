@@ -724,8 +724,8 @@ order_failed(struct managed *m, const char *error,
 	struct conf_cert	*cfg = m->cfg;
 	enum acme_fail_class	 cls = fail != NULL ? fail->cls : ACME_FAIL_CA;
 
-	log_msg(LOG_LVL_ERR, cfg->name, "order at CA %s failed (%s): %s",
-	    cfg->ca.v[m->ca_index], acme_fail_class_name(cls), error);
+	log_msg(LOG_LVL_ERR, cfg->name, "order at CA %s failed: %s (class: %s)",
+	    cfg->ca.v[m->ca_index], error, acme_fail_class_name(cls));
 	sched_state_set_error(&m->saved, time(NULL), cfg->ca.v[m->ca_index],
 	    fail != NULL ? fail->url : NULL, fail != NULL ? fail->problem :
 	    NULL, error);

@@ -70,7 +70,7 @@ once caa "  - name: caa
     domains: [caa.example]"
 check "caa at CA a: the certificate comes from b" issued_by caa "$PEBBLE_PORT" "$T/caa.log"
 check "a (CA) failure, not retried at a" test "$(proxy_count endpoint=newOrder)" -eq 1 -a \
-    "$(grep -c "order at CA a failed (CA): .*$ERR:caa" "$T/caa.log")" -eq 1
+    "$(grep -c "order at CA a failed: .*$ERR:caa.* (class: CA)" "$T/caa.log")" -eq 1
 check "the breaker did not open on a refusal" not_grep "circuit breaker" "$T/caa.log"
 
 # --- a failed validation: any CA would fail alike; b is not asked
@@ -79,7 +79,7 @@ chall_add_a dead.example 127.0.0.2 || bail "challtestsrv add-a failed"
 once dead "  - name: dead
     domains: [dead.example]"
 check "a failed validation fails the certificate (exit 1)" test $? -eq 1
-check "as the domain's failure" grep -q "\[dead\] order at CA a failed (domain): .*$ERR:connection" "$T/dead.log"
+check "as the domain's failure" grep -q "\[dead\] order at CA a failed: .*$ERR:connection.* (class: domain)" "$T/dead.log"
 check "and says why b is not tried" grep -q "\[dead\] a domain failure: another CA would fail alike; not trying b" "$T/dead.log"
 check "no order went to b" test "$(direct_orders "$T/dead.log")" -eq 0
 
