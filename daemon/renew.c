@@ -99,6 +99,8 @@ struct managed {
 	time_t			 live_na;	/* the live certificate's notAfter; 0: none */
 	struct sched_state	 saved;		/* as in certs/<name>/schedule.json */
 	int			 saved_loaded;	/* saved read (at the first check) */
+	int			 breaker_wait;	/* backing off because a breaker
+						   kept every CA from it */
 	int			 live_valid;	/* a live certificate not yet due */
 	int			 seen;		/* still in the inventory (during apply) */
 };
@@ -147,6 +149,7 @@ struct renewer {
 
 static void	cert_check(struct managed *);
 static void	cert_order(struct managed *);
+static int	cert_uses_ca(const struct managed *, const char *ca);
 
 /* A fraction in [0,1) that differs per certificate and per attempt. */
 static double
@@ -670,6 +673,27 @@ out:
 	return rc;
 }
 
+/*
+ * s's breaker closed: the certificates it kept from every CA try again
+ * within a minute instead of waiting out a backoff they never tried for.
+ */
+static void
+breaker_closed(struct renewer *r, struct ca_slot *s)
+{
+	struct managed	*m;
+	time_t		 now = time(NULL);
+
+	log_notice("CA %s answers again: circuit breaker closed", s->name);
+	TAILQ_FOREACH(m, &r->certs, entry) {
+		if (!m->breaker_wait || m->state != MANAGED_IDLE ||
+		    !cert_uses_ca(m, s->name) || r->env.once)
+			continue;
+		m->breaker_wait = 0;
+		m->saved.retry_at = 0;
+		schedule(m, now + 1 + (time_t)(jitter() * 60));
+	}
+}
+
 /* An order at s ended (cls: how it failed; ACME_FAIL_NONE: it did not). */
 static void
 breaker_note(struct ca_slot *s, struct managed *m, enum acme_fail_class cls)
@@ -683,9 +707,10 @@ breaker_note(struct ca_slot *s, struct managed *m, enum acme_fail_class cls)
 	if (cls == ACME_FAIL_UNAVAILABLE && !s->open)
 		log_notice("CA %s is unavailable: circuit breaker open; one "
 		    "probe order at a time until the CA answers", s->name);
-	else if (cls != ACME_FAIL_UNAVAILABLE && s->open)
-		log_notice("CA %s answers again: circuit breaker closed",
-		    s->name);
+	if (cls != ACME_FAIL_UNAVAILABLE && s->open) {
+		s->open = 0;
+		breaker_closed(m->r, s);
+	}
 	s->open = cls == ACME_FAIL_UNAVAILABLE;
 }
 
@@ -803,6 +828,19 @@ ca_usable(struct managed *m, size_t i, struct ca_slot *s, time_t now)
 	return 1;
 }
 
+/* Returns 1 if the breaker of a CA of m is open. */
+static int
+breaker_in_way(struct managed *m)
+{
+	struct ca_slot	*s;
+	size_t		 i;
+
+	for (i = 0; i < m->cfg->ca.n; i++)
+		if ((s = ca_slot_find(m->r, m->cfg->ca.v[i])) != NULL && s->open)
+			return 1;
+	return 0;
+}
+
 static void
 cert_order(struct managed *m)
 {
@@ -821,9 +859,11 @@ cert_order(struct managed *m)
 	if (!ca_usable(m, m->ca_index, s, now)) {
 		log_msg(LOG_LVL_NOTICE, m->cfg->name, "no CA of %zu may take an "
 		    "order now", m->cfg->ca.n);
+		m->breaker_wait = breaker_in_way(m);
 		cert_failed(m);
 		return;
 	}
+	m->breaker_wait = 0;
 	if (s->open) {
 		log_msg(LOG_LVL_NOTICE, m->cfg->name, "CA %s: circuit breaker "
 		    "open: this order probes it", s->name);

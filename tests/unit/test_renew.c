@@ -1012,6 +1012,43 @@ the_breaker_lets_one_probe_through(void **state)
 	assert_null(www->probing);
 }
 
+/*
+ * With the only CA's breaker open and probed, other certificates back off
+ * without ordering; when it closes they try again within a minute.
+ */
+static void
+a_closed_breaker_wakes_who_it_kept_waiting(void **state)
+{
+	struct fx	*fx = *state;
+	struct managed	*www, *api;
+	struct ca_slot	*first;
+	time_t		 now;
+
+	apply(fx, WWW API);
+	www = find(fx, "www");
+	api = find(fx, "api");
+	first = ca_slot_find(fx->r, "first");
+	RUN_UNTIL(fx, fake.nactive == 2);
+	fake_fail(order_of(www), ACME_FAIL_UNAVAILABLE, "connection refused");
+	fake_fail(order_of(api), ACME_FAIL_UNAVAILABLE, "connection refused");
+	assert_true(first->open);
+	retry_now(www);
+	RUN_UNTIL(fx, fake.nactive == 1);
+	assert_ptr_equal(first->probe, www);
+	/* api may not order: it waits on the second rung, 10 minutes */
+	retry_now(api);
+	RUN_UNTIL(fx, api->state == MANAGED_IDLE && api->failures == 2);
+	assert_int_equal(fake.nactive, 1);
+	assert_true(api->breaker_wait);
+	assert_true(api->next_check >= time(NULL) + 500);
+	/* the probe succeeds: api is due within a minute */
+	now = time(NULL);
+	fake_issue(order_of(www), 90);
+	assert_false(first->open);
+	assert_false(api->breaker_wait);
+	assert_true(api->next_check >= now + 1 && api->next_check <= now + 62);
+}
+
 /* A rate limit on the certificate holds it at that CA until the deadline. */
 static void
 a_certificate_rate_limit_holds_it_at_that_ca(void **state)
@@ -1086,6 +1123,7 @@ main(void)
 		T(a_ca_refusal_switches_ca_without_the_breaker),
 		T(the_breaker_lets_one_probe_through),
 		T(a_certificate_rate_limit_holds_it_at_that_ca),
+		T(a_closed_breaker_wakes_who_it_kept_waiting),
 #undef T
 	};
 
