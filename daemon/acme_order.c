@@ -219,8 +219,9 @@ order_note_problem(struct acme_order *o, json_t *obj, const char *url,
 
 	if (acme_problem_from_json(obj, &p) == -1)
 		return;
-	order_note(o, acme_fail_classify(p.type, p.status, validation), &p,
-	    p.status, url, endpoint, 0);
+	/* the CA did answer: a document without "status" is no lost answer */
+	order_note(o, acme_fail_classify(p.type, p.status != 0 ? p.status :
+	    400, validation), &p, p.status, url, endpoint, 0);
 	acme_problem_clear(&p);
 }
 
