@@ -23,6 +23,7 @@
 #include <openssl/x509.h>
 
 #include "acme_solver.h"
+#include "acceptguard.h"
 #include "challenge_alpn.h"
 #include "crypto.h"
 #include "log.h"
@@ -62,6 +63,7 @@ struct chall_alpn {
 	size_t			 nnames;
 	struct alpn_conns	 conns;
 	size_t			 nconns;
+	struct accept_guard	*guard;		/* accept failures */
 };
 
 /* One accepted connection, until its handshake ends. */
@@ -272,6 +274,25 @@ key_new(struct chall_alpn *a)
 	return a->pkey != NULL ? 0 : -1;
 }
 
+/* accept_guard's pause: every listener off or on. */
+static void
+guard_pause(void *arg, int on)
+{
+	struct chall_alpn *a = arg;
+
+	accept_guard_listeners(a->lsns, a->nlsns, on);
+}
+
+/* accept() failed: acceptguard.c bounds the logging and the retries. */
+static void
+accept_error_cb(struct evconnlistener *l, void *arg)
+{
+	struct chall_alpn *a = arg;
+
+	accept_guard_failed(a->guard, evconnlistener_get_fd(l),
+	    EVUTIL_SOCKET_ERROR());
+}
+
 /* Binds one address. Returns 0, or -1 with the reason in err. */
 static int
 bind_one(struct chall_alpn *a, const char *addr, char *err, size_t errlen)
@@ -293,6 +314,7 @@ bind_one(struct chall_alpn *a, const char *addr, char *err, size_t errlen)
 		    addr, strerror(errno));
 		return -1;
 	}
+	evconnlistener_set_error_cb(l, accept_error_cb);
 	a->lsns[a->nlsns] = l;
 	sslen = sizeof(ss);
 	if (getsockname(evconnlistener_get_fd(l), (struct sockaddr *)&ss,
@@ -316,6 +338,7 @@ chall_alpn_new(struct event_base *base, char *const *listen, size_t nlisten,
 	a->lsns = xcalloc(nlisten, sizeof(*a->lsns));
 	a->ports = xcalloc(nlisten, sizeof(*a->ports));
 	TAILQ_INIT(&a->conns);
+	a->guard = accept_guard_new(base, "tls-alpn-01", guard_pause, a);
 	if (key_new(a) == -1 || (a->ctx = ctx_new(a)) == NULL) {
 		snprintf(err, errlen, "tls-alpn-01: cannot set up TLS");
 		goto fail;
@@ -338,6 +361,7 @@ chall_alpn_free(struct chall_alpn *a)
 		return;
 	for (i = 0; i < a->nlsns; i++)
 		evconnlistener_free(a->lsns[i]);
+	accept_guard_free(a->guard);
 	while (!TAILQ_EMPTY(&a->conns))
 		conn_free(TAILQ_FIRST(&a->conns));
 	for (i = 0; i < a->nnames; i++) {

@@ -23,6 +23,7 @@
 #include <event2/listener.h>
 
 #include "acme_solver.h"
+#include "acceptguard.h"
 #include "challenge_http.h"
 #include "challenge_tokens.h"
 #include "log.h"
@@ -75,11 +76,8 @@ struct chall_http {
 	size_t		 nlsns;
 	struct event	*adopt;		/* runs after a burst of accepts */
 	int		 paused;
-	int		 spare;		/* reserve descriptor, see accept_error_cb */
-	struct event	*resume;	/* re-enables listeners after a failure */
+	struct accept_guard *guard;	/* accept failures, see accept_error_cb */
 	struct event	*marker;	/* finds ch from accept_error_cb */
-	struct timespec	 warned;	/* last accept failure logged */
-	unsigned long	 nrefused;	/* connections closed since then */
 };
 
 size_t
@@ -188,14 +186,7 @@ conn_closed_cb(struct evhttp_connection *evcon, void *v)
 static void
 listeners_enable(struct chall_http *ch, int on)
 {
-	size_t	i;
-
-	for (i = 0; i < ch->nlsns; i++) {
-		if (on)
-			evconnlistener_enable(ch->lsns[i]);
-		else
-			evconnlistener_disable(ch->lsns[i]);
-	}
+	accept_guard_listeners(ch->lsns, ch->nlsns, on);
 	ch->paused = !on;
 }
 
@@ -308,31 +299,14 @@ conns_limit(void)
 	return n < CHALL_MIN_CONNS ? CHALL_MIN_CONNS : n;
 }
 
+/* accept_guard's pause; while the connection limit holds them, it resumes them. */
 static void
-resume_cb(evutil_socket_t fd, short what, void *arg)
+guard_pause(void *arg, int on)
 {
 	struct chall_http *ch = arg;
-	size_t		 i;
 
-	if (!ch->paused)	/* the connection limit may hold them */
-		for (i = 0; i < ch->nlsns; i++)
-			evconnlistener_enable(ch->lsns[i]);
-}
-
-/* Logs an accept failure at most once a second, with how many were refused. */
-static void
-accept_warn(struct chall_http *ch, int err)
-{
-	struct timespec	now;
-
-	ch->nrefused++;
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	if (ch->warned.tv_sec != 0 && now.tv_sec - ch->warned.tv_sec < 1)
-		return;
-	log_warn("http-01: cannot accept connections: %s; %lu closed or "
-	    "refused since the last message", strerror(err), ch->nrefused);
-	ch->warned = now;
-	ch->nrefused = 0;
+	if (!(on && ch->paused))
+		accept_guard_listeners(ch->lsns, ch->nlsns, on);
 }
 
 /*
@@ -366,43 +340,19 @@ find_ch(const struct event_base *base, const struct event *ev, void *arg)
 	return 1;
 }
 
-/*
- * accept() failed. Without this, libevent logs every failure and, the
- * connection staying in the backlog, tries again at once: hundreds of
- * lines a second when the descriptors run out. The standard reserve-
- * descriptor trick: on EMFILE/ENFILE give up the spare descriptor, accept
- * the connection and close it at once (the client sees it closed instead
- * of hanging in the backlog), take the spare again. If even that fails,
- * stop listening for a second rather than spin.
- */
+/* accept() failed: acceptguard.c bounds the logging and the retries. */
 static void
 accept_error_cb(struct evconnlistener *l, void *arg)
 {
-	struct chall_http *ch;
 	struct ch_query	 q = { arg, NULL };
-	struct timeval	 tv = { 1, 0 };
-	int		 err = EVUTIL_SOCKET_ERROR(), fd = -1;
-	size_t		 i;
+	int		 err = EVUTIL_SOCKET_ERROR();
 
 	event_base_foreach_event(evconnlistener_get_base(l), find_ch, &q);
-	if ((ch = q.found) == NULL) {	/* cannot be: stop spinning anyway */
+	if (q.found == NULL) {	/* cannot be: stop spinning anyway */
 		evconnlistener_disable(l);
 		return;
 	}
-
-	if ((err == EMFILE || err == ENFILE) && ch->spare != -1) {
-		close(ch->spare);
-		fd = accept(evconnlistener_get_fd(l), NULL, NULL);
-		if (fd != -1)
-			close(fd);
-		ch->spare = open("/dev/null", O_RDONLY | O_CLOEXEC);
-	}
-	accept_warn(ch, err);
-	if (fd == -1) {
-		for (i = 0; i < ch->nlsns; i++)
-			evconnlistener_disable(ch->lsns[i]);
-		event_add(ch->resume, &tv);
-	}
+	accept_guard_failed(q.found->guard, evconnlistener_get_fd(l), err);
 }
 
 /* Creates, binds and listens on one address. Returns fd or -1. */
@@ -488,10 +438,9 @@ chall_http_new(struct event_base *base, char *const *listen, size_t nlisten,
 	ch->maxconns = conns_limit();
 	evhttp_set_bevcb(ch->http, chall_conn_cb, ch);
 	ch->adopt = event_new(base, -1, 0, adopt_cb, ch);
-	ch->resume = evtimer_new(base, resume_cb, ch);
+	ch->guard = accept_guard_new(base, "http-01", guard_pause, ch);
 	ch->marker = event_new(base, -1, EV_PERSIST, marker_cb, ch);
 	event_add(ch->marker, &marker_tv);
-	ch->spare = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	for (i = 0; i < nlisten; i++) {
 		if ((fd = listen_one(listen[i], &port, err, errlen)) == -1)
 			goto fail;
@@ -558,12 +507,9 @@ chall_http_free(struct chall_http *ch)
 	free(ch->lsns);
 	if (ch->adopt != NULL)
 		event_free(ch->adopt);
-	if (ch->resume != NULL)
-		event_free(ch->resume);
+	accept_guard_free(ch->guard);
 	if (ch->marker != NULL)
 		event_free(ch->marker);
-	if (ch->spare != -1)
-		close(ch->spare);
 	chall_tokens_clear(&ch->tokens, NULL, NULL);
 	free(ch->ports);
 	free(ch);

@@ -987,10 +987,10 @@ parse_certs(struct cs *c, const struct ynode *key, const struct ynode *n,
 
 static const char *const top_keys[] = {
 	"state_dir", "http01", "cas", "defaults", "certificates", "dns01",
-	"tlsalpn01"
+	"tlsalpn01", "live_check_interval"
 };
 enum { T_STATE_DIR, T_HTTP01, T_CAS, T_DEFAULTS, T_CERTS, T_DNS01,
-	T_TLSALPN01 };
+	T_TLSALPN01, T_LIVE_CHECK };
 
 static void
 parse_top(struct cs *c, const struct ynode *root, struct conf *conf)
@@ -1009,6 +1009,9 @@ parse_top(struct cs *c, const struct ynode *root, struct conf *conf)
 	if (f.val[T_STATE_DIR] != NULL)
 		cs_abspath(c, "state_dir", f.val[T_STATE_DIR],
 		    &conf->state_dir);
+	conf->live_check_interval = CONF_DEF_LIVE_CHECK;
+	get_bounded(c, "live_check_interval", f.val[T_LIVE_CHECK],
+	    CONF_MAX_LIVE_CHECK, 0, &conf->live_check_interval);
 	if (f.val[T_HTTP01] != NULL)
 		parse_http01(c, f.val[T_HTTP01], &conf->http01);
 	if (f.val[T_CAS] != NULL)

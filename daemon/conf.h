@@ -116,6 +116,9 @@ struct conf_http01 {
 };
 
 /* Default and longest dns01 hook timeout, longest propagation_delay; seconds. */
+/* Every live version is re-verified this often (live_check_interval, s). */
+#define CONF_DEF_LIVE_CHECK		3600
+#define CONF_MAX_LIVE_CHECK		86400
 #define CONF_DEF_DNS01_TIMEOUT		30
 #define CONF_MAX_DNS01_TIMEOUT		300
 #define CONF_MAX_DNS01_PROPAGATION	300
@@ -135,6 +138,7 @@ struct conf_tlsalpn01 {
 struct conf {
 	char		*path;			/* file it was read from */
 	char		*state_dir;		/* absolute; default /var/lib/renewd */
+	long		 live_check_interval;	/* s: each live version re-verified */
 	struct conf_http01 http01;
 	struct conf_dns01 dns01;
 	struct conf_tlsalpn01 tlsalpn01;

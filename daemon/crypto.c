@@ -1372,15 +1372,22 @@ out:
 }
 
 int
-crypto_roots_check(const char *pem, size_t len, char *err, size_t errlen)
+crypto_certs_check(const char *pem, size_t len, const char *what, char *err,
+    size_t errlen)
 {
 	STACK_OF(X509)	*sk;
 
-	if ((sk = pem_certs(pem, len, SIZE_MAX, 0, "issuer_roots", NULL, NULL,
+	if ((sk = pem_certs(pem, len, SIZE_MAX, 0, what, NULL, NULL,
 	    err, errlen)) == NULL)
 		return -1;
 	sk_X509_pop_free(sk, X509_free);
 	return 0;
+}
+
+int
+crypto_roots_check(const char *pem, size_t len, char *err, size_t errlen)
+{
+	return crypto_certs_check(pem, len, "issuer_roots", err, errlen);
 }
 
 struct crypto_chain_cache *

@@ -175,5 +175,8 @@ void		 crypto_chain_cache_free(struct crypto_chain_cache *);
  */
 int		 crypto_roots_check(const char *pem, size_t len, char *err,
 		    size_t errlen);
+/* The same for any PEM text of certificates; what names it in err. */
+int		 crypto_certs_check(const char *pem, size_t len, const char *what,
+		    char *err, size_t errlen);
 
 #endif

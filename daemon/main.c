@@ -58,6 +58,7 @@ struct ctx {
 	struct loopstat		*loopstat;	/* the longest loop stall */
 	struct worker_pool	*parser;	/* one thread: never behind a keygen */
 	struct reload_job	*reload_job;	/* a SIGHUP's parse in progress */
+	struct retired_conf	*retired;	/* old inventories being freed */
 	int			 reload_again;	/* another SIGHUP came meanwhile */
 	struct store		*store;
 	struct http_client	*http;
@@ -186,6 +187,56 @@ solvers_changed(const struct ctx *c, const struct conf *conf)
 		    "restart");
 }
 
+/* An old inventory on its way out; see conf_free_later(). */
+struct retired_conf {
+	struct ctx		*c;
+	struct conf		*conf;		/* NULL once freed */
+	struct retired_conf	*next;
+};
+
+static void
+retired_work(void *arg)
+{
+	struct retired_conf *rc = arg;
+
+	conf_free(rc->conf);
+	rc->conf = NULL;
+}
+
+static void
+retired_done(void *arg)
+{
+	struct retired_conf *rc = arg, **pp;
+
+	for (pp = &rc->c->retired; *pp != rc; pp = &(*pp)->next)
+		;
+	*pp = rc->next;
+	free(rc);
+}
+
+/*
+ * Frees an inventory the renewer no longer uses on the parser's thread:
+ * 100,000 certificates take tens of milliseconds to free, which the loop
+ * need not wait for (nothing else refers to it; free is thread-safe).
+ * teardown() frees what a stop left queued.
+ */
+static void
+conf_free_later(struct ctx *c, struct conf *conf)
+{
+	struct retired_conf *rc;
+
+	rc = xcalloc(1, sizeof(*rc));
+	rc->c = c;
+	rc->conf = conf;
+	if (worker_submit(c->parser, retired_work, retired_done, rc) == -1) {
+		conf_free(conf);
+		free(rc);
+		return;
+	}
+	rc->next = c->retired;
+	c->retired = rc;
+}
+
 /* Makes conf (parsed off the loop; NULL if refused) the running inventory. */
 static void
 reload_apply(struct ctx *c, struct conf *conf)
@@ -215,7 +266,7 @@ reload_apply(struct ctx *c, struct conf *conf)
 		conf_free(conf);
 		goto out;
 	}
-	conf_free(c->conf);
+	conf_free_later(c, c->conf);
 	c->conf = conf;
 	log_notice("inventory reloaded: %zu certificates", conf->ncerts);
 	log_debug("longest loop stall so far %lld ms", loopstat_max_ms(c->loopstat));
@@ -491,6 +542,13 @@ teardown(struct ctx *c)
 	worker_pool_free(c->workers);
 	worker_pool_free(c->parser);
 	reload_job_free(c->reload_job);	/* its parse ran or never will */
+	while (c->retired != NULL) {	/* each freed already, or never will be */
+		struct retired_conf *rc = c->retired;
+
+		c->retired = rc->next;
+		conf_free(rc->conf);
+		free(rc);
+	}
 	renewer_free(c->renewer);
 	deliverer_free(c->deliver);
 	/* the orders are gone and withdrew their records: let the dels run */

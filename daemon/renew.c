@@ -18,6 +18,7 @@
 #include "deliver.h"
 #include "fsutil.h"
 #include "htab.h"
+#include "livecheck.h"
 #include "log.h"
 #include "loopstat.h"
 #include "renew.h"
@@ -96,12 +97,13 @@ struct managed {
 	time_t			*held;		/* per cfg->ca: a rate limit on this
 						   certificate there ends; NULL: none */
 	struct ca_slot		*probing;	/* the CA this order probes, or NULL */
-	time_t			 live_na;	/* the live certificate's notAfter; 0: none */
 	struct sched_state	 saved;		/* as in certs/<name>/schedule.json */
 	int			 saved_loaded;	/* saved read (at the first check) */
 	int			 breaker_wait;	/* backing off because a breaker
 						   kept every CA from it */
 	int			 live_valid;	/* a live certificate not yet due */
+	struct livecheck	 lc;		/* the live version as last judged */
+	int			 lc_ok;		/* lc is of a whole live version */
 	int			 seen;		/* still in the inventory (during apply) */
 };
 
@@ -129,6 +131,12 @@ struct renewer {
 	TAILQ_HEAD(, keygen_job) jobs;
 	size_t			 busy;		/* certificates not IDLE: set_state() only */
 	size_t			 issued;
+	struct livecheck_cache	*lcache;	/* the last chain.pem judged */
+	struct event		*sweep_ev;	/* sweep_cb: live files re-verified */
+	struct managed		*sweep_next;	/* where the sweep goes on */
+	size_t			 sweep_left;	/* certificates left this slice */
+	size_t			 ncerts;	/* on certs */
+	long			 live_check;	/* s: a round over all of them */
 	struct event		*clock_ev;	/* clock_cb, every CLOCK_CHECK_SEC */
 	time_t			 wall;		/* the clocks at the last look */
 	time_t			 mono;
@@ -150,6 +158,7 @@ struct renewer {
 static void	cert_check(struct managed *);
 static void	cert_order(struct managed *);
 static int	cert_uses_ca(const struct managed *, const char *ca);
+static int	live_whole(struct managed *);
 
 /* A fraction in [0,1) that differs per certificate and per attempt. */
 static double
@@ -337,6 +346,83 @@ clock_cb(evutil_socket_t fd, short what, void *arg)
 	clock_check(arg);
 }
 
+/*
+ * The live files of every certificate are re-verified once per
+ * live_check_interval, spread evenly: the sweep wakes every sixtieth of
+ * it (at most a minute apart) and looks at that share of the
+ * certificates, by identity only (livecheck_unchanged: a readlink and four
+ * stats). One whose files changed is checked in full at once, and
+ * repaired or renewed by cert_check when it is no longer whole.
+ */
+static time_t
+sweep_tick(const struct renewer *r)
+{
+	time_t	t = r->live_check / 60;
+
+	return t < 1 ? 1 : t > 60 ? 60 : t;
+}
+
+static void
+sweep_arm(struct renewer *r, int at_once)
+{
+	struct timeval tv = { at_once ? 0 : sweep_tick(r), 0 };
+
+	if (!r->env.once && r->env.store != NULL && r->live_check > 0)
+		evtimer_add(r->sweep_ev, &tv);
+}
+
+/* Starts a round over every certificate now (on reload). */
+static void
+sweep_all(struct renewer *r)
+{
+	r->sweep_next = TAILQ_FIRST(&r->certs);
+	r->sweep_left = r->ncerts;
+	sweep_arm(r, 1);
+}
+
+/* Re-verifies m's live files if nothing else is about to. */
+static void
+sweep_one(struct renewer *r, struct managed *m)
+{
+	if (m->state != MANAGED_IDLE || !m->lc_ok ||
+	    livecheck_unchanged(store_path(r->env.store), m->cfg->name, &m->lc))
+		return;
+	log_msg(LOG_LVL_NOTICE, m->cfg->name, "the live files changed since "
+	    "they were checked: checking them again");
+	m->lc_ok = 0;
+	schedule(m, 0);
+}
+
+static void
+sweep_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct renewer	*r = arg;
+	struct managed	*m;
+	struct timespec	 t0, t;
+	long long	 us = 0;
+
+	if (r->sweep_left == 0)		/* a new slice: this tick's share */
+		r->sweep_left = (r->ncerts * (size_t)sweep_tick(r) +
+		    (size_t)r->live_check - 1) / (size_t)r->live_check;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	while (r->sweep_left > 0 && us < DUE_SLICE_USEC) {
+		if (r->sweep_next == NULL &&
+		    (r->sweep_next = TAILQ_FIRST(&r->certs)) == NULL) {
+			r->sweep_left = 0;
+			break;
+		}
+		m = r->sweep_next;
+		r->sweep_next = TAILQ_NEXT(m, entry);
+		r->sweep_left--;
+		sweep_one(r, m);
+		clock_gettime(CLOCK_MONOTONIC, &t);
+		us = (t.tv_sec - t0.tv_sec) * 1000000LL +
+		    (t.tv_nsec - t0.tv_nsec) / 1000;
+	}
+	/* a share too large for one slice goes on after I/O is polled */
+	sweep_arm(r, r->sweep_left > 0);
+}
+
 static struct ca_slot *
 ca_slot_find(struct renewer *r, const char *name)
 {
@@ -372,6 +458,17 @@ cert_stop(struct managed *m)
 	set_state(m, MANAGED_IDLE);
 }
 
+/* Takes m off the renewer's list and table, and out of the sweep's way. */
+static void
+cert_unlink(struct renewer *r, struct managed *m)
+{
+	if (r->sweep_next == m)
+		r->sweep_next = TAILQ_NEXT(m, entry);
+	TAILQ_REMOVE(&r->certs, m, entry);
+	r->ncerts--;
+	htab_del(r->byname, m->cfg->name);
+}
+
 static void
 cert_free(struct managed *m)
 {
@@ -379,6 +476,7 @@ cert_free(struct managed *m)
 		return;
 	cert_stop(m);
 	event_free(m->timer);
+	livecheck_clear(&m->lc);
 	sched_state_clear(&m->saved);
 	conf_cert_free(m->cfg);
 	free(m->held);
@@ -487,8 +585,9 @@ cert_failed(struct managed *m)
 		set_state(m, MANAGED_IDLE);
 		return;
 	}
-	delay = sched_retry(m->failures, jitter(), m->live_na != 0 ?
-	    (long long)(m->live_na - now) : 0);
+	/* never longer than a tenth of what the live certificate has left */
+	delay = sched_retry(m->failures, jitter(), m->lc_ok ?
+	    (long long)(m->lc.info.not_after - now) : 0);
 	if ((until = held_everywhere(m, now)) != 0)	/* a few seconds' spread */
 		delay = until - now + 1 + (time_t)(jitter() * 5);
 	m->saved.retry_at = now + delay;
@@ -654,7 +753,7 @@ install(struct managed *m, const char *pem, size_t len, char **why)
 	    key_pem, leaf, chain) == -1)
 		goto out;
 	log_installed(m, &info, due);
-	m->live_na = info.not_after;
+	live_whole(m);		/* what the sweep compares the files with */
 	m->r->issued++;
 	crypto_key_free(m->new_key);	/* on disk now; the next issuance makes a new one */
 	m->new_key = NULL;
@@ -903,61 +1002,82 @@ cert_issue(struct managed *m)
 }
 
 /*
- * Decides whether the live certificate is good enough: it must exist,
- * match its key, be of the configured key type, cover every domain, and
+ * Judges the live version (livecheck.h: the same judge as renewctl's);
+ * when it is not whole, points live at the newest whole version there is.
+ * Returns 1 with m->lc filled if a whole version is live now, 0 if the
+ * certificate must be issued.
+ */
+static int
+live_whole(struct managed *m)
+{
+	const char	*dir = store_path(m->r->env.store), *name = m->cfg->name;
+	char		 why[1024], good[NAME_MAX + 1];
+
+	m->lc_ok = 0;
+	switch (livecheck_judge(dir, name, NULL, m->r->lcache, &m->lc, why,
+	    sizeof(why))) {
+	case LIVECHECK_WHOLE:
+		return m->lc_ok = 1;
+	case LIVECHECK_ABSENT:
+		if (why[0] == '\0')
+			snprintf(why, sizeof(why), "no live link");
+		break;
+	case LIVECHECK_BROKEN:
+		break;
+	}
+	if (!livecheck_newest_whole(dir, name, m->lc.version[0] != '\0' ?
+	    m->lc.version : NULL, time(NULL), m->r->lcache, good,
+	    sizeof(good))) {
+		/* a new certificate has no versions yet: nothing to say */
+		if (m->lc.version[0] != '\0' || strcmp(why, "no live link") != 0)
+			log_msg(LOG_LVL_WARNING, name, "the live version is not "
+			    "whole (%s) and no other whole version is left: "
+			    "reissuing", why);
+		return 0;
+	}
+	log_msg(LOG_LVL_WARNING, name, "the live version is not whole: %s",
+	    why);
+	if (store_cert_relive(m->r->env.store, name, good) == -1 ||
+	    livecheck_judge(dir, name, NULL, m->r->lcache, &m->lc, why,
+	    sizeof(why)) != LIVECHECK_WHOLE)
+		return 0;
+	log_msg(LOG_LVL_NOTICE, name, "repaired: live now names version %s "
+	    "(serial %s)", good, m->lc.info.serial);
+	return m->lc_ok = 1;
+}
+
+/*
+ * Decides whether the live certificate is good enough: it must be whole
+ * (or repaired), be of the configured key type, cover every domain, and
  * not be due. Returns the due time, or 0 if it must be (re)issued.
  */
 static time_t
 live_due(struct managed *m)
 {
-	struct crypto_cert_info info = { 0 };
-	struct crypto_cert *parsed = NULL;
-	struct crypto_key *live_key = NULL;
-	char		*key_pem = NULL, *pem = NULL, err[256];
-	time_t		 due = 0;
+	const struct crypto_cert_info *info = &m->lc.info;
+	time_t		 due;
 
-	if (store_cert_load(m->r->env.store, m->cfg->name, &key_pem, &pem) != 1)
-		goto out;
-	if ((parsed = crypto_cert_from_pem(pem, strlen(pem), err,
-	    sizeof(err))) == NULL ||
-	    crypto_cert_get_info(parsed, &info, err, sizeof(err)) == -1) {
-		log_msg(LOG_LVL_WARNING, m->cfg->name,
-		    "live certificate is unreadable (%s): reissuing", err);
-		goto out;
-	}
-	m->live_na = info.not_after;	/* caps the retry delay (cert_failed) */
-	if ((live_key = crypto_key_from_pem(key_pem, strlen(key_pem))) == NULL ||
-	    !crypto_cert_has_key(parsed, live_key)) {
-		log_msg(LOG_LVL_WARNING, m->cfg->name,
-		    "live key does not match the live certificate: reissuing");
-		goto out;
-	}
-	if (crypto_key_type(live_key) != (int)m->cfg->key) {
+	if (m->r->env.store == NULL || !live_whole(m))
+		return 0;
+	if (m->lc.key_type != (int)m->cfg->key) {
 		log_msg(LOG_LVL_NOTICE, m->cfg->name,
 		    "key type changed to %s: reissuing", conf_key_type_name(m->cfg->key));
-		goto out;
+		return 0;
 	}
-	if (!crypto_cert_covers(&info, m->cfg->domains.v, m->cfg->domains.n)) {
+	if (!crypto_cert_covers(info, m->cfg->domains.v, m->cfg->domains.n)) {
 		log_msg(LOG_LVL_NOTICE, m->cfg->name,
 		    "domains changed: reissuing");
-		goto out;
+		return 0;
 	}
-	due = cert_due(m, &info);
+	due = cert_due(m, info);
 	if (due <= time(NULL)) {
 		log_msg(LOG_LVL_NOTICE, m->cfg->name,
-		    "serial %s is due for renewal", info.serial);
-		due = 0;
-		goto out;
+		    "serial %s is due for renewal", info->serial);
+		return 0;
 	}
 	log_msg(LOG_LVL_INFO, m->cfg->name,
-	    "serial %s is valid; renewal due in %lld s", info.serial,
+	    "serial %s is valid; renewal due in %lld s", info->serial,
 	    (long long)(due - time(NULL)));
-out:
-	crypto_cert_free(parsed);
-	crypto_key_free(live_key);
-	xfree_secret_str(key_pem);
-	free(pem);
-	crypto_cert_info_clear(&info);
 	return due;
 }
 
@@ -1172,6 +1292,7 @@ cert_new(struct renewer *r, struct conf_cert *cfg)
 	m->state = MANAGED_IDLE;
 	m->timer = evtimer_new(r->env.base, timer_cb, m);
 	TAILQ_INSERT_TAIL(&r->certs, m, entry);
+	r->ncerts++;
 	htab_put(r->byname, cfg->name, m);
 	schedule(m, 0);
 	return m;
@@ -1202,8 +1323,7 @@ apply_certs(struct renewer *r, const struct conf *conf)
 		    "no longer in the inventory: dropped (files stay on disk)");
 		if (r->env.deliver != NULL)
 			deliver_forget(r->env.deliver, m->cfg->name);
-		TAILQ_REMOVE(&r->certs, m, entry);
-		htab_del(r->byname, m->cfg->name);
+		cert_unlink(r, m);
 		cert_free(m);
 	}
 }
@@ -1216,6 +1336,9 @@ renewer_apply(struct renewer *r, const struct conf *conf)
 		clock_check(r);
 	/* certificates first: dropping them frees their orders before CAs go */
 	apply_certs(r, conf);
+	/* a reload looks at every live version again (by identity: cheap) */
+	r->live_check = conf->live_check_interval;
+	sweep_all(r);
 	if (apply_cas(r, conf) == -1)
 		return -1;
 	maybe_idle(r);
@@ -1239,6 +1362,8 @@ renewer_new(const struct renew_env *env, renew_idle_cb idle, void *arg)
 	TAILQ_INIT(&r->jobs);
 	r->idle_ev = event_new(env->base, -1, 0, idle_cb, r);
 	r->chain_cache = crypto_chain_cache_new();
+	r->lcache = livecheck_cache_new();
+	r->sweep_ev = evtimer_new(env->base, sweep_cb, r);
 	r->wall = time(NULL);
 	r->mono = r->resynced = mono_now();
 	if (!env->once) {
@@ -1260,8 +1385,7 @@ renewer_free(struct renewer *r)
 	if (r == NULL)
 		return;
 	while ((m = TAILQ_FIRST(&r->certs)) != NULL) {
-		TAILQ_REMOVE(&r->certs, m, entry);
-		htab_del(r->byname, m->cfg->name);
+		cert_unlink(r, m);
 		cert_free(m);
 	}
 	/* no certificate is left to reschedule: free, do not retire */
@@ -1274,6 +1398,8 @@ renewer_free(struct renewer *r)
 		free(j);
 	}
 	event_free(r->idle_ev);
+	event_free(r->sweep_ev);
+	livecheck_cache_free(r->lcache);
 	crypto_chain_cache_free(r->chain_cache);
 	event_free(r->due_ev);
 	htab_free(r->byname);

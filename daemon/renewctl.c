@@ -13,6 +13,7 @@
 #include "conf.h"
 #include "crypto.h"
 #include "fsutil.h"
+#include "livecheck.h"
 #include "log.h"
 #include "sched.h"
 #include "store.h"
@@ -25,26 +26,6 @@ static void
 usage(FILE *f)
 {
 	fprintf(f, "usage: renewctl [-c file] status\n");
-}
-
-/* Returns the malloc'd live cert.pem of name, or NULL with errno set. */
-static char *
-read_live_cert(const char *state_dir, const char *name, size_t *len)
-{
-	char	*live, *path, *pem;
-	int	 saved;
-
-	if ((live = store_cert_live_path(state_dir, name)) == NULL) {
-		errno = EINVAL;
-		return NULL;
-	}
-	path = xasprintf("%s/cert.pem", live);
-	pem = fsutil_read_file(path, STORE_FILE_MAX, 0, len);
-	saved = errno;
-	free(path);
-	free(live);
-	errno = saved;
-	return pem;
 }
 
 /*
@@ -73,44 +54,45 @@ delivery_state(const char *state_dir, const struct conf_cert *cc,
 			*p = '-';
 }
 
-/* Prints the row of one certificate; returns 1 if it is missing or due. */
+/*
+ * Prints the row of one certificate; returns 1 if it is missing, broken or
+ * due. The live version is judged by livecheck.h, as renewd judges it.
+ */
 static int
-status_one(const struct conf *conf, const struct conf_cert *cc, time_t now)
+status_one(const struct conf *conf, const struct conf_cert *cc,
+    struct livecheck_cache *cache, time_t now)
 {
-	struct crypto_cert_info info = { 0 };
-	struct crypto_cert *parsed;
-	char		 err[256], na[32], due_s[32], dv[32];
-	char		*pem;
-	size_t		 len;
+	struct livecheck lc = { 0 };
+	const struct crypto_cert_info *info = &lc.info;
+	char		 why[1024], na[32], due_s[32], dv[32];
 	time_t		 due;
 	int		 rc = 1, failing;
 
-	if ((pem = read_live_cert(conf->state_dir, cc->name, &len)) == NULL) {
+	switch (livecheck_judge(conf->state_dir, cc->name, NULL, cache, &lc,
+	    why, sizeof(why))) {
+	case LIVECHECK_ABSENT:
 		printf(ROW, cc->name, "missing", "-", "-", "-",
-		    errno == ENOENT ? "-" : strerror(errno));
-		return 1;
-	}
-	parsed = crypto_cert_from_pem(pem, len, err, sizeof(err));
-	if (parsed == NULL ||
-	    crypto_cert_get_info(parsed, &info, err, sizeof(err)) == -1) {
-		printf(ROW, cc->name, "broken", "-", "-", "-", err);
+		    why[0] != '\0' ? why : "-");
 		goto out;
+	case LIVECHECK_BROKEN:
+		printf(ROW, cc->name, "broken", "-", "-", "-", why);
+		goto out;
+	case LIVECHECK_WHOLE:
+		break;
 	}
 	/* the daemon's own spread for this serial: the moment it acts */
-	due = sched_due(info.not_before, info.not_after, cc->renew_before,
-	    sched_spread(cc->name, info.serial));
-	delivery_state(conf->state_dir, cc, info.serial, dv, sizeof(dv),
+	due = sched_due(info->not_before, info->not_after, cc->renew_before,
+	    sched_spread(cc->name, info->serial));
+	delivery_state(conf->state_dir, cc, info->serial, dv, sizeof(dv),
 	    &failing);
-	printf(ROW, cc->name, info.not_after <= now ? "expired" :
-	    !crypto_cert_covers(&info, cc->domains.v, cc->domains.n) ?
+	printf(ROW, cc->name, info->not_after <= now ? "expired" :
+	    !crypto_cert_covers(info, cc->domains.v, cc->domains.n) ?
 	    "domains" : due <= now ? "due" : "valid",
-	    log_fmt_time(info.not_after, na, sizeof(na)),
-	    log_fmt_time(due, due_s, sizeof(due_s)), dv, info.serial);
+	    log_fmt_time(info->not_after, na, sizeof(na)),
+	    log_fmt_time(due, due_s, sizeof(due_s)), dv, info->serial);
 	rc = due <= now || failing;
 out:
-	crypto_cert_info_clear(&info);
-	crypto_cert_free(parsed);
-	free(pem);
+	livecheck_clear(&lc);
 	return rc;
 }
 
@@ -118,6 +100,7 @@ out:
 static int
 status(const struct conf *conf)
 {
+	struct livecheck_cache *cache = livecheck_cache_new();
 	time_t	now = time(NULL);
 	size_t	i;
 	int	rc = 0;
@@ -125,7 +108,8 @@ status(const struct conf *conf)
 	printf(ROW, "NAME", "STATE", "NOT AFTER", "RENEWAL DUE", "DELIVERY",
 	    "SERIAL");
 	for (i = 0; i < conf->ncerts; i++)
-		rc |= status_one(conf, &conf->certs[i], now);
+		rc |= status_one(conf, &conf->certs[i], cache, now);
+	livecheck_cache_free(cache);
 	return rc;
 }
 

@@ -80,34 +80,39 @@ check_state_dir(int dfd, const char *dir, char *err, size_t errlen)
 	return fsutil_check_parents(dir, "state directory", err, errlen);
 }
 
-/*
- * Logs why rel beneath the state directory could not be opened or made
- * (errno), naming the symlink or file that stands where a directory of
- * ours belongs: it was put there by someone else, and is never followed.
- */
-static void
-log_beneath(const struct store *st, const char *cert, const char *rel)
+void
+store_why_beneath(int dfd, const char *dir, const char *rel, int err,
+    char *out, size_t outlen)
 {
 	struct stat	sb;
 	char		*bad;
-	int		saved = errno;
 
-	if (saved != ELOOP && saved != ENOTDIR && saved != EXDEV) {
-		log_msg(LOG_LVL_ERR, cert, "cannot open %s/%s: %s", st->dir,
-		    rel, strerror(saved));
-		errno = saved;
+	if (err != ELOOP && err != ENOTDIR && err != EXDEV) {
+		snprintf(out, outlen, "cannot open %s/%s: %s", dir, rel,
+		    strerror(err));
 		return;
 	}
-	bad = xstrndup(rel, fsutil_bad_component(st->dfd, rel));
-	if (fstatat(st->dfd, bad, &sb, AT_SYMLINK_NOFOLLOW) == 0 &&
+	bad = xstrndup(rel, fsutil_bad_component(dfd, rel));
+	if (fstatat(dfd, bad, &sb, AT_SYMLINK_NOFOLLOW) == 0 &&
 	    S_ISLNK(sb.st_mode))
-		log_msg(LOG_LVL_ERR, cert, "%s/%s is a symbolic link: refusing "
-		    "to follow it (renewd's state holds no symlinks but live)",
-		    st->dir, bad);
+		snprintf(out, outlen, "%s/%s is a symbolic link: refusing to "
+		    "follow it (renewd's state holds no symlinks but live)",
+		    dir, bad);
 	else
-		log_msg(LOG_LVL_ERR, cert, "%s/%s is not a directory: refusing "
-		    "to use it", st->dir, bad);
+		snprintf(out, outlen, "%s/%s is not a directory: refusing to "
+		    "use it", dir, bad);
 	free(bad);
+}
+
+/* Logs store_why_beneath of rel (errno), which it keeps. */
+static void
+log_beneath(const struct store *st, const char *cert, const char *rel)
+{
+	char	msg[3 * PATH_MAX];
+	int	saved = errno;
+
+	store_why_beneath(st->dfd, st->dir, rel, saved, msg, sizeof(msg));
+	log_msg(LOG_LVL_ERR, cert, "%s", msg);
 	errno = saved;
 }
 
@@ -585,9 +590,8 @@ make_version_dir(struct install *in, const char *version)
 	return -1;
 }
 
-/* Returns malloc'd cert_pem followed by chain_pem. */
-static char *
-fullchain(const char *cert_pem, const char *chain_pem)
+char *
+store_fullchain(const char *cert_pem, const char *chain_pem)
 {
 	size_t	 certlen = strlen(cert_pem), chainlen = strlen(chain_pem);
 	char	*fc;
@@ -617,7 +621,7 @@ write_version(const struct install *in, const char *key_pem,
 	size_t		 i;
 	int		 rc = 0;
 
-	fc = fullchain(cert_pem, chain_pem);
+	fc = store_fullchain(cert_pem, chain_pem);
 	data[0] = key_pem;
 	data[1] = cert_pem;
 	data[2] = chain_pem;
@@ -696,6 +700,34 @@ out:
 	free(in.cdir);
 	free(in.vname);
 	free(in.vdir);
+	return rc;
+}
+
+int
+store_cert_relive(struct store *st, const char *name, const char *version)
+{
+	struct install	 in = { .name = name, .cfd = -1, .vfd = -1 };
+	int		 rc = -1;
+
+	if (!valid_name(name) || !valid_name(version) ||
+	    strcmp(version, "live") == 0) {
+		log_msg(LOG_LVL_ERR, name, "invalid version \"%s\"", version);
+		return -1;
+	}
+	in.cdir = xasprintf("%s/certs/%s", st->dir, name);
+	in.vname = xstrdup(version);
+	if ((in.cfd = store_subdir(st, name, "certs", name)) != -1 &&
+	    switch_live(&in) == 0) {
+		if (fsync(in.cfd) == -1)
+			log_msg(LOG_LVL_ERR, name, "cannot fsync %s: %s",
+			    in.cdir, strerror(errno));
+		else
+			rc = 0;
+	}
+	if (in.cfd != -1)
+		close(in.cfd);
+	free(in.cdir);
+	free(in.vname);
 	return rc;
 }
 

@@ -71,6 +71,15 @@ int		 store_cert_install(struct store *, const char *name,
 		    const char *version, const char *key_pem, const char *cert_pem,
 		    const char *chain_pem);
 /*
+ * Points certificate name's live link at version, an existing version
+ * directory beside it (a repair: livecheck.h judged it whole). Returns 0
+ * or -1 (logged; the old link stays).
+ */
+int		 store_cert_relive(struct store *, const char *name,
+		    const char *version);
+/* Returns malloc'd fullchain.pem as store_cert_install writes it: cert_pem, then chain_pem. */
+char		*store_fullchain(const char *cert_pem, const char *chain_pem);
+/*
  * Saves certs/<name>/delivery.json (the delivery state, JSON text written
  * by the caller). Returns 0 or -1 (logged).
  */
@@ -100,6 +109,14 @@ int		 store_sched_save(struct store *, const char *name,
  */
 int		 store_sched_load(const char *state_dir, const char *name,
 		    struct sched_state *s, char *err, size_t errlen);
+/*
+ * Writes into out why rel beneath dir (open as dfd) could not be opened or
+ * made (err, an errno), naming the symlink or file that stands where a
+ * directory of ours belongs: someone else put it there, and it is never
+ * followed.
+ */
+void		 store_why_beneath(int dfd, const char *dir, const char *rel,
+		    int err, char *out, size_t outlen);
 /* Returns malloc'd path of state_dir/certs/<name>/live (no lock needed), NULL for a bad name. */
 char		*store_cert_live_path(const char *state_dir, const char *name);
 

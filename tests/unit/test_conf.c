@@ -1451,6 +1451,25 @@ solver_sections_parse_and_are_checked(void **state)
 }
 
 static void
+live_check_interval_defaults_to_an_hour_and_is_bounded(void **state)
+{
+	struct conf *conf;
+
+	(void)state;
+	conf = parse_ok(CA1);
+	assert_int_equal(conf->live_check_interval, 3600);
+	conf_free(conf);
+	conf = parse_ok(CA1 "live_check_interval: 90s\n");
+	assert_int_equal(conf->live_check_interval, 90);
+	conf_free(conf);
+	EXPECT(CA1 "live_check_interval: 2d\n",
+	    "t.yaml:4:22: live_check_interval: longer than 86400s");
+	EXPECT(CA1 "live_check_interval: often\n",
+	    "t.yaml:4:22: live_check_interval: unparsable duration \"often\" "
+	    "(expected \"auto\" or e.g. \"30d\", \"1d12h\")");
+}
+
+static void
 solver_section_errors_say_what_to_configure(void **state)
 {
 	(void)state;
@@ -1588,6 +1607,7 @@ main(void)
 		cmocka_unit_test(delivery_keys_are_checked),
 		cmocka_unit_test(solver_sections_parse_and_are_checked),
 		cmocka_unit_test(solver_section_errors_say_what_to_configure),
+		cmocka_unit_test(live_check_interval_defaults_to_an_hour_and_is_bounded),
 		cmocka_unit_test(delivery_equality_covers_every_setting),
 	};
 
