@@ -110,6 +110,8 @@ acme_ca_free(struct acme_ca *ca)
 			acme_order_free(o);
 	acme_ari_clear(ca);
 	acme_account_clear(ca);
+	for (i = 0; i < ca->nholds; i++)
+		free(ca->holds[i].url);
 	event_free(ca->kick);
 	for (i = 0; i < ca->ncontact; i++)
 		free(ca->contact[i]);

@@ -91,12 +91,74 @@ void		 acme_ca_free(struct acme_ca *);
 const char	*acme_ca_name(const struct acme_ca *);
 
 /*
+ * What a failure means for the policy (acme_fail_classify decides, once):
+ * whether another CA can help, and whether it says the CA is down.
+ */
+enum acme_fail_class {
+	ACME_FAIL_NONE,
+	ACME_FAIL_UNAVAILABLE,	/* unreachable, timeout, 5xx, serverInternal
+				   (after the retries inside the order): the
+				   next CA; trips the circuit breaker */
+	ACME_FAIL_RATE_LIMITED,	/* rateLimited, a 429: held at its scope; the next CA */
+	ACME_FAIL_CA,		/* the CA's policy or our account there (caa,
+				   rejectedIdentifier, badCSR, ...), or an answer
+				   we cannot use: the next CA */
+	ACME_FAIL_DOMAIN,	/* validation failed (unauthorized, dns,
+				   connection, incorrectResponse, tls): any CA
+				   would fail alike; back off at this one */
+	ACME_FAIL_LOCAL,	/* ours (a solver, a CSR, a signature): back off */
+};
+
+/* How far a Retry-After deadline reaches (acme_fail_scope decides). */
+enum acme_fail_scope {
+	ACME_SCOPE_NONE,	/* no deadline to keep */
+	ACME_SCOPE_CERT,	/* this certificate's identifiers at this CA */
+	ACME_SCOPE_ACCOUNT,	/* every new order of this CA's account */
+	ACME_SCOPE_ENDPOINT,	/* every request to this URL of the CA */
+};
+
+/* A failed order, for the policy; the strings live only during the callback. */
+struct acme_failure {
+	enum acme_fail_class	 cls;
+	enum acme_fail_scope	 scope;
+	const char		*problem;	/* problem type, or NULL */
+	long			 status;	/* HTTP status; 0: no answer */
+	const char		*url;		/* what failed, or NULL */
+	const char		*endpoint;	/* "newOrder", "finalize", "order",
+						   "authz", "challenge", ... */
+	time_t			 until;		/* hold deadline (wall clock), 0: none */
+};
+
+/*
+ * Returns the class of a failure: problem is the problem type (full URN or
+ * NULL), status the HTTP status (0: no answer at all, e.g. a connection
+ * failure or timeout), validation 1 if the problem is a challenge's error.
+ */
+enum acme_fail_class acme_fail_classify(const char *problem, long status,
+		    int validation);
+/*
+ * Returns the scope of a failure of class cls with a deadline (has_until):
+ * rateLimited that names one of ids (ids[0..nids), in its identifier,
+ * subproblems or detail) holds that certificate; on newOrder without
+ * naming one, the account; a 503 or a 429 that is no rateLimited problem,
+ * the endpoint; else the certificate. Without a deadline: ACME_SCOPE_NONE.
+ */
+enum acme_fail_scope acme_fail_scope(enum acme_fail_class cls,
+		    const struct acme_problem *prob, long status,
+		    int new_order, int has_until, char *const *ids, size_t nids);
+/* Returns "unavailable", "rate limited", "CA", "domain", "local" or "none". */
+const char	*acme_fail_class_name(enum acme_fail_class);
+/* Returns "certificate", "account", "endpoint" or "none". */
+const char	*acme_fail_scope_name(enum acme_fail_scope);
+
+/*
  * Called once per order. On success error is NULL and fullchain is the PEM
  * chain as downloaded (leaf first). On failure error says what and where
- * (CA URL, problem document). Both live only during the call.
+ * (CA URL, problem document) and fail what it means for the policy (NULL
+ * on success). All live only during the call.
  */
 typedef void (*acme_order_cb)(void *arg, const char *fullchain, size_t len,
-		    const char *error);
+		    const char *error, const struct acme_failure *fail);
 
 struct acme_order_req {
 	const char		*cert_name;	/* for logs */

@@ -24,21 +24,21 @@ static void	account_setup(struct acme_ca *);
 
 /* Account or directory setup failed: every order waiting for it fails. */
 static void
-setup_fail(struct acme_ca *ca, const char *err)
+setup_fail(struct acme_ca *ca, const char *err, enum acme_fail_class cls)
 {
 	struct acme_order *o;
 
 	ca->state = CA_IDLE;
 	log_warn("CA %s: account setup failed: %s", ca->name, err);
 	while ((o = TAILQ_FIRST(&ca->lists[L_QUEUE])) != NULL)
-		acme_order_fail(o, err);
+		acme_order_fail(o, err, cls);
 }
 
-/* Same, for an error made here. */
+/* Same, for an error made here: the CA's answer is no use. */
 static void
 setup_fail_free(struct acme_ca *ca, char *err)
 {
-	setup_fail(ca, err);
+	setup_fail(ca, err, ACME_FAIL_CA);
 	free(err);
 }
 
@@ -66,7 +66,7 @@ account_done(void *arg, const struct acme_reply *r)
 	char	       *err;
 
 	if (r->err != NULL)
-		setup_fail(ca, r->err);
+		setup_fail(ca, r->err, r->cls);
 	else if (r->resp->location == NULL)
 		setup_fail_free(ca, xasprintf("acme: %s: newAccount response "
 		    "lacks a Location header", ca->new_account));
@@ -351,22 +351,24 @@ dir_done(const struct http_response *resp, void *arg)
 {
 	struct acme_ca		*ca = arg;
 	struct acme_reply	 r;
+	enum acme_fail_class	 cls = ACME_FAIL_CA;	/* a useless answer */
 	char			*err;
 
 	ca->dir_req = NULL;
 	log_debug("GET %s -> %ld", resp->url, resp->status);
 	acme_nonce_push(ca, resp->replay_nonce);
 	acme_reply_read(&r, resp, ca->directory, 1);
-	if (r.err != NULL)
+	if (r.err != NULL) {
 		err = xstrdup(r.err);
-	else if ((err = acme_reply_urls_refused(ca, resp)) == NULL)
+		cls = r.cls;
+	} else if ((err = acme_reply_urls_refused(ca, resp)) == NULL)
 		err = acme_dir_parse(ca, r.json);
 	acme_reply_clear(&r);
 	if (err == NULL)
 		ca->have_dir = 1;
 	if (ca->state == CA_SETUP) {
 		if (err != NULL)
-			setup_fail(ca, err);
+			setup_fail(ca, err, cls);
 		else
 			account_setup(ca);
 	}

@@ -1,9 +1,12 @@
 /* acme_call.c - signed calls: the nonce pool, badNonce retries, the reply preamble */
 #include "config.h"
 
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
+#include <event2/event.h>
 #include <jansson.h>
 
 #include "acme_int.h"
@@ -13,6 +16,18 @@
 #include "xmalloc.h"
 
 #define NONCE_RETRIES		10	/* badNonce retries per request */
+/*
+ * A transport error, a timeout or a 5xx is retried inside the call, so a
+ * blip does not fail the order: CALL_TRIES sends in all, the waits
+ * doubling from CALL_RETRY_MS, or the CA's Retry-After when it asks for
+ * at most CALL_RETRY_WAIT_MAX seconds. A longer Retry-After ends the call:
+ * the order fails with that deadline and the endpoint is held till then.
+ */
+#define CALL_TRIES		3
+#ifndef CALL_RETRY_MS		/* overridable so the unit tests need not wait */
+#define CALL_RETRY_MS		1000
+#endif
+#define CALL_RETRY_WAIT_MAX	10
 
 /* One JWS-signed POST, with its nonce fetch and badNonce retries. */
 struct acme_call {
@@ -24,6 +39,9 @@ struct acme_call {
 	unsigned		 flags;		/* CALL_* */
 	int			 fetching_nonce; /* HEAD newNonce in flight */
 	int			 retries;
+	int			 tries;		/* sends after transient failures */
+	time_t			 held;		/* the URL is held: fail with this */
+	struct event		*timer;		/* a retry's wait, or a held fail */
 	unsigned		 account_gen;	/* account the last send was signed for */
 	struct http_req		*hreq;
 	acme_call_cb		 cb;
@@ -33,6 +51,20 @@ struct acme_call {
 static void	call_http_done(const struct http_response *, void *);
 
 /* ------------------------------------------------------------- replies */
+
+/* Returns resp's Retry-After as a wall-clock deadline, or 0 if it has none. */
+static time_t
+reply_until(const struct http_response *resp)
+{
+	long	ra = resp->retry_after != NULL ?
+		    acme_retry_after(resp->retry_after) : -1;
+	time_t	now = time(NULL);
+
+	if (ra < 0)
+		return 0;
+	/* a year is as good as forever, and cannot overflow */
+	return now + (ra > 366L * 86400 ? 366L * 86400 : ra) + (ra == 0);
+}
 
 void
 acme_reply_read(struct acme_reply *r, const struct http_response *resp,
@@ -50,6 +82,9 @@ acme_reply_read(struct acme_reply *r, const struct http_response *resp,
 		r->problem = parsed ? r->prob.type : NULL;
 		r->err = r->err_buf = acme_error_text(url, resp,
 		    parsed ? &r->prob : NULL);
+		r->cls = acme_fail_classify(r->problem, resp->error != NULL ?
+		    0 : resp->status, 0);
+		r->until = reply_until(resp);
 		return;
 	}
 	if (!want_json)
@@ -89,6 +124,46 @@ acme_reply_problem(const struct acme_reply *r, const char *what)
 	    strcmp(r->problem + sizeof(prefix) - 1, what) == 0;
 }
 
+/* ------------------------------------------------------------ holds */
+
+time_t
+acme_held_url(struct acme_ca *ca, const char *url)
+{
+	time_t	now = time(NULL);
+	size_t	i;
+
+	for (i = 0; i < ca->nholds; i++)
+		if (strcmp(ca->holds[i].url, url) == 0)
+			return ca->holds[i].until > now ? ca->holds[i].until : 0;
+	return 0;
+}
+
+time_t
+acme_hold_url(struct acme_ca *ca, const char *url, time_t until)
+{
+	struct acme_hold *h = NULL;
+	time_t	now = time(NULL);
+	char	when[32];
+	size_t	i;
+
+	for (i = 0; i < ca->nholds && h == NULL; i++)
+		if (strcmp(ca->holds[i].url, url) == 0 ||
+		    ca->holds[i].until <= now)
+			h = &ca->holds[i];
+	if (h == NULL && ca->nholds < HOLDS_MAX)
+		h = &ca->holds[ca->nholds++];
+	if (h == NULL)		/* that many endpoints busy: the order backs off */
+		return until;
+	if (h->url != NULL && strcmp(h->url, url) == 0 && h->until >= until)
+		return h->until;
+	free(h->url);
+	h->url = xstrdup(url);
+	h->until = until;
+	log_notice("unavailable: CA %s holds requests to %s until %s", ca->name,
+	    url, log_fmt_time(until, when, sizeof(when)));
+	return until;
+}
+
 /* ------------------------------------------------------------ nonce pool */
 
 void
@@ -121,6 +196,8 @@ call_free(struct acme_call *c)
 {
 	if (c == NULL)
 		return;
+	if (c->timer != NULL)
+		event_free(c->timer);
 	free(c->url);
 	free(c->payload);
 	free(c);
@@ -151,9 +228,13 @@ call_finish(struct acme_call *c, const struct acme_reply *r)
 	cb(arg, r);
 }
 
-/* Fails c with err, as if the CA had answered so (resp: what it did answer). */
+/*
+ * Fails c with err of class cls, as if the CA had answered so (resp: what
+ * it did answer, or NULL).
+ */
 static void
-call_fail(struct acme_call *c, const struct http_response *resp, char *err)
+call_fail(struct acme_call *c, const struct http_response *resp, char *err,
+    enum acme_fail_class cls)
 {
 	struct acme_reply r;
 
@@ -161,6 +242,11 @@ call_fail(struct acme_call *c, const struct http_response *resp, char *err)
 	r.resp = resp;
 	r.status = ACME_NO_STATUS;
 	r.err = r.err_buf = err;
+	r.cls = cls;
+	if (c->held != 0) {
+		r.until = c->held;
+		r.cls = ACME_FAIL_UNAVAILABLE;
+	}
 	call_finish(c, &r);
 	acme_reply_clear(&r);
 }
@@ -203,12 +289,13 @@ acme_reply_urls_refused(const struct acme_ca *ca, const struct http_response *re
  * Returns NULL, or why it cannot (malloc'd).
  */
 static char *
-call_send(struct acme_call *c, const char *nonce)
+call_send(struct acme_call *c, const char *nonce, enum acme_fail_class *cls)
 {
 	struct acme_ca	*ca = c->ca;
 	char		*pooled = NULL, *jws = NULL, *err = NULL;
 	int		 by_jwk = (c->flags & CALL_JWK) != 0;
 
+	*cls = ACME_FAIL_CA;
 	c->fetching_nonce = nonce == NULL &&
 	    (nonce = pooled = nonce_pop(ca)) == NULL;
 	if ((err = acme_url_refused(ca, c->fetching_nonce ? "newNonce" :
@@ -217,43 +304,104 @@ call_send(struct acme_call *c, const char *nonce)
 	else if (c->fetching_nonce) {
 		c->hreq = http_request(ca->env.http, "HEAD", ca->new_nonce,
 		    NULL, 0, &ca->get_opts, call_http_done, c);
-		if (c->hreq == NULL)
+		if (c->hreq == NULL) {
+			*cls = ACME_FAIL_LOCAL;
 			err = xasprintf("acme: %s: cannot start request",
 			    ca->new_nonce);
+		}
 	} else if (!by_jwk && ca->account_url == NULL)
 		err = xasprintf("acme: %s: the account of CA %s is gone",
 		    c->url, ca->name);
 	else if ((jws = jws_sign(ca->account_key, by_jwk ? NULL :
-	    ca->account_url, nonce, c->url, c->payload)) == NULL)
+	    ca->account_url, nonce, c->url, c->payload)) == NULL) {
+		*cls = ACME_FAIL_LOCAL;
 		err = xasprintf("acme: %s: cannot sign the request", c->url);
-	else {
+	} else {
 		c->account_gen = ca->account_gen;
 		c->hreq = http_request(ca->env.http, "POST", c->url, jws,
 		    strlen(jws), &ca->post_opts, call_http_done, c);
-		if (c->hreq == NULL)
+		if (c->hreq == NULL) {
+			*cls = ACME_FAIL_LOCAL;
 			err = xasprintf("acme: %s: cannot start request", c->url);
+		}
 	}
 	free(pooled);
 	free(jws);
 	return err;
 }
 
+/* Sends c again after a transient failure, or fails it if it is held. */
+static void
+call_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct acme_call	*c = arg;
+	enum acme_fail_class	 cls;
+	char			*err, when[32];
+
+	if (c->held != 0)
+		err = xasprintf("acme: %s: held after a 503 until %s", c->url,
+		    log_fmt_time(c->held, when, sizeof(when)));
+	else
+		err = call_send(c, NULL, &cls);
+	if (err != NULL)
+		call_fail(c, NULL, err, c->held != 0 ? ACME_FAIL_UNAVAILABLE : cls);
+}
+
+/* Arms c's timer for ms milliseconds. */
+static void
+call_later(struct acme_call *c, long ms)
+{
+	struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
+
+	if (c->timer == NULL)
+		c->timer = evtimer_new(c->ca->env.base, call_timer_cb, c);
+	evtimer_add(c->timer, &tv);
+}
+
+/*
+ * A transport error, a timeout or a 5xx: returns 1 if c is sent again
+ * later (the tries left, and a Retry-After we may wait for), else 0.
+ */
+static int
+call_retry(struct acme_call *c, const struct http_response *resp)
+{
+	long	ra = resp->retry_after != NULL ?
+		    acme_retry_after(resp->retry_after) : -1;
+	long	ms = (long)CALL_RETRY_MS << c->tries;
+
+	if (resp->error == NULL && resp->status < 500)
+		return 0;
+	if (c->tries + 1 >= CALL_TRIES || ra > CALL_RETRY_WAIT_MAX)
+		return 0;
+	if (ra >= 0)
+		ms = ra * 1000;
+	c->tries++;
+	log_msg(LOG_LVL_INFO, c->cert_name, "%s %s: %s; try %d of %d in %ld "
+	    "ms", c->fetching_nonce ? "HEAD" : "POST", resp->url, resp->error !=
+	    NULL ? resp->error : "a server error", c->tries + 1, CALL_TRIES, ms);
+	call_later(c, ms);
+	return 1;
+}
+
 /* The HEAD newNonce of c came back: send c with its nonce. */
 static void
 call_nonce_done(struct acme_call *c, const struct http_response *resp)
 {
-	struct acme_ca	*ca = c->ca;
-	char		*err;
+	struct acme_ca		*ca = c->ca;
+	enum acme_fail_class	 cls = ACME_FAIL_UNAVAILABLE;
+	char			*err;
 
+	if (call_retry(c, resp))
+		return;
 	if (resp->error != NULL)
 		err = xasprintf("acme: %s: %s", ca->new_nonce, resp->error);
 	else if (resp->replay_nonce == NULL)
 		err = xasprintf("acme: %s: HTTP %ld without a Replay-Nonce",
 		    ca->new_nonce, resp->status);
 	else
-		err = call_send(c, resp->replay_nonce);
+		err = call_send(c, resp->replay_nonce, &cls);
 	if (err != NULL)
-		call_fail(c, resp, err);
+		call_fail(c, resp, err, cls);
 }
 
 /* CURLOPT-level completion of c's request (http_cb). */
@@ -263,6 +411,7 @@ call_http_done(const struct http_response *resp, void *arg)
 	struct acme_call	*c = arg;
 	struct acme_ca		*ca = c->ca;
 	struct acme_reply	 r;
+	enum acme_fail_class	 cls;
 	char			*err;
 
 	c->hreq = NULL;
@@ -271,7 +420,7 @@ call_http_done(const struct http_response *resp, void *arg)
 	    resp->error != NULL ? ": " : "",
 	    resp->error != NULL ? resp->error : "");
 	if ((err = acme_reply_urls_refused(ca, resp)) != NULL) {
-		call_fail(c, resp, err);
+		call_fail(c, resp, err, ACME_FAIL_CA);
 		return;
 	}
 	if (c->fetching_nonce) {
@@ -285,11 +434,16 @@ call_http_done(const struct http_response *resp, void *arg)
 		log_msg(LOG_LVL_DEBUG, c->cert_name, "%s: badNonce, retry %d "
 		    "of %d", c->url, c->retries, NONCE_RETRIES);
 		acme_reply_clear(&r);
-		if ((err = call_send(c, resp->replay_nonce)) != NULL)
-			call_fail(c, resp, err);
+		if ((err = call_send(c, resp->replay_nonce, &cls)) != NULL)
+			call_fail(c, resp, err, cls);
 		return;
 	}
 	acme_nonce_push(ca, resp->replay_nonce);
+	if (r.err != NULL && !acme_reply_problem(&r, "rateLimited") &&
+	    call_retry(c, resp)) {
+		acme_reply_clear(&r);
+		return;
+	}
 	if (!(c->flags & CALL_JWK) && acme_reply_problem(&r,
 	    "accountDoesNotExist"))
 		acme_account_forget(ca, c->account_gen);
@@ -303,6 +457,7 @@ acme_call_start(struct acme_ca *ca, struct acme_call **slot,
     unsigned flags, acme_call_cb cb, void *arg)
 {
 	struct acme_call	*c;
+	enum acme_fail_class	 cls;
 	char			*err;
 
 	c = xcalloc(1, sizeof(*c));
@@ -315,7 +470,12 @@ acme_call_start(struct acme_ca *ca, struct acme_call **slot,
 	c->cb = cb;
 	c->arg = arg;
 	*slot = c;
-	if ((err = call_send(c, NULL)) != NULL)
+	/* a held endpoint fails the call from the loop, as an answer would */
+	if ((c->held = acme_held_url(ca, url)) != 0) {
+		call_later(c, 0);
+		return NULL;
+	}
+	if ((err = call_send(c, NULL, &cls)) != NULL)
 		acme_call_cancel(slot);
 	return err;
 }

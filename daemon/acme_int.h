@@ -29,6 +29,7 @@
 #define ARI_SLICE		256		/* callbacks per turn of the loop */
 #define ARI_DIR_HOLDOFF		60		/* s: a failed directory, for ARI */
 #define ACME_ARI_HORIZON	(10L * 366 * 86400) /* window times further off: absurd */
+#define HOLDS_MAX		16	/* endpoint holds kept per CA */
 
 /* The status of an order, authorization or challenge object (RFC 8555 7.1.6). */
 enum acme_status {
@@ -56,6 +57,9 @@ struct acme_reply {
 	json_t			*json;		/* the object, if asked for and err is NULL */
 	enum acme_status	 status;	/* json's "status" */
 	const char		*status_text;	/* as sent, for messages; NULL if none */
+	enum acme_fail_class	 cls;		/* with err: acme_fail_classify's */
+	time_t			 until;		/* with err: Retry-After as a
+						   wall-clock deadline, 0: none */
 	/* owned */
 	char			*err_buf;
 	struct acme_problem	 prob;
@@ -133,6 +137,9 @@ struct acme_order {
 	long			 delay;
 	long long		 deadline;	/* monotonic ms */
 	char			*error;		/* result, once O_DONE */
+	struct acme_failure	 fail;		/* with error: what it means */
+	char			*fail_problem;	/* fail's strings, owned */
+	char			*fail_url;
 	char			*pem;
 	size_t			 pemlen;
 };
@@ -194,6 +201,14 @@ struct acme_ca {
 	int			 lookup_first;	/* key may be registered: onlyReturnExisting */
 	struct acme_call	*account_call;
 
+	time_t			 orders_held;	/* account-wide rate limit: no
+						   newOrder before (wall clock) */
+	struct acme_hold {
+		char		*url;
+		time_t		 until;
+	}			 holds[HOLDS_MAX]; /* 503 Retry-After per endpoint */
+	size_t			 nholds;
+
 	struct order_list	 lists[L_COUNT];
 	size_t			 counts[L_COUNT];
 	struct event		*kick;		/* deferred acme_ca_pump */
@@ -242,6 +257,13 @@ void		 acme_reply_read(struct acme_reply *r,
 void		 acme_reply_clear(struct acme_reply *r);
 /* Returns 1 if r failed with problem type ACME_ERR(what). */
 int		 acme_reply_problem(const struct acme_reply *r, const char *what);
+/*
+ * Holds every request to url until (wall clock), logged once per new
+ * deadline; an expired hold makes room. Returns the deadline kept.
+ */
+time_t		 acme_hold_url(struct acme_ca *, const char *url, time_t until);
+/* Returns when url is free again (wall clock), or 0 if it is not held. */
+time_t		 acme_held_url(struct acme_ca *, const char *url);
 /* Adds a nonce from a response to the CA's pool; NULL is ignored. */
 void		 acme_nonce_push(struct acme_ca *, const char *nonce);
 /*
@@ -283,8 +305,12 @@ struct acme_order *acme_order_new(struct acme_ca *, const struct acme_order_req 
 		    acme_order_cb cb, void *arg);
 /* Moves a queued order in flight (the CA has an account and a free slot). */
 void		 acme_order_admit(struct acme_order *);
-/* Ends a queued order with error; its callback runs later, from the loop. */
-void		 acme_order_fail(struct acme_order *, const char *error);
+/*
+ * Ends an order with error of class cls (kept if a failure is noted
+ * already); its callback runs later, from the loop.
+ */
+void		 acme_order_fail(struct acme_order *, const char *error,
+		    enum acme_fail_class cls);
 /* Takes o off its list and frees it, without its callback. */
 void		 acme_order_free(struct acme_order *);
 /*

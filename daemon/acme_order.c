@@ -161,6 +161,71 @@ problem_of(json_t *obj)
 	return s;
 }
 
+/* ------------------------------------------------------------ failures */
+
+/*
+ * Keeps what the first failure of o means (later ones are its echoes):
+ * class cls of problem at url (endpoint), HTTP status, deadline until;
+ * and holds the account's new orders or the endpoint when that is the
+ * deadline's scope. prob, if any, is the problem document, for the scope.
+ */
+static void
+order_note(struct acme_order *o, enum acme_fail_class cls,
+    const struct acme_problem *prob, long status, const char *url,
+    const char *endpoint, time_t until)
+{
+	struct acme_failure	*f = &o->fail;
+	struct acme_ca		*ca = o->ca;
+	char			 when[32];
+
+	if (f->cls != ACME_FAIL_NONE)
+		return;
+	f->cls = cls;
+	f->status = status;
+	f->endpoint = endpoint;
+	f->until = until;
+	f->scope = acme_fail_scope(cls, prob, status, strcmp(endpoint,
+	    "newOrder") == 0, until != 0, o->domains, o->ndomains);
+	f->problem = o->fail_problem = prob != NULL && prob->type != NULL ?
+	    xstrdup(prob->type) : NULL;
+	f->url = o->fail_url = url != NULL ? xstrdup(url) : NULL;
+	if (f->scope == ACME_SCOPE_ACCOUNT && until > ca->orders_held) {
+		ca->orders_held = until;
+		log_notice("rate limited: account %s of CA %s holds new orders "
+		    "until %s", ca->account_url != NULL ? ca->account_url : "?",
+		    ca->name, log_fmt_time(until, when, sizeof(when)));
+	} else if (f->scope == ACME_SCOPE_ENDPOINT && url != NULL)
+		f->until = acme_hold_url(ca, url, until);
+}
+
+/* Notes a failed answer r of the CA to url (endpoint). */
+static void
+order_note_reply(struct acme_order *o, const struct acme_reply *r,
+    const char *url, const char *endpoint)
+{
+	long status = r->resp != NULL && r->resp->error == NULL ?
+	    r->resp->status : 0;
+
+	order_note(o, r->cls != ACME_FAIL_NONE ? r->cls : ACME_FAIL_CA,
+	    r->problem != NULL ? &r->prob : NULL, status, url, endpoint,
+	    r->until);
+}
+
+/* Notes the problem document obj (an order's or a challenge's "error"). */
+static void
+order_note_problem(struct acme_order *o, json_t *obj, const char *url,
+    const char *endpoint, int validation)
+{
+	struct acme_problem p;
+
+	if (acme_problem_from_json(obj, &p) == -1)
+		return;
+	/* the CA did answer: a document without "status" is no lost answer */
+	order_note(o, acme_fail_classify(p.type, p.status != 0 ? p.status :
+	    400, validation), &p, p.status, url, endpoint, 0);
+	acme_problem_clear(&p);
+}
+
 /*
  * Arms ev for the next poll of url: the doubling *delay, no sooner than
  * Retry-After, no later than the order's deadline. Returns NULL, or why the
@@ -357,6 +422,7 @@ authz_publish(struct acme_authz *a, const struct acme_solver *s,
 	}
 	authz_challenge(a, &ch);
 	if ((rc = s->publish(s->arg, &ch, authz_published, a)) == -1) {
+		order_note(a->order, ACME_FAIL_LOCAL, NULL, 0, NULL, "challenge", 0);
 		*error = acme_oneline(xasprintf("acme: %s: cannot publish the "
 		    "%s token for %s", a->chall_url, s->type, authz_name(a)));
 		authz_forget_answer(a);
@@ -403,6 +469,12 @@ authz_invalid_error(struct acme_authz *a, json_t *j)
 		    want != NULL && strcmp(type, want) == 0))
 			best = ch;
 	}
+	if (best != NULL)
+		order_note_problem(a->order, json_object_get(best, "error"),
+		    jstr(best, "url") != NULL ? jstr(best, "url") : a->url,
+		    "challenge", 1);
+	else	/* invalid with no word why: as if validation failed */
+		order_note(a->order, ACME_FAIL_DOMAIN, NULL, 0, a->url, "authz", 0);
 	if (best != NULL &&
 	    (ps = problem_of(json_object_get(best, "error"))) != NULL) {
 		err = xasprintf("acme: %s: %s", jstr(best, "url") != NULL ?
@@ -420,6 +492,8 @@ authz_challenge_error(struct acme_authz *a, json_t *j)
 {
 	char	*ps = problem_of(json_object_get(j, "error")), *err;
 
+	order_note_problem(a->order, json_object_get(j, "error"), a->chall_url,
+	    "challenge", 1);
 	err = xasprintf("acme: %s: %s", a->chall_url, ps != NULL ? ps :
 	    "challenge is invalid");
 	free(ps);
@@ -573,7 +647,7 @@ authz_release(struct acme_order *o)
 			a->state = A_TRIGGER;
 	}
 	if (error != NULL) {
-		acme_order_fail(o, error);
+		acme_order_fail(o, error, ACME_FAIL_CA);
 		free(error);
 		return;
 	}
@@ -597,7 +671,9 @@ authz_step(struct acme_authz *a, enum authz_event ev,
 	char			*error = NULL;
 
 	if (ev == AE_REPLY && r->err != NULL) {
-		acme_order_fail(o, r->err);
+		order_note_reply(o, r, a->state == A_TRIGGER ? a->chall_url :
+		    a->url, a->state == A_TRIGGER ? "challenge" : "authz");
+		acme_order_fail(o, r->err, r->cls);
 		return;
 	}
 	if (ev == AE_REPLY && a->state != A_TRIGGER)
@@ -610,6 +686,8 @@ authz_step(struct acme_authz *a, enum authz_event ev,
 			next = acme_authz_object(a, r, &error);
 		break;
 	case A_PUBLISH:		/* the solver is done */
+		if (r->err != NULL)
+			order_note(o, ACME_FAIL_LOCAL, NULL, 0, NULL, "challenge", 0);
 		if (r->err != NULL)
 			error = acme_oneline(xasprintf("acme: %s: cannot "
 			    "publish the %s answer for %s: %s", a->chall_url,
@@ -637,7 +715,7 @@ authz_step(struct acme_authz *a, enum authz_event ev,
 	if (error == NULL)
 		error = authz_enter(a, next, ev, r);
 	if (error != NULL) {
-		acme_order_fail(o, error);
+		acme_order_fail(o, error, ACME_FAIL_CA);
 		free(error);
 		return;
 	}
@@ -782,6 +860,8 @@ acme_order_free(struct acme_order *o)
 	free(o->finalize_url);
 	free(o->cert_url);
 	free(o->error);
+	free(o->fail_problem);
+	free(o->fail_url);
 	free(o->pem);
 	free(o);
 }
@@ -795,11 +875,18 @@ order_deliver(struct acme_order *o)
 	char		*error = o->error, *pem = o->pem;
 	size_t		 len = o->pemlen;
 
+	struct acme_failure fail = o->fail;
+	char		*problem = o->fail_problem, *url = o->fail_url;
+
 	o->error = NULL;
 	o->pem = NULL;
+	o->fail_problem = o->fail_url = NULL;
 	acme_order_free(o);
-	cb(arg, error == NULL ? pem : NULL, error == NULL ? len : 0, error);
+	cb(arg, error == NULL ? pem : NULL, error == NULL ? len : 0, error,
+	    error != NULL ? &fail : NULL);
 	free(error);
+	free(problem);
+	free(url);
 	if (pem != NULL)
 		xfree_secret(pem, len);
 }
@@ -820,8 +907,12 @@ order_finish(struct acme_order *o, const char *why, char *error,
 	}
 	if (error == NULL && o->pem == NULL)
 		error = xstrdup("acme: order failed");
+	/* an answer we cannot use is the CA's failure: another may do better */
+	if (error != NULL && o->fail.cls == ACME_FAIL_NONE)
+		order_note(o, ACME_FAIL_CA, NULL, 0, o->url, "order", 0);
 	if ((o->error = error) != NULL)
-		log_msg(LOG_LVL_DEBUG, o->cert_name, "order failed: %s", error);
+		log_msg(LOG_LVL_DEBUG, o->cert_name, "order failed (%s): %s",
+		    acme_fail_class_name(o->fail.cls), error);
 	evtimer_add(o->timer, &now);
 }
 
@@ -888,6 +979,42 @@ order_send_finalize(struct acme_order *o)
 	return err;
 }
 
+/* An account-wide rate limit holds new orders: fail fast with its deadline. */
+static char *
+order_held(struct acme_order *o)
+{
+	struct acme_ca	*ca = o->ca;
+	char		 when[32];
+
+	o->fail.cls = ACME_FAIL_RATE_LIMITED;
+	o->fail.scope = ACME_SCOPE_ACCOUNT;
+	o->fail.until = ca->orders_held;
+	o->fail.endpoint = "newOrder";
+	o->fail.url = o->fail_url = xstrdup(ca->new_order);
+	return xasprintf("acme: %s: rate limited: account %s of CA %s holds "
+	    "new orders until %s", ca->new_order, ca->account_url != NULL ?
+	    ca->account_url : "?", ca->name, log_fmt_time(ca->orders_held,
+	    when, sizeof(when)));
+}
+
+/* The endpoint a request of an order in state s goes to. */
+static const char *
+order_endpoint(enum order_state s)
+{
+	switch (s) {
+	case O_NEW:
+		return "newOrder";
+	case O_FINALIZE:
+		return "finalize";
+	case O_CERT:
+		return "certificate";
+	case O_QUEUED:
+		return "account";
+	default:
+		return "order";
+	}
+}
+
 /* Starts what state next waits for (the table's last column). */
 static char *
 order_enter(struct acme_order *o, enum order_state next, enum order_event ev,
@@ -899,6 +1026,8 @@ order_enter(struct acme_order *o, enum order_state next, enum order_event ev,
 		return NULL;
 	case O_NEW:
 		o->deadline = now_ms() + ORDER_DEADLINE_MS;
+		if (o->ca->orders_held > time(NULL))
+			return order_held(o);
 		return order_send_new(o);
 	case O_AUTHZ:
 		return authz_begin(o, r->json);
@@ -951,6 +1080,8 @@ acme_order_object(struct acme_order *o, const struct acme_reply *r,
 		o->cert_url = xstrdup(s);
 		return O_CERT;
 	case ACME_INVALID:
+		order_note_problem(o, json_object_get(r->json, "error"), o->url,
+		    "order", 0);
 		ps = problem_of(json_object_get(r->json, "error"));
 		*error = xasprintf("acme: %s: order is invalid%s%s", o->url,
 		    ps != NULL ? ": " : "", ps != NULL ? ps : "");
@@ -1093,6 +1224,10 @@ order_step(struct acme_order *o, enum order_event ev,
 		error = order_enter(o, next, ev, r);
 	if (why != NULL || error != NULL)
 		next = O_DONE;
+	if (next == O_DONE && why != NULL && ev == OE_REPLY)
+		order_note_reply(o, r, o->state == O_NEW ? o->ca->new_order :
+		    o->state == O_FINALIZE ? o->finalize_url : o->state ==
+		    O_CERT ? o->cert_url : o->url, order_endpoint(o->state));
 	if (next == O_DONE)
 		order_finish(o, why, error, pem);
 	order_move(o, next);
@@ -1140,10 +1275,13 @@ acme_order_admit(struct acme_order *o)
 }
 
 void
-acme_order_fail(struct acme_order *o, const char *error)
+acme_order_fail(struct acme_order *o, const char *error,
+    enum acme_fail_class cls)
 {
 	struct acme_reply r;
 
+	order_note(o, cls != ACME_FAIL_NONE ? cls : ACME_FAIL_CA, NULL, 0, NULL,
+	    order_endpoint(o->state), 0);
 	memset(&r, 0, sizeof(r));
 	r.err = error;
 	order_step(o, OE_FAIL, &r);

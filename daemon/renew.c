@@ -45,7 +45,9 @@
  *   IDLE, DUE --timer--> check --live one good--> IDLE (timer at its due time)
  *                              --else--> KEYGEN --key--> ORDER
  *   ORDER --chain verified and installed--> IDLE (timer at its due time)
- *   ORDER --order failed--> ORDER at the next CA; after the last: IDLE (backoff)
+ *   ORDER --order failed at the CA--> ORDER at the next usable CA; after
+ *         the last: IDLE (backoff, or the earliest rate-limit deadline)
+ *   ORDER --order failed for the domain or here--> IDLE (backoff)
  *   ORDER --chain refused or not installed--> IDLE (backoff)
  *   KEYGEN --no key--> IDLE (backoff)
  *   any --cert_stop (removed, settings or CA changed)--> IDLE
@@ -65,6 +67,14 @@ struct ca_slot {
 	struct conf_ca		*cfg;		/* the settings it was made from */
 	struct acme_ca		*ca;
 	int			 seen;		/* still in the inventory (during apply) */
+	/*
+	 * The circuit breaker: open after an order failed for unavailability
+	 * (after acme's retries); while open, one order at a time (the probe)
+	 * goes to this CA, the others go on to their next CA or back off.
+	 * Any answer but unavailability closes it.
+	 */
+	int			 open;
+	struct managed		*probe;		/* the probe in flight, or NULL */
 };
 
 struct keygen_job;
@@ -84,8 +94,13 @@ struct managed {
 	struct acme_order	*order;		/* ORDER */
 	size_t			 ca_index;	/* which of cfg->ca is being tried */
 	unsigned		 failures;	/* consecutive */
+	time_t			*held;		/* per cfg->ca: a rate limit on this
+						   certificate there ends; NULL: none */
+	struct ca_slot		*probing;	/* the CA this order probes, or NULL */
 	struct sched_state	 saved;		/* as in certs/<name>/schedule.json */
 	int			 saved_loaded;	/* saved read (at the first check) */
+	int			 breaker_wait;	/* backing off because a breaker
+						   kept every CA from it */
 	int			 live_valid;	/* a live certificate not yet due */
 	uint64_t		 live_stamp;	/* the whole live files last judged */
 	int			 lc_ok;		/* live_stamp is set */
@@ -149,6 +164,7 @@ struct renewer {
 
 static void	cert_check(struct managed *);
 static void	cert_order(struct managed *);
+static int	cert_uses_ca(const struct managed *, const char *ca);
 static int	live_whole(struct managed *, struct livecheck *);
 
 /* A fraction in [0,1) that differs per certificate and per attempt. */
@@ -437,6 +453,10 @@ cert_stop(struct managed *m)
 		acme_order_cancel(m->order);
 		m->order = NULL;
 	}
+	if (m->probing != NULL) {	/* another order may probe the CA */
+		m->probing->probe = NULL;
+		m->probing = NULL;
+	}
 	if (m->job != NULL) {
 		m->job->owner = NULL;	/* the worker finishes; keygen_done frees */
 		m->job = NULL;
@@ -469,7 +489,30 @@ cert_free(struct managed *m)
 	sched_state_clear(&m->saved);
 	conf_cert_free(m->cfg);
 	free(m->ari_id);
+	free(m->held);
 	free(m);
+}
+
+/* schedule.json's hold reason: this, then the CA's name. */
+#define HOLD_REASON	"rateLimited at CA "
+
+/* A rate limit remembered from before a restart holds at its CA again. */
+static void
+saved_hold(struct managed *m)
+{
+	const char	*r = m->saved.hold_reason;
+	size_t		 i, n = sizeof(HOLD_REASON) - 1;
+
+	if (m->saved.hold_until <= time(NULL) || r == NULL ||
+	    strncmp(r, HOLD_REASON, n) != 0)
+		return;
+	for (i = 0; i < m->cfg->ca.n; i++)
+		if (strcmp(r + n, m->cfg->ca.v[i]) == 0) {
+			if (m->held == NULL)
+				m->held = xcalloc(m->cfg->ca.n,
+				    sizeof(*m->held));
+			m->held[i] = m->saved.hold_until;
+		}
 }
 
 /*
@@ -494,6 +537,7 @@ saved_load(struct managed *m)
 	}
 	if (m->failures == 0)
 		m->failures = m->saved.failures;
+	saved_hold(m);
 }
 
 /* Writes m->saved (after the caller changed it). */
@@ -514,11 +558,33 @@ saved_reset(struct managed *m)
 	saved_store(m);
 }
 
-/* After a failure: retry later with capped exponential backoff. */
+/*
+ * Returns when the earliest rate limit on m ends if every CA of m holds
+ * it back, else 0.
+ */
+static time_t
+held_everywhere(const struct managed *m, time_t now)
+{
+	time_t	first = 0;
+	size_t	i;
+
+	for (i = 0; i < m->cfg->ca.n; i++) {
+		if (m->held == NULL || m->held[i] <= now)
+			return 0;
+		if (first == 0 || m->held[i] < first)
+			first = m->held[i];
+	}
+	return first;
+}
+
+/*
+ * After a failure: retry later on the backoff ladder (sched_retry), or
+ * when the first rate limit ends if every CA holds m back.
+ */
 static void
 cert_failed(struct managed *m)
 {
-	time_t	delay;
+	time_t	now = time(NULL), delay, until;
 
 	crypto_key_free(m->new_key);
 	m->new_key = NULL;
@@ -529,8 +595,12 @@ cert_failed(struct managed *m)
 		set_state(m, MANAGED_IDLE);
 		return;
 	}
-	delay = sched_backoff(m->failures, jitter());
-	m->saved.retry_at = time(NULL) + delay;
+	/* never longer than a tenth of what the live certificate has left */
+	delay = sched_retry(m->failures, jitter(), m->lc_ok && m->na != 0 ?
+	    (long long)(m->na - now) : 0);
+	if ((until = held_everywhere(m, now)) != 0)	/* a few seconds' spread */
+		delay = until - now + 1 + (time_t)(jitter() * 5);
+	m->saved.retry_at = now + delay;
 	saved_store(m);
 	log_msg(LOG_LVL_NOTICE, m->cfg->name,
 	    "attempt %u failed; next attempt in %lld s", m->failures,
@@ -880,16 +950,98 @@ out:
 	return rc;
 }
 
-/* The order at the current CA failed: on to the next CA, or back off. */
+/*
+ * s's breaker closed: the certificates it kept from every CA try again
+ * within a minute instead of waiting out a backoff they never tried for.
+ */
 static void
-order_failed(struct managed *m, const char *error)
+breaker_closed(struct renewer *r, struct ca_slot *s)
 {
-	struct conf_cert *cfg = m->cfg;
+	struct managed	*m;
+	time_t		 now = time(NULL);
 
-	log_msg(LOG_LVL_ERR, cfg->name, "order at CA %s failed: %s",
-	    cfg->ca.v[m->ca_index], error);
+	log_notice("CA %s answers again: circuit breaker closed", s->name);
+	TAILQ_FOREACH(m, &r->certs, entry) {
+		if (!m->breaker_wait || m->state != MANAGED_IDLE ||
+		    !cert_uses_ca(m, s->name) || r->env.once)
+			continue;
+		m->breaker_wait = 0;
+		m->saved.retry_at = 0;
+		schedule(m, now + 1 + (time_t)(jitter() * 60));
+	}
+}
+
+/* An order at s ended (cls: how it failed; ACME_FAIL_NONE: it did not). */
+static void
+breaker_note(struct ca_slot *s, struct managed *m, enum acme_fail_class cls)
+{
+	if (m->probing != NULL) {
+		m->probing->probe = NULL;
+		m->probing = NULL;
+	}
+	if (s == NULL || cls == ACME_FAIL_LOCAL)	/* says nothing of the CA */
+		return;
+	if (cls == ACME_FAIL_UNAVAILABLE && !s->open)
+		log_notice("CA %s is unavailable: circuit breaker open; one "
+		    "probe order at a time until the CA answers", s->name);
+	if (cls != ACME_FAIL_UNAVAILABLE && s->open) {
+		s->open = 0;
+		breaker_closed(m->r, s);
+	}
+	s->open = cls == ACME_FAIL_UNAVAILABLE;
+}
+
+/*
+ * A rate limit on this certificate at its current CA: hold it there, and
+ * remember it in schedule.json ("hold"; its reason names the CA).
+ */
+static void
+cert_hold(struct managed *m, time_t until)
+{
+	char	when[32];
+
+	if (m->held == NULL)
+		m->held = xcalloc(m->cfg->ca.n, sizeof(*m->held));
+	if (m->held[m->ca_index] >= until)
+		return;
+	m->held[m->ca_index] = until;
+	m->saved.hold_until = until;
+	free(m->saved.hold_reason);
+	m->saved.hold_reason = xasprintf("%s%s", HOLD_REASON,
+	    m->cfg->ca.v[m->ca_index]);
+	log_msg(LOG_LVL_NOTICE, m->cfg->name, "rate limited: certificate %s "
+	    "held at CA %s until %s", m->cfg->name, m->cfg->ca.v[m->ca_index],
+	    log_fmt_time(until, when, sizeof(when)));
+}
+
+/*
+ * The order at the current CA failed: a failure of the CA (unavailable,
+ * rate limited, its policy) moves on to the next CA at once; one of the
+ * domain's or ours would fail alike anywhere, so it backs off.
+ */
+static void
+order_failed(struct managed *m, const char *error,
+    const struct acme_failure *fail)
+{
+	struct conf_cert	*cfg = m->cfg;
+	enum acme_fail_class	 cls = fail != NULL ? fail->cls : ACME_FAIL_CA;
+
+	log_msg(LOG_LVL_ERR, cfg->name, "order at CA %s failed: %s (class: %s)",
+	    cfg->ca.v[m->ca_index], error, acme_fail_class_name(cls));
 	sched_state_set_error(&m->saved, time(NULL), cfg->ca.v[m->ca_index],
-	    NULL, NULL, error);
+	    fail != NULL ? fail->url : NULL, fail != NULL ? fail->problem :
+	    NULL, error);
+	breaker_note(ca_slot_find(m->r, cfg->ca.v[m->ca_index]), m, cls);
+	if (fail != NULL && fail->scope == ACME_SCOPE_CERT && fail->until != 0)
+		cert_hold(m, fail->until);
+	if (cls == ACME_FAIL_DOMAIN || cls == ACME_FAIL_LOCAL) {
+		if (m->ca_index + 1 < cfg->ca.n)
+			log_msg(LOG_LVL_NOTICE, cfg->name, "a %s failure: "
+			    "another CA would fail alike; not trying %s",
+			    acme_fail_class_name(cls), cfg->ca.v[m->ca_index + 1]);
+		cert_failed(m);
+		return;
+	}
 	if (m->ca_index + 1 < cfg->ca.n) {
 		m->ca_index++;
 		log_msg(LOG_LVL_NOTICE, cfg->name, "trying the next CA, %s",
@@ -901,7 +1053,8 @@ order_failed(struct managed *m, const char *error)
 }
 
 static void
-order_done(void *arg, const char *pem, size_t len, const char *error)
+order_done(void *arg, const char *pem, size_t len, const char *error,
+    const struct acme_failure *fail)
 {
 	struct managed	*m = arg;
 	struct ca_slot	*s;
@@ -909,9 +1062,11 @@ order_done(void *arg, const char *pem, size_t len, const char *error)
 
 	m->order = NULL;
 	if (error != NULL) {
-		order_failed(m, error);
+		order_failed(m, error, fail);
 		return;
 	}
+	breaker_note(ca_slot_find(m->r, m->cfg->ca.v[m->ca_index]), m,
+	    ACME_FAIL_NONE);
 	if (install(m, pem, len, &why) == 0)
 		return;
 	if (why == NULL) {
@@ -922,9 +1077,45 @@ order_done(void *arg, const char *pem, size_t len, const char *error)
 	s = ca_slot_find(m->r, m->cfg->ca.v[m->ca_index]);
 	text = xasprintf("%s: refused the certificate it issued for %s: %s",
 	    s != NULL ? s->cfg->directory : "?", m->cfg->name, why);
-	order_failed(m, text);
+	order_failed(m, text, NULL);
 	free(text);
 	free(why);
+}
+
+/*
+ * Returns 1 if m may order at CA s (index i of its list) now: no rate limit
+ * holds m there, and s's breaker is closed or no other order probes it.
+ */
+static int
+ca_usable(struct managed *m, size_t i, struct ca_slot *s, time_t now)
+{
+	char	when[32];
+
+	if (m->held != NULL && m->held[i] > now) {
+		log_msg(LOG_LVL_INFO, m->cfg->name, "rate limited at CA %s until "
+		    "%s: not ordering there", s->name, log_fmt_time(m->held[i],
+		    when, sizeof(when)));
+		return 0;
+	}
+	if (s->open && s->probe != NULL && s->probe != m) {
+		log_msg(LOG_LVL_INFO, m->cfg->name, "CA %s: circuit breaker "
+		    "open and probed already: not ordering there", s->name);
+		return 0;
+	}
+	return 1;
+}
+
+/* Returns 1 if the breaker of a CA of m is open. */
+static int
+breaker_in_way(struct managed *m)
+{
+	struct ca_slot	*s;
+	size_t		 i;
+
+	for (i = 0; i < m->cfg->ca.n; i++)
+		if ((s = ca_slot_find(m->r, m->cfg->ca.v[i])) != NULL && s->open)
+			return 1;
+	return 0;
 }
 
 static void
@@ -932,11 +1123,29 @@ cert_order(struct managed *m)
 {
 	struct acme_order_req	 req;
 	struct ca_slot		*s;
+	time_t			 now = time(NULL);
 
-	s = ca_slot_find(m->r, m->cfg->ca.v[m->ca_index]);
+	/* the first CA from ca_index on that may take the order */
+	while ((s = ca_slot_find(m->r, m->cfg->ca.v[m->ca_index])) != NULL &&
+	    !ca_usable(m, m->ca_index, s, now) && m->ca_index + 1 < m->cfg->ca.n)
+		m->ca_index++;
 	if (s == NULL) {
-		order_done(m, NULL, 0, "no such CA");
+		order_done(m, NULL, 0, "no such CA", NULL);
 		return;
+	}
+	if (!ca_usable(m, m->ca_index, s, now)) {
+		log_msg(LOG_LVL_NOTICE, m->cfg->name, "no CA of %zu may take an "
+		    "order now", m->cfg->ca.n);
+		m->breaker_wait = breaker_in_way(m);
+		cert_failed(m);
+		return;
+	}
+	m->breaker_wait = 0;
+	if (s->open) {
+		log_msg(LOG_LVL_NOTICE, m->cfg->name, "CA %s: circuit breaker "
+		    "open: this order probes it", s->name);
+		s->probe = m;
+		m->probing = s;
 	}
 	memset(&req, 0, sizeof(req));
 	req.cert_name = m->cfg->name;
@@ -948,7 +1157,7 @@ cert_order(struct managed *m)
 	req.replaces = m->ca_index == 0 ? m->ari_id : NULL;
 	m->order = acme_order_start(s->ca, &req, order_done, m);
 	if (m->order == NULL)
-		order_done(m, NULL, 0, "cannot start an order");
+		order_done(m, NULL, 0, "cannot start an order", NULL);
 }
 
 static void
@@ -1109,6 +1318,8 @@ static void
 ca_slot_free(struct renewer *r, struct ca_slot *s)
 {
 	TAILQ_REMOVE(&r->cas, s, entry);
+	if (s->probe != NULL)
+		s->probe->probing = NULL;
 	acme_ca_free(s->ca);
 	free(s->name);
 	conf_ca_free(s->cfg);
@@ -1275,7 +1486,9 @@ cert_reconfigure(struct managed *m, struct conf_cert *cfg)
 	htab_put(m->r->byname, cfg->name, m);
 	conf_cert_free(m->cfg);
 	m->cfg = cfg;
-	m->failures = 0;
+	m->failures = 0;	/* a changed certificate starts afresh */
+	free(m->held);
+	m->held = NULL;
 	saved_load(m);		/* before the reset, or a later load undoes it */
 	saved_reset(m);
 	schedule(m, 0);

@@ -58,6 +58,23 @@ sched_backoff(unsigned failures, double jitter)
 	return delay - delay / 10 + (time_t)(jitter_ok(jitter) * (double)(delay / 5));
 }
 
+time_t
+sched_retry(unsigned failures, double jitter, long long left)
+{
+	static const time_t ladder[] = { 60, 600, 6000, 86400 };
+	size_t	i = failures <= 1 ? 0 : failures - 1;
+	time_t	delay;
+
+	if (i >= sizeof(ladder) / sizeof(ladder[0]))
+		i = sizeof(ladder) / sizeof(ladder[0]) - 1;
+	delay = ladder[i];
+	delay = delay - delay / 10 + (time_t)(jitter_ok(jitter) *
+	    (double)(delay / 5));
+	if (left > 0 && delay > left / 10)
+		delay = (time_t)(left / 10);
+	return delay < SCHED_RETRY_FLOOR ? SCHED_RETRY_FLOOR : delay;
+}
+
 double
 sched_jitter(uint32_t r)
 {

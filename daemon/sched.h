@@ -111,6 +111,18 @@ const char *sched_reason_str(enum sched_reason reason);
  * that failed together do not retry together.
  */
 time_t	sched_backoff(unsigned failures, double jitter);
+/*
+ * Returns the delay in seconds before a certificate whose order failed
+ * failures consecutive times (0 counts as 1) is tried again: 1 min, 10 min,
+ * 100 min, then every 24 h, spread over -10 % .. +10 % by jitter in [0,1)
+ * (outside counts as 0); never more than a tenth of left, the seconds the
+ * live certificate has before it expires (0 or less: none live, no cap),
+ * so a 6-day certificate still gets many tries, nor less than
+ * SCHED_RETRY_FLOOR.
+ */
+time_t	sched_retry(unsigned failures, double jitter, long long left);
+#define SCHED_RETRY_FLOOR	30
+
 /* Returns r mapped onto [0,1): a jitter fraction from a uniform random r. */
 double	sched_jitter(uint32_t r);
 /*

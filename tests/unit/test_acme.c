@@ -560,6 +560,12 @@ struct fake {
 	int			 with_replaces, without_replaces; /* newOrders */
 	int			 ari_gets;
 	char			 last_ari[128];
+	int			 neworder_faults;	/* newOrder answers to fake: */
+	int			 neworder_code;		/* this status */
+	const char		*neworder_body;		/* this problem document */
+	const char		*retry_after;		/* with this Retry-After */
+	const char		*chall_error;		/* validation fails so */
+	int			 neworders_seen;	/* faked or not */
 	/* observations */
 	int			 requests;		/* of any kind */
 	int			 posts, badnonces, heads, accounts;
@@ -706,6 +712,17 @@ fake_cb(struct evhttp_request *req, void *arg)
 		snprintf(loc, sizeof(loc), "%s/acct/1", u);
 		fake_reply(req, f, 201, JSON, loc, "{\"status\":\"valid\"}");
 	} else if (strcmp(path, "/order") == 0) {
+		f->neworders_seen++;
+		if (f->neworder_faults > 0) {
+			f->neworder_faults--;
+			if (f->retry_after != NULL)
+				evhttp_add_header(evhttp_request_get_output_headers(
+				    req), "Retry-After", f->retry_after);
+			fake_reply(req, f, f->neworder_code,
+			    "application/problem+json", NULL, "%s",
+			    f->neworder_body);
+			return;
+		}
 		if (f->junk_neworder) {
 			fake_reply(req, f, 201, JSON, NULL, "{junk");
 			return;
@@ -728,6 +745,16 @@ fake_cb(struct evhttp_request *req, void *arg)
 	} else if (strncmp(path, "/authz/", 7) == 0 && id >= 0 && id < FAKE_ORDERS) {
 		const char *st = "pending", *cst = "pending";
 
+		if (f->chall_error != NULL && f->triggers[id] > 0) {
+			fake_reply(req, f, 200, JSON, NULL, "{\"status\":"
+			    "\"invalid\",\"identifier\":{\"type\":\"dns\","
+			    "\"value\":\"o%d.example\"},\"challenges\":[{\"type\":"
+			    "\"http-01\",\"url\":\"%s/chall/%d\",\"token\":"
+			    "\"tok-%d\",\"status\":\"invalid\",\"error\":{"
+			    "\"type\":\"%s\",\"detail\":\"no\"}}]}", id, u, id,
+			    id, f->chall_error);
+			return;
+		}
 		if (f->triggers[id] > 0 && !f->hold_authz &&
 		    f->polls[id]++ > 0)
 			st = cst = "valid";
@@ -840,14 +867,21 @@ struct result {
 	int		 called;
 	char		*pem;
 	char		*error;
+	struct acme_failure fail;	/* its strings are not kept */
 };
 
 static void
-order_cb(void *arg, const char *pem, size_t len, const char *error)
+order_cb(void *arg, const char *pem, size_t len, const char *error,
+    const struct acme_failure *fail)
 {
 	struct result *r = arg;
 
 	r->called++;
+	assert_true((error == NULL) == (fail == NULL));
+	if (fail != NULL) {
+		r->fail = *fail;
+		r->fail.problem = r->fail.url = NULL;
+	}
 	r->pem = pem != NULL ? strndup(pem, len) : NULL;
 	r->error = error != NULL ? strdup(error) : NULL;
 	if (--r->e->pending == 0)
@@ -1225,11 +1259,12 @@ struct reentry {
 };
 
 static void
-reentry_cb(void *arg, const char *pem, size_t len, const char *error)
+reentry_cb(void *arg, const char *pem, size_t len, const char *error,
+    const struct acme_failure *fail)
 {
 	struct reentry *x = arg;
 
-	order_cb(&x->r, pem, len, error);
+	order_cb(&x->r, pem, len, error, fail);
 	if (x->victim != NULL) {
 		acme_order_cancel(x->victim);
 		x->e->pending--;
@@ -1797,6 +1832,248 @@ test_replaces_is_sent_and_dropped_once_when_refused(void **state)
 	assert_non_null(r.pem);
 	assert_int_equal(e->f.with_replaces, 2);
 	assert_int_equal(e->f.without_replaces, 1);
+
+/* ---- failure policy: classification and scope ---------------------------- */
+
+#define E(x)	"urn:ietf:params:acme:error:" x
+
+static void
+test_classify_each_problem_type(void **state)
+{
+	/* the CA is down or busy: the next CA, and the breaker */
+	assert_int_equal(acme_fail_classify(NULL, 0, 0), ACME_FAIL_UNAVAILABLE);
+	assert_int_equal(acme_fail_classify(E("serverInternal"), 500, 0),
+	    ACME_FAIL_UNAVAILABLE);
+	assert_int_equal(acme_fail_classify(NULL, 502, 0), ACME_FAIL_UNAVAILABLE);
+	assert_int_equal(acme_fail_classify(NULL, 503, 0), ACME_FAIL_UNAVAILABLE);
+	assert_int_equal(acme_fail_classify(E("badNonce"), 400, 0),
+	    ACME_FAIL_UNAVAILABLE);
+	assert_int_equal(acme_fail_classify(E("rateLimited"), 429, 0),
+	    ACME_FAIL_RATE_LIMITED);
+	assert_int_equal(acme_fail_classify(NULL, 429, 0), ACME_FAIL_RATE_LIMITED);
+	/* the CA's policy and our account there: the next CA, no breaker */
+	assert_int_equal(acme_fail_classify(E("caa"), 403, 0), ACME_FAIL_CA);
+	assert_int_equal(acme_fail_classify(E("rejectedIdentifier"), 400, 0),
+	    ACME_FAIL_CA);
+	assert_int_equal(acme_fail_classify(E("unsupportedIdentifier"), 400, 0),
+	    ACME_FAIL_CA);
+	assert_int_equal(acme_fail_classify(E("badCSR"), 400, 0), ACME_FAIL_CA);
+	assert_int_equal(acme_fail_classify(E("externalAccountRequired"), 403,
+	    0), ACME_FAIL_CA);
+	assert_int_equal(acme_fail_classify(E("accountDoesNotExist"), 400, 0),
+	    ACME_FAIL_CA);
+	assert_int_equal(acme_fail_classify(E("malformed"), 400, 0), ACME_FAIL_CA);
+	assert_int_equal(acme_fail_classify(NULL, 404, 0), ACME_FAIL_CA);
+	assert_int_equal(acme_fail_classify("about:blank", 400, 0), ACME_FAIL_CA);
+	/* the domain: any CA would fail alike */
+	assert_int_equal(acme_fail_classify(E("unauthorized"), 403, 0),
+	    ACME_FAIL_DOMAIN);
+	assert_int_equal(acme_fail_classify(E("dns"), 400, 1), ACME_FAIL_DOMAIN);
+	assert_int_equal(acme_fail_classify(E("connection"), 400, 1),
+	    ACME_FAIL_DOMAIN);
+	assert_int_equal(acme_fail_classify(E("incorrectResponse"), 0, 1),
+	    ACME_FAIL_DOMAIN);
+	assert_int_equal(acme_fail_classify(E("tls"), 0, 1), ACME_FAIL_DOMAIN);
+	/* a challenge's error of an unknown type is the domain's; caa is not */
+	assert_int_equal(acme_fail_classify(E("somethingNew"), 0, 1),
+	    ACME_FAIL_DOMAIN);
+	assert_int_equal(acme_fail_classify(NULL, 0, 1), ACME_FAIL_DOMAIN);
+	assert_int_equal(acme_fail_classify(E("caa"), 403, 1), ACME_FAIL_CA);
+	/* only the ACME namespace counts: a look-alike is no rate limit */
+	assert_int_equal(acme_fail_classify("urn:x:rateLimited", 400, 0),
+	    ACME_FAIL_CA);
+	assert_string_equal(acme_fail_class_name(ACME_FAIL_DOMAIN), "domain");
+	assert_string_equal(acme_fail_scope_name(ACME_SCOPE_ACCOUNT), "account");
+}
+
+static void
+test_scope_of_a_deadline(void **state)
+{
+	char			*ids[] = { "a.example", "www.a.example" };
+	struct acme_problem	 p = { .type = E("rateLimited") }, sub[1];
+
+	/* no deadline: nothing to hold */
+	assert_int_equal(acme_fail_scope(ACME_FAIL_RATE_LIMITED, &p, 429, 1, 0,
+	    ids, 2), ACME_SCOPE_NONE);
+	/* newOrder, no name: the account (new orders per account) */
+	p.detail = "too many new orders (300) from this account";
+	assert_int_equal(acme_fail_scope(ACME_FAIL_RATE_LIMITED, &p, 429, 1, 1,
+	    ids, 2), ACME_SCOPE_ACCOUNT);
+	/* the detail names the set: that certificate (duplicate certificates) */
+	p.detail = "too many certificates (5) already issued for this exact "
+	    "set of identifiers in the last 168h: a.example,www.a.example";
+	assert_int_equal(acme_fail_scope(ACME_FAIL_RATE_LIMITED, &p, 429, 1, 1,
+	    ids, 2), ACME_SCOPE_CERT);
+	/* a name inside a longer one is not that name */
+	p.detail = "limit for b.a.example.net";
+	assert_int_equal(acme_fail_scope(ACME_FAIL_RATE_LIMITED, &p, 429, 1, 1,
+	    ids, 1), ACME_SCOPE_ACCOUNT);
+	/* the identifier of a subproblem */
+	p.detail = NULL;
+	memset(sub, 0, sizeof(sub));
+	sub[0].type = E("rateLimited");
+	sub[0].identifier = "www.a.example";
+	p.sub = sub;
+	p.nsub = 1;
+	assert_int_equal(acme_fail_scope(ACME_FAIL_RATE_LIMITED, &p, 429, 1, 1,
+	    ids, 2), ACME_SCOPE_CERT);
+	p.sub = NULL;
+	p.nsub = 0;
+	/* rateLimited elsewhere than newOrder: this order's, so the certificate */
+	assert_int_equal(acme_fail_scope(ACME_FAIL_RATE_LIMITED, &p, 429, 0, 1,
+	    ids, 2), ACME_SCOPE_CERT);
+	/* a 503 with Retry-After, a bare 429, a 500 with one: the endpoint */
+	assert_int_equal(acme_fail_scope(ACME_FAIL_UNAVAILABLE, NULL, 503, 1, 1,
+	    ids, 2), ACME_SCOPE_ENDPOINT);
+	assert_int_equal(acme_fail_scope(ACME_FAIL_RATE_LIMITED, NULL, 429, 1, 1,
+	    ids, 2), ACME_SCOPE_ENDPOINT);
+	assert_int_equal(acme_fail_scope(ACME_FAIL_UNAVAILABLE, NULL, 500, 0, 1,
+	    ids, 2), ACME_SCOPE_ENDPOINT);
+}
+
+/* ---- failure policy: what orders report, retries, holds ------------------- */
+
+/* The fake answers the next n newOrders with code and a problem of type. */
+static void
+fake_neworder_fault(struct env *e, int n, int code, const char *body,
+    const char *retry_after)
+{
+	e->f.neworder_faults = n;
+	e->f.neworder_code = code;
+	e->f.neworder_body = body;
+	e->f.retry_after = retry_after;
+}
+
+static void
+test_transient_5xx_is_retried_inside_the_order(void **state)
+{
+	struct env	*e = *state;
+	struct result	 r;
+
+	env_ca(e, 8);
+	fake_neworder_fault(e, 2, 500, "{\"type\":\"" E("serverInternal") "\"}",
+	    NULL);
+	env_order(e, &r, "www");
+	env_run(e);
+	assert_null(r.error);
+	assert_non_null(r.pem);
+	assert_int_equal(e->f.neworders_seen, 3);
+	result_clear(&r);
+}
+
+static void
+test_5xx_after_the_retries_is_unavailable(void **state)
+{
+	struct env	*e = *state;
+	struct result	 r;
+
+	env_ca(e, 8);
+	fake_neworder_fault(e, 5, 500, "{\"type\":\"" E("serverInternal") "\"}",
+	    NULL);
+	env_order(e, &r, "www");
+	env_run(e);
+	assert_non_null(r.error);
+	assert_int_equal(e->f.neworders_seen, 3);	/* CALL_TRIES */
+	assert_int_equal(r.fail.cls, ACME_FAIL_UNAVAILABLE);
+	assert_int_equal(r.fail.status, 500);
+	assert_string_equal(r.fail.endpoint, "newOrder");
+	assert_int_equal(r.fail.scope, ACME_SCOPE_NONE);
+	result_clear(&r);
+}
+
+static void
+test_503_with_retry_after_holds_the_endpoint(void **state)
+{
+	struct env	*e = *state;
+	struct result	 r;
+	time_t		 now = time(NULL);
+
+	env_ca(e, 8);
+	fake_neworder_fault(e, 1, 503, "{\"type\":\"" E("serverInternal") "\"}",
+	    "120");
+	env_order(e, &r, "www");
+	env_run(e);
+	/* too long to wait inside the order: one try, then the deadline */
+	assert_int_equal(e->f.neworders_seen, 1);
+	assert_int_equal(r.fail.cls, ACME_FAIL_UNAVAILABLE);
+	assert_int_equal(r.fail.scope, ACME_SCOPE_ENDPOINT);
+	assert_true(r.fail.until >= now + 120 && r.fail.until <= now + 125);
+	result_clear(&r);
+	/* the next order fails before sending anything to that endpoint */
+	env_order(e, &r, "other");
+	env_run(e);
+	assert_int_equal(e->f.neworders_seen, 1);
+	assert_int_equal(r.fail.scope, ACME_SCOPE_ENDPOINT);
+	assert_true(r.fail.until >= now + 120 && r.fail.until <= now + 125);
+	assert_non_null(strstr(r.error, "held"));
+	result_clear(&r);
+}
+
+static void
+test_account_rate_limit_holds_new_orders(void **state)
+{
+	struct env	*e = *state;
+	struct result	 r;
+	time_t		 now = time(NULL);
+
+	env_ca(e, 8);
+	fake_neworder_fault(e, 1, 429, "{\"type\":\"" E("rateLimited") "\","
+	    "\"detail\":\"too many new orders recently\"}", "3600");
+	env_order(e, &r, "www");
+	env_run(e);
+	assert_int_equal(r.fail.cls, ACME_FAIL_RATE_LIMITED);
+	assert_int_equal(r.fail.scope, ACME_SCOPE_ACCOUNT);
+	assert_true(r.fail.until >= now + 3600 && r.fail.until <= now + 3605);
+	assert_int_equal(e->f.neworders_seen, 1);	/* not retried */
+	result_clear(&r);
+	env_order(e, &r, "other");
+	env_run(e);
+	assert_int_equal(e->f.neworders_seen, 1);	/* held: none sent */
+	assert_int_equal(r.fail.scope, ACME_SCOPE_ACCOUNT);
+	assert_non_null(strstr(r.error, "holds new orders until"));
+	result_clear(&r);
+}
+
+static void
+test_certificate_rate_limit_holds_only_that_certificate(void **state)
+{
+	struct env	*e = *state;
+	struct result	 r;
+
+	env_ca(e, 8);
+	fake_neworder_fault(e, 1, 429, "{\"type\":\"" E("rateLimited") "\","
+	    "\"detail\":\"too many certificates for a.example,b.example\"}",
+	    "600");
+	env_order(e, &r, "www");
+	env_run(e);
+	assert_int_equal(r.fail.cls, ACME_FAIL_RATE_LIMITED);
+	assert_int_equal(r.fail.scope, ACME_SCOPE_CERT);
+	result_clear(&r);
+	/* acme holds nothing itself: the next order goes out (renew.c decides) */
+	env_order(e, &r, "www");
+	env_run(e);
+	assert_null(r.error);
+	assert_int_equal(e->f.neworders_seen, 2);
+	result_clear(&r);
+}
+
+static void
+test_validation_failure_is_the_domains(void **state)
+{
+	struct env	*e = *state;
+	struct result	 r;
+
+	env_ca(e, 8);
+	e->f.chall_error = E("dns");
+	env_order(e, &r, "www");
+	env_run(e);
+	assert_int_equal(r.fail.cls, ACME_FAIL_DOMAIN);
+	assert_string_equal(r.fail.endpoint, "challenge");
+	result_clear(&r);
+	e->f.chall_error = E("caa");
+	env_order(e, &r, "www");
+	env_run(e);
+	assert_int_equal(r.fail.cls, ACME_FAIL_CA);
 	result_clear(&r);
 }
 
@@ -1811,6 +2088,26 @@ main(void)
 		cmocka_unit_test(test_problem_ignores_optional_members_of_wrong_type),
 		cmocka_unit_test(test_problem_rejects_huge_and_deep_inputs),
 		cmocka_unit_test(test_problem_str_exact_text),
+		cmocka_unit_test(test_classify_each_problem_type),
+		cmocka_unit_test(test_scope_of_a_deadline),
+		cmocka_unit_test_setup_teardown(
+		    test_transient_5xx_is_retried_inside_the_order,
+		    env_setup, env_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_5xx_after_the_retries_is_unavailable,
+		    env_setup, env_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_503_with_retry_after_holds_the_endpoint,
+		    env_setup, env_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_account_rate_limit_holds_new_orders,
+		    env_setup, env_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_certificate_rate_limit_holds_only_that_certificate,
+		    env_setup, env_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_validation_failure_is_the_domains,
+		    env_setup, env_teardown),
 		cmocka_unit_test(test_retry_after_delta_seconds),
 		cmocka_unit_test(test_retry_after_http_date_past_is_zero),
 		cmocka_unit_test(test_retry_after_http_date_future_is_seconds_from_now),

@@ -49,6 +49,7 @@ static struct {
 	int			 max_orders;	/* as the last update gave it */
 	struct acme_order	*active[MAX_ORDERS];
 	size_t			 nactive;
+	struct acme_failure	 fail;		/* what the next failure means */
 } fake;
 
 struct acme_ca *
@@ -158,7 +159,8 @@ fake_finish(struct acme_order *o, const char *pem, const char *error)
 
 	fake_forget(o);
 	free(o);
-	cb(arg, pem, pem != NULL ? strlen(pem) : 0, error);
+	cb(arg, pem, pem != NULL ? strlen(pem) : 0, error, error != NULL ?
+	    &fake.fail : NULL);
 }
 
 /* ---- certificates the fake CA issues -------------------------------------- */
@@ -903,6 +905,222 @@ idle_fires_only_when_nothing_is_busy(void **state)
 	assert_int_equal(fx->idle_calls, 2);
 }
 
+
+/* Fails o as the CA would with a failure of class cls. */
+static void
+fake_fail(struct acme_order *o, enum acme_fail_class cls, const char *error)
+{
+	memset(&fake.fail, 0, sizeof(fake.fail));
+	fake.fail.cls = cls;
+	fake_finish(o, NULL, error);
+	memset(&fake.fail, 0, sizeof(fake.fail));
+}
+
+/* The order of certificate m among the fake's active ones. */
+static struct acme_order *
+order_of(struct managed *m)
+{
+	size_t i;
+
+	for (i = 0; i < fake.nactive; i++)
+		if (fake.active[i] == m->order)
+			return fake.active[i];
+	fail_msg("%s has no active order", m->cfg->name);
+	return NULL;
+}
+
+/* Tries m again now, whatever its backoff says. */
+static void
+retry_now(struct managed *m)
+{
+	m->saved.retry_at = 0;
+	schedule(m, 0);
+}
+
+/* A failed validation would fail at any CA: no switch, backoff here. */
+static void
+a_domain_failure_does_not_switch_ca(void **state)
+{
+	struct fx	*fx = *state;
+	struct managed	*m;
+
+	apply(fx, WWW_2CA);
+	m = find(fx, "www");
+	RUN_UNTIL(fx, fake.nactive == 1);
+	fake_fail(fake.active[0], ACME_FAIL_DOMAIN, "dns: NXDOMAIN");
+	assert_int_equal(fake.nactive, 0);
+	assert_int_equal(m->state, MANAGED_IDLE);
+	assert_int_equal(m->ca_index, 0);
+	assert_int_equal(m->failures, 1);
+	assert_int_equal(fake.started, 1);
+	assert_false(ca_slot_find(fx->r, "first")->open);
+	/* ours (a solver that cannot publish) neither */
+	retry_now(m);
+	RUN_UNTIL(fx, fake.nactive == 1);
+	fake_fail(fake.active[0], ACME_FAIL_LOCAL, "hook failed");
+	assert_int_equal(fake.nactive, 0);
+	assert_int_equal(m->failures, 2);
+	/* the second failure waits on the second rung: about 10 minutes */
+	assert_true(m->next_check - time(NULL) >= 540 - 1);
+	assert_true(m->next_check - time(NULL) <= 660);
+}
+
+/* A refusal of the CA's policy moves on, and never trips the breaker. */
+static void
+a_ca_refusal_switches_ca_without_the_breaker(void **state)
+{
+	struct fx	*fx = *state;
+	struct managed	*m;
+
+	apply(fx, WWW_2CA);
+	m = find(fx, "www");
+	RUN_UNTIL(fx, fake.nactive == 1);
+	fake_fail(fake.active[0], ACME_FAIL_CA, "caa: forbidden");
+	assert_int_equal(m->ca_index, 1);
+	assert_string_equal(fake.active[0]->ca->name, "second");
+	assert_false(ca_slot_find(fx->r, "first")->open);
+}
+
+/*
+ * A CA that is down: the breaker opens, the certificate moves on; while
+ * open only one order (the probe) goes there, and an answer closes it.
+ */
+static void
+the_breaker_lets_one_probe_through(void **state)
+{
+	struct fx	*fx = *state;
+	struct managed	*www, *api;
+	struct ca_slot	*first;
+
+	apply(fx, WWW_2CA API "    ca: [first, second]\n");
+	www = find(fx, "www");
+	api = find(fx, "api");
+	first = ca_slot_find(fx->r, "first");
+	RUN_UNTIL(fx, fake.nactive == 2);
+	fake_fail(order_of(www), ACME_FAIL_UNAVAILABLE, "connection refused");
+	assert_true(first->open);
+	assert_null(first->probe);
+	assert_string_equal(order_of(www)->ca->name, "second");
+	/* an order in flight before it opened fails alike, and moves on too */
+	fake_fail(order_of(api), ACME_FAIL_UNAVAILABLE, "connection refused");
+	assert_true(first->open);
+	assert_string_equal(order_of(api)->ca->name, "second");
+	fake_fail(order_of(www), ACME_FAIL_DOMAIN, "dns");
+	fake_fail(order_of(api), ACME_FAIL_DOMAIN, "dns");
+	assert_int_equal(fake.nactive, 0);
+	/* the next attempt of www probes the first CA ... */
+	retry_now(www);
+	RUN_UNTIL(fx, fake.nactive == 1);
+	assert_string_equal(order_of(www)->ca->name, "first");
+	assert_ptr_equal(first->probe, www);
+	/* ... so api's goes straight to the second */
+	retry_now(api);
+	RUN_UNTIL(fx, fake.nactive == 2);
+	assert_string_equal(order_of(api)->ca->name, "second");
+	/* the probe fails for unavailability: still open, no probe */
+	fake_fail(order_of(www), ACME_FAIL_UNAVAILABLE, "timeout");
+	assert_true(first->open);
+	assert_null(first->probe);
+	assert_string_equal(order_of(www)->ca->name, "second");
+	fake_fail(order_of(www), ACME_FAIL_DOMAIN, "dns");
+	/* the next probe gets an answer: closed */
+	retry_now(www);
+	RUN_UNTIL(fx, fake.nactive == 2);
+	assert_ptr_equal(first->probe, www);
+	fake_fail(order_of(www), ACME_FAIL_CA, "caa");
+	assert_false(first->open);
+	assert_null(first->probe);
+	assert_null(www->probing);
+}
+
+/*
+ * With the only CA's breaker open and probed, other certificates back off
+ * without ordering; when it closes they try again within a minute.
+ */
+static void
+a_closed_breaker_wakes_who_it_kept_waiting(void **state)
+{
+	struct fx	*fx = *state;
+	struct managed	*www, *api;
+	struct ca_slot	*first;
+	time_t		 now;
+
+	apply(fx, WWW API);
+	www = find(fx, "www");
+	api = find(fx, "api");
+	first = ca_slot_find(fx->r, "first");
+	RUN_UNTIL(fx, fake.nactive == 2);
+	fake_fail(order_of(www), ACME_FAIL_UNAVAILABLE, "connection refused");
+	fake_fail(order_of(api), ACME_FAIL_UNAVAILABLE, "connection refused");
+	assert_true(first->open);
+	retry_now(www);
+	RUN_UNTIL(fx, fake.nactive == 1);
+	assert_ptr_equal(first->probe, www);
+	/* api may not order: it waits on the second rung, 10 minutes */
+	retry_now(api);
+	RUN_UNTIL(fx, api->state == MANAGED_IDLE && api->failures == 2);
+	assert_int_equal(fake.nactive, 1);
+	assert_true(api->breaker_wait);
+	assert_true(api->next_check >= time(NULL) + 500);
+	/* the probe succeeds: api is due within a minute */
+	now = time(NULL);
+	fake_issue(order_of(www), 90);
+	assert_false(first->open);
+	assert_false(api->breaker_wait);
+	assert_true(api->next_check >= now + 1 && api->next_check <= now + 62);
+}
+
+/* A rate limit on the certificate holds it at that CA until the deadline. */
+static void
+a_certificate_rate_limit_holds_it_at_that_ca(void **state)
+{
+	struct fx	*fx = *state;
+	struct managed	*m, *m2;
+	struct renewer	*again;
+	time_t		 now = time(NULL);
+
+	apply(fx, WWW_2CA);
+	m = find(fx, "www");
+	RUN_UNTIL(fx, fake.nactive == 1);
+	memset(&fake.fail, 0, sizeof(fake.fail));
+	fake.fail.cls = ACME_FAIL_RATE_LIMITED;
+	fake.fail.scope = ACME_SCOPE_CERT;
+	fake.fail.until = now + 3600;
+	fake_finish(fake.active[0], NULL, "rateLimited");
+	assert_string_equal(fake.active[0]->ca->name, "second");
+	assert_int_equal(m->held[0], now + 3600);
+	/* schedule.json keeps it, naming the CA */
+	assert_int_equal(m->saved.hold_until, now + 3600);
+	assert_string_equal(m->saved.hold_reason, "rateLimited at CA first");
+	/* limited at the second too, for longer: wait for the first to free */
+	fake.fail.until = now + 7200;
+	fake_finish(fake.active[0], NULL, "rateLimited");
+	memset(&fake.fail, 0, sizeof(fake.fail));
+	assert_int_equal(m->state, MANAGED_IDLE);
+	assert_true(m->next_check >= now + 3600 && m->next_check <= now + 3610);
+	/* before then, a new attempt orders nowhere */
+	schedule(m, 0);
+	RUN_UNTIL(fx, m->state == MANAGED_IDLE && m->new_key == NULL &&
+	    m->next_check > now + 60);
+	assert_int_equal(fake.started, 2);
+	/* a restart remembers the last hold (at the second CA) and the backoff */
+	again = fx_renewer(fx, 0);
+	apply_to(fx, again, FIRST, WWW_2CA);
+	m2 = cert_find(again, "www");
+	RUN_UNTIL(fx, m2->state == MANAGED_IDLE);
+	assert_non_null(m2->held);
+	assert_int_equal(m2->held[0], 0);
+	assert_int_equal(m2->held[1], now + 7200);
+	assert_true(m2->next_check >= now + 3600 && m2->next_check <= now + 3610);
+	assert_int_equal(fake.started, 2);
+	renewer_free(again);
+	/* a change of the certificate forgets the limits */
+	apply(fx, WWW "    ca: [first, second]\n    key: ecdsa-p384\n");
+	assert_null(m->held);
+	assert_int_equal(m->failures, 0);
+	assert_int_equal(m->saved.hold_until, 0);
+}
+
 int
 main(void)
 {
@@ -922,6 +1140,11 @@ main(void)
 		T(a_ca_limit_or_contact_change_keeps_orders),
 		T(a_wall_clock_step_re_evaluates_every_schedule),
 		T(idle_fires_only_when_nothing_is_busy),
+		T(a_domain_failure_does_not_switch_ca),
+		T(a_ca_refusal_switches_ca_without_the_breaker),
+		T(the_breaker_lets_one_probe_through),
+		T(a_certificate_rate_limit_holds_it_at_that_ca),
+		T(a_closed_breaker_wakes_who_it_kept_waiting),
 #undef T
 	};
 

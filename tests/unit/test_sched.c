@@ -514,6 +514,47 @@ reasons_have_words(void **state)
 	assert_string_equal(sched_reason_str(SCHED_HALF),
 	    "half of a short lifetime left");
 	assert_string_equal(sched_reason_str((enum sched_reason)99), "?");
+
+/* ---- sched_retry: the order backoff ladder -------------------------------- */
+
+static void
+retry_climbs_the_ladder_then_stays_at_a_day(void **state)
+{
+	/* jitter 0.5: the plain rung; no live certificate: no cap */
+	assert_int_equal(sched_retry(0, 0.5, 0), 60);
+	assert_int_equal(sched_retry(1, 0.5, 0), 60);
+	assert_int_equal(sched_retry(2, 0.5, 0), 600);
+	assert_int_equal(sched_retry(3, 0.5, 0), 6000);
+	assert_int_equal(sched_retry(4, 0.5, 0), DAY);
+	assert_int_equal(sched_retry(5, 0.5, 0), DAY);
+	assert_int_equal(sched_retry(UINT_MAX, 0.5, 0), DAY);
+}
+
+static void
+retry_jitter_spreads_ten_percent_each_way(void **state)
+{
+	assert_int_equal(sched_retry(1, 0, 0), 54);
+	assert_int_equal(sched_retry(2, 0, 0), 540);
+	assert_int_equal(sched_retry(4, 0, 0), DAY - DAY / 10);
+	assert_true(sched_retry(4, sched_jitter(UINT32_MAX), 0) <= DAY + DAY / 10);
+	assert_true(sched_retry(4, sched_jitter(UINT32_MAX), 0) >= DAY + DAY / 10 - 1);
+	assert_int_equal(sched_retry(2, NAN, 0), 540);	/* bad jitter: 0 */
+}
+
+static void
+retry_never_waits_past_a_tenth_of_the_time_left(void **state)
+{
+	/* a 6-day certificate with 2 days left: at most 4.8 h apart */
+	assert_int_equal(sched_retry(4, 0.5, 2 * DAY), 2 * DAY / 10);
+	assert_int_equal(sched_retry(3, 0.5, 2 * DAY), 6000);	/* under the cap */
+	/* a day left: 8640 s, so still ten tries before it expires */
+	assert_int_equal(sched_retry(9, 0.99, DAY), DAY / 10);
+	/* minutes left: the floor, not a busy loop */
+	assert_int_equal(sched_retry(2, 0.5, 120), SCHED_RETRY_FLOOR);
+	/* expired or none live: the ladder alone */
+	assert_int_equal(sched_retry(4, 0.5, -5), DAY);
+	/* a far expiry does not cap */
+	assert_int_equal(sched_retry(4, 0.5, 90LL * DAY), DAY);
 }
 
 /* ---- sched_spread: a per-issuance jitter that needs no storage ---- */
@@ -591,6 +632,9 @@ main(void)
 		cmocka_unit_test(jitter_spread_is_capped_at_a_day),
 		cmocka_unit_test(jitter_never_reaches_a_whole_spread),
 		cmocka_unit_test(jitter_maps_onto_the_unit_interval),
+		cmocka_unit_test(retry_climbs_the_ladder_then_stays_at_a_day),
+		cmocka_unit_test(retry_jitter_spreads_ten_percent_each_way),
+		cmocka_unit_test(retry_never_waits_past_a_tenth_of_the_time_left),
 		cmocka_unit_test(backoff_doubles_from_a_minute),
 		cmocka_unit_test(backoff_is_capped_at_a_day),
 		cmocka_unit_test(backoff_zero_failures_counts_as_one),
