@@ -514,6 +514,7 @@ reasons_have_words(void **state)
 	assert_string_equal(sched_reason_str(SCHED_HALF),
 	    "half of a short lifetime left");
 	assert_string_equal(sched_reason_str((enum sched_reason)99), "?");
+}
 
 /* ---- sched_retry: the order backoff ladder -------------------------------- */
 
