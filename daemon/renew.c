@@ -376,11 +376,8 @@ sweep_arm(struct renewer *r, int at_once)
 {
 	struct timeval tv = { at_once ? 0 : sweep_tick(r), 0 };
 
-	if (!r->env.once && r->env.store != NULL && r->live_check > 0) {
+	if (!r->env.once && r->env.store != NULL && r->live_check > 0)
 		evtimer_add(r->sweep_ev, &tv);
-		if (at_once)
-			loopstat_watch(r->env.loopstat, 2);
-	}
 }
 
 /* Starts a round over every certificate now (on reload). */
@@ -389,6 +386,8 @@ sweep_all(struct renewer *r)
 {
 	r->sweep_next = TAILQ_FIRST(&r->certs);
 	r->sweep_left = r->ncerts;
+	/* a minute's share is milliseconds; a whole round is worth watching */
+	loopstat_watch(r->env.loopstat, 2);
 	sweep_arm(r, 1);
 }
 
