@@ -4,7 +4,7 @@
 # newOrder (CA e, a second account through the same proxy) are kept in
 # accounts/<ca>/holds.json, so after a restart a certificate renewd has
 # never ordered is not sent to either newOrder before the deadline, and is
-# issued after it.
+# issued after it. renewctl status shows the moment renewd acts on.
 . "$(dirname "$0")/lib.sh"
 
 pebble_start PEBBLE_WFE_NONCEREJECT=0
@@ -39,6 +39,9 @@ NEW="  - name: acct2
 new_orders() { proxy_count "endpoint=newOrder&identifier=$1"; }
 # first_order_time ID: when the first newOrder for ID reached the proxy.
 first_order_time() { proxy_log "endpoint=newOrder&identifier=$1" | jq '.[0].time | floor'; }
+# ctl_row NAME: renewctl status's row of NAME.
+ctl_row() { "$RENEWCTL" -c "$T/renewd.yaml" status 2>/dev/null | grep "^$1 "; }
+iso() { date -u -d "@$1" +%Y-%m-%dT%H:%M:%SZ; }
 
 proxy_fault "{\"fault\":\"rateLimited\",\"endpoint\":\"newOrder\",\"identifier\":\"acct1.example\",
     \"count\":1,\"retryAfter\":$WAIT,\"detail\":\"too many new orders recently\"}" >/dev/null ||
@@ -69,6 +72,16 @@ check "the account's hold is not the endpoint's: e is not held for new orders" \
 S=$T/state/certs/acct1/schedule.json
 check "acct1 waits for the hold: schedule.json's retry_at just after it" wait_for 5 \
     sh -c "test \$(jq '.retry_at // 0' '$S') -gt $held_a"
+retry=$(jq .retry_at "$S")
+# columns: NAME STATE NOT-AFTER RENEWAL-DUE NEXT AT DELIVERY SERIAL LAST-ERROR
+set -- $(ctl_row acct1)
+check "renewctl status: acct1 is missing and held (NEXT)" test "${2:-} ${5:-}" = "missing held"
+check "at schedule.json's retry_at, $(iso "$retry") (AT)" test "${6:-}" = "$(iso "$retry")"
+check "for the CA's rateLimited (LAST ERROR)" test "${9:-} ${10:-}" = "a: rateLimited"
+set -- $(ctl_row ep1)
+check "renewctl status: ep1 retries at schedule.json's retry_at" test "${5:-} ${6:-}" = \
+    "retry $(iso "$(jq .retry_at "$T/state/certs/ep1/schedule.json")")"
+
 # kill -9 while both holds run; restart with two certificates never ordered
 kill -9 "$PID"
 wait "$PID" 2>/dev/null
