@@ -184,9 +184,9 @@ status_one(const struct conf *conf, const struct conf_cert *cc,
 	time_t		 due = now, act;
 	int		 rc, failing = 0, whole = 0;
 
-	if (store_sched_load(conf->state_dir, cc->name, &sv, why,
-	    sizeof(why)) == -1)
-		fprintf(stderr, "renewctl: %s: ignored\n", why);
+	if (store_sched_load(conf->state_dir, cc->name, &sv, le,
+	    sizeof(le)) == -1)
+		fprintf(stderr, "renewctl: %s: ignored\n", le);
 	switch (livecheck_judge(conf->state_dir, cc->name, NULL, cache, &lc,
 	    why, sizeof(why))) {
 	case LIVECHECK_ABSENT:
