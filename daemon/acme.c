@@ -94,6 +94,7 @@ acme_ca_new(const struct acme_env *env, const struct conf_ca *cfg)
 	ca->post_opts = ca->get_opts;
 	ca->post_opts.content_type = "application/jose+json";
 	acme_ari_init(ca);
+	acme_holds_load(ca);
 	return ca;
 }
 
@@ -110,8 +111,7 @@ acme_ca_free(struct acme_ca *ca)
 			acme_order_free(o);
 	acme_ari_clear(ca);
 	acme_account_clear(ca);
-	for (i = 0; i < ca->nholds; i++)
-		free(ca->holds[i].url);
+	sched_holds_clear(&ca->held);
 	event_free(ca->kick);
 	for (i = 0; i < ca->ncontact; i++)
 		free(ca->contact[i]);

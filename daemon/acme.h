@@ -13,6 +13,7 @@ struct crypto_key;
 struct acme_solver;
 struct acme_ca;
 struct acme_order;
+struct sched_holds;
 
 /* What a CA said when it refused something (RFC 7807 problem document). */
 struct acme_problem {
@@ -54,6 +55,14 @@ struct acme_accounts {
 	int	(*save_url)(void *arg, const char *ca, const char *url);
 	/* Returns malloc'd text naming where ca's key is kept, for messages. */
 	char	*(*key_path)(void *arg, const char *ca);
+	/*
+	 * Fills the zeroed *h with ca's holds kept by an earlier run (those
+	 * still ahead); none if there are none or they are damaged (logged).
+	 */
+	void	(*load_holds)(void *arg, const char *ca, struct sched_holds *h);
+	/* Keeps ca's holds h (those still ahead) for the next run. */
+	void	(*save_holds)(void *arg, const char *ca,
+		    const struct sched_holds *h);
 	void	*arg;
 };
 
@@ -71,10 +80,10 @@ struct acme_env {
 
 /*
  * Returns a CA client for cfg (copied; env too, but not what its pointers
- * point to). Nothing is fetched until the first
- * order: then the directory, a nonce, and the account (loaded through
- * env->accounts or created; newAccount with onlyReturnExisting first if only
- * a key exists).
+ * point to), with the holds an earlier run kept (env->accounts.load_holds).
+ * Nothing is fetched until the first order: then the directory, a nonce,
+ * and the account (loaded through env->accounts or created; newAccount
+ * with onlyReturnExisting first if only a key exists).
  */
 struct acme_ca	*acme_ca_new(const struct acme_env *env, const struct conf_ca *cfg);
 /*

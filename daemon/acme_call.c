@@ -126,32 +126,97 @@ acme_reply_problem(const struct acme_reply *r, const char *what)
 
 /* ------------------------------------------------------------ holds */
 
+/* The holds changed: keep them for the next run. */
+static void
+holds_save(struct acme_ca *ca)
+{
+	if (ca->env.accounts.save_holds != NULL)
+		ca->env.accounts.save_holds(ca->env.accounts.arg, ca->name,
+		    &ca->held);
+}
+
+void
+acme_holds_load(struct acme_ca *ca)
+{
+	char	when[32];
+	size_t	i;
+
+	if (ca->env.accounts.load_holds == NULL)
+		return;
+	ca->env.accounts.load_holds(ca->env.accounts.arg, ca->name, &ca->held);
+	/* said again: the log of the run that set them may be gone */
+	if (ca->held.orders_until != 0)
+		log_notice("rate limited: CA %s holds new orders of its account "
+		    "until %s (kept from an earlier run)", ca->name,
+		    log_fmt_time(ca->held.orders_until, when, sizeof(when)));
+	for (i = 0; i < ca->held.nurls; i++)
+		log_notice("unavailable: CA %s holds requests to %s until %s "
+		    "(kept from an earlier run)", ca->name, ca->held.urls[i].url,
+		    log_fmt_time(ca->held.urls[i].until, when, sizeof(when)));
+}
+
+time_t
+acme_held_orders(struct acme_ca *ca)
+{
+	if (ca->held.orders_until == 0)
+		return 0;
+	if (ca->held.orders_until > time(NULL))
+		return ca->held.orders_until;
+	ca->held.orders_until = 0;	/* over: forget it here and on disk */
+	holds_save(ca);
+	return 0;
+}
+
+void
+acme_hold_orders(struct acme_ca *ca, time_t until)
+{
+	char	when[32];
+
+	if (until <= ca->held.orders_until)
+		return;
+	ca->held.orders_until = until;
+	log_notice("rate limited: account %s of CA %s holds new orders until %s",
+	    ca->account_url != NULL ? ca->account_url : "?", ca->name,
+	    log_fmt_time(until, when, sizeof(when)));
+	holds_save(ca);
+}
+
 time_t
 acme_held_url(struct acme_ca *ca, const char *url)
 {
-	time_t	now = time(NULL);
+	struct sched_url_hold *h;
+	time_t	until;
 	size_t	i;
 
-	for (i = 0; i < ca->nholds; i++)
-		if (strcmp(ca->holds[i].url, url) == 0)
-			return ca->holds[i].until > now ? ca->holds[i].until : 0;
+	for (i = 0; i < ca->held.nurls; i++) {
+		h = &ca->held.urls[i];
+		if (strcmp(h->url, url) != 0)
+			continue;
+		if ((until = h->until) > time(NULL))
+			return until;
+		/* over: forget it here and on disk */
+		free(h->url);
+		*h = ca->held.urls[--ca->held.nurls];
+		holds_save(ca);
+		return 0;
+	}
 	return 0;
 }
 
 time_t
 acme_hold_url(struct acme_ca *ca, const char *url, time_t until)
 {
-	struct acme_hold *h = NULL;
+	struct sched_url_hold *h = NULL;
 	time_t	now = time(NULL);
 	char	when[32];
 	size_t	i;
 
-	for (i = 0; i < ca->nholds && h == NULL; i++)
-		if (strcmp(ca->holds[i].url, url) == 0 ||
-		    ca->holds[i].until <= now)
-			h = &ca->holds[i];
-	if (h == NULL && ca->nholds < HOLDS_MAX)
-		h = &ca->holds[ca->nholds++];
+	for (i = 0; i < ca->held.nurls && h == NULL; i++)
+		if (strcmp(ca->held.urls[i].url, url) == 0 ||
+		    ca->held.urls[i].until <= now)
+			h = &ca->held.urls[i];
+	if (h == NULL && ca->held.nurls < SCHED_URL_HOLDS_MAX)
+		h = &ca->held.urls[ca->held.nurls++];
 	if (h == NULL)		/* that many endpoints busy: the order backs off */
 		return until;
 	if (h->url != NULL && strcmp(h->url, url) == 0 && h->until >= until)
@@ -161,6 +226,7 @@ acme_hold_url(struct acme_ca *ca, const char *url, time_t until)
 	h->until = until;
 	log_notice("unavailable: CA %s holds requests to %s until %s", ca->name,
 	    url, log_fmt_time(until, when, sizeof(when)));
+	holds_save(ca);
 	return until;
 }
 

@@ -8,6 +8,7 @@
 
 #include "acme.h"
 #include "http.h"
+#include "sched.h"
 
 /*
  * The client in five files, one role each:
@@ -29,7 +30,6 @@
 #define ARI_SLICE		256		/* callbacks per turn of the loop */
 #define ARI_DIR_HOLDOFF		60		/* s: a failed directory, for ARI */
 #define ACME_ARI_HORIZON	(10L * 366 * 86400) /* window times further off: absurd */
-#define HOLDS_MAX		16	/* endpoint holds kept per CA */
 
 /* The status of an order, authorization or challenge object (RFC 8555 7.1.6). */
 enum acme_status {
@@ -201,13 +201,9 @@ struct acme_ca {
 	int			 lookup_first;	/* key may be registered: onlyReturnExisting */
 	struct acme_call	*account_call;
 
-	time_t			 orders_held;	/* account-wide rate limit: no
-						   newOrder before (wall clock) */
-	struct acme_hold {
-		char		*url;
-		time_t		 until;
-	}			 holds[HOLDS_MAX]; /* 503 Retry-After per endpoint */
-	size_t			 nholds;
+	/* the account's new orders after a rate limit, URLs after a 503
+	   (wall clock); kept through env.accounts across restarts */
+	struct sched_holds	 held;
 
 	struct order_list	 lists[L_COUNT];
 	size_t			 counts[L_COUNT];
@@ -264,6 +260,15 @@ int		 acme_reply_problem(const struct acme_reply *r, const char *what);
 time_t		 acme_hold_url(struct acme_ca *, const char *url, time_t until);
 /* Returns when url is free again (wall clock), or 0 if it is not held. */
 time_t		 acme_held_url(struct acme_ca *, const char *url);
+/* Returns when the account may order again, or 0 if it is not held. */
+time_t		 acme_held_orders(struct acme_ca *);
+/*
+ * Holds the account's new orders until (wall clock), logged once per later
+ * deadline.
+ */
+void		 acme_hold_orders(struct acme_ca *, time_t until);
+/* Reads the holds a previous run kept (through env.accounts). */
+void		 acme_holds_load(struct acme_ca *);
 /* Adds a nonce from a response to the CA's pool; NULL is ignored. */
 void		 acme_nonce_push(struct acme_ca *, const char *nonce);
 /*

@@ -176,7 +176,6 @@ order_note(struct acme_order *o, enum acme_fail_class cls,
 {
 	struct acme_failure	*f = &o->fail;
 	struct acme_ca		*ca = o->ca;
-	char			 when[32];
 
 	if (f->cls != ACME_FAIL_NONE)
 		return;
@@ -189,12 +188,9 @@ order_note(struct acme_order *o, enum acme_fail_class cls,
 	f->problem = o->fail_problem = prob != NULL && prob->type != NULL ?
 	    xstrdup(prob->type) : NULL;
 	f->url = o->fail_url = url != NULL ? xstrdup(url) : NULL;
-	if (f->scope == ACME_SCOPE_ACCOUNT && until > ca->orders_held) {
-		ca->orders_held = until;
-		log_notice("rate limited: account %s of CA %s holds new orders "
-		    "until %s", ca->account_url != NULL ? ca->account_url : "?",
-		    ca->name, log_fmt_time(until, when, sizeof(when)));
-	} else if (f->scope == ACME_SCOPE_ENDPOINT && url != NULL)
+	if (f->scope == ACME_SCOPE_ACCOUNT)
+		acme_hold_orders(ca, until);
+	else if (f->scope == ACME_SCOPE_ENDPOINT && url != NULL)
 		f->until = acme_hold_url(ca, url, until);
 }
 
@@ -988,12 +984,12 @@ order_held(struct acme_order *o)
 
 	o->fail.cls = ACME_FAIL_RATE_LIMITED;
 	o->fail.scope = ACME_SCOPE_ACCOUNT;
-	o->fail.until = ca->orders_held;
+	o->fail.until = ca->held.orders_until;
 	o->fail.endpoint = "newOrder";
 	o->fail.url = o->fail_url = xstrdup(ca->new_order);
 	return xasprintf("acme: %s: rate limited: account %s of CA %s holds "
 	    "new orders until %s", ca->new_order, ca->account_url != NULL ?
-	    ca->account_url : "?", ca->name, log_fmt_time(ca->orders_held,
+	    ca->account_url : "?", ca->name, log_fmt_time(ca->held.orders_until,
 	    when, sizeof(when)));
 }
 
@@ -1026,7 +1022,7 @@ order_enter(struct acme_order *o, enum order_state next, enum order_event ev,
 		return NULL;
 	case O_NEW:
 		o->deadline = now_ms() + ORDER_DEADLINE_MS;
-		if (o->ca->orders_held > time(NULL))
+		if (acme_held_orders(o->ca) != 0)
 			return order_held(o);
 		return order_send_new(o);
 	case O_AUTHZ:

@@ -496,18 +496,15 @@ cert_free(struct managed *m)
 	free(m);
 }
 
-/* schedule.json's hold reason: this, then the CA's name. */
-#define HOLD_REASON	"rateLimited at CA "
-
 /* A rate limit remembered from before a restart holds at its CA again. */
 static void
 saved_hold(struct managed *m)
 {
 	const char	*r = m->saved.hold_reason;
-	size_t		 i, n = sizeof(HOLD_REASON) - 1;
+	size_t		 i, n = sizeof(SCHED_HOLD_REASON) - 1;
 
 	if (m->saved.hold_until <= time(NULL) || r == NULL ||
-	    strncmp(r, HOLD_REASON, n) != 0)
+	    strncmp(r, SCHED_HOLD_REASON, n) != 0)
 		return;
 	for (i = 0; i < m->cfg->ca.n; i++)
 		if (strcmp(r + n, m->cfg->ca.v[i]) == 0) {
@@ -602,7 +599,8 @@ cert_failed(struct managed *m)
 	delay = sched_retry(m->failures, jitter(), m->lc_ok && m->na != 0 ?
 	    (long long)(m->na - now) : 0);
 	if ((until = held_everywhere(m, now)) != 0)	/* a few seconds' spread */
-		delay = until - now + 1 + (time_t)(jitter() * 5);
+		delay = until - now + 1 +
+		    (time_t)(jitter() * (SCHED_HOLD_SPREAD - 1));
 	m->saved.retry_at = now + delay;
 	saved_store(m);
 	log_msg(LOG_LVL_NOTICE, m->cfg->name,
@@ -995,6 +993,21 @@ breaker_note(struct ca_slot *s, struct managed *m, enum acme_fail_class cls)
 }
 
 /*
+ * Holds m at its current CA until then (in memory). Returns 1, or 0 if it
+ * is held that long already.
+ */
+static int
+hold_at_ca(struct managed *m, time_t until)
+{
+	if (m->held == NULL)
+		m->held = xcalloc(m->cfg->ca.n, sizeof(*m->held));
+	if (m->held[m->ca_index] >= until)
+		return 0;
+	m->held[m->ca_index] = until;
+	return 1;
+}
+
+/*
  * A rate limit on this certificate at its current CA: hold it there, and
  * remember it in schedule.json ("hold"; its reason names the CA).
  */
@@ -1003,14 +1016,11 @@ cert_hold(struct managed *m, time_t until)
 {
 	char	when[32];
 
-	if (m->held == NULL)
-		m->held = xcalloc(m->cfg->ca.n, sizeof(*m->held));
-	if (m->held[m->ca_index] >= until)
+	if (!hold_at_ca(m, until))
 		return;
-	m->held[m->ca_index] = until;
 	m->saved.hold_until = until;
 	free(m->saved.hold_reason);
-	m->saved.hold_reason = xasprintf("%s%s", HOLD_REASON,
+	m->saved.hold_reason = xasprintf("%s%s", SCHED_HOLD_REASON,
 	    m->cfg->ca.v[m->ca_index]);
 	log_msg(LOG_LVL_NOTICE, m->cfg->name, "rate limited: certificate %s "
 	    "held at CA %s until %s", m->cfg->name, m->cfg->ca.v[m->ca_index],
@@ -1037,6 +1047,9 @@ order_failed(struct managed *m, const char *error,
 	breaker_note(ca_slot_find(m->r, cfg->ca.v[m->ca_index]), m, cls);
 	if (fail != NULL && fail->scope == ACME_SCOPE_CERT && fail->until != 0)
 		cert_hold(m, fail->until);
+	else if (fail != NULL && fail->scope != ACME_SCOPE_NONE &&
+	    fail->until != 0)	/* the account's or an endpoint's: acme keeps it */
+		hold_at_ca(m, fail->until);
 	if (cls == ACME_FAIL_DOMAIN || cls == ACME_FAIL_LOCAL) {
 		if (m->ca_index + 1 < cfg->ca.n)
 			log_msg(LOG_LVL_NOTICE, cfg->name, "a %s failure: "
@@ -1355,6 +1368,21 @@ account_key_path(void *arg, const char *ca)
 	return store_account_key_path(arg, ca);
 }
 
+static void
+account_load_holds(void *arg, const char *ca, struct sched_holds *h)
+{
+	char	err[512];
+
+	if (store_holds_load(store_path(arg), ca, h, err, sizeof(err)) == -1)
+		log_warn("%s: ignored: CA %s holds nothing back", err, ca);
+}
+
+static void
+account_save_holds(void *arg, const char *ca, const struct sched_holds *h)
+{
+	store_holds_save(arg, ca, h);
+}
+
 static int
 cert_uses_ca(const struct managed *m, const char *ca)
 {
@@ -1418,6 +1446,8 @@ apply_cas(struct renewer *r, const struct conf *conf)
 		ae.accounts.save_key = account_save_key;
 		ae.accounts.save_url = account_save_url;
 		ae.accounts.key_path = account_key_path;
+		ae.accounts.load_holds = account_load_holds;
+		ae.accounts.save_holds = account_save_holds;
 		ae.accounts.arg = r->env.store;
 	}
 	ae.solvers = r->env.solvers;

@@ -203,6 +203,16 @@ sched_state_clear(struct sched_state *s)
 	memset(s, 0, sizeof(*s));
 }
 
+void
+sched_holds_clear(struct sched_holds *h)
+{
+	size_t	i;
+
+	for (i = 0; i < h->nurls; i++)
+		free(h->urls[i].url);
+	memset(h, 0, sizeof(*h));
+}
+
 int
 sched_state_empty(const struct sched_state *s)
 {

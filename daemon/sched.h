@@ -160,6 +160,15 @@ struct sched_state {
 	char	*order_url;	/* restart instead of ordering again */
 };
 
+/*
+ * After a failure while every CA held the certificate back, renewd tries
+ * again 1 to SCHED_HOLD_SPREAD seconds after the first hold ends.
+ */
+#define SCHED_HOLD_SPREAD	6
+
+/* sched_state's hold_reason: this, then the name of the CA that holds it. */
+#define SCHED_HOLD_REASON	"rateLimited at CA "
+
 /* Frees the strings of s and zeroes it. */
 void	sched_state_clear(struct sched_state *s);
 /* Returns 1 if s has nothing to remember (all zero). */
@@ -167,5 +176,25 @@ int	sched_state_empty(const struct sched_state *s);
 /* Sets *s's last error (strings copied; NULL is allowed) at time at. */
 void	sched_state_set_error(struct sched_state *s, time_t at, const char *ca,
 	    const char *url, const char *type, const char *detail);
+
+/*
+ * What renewd remembers of one CA's holds across restarts, in
+ * accounts/<ca>/holds.json (store_holds_load, store_holds_save; the format
+ * is in renewd(8)): an account-wide rate limit on new orders, and requests
+ * to single URLs held after a 503 with Retry-After. Plain data: times are
+ * seconds since the epoch, 0 for none; urls[].url are malloc'd.
+ */
+#define SCHED_URL_HOLDS_MAX	16	/* endpoint holds kept per CA */
+struct sched_holds {
+	time_t	 orders_until;		/* no newOrder of the account before */
+	struct sched_url_hold {
+		char	*url;
+		time_t	 until;
+	}	 urls[SCHED_URL_HOLDS_MAX];
+	size_t	 nurls;
+};
+
+/* Frees the URLs of h and zeroes it. */
+void	sched_holds_clear(struct sched_holds *h);
 
 #endif

@@ -1027,9 +1027,11 @@ get_obj(json_t *o, const char *k, json_t *empty, const char **bad)
 	return v;
 }
 
+/* Fills out, a struct sched_state, from schedule.json's object o. */
 static int
-sched_from_json(json_t *o, struct sched_state *s, const char **bad)
+sched_parse(json_t *o, void *out, const char **bad)
 {
+	struct sched_state *s = out;
 	json_t	*empty, *hold, *err, *ari, *order, *v;
 	time_t	 failures = 0;
 	int	 rc = -1;
@@ -1073,24 +1075,29 @@ out:
 	return rc;
 }
 
-int
-store_sched_load(const char *state_dir, const char *name,
-    struct sched_state *s, char *err, size_t errlen)
+/* Fills out from a state file's object o; -1 with the bad member in *bad. */
+typedef int (*state_parse)(json_t *o, void *out, const char **bad);
+
+/*
+ * Reads state file rel beneath state_dir (no lock needed) and fills out
+ * from its object with parse. Returns 1, 0 if there is none, -1 with why
+ * in err (naming the file) if it cannot be read, is no JSON object, or
+ * parse refuses it.
+ */
+static int
+load_state_json(const char *state_dir, const char *rel, state_parse parse,
+    void *out, char *err, size_t errlen)
 {
 	json_t		*o = NULL;
 	json_error_t	 jerr;
 	const char	*bad = NULL;
-	char		*rel, *text;
+	char		*text = NULL;
 	int		 dfd, rc = -1;
 
-	sched_state_clear(s);
-	if (!valid_name(name))
-		return 0;
 	if ((dfd = open(state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1) {
 		snprintf(err, errlen, "%s: %s", state_dir, strerror(errno));
 		return -1;
 	}
-	rel = xasprintf("certs/%s/schedule.json", name);
 	text = fsutil_read_file_at(dfd, rel, STORE_FILE_MAX, NULL);
 	if (text == NULL && errno == ENOENT)
 		rc = 0;
@@ -1100,17 +1107,126 @@ store_sched_load(const char *state_dir, const char *name,
 	else if ((o = json_loads(text, 0, &jerr)) == NULL)
 		snprintf(err, errlen, "%s/%s:%d:%d: %s", state_dir, rel,
 		    jerr.line, jerr.column, jerr.text);
-	else if (!json_is_object(o) || sched_from_json(o, s, &bad) == -1)
+	else if (!json_is_object(o) || parse(o, out, &bad) == -1)
 		snprintf(err, errlen, "%s/%s: %s%s", state_dir, rel,
 		    bad != NULL ? "a bad member: " : "not a JSON object",
 		    bad != NULL ? bad : "");
 	else
 		rc = 1;
-	if (rc == -1)
-		sched_state_clear(s);
 	json_decref(o);
 	free(text);
-	free(rel);
 	close(dfd);
+	return rc;
+}
+
+int
+store_sched_load(const char *state_dir, const char *name,
+    struct sched_state *s, char *err, size_t errlen)
+{
+	char	*rel;
+	int	 rc;
+
+	sched_state_clear(s);
+	if (!valid_name(name))
+		return 0;
+	rel = xasprintf("certs/%s/schedule.json", name);
+	if ((rc = load_state_json(state_dir, rel, sched_parse, s, err,
+	    errlen)) == -1)
+		sched_state_clear(s);
+	free(rel);
+	return rc;
+}
+
+/*
+ * accounts/<ca>/holds.json, version 1 (renewd(8) documents it):
+ *   {"version": 1, "new_orders_until": T, "endpoints": {"URL": T, ...}}
+ * T are seconds since the epoch; holds already over are left out when
+ * written and ignored when read; unknown members are ignored.
+ */
+#define HOLDS_FORMAT	1
+
+int
+store_holds_save(struct store *st, const char *ca, const struct sched_holds *h)
+{
+	json_t	*o, *urls;
+	time_t	 now = time(NULL);
+	char	*text;
+	size_t	 i;
+	int	 dfd, rc = -1;
+
+	if (!ca_name_ok(ca))
+		return -1;
+	o = json_pack("{s:i}", "version", HOLDS_FORMAT);
+	if (h->orders_until > now)
+		put_time(o, "new_orders_until", h->orders_until);
+	urls = json_object();
+	for (i = 0; i < h->nurls; i++)
+		if (h->urls[i].until > now)
+			put_time(urls, h->urls[i].url, h->urls[i].until);
+	put_obj(o, "endpoints", urls);
+	text = json_dumps(o, JSON_SORT_KEYS | JSON_INDENT(1));
+	json_decref(o);
+	if ((dfd = store_subdir(st, NULL, "accounts", ca)) != -1) {
+		if (fsutil_write_atomic_at(dfd, "holds.json", text,
+		    strlen(text), 0600, (uid_t)-1, (gid_t)-1) == -1)
+			log_err("cannot write %s/accounts/%s/holds.json: %s",
+			    st->dir, ca, strerror(errno));
+		else
+			rc = 0;
+		close(dfd);
+	}
+	free(text);
+	return rc;
+}
+
+/* Fills out, a struct sched_holds, from holds.json's object o (holds still ahead). */
+static int
+holds_parse(json_t *o, void *out, const char **bad)
+{
+	struct sched_holds *h = out;
+	json_t		*empty, *urls, *v;
+	const char	*url;
+	time_t		 until = 0, now = time(NULL);
+	int		 rc = -1;
+
+	empty = json_object();
+	if ((v = json_object_get(o, "version")) == NULL ||
+	    !json_is_integer(v) || json_integer_value(v) != HOLDS_FORMAT) {
+		*bad = "version";
+		goto out;
+	}
+	if (get_time(o, "new_orders_until", &until, bad) == -1 ||
+	    (urls = get_obj(o, "endpoints", empty, bad)) == NULL)
+		goto out;
+	h->orders_until = until > now ? until : 0;
+	json_object_foreach(urls, url, v) {
+		if (get_time(urls, url, &until, bad) == -1)
+			goto out;
+		if (until <= now || h->nurls == SCHED_URL_HOLDS_MAX)
+			continue;
+		h->urls[h->nurls].url = xstrdup(url);
+		h->urls[h->nurls++].until = until;
+	}
+	rc = 0;
+out:
+	json_decref(empty);
+	return rc;
+}
+
+int
+store_holds_load(const char *state_dir, const char *ca,
+    struct sched_holds *h, char *err, size_t errlen)
+{
+	char	*rel;
+	int	 rc;
+
+	sched_holds_clear(h);
+	if (!valid_name(ca))
+		return 0;
+	rel = xasprintf("accounts/%s/holds.json", ca);
+	if ((rc = load_state_json(state_dir, rel, holds_parse, h, err,
+	    errlen)) == -1)
+		sched_holds_clear(h);
+	free(rel);
 	return rc;
 }

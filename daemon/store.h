@@ -9,6 +9,7 @@
  *   state_dir/renewd.lock                       flock(2)ed while a daemon runs; holds its pid
  *   state_dir/accounts/<ca>/account.key         0600
  *   state_dir/accounts/<ca>/account.json        {"url": "...", "directory": "..."}
+ *   state_dir/accounts/<ca>/holds.json          rate limits and 503s held at the account or a URL
  *   state_dir/certs/<name>/<version>/{privkey,cert,chain,fullchain}.pem
  *   state_dir/certs/<name>/live -> <version>    switched by rename(2)
  *   state_dir/certs/<name>/schedule.json        failures, holds, ARI, order in flight
@@ -117,6 +118,23 @@ int		 store_sched_save(struct store *, const char *name,
  */
 int		 store_sched_load(const char *state_dir, const char *name,
 		    struct sched_state *s, char *err, size_t errlen);
+struct sched_holds;
+
+/*
+ * Saves CA ca's holds h that are still ahead to accounts/<ca>/holds.json,
+ * atomically. Returns 0 or -1 (logged).
+ */
+int		 store_holds_save(struct store *, const char *ca,
+		    const struct sched_holds *h);
+/*
+ * Loads the holds of accounts/<ca>/holds.json that are still ahead into
+ * *h (cleared first). Returns 1 if loaded, 0 if there is none (or ca is
+ * not a valid name), -1 with why in err (naming the file) if it is damaged
+ * or of an unknown version: then *h is zero. Needs no lock: renewctl
+ * reads it too.
+ */
+int		 store_holds_load(const char *state_dir, const char *ca,
+		    struct sched_holds *h, char *err, size_t errlen);
 /*
  * Writes into out why rel beneath dir (open as dfd) could not be opened or
  * made (err, an errno), naming the symlink or file that stands where a

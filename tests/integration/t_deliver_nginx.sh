@@ -72,8 +72,8 @@ check "delivery.json: delivered, for the live serial" \
     test "$(jq -r '.state + " " + .serial' "$T/state/certs/www/delivery.json" 2>/dev/null)" = "delivered $s1"
 "$RENEWCTL" -c "$T/renewd.yaml" status >"$T/status.out" 2>&1
 check "renewctl status exits 0" test $? -eq 0
-check "its header has DELIVERY between RENEWAL DUE and SERIAL" \
-    grep -q "RENEWAL DUE  *DELIVERY  *SERIAL" "$T/status.out"
+check "its header: RENEWAL DUE, NEXT, AT, DELIVERY, SERIAL, LAST ERROR" \
+    grep -q "RENEWAL DUE  *NEXT  *AT  *DELIVERY  *SERIAL  *LAST ERROR" "$T/status.out"
 check "and www's DELIVERY is \"delivered\"" test "$(status_delivery www)" = delivered
 
 # --- the daemon: a restart has nothing to deliver ------------------------

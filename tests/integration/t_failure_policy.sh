@@ -42,6 +42,9 @@ once() {
 # issued_by NAME PORT LOG: the live certificate of NAME came from CA (by its log).
 issued_by() { grep -q "\[$1\] .*certificate downloaded from https://127.0.0.1:$2/" "$3"; }
 not_grep() { ! grep -q "$1" "$2"; }
+# next_case: no faults, an empty proxy log, and none of the holds the last
+# case left (they outlive a run: accounts/<ca>/holds.json, t_holds_persist.sh).
+next_case() { proxy_clear; rm -f "$T"/state/accounts/*/holds.json; }
 # direct_orders LOG: how many orders that run created at b (Pebble itself).
 direct_orders() { grep -c "order created https://127.0.0.1:$PEBBLE_PORT/" "$1"; }
 
@@ -93,7 +96,7 @@ check "the hold is logged once, with the endpoint and the deadline" test "$(grep
     "unavailable: CA a holds requests to https://127.0.0.1:$PROXY_PORT/order-plz until 20" "$T/busy.log")" -eq 1
 
 # --- rateLimited for the account: a's new orders wait, b goes on
-proxy_clear
+next_case
 proxy_fault '{"fault":"rateLimited","endpoint":"newOrder","retryAfter":60,
     "detail":"too many new orders recently"}' >/dev/null
 MAX_A=1 once acct "$(cert_list acct 2 example)"
@@ -104,7 +107,7 @@ check "logged once: rate limited, account, CA, deadline" \
 
 # --- rateLimited for one certificate: only it waits, until the deadline,
 #     across a restart
-proxy_clear
+next_case
 proxy_fault '{"fault":"rateLimited","endpoint":"newOrder","identifier":"limited.example","retryAfter":8,
     "count":1,"detail":"too many certificates already issued for limited.example"}' >/dev/null
 ONLY_A=1 conf "$T/rl.yaml" "  - name: limited

@@ -803,6 +803,8 @@ struct mem_accounts {
 	char		*key_pem;
 	char		*url;
 	int		 key_saves, url_saves;
+	struct sched_holds holds;	/* what the last save_holds kept */
+	int		 holds_saves;
 };
 
 static int
@@ -837,6 +839,38 @@ mem_save_url(void *arg, const char *ca, const char *url)
 	m->url = strdup(url);
 	m->url_saves++;
 	return 0;
+}
+
+/* Copies holds from into the zeroed to. */
+static void
+mem_holds_copy(struct sched_holds *to, const struct sched_holds *from)
+{
+	size_t	i;
+
+	to->orders_until = from->orders_until;
+	for (i = 0; i < from->nurls; i++) {
+		to->urls[i].url = strdup(from->urls[i].url);
+		to->urls[i].until = from->urls[i].until;
+	}
+	to->nurls = from->nurls;
+}
+
+static void
+mem_load_holds(void *arg, const char *ca, struct sched_holds *h)
+{
+	struct mem_accounts *m = arg;
+
+	mem_holds_copy(h, &m->holds);
+}
+
+static void
+mem_save_holds(void *arg, const char *ca, const struct sched_holds *h)
+{
+	struct mem_accounts *m = arg;
+
+	sched_holds_clear(&m->holds);
+	mem_holds_copy(&m->holds, h);
+	m->holds_saves++;
 }
 
 static char *
@@ -937,6 +971,7 @@ env_teardown(void **state)
 	event_base_free(e->f.base);
 	free(e->accounts.key_pem);
 	free(e->accounts.url);
+	sched_holds_clear(&e->accounts.holds);
 	free(e);
 	return 0;
 }
@@ -945,8 +980,8 @@ static struct acme_ca *
 env_ca(struct env *e, unsigned max)
 {
 	struct acme_env	 env = { e->f.base, e->hc, { mem_load, mem_save_key,
-	    mem_save_url, mem_key_path, &e->accounts }, e->solvers, e->nsolvers,
-	    !e->require_https };
+	    mem_save_url, mem_key_path, mem_load_holds, mem_save_holds,
+	    &e->accounts }, e->solvers, e->nsolvers, !e->require_https };
 	char		*contact[] = { "mailto:ops@example.com" };
 	struct conf_ca	 cfg = { .name = "fake", .directory = e->dir,
 	    .contact = { contact, 1 }, .max_concurrent_orders = max };
@@ -1983,6 +2018,20 @@ test_5xx_after_the_retries_is_unavailable(void **state)
 	result_clear(&r);
 }
 
+/*
+ * Frees e's CA client, makes a new one as a restart would, and runs an
+ * order for name on it into r.
+ */
+static void
+env_restart_order(struct env *e, struct result *r, const char *name)
+{
+	acme_ca_free(e->ca);
+	e->ca = NULL;
+	env_ca(e, 8);
+	env_order(e, r, name);
+	env_run(e);
+}
+
 static void
 test_503_with_retry_after_holds_the_endpoint(void **state)
 {
@@ -2008,6 +2057,17 @@ test_503_with_retry_after_holds_the_endpoint(void **state)
 	assert_int_equal(r.fail.scope, ACME_SCOPE_ENDPOINT);
 	assert_true(r.fail.until >= now + 120 && r.fail.until <= now + 125);
 	assert_non_null(strstr(r.error, "held"));
+	/* kept for the next run: the URL and its deadline */
+	assert_int_equal(e->accounts.holds_saves, 1);
+	assert_int_equal(e->accounts.holds.nurls, 1);
+	assert_non_null(strstr(e->accounts.holds.urls[0].url, "/order"));
+	assert_int_equal(e->accounts.holds.urls[0].until, r.fail.until);
+	assert_int_equal(e->accounts.holds.orders_until, 0);
+	result_clear(&r);
+	/* a new client (a restart) holds the endpoint too */
+	env_restart_order(e, &r, "third");
+	assert_int_equal(e->f.neworders_seen, 1);
+	assert_non_null(strstr(r.error, "held after a 503"));
 	result_clear(&r);
 }
 
@@ -2033,6 +2093,34 @@ test_account_rate_limit_holds_new_orders(void **state)
 	assert_int_equal(e->f.neworders_seen, 1);	/* held: none sent */
 	assert_int_equal(r.fail.scope, ACME_SCOPE_ACCOUNT);
 	assert_non_null(strstr(r.error, "holds new orders until"));
+	/* kept for the next run, once */
+	assert_int_equal(e->accounts.holds_saves, 1);
+	assert_int_equal(e->accounts.holds.orders_until, r.fail.until);
+	assert_int_equal(e->accounts.holds.nurls, 0);
+	result_clear(&r);
+	/* a new client (a restart) holds the account's new orders too */
+	env_restart_order(e, &r, "third");
+	assert_int_equal(e->f.neworders_seen, 1);
+	assert_int_equal(r.fail.scope, ACME_SCOPE_ACCOUNT);
+	assert_true(r.fail.until >= now + 3600 && r.fail.until <= now + 3605);
+	result_clear(&r);
+}
+
+/* Holds kept from a run long ago are over: forgotten, and that is saved. */
+static void
+test_expired_holds_are_forgotten(void **state)
+{
+	struct env	*e = *state;
+	struct result	 r;
+
+	e->accounts.holds.orders_until = time(NULL) - 1;
+	env_ca(e, 8);
+	env_order(e, &r, "www");
+	env_run(e);
+	assert_null(r.error);
+	assert_int_equal(e->f.neworders_seen, 1);
+	assert_int_equal(e->accounts.holds_saves, 1);
+	assert_int_equal(e->accounts.holds.orders_until, 0);
 	result_clear(&r);
 }
 
@@ -2103,6 +2191,9 @@ main(void)
 		    env_setup, env_teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_account_rate_limit_holds_new_orders,
+		    env_setup, env_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_expired_holds_are_forgotten,
 		    env_setup, env_teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_certificate_rate_limit_holds_only_that_certificate,

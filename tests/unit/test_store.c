@@ -1315,6 +1315,91 @@ test_prune_keeps_live_and_newest_and_foreign_files(void **state)
 	free(cdir);
 }
 
+static void
+test_holds_round_trip_keeps_only_future_holds(void **state)
+{
+	struct fx		*fx = *state;
+	struct sched_holds	 h = { 0 }, back = { 0 };
+	time_t			 now = time(NULL);
+	char			 err[256], *path, *text;
+
+	assert_int_equal(store_holds_load(fx->state, "le", &back, err,
+	    sizeof(err)), 0);
+	h.orders_until = now + 600;
+	h.urls[0].url = strdup("https://ca/new-order");
+	h.urls[0].until = now + 300;
+	h.urls[1].url = strdup("https://ca/over");
+	h.urls[1].until = now - 1;
+	h.nurls = 2;
+	assert_int_equal(store_holds_save(fx->st, "le", &h), 0);
+	path = join(fx->state, "accounts/le/holds.json");
+	assert_non_null(text = read_file(path, NULL));
+	assert_null(strstr(text, "/over"));	/* over: not written */
+	free(text);
+	assert_int_equal(store_holds_load(fx->state, "le", &back, err,
+	    sizeof(err)), 1);
+	assert_int_equal(back.orders_until, now + 600);
+	assert_int_equal(back.nurls, 1);
+	assert_string_equal(back.urls[0].url, "https://ca/new-order");
+	assert_int_equal(back.urls[0].until, now + 300);
+	/* holds over by the time they are read are not loaded */
+	text = NULL;
+	assert_true(asprintf(&text, "{\"version\": 1, \"new_orders_until\": "
+	    "%lld, \"endpoints\": {\"https://ca/x\": %lld}}",
+	    (long long)now - 5, (long long)now - 5) != -1);
+	assert_int_equal(fsutil_write_atomic(path, text, strlen(text), 0600), 0);
+	assert_int_equal(store_holds_load(fx->state, "le", &back, err,
+	    sizeof(err)), 1);
+	assert_int_equal(back.orders_until, 0);
+	assert_int_equal(back.nurls, 0);
+	free(text);
+	free(path);
+	sched_holds_clear(&h);
+	sched_holds_clear(&back);
+}
+
+static void
+test_holds_damage_is_reported_and_loads_nothing(void **state)
+{
+	struct fx		*fx = *state;
+	struct sched_holds	 h = { 0 };
+	char			 err[512], *dir, *path;
+	static const struct {
+		const char *text, *want;
+	} cases[] = {
+		{ "{\"version\": 1,", "holds.json:1:" },
+		{ "[1]", "not a JSON object" },
+		{ "{\"version\": 2}", "a bad member: version" },
+		{ "{\"version\": 1, \"new_orders_until\": \"soon\"}",
+		    "a bad member: new_orders_until" },
+		{ "{\"version\": 1, \"endpoints\": []}",
+		    "a bad member: endpoints" },
+		{ "{\"version\": 1, \"endpoints\": {\"https://ca/x\": -1}}",
+		    "a bad member: https://ca/x" },
+	};
+	size_t			 i;
+
+	dir = join(fx->state, "accounts/le");
+	assert_int_equal(fsutil_mkdir_p(dir, 0700), 0);
+	path = join(dir, "holds.json");
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		assert_int_equal(fsutil_write_atomic(path, cases[i].text,
+		    strlen(cases[i].text), 0600), 0);
+		err[0] = '\0';
+		h.orders_until = 1;	/* cleared by the load */
+		assert_int_equal(store_holds_load(fx->state, "le", &h, err,
+		    sizeof(err)), -1);
+		if (strstr(err, cases[i].want) == NULL ||
+		    strstr(err, "accounts/le/holds.json") == NULL)
+			fail_msg("case %zu: \"%s\" lacks \"%s\"", i, err,
+			    cases[i].want);
+		assert_int_equal(h.orders_until, 0);
+		assert_int_equal(h.nurls, 0);
+	}
+	free(path);
+	free(dir);
+}
+
 int
 main(void)
 {
@@ -1351,6 +1436,10 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_sched_round_trip,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sched_damage_is_reported_and_loads_nothing,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_holds_round_trip_keeps_only_future_holds,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_holds_damage_is_reported_and_loads_nothing,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_symlinked_cert_dir_is_refused_and_not_written_through, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_symlinked_account_dir_is_refused_and_not_written_through, setup, teardown),
