@@ -1832,6 +1832,8 @@ test_replaces_is_sent_and_dropped_once_when_refused(void **state)
 	assert_non_null(r.pem);
 	assert_int_equal(e->f.with_replaces, 2);
 	assert_int_equal(e->f.without_replaces, 1);
+	result_clear(&r);
+}
 
 /* ---- failure policy: classification and scope ---------------------------- */
 
