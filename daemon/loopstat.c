@@ -1,8 +1,10 @@
 /*
  * loopstat.c - the longest loop stall, measured rather than assumed: a
  * timer notes how late it fires. While work is expected (start-up, a
- * reload, a queue of checks) it ticks every 10 ms, otherwise every second,
- * so an idle daemon wakes rarely.
+ * reload, a queue of checks, a sweep, orders) it ticks every 10 ms;
+ * otherwise it is not armed at all, so an idle daemon does not wake for
+ * it. Work that comes unannounced (an http-01 request, a CA's answer) is
+ * small by design; the slices that are not say so with loopstat_watch.
  */
 #include "config.h"
 
@@ -16,12 +18,11 @@
 #include "xmalloc.h"
 
 #define FINE_MS		10
-#define COARSE_MS	1000
 #define REPORT_MS	50	/* stalls at least this long are logged */
 
 struct loopstat {
 	struct event	*ev;
-	long long	 expect;	/* ms on the monotonic clock */
+	long long	 expect;	/* ms on the monotonic clock; 0: not armed */
 	long long	 fine_until;
 	long long	 max;
 };
@@ -35,13 +36,17 @@ now_ms(void)
 	return t.tv_sec * 1000LL + t.tv_nsec / 1000000;
 }
 
+/* Ticks again in FINE_MS while work is expected; else rests. */
 static void
 arm(struct loopstat *ls, long long now)
 {
-	long long	ms = now < ls->fine_until ? FINE_MS : COARSE_MS;
-	struct timeval	tv = { ms / 1000, (ms % 1000) * 1000 };
+	struct timeval	tv = { 0, FINE_MS * 1000 };
 
-	ls->expect = now + ms;
+	if (now >= ls->fine_until) {
+		ls->expect = 0;
+		return;
+	}
+	ls->expect = now + FINE_MS;
 	evtimer_add(ls->ev, &tv);
 }
 
@@ -65,6 +70,7 @@ loopstat_new(struct event_base *base)
 	struct loopstat *ls = xcalloc(1, sizeof(*ls));
 
 	ls->ev = evtimer_new(base, tick, ls);
+	ls->fine_until = now_ms() + 10000;	/* start-up is work */
 	arm(ls, now_ms());
 	return ls;
 }
@@ -79,7 +85,7 @@ loopstat_watch(struct loopstat *ls, int secs)
 	if (now + secs * 1000LL > ls->fine_until)
 		ls->fine_until = now + secs * 1000LL;
 	/* overdue: count the stall so far; then tick finely from now on */
-	if (now - ls->expect > ls->max)
+	if (ls->expect != 0 && now - ls->expect > ls->max)
 		ls->max = now - ls->expect;
 	evtimer_del(ls->ev);
 	arm(ls, now);

@@ -229,6 +229,7 @@ retired_done(void *arg)
 		;
 	*pp = rc->next;
 	free(rc);
+	xmalloc_trim();		/* an old inventory is megabytes at 100,000 */
 }
 
 /*
@@ -278,11 +279,8 @@ reload_apply(struct ctx *c, struct conf *conf)
 		conf_free(conf);
 		goto out;
 	}
-	if (renewer_apply(c->renewer, conf) == -1) {
-		log_err("cannot apply the new inventory; keeping the running one");
-		conf_free(conf);
-		goto out;
-	}
+	renewer_apply(c->renewer, conf);
+	/* the renewer borrowed the new one's certificates: the old can go */
 	conf_free_later(c, c->conf);
 	c->conf = conf;
 	log_notice("inventory reloaded: %zu certificates", conf->ncerts);
@@ -533,10 +531,7 @@ setup(struct ctx *c)
 	env.once = c->once;
 	env.loopstat = c->loopstat;
 	c->renewer = renewer_new(&env, on_idle, c);
-	if (renewer_apply(c->renewer, c->conf) == -1) {
-		log_err("cannot start renewing");
-		return -1;
-	}
+	renewer_apply(c->renewer, c->conf);
 	for (i = 0; i < NSIGNALS; i++) {
 		c->sig[i] = evsignal_new(c->base, handled_signals[i], on_signal, c);
 		if (evsignal_add(c->sig[i], NULL) == -1) {

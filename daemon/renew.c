@@ -83,7 +83,7 @@ struct keygen_job;
 struct managed {
 	TAILQ_ENTRY(managed)	 entry;
 	struct renewer		*r;
-	struct conf_cert	*cfg;		/* own copy */
+	const struct conf_cert	*cfg;		/* borrowed from the inventory */
 	enum managed_state	 state;		/* change it with set_state() */
 	struct event		*timer;
 	TAILQ_ENTRY(managed)	 due_entry;	/* DUE: on r->due, checked in turn */
@@ -307,6 +307,8 @@ due_cb(evutil_socket_t fd, short what, void *arg)
 	if (TAILQ_EMPTY(&r->due) && r->due_run > 1)
 		log_debug("due checks done: %zu checked; longest loop stall so "
 		    "far %lld ms", r->due_run, loopstat_max_ms(r->env.loopstat));
+	if (TAILQ_EMPTY(&r->due) && r->due_run > 1)
+		xmalloc_trim();		/* what the checks parsed is freed */
 	if (TAILQ_EMPTY(&r->due))
 		r->due_run = 0;
 	due_arm(r);
@@ -377,8 +379,11 @@ sweep_arm(struct renewer *r, int at_once)
 {
 	struct timeval tv = { at_once ? 0 : sweep_tick(r), 0 };
 
-	if (!r->env.once && r->env.store != NULL && r->live_check > 0)
+	if (!r->env.once && r->env.store != NULL && r->live_check > 0) {
 		evtimer_add(r->sweep_ev, &tv);
+		if (at_once)
+			loopstat_watch(r->env.loopstat, 2);
+	}
 }
 
 /* Starts a round over every certificate now (on reload). */
@@ -490,7 +495,6 @@ cert_free(struct managed *m)
 	cert_stop(m);
 	event_free(m->timer);
 	sched_state_clear(&m->saved);
-	conf_cert_free(m->cfg);
 	free(m->ari_id);
 	free(m->held);
 	free(m->reissue_of);
@@ -1027,7 +1031,7 @@ static void
 order_failed(struct managed *m, const char *error,
     const struct acme_failure *fail)
 {
-	struct conf_cert	*cfg = m->cfg;
+	const struct conf_cert	*cfg = m->cfg;
 	enum acme_fail_class	 cls = fail != NULL ? fail->cls : ACME_FAIL_CA;
 
 	log_msg(LOG_LVL_ERR, cfg->name, "order at CA %s failed: %s (class: %s)",
@@ -1159,6 +1163,7 @@ cert_order(struct managed *m)
 	req.challenge = conf_challenge_name(m->cfg->challenge);
 	/* the first CA is the one asked for ARI, and likely the issuer */
 	req.replaces = m->ca_index == 0 ? m->ari_id : NULL;
+	loopstat_watch(m->r->env.loopstat, 10);	/* answers to parse */
 	m->order = acme_order_start(s->ca, &req, order_done, m);
 	if (m->order == NULL)
 		order_done(m, NULL, 0, "cannot start an order", NULL);
@@ -1428,7 +1433,7 @@ ca_slot_retire(struct renewer *r, struct ca_slot *s)
 	ca_slot_free(r, s);
 }
 
-static int
+static void
 apply_cas(struct renewer *r, const struct conf *conf)
 {
 	struct acme_env	 ae;
@@ -1477,7 +1482,6 @@ apply_cas(struct renewer *r, const struct conf *conf)
 	TAILQ_FOREACH_SAFE(s, &r->cas, entry, tmp)
 		if (!s->seen)
 			ca_slot_retire(r, s);
-	return 0;
 }
 
 static struct managed *
@@ -1486,9 +1490,9 @@ cert_find(struct renewer *r, const char *name)
 	return htab_get(r->byname, name);
 }
 
-/* Gives a certificate its new settings, cfg (taken over). */
+/* Gives a certificate its new settings, cfg (borrowed from the new inventory). */
 static void
-cert_reconfigure(struct managed *m, struct conf_cert *cfg)
+cert_reconfigure(struct managed *m, const struct conf_cert *cfg)
 {
 	int	recheck;
 
@@ -1502,7 +1506,6 @@ cert_reconfigure(struct managed *m, struct conf_cert *cfg)
 			deliver_check(m->r->env.deliver, cfg);
 		/* the table keys on the name: re-key before the old one goes */
 		htab_put(m->r->byname, cfg->name, m);
-		conf_cert_free(m->cfg);
 		m->cfg = cfg;
 		if (recheck)
 			schedule(m, 0);
@@ -1517,7 +1520,6 @@ cert_reconfigure(struct managed *m, struct conf_cert *cfg)
 	m->reissue = conf_cert_reissue(m->cfg, cfg);
 	cert_stop(m);
 	htab_put(m->r->byname, cfg->name, m);
-	conf_cert_free(m->cfg);
 	m->cfg = cfg;
 	m->failures = 0;	/* a changed certificate starts afresh */
 	free(m->held);
@@ -1527,9 +1529,9 @@ cert_reconfigure(struct managed *m, struct conf_cert *cfg)
 	schedule(m, 0);
 }
 
-/* Returns a new certificate with settings cfg (taken over), checked at once. */
+/* Returns a new certificate with settings cfg (borrowed), checked at once. */
 static struct managed *
-cert_new(struct renewer *r, struct conf_cert *cfg)
+cert_new(struct renewer *r, const struct conf_cert *cfg)
 {
 	struct managed *m;
 
@@ -1550,13 +1552,13 @@ static void
 apply_certs(struct renewer *r, const struct conf *conf)
 {
 	struct managed	*m, *tmp;
-	struct conf_cert *cfg;
+	const struct conf_cert *cfg;
 	size_t		 i;
 
 	TAILQ_FOREACH(m, &r->certs, entry)
 		m->seen = 0;
 	for (i = 0; i < conf->ncerts; i++) {
-		cfg = conf_cert_dup(&conf->certs[i]);
+		cfg = &conf->certs[i];
 		if ((m = cert_find(r, cfg->name)) != NULL)
 			cert_reconfigure(m, cfg);
 		else
@@ -1575,7 +1577,7 @@ apply_certs(struct renewer *r, const struct conf *conf)
 	}
 }
 
-int
+void
 renewer_apply(struct renewer *r, const struct conf *conf)
 {
 	/* a step since the last look: what is due must not wait for the next */
@@ -1587,10 +1589,8 @@ renewer_apply(struct renewer *r, const struct conf *conf)
 	/* a reload looks at every live version again (by identity: cheap) */
 	r->live_check = conf->live_check_interval;
 	sweep_all(r);
-	if (apply_cas(r, conf) == -1)
-		return -1;
+	apply_cas(r, conf);
 	maybe_idle(r);
-	return 0;
 }
 
 struct renewer *

@@ -18,9 +18,10 @@ struct renewer;
  * Ownership: the renewer copies env itself but borrows the objects it
  * points to. They must outlive the renewer, except the worker pool, which
  * must be freed first (main.c's teardown): renewer_free then frees key
- * generations no thread can still finish. renewer_apply copies what it
- * keeps of conf (each certificate's settings; each CA's, in its client),
- * so the caller may free conf as soon as the call returns.
+ * generations no thread can still finish. renewer_apply borrows conf's
+ * certificates (100,000 copies would double the memory the inventory
+ * takes) and copies each CA's settings: the caller keeps conf until the
+ * next renewer_apply has returned, or renewer_free.
  */
 struct renew_env {
 	struct event_base	*base;
@@ -58,10 +59,9 @@ void		 renewer_free(struct renewer *);
 /*
  * Makes conf the inventory: new certificates are checked now, removed ones
  * are dropped (their orders abandoned), changed ones are re-checked; CA
- * clients are kept when their settings did not change. Returns 0 or -1;
- * after -1 the certificates are applied but the CAs are not.
+ * clients are kept when their settings did not change.
  */
-int		 renewer_apply(struct renewer *, const struct conf *conf);
+void		 renewer_apply(struct renewer *, const struct conf *conf);
 /* Fills st with the current counts. */
 void		 renewer_stats(const struct renewer *, struct renew_stats *st);
 /* Returns 1 if no certificate is due now, generating a key or ordering. */

@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -148,4 +149,12 @@ char *
 xstrdup_hook(const char *s)
 {
 	return xstrdup(s);
+}
+
+void
+xmalloc_trim(void)
+{
+#ifdef __GLIBC__
+	malloc_trim(0);
+#endif
 }

@@ -28,6 +28,12 @@ char	*xvasprintf(const char *fmt, va_list ap) __attribute__((format(printf, 1, 0
 void	 xfree_secret(void *p, size_t n);
 /* Same for a NUL-terminated string; NULL is a no-op. */
 void	 xfree_secret_str(char *s);
+/*
+ * Gives memory freed in bulk (an old inventory, a parse's tree) back to
+ * the system; glibc keeps it in its arenas otherwise. Cheap to call after
+ * a start-up or a reload, not on every free.
+ */
+void	 xmalloc_trim(void);
 
 /*
  * Allocators with the C library's signatures, for the libraries' hooks:
