@@ -40,6 +40,27 @@ accept_guard_listeners(struct evconnlistener **lsns, size_t n, int on)
 	}
 }
 
+int
+accept_rebind_plan(char *const *old, size_t nold, char *const *addrs,
+    size_t n, long *keep)
+{
+	size_t	i, j;
+	int	same = nold == n;
+
+	for (i = 0; i < n; i++) {
+		keep[i] = -1;
+		for (j = 0; j < nold; j++) {
+			if (old[j] != NULL && strcmp(old[j], addrs[i]) == 0) {
+				keep[i] = (long)j;
+				break;
+			}
+		}
+		if (keep[i] != (long)i)
+			same = 0;
+	}
+	return same;
+}
+
 static void
 resume_cb(evutil_socket_t fd, short what, void *arg)
 {

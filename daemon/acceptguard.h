@@ -13,6 +13,16 @@ void		 accept_guard_listeners(struct evconnlistener **lsns, size_t n,
 		    int on);
 
 /*
+ * Plans a rebind from the listen addresses old[0..nold-1] to
+ * addrs[0..n-1]: keep[i] is the index in old of addrs[i], whose socket
+ * stays (a second socket on the same address could not bind while the
+ * first listens), or -1 if addrs[i] is new. Returns 1 if the lists are
+ * the same in the same order (nothing to do), else 0.
+ */
+int		 accept_rebind_plan(char *const *old, size_t nold,
+		    char *const *addrs, size_t n, long *keep);
+
+/*
  * Stops (on = 0) or resumes (on = 1) accepting on every listener of the
  * owner; the guard calls it to pause for a second when it cannot even
  * accept and close.

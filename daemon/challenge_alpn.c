@@ -57,7 +57,8 @@ struct chall_alpn {
 	EVP_PKEY		*pkey;		/* one key for every certificate */
 	struct crypto_key	*key;
 	struct evconnlistener	**lsns;
-	int			*ports;
+	char			**addrs;	/* per listener, as spelt */
+	int			*ports;		/* per listener, bound */
 	size_t			 nlsns;
 	struct alpn_name	*names;
 	size_t			 nnames;
@@ -293,9 +294,13 @@ accept_error_cb(struct evconnlistener *l, void *arg)
 	    EVUTIL_SOCKET_ERROR());
 }
 
-/* Binds one address. Returns 0, or -1 with the reason in err. */
-static int
-bind_one(struct chall_alpn *a, const char *addr, char *err, size_t errlen)
+/*
+ * Binds one address. Returns the listener with the port bound in *port,
+ * or NULL with the reason in err.
+ */
+static struct evconnlistener *
+bind_one(struct chall_alpn *a, const char *addr, int *port, char *err,
+    size_t errlen)
 {
 	struct sockaddr_storage	 ss;
 	socklen_t		 sslen;
@@ -304,7 +309,7 @@ bind_one(struct chall_alpn *a, const char *addr, char *err, size_t errlen)
 
 	if ((why = valid_listen(addr, 1, &ss, &sslen)) != NULL) {
 		snprintf(err, errlen, "tls-alpn-01: listen %s: %s", addr, why);
-		return -1;
+		return NULL;
 	}
 	l = evconnlistener_new_bind(a->base, accept_cb, a, LEV_OPT_CLOSE_ON_FREE |
 	    LEV_OPT_CLOSE_ON_EXEC | LEV_OPT_REUSEABLE, 128,
@@ -312,18 +317,40 @@ bind_one(struct chall_alpn *a, const char *addr, char *err, size_t errlen)
 	if (l == NULL) {
 		snprintf(err, errlen, "tls-alpn-01: cannot listen on %s: %s",
 		    addr, strerror(errno));
-		return -1;
+		return NULL;
 	}
 	evconnlistener_set_error_cb(l, accept_error_cb);
-	a->lsns[a->nlsns] = l;
 	sslen = sizeof(ss);
+	*port = 0;
 	if (getsockname(evconnlistener_get_fd(l), (struct sockaddr *)&ss,
 	    &sslen) == 0)
-		a->ports[a->nlsns] = ntohs(ss.ss_family == AF_INET6 ?
+		*port = ntohs(ss.ss_family == AF_INET6 ?
 		    ((struct sockaddr_in6 *)&ss)->sin6_port :
 		    ((struct sockaddr_in *)&ss)->sin_port);
-	a->nlsns++;
-	return 0;
+	log_info("tls-alpn-01: listening on %s (port %d)", addr, *port);
+	return l;
+}
+
+/* Frees listeners lsns[0..n-1] that are not NULL, and the arrays. */
+static void
+lsns_free(struct evconnlistener **lsns, char **addrs, int *ports, size_t n,
+    int say)
+{
+	size_t	i;
+
+	for (i = 0; i < n; i++) {
+		if (lsns[i] == NULL)
+			continue;
+		evconnlistener_free(lsns[i]);
+		if (say)
+			log_info("tls-alpn-01: stopped listening on %s",
+			    addrs[i]);
+	}
+	for (i = 0; i < n; i++)
+		free(addrs[i]);
+	free(lsns);
+	free(addrs);
+	free(ports);
 }
 
 struct chall_alpn *
@@ -331,25 +358,71 @@ chall_alpn_new(struct event_base *base, char *const *listen, size_t nlisten,
     char *err, size_t errlen)
 {
 	struct chall_alpn	*a;
-	size_t			 i;
 
 	a = xcalloc(1, sizeof(*a));
 	a->base = base;
-	a->lsns = xcalloc(nlisten, sizeof(*a->lsns));
-	a->ports = xcalloc(nlisten, sizeof(*a->ports));
 	TAILQ_INIT(&a->conns);
 	a->guard = accept_guard_new(base, "tls-alpn-01", guard_pause, a);
 	if (key_new(a) == -1 || (a->ctx = ctx_new(a)) == NULL) {
 		snprintf(err, errlen, "tls-alpn-01: cannot set up TLS");
 		goto fail;
 	}
-	for (i = 0; i < nlisten; i++)
-		if (bind_one(a, listen[i], err, errlen) == -1)
-			goto fail;
+	if (chall_alpn_rebind(a, listen, nlisten, err, errlen) == -1)
+		goto fail;
 	return a;
 fail:
 	chall_alpn_free(a);
 	return NULL;
+}
+
+int
+chall_alpn_rebind(struct chall_alpn *a, char *const *listen, size_t nlisten,
+    char *err, size_t errlen)
+{
+	struct evconnlistener	**lsns;
+	char			**addrs;
+	int			 *ports;
+	long			 *keep;
+	size_t			  i;
+	int			  rc = -1;
+
+	keep = xcalloc(nlisten, sizeof(*keep));
+	if (accept_rebind_plan(a->addrs, a->nlsns, listen, nlisten, keep)) {
+		free(keep);
+		return 0;
+	}
+	lsns = xcalloc(nlisten, sizeof(*lsns));
+	addrs = xcalloc(nlisten, sizeof(*addrs));
+	ports = xcalloc(nlisten, sizeof(*ports));
+	/* every new socket first: if one cannot bind, nothing changes */
+	for (i = 0; i < nlisten; i++) {
+		addrs[i] = xstrdup(listen[i]);
+		if (keep[i] == -1 && (lsns[i] = bind_one(a, listen[i],
+		    &ports[i], err, errlen)) == NULL)
+			goto out;
+	}
+	for (i = 0; i < nlisten; i++) {
+		if (keep[i] == -1)
+			continue;
+		lsns[i] = a->lsns[keep[i]];
+		ports[i] = a->ports[keep[i]];
+		a->lsns[keep[i]] = NULL;
+	}
+	/* then the old ones go; handshakes they accepted go on */
+	lsns_free(a->lsns, a->addrs, a->ports, a->nlsns, 1);
+	a->lsns = lsns;
+	a->addrs = addrs;
+	a->ports = ports;
+	a->nlsns = nlisten;
+	lsns = NULL;
+	addrs = NULL;
+	ports = NULL;
+	rc = 0;
+out:
+	if (lsns != NULL)	/* the ones it bound close again */
+		lsns_free(lsns, addrs, ports, nlisten, 1);
+	free(keep);
+	return rc;
 }
 
 void
@@ -359,8 +432,7 @@ chall_alpn_free(struct chall_alpn *a)
 
 	if (a == NULL)
 		return;
-	for (i = 0; i < a->nlsns; i++)
-		evconnlistener_free(a->lsns[i]);
+	lsns_free(a->lsns, a->addrs, a->ports, a->nlsns, 0);
 	accept_guard_free(a->guard);
 	while (!TAILQ_EMPTY(&a->conns))
 		conn_free(TAILQ_FIRST(&a->conns));
@@ -369,8 +441,6 @@ chall_alpn_free(struct chall_alpn *a)
 		X509_free(a->names[i].cert);
 	}
 	free(a->names);
-	free(a->lsns);
-	free(a->ports);
 	SSL_CTX_free(a->ctx);
 	EVP_PKEY_free(a->pkey);
 	crypto_key_free(a->key);

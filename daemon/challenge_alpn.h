@@ -23,6 +23,16 @@ struct chall_alpn;
 struct chall_alpn *chall_alpn_new(struct event_base *base,
 		    char *const *listen, size_t nlisten, char *err,
 		    size_t errlen);
+/*
+ * Makes listen a's addresses, in place: the solver and the names it
+ * answers for stay. Binds every new address first; if one fails, a keeps
+ * listening where it did and returns -1 with the address and reason in
+ * err. Then closes the sockets of addresses no longer listed; handshakes
+ * they accepted go on. An address in both lists keeps its socket.
+ * Returns 0 (also when nothing changed).
+ */
+int		 chall_alpn_rebind(struct chall_alpn *a, char *const *listen,
+		    size_t nlisten, char *err, size_t errlen);
 /* Stops listening, drops connections, frees; NULL is a no-op. */
 void		 chall_alpn_free(struct chall_alpn *);
 /* Fills s with the tls-alpn-01 solver that answers through a. */

@@ -62,8 +62,6 @@ struct chall_conn {
 struct chall_http {
 	struct event_base *base;
 	struct evhttp	*http;
-	int		*ports;		/* bound port per listener */
-	size_t		 nports;
 	struct chall_tokens tokens;
 	struct chall_conn *conns;	/* in accept order, oldest first */
 	size_t		 nconns;
@@ -73,6 +71,9 @@ struct chall_http {
 	unsigned long	 nevicted;	/* since the limit was last reached */
 	int		 at_limit;
 	struct evconnlistener **lsns;	/* one per listen address */
+	struct evhttp_bound_socket **bound; /* the same, as evhttp knows them */
+	char		**addrs;	/* the same, as the inventory spells them */
+	int		*ports;		/* the same, the port bound */
 	size_t		 nlsns;
 	struct event	*adopt;		/* runs after a burst of accepts */
 	int		 paused;
@@ -89,7 +90,7 @@ chall_http_count(const struct chall_http *ch)
 int
 chall_http_port(const struct chall_http *ch, size_t i)
 {
-	if (ch == NULL || i >= ch->nports)
+	if (ch == NULL || i >= ch->nlsns)
 		return -1;
 	return ch->ports[i];
 }
@@ -415,12 +416,65 @@ fail:
 	return -1;
 }
 
+/* Sizes ch's listener arrays for n listeners. */
+static void
+lsns_alloc(struct chall_http *ch, size_t n)
+{
+	ch->lsns = xcalloc(n, sizeof(*ch->lsns));
+	ch->bound = xcalloc(n, sizeof(*ch->bound));
+	ch->addrs = xcalloc(n, sizeof(*ch->addrs));
+	ch->ports = xcalloc(n, sizeof(*ch->ports));
+	ch->nlsns = 0;
+}
+
+static void
+lsns_free(struct evconnlistener **lsns, struct evhttp_bound_socket **bound,
+    char **addrs, int *ports, size_t n)
+{
+	size_t	i;
+
+	for (i = 0; i < n; i++)
+		free(addrs[i]);
+	free(lsns);
+	free(bound);
+	free(addrs);
+	free(ports);
+}
+
+/*
+ * Serves fd, bound to addr and port, as ch's next listener. evhttp owns
+ * fd from here on, even on failure (it may or may not have closed it;
+ * leaking beats a double close of someone else's fd). Returns 0, or -1
+ * with the address in err.
+ */
+static int
+serve_fd(struct chall_http *ch, int fd, const char *addr, int port,
+    char *err, size_t errlen)
+{
+	struct evhttp_bound_socket *bound;
+	size_t	i = ch->nlsns;
+
+	if ((bound = evhttp_accept_socket_with_handle(ch->http, fd)) == NULL) {
+		snprintf(err, errlen, "http-01: cannot serve on %s", addr);
+		return -1;
+	}
+	ch->bound[i] = bound;
+	ch->lsns[i] = evhttp_bound_socket_get_listener(bound);
+	evconnlistener_set_error_cb(ch->lsns[i], accept_error_cb);
+	ch->addrs[i] = xstrdup(addr);
+	ch->ports[i] = port;
+	ch->nlsns++;
+	if (ch->paused)		/* at the connection limit: adopt_cb resumes */
+		evconnlistener_disable(ch->lsns[i]);
+	log_info("http-01: listening on %s (port %d)", addr, port);
+	return 0;
+}
+
 struct chall_http *
 chall_http_new(struct event_base *base, char *const *listen, size_t nlisten,
     char *err, size_t errlen)
 {
 	struct chall_http	*ch;
-	struct evhttp_bound_socket *bound;
 	struct timeval		 marker_tv = { 86400 * 365, 0 };
 	size_t			 i;
 	int			 fd, port;
@@ -428,8 +482,7 @@ chall_http_new(struct event_base *base, char *const *listen, size_t nlisten,
 	ch = xcalloc(1, sizeof(*ch));
 	ch->base = base;
 	ch->http = evhttp_new(base);
-	ch->ports = xcalloc(nlisten, sizeof(*ch->ports));
-	ch->lsns = xcalloc(nlisten, sizeof(*ch->lsns));
+	lsns_alloc(ch, nlisten);
 	evhttp_set_max_headers_size(ch->http, CHALL_MAX_HEADERS);
 	evhttp_set_max_body_size(ch->http, CHALL_MAX_BODY);
 	evhttp_set_timeout(ch->http, CHALL_TIMEOUT_SEC);
@@ -442,29 +495,89 @@ chall_http_new(struct event_base *base, char *const *listen, size_t nlisten,
 	ch->marker = event_new(base, -1, EV_PERSIST, marker_cb, ch);
 	event_add(ch->marker, &marker_tv);
 	for (i = 0; i < nlisten; i++) {
-		if ((fd = listen_one(listen[i], &port, err, errlen)) == -1)
+		if ((fd = listen_one(listen[i], &port, err, errlen)) == -1 ||
+		    serve_fd(ch, fd, listen[i], port, err, errlen) == -1)
 			goto fail;
-		/*
-		 * From here on evhttp owns fd and closes it in evhttp_free. On
-		 * failure it may or may not have closed it already; leaking
-		 * beats a double close of someone else's fd.
-		 */
-		if ((bound = evhttp_accept_socket_with_handle(ch->http, fd)) ==
-		    NULL) {
-			snprintf(err, errlen, "http-01: cannot serve on %s",
-			    listen[i]);
-			goto fail;
-		}
-		ch->lsns[ch->nlsns] = evhttp_bound_socket_get_listener(bound);
-		evconnlistener_set_error_cb(ch->lsns[ch->nlsns++],
-		    accept_error_cb);
-		ch->ports[ch->nports++] = port;
-		log_info("http-01: listening on %s (port %d)", listen[i], port);
 	}
 	return ch;
 fail:
 	chall_http_free(ch);
 	return NULL;
+}
+
+/* Binds every address keep[] marks new into fds[]; 0, or -1 with none left open. */
+static int
+rebind_open(char *const *listen, size_t n, const long *keep, int *fds,
+    int *ports, char *err, size_t errlen)
+{
+	size_t	i;
+
+	for (i = 0; i < n; i++)
+		fds[i] = -1;
+	for (i = 0; i < n; i++) {
+		if (keep[i] == -1 && (fds[i] = listen_one(listen[i], &ports[i],
+		    err, errlen)) == -1)
+			break;
+	}
+	if (i == n)
+		return 0;
+	for (i = 0; i < n; i++)
+		if (fds[i] != -1)
+			close(fds[i]);
+	return -1;
+}
+
+int
+chall_http_rebind(struct chall_http *ch, char *const *listen, size_t nlisten,
+    char *err, size_t errlen)
+{
+	struct evconnlistener	**olsns = ch->lsns;
+	struct evhttp_bound_socket **obound = ch->bound;
+	char			**oaddrs = ch->addrs;
+	int			 *oports = ch->ports, *fds, *ports;
+	long			 *keep;
+	size_t			  i, on = ch->nlsns;
+	int			  rc = -1;
+
+	keep = xcalloc(nlisten, sizeof(*keep));
+	fds = xcalloc(nlisten, sizeof(*fds));
+	ports = xcalloc(nlisten, sizeof(*ports));
+	if (accept_rebind_plan(oaddrs, on, listen, nlisten, keep)) {
+		rc = 0;
+		goto out;
+	}
+	/* every new socket first: if one cannot bind, nothing changes */
+	if (rebind_open(listen, nlisten, keep, fds, ports, err, errlen) == -1)
+		goto out;
+	lsns_alloc(ch, nlisten);
+	for (i = 0; i < nlisten; i++) {
+		if (keep[i] == -1) {
+			/* only allocation fails here, and that aborts */
+			if (serve_fd(ch, fds[i], listen[i], ports[i], err,
+			    errlen) == -1)
+				log_err("%s", err);
+			continue;
+		}
+		ch->lsns[ch->nlsns] = olsns[keep[i]];
+		ch->bound[ch->nlsns] = obound[keep[i]];
+		ch->ports[ch->nlsns] = oports[keep[i]];
+		ch->addrs[ch->nlsns++] = oaddrs[keep[i]];
+		oaddrs[keep[i]] = NULL;
+	}
+	/* then the old ones go; connections they accepted are answered */
+	for (i = 0; i < on; i++) {
+		if (oaddrs[i] == NULL)
+			continue;
+		evhttp_del_accept_socket(ch->http, obound[i]);
+		log_info("http-01: stopped listening on %s", oaddrs[i]);
+	}
+	lsns_free(olsns, obound, oaddrs, oports, on);
+	rc = 0;
+out:
+	free(keep);
+	free(fds);
+	free(ports);
+	return rc;
 }
 
 int
@@ -504,14 +617,13 @@ chall_http_free(struct chall_http *ch)
 			bufferevent_decref(ch->conns[ch->nconns].bev);
 	}
 	free(ch->conns);
-	free(ch->lsns);
+	lsns_free(ch->lsns, ch->bound, ch->addrs, ch->ports, ch->nlsns);
 	if (ch->adopt != NULL)
 		event_free(ch->adopt);
 	accept_guard_free(ch->guard);
 	if (ch->marker != NULL)
 		event_free(ch->marker);
 	chall_tokens_clear(&ch->tokens, NULL, NULL);
-	free(ch->ports);
 	free(ch);
 }
 

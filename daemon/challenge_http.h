@@ -20,6 +20,16 @@ struct chall_http;
 struct chall_http *chall_http_new(struct event_base *base,
 		    char *const *listen, size_t nlisten, char *err,
 		    size_t errlen);
+/*
+ * Makes listen ch's addresses, in place: the solver and its tokens stay.
+ * Binds every new address first; if one fails, ch keeps listening where
+ * it did and returns -1 with the address and reason in err. Then closes
+ * the sockets of addresses no longer listed; connections they accepted
+ * are still answered. An address in both lists keeps its socket. Returns
+ * 0 (also when nothing changed).
+ */
+int		 chall_http_rebind(struct chall_http *ch, char *const *listen,
+		    size_t nlisten, char *err, size_t errlen);
 /* Stops listening, frees; NULL is a no-op. */
 void		 chall_http_free(struct chall_http *);
 /* Fills s with the http-01 solver that answers through ch. */

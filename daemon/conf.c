@@ -106,6 +106,18 @@ strv_equal(const struct conf_strv *a, const struct conf_strv *b)
 	return 1;
 }
 
+/* Returns 1 if s is one of v's strings. */
+static int
+strv_has(const struct conf_strv *v, const char *s)
+{
+	size_t	i;
+
+	for (i = 0; i < v->n; i++)
+		if (strcmp(v->v[i], s) == 0)
+			return 1;
+	return 0;
+}
+
 /* Same set of names; within one certificate names are unique. */
 static int
 strv_same_set(const struct conf_strv *a, const struct conf_strv *b)
@@ -160,6 +172,9 @@ parse_listen(struct cs *c, const struct ynode *n, struct conf_strv *out)
 		if (valid_listen(s, 0, NULL, NULL) != NULL)
 			cs_error(c, it, "listen: bad address %s (expected "
 			    "\"ipv4:port\" or \"[ipv6]:port\")",
+			    cs_quote(it, q, sizeof(q)));
+		else if (strv_has(out, s))	/* it could not bind twice */
+			cs_error(c, it, "listen: %s listed twice",
 			    cs_quote(it, q, sizeof(q)));
 		else
 			strv_add(out, s);
@@ -1419,6 +1434,19 @@ conf_cert_same_order(const struct conf_cert *a, const struct conf_cert *b)
 	    strv_same_set(&a->domains, &b->domains) && strv_equal(&a->ca, &b->ca);
 }
 
+const char *
+conf_cert_reissue(const struct conf_cert *a, const struct conf_cert *b)
+{
+	if (!strv_same_set(&a->domains, &b->domains))
+		return "domains changed";
+	if (a->key != b->key)
+		return "key type changed";
+	/* a backup CA added or removed is no reason for a new certificate */
+	if (a->ca.n > 0 && b->ca.n > 0 && strcmp(a->ca.v[0], b->ca.v[0]) != 0)
+		return "first CA changed";
+	return NULL;
+}
+
 int
 conf_ca_same_account(const struct conf_ca *a, const struct conf_ca *b)
 {
@@ -1453,11 +1481,16 @@ conf_http01_equal(const struct conf_http01 *a, const struct conf_http01 *b)
 }
 
 int
+conf_dns01_equal(const struct conf_dns01 *a, const struct conf_dns01 *b)
+{
+	return strv_equal(&a->hook, &b->hook) && a->timeout == b->timeout &&
+	    a->propagation_delay == b->propagation_delay;
+}
+
+int
 conf_solvers_equal(const struct conf *a, const struct conf *b)
 {
-	return strv_equal(&a->dns01.hook, &b->dns01.hook) &&
-	    a->dns01.timeout == b->dns01.timeout &&
-	    a->dns01.propagation_delay == b->dns01.propagation_delay &&
+	return conf_dns01_equal(&a->dns01, &b->dns01) &&
 	    strv_equal(&a->tlsalpn01.listen, &b->tlsalpn01.listen);
 }
 

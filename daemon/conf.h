@@ -182,6 +182,14 @@ int		 conf_reload_equal(const struct conf_reload *a, const struct conf_reload *b
 int		 conf_cert_same_delivery(const struct conf_cert *a, const struct conf_cert *b);
 /* Returns 1 if a and b would be issued identically (domains, key, ca, challenge). */
 int		 conf_cert_same_order(const struct conf_cert *a, const struct conf_cert *b);
+/*
+ * Returns why certificate a's live certificate must be replaced once its
+ * settings become b ("domains changed", "key type changed", "first CA
+ * changed"), or NULL: a change of the challenge type, or of the backup
+ * CAs only, keeps it.
+ */
+const char	*conf_cert_reissue(const struct conf_cert *a,
+		    const struct conf_cert *b);
 /* Returns a deep copy of a CA's settings (NULL only for NULL). */
 struct conf_ca	*conf_ca_dup(const struct conf_ca *);
 /* Frees a copy made by conf_ca_dup, wiping the EAB key; NULL is a no-op. */
@@ -199,6 +207,9 @@ int		 conf_ca_same_account(const struct conf_ca *a,
 /* Returns 1 if a and b ask for the same http-01 listeners or webroot. */
 int		 conf_http01_equal(const struct conf_http01 *a,
 		    const struct conf_http01 *b);
+/* Returns 1 if a and b configure the same dns-01 hook, its timeout and delay. */
+int		 conf_dns01_equal(const struct conf_dns01 *a,
+		    const struct conf_dns01 *b);
 /* Returns 1 if a and b configure the same dns-01 hook and tls-alpn-01 listeners. */
 int		 conf_solvers_equal(const struct conf *a, const struct conf *b);
 /* Returns the inventory spelling: "ecdsa-p256", "http-01", ... */

@@ -174,17 +174,34 @@ on_idle(void *arg)
 	event_base_loopbreak(c->base);
 }
 
-/* Warns about settings of running solvers that conf changes. */
+/*
+ * Moves the running listeners to the addresses conf lists. Each is moved
+ * in place (the new sockets opened before the old ones close), so acme's
+ * solver slots, the answers published and the validations in flight stay.
+ * A listener that cannot move keeps its addresses and says which one
+ * failed; the next SIGHUP tries again. Warns about what needs a restart.
+ */
 static void
-solvers_changed(const struct ctx *c, const struct conf *conf)
+solvers_rebind(const struct ctx *c, const struct conf *conf)
 {
-	if (c->solvers[SLOT_HTTP01].type != NULL &&
-	    !conf_http01_equal(&conf->http01, &c->conf->http01))
-		log_warn("http01 changes only take effect after a restart");
-	if ((c->dnshook != NULL || c->alpn != NULL) &&
-	    !conf_solvers_equal(conf, c->conf))
-		log_warn("dns01 and tlsalpn01 changes only take effect after a "
-		    "restart");
+	const struct conf_http01 *h = &conf->http01;
+	char	err[512];
+
+	if (c->http01 != NULL && h->webroot == NULL &&
+	    chall_http_rebind(c->http01, h->listen.v, h->listen.n, err,
+	    sizeof(err)) == -1)
+		log_err("%s; http-01 stays on its running addresses", err);
+	if ((c->http01 != NULL && h->webroot != NULL) ||
+	    (c->webroot != NULL && !conf_http01_equal(h, &c->conf->http01)))
+		log_warn("http01: a switch between listen and webroot, or "
+		    "another webroot, only takes effect after a restart");
+	if (c->alpn != NULL && conf->tlsalpn01.listen.n > 0 &&
+	    chall_alpn_rebind(c->alpn, conf->tlsalpn01.listen.v,
+	    conf->tlsalpn01.listen.n, err, sizeof(err)) == -1)
+		log_err("%s; tls-alpn-01 stays on its running addresses", err);
+	if (c->dnshook != NULL && !conf_dns01_equal(&conf->dns01,
+	    &c->conf->dns01))
+		log_warn("dns01 changes only take effect after a restart");
 }
 
 /* An old inventory on its way out; see conf_free_later(). */
@@ -253,7 +270,7 @@ reload_apply(struct ctx *c, struct conf *conf)
 	if (strcmp(conf->state_dir, store_path(c->store)) != 0)
 		log_warn("state_dir changes only take effect after a restart; "
 		    "still using %s", store_path(c->store));
-	solvers_changed(c, conf);
+	solvers_rebind(c, conf);
 	if (solvers_add(c, conf, err, sizeof(err)) == -1)
 		log_err("%s", err);
 	if (!solvers_cover(c, conf)) {

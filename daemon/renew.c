@@ -111,6 +111,9 @@ struct managed {
 	struct acme_ari_fetch	*ari_fetch;	/* in flight at ari_slot */
 	struct ca_slot		*ari_slot;
 	int			 seen;		/* still in the inventory (during apply) */
+	const char		*reissue;	/* why a reload wants a new certificate
+						   though the live one is good; NULL */
+	char			*reissue_of;	/* the live serial it replaces */
 };
 
 /* Outlives its certificate if that goes away while the key is generated. */
@@ -493,6 +496,7 @@ cert_free(struct managed *m)
 	sched_state_clear(&m->saved);
 	free(m->ari_id);
 	free(m->held);
+	free(m->reissue_of);
 	free(m);
 }
 
@@ -1256,6 +1260,29 @@ live_whole(struct managed *m, struct livecheck *lc)
  * (or repaired), be of the configured key type, cover every domain, and
  * not be due. Returns the due time, or 0 if it must be (re)issued.
  */
+/*
+ * Returns 1 if a reload asked for a new certificate and serial, the live
+ * one, is still the one it replaces (so a failed order is tried again on
+ * the backoff ladder), else 0 and forgets the request.
+ */
+static int
+cert_reissue(struct managed *m, const char *serial)
+{
+	if (m->reissue != NULL) {
+		log_msg(LOG_LVL_NOTICE, m->cfg->name, "%s: reissuing serial %s",
+		    m->reissue, serial);
+		free(m->reissue_of);
+		m->reissue_of = xstrdup(serial);
+		m->reissue = NULL;
+		return 1;
+	}
+	if (m->reissue_of != NULL && strcmp(m->reissue_of, serial) == 0)
+		return 1;
+	free(m->reissue_of);
+	m->reissue_of = NULL;
+	return 0;
+}
+
 /* live_due for a whole live version lc. */
 static time_t
 live_due_whole(struct managed *m, const struct livecheck *lc)
@@ -1264,6 +1291,8 @@ live_due_whole(struct managed *m, const struct livecheck *lc)
 	time_t		 due;
 
 	cert_take_facts(m, info);	/* its certID: ARI, "replaces" */
+	if (cert_reissue(m, info->serial))
+		return 0;
 	if (lc->key_type != (int)m->cfg->key) {
 		log_msg(LOG_LVL_NOTICE, m->cfg->name,
 		    "key type changed to %s: reissuing", conf_key_type_name(m->cfg->key));
@@ -1514,6 +1543,10 @@ cert_reconfigure(struct managed *m, const struct conf_cert *cfg)
 		return;
 	}
 	log_msg(LOG_LVL_NOTICE, cfg->name, "settings changed");
+	/* even if the live certificate covers the names and is not due */
+	free(m->reissue_of);
+	m->reissue_of = NULL;
+	m->reissue = conf_cert_reissue(m->cfg, cfg);
 	cert_stop(m);
 	htab_put(m->r->byname, cfg->name, m);
 	m->cfg = cfg;

@@ -230,6 +230,60 @@ test_listener_answers_only_acme_tls_1_for_published_names(void **state)
 	event_base_free(base);
 }
 
+/* A handshake for a.example with acme-tls/1 on port; returns 1 if it worked. */
+static int
+answers(struct event_base *base, int port)
+{
+	struct client	c = { port, "a.example", ACME_TLS_1, 11, 0, NULL, "", 0 };
+
+	handshake(base, &c);
+	X509_free(c.peer);
+	return c.ok;
+}
+
+static void
+test_rebind_moves_in_place_or_not_at_all(void **state)
+{
+	struct event_base	*base = event_base_new();
+	char			*listen[] = { "127.0.0.1:0" }, err[256];
+	char			 freed[64], taken[64];
+	char			*bad[] = { freed, taken }, *good[] = { freed };
+	struct chall_alpn	*a, *blocker, *gone;
+	int			 old, fport;
+
+	assert_non_null(a = chall_alpn_new(base, listen, 1, err, sizeof(err)));
+	assert_non_null(blocker = chall_alpn_new(base, listen, 1, err,
+	    sizeof(err)));
+	old = chall_alpn_port(a, 0);
+	assert_int_equal(chall_alpn_publish(a, "a.example", KEYAUTH), 0);
+	snprintf(taken, sizeof(taken), "127.0.0.1:%d",
+	    chall_alpn_port(blocker, 0));
+	/* a port free a moment ago: bound and released by a third listener */
+	assert_non_null(gone = chall_alpn_new(base, listen, 1, err,
+	    sizeof(err)));
+	fport = chall_alpn_port(gone, 0);
+	chall_alpn_free(gone);
+	snprintf(freed, sizeof(freed), "127.0.0.1:%d", fport);
+	/* one address cannot be bound: nothing moves, the error names it */
+	assert_int_equal(chall_alpn_rebind(a, bad, 2, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, taken));
+	assert_int_equal(chall_alpn_port(a, 0), old);
+	assert_int_equal(chall_alpn_port(a, 1), -1);
+	assert_false(answers(base, fport));
+	assert_true(answers(base, old));
+	/* it moves: the name published before is answered on the new port */
+	assert_int_equal(chall_alpn_rebind(a, good, 1, err, sizeof(err)), 0);
+	assert_int_equal(chall_alpn_port(a, 0), fport);
+	assert_true(answers(base, fport));
+	assert_false(answers(base, old));
+	/* the same list again: nothing to do */
+	assert_int_equal(chall_alpn_rebind(a, good, 1, err, sizeof(err)), 0);
+	assert_true(answers(base, fport));
+	chall_alpn_free(blocker);
+	chall_alpn_free(a);
+	event_base_free(base);
+}
+
 static void
 test_bad_listen_address_is_reported(void **state)
 {
@@ -247,6 +301,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_certificate_carries_the_critical_acme_identifier),
 		cmocka_unit_test(test_listener_answers_only_acme_tls_1_for_published_names),
+		cmocka_unit_test(test_rebind_moves_in_place_or_not_at_all),
 		cmocka_unit_test(test_bad_listen_address_is_reported),
 	};
 

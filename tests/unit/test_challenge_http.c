@@ -500,6 +500,82 @@ test_bind_failure_names_the_address(void **state)
 	expect_status(fx, "GET", PREFIX "abc", 200);
 }
 
+/* Returns a listening socket on 127.0.0.1 and its port in *port. */
+static int
+blocker(int *port)
+{
+	struct sockaddr_in	sin;
+	socklen_t		len = sizeof(sin);
+	int			fd;
+
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_true((fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) >= 0);
+	assert_int_equal(bind(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	assert_int_equal(listen(fd, 1), 0);
+	assert_int_equal(getsockname(fd, (struct sockaddr *)&sin, &len), 0);
+	*port = ntohs(sin.sin_port);
+	return fd;
+}
+
+/* Returns 1 if something accepts connections on 127.0.0.1:port. */
+static int
+port_open(int port)
+{
+	struct sockaddr_in	sin;
+	int			fd, rc;
+
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_port = htons((uint16_t)port);
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_true((fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) >= 0);
+	rc = connect(fd, (struct sockaddr *)&sin, sizeof(sin)) == 0;
+	close(fd);
+	return rc;
+}
+
+static void
+test_rebind_moves_in_place_or_not_at_all(void **state)
+{
+	struct fx	*fx = *state;
+	char		 taken[64], freed[64], err[256], want[128];
+	char		*bad[] = { freed, taken }, *good[] = { freed };
+	char		*same[] = { freed };
+	int		 bfd, fd, bport, fport, old = fx->port;
+
+	assert_int_equal(chall_http_publish(fx->ch, "mv", "mv.tp"), 0);
+	bfd = blocker(&bport);
+	fd = blocker(&fport);
+	close(fd);		/* a port free a moment ago */
+	snprintf(taken, sizeof(taken), "127.0.0.1:%d", bport);
+	snprintf(freed, sizeof(freed), "127.0.0.1:%d", fport);
+	/* one address cannot be bound: nothing moves, the error names it */
+	err[0] = '\0';
+	assert_int_equal(chall_http_rebind(fx->ch, bad, 2, err, sizeof(err)),
+	    -1);
+	snprintf(want, sizeof(want), "%s: %s", taken, strerror(EADDRINUSE));
+	if (strstr(err, want) == NULL)
+		fail_msg("error \"%s\" lacks \"%s\"", err, want);
+	assert_int_equal(chall_http_port(fx->ch, 0), old);
+	assert_int_equal(chall_http_port(fx->ch, 1), -1);
+	assert_false(port_open(fport));		/* the new one closed again */
+	expect_status(fx, "GET", PREFIX "mv", 200);
+	/* it moves: the token published before is served on the new port */
+	assert_int_equal(chall_http_rebind(fx->ch, good, 1, err, sizeof(err)),
+	    0);
+	assert_int_equal(chall_http_port(fx->ch, 0), fport);
+	assert_false(port_open(old));
+	fx->port = fport;
+	expect_status(fx, "GET", PREFIX "mv", 200);
+	/* the same list again: the socket stays (a second could not bind) */
+	assert_int_equal(chall_http_rebind(fx->ch, same, 1, err, sizeof(err)),
+	    0);
+	expect_status(fx, "GET", PREFIX "mv", 200);
+	close(bfd);
+}
+
 static void
 test_bad_listen_syntax_names_the_entry(void **state)
 {
@@ -1029,6 +1105,7 @@ main(void)
 		T(test_client_that_never_reads_does_not_block),
 		T(test_descriptors_of_closed_connections_serve_other_events),
 		T(test_bind_failure_names_the_address),
+		T(test_rebind_moves_in_place_or_not_at_all),
 		T(test_bad_listen_syntax_names_the_entry),
 		cmocka_unit_test(test_ipv6_loopback_listener_serves),
 		T(test_webroot_writes_and_removes_files),

@@ -973,6 +973,9 @@ http01_listen_and_webroot_are_checked(void **state)
 	    "\"ipv4:port\" or \"[ipv6]:port\")",
 	    "t.yaml:8:7: listen: bad address \"example.com:80\" (expected "
 	    "\"ipv4:port\" or \"[ipv6]:port\")");
+	EXPECT("tlsalpn01:\n"
+	    "  listen: [\"127.0.0.1:443\", \"[::1]:443\", \"127.0.0.1:443\"]\n",
+	    "t.yaml:2:42: listen: \"127.0.0.1:443\" listed twice");
 }
 
 static void
@@ -1116,16 +1119,30 @@ helpers_find_dup_compare_and_free(void **state)
 	dup2->domains.v[0] = dup2->domains.v[1];
 	assert_non_null(dup2->domains.v[1] = strdup("x.example"));
 	assert_true(conf_cert_same_order(dup, dup2));
+	assert_null(conf_cert_reissue(dup, dup2));
 	dup2->key = KEY_RSA_2048;
 	assert_false(conf_cert_same_order(dup, dup2));
+	assert_string_equal(conf_cert_reissue(dup, dup2), "key type changed");
 	dup2->key = dup->key;
 	dup2->challenge = CHALLENGE_DNS01;
 	assert_false(conf_cert_same_order(dup, dup2));
+	/* another challenge type proves the same names: no new certificate */
+	assert_null(conf_cert_reissue(dup, dup2));
 	dup2->challenge = dup->challenge;
+	/* a backup CA less is no reason either; another first CA is */
+	dup2->ca.n = 1;
+	assert_false(conf_cert_same_order(dup, dup2));
+	assert_null(conf_cert_reissue(dup, dup2));
+	dup2->ca.n = 2;
 	free(dup2->ca.v[0]);
 	dup2->ca.v[0] = dup2->ca.v[1];
 	assert_non_null(dup2->ca.v[1] = strdup("a"));
 	assert_false(conf_cert_same_order(dup, dup2));
+	assert_string_equal(conf_cert_reissue(dup, dup2), "first CA changed");
+	/* a name fewer: the live certificate would still cover the rest */
+	dup2->domains.n = 1;
+	assert_string_equal(conf_cert_reissue(dup, dup2), "domains changed");
+	dup2->domains.n = 2;
 	conf_cert_free(dup2);
 	conf_cert_free(dup);
 
@@ -1441,6 +1458,8 @@ solver_sections_parse_and_are_checked(void **state)
 	assert_int_equal(other->tlsalpn01.listen.n, 0);
 	assert_false(conf_solvers_equal(conf, other));
 	assert_true(conf_solvers_equal(conf, conf));
+	assert_false(conf_dns01_equal(&conf->dns01, &other->dns01));
+	assert_true(conf_dns01_equal(&conf->dns01, &conf->dns01));
 	conf_free(other);
 	conf_free(conf);
 	/* without the sections: no solver */
