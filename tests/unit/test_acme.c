@@ -973,7 +973,8 @@ static struct acme_order *
 env_order(struct env *e, struct result *r, const char *name)
 {
 	static char		*domains[] = { "a.example", "b.example" };
-	struct acme_order_req	 req = { name, domains, 2, e->key, "http-01", NULL };
+	struct acme_order_req	 req = { name, domains, 2, e->key, "http-01", NULL,
+	    NULL, NULL };
 
 	return env_start(e, r, &req);
 }
@@ -1182,7 +1183,8 @@ test_unimplemented_challenge_type_fails_clearly(void **state)
 	struct env		*e = *state;
 	struct result		 r;
 	char			*domains[] = { "a.example" };
-	struct acme_order_req	 req = { "dns", domains, 1, e->key, "dns-01", NULL };
+	struct acme_order_req	 req = { "dns", domains, 1, e->key, "dns-01", NULL,
+	    NULL, NULL };
 
 	env_ca(e, 8);
 	memset(&r, 0, sizeof(r));
@@ -1284,7 +1286,7 @@ reentry_order(struct env *e, struct reentry *x)
 {
 	static char		*domains[] = { "a.example" };
 	struct acme_order_req	 req = { "reentry", domains, 1, e->key,
-	    "http-01", NULL };
+	    "http-01", NULL, NULL, NULL };
 	struct acme_order	*o;
 
 	x->e = e;
@@ -1439,7 +1441,7 @@ order_of_type(struct env *e, struct result *r, const char *challenge)
 {
 	static char		*domains[] = { "a.example" };
 	struct acme_order_req	 req = { "typed", domains, 1, e->key,
-	    challenge, NULL };
+	    challenge, NULL, NULL, NULL };
 
 	return env_start(e, r, &req);
 }
@@ -1815,7 +1817,7 @@ test_replaces_is_sent_and_dropped_once_when_refused(void **state)
 	struct result		 r;
 	static char		*domains[] = { "a.example" };
 	struct acme_order_req	 req = { "rep", domains, 1, e->key, "http-01",
-	    "AAEC.AIdlQyE" };
+	    "AAEC.AIdlQyE", NULL, NULL };
 
 	env_ca(e, 8);
 	env_start(e, &r, &req);
