@@ -43,7 +43,10 @@
  *   ORDER   an ACME order for it runs at cfg->ca.v[ca_index]
  *
  *   IDLE, DUE --timer--> check --live one good--> IDLE (timer at its due time)
- *                              --else--> KEYGEN --key--> ORDER
+ *                              --an order saved before a restart, and its
+ *                                key (cert_resume)--> ORDER (resumed)
+ *                              --else--> KEYGEN --key saved--> ORDER
+ *   ORDER --a resumed order the CA cannot go on with--> KEYGEN (afresh)
  *   ORDER --chain verified and installed--> IDLE (timer at its due time)
  *   ORDER --order failed at the CA--> ORDER at the next usable CA; after
  *         the last: IDLE (backoff, or the earliest rate-limit deadline)
@@ -846,13 +849,17 @@ order_forget(struct managed *m)
 	saved_store(m);
 }
 
-/* Forgets the order in flight and removes its key from the state directory. */
+/*
+ * Removes the key of the order in flight, then forgets the order: a
+ * crash in between leaves an order without a key, which is dropped at the
+ * next check, never a key that nothing names.
+ */
 static void
 pending_drop(struct managed *m)
 {
-	order_forget(m);
 	if (m->r->env.store != NULL)
 		store_pending_key_remove(m->r->env.store, m->cfg->name);
+	order_forget(m);
 }
 
 static void
@@ -1006,8 +1013,8 @@ install(struct managed *m, const char *pem, size_t len, char **why)
 	m->new_key = NULL;
 	m->live_valid = 1;
 	m->failures = 0;
-	saved_reset(m);		/* the order in flight too */
 	pending_drop(m);
+	saved_reset(m);
 	ari_maybe_fetch(m);	/* the new certificate's window, at once */
 	schedule_due(m, cert_wake(m, due));
 	if (m->r->env.deliver != NULL)

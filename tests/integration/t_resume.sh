@@ -6,7 +6,7 @@
 # without a second finalize; one the CA no longer knows is abandoned.
 . "$(dirname "$0")/lib.sh"
 
-pebble_start
+pebble_start PEBBLE_WFE_NONCEREJECT=0
 ca_proxy_start
 export ACME_DIRECTORY=$PROXY_DIR
 
@@ -28,7 +28,7 @@ run_killed() {
 	wait "$pid" 2>/dev/null
 }
 saved_order() { jq -r ".order.$2 // empty" "$T/state/certs/$1/schedule.json" 2>/dev/null; }
-orders() { proxy_count "endpoint=newOrder&identifier=$1.resume.example"; }
+orders() { proxy_count "endpoint=newOrder&status=201&identifier=$1.resume.example"; }
 finalizes() { proxy_count "endpoint=finalize"; }
 finalizes_over() { [ "$(finalizes)" -gt "$1" ]; }
 finalized() { [ "$(proxy_count "endpoint=finalize&status=200")" -ge 1 ]; }
