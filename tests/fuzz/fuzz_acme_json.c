@@ -68,8 +68,8 @@ fuzz_directory(struct acme_ca *ca, const struct acme_reply *r)
 static void
 fuzz_order(struct acme_order *o, const struct acme_reply *r)
 {
-	static const enum order_state states[] = { O_NEW, O_WAIT_READY,
-	    O_FINALIZE, O_WAIT_VALID };
+	static const enum order_state states[] = { O_NEW, O_RESUME,
+	    O_WAIT_READY, O_FINALIZE, O_WAIT_VALID };
 	enum order_state next;
 	char		*err;
 	size_t		 i;
@@ -89,7 +89,8 @@ fuzz_order(struct acme_order *o, const struct acme_reply *r)
 				TRAP();
 			break;
 		case O_AUTHZ:
-			if (states[i] != O_NEW || r->status != ACME_PENDING)
+			if ((states[i] != O_NEW && states[i] != O_RESUME) ||
+			    r->status != ACME_PENDING)
 				TRAP();
 			break;
 		case O_FINALIZE:
