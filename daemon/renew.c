@@ -1013,7 +1013,8 @@ install(struct managed *m, const char *pem, size_t len, char **why)
 	m->new_key = NULL;
 	m->live_valid = 1;
 	m->failures = 0;
-	pending_drop(m);
+	/* the key first (as pending_drop), then the order with the rest */
+	store_pending_key_remove(m->r->env.store, m->cfg->name);
 	saved_reset(m);
 	ari_maybe_fetch(m);	/* the new certificate's window, at once */
 	schedule_due(m, cert_wake(m, due));
