@@ -136,6 +136,9 @@ struct acme_failure {
 	const char		*endpoint;	/* "newOrder", "finalize", "order",
 						   "authz", "challenge", ... */
 	time_t			 until;		/* hold deadline (wall clock), 0: none */
+	int			 gone;		/* a resumed order the CA answered for
+						   is invalid, expired, unknown or for
+						   other names: it cannot be resumed */
 };
 
 /*
@@ -168,6 +171,12 @@ const char	*acme_fail_scope_name(enum acme_fail_scope);
  */
 typedef void (*acme_order_cb)(void *arg, const char *fullchain, size_t len,
 		    const char *error, const struct acme_failure *fail);
+/*
+ * Called once newOrder gave the order its URL (url, live during the
+ * call), before finalize; the arg of the order's callback. It must not
+ * cancel the order.
+ */
+typedef void (*acme_order_url_cb)(void *arg, const char *url);
 
 struct acme_order_req {
 	const char		*cert_name;	/* for logs */
@@ -180,6 +189,12 @@ struct acme_order_req {
 						   this one replaces, or NULL; if the CA
 						   refuses it, the order is sent once
 						   more without it */
+	const char		*resume;	/* the URL of an order placed before
+						   (a restart): fetch it and go on from
+						   its status instead of newOrder; if the
+						   CA cannot resume it, the order fails
+						   with fail->gone set */
+	acme_order_url_cb	 on_url;	/* NULL: none */
 };
 
 /*

@@ -101,6 +101,7 @@ struct acme_authz {
 enum order_state {
 	O_QUEUED,	/* waiting for the account or a free slot */
 	O_NEW,		/* newOrder in flight */
+	O_RESUME,	/* POST-as-GET of an order placed before a restart */
 	O_AUTHZ,	/* authorizations being satisfied */
 	O_WAIT_READY,	/* polling the order until "ready" */
 	O_FINALIZE,	/* finalize in flight */
@@ -125,8 +126,10 @@ struct acme_order {
 	char			*challenge;	/* wanted type, or NULL */
 	char			*replaces;	/* certID; NULL once refused */
 	acme_order_cb		 cb;
+	acme_order_url_cb	 on_url;	/* NULL: none */
 	void			*arg;
-	char			*url;		/* from newOrder's Location */
+	char			*url;		/* from newOrder's Location, or the
+						   order to resume */
 	char			*finalize_url;
 	char			*cert_url;	/* once the order is valid */
 	struct acme_authz	*authz;
@@ -352,9 +355,10 @@ const char	*acme_authz_choose(struct acme_authz *, const struct acme_reply *r,
 		    const struct acme_solver **solver, enum acme_status *st,
 		    char **error);
 /*
- * Where an order object (from newOrder, finalize or a poll) takes o, from
- * O_NEW, O_WAIT_READY, O_FINALIZE or O_WAIT_VALID; notes its finalize and
- * certificate URLs. Returns O_DONE with *error set (malloc'd) if it fails.
+ * Where an order object (from newOrder, finalize, a poll or a resume)
+ * takes o, from O_NEW, O_RESUME, O_WAIT_READY, O_FINALIZE or O_WAIT_VALID;
+ * notes its finalize and certificate URLs. Returns O_DONE with *error set
+ * (malloc'd) if it fails.
  */
 enum order_state acme_order_object(struct acme_order *,
 		    const struct acme_reply *r, char **error);

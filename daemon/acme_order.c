@@ -3,6 +3,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include <event2/event.h>
@@ -23,15 +24,24 @@
  * fails), every other state for its one request (o->call, OE_REPLY) or its
  * timer (OE_TIMER). Every failure leads to DONE, and DONE's timer runs the
  * callback: the only place it runs, once. So "does every path end in
- * exactly one callback?" is answered by order_step's switch.
+ * exactly one callback?" is answered by order_step's switch. An order
+ * begins at QUEUED either way: new, or one to resume (placed before a
+ * restart; its URL is known, newOrder is never sent for it).
  *
  *   state       event                              next        entry action
  *   QUEUED      admitted (account ready, a slot)   NEW         POST newOrder
+ *   QUEUED      ... with an order to resume        RESUME      POST-as-GET that order
  *   NEW         account gone (first time)          QUEUED      back to the queue's head
  *   NEW         "replaces" refused (first time)    NEW         POST newOrder without it
  *   NEW         order pending                      AUTHZ       fetch every authorization
  *   NEW         order ready                        FINALIZE    POST finalize with the CSR
  *   NEW         order processing                   WAIT_VALID  poll later
+ *   RESUME      order pending                      AUTHZ       fetch every authorization
+ *   RESUME      order ready                        FINALIZE    POST finalize with the CSR
+ *   RESUME      order processing                   WAIT_VALID  poll later
+ *   RESUME      no answer, 5xx, rate limited       DONE        keep the error
+ *   RESUME      any other error; invalid, expired  DONE        "cannot resume" (fail.gone)
+ *               or another status; other names
  *   AUTHZ       every authorization valid          FINALIZE    POST finalize
  *   WAIT_READY  timer                              WAIT_READY  poll now
  *   WAIT_READY  order ready                        FINALIZE    POST finalize
@@ -280,17 +290,21 @@ solver_types(const struct acme_solver *solvers, size_t n)
 	return s;
 }
 
-/* Returns the challenge of type in offer, or NULL. */
+/*
+ * Returns the first object of array arr whose string member key is value
+ * (ignoring case with nocase), or NULL.
+ */
 static json_t *
-offered(json_t *offer, const char *type)
+find_by(json_t *arr, const char *key, const char *value, int nocase)
 {
-	json_t		*ch;
-	const char	*t;
+	json_t		*el;
+	const char	*v;
 	size_t		 i;
 
-	json_array_foreach(offer, i, ch)
-		if ((t = jstr(ch, "type")) != NULL && strcmp(t, type) == 0)
-			return ch;
+	json_array_foreach(arr, i, el)
+		if ((v = jstr(el, key)) != NULL && (nocase ?
+		    strcasecmp(v, value) : strcmp(v, value)) == 0)
+			return el;
 	return NULL;
 }
 
@@ -314,7 +328,7 @@ acme_challenge_pick(const struct acme_solver *solvers, size_t nsolvers,
 		if (want != NULL && strcmp(s->type, want) != 0)
 			continue;
 		nwanted++;
-		if ((ch = offered(offer, s->type)) == NULL)
+		if ((ch = find_by(offer, "type", s->type, 0)) == NULL)
 			continue;
 		noffered++;
 		if (s->can == NULL || s->can(s->arg, id_type, id_value)) {
@@ -1016,6 +1030,8 @@ static char *
 order_enter(struct acme_order *o, enum order_state next, enum order_event ev,
     const struct acme_reply *r)
 {
+	char	*err;
+
 	switch (next) {
 	case O_QUEUED:		/* acme_ca_pump admits it again */
 	case O_DONE:		/* order_finish */
@@ -1025,6 +1041,14 @@ order_enter(struct acme_order *o, enum order_state next, enum order_event ev,
 		if (acme_held_orders(o->ca) != 0)
 			return order_held(o);
 		return order_send_new(o);
+	case O_RESUME:		/* no newOrder: the account hold does not apply */
+		o->deadline = now_ms() + ORDER_DEADLINE_MS;
+		if ((err = acme_url_refused(o->ca, "order to resume",
+		    o->url)) != NULL) {
+			o->fail.gone = 1;	/* a damaged schedule.json */
+			return err;
+		}
+		return order_send(o, o->url, NULL, CALL_JSON);
 	case O_AUTHZ:
 		return authz_begin(o, r->json);
 	case O_FINALIZE:
@@ -1047,6 +1071,7 @@ order_enter(struct acme_order *o, enum order_state next, enum order_event ev,
 static const enum order_state after_object[][3] = {
 	/*		   pending	 ready		processing */
 	[O_NEW] =	 { O_AUTHZ,	 O_FINALIZE,	O_WAIT_VALID },
+	[O_RESUME] =	 { O_AUTHZ,	 O_FINALIZE,	O_WAIT_VALID },
 	[O_WAIT_READY] = { O_WAIT_READY, O_FINALIZE,	O_WAIT_READY },
 	[O_FINALIZE] =	 { O_WAIT_VALID, O_WAIT_VALID,	O_WAIT_VALID },
 	[O_WAIT_VALID] = { O_WAIT_VALID, O_WAIT_VALID,	O_WAIT_VALID },
@@ -1110,7 +1135,68 @@ order_created(struct acme_order *o, const struct acme_reply *r)
 		return err;
 	o->url = xstrdup(r->resp->location);
 	log_msg(LOG_LVL_INFO, o->cert_name, "order created %s", o->url);
+	if (o->on_url != NULL)	/* before finalize: a restart can resume it */
+		o->on_url(o->arg, o->url);
 	return NULL;
+}
+
+/* Returns 1 if order object j is for o's names, no more and no fewer. */
+static int
+order_same_names(struct acme_order *o, json_t *j)
+{
+	json_t		*ids = json_object_get(j, "identifiers"), *id;
+	const char	*v;
+	size_t		 i, k;
+
+	if (!json_is_array(ids))
+		return 0;
+	for (i = 0; i < o->ndomains; i++)
+		if (find_by(ids, "value", o->domains[i], 1) == NULL)
+			return 0;
+	json_array_foreach(ids, i, id) {
+		if ((v = jstr(id, "value")) == NULL)
+			return 0;
+		for (k = 0; k < o->ndomains && strcasecmp(v, o->domains[k]);
+		    k++)
+			;
+		if (k == o->ndomains)
+			return 0;
+	}
+	return 1;
+}
+
+/*
+ * The order to resume came back (RESUME): where it takes o. A CA that
+ * did not answer keeps why (the order may be resumed later); one that
+ * answered with an order we cannot go on with sets fail.gone and *error.
+ */
+static enum order_state
+order_resumed(struct acme_order *o, const struct acme_reply *r,
+    const char *why, char **error)
+{
+	enum order_state next = O_DONE;
+	char		*e = NULL;
+
+	if (why != NULL) {
+		order_note_reply(o, r, o->url, "order");
+		if (o->fail.cls == ACME_FAIL_UNAVAILABLE ||
+		    o->fail.cls == ACME_FAIL_RATE_LIMITED)
+			return O_DONE;
+		e = xstrdup(why);
+	} else if (!order_same_names(o, r->json))
+		e = xasprintf("the order is not for exactly the %zu name(s) "
+		    "of %s", o->ndomains, o->cert_name);
+	else if (r->status != ACME_PENDING && r->status != ACME_READY &&
+	    r->status != ACME_PROCESSING && r->status != ACME_VALID &&
+	    r->status != ACME_INVALID && r->status != ACME_NO_STATUS)
+		e = acme_oneline(xasprintf("the order is %s", r->status_text));
+	else if ((next = acme_order_object(o, r, &e)) != O_DONE)
+		return next;
+	o->fail.gone = 1;
+	*error = acme_oneline(xasprintf("acme: cannot resume order %s at CA "
+	    "%s: %s", o->url, o->ca->name, e));
+	free(e);
+	return O_DONE;
 }
 
 /* The certificate download: a PEM chain? Returns NULL, or why not. */
@@ -1166,8 +1252,11 @@ order_step(struct acme_order *o, enum order_event ev,
 		why = r->err;
 	switch (o->state) {
 	case O_QUEUED:		/* admitted, or the account setup failed */
-		if (ev == OE_ADMIT)
-			next = O_NEW;
+		if (ev == OE_ADMIT)	/* a URL already: an order to resume */
+			next = o->url != NULL ? O_RESUME : O_NEW;
+		break;
+	case O_RESUME:		/* the order to resume came back */
+		next = order_resumed(o, r, why, &error);
 		break;
 	case O_NEW:		/* newOrder came back */
 		if (why != NULL && order_account_gone(o, r)) {
@@ -1250,7 +1339,9 @@ acme_order_new(struct acme_ca *ca, const struct acme_order_req *req,
 	o->challenge = req->challenge != NULL ? xstrdup(req->challenge) : NULL;
 	o->replaces = req->replaces != NULL ? xstrdup(req->replaces) : NULL;
 	o->cb = cb;
+	o->on_url = req->on_url;
 	o->arg = arg;
+	o->url = req->resume != NULL ? xstrdup(req->resume) : NULL;
 	o->cert_name = xstrdup(req->cert_name != NULL ? req->cert_name :
 	    req->domains[0]);
 	o->domains = xcalloc(req->ndomains, sizeof(char *));

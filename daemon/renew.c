@@ -43,7 +43,10 @@
  *   ORDER   an ACME order for it runs at cfg->ca.v[ca_index]
  *
  *   IDLE, DUE --timer--> check --live one good--> IDLE (timer at its due time)
- *                              --else--> KEYGEN --key--> ORDER
+ *                              --an order saved before a restart, and its
+ *                                key (cert_resume)--> ORDER (resumed)
+ *                              --else--> KEYGEN --key saved--> ORDER
+ *   ORDER --a resumed order the CA cannot go on with--> KEYGEN (afresh)
  *   ORDER --chain verified and installed--> IDLE (timer at its due time)
  *   ORDER --order failed at the CA--> ORDER at the next usable CA; after
  *         the last: IDLE (backoff, or the earliest rate-limit deadline)
@@ -167,6 +170,7 @@ struct renewer {
 
 static void	cert_check(struct managed *);
 static void	cert_order(struct managed *);
+static void	cert_issue(struct managed *);
 static int	cert_uses_ca(const struct managed *, const char *ca);
 static int	live_whole(struct managed *, struct livecheck *);
 
@@ -592,6 +596,9 @@ cert_failed(struct managed *m)
 
 	crypto_key_free(m->new_key);
 	m->new_key = NULL;
+	/* no order left to resume: its key is of no use */
+	if (m->saved.order_url == NULL && m->r->env.store != NULL)
+		store_pending_key_remove(m->r->env.store, m->cfg->name);
 	m->failures++;
 	m->saved.failures = m->failures;
 	if (m->r->env.once) {
@@ -795,6 +802,71 @@ ari_done(void *arg, enum acme_ari_result res, const struct acme_ari *ari,
 	schedule_due(m, cert_wake(m, due));
 }
 
+/*
+ * The order in flight and its key, for a restart to resume (renewd(8)):
+ * pending.key is written before newOrder, schedule.json's "order" as soon
+ * as the CA gives the order its URL, and both go once the order is
+ * installed or cannot be resumed.
+ */
+static int
+pending_save(struct managed *m)
+{
+	char	*pem;
+	size_t	 len;
+	int	 rc;
+
+	if (m->r->env.store == NULL)
+		return 0;
+	if ((pem = crypto_key_to_pem(m->new_key, &len)) == NULL) {
+		log_msg(LOG_LVL_ERR, m->cfg->name, "cannot encode the new key");
+		return -1;
+	}
+	rc = store_pending_key_save(m->r->env.store, m->cfg->name, pem, len);
+	xfree_secret(pem, len);
+	return rc;
+}
+
+/* acme_order_url_cb: the order has its URL; remember it before finalize. */
+static void
+order_url_known(void *arg, const char *url)
+{
+	struct managed	*m = arg;
+	struct sched_state *sv = &m->saved;
+
+	free(sv->order_ca);
+	free(sv->order_url);
+	sv->order_ca = xstrdup(m->cfg->ca.v[m->ca_index]);
+	sv->order_url = xstrdup(url);
+	saved_store(m);
+}
+
+/* Forgets the order in flight (schedule.json's "order"), if any. */
+static void
+order_forget(struct managed *m)
+{
+	struct sched_state *sv = &m->saved;
+
+	if (sv->order_url == NULL && sv->order_ca == NULL)
+		return;
+	free(sv->order_ca);
+	free(sv->order_url);
+	sv->order_ca = sv->order_url = NULL;
+	saved_store(m);
+}
+
+/*
+ * Removes the key of the order in flight, then forgets the order: a
+ * crash in between leaves an order without a key, which is dropped at the
+ * next check, never a key that nothing names.
+ */
+static void
+pending_drop(struct managed *m)
+{
+	if (m->r->env.store != NULL)
+		store_pending_key_remove(m->r->env.store, m->cfg->name);
+	order_forget(m);
+}
+
 static void
 keygen_work(void *arg)
 {
@@ -825,6 +897,11 @@ keygen_done(void *arg)
 		return;
 	}
 	m->new_key = key;
+	/* on disk before the order exists: a restart resumes it with this key */
+	if (pending_save(m) == -1) {
+		cert_failed(m);
+		return;
+	}
 	m->ca_index = 0;
 	set_state(m, MANAGED_ORDER);
 	cert_order(m);
@@ -941,6 +1018,8 @@ install(struct managed *m, const char *pem, size_t len, char **why)
 	m->new_key = NULL;
 	m->live_valid = 1;
 	m->failures = 0;
+	/* the key first (as pending_drop), then the order with the rest */
+	store_pending_key_remove(m->r->env.store, m->cfg->name);
 	saved_reset(m);
 	ari_maybe_fetch(m);	/* the new certificate's window, at once */
 	schedule_due(m, cert_wake(m, due));
@@ -1072,6 +1151,24 @@ order_failed(struct managed *m, const char *error,
 	cert_failed(m);
 }
 
+/*
+ * The order to resume is gone at its CA (invalid, expired, unknown, for
+ * other names): abandon it and its key, and order afresh with a new key.
+ */
+static void
+order_abandon(struct managed *m, const char *error,
+    const struct acme_failure *fail)
+{
+	log_msg(LOG_LVL_NOTICE, m->cfg->name, "%s: abandoned; ordering afresh",
+	    error);
+	breaker_note(ca_slot_find(m->r, m->cfg->ca.v[m->ca_index]), m,
+	    fail->cls);
+	crypto_key_free(m->new_key);
+	m->new_key = NULL;
+	pending_drop(m);
+	cert_issue(m);
+}
+
 static void
 order_done(void *arg, const char *pem, size_t len, const char *error,
     const struct acme_failure *fail)
@@ -1081,6 +1178,14 @@ order_done(void *arg, const char *pem, size_t len, const char *error,
 	char		*why = NULL, *text;
 
 	m->order = NULL;
+	if (fail != NULL && fail->gone) {
+		order_abandon(m, error, fail);
+		return;
+	}
+	/* an order the CA answered for is over; one it did not may resume */
+	if (error != NULL && (fail == NULL || (fail->cls !=
+	    ACME_FAIL_UNAVAILABLE && fail->cls != ACME_FAIL_RATE_LIMITED)))
+		order_forget(m);
 	if (error != NULL) {
 		order_failed(m, error, fail);
 		return;
@@ -1138,6 +1243,18 @@ breaker_in_way(struct managed *m)
 	return 0;
 }
 
+/* Fills *req with what every order of m asks for: names, key, challenge. */
+static void
+order_req(struct managed *m, struct acme_order_req *req)
+{
+	memset(req, 0, sizeof(*req));
+	req->cert_name = m->cfg->name;
+	req->domains = m->cfg->domains.v;
+	req->ndomains = m->cfg->domains.n;
+	req->key = m->new_key;
+	req->challenge = conf_challenge_name(m->cfg->challenge);
+}
+
 static void
 cert_order(struct managed *m)
 {
@@ -1167,15 +1284,11 @@ cert_order(struct managed *m)
 		s->probe = m;
 		m->probing = s;
 	}
-	memset(&req, 0, sizeof(req));
-	req.cert_name = m->cfg->name;
-	req.domains = m->cfg->domains.v;
-	req.ndomains = m->cfg->domains.n;
-	req.key = m->new_key;
-	req.challenge = conf_challenge_name(m->cfg->challenge);
+	order_req(m, &req);
 	/* the first CA is the one asked for ARI, and likely the issuer */
 	req.replaces = m->ca_index == 0 ? m->ari_id : NULL;
 	loopstat_watch(m->r->env.loopstat, 10);	/* answers to parse */
+	req.on_url = order_url_known;
 	m->order = acme_order_start(s->ca, &req, order_done, m);
 	if (m->order == NULL)
 		order_done(m, NULL, 0, "cannot start an order", NULL);
@@ -1329,6 +1442,74 @@ live_due(struct managed *m)
 	return due;
 }
 
+/*
+ * Returns why the order saved in schedule.json cannot be resumed with
+ * the key in pending.key (*key then NULL), or NULL with *key and *i (its
+ * CA's index) set.
+ */
+static const char *
+resume_unusable(struct managed *m, struct crypto_key **key, size_t *i)
+{
+	const char	*ca = m->saved.order_ca;
+	char		*pem;
+
+	*key = NULL;
+	for (*i = 0; ca != NULL && *i < m->cfg->ca.n &&
+	    strcmp(m->cfg->ca.v[*i], ca) != 0; (*i)++)
+		;
+	if (ca == NULL || *i == m->cfg->ca.n || ca_slot_find(m->r, ca) == NULL)
+		return "its CA is not the certificate's any more";
+	if ((pem = store_pending_key_load(m->r->env.store, m->cfg->name)) ==
+	    NULL)
+		return "its key, pending.key, is missing or unreadable";
+	*key = crypto_key_from_pem(pem, strlen(pem));
+	xfree_secret_str(pem);
+	if (*key == NULL)
+		return "its key, pending.key, is no key";
+	if (crypto_key_type(*key) != (int)m->cfg->key) {
+		crypto_key_free(*key);
+		*key = NULL;
+		return "the key type changed";
+	}
+	return NULL;
+}
+
+/*
+ * An order placed before a restart: resume it at its CA with its key
+ * instead of a new key and a new order. Returns 1 if it goes on, 0 if
+ * there is none or it cannot (then it is forgotten).
+ */
+static int
+cert_resume(struct managed *m)
+{
+	struct acme_order_req	 req;
+	struct crypto_key	*key;
+	const char		*why, *url = m->saved.order_url;
+	size_t			 i;
+
+	if (url == NULL || m->r->env.store == NULL)
+		return 0;
+	if ((why = resume_unusable(m, &key, &i)) != NULL) {
+		log_msg(LOG_LVL_NOTICE, m->cfg->name, "not resuming order %s: "
+		    "%s; ordering afresh", url, why);
+		pending_drop(m);
+		return 0;
+	}
+	log_msg(LOG_LVL_NOTICE, m->cfg->name, "resuming order %s at CA %s",
+	    url, m->cfg->ca.v[i]);
+	m->new_key = key;
+	m->ca_index = i;
+	set_state(m, MANAGED_ORDER);
+	order_req(m, &req);
+	req.resume = url;
+	loopstat_watch(m->r->env.loopstat, 10);	/* answers to parse */
+	m->order = acme_order_start(ca_slot_find(m->r, m->cfg->ca.v[i])->ca,
+	    &req, order_done, m);
+	if (m->order == NULL)
+		order_done(m, NULL, 0, "cannot start an order", NULL);
+	return 1;
+}
+
 static void
 cert_check(struct managed *m)
 {
@@ -1340,6 +1521,12 @@ cert_check(struct managed *m)
 	saved_load(m);
 	if ((due = live_due(m)) != 0) {
 		m->live_valid = 1;
+		if (m->saved.order_url != NULL) {	/* installed before a crash */
+			log_msg(LOG_LVL_INFO, m->cfg->name, "order %s is no "
+			    "longer needed: the live certificate is not due",
+			    m->saved.order_url);
+			pending_drop(m);
+		}
 		ari_maybe_fetch(m);
 		schedule_due(m, cert_wake(m, due));
 		/* deploy paths that drifted, a delivery a restart cut short */
@@ -1356,7 +1543,8 @@ cert_check(struct managed *m)
 		schedule(m, m->saved.retry_at);
 		return;
 	}
-	cert_issue(m);
+	if (!cert_resume(m))
+		cert_issue(m);
 }
 
 /* Frees a CA client and its slot; nothing may still use it. */

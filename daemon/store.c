@@ -830,22 +830,63 @@ store_cert_relive(struct store *st, const char *name, const char *version)
 	return rc;
 }
 
-int
-store_delivery_save(struct store *st, const char *name, const char *json)
+#define PENDING_KEY	"pending.key"
+
+/*
+ * Writes file (len bytes of data, 0600) into certificate name's directory,
+ * atomically; with data NULL, removes it. Returns 0 or -1 (logged).
+ */
+static int
+cert_file_put(struct store *st, const char *name, const char *file,
+    const char *data, size_t len)
 {
-	int	dfd, rc = -1;
+	int	dfd, rc;
 
 	if (!valid_name(name) ||
 	    (dfd = store_subdir(st, name, "certs", name)) == -1)
 		return -1;
-	if (fsutil_write_atomic_at(dfd, "delivery.json", json, strlen(json),
-	    0600, (uid_t)-1, (gid_t)-1) == -1)
-		log_msg(LOG_LVL_ERR, name, "cannot write %s/certs/%s/"
-		    "delivery.json: %s", st->dir, name, strerror(errno));
-	else
-		rc = 0;
+	rc = data != NULL ? fsutil_write_atomic_at(dfd, file, data, len, 0600,
+	    (uid_t)-1, (gid_t)-1) : fsutil_unlinkat(dfd, file);
+	if (rc == -1)
+		log_msg(LOG_LVL_ERR, name, "cannot %s %s/certs/%s/%s: %s",
+		    data != NULL ? "write" : "remove", st->dir, name, file,
+		    strerror(errno));
 	close(dfd);
-	return rc;
+	return rc == -1 ? -1 : 0;
+}
+
+int
+store_pending_key_save(struct store *st, const char *name,
+    const char *key_pem, size_t len)
+{
+	return cert_file_put(st, name, PENDING_KEY, key_pem, len);
+}
+
+char *
+store_pending_key_load(struct store *st, const char *name)
+{
+	char	*rel, *pem;
+
+	if (!valid_name(name)) {
+		errno = EINVAL;
+		return NULL;
+	}
+	rel = xasprintf("certs/%s/" PENDING_KEY, name);
+	pem = read_state_file(st, rel);
+	free(rel);
+	return pem;
+}
+
+int
+store_pending_key_remove(struct store *st, const char *name)
+{
+	return cert_file_put(st, name, PENDING_KEY, NULL, 0);
+}
+
+int
+store_delivery_save(struct store *st, const char *name, const char *json)
+{
+	return cert_file_put(st, name, "delivery.json", json, strlen(json));
 }
 
 /* certs/<name>/delivery.json, malloc'd; NULL (errno set) if unreadable. */
@@ -934,7 +975,7 @@ store_sched_save(struct store *st, const char *name,
 {
 	json_t	*o, *sub;
 	char	*text;
-	int	 dfd, rc = -1;
+	int	 rc;
 
 	if (!valid_name(name))
 		return -1;
@@ -967,15 +1008,7 @@ store_sched_save(struct store *st, const char *name,
 	put_obj(o, "order", sub);
 	text = json_dumps(o, JSON_SORT_KEYS | JSON_INDENT(1));
 	json_decref(o);
-	if ((dfd = store_subdir(st, name, "certs", name)) != -1) {
-		if (fsutil_write_atomic_at(dfd, "schedule.json", text,
-		    strlen(text), 0600, (uid_t)-1, (gid_t)-1) == -1)
-			log_msg(LOG_LVL_ERR, name, "cannot write %s/certs/%s/"
-			    "schedule.json: %s", st->dir, name, strerror(errno));
-		else
-			rc = 0;
-		close(dfd);
-	}
+	rc = cert_file_put(st, name, "schedule.json", text, strlen(text));
 	free(text);
 	return rc;
 }

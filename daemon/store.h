@@ -14,6 +14,7 @@
  *   state_dir/certs/<name>/live -> <version>    switched by rename(2)
  *   state_dir/certs/<name>/schedule.json        failures, holds, ARI, order in flight
  *   state_dir/certs/<name>/delivery.json        what became of the last delivery
+ *   state_dir/certs/<name>/pending.key          the key of the order in flight
  * Directories are 0700, files 0600 unless said otherwise.
  */
 
@@ -102,6 +103,24 @@ int		 store_delivery_save(struct store *, const char *name,
  */
 int		 store_delivery_state(const char *state_dir, const char *name,
 		    const char *serial, char *out, size_t outlen);
+/*
+ * Saves the key of certificate name's order in flight as
+ * certs/<name>/pending.key (0600), atomically, so that a restart can
+ * resume the order with it. Returns 0 or -1 (logged; the key never is).
+ */
+int		 store_pending_key_save(struct store *, const char *name,
+		    const char *key_pem, size_t len);
+/*
+ * Returns certs/<name>/pending.key, malloc'd (free with
+ * xfree_secret_str), or NULL if there is none (errno ENOENT) or it
+ * cannot be read (errno set).
+ */
+char		*store_pending_key_load(struct store *, const char *name);
+/*
+ * Removes certs/<name>/pending.key (installed or abandoned); a missing
+ * one counts as removed. Returns 0 or -1 (logged).
+ */
+int		 store_pending_key_remove(struct store *, const char *name);
 struct sched_state;
 
 /*

@@ -45,7 +45,7 @@ fuzz_directory(struct acme_ca *ca, const struct acme_reply *r)
 {
 	char	*err = acme_dir_parse(ca, r->json);
 	char	*const urls[] = { ca->new_nonce, ca->new_account, ca->new_order,
-	    ca->revoke_cert, ca->key_change };
+	    ca->revoke_cert, ca->key_change, ca->renewal_info };
 	size_t	 i;
 
 	if (err != NULL)
@@ -61,15 +61,15 @@ fuzz_directory(struct acme_ca *ca, const struct acme_reply *r)
 		free(urls[i]);
 	free(ca->tos);
 	ca->new_nonce = ca->new_account = ca->new_order = NULL;
-	ca->revoke_cert = ca->key_change = ca->tos = NULL;
+	ca->revoke_cert = ca->key_change = ca->tos = ca->renewal_info = NULL;
 }
 
 /* An order object, read in every state that reads one. */
 static void
 fuzz_order(struct acme_order *o, const struct acme_reply *r)
 {
-	static const enum order_state states[] = { O_NEW, O_WAIT_READY,
-	    O_FINALIZE, O_WAIT_VALID };
+	static const enum order_state states[] = { O_NEW, O_RESUME,
+	    O_WAIT_READY, O_FINALIZE, O_WAIT_VALID };
 	enum order_state next;
 	char		*err;
 	size_t		 i;
@@ -89,7 +89,8 @@ fuzz_order(struct acme_order *o, const struct acme_reply *r)
 				TRAP();
 			break;
 		case O_AUTHZ:
-			if (states[i] != O_NEW || r->status != ACME_PENDING)
+			if ((states[i] != O_NEW && states[i] != O_RESUME) ||
+			    r->status != ACME_PENDING)
 				TRAP();
 			break;
 		case O_FINALIZE:
@@ -107,6 +108,11 @@ fuzz_order(struct acme_order *o, const struct acme_reply *r)
 		free(o->finalize_url);
 		free(o->cert_url);
 		o->finalize_url = o->cert_url = NULL;
+		/* what an invalid order noted: each state notes afresh */
+		free(o->fail_problem);
+		free(o->fail_url);
+		o->fail_problem = o->fail_url = NULL;
+		memset(&o->fail, 0, sizeof(o->fail));
 	}
 }
 
@@ -250,6 +256,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		fuzz_order(&o, &r);
 		fuzz_authz(&a, &r);
 	}
+	free(o.fail_problem);	/* what an invalid authorization noted */
+	free(o.fail_url);
 	acme_reply_clear(&r);
 	fuzz_problem(body, len, 400 + (data[0] >> 4));
 	free(body);

@@ -566,6 +566,10 @@ struct fake {
 	const char		*retry_after;		/* with this Retry-After */
 	const char		*chall_error;		/* validation fails so */
 	int			 neworders_seen;	/* faked or not */
+	const char		*resume_status;		/* orders answer this until
+							   finalized, */
+	const char		*resume_name;		/* for this name (NULL:
+							   a.example) */
 	/* observations */
 	int			 requests;		/* of any kind */
 	int			 posts, badnonces, heads, accounts;
@@ -771,6 +775,13 @@ fake_cb(struct evhttp_request *req, void *arg)
 		f->triggers[id]++;
 		f->tokens_seen = chall_http_count(f->ch);
 		fake_reply(req, f, 200, JSON, NULL, "{\"status\":\"processing\"}");
+	} else if (strncmp(path, "/order/", 7) == 0 && id >= 0 &&
+	    f->resume_status != NULL && f->finalizes == 0) {
+		fake_reply(req, f, 200, JSON, NULL, "{\"status\":\"%s\","
+		    "\"identifiers\":[{\"type\":\"dns\",\"value\":\"%s\"}],"
+		    "\"finalize\":\"%s/finalize/%d\",\"certificate\":"
+		    "\"%s/cert/%d\"}", f->resume_status, f->resume_name != NULL ?
+		    f->resume_name : "a.example", u, id, u, id);
 	} else if (strncmp(path, "/order/", 7) == 0 && id >= 0) {
 		if (f->finalizes == 0)
 			f->order_polls_before_finalize++;
@@ -902,7 +913,20 @@ struct result {
 	char		*pem;
 	char		*error;
 	struct acme_failure fail;	/* its strings are not kept */
+	char		*url;		/* what on_url reported */
+	int		 url_finalizes;	/* finalizes the CA had seen by then */
 };
+
+/* acme_order_url_cb */
+static void
+url_cb(void *arg, const char *url)
+{
+	struct result *r = arg;
+
+	assert_null(r->url);	/* once */
+	r->url = strdup(url);
+	r->url_finalizes = r->e->f.finalizes;
+}
 
 static void
 order_cb(void *arg, const char *pem, size_t len, const char *error,
@@ -1008,7 +1032,8 @@ static struct acme_order *
 env_order(struct env *e, struct result *r, const char *name)
 {
 	static char		*domains[] = { "a.example", "b.example" };
-	struct acme_order_req	 req = { name, domains, 2, e->key, "http-01", NULL };
+	struct acme_order_req	 req = { name, domains, 2, e->key, "http-01", NULL,
+	    NULL, NULL };
 
 	return env_start(e, r, &req);
 }
@@ -1028,7 +1053,8 @@ result_clear(struct result *r)
 {
 	free(r->pem);
 	free(r->error);
-	r->pem = r->error = NULL;
+	free(r->url);
+	r->pem = r->error = r->url = NULL;
 }
 
 static void
@@ -1217,7 +1243,8 @@ test_unimplemented_challenge_type_fails_clearly(void **state)
 	struct env		*e = *state;
 	struct result		 r;
 	char			*domains[] = { "a.example" };
-	struct acme_order_req	 req = { "dns", domains, 1, e->key, "dns-01", NULL };
+	struct acme_order_req	 req = { "dns", domains, 1, e->key, "dns-01", NULL,
+	    NULL, NULL };
 
 	env_ca(e, 8);
 	memset(&r, 0, sizeof(r));
@@ -1319,7 +1346,7 @@ reentry_order(struct env *e, struct reentry *x)
 {
 	static char		*domains[] = { "a.example" };
 	struct acme_order_req	 req = { "reentry", domains, 1, e->key,
-	    "http-01", NULL };
+	    "http-01", NULL, NULL, NULL };
 	struct acme_order	*o;
 
 	x->e = e;
@@ -1474,7 +1501,7 @@ order_of_type(struct env *e, struct result *r, const char *challenge)
 {
 	static char		*domains[] = { "a.example" };
 	struct acme_order_req	 req = { "typed", domains, 1, e->key,
-	    challenge, NULL };
+	    challenge, NULL, NULL, NULL };
 
 	return env_start(e, r, &req);
 }
@@ -1850,7 +1877,7 @@ test_replaces_is_sent_and_dropped_once_when_refused(void **state)
 	struct result		 r;
 	static char		*domains[] = { "a.example" };
 	struct acme_order_req	 req = { "rep", domains, 1, e->key, "http-01",
-	    "AAEC.AIdlQyE" };
+	    "AAEC.AIdlQyE", NULL, NULL };
 
 	env_ca(e, 8);
 	env_start(e, &r, &req);
@@ -1868,6 +1895,102 @@ test_replaces_is_sent_and_dropped_once_when_refused(void **state)
 	assert_int_equal(e->f.with_replaces, 2);
 	assert_int_equal(e->f.without_replaces, 1);
 	result_clear(&r);
+}
+
+/* ---- resuming an order placed before a restart --------------------------- */
+
+static void
+test_new_order_reports_its_url_before_finalize(void **state)
+{
+	struct env		*e = *state;
+	struct result		 r;
+	static char		*domains[] = { "a.example" };
+	struct acme_order_req	 req = { "u", domains, 1, e->key, "http-01",
+	    NULL, NULL, url_cb };
+	char			 want[128];
+
+	env_ca(e, 8);
+	env_start(e, &r, &req);
+	env_run(e);
+	assert_null(r.error);
+	snprintf(want, sizeof(want), "%s/order/0", e->f.base_url);
+	assert_non_null(r.url);
+	assert_string_equal(r.url, want);
+	assert_int_equal(r.url_finalizes, 0);
+	assert_int_equal(e->f.finalizes, 1);
+	result_clear(&r);
+}
+
+/* Resumes the order at path of the fake CA, answering status for name. */
+static void
+resume_at(struct env *e, struct result *r, const char *path,
+    const char *status, const char *name)
+{
+	static char		*domains[] = { "a.example" };
+	char			 url[128];
+	struct acme_order_req	 req = { "res", domains, 1, e->key, "http-01",
+	    NULL, url, url_cb };
+
+	snprintf(url, sizeof(url), "%s%s", e->f.base_url, path);
+	e->f.resume_status = status;
+	e->f.resume_name = name;
+	e->f.finalizes = 0;
+	env_start(e, r, &req);
+	env_run(e);
+	assert_int_equal(e->f.neworders_seen, 0);	/* never a second order */
+	assert_null(r->url);		/* its URL is known already */
+}
+
+static void
+test_resume_goes_on_from_the_status_of_the_order(void **state)
+{
+	struct env	*e = *state;
+	struct result	 r;
+
+	env_ca(e, 8);
+	/* ready: finalized with the key given, then downloaded */
+	resume_at(e, &r, "/order/3", "ready", NULL);
+	assert_null(r.error);
+	assert_non_null(r.pem);
+	assert_int_equal(e->f.finalizes, 1);
+	result_clear(&r);
+	/* valid: downloaded, not finalized again */
+	resume_at(e, &r, "/order/4", "valid", NULL);
+	assert_null(r.error);
+	assert_non_null(r.pem);
+	assert_int_equal(e->f.finalizes, 0);
+	assert_int_equal(e->f.ncerts, 2);
+	result_clear(&r);
+}
+
+/* An order that cannot be resumed fails as gone, saying why. */
+static void
+resume_gone(struct env *e, const char *path, const char *status,
+    const char *name, const char *why)
+{
+	struct result	 r;
+
+	resume_at(e, &r, path, status, name);
+	assert_non_null(r.error);
+	assert_non_null(strstr(r.error, "cannot resume order"));
+	if (strstr(r.error, why) == NULL)
+		fail_msg("\"%s\" lacks \"%s\"", r.error, why);
+	assert_int_equal(r.fail.gone, 1);
+	assert_int_equal(e->f.finalizes, 0);
+	result_clear(&r);
+}
+
+static void
+test_resume_gives_up_an_order_it_cannot_go_on_with(void **state)
+{
+	struct env	*e = *state;
+
+	env_ca(e, 8);
+	resume_gone(e, "/order/5", "invalid", NULL, "order is invalid");
+	resume_gone(e, "/order/5", "expired", NULL, "the order is expired");
+	resume_gone(e, "/order/5", "ready", "b.example",
+	    "not for exactly the 1 name(s) of res");
+	resume_gone(e, "/no-such-order/5", NULL, NULL, "HTTP 404");
 }
 
 /* ---- failure policy: classification and scope ---------------------------- */
@@ -2285,6 +2408,15 @@ main(void)
 		    env_setup, env_teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_replaces_is_sent_and_dropped_once_when_refused,
+		    env_setup, env_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_new_order_reports_its_url_before_finalize,
+		    env_setup, env_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_resume_goes_on_from_the_status_of_the_order,
+		    env_setup, env_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_resume_gives_up_an_order_it_cannot_go_on_with,
 		    env_setup, env_teardown),
 	};
 
