@@ -95,6 +95,7 @@ void
 loopstat_restart(struct loopstat *ls)
 {
 	evtimer_del(ls->ev);
+	ls->max = 0;		/* what was "held" so far was no loop yet */
 	arm(ls, now_ms());
 }
 

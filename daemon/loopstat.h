@@ -12,7 +12,10 @@ struct loopstat	*loopstat_new(struct event_base *);
  * NULL: no-op.
  */
 void		 loopstat_watch(struct loopstat *, int secs);
-/* Starts measuring from now, forgetting the wait so far (the loop was not running). */
+/*
+ * Starts measuring from now, forgetting the wait so far and any stall
+ * counted before: the loop was not running.
+ */
 void		 loopstat_restart(struct loopstat *);
 /* Returns the longest time, in ms, a callback held the loop so far; 0 for NULL. */
 long long	 loopstat_max_ms(const struct loopstat *);
