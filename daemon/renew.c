@@ -285,15 +285,26 @@ timer_cb(evutil_socket_t fd, short what, void *arg)
 	schedule(m, 0);
 }
 
-/* How long one slice of due checks may hold the loop. */
+/* How long one slice of due checks (or of the sweep) may hold the loop. */
 #define DUE_SLICE_USEC	20000
+
+/* Microseconds on the monotonic clock since t0: how long a slice has run. */
+static long long
+usec_since(const struct timespec *t0)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (t.tv_sec - t0->tv_sec) * 1000000LL +
+	    (t.tv_nsec - t0->tv_nsec) / 1000;
+}
 
 static void
 due_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct renewer	*r = arg;
 	struct managed	*m;
-	struct timespec	 t0, t;
+	struct timespec	 t0;
 	long long	 us = 0;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -303,9 +314,7 @@ due_cb(evutil_socket_t fd, short what, void *arg)
 		r->due_run++;
 		cert_check(m);
 		/* a check reads and parses files: 0.1 to several ms each */
-		clock_gettime(CLOCK_MONOTONIC, &t);
-		us = (t.tv_sec - t0.tv_sec) * 1000000LL +
-		    (t.tv_nsec - t0.tv_nsec) / 1000;
+		us = usec_since(&t0);
 	}
 	/* one certificate's timer is not news; a start-up or reload is */
 	if (TAILQ_EMPTY(&r->due) && r->due_run > 1)
@@ -417,7 +426,7 @@ sweep_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct renewer	*r = arg;
 	struct managed	*m;
-	struct timespec	 t0, t;
+	struct timespec	 t0;
 	long long	 us = 0;
 
 	if (r->sweep_left == 0)		/* a new slice: this tick's share */
@@ -434,9 +443,7 @@ sweep_cb(evutil_socket_t fd, short what, void *arg)
 		r->sweep_next = TAILQ_NEXT(m, entry);
 		r->sweep_left--;
 		sweep_one(r, m);
-		clock_gettime(CLOCK_MONOTONIC, &t);
-		us = (t.tv_sec - t0.tv_sec) * 1000000LL +
-		    (t.tv_nsec - t0.tv_nsec) / 1000;
+		us = usec_since(&t0);
 	}
 	/* a share too large for one slice goes on after I/O is polled */
 	sweep_arm(r, r->sweep_left > 0);
