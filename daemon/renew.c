@@ -316,15 +316,17 @@ due_cb(evutil_socket_t fd, short what, void *arg)
 		/* a check reads and parses files: 0.1 to several ms each */
 		us = usec_since(&t0);
 	}
+	if (!TAILQ_EMPTY(&r->due)) {
+		due_arm(r);
+		return;
+	}
 	/* one certificate's timer is not news; a start-up or reload is */
-	if (TAILQ_EMPTY(&r->due) && r->due_run > 1)
+	if (r->due_run > 1) {
 		log_debug("due checks done: %zu checked; longest loop stall so "
 		    "far %lld ms", r->due_run, loopstat_max_ms(r->env.loopstat));
-	if (TAILQ_EMPTY(&r->due) && r->due_run > 1)
 		xmalloc_trim();		/* what the checks parsed is freed */
-	if (TAILQ_EMPTY(&r->due))
-		r->due_run = 0;
-	due_arm(r);
+	}
+	r->due_run = 0;
 }
 
 static time_t
