@@ -738,14 +738,14 @@ cert_plan(struct managed *m, const char *serial, const struct acme_ari *ari)
 
 /* The CA client asked for ARI: the certificate's first CA. */
 static struct ca_slot *
-ari_ca(struct managed *m)
+ari_ca(const struct managed *m)
 {
 	return m->cfg->ca.n > 0 ? ca_slot_find(m->r, m->cfg->ca.v[0]) : NULL;
 }
 
 /* Returns 1 if m's ARI is worth asking for now or later. */
 static int
-ari_wanted(struct managed *m)
+ari_wanted(const struct managed *m)
 {
 	struct ca_slot *s;
 
@@ -1908,4 +1908,88 @@ int
 renewer_idle(const struct renewer *r)
 {
 	return r->busy == 0;
+}
+
+static void
+view_fill(const struct managed *m, struct renew_view *v)
+{
+	time_t	now = time(NULL), held = held_everywhere(m, now);
+	size_t	ci = renewing(m) ? m->ca_index : 0;
+
+	memset(v, 0, sizeof(*v));
+	v->cfg = m->cfg;
+	v->ca = ci < m->cfg->ca.n ? m->cfg->ca.v[ci] : NULL;
+	v->failures = m->failures;
+	v->saved = &m->saved;
+	if (m->lc_ok) {
+		v->not_before = m->nb;
+		v->not_after = m->na;
+	}
+	v->next = m->state == MANAGED_IDLE ? m->next_check : 0;
+	v->next_action = RENEW_NEXT_NONE;
+	switch (m->state) {
+	case MANAGED_KEYGEN:
+		v->state = RENEW_STATE_KEYGEN;
+		return;
+	case MANAGED_ORDER:
+		v->state = RENEW_STATE_ORDERING;
+		return;
+	case MANAGED_DUE:
+		v->state = RENEW_STATE_DUE;
+		v->next = now;
+		v->next_action = RENEW_NEXT_CHECK;
+		return;
+	case MANAGED_IDLE:
+		break;
+	}
+	if (held != 0 && m->failures > 0)
+		v->state = RENEW_STATE_HELD;
+	else if (m->failures > 0)
+		v->state = RENEW_STATE_FAILED;
+	else if (m->live_valid)
+		v->state = RENEW_STATE_VALID;
+	else
+		v->state = RENEW_STATE_MISSING;
+	if (v->next == 0)
+		return;
+	if (m->failures > 0 && held != 0 && v->next >= held)
+		v->next_action = RENEW_NEXT_HOLD_END;
+	else if (m->failures > 0)
+		v->next_action = RENEW_NEXT_RETRY;
+	else if (m->ari_fetch == NULL && m->ari.next_fetch != 0 &&
+	    m->ari.next_fetch <= v->next && ari_wanted(m))
+		v->next_action = RENEW_NEXT_ARI;
+	else if (m->live_valid)
+		v->next_action = RENEW_NEXT_RENEW;
+	else
+		v->next_action = RENEW_NEXT_CHECK;
+}
+
+int
+renewer_view(const struct renewer *r, const char *name, struct renew_view *v)
+{
+	const struct managed *m = htab_get(r->byname, name);
+
+	if (m == NULL)
+		return -1;
+	view_fill(m, v);
+	return 0;
+}
+
+int
+renewer_view_next(const struct renewer *r, const char *prev,
+    struct renew_view *v)
+{
+	const struct managed *m;
+
+	if (prev == NULL)
+		m = TAILQ_FIRST(&r->certs);
+	else if ((m = htab_get(r->byname, prev)) == NULL)
+		return -1;
+	else
+		m = TAILQ_NEXT(m, entry);
+	if (m == NULL)
+		return 1;
+	view_fill(m, v);
+	return 0;
 }

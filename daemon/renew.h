@@ -67,4 +67,57 @@ void		 renewer_stats(const struct renewer *, struct renew_stats *st);
 /* Returns 1 if no certificate is due now, generating a key or ordering. */
 int		 renewer_idle(const struct renewer *);
 
+struct conf_cert;
+struct sched_state;
+
+/*
+ * What the daemon knows and plans for one certificate, for the control
+ * socket (status) and metrics: one source, so that what they show is what
+ * the daemon will do. Pointers are borrowed from the renewer and valid
+ * until control returns to the loop.
+ */
+struct renew_view {
+	const struct conf_cert	 *cfg;		/* name, domains, CAs, settings */
+	const char		 *state;	/* one of RENEW_STATE_* below */
+	const char		 *ca;		/* the CA ordering now, else the
+						   first CA an order would go to */
+	time_t			  not_before;	/* the live certificate's validity; */
+	time_t			  not_after;	/* 0: none judged yet */
+	time_t			  next;		/* when the daemon next acts on it;
+						   0: nothing planned (--once) */
+	const char		 *next_action;	/* one of RENEW_NEXT_* below */
+	unsigned		  failures;	/* consecutive */
+	const struct sched_state *saved;	/* last error, holds, ARI window:
+						   as in schedule.json */
+};
+
+/* renew_view.state */
+#define RENEW_STATE_VALID	"valid"		/* live, whole, not due */
+#define RENEW_STATE_DUE		"due"		/* a check is queued now */
+#define RENEW_STATE_KEYGEN	"keygen"	/* generating the new key */
+#define RENEW_STATE_ORDERING	"ordering"	/* an ACME order runs */
+#define RENEW_STATE_FAILED	"failed"	/* the last attempt failed */
+#define RENEW_STATE_HELD	"held"		/* every CA rate-limits it */
+#define RENEW_STATE_MISSING	"missing"	/* nothing whole is live */
+
+/* renew_view.next_action */
+#define RENEW_NEXT_CHECK	"check"		/* judge the live files, maybe order */
+#define RENEW_NEXT_RENEW	"renew"		/* the renewal moment */
+#define RENEW_NEXT_RETRY	"retry"		/* after a failure (backoff) */
+#define RENEW_NEXT_HOLD_END	"hold-end"	/* a rate limit ends */
+#define RENEW_NEXT_ARI	"ari-fetch"	/* ask the CA's renewalInfo again */
+#define RENEW_NEXT_NONE	"none"		/* busy, or nothing planned */
+
+/* Fills v for the certificate named name; returns -1 if there is none. */
+int		 renewer_view(const struct renewer *, const char *name,
+		    struct renew_view *v);
+/*
+ * Iterates in inventory order without holding the loop for all of them:
+ * fills v with the certificate after the one named prev (NULL: the first)
+ * and returns 0; returns 1 at the end and -1 if prev is no longer in the
+ * inventory (a reload came in between).
+ */
+int		 renewer_view_next(const struct renewer *, const char *prev,
+		    struct renew_view *v);
+
 #endif
