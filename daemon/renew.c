@@ -24,6 +24,7 @@
 #include "renew.h"
 #include "sched.h"
 #include "store.h"
+#include "theap.h"
 #include "worker.h"
 #include "xmalloc.h"
 
@@ -87,37 +88,50 @@ struct managed {
 	TAILQ_ENTRY(managed)	 entry;
 	struct renewer		*r;
 	const struct conf_cert	*cfg;		/* borrowed from the inventory */
-	enum managed_state	 state;		/* change it with set_state() */
-	struct event		*timer;
+	struct theap_node	 tn;		/* on r->timers; tn.when: the next
+						   check (now when DUE), 0 if unset */
 	TAILQ_ENTRY(managed)	 due_entry;	/* DUE: on r->due, checked in turn */
-	int			 queued;	/* on r->due */
-	time_t			 next_check;	/* when the timer fires; 0 if unset */
 	struct keygen_job	*job;		/* KEYGEN */
 	struct crypto_key	*new_key;	/* ORDER: the key being certified */
 	struct acme_order	*order;		/* ORDER */
-	size_t			 ca_index;	/* which of cfg->ca is being tried */
-	unsigned		 failures;	/* consecutive */
 	time_t			*held;		/* per cfg->ca: a rate limit on this
 						   certificate there ends; NULL: none */
 	struct ca_slot		*probing;	/* the CA this order probes, or NULL */
-	struct sched_state	 saved;		/* as in certs/<name>/schedule.json */
-	int			 saved_loaded;	/* saved read (at the first check) */
-	int			 breaker_wait;	/* backing off because a breaker
-						   kept every CA from it */
-	int			 live_valid;	/* a live certificate not yet due */
+	struct sched_state	*saved;		/* as in certs/<name>/schedule.json;
+						   NULL: nothing (SV, sv_w) */
 	uint64_t		 live_stamp;	/* the whole live files last judged */
-	int			 lc_ok;		/* live_stamp is set */
 	time_t			 nb, na;	/* the live certificate's validity */
 	double			 spread;	/* its sched_spread() */
-	char			*ari_id;	/* its RFC 9773 certID; NULL: none */
-	struct sched_ari	 ari;		/* what its first CA's ARI said */
-	struct acme_ari_fetch	*ari_fetch;	/* in flight at ari_slot */
-	struct ca_slot		*ari_slot;
-	int			 seen;		/* still in the inventory (during apply) */
+	struct cert_ari		*ari;		/* NULL: the live one has no certID */
 	const char		*reissue;	/* why a reload wants a new certificate
 						   though the live one is good; NULL */
 	char			*reissue_of;	/* the live serial it replaces */
+	size_t			 ca_index;	/* which of cfg->ca is being tried */
+	unsigned		 failures;	/* consecutive */
+	/* flags in one word: 100,000 of these must stay small */
+	enum managed_state	 state:2;	/* change it with set_state() */
+	unsigned		 queued:1;	/* on r->due */
+	unsigned		 saved_loaded:1; /* saved read (at the first check) */
+	unsigned		 breaker_wait:1; /* backing off because a breaker
+						   kept every CA from it */
+	unsigned		 live_valid:1;	/* a live certificate not yet due */
+	unsigned		 lc_ok:1;	/* live_stamp is set */
+	unsigned		 seen:1;	/* still in the inventory (during apply) */
 };
+
+/*
+ * The ARI state of a live certificate with an RFC 9773 certID, in one
+ * allocation with the certID: none for a certificate without one.
+ */
+struct cert_ari {
+	struct sched_ari	 st;		/* what its first CA's ARI said */
+	struct acme_ari_fetch	*fetch;		/* in flight at slot */
+	struct ca_slot		*slot;
+	char			 id[];		/* the certID */
+};
+
+/* m's certID, or NULL. */
+#define ARI_ID(m)	((m)->ari != NULL ? (const char *)(m)->ari->id : NULL)
 
 /* Outlives its certificate if that goes away while the key is generated. */
 struct keygen_job {
@@ -138,6 +152,9 @@ struct renewer {
 	TAILQ_HEAD(, managed)	 certs;
 	struct htab		*byname;	/* certs by cfg->name */
 	TAILQ_HEAD(, managed)	 due;		/* checks to run, oldest first */
+	struct theap		 timers;	/* the IDLE ones' next checks */
+	struct event		*timer_ev;	/* armed for the earliest of them */
+	time_t			 timer_at;	/* ...which was this; 0: not armed */
 	struct event		*due_ev;	/* runs a slice of them */
 	size_t			 due_run;	/* checked since the queue was last empty */
 	TAILQ_HEAD(, keygen_job) jobs;
@@ -241,8 +258,38 @@ due_remove(struct managed *m)
 	}
 }
 
+#define TN_MANAGED(node) \
+	((struct managed *)(void *)((char *)(node) - offsetof(struct managed, tn)))
+
 /*
- * Arms the certificate's one timer for when; now or earlier queues it on
+ * Arms the one timer of all certificates for the earliest deadline on
+ * r->timers, unless it is armed for that already (force: re-arm anyway,
+ * after the wall clock moved). The deadlines are wall-clock times; the
+ * timer runs on the monotonic clock, so a step of the wall clock needs a
+ * re-arm (resync).
+ */
+static void
+timers_arm(struct renewer *r, int force)
+{
+	struct theap_node *top = theap_top(&r->timers);
+	struct timeval	   tv = { 0, 0 };
+	time_t		   now;
+
+	if (top == NULL) {
+		/* what is left may fire once for nothing: cheaper than a del */
+		return;
+	}
+	if (!force && r->timer_at == top->when &&
+	    evtimer_pending(r->timer_ev, NULL))
+		return;
+	now = time(NULL);
+	tv.tv_sec = top->when > now ? top->when - now : 0;
+	evtimer_add(r->timer_ev, &tv);
+	r->timer_at = top->when;
+}
+
+/*
+ * Arms the certificate's timer for when; now or earlier queues it on
  * r->due instead, so that 100,000 certificates due at start or after a
  * reload are checked in slices and the loop keeps answering meanwhile.
  */
@@ -250,15 +297,14 @@ static void
 schedule(struct managed *m, time_t when)
 {
 	time_t		now = time(NULL);
-	struct timeval	tv = { 0, 0 };
 
-	evtimer_del(m->timer);
 	due_remove(m);
-	m->next_check = when > now ? when : now;
+	m->tn.when = when > now ? when : now;
 	if (when > now) {
-		tv.tv_sec = when - now;
-		evtimer_add(m->timer, &tv);
+		theap_set(&m->r->timers, &m->tn, when);
+		timers_arm(m->r, 0);
 	} else {
+		theap_del(&m->r->timers, &m->tn);
 		TAILQ_INSERT_TAIL(&m->r->due, m, due_entry);
 		m->queued = 1;
 		due_arm(m->r);
@@ -276,13 +322,19 @@ schedule_due(struct managed *m, time_t due)
 		schedule(m, due);
 }
 
+/* The earliest deadlines came: their certificates join the due queue. */
 static void
 timer_cb(evutil_socket_t fd, short what, void *arg)
 {
-	struct managed *m = arg;
+	struct renewer	  *r = arg;
+	struct theap_node *top;
+	time_t		   now = time(NULL);
 
+	r->timer_at = 0;
 	/* in turn with the others due now: many may fall due together */
-	schedule(m, 0);
+	while ((top = theap_top(&r->timers)) != NULL && top->when <= now)
+		schedule(TN_MANAGED(top), 0);
+	timers_arm(r, 0);
 }
 
 /* How long one slice of due checks (or of the sweep) may hold the loop. */
@@ -310,7 +362,7 @@ due_cb(evutil_socket_t fd, short what, void *arg)
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	while (us < DUE_SLICE_USEC && (m = TAILQ_FIRST(&r->due)) != NULL) {
 		due_remove(m);
-		m->next_check = 0;
+		m->tn.when = 0;
 		r->due_run++;
 		cert_check(m);
 		/* a check reads and parses files: 0.1 to several ms each */
@@ -338,15 +390,11 @@ mono_now(void)
 	return ts.tv_sec;
 }
 
-/* Re-arms the timer of every waiting certificate from its wall-clock time. */
+/* Re-arms the timer from the earliest waiting certificate's wall-clock time. */
 static void
 resync(struct renewer *r)
 {
-	struct managed *m;
-
-	TAILQ_FOREACH(m, &r->certs, entry)
-		if (m->state == MANAGED_IDLE && m->next_check != 0)
-			schedule(m, m->next_check);
+	timers_arm(r, 1);
 	r->resynced = mono_now();
 }
 
@@ -466,9 +514,9 @@ ca_slot_find(struct renewer *r, const char *name)
 static void
 cert_stop(struct managed *m)
 {
-	evtimer_del(m->timer);
+	theap_del(&m->r->timers, &m->tn);
 	due_remove(m);
-	m->next_check = 0;
+	m->tn.when = 0;
 	if (m->order != NULL) {
 		acme_order_cancel(m->order);
 		m->order = NULL;
@@ -481,8 +529,10 @@ cert_stop(struct managed *m)
 		m->job->owner = NULL;	/* the worker finishes; keygen_done frees */
 		m->job = NULL;
 	}
-	acme_ari_cancel(m->ari_fetch);
-	m->ari_fetch = NULL;
+	if (m->ari != NULL) {
+		acme_ari_cancel(m->ari->fetch);
+		m->ari->fetch = NULL;
+	}
 	crypto_key_free(m->new_key);
 	m->new_key = NULL;
 	set_state(m, MANAGED_IDLE);
@@ -505,22 +555,42 @@ cert_free(struct managed *m)
 	if (m == NULL)
 		return;
 	cert_stop(m);
-	event_free(m->timer);
-	sched_state_clear(&m->saved);
-	free(m->ari_id);
+	if (m->saved != NULL) {
+		sched_state_clear(m->saved);
+		free(m->saved);
+	}
+	free(m->ari);
 	free(m->held);
 	free(m->reissue_of);
 	free(m);
+}
+
+/*
+ * Most of 100,000 certificates have nothing to remember (no failure, no
+ * hold, no ARI window): m->saved is allocated only when something is
+ * written, and SV() reads an empty state in its place.
+ */
+static const struct sched_state sched_none;
+#define SV(m)	((m)->saved != NULL ? (const struct sched_state *)(m)->saved : \
+	    &sched_none)
+
+/* m's schedule state to change, allocated on first use. */
+static struct sched_state *
+sv_w(struct managed *m)
+{
+	if (m->saved == NULL)
+		m->saved = xcalloc(1, sizeof(*m->saved));
+	return m->saved;
 }
 
 /* A rate limit remembered from before a restart holds at its CA again. */
 static void
 saved_hold(struct managed *m)
 {
-	const char	*r = m->saved.hold_reason;
+	const char	*r = SV(m)->hold_reason;
 	size_t		 i, n = sizeof(SCHED_HOLD_REASON) - 1;
 
-	if (m->saved.hold_until <= time(NULL) || r == NULL ||
+	if (SV(m)->hold_until <= time(NULL) || r == NULL ||
 	    strncmp(r, SCHED_HOLD_REASON, n) != 0)
 		return;
 	for (i = 0; i < m->cfg->ca.n; i++)
@@ -528,7 +598,7 @@ saved_hold(struct managed *m)
 			if (m->held == NULL)
 				m->held = xcalloc(m->cfg->ca.n,
 				    sizeof(*m->held));
-			m->held[i] = m->saved.hold_until;
+			m->held[i] = SV(m)->hold_until;
 		}
 }
 
@@ -540,38 +610,53 @@ saved_hold(struct managed *m)
 static void
 saved_load(struct managed *m)
 {
-	char	err[512];
+	struct sched_state sv;
+	char		   err[512];
 
 	if (m->saved_loaded || m->r->env.store == NULL)
 		return;
 	m->saved_loaded = 1;
+	memset(&sv, 0, sizeof(sv));
 	if (store_sched_load(store_path(m->r->env.store), m->cfg->name,
-	    &m->saved, err, sizeof(err)) == -1) {
+	    &sv, err, sizeof(err)) == -1) {
 		log_msg(LOG_LVL_WARNING, m->cfg->name, "%s: ignored, the "
 		    "schedule is recomputed from the live certificate", err);
 		/* replace the damage now: it would mislead renewctl */
-		store_sched_save(m->r->env.store, m->cfg->name, &m->saved);
+		store_sched_save(m->r->env.store, m->cfg->name, &sv);
+	}
+	if (!sched_state_empty(&sv)) {
+		if (m->saved != NULL) {
+			sched_state_clear(m->saved);
+			free(m->saved);
+		}
+		m->saved = xmalloc(sizeof(*m->saved));
+		*m->saved = sv;
 	}
 	if (m->failures == 0)
-		m->failures = m->saved.failures;
+		m->failures = SV(m)->failures;
 	saved_hold(m);
 }
 
-/* Writes m->saved (after the caller changed it). */
+/* Writes m->saved (after the caller changed it); frees it once empty. */
 static void
 saved_store(struct managed *m)
 {
 	if (m->r->env.store != NULL)
-		store_sched_save(m->r->env.store, m->cfg->name, &m->saved);
+		store_sched_save(m->r->env.store, m->cfg->name, SV(m));
+	if (m->saved != NULL && sched_state_empty(m->saved)) {
+		sched_state_clear(m->saved);
+		free(m->saved);
+		m->saved = NULL;
+	}
 }
 
 /* A success: nothing to remember any more. */
 static void
 saved_reset(struct managed *m)
 {
-	if (sched_state_empty(&m->saved))
+	if (sched_state_empty(SV(m)))
 		return;
-	sched_state_clear(&m->saved);
+	sched_state_clear(m->saved);
 	saved_store(m);
 }
 
@@ -606,10 +691,10 @@ cert_failed(struct managed *m)
 	crypto_key_free(m->new_key);
 	m->new_key = NULL;
 	/* no order left to resume: its key is of no use */
-	if (m->saved.order_url == NULL && m->r->env.store != NULL)
+	if (SV(m)->order_url == NULL && m->r->env.store != NULL)
 		store_pending_key_remove(m->r->env.store, m->cfg->name);
 	m->failures++;
-	m->saved.failures = m->failures;
+	sv_w(m)->failures = m->failures;
 	if (m->r->env.once) {
 		saved_store(m);
 		set_state(m, MANAGED_IDLE);
@@ -621,12 +706,12 @@ cert_failed(struct managed *m)
 	if ((until = held_everywhere(m, now)) != 0)	/* a few seconds' spread */
 		delay = until - now + 1 +
 		    (time_t)(jitter() * (SCHED_HOLD_SPREAD - 1));
-	m->saved.retry_at = now + delay;
+	sv_w(m)->retry_at = now + delay;
 	saved_store(m);
 	log_msg(LOG_LVL_NOTICE, m->cfg->name,
 	    "attempt %u failed; next attempt in %lld s", m->failures,
 	    (long long)delay);
-	schedule(m, m->saved.retry_at);
+	schedule(m, now + delay);
 }
 
 /*
@@ -636,26 +721,31 @@ cert_failed(struct managed *m)
 static void
 cert_take_facts(struct managed *m, const struct crypto_cert_info *info)
 {
-	const struct sched_state *sv = &m->saved;
+	const struct sched_state *sv = SV(m);
+	size_t			  len;
 
 	m->nb = info->not_before;
 	m->na = info->not_after;
 	/* the same spread at every check and in renewctl: no re-roll */
 	m->spread = sched_spread(m->cfg->name, info->serial);
-	if (m->ari_id != NULL && info->ari_id != NULL &&
-	    strcmp(m->ari_id, info->ari_id) == 0)
+	if (m->ari != NULL && info->ari_id != NULL &&
+	    strcmp(m->ari->id, info->ari_id) == 0)
 		return;
-	acme_ari_cancel(m->ari_fetch);
-	m->ari_fetch = NULL;
-	free(m->ari_id);
-	m->ari_id = info->ari_id != NULL ? xstrdup(info->ari_id) : NULL;
-	memset(&m->ari, 0, sizeof(m->ari));
+	if (m->ari != NULL) {
+		acme_ari_cancel(m->ari->fetch);
+		free(m->ari);
+		m->ari = NULL;
+	}
+	if (info->ari_id == NULL)
+		return;
+	len = strlen(info->ari_id);
+	m->ari = xcalloc(1, sizeof(*m->ari) + len + 1);
+	memcpy(m->ari->id, info->ari_id, len + 1);
 	/* a window kept from before a restart: its moment, asked again now */
-	if (m->ari_id != NULL && sv->ari_cert != NULL &&
-	    strcmp(sv->ari_cert, m->ari_id) == 0) {
-		m->ari.start = sv->ari_start;
-		m->ari.end = sv->ari_end;
-		m->ari.moment = sv->ari_moment;
+	if (sv->ari_cert != NULL && strcmp(sv->ari_cert, m->ari->id) == 0) {
+		m->ari->st.start = sv->ari_start;
+		m->ari->st.end = sv->ari_end;
+		m->ari->st.moment = sv->ari_moment;
 	}
 }
 
@@ -663,14 +753,14 @@ cert_take_facts(struct managed *m, const struct crypto_cert_info *info)
 static void
 ari_save(struct managed *m)
 {
-	struct sched_state *sv = &m->saved;
+	struct sched_state *sv = sv_w(m);
 
-	sv->ari_start = m->ari.start;
-	sv->ari_end = m->ari.end;
-	sv->ari_moment = m->ari.moment;
-	sv->ari_next_fetch = m->ari.next_fetch;
+	sv->ari_start = m->ari->st.start;
+	sv->ari_end = m->ari->st.end;
+	sv->ari_moment = m->ari->st.moment;
+	sv->ari_next_fetch = m->ari->st.next_fetch;
 	free(sv->ari_cert);
-	sv->ari_cert = xstrdup(m->ari_id);
+	sv->ari_cert = xstrdup(m->ari->id);
 	saved_store(m);
 }
 
@@ -707,9 +797,11 @@ log_plan(struct managed *m, const struct sched_plan *p,
 static time_t
 cert_plan(struct managed *m, const char *serial, const struct acme_ari *ari)
 {
+	static const struct sched_ari none;
 	struct sched_ari_answer	 ans;
 	struct sched_input	 in = { m->nb, m->na, m->cfg->renew_before,
-	    m->spread, jitter(), time(NULL), &m->ari, NULL };
+	    m->spread, jitter(), time(NULL), m->ari != NULL ? &m->ari->st :
+	    &none, NULL };
 	struct sched_plan	 p;
 
 	if (ari != NULL) {
@@ -728,10 +820,12 @@ cert_plan(struct managed *m, const char *serial, const struct acme_ari *ari)
 		    (long long)(m->na - m->nb));
 	sched_plan(&in, &p);
 	log_plan(m, &p, ari);
-	m->ari = p.ari;
+	if (m->ari == NULL)	/* no certID: no answer, nothing to keep */
+		return p.renew_at;
+	m->ari->st = p.ari;
 	/* a restart keeps the moment (and a CA's "now") */
 	if (p.window_changed || (p.reason == SCHED_ARI_NOW &&
-	    m->saved.ari_moment != p.ari.moment))
+	    SV(m)->ari_moment != p.ari.moment))
 		ari_save(m);
 	return p.renew_at;
 }
@@ -749,7 +843,7 @@ ari_wanted(const struct managed *m)
 {
 	struct ca_slot *s;
 
-	return !m->r->env.once && m->ari_id != NULL &&
+	return !m->r->env.once && m->ari != NULL &&
 	    (s = ari_ca(m)) != NULL && acme_ca_has_ari(s->ca) != 0;
 }
 
@@ -757,10 +851,11 @@ ari_wanted(const struct managed *m)
 static time_t
 cert_wake(struct managed *m, time_t due)
 {
-	time_t	next = m->ari.next_fetch, now = time(NULL);
+	time_t	next, now = time(NULL);
 
-	if (m->ari_fetch != NULL || !ari_wanted(m))
+	if (!ari_wanted(m) || m->ari->fetch != NULL)
 		return due;
+	next = m->ari->st.next_fetch;
 	if (next <= now)
 		next = now + SCHED_ARI_RETRY_MIN;
 	return next < due ? next : due;
@@ -775,13 +870,13 @@ ari_maybe_fetch(struct managed *m)
 {
 	struct ca_slot *s;
 
-	if (m->ari_fetch != NULL || !ari_wanted(m) ||
-	    m->ari.next_fetch > time(NULL))
+	if (!ari_wanted(m) || m->ari->fetch != NULL ||
+	    m->ari->st.next_fetch > time(NULL))
 		return;
 	s = ari_ca(m);
-	m->ari_slot = s;
-	m->ari_fetch = acme_ari_fetch(s->ca, m->cfg->name, m->ari_id, ari_done,
-	    m);
+	m->ari->slot = s;
+	m->ari->fetch = acme_ari_fetch(s->ca, m->cfg->name, m->ari->id,
+	    ari_done, m);
 }
 
 /* acme_ari_cb: a new window (or none, or an error) re-plans the renewal. */
@@ -792,8 +887,8 @@ ari_done(void *arg, enum acme_ari_result res, const struct acme_ari *ari,
 	struct managed	*m = arg;
 	time_t		 due;
 
-	m->ari_fetch = NULL;
-	m->ari_slot = NULL;
+	m->ari->fetch = NULL;
+	m->ari->slot = NULL;
 	/* no ARI at this CA, or a renewal or check under way: nothing to move */
 	if (res == ACME_ARI_NONE || m->state != MANAGED_IDLE || !m->live_valid)
 		return;
@@ -803,7 +898,7 @@ ari_done(void *arg, enum acme_ari_result res, const struct acme_ari *ari,
 		    m->cfg->name, "renewal information: %s; the schedule "
 		    "stays", error);
 		/* spread: certificates that failed together ask apart */
-		m->ari.next_fetch = time(NULL) + SCHED_ARI_RETRY_ERROR +
+		m->ari->st.next_fetch = time(NULL) + SCHED_ARI_RETRY_ERROR +
 		    (time_t)(jitter() * SCHED_ARI_RETRY_ERROR / 5);
 		due = cert_plan(m, NULL, NULL);
 	} else
@@ -840,7 +935,7 @@ static void
 order_url_known(void *arg, const char *url)
 {
 	struct managed	*m = arg;
-	struct sched_state *sv = &m->saved;
+	struct sched_state *sv = sv_w(m);
 
 	free(sv->order_ca);
 	free(sv->order_url);
@@ -853,9 +948,9 @@ order_url_known(void *arg, const char *url)
 static void
 order_forget(struct managed *m)
 {
-	struct sched_state *sv = &m->saved;
+	struct sched_state *sv = m->saved;
 
-	if (sv->order_url == NULL && sv->order_ca == NULL)
+	if (sv == NULL || (sv->order_url == NULL && sv->order_ca == NULL))
 		return;
 	free(sv->order_ca);
 	free(sv->order_url);
@@ -1059,7 +1154,8 @@ breaker_closed(struct renewer *r, struct ca_slot *s)
 		    !cert_uses_ca(m, s->name) || r->env.once)
 			continue;
 		m->breaker_wait = 0;
-		m->saved.retry_at = 0;
+		if (m->saved != NULL)
+			m->saved->retry_at = 0;
 		schedule(m, now + 1 + (time_t)(jitter() * 60));
 	}
 }
@@ -1110,9 +1206,9 @@ cert_hold(struct managed *m, time_t until)
 
 	if (!hold_at_ca(m, until))
 		return;
-	m->saved.hold_until = until;
-	free(m->saved.hold_reason);
-	m->saved.hold_reason = xasprintf("%s%s", SCHED_HOLD_REASON,
+	sv_w(m)->hold_until = until;
+	free(m->saved->hold_reason);
+	m->saved->hold_reason = xasprintf("%s%s", SCHED_HOLD_REASON,
 	    m->cfg->ca.v[m->ca_index]);
 	log_msg(LOG_LVL_NOTICE, m->cfg->name, "rate limited: certificate %s "
 	    "held at CA %s until %s", m->cfg->name, m->cfg->ca.v[m->ca_index],
@@ -1133,7 +1229,7 @@ order_failed(struct managed *m, const char *error,
 
 	log_msg(LOG_LVL_ERR, cfg->name, "order at CA %s failed: %s (class: %s)",
 	    cfg->ca.v[m->ca_index], error, acme_fail_class_name(cls));
-	sched_state_set_error(&m->saved, time(NULL), cfg->ca.v[m->ca_index],
+	sched_state_set_error(sv_w(m), time(NULL), cfg->ca.v[m->ca_index],
 	    fail != NULL ? fail->url : NULL, fail != NULL ? fail->problem :
 	    NULL, error);
 	breaker_note(ca_slot_find(m->r, cfg->ca.v[m->ca_index]), m, cls);
@@ -1295,7 +1391,7 @@ cert_order(struct managed *m)
 	}
 	order_req(m, &req);
 	/* the first CA is the one asked for ARI, and likely the issuer */
-	req.replaces = m->ca_index == 0 ? m->ari_id : NULL;
+	req.replaces = m->ca_index == 0 ? ARI_ID(m) : NULL;
 	loopstat_watch(m->r->env.loopstat, 10);	/* answers to parse */
 	req.on_url = order_url_known;
 	m->order = acme_order_start(s->ca, &req, order_done, m);
@@ -1459,7 +1555,7 @@ live_due(struct managed *m)
 static const char *
 resume_unusable(struct managed *m, struct crypto_key **key, size_t *i)
 {
-	const char	*ca = m->saved.order_ca;
+	const char	*ca = SV(m)->order_ca;
 	char		*pem;
 
 	*key = NULL;
@@ -1493,7 +1589,7 @@ cert_resume(struct managed *m)
 {
 	struct acme_order_req	 req;
 	struct crypto_key	*key;
-	const char		*why, *url = m->saved.order_url;
+	const char		*why, *url = SV(m)->order_url;
 	size_t			 i;
 
 	if (url == NULL || m->r->env.store == NULL)
@@ -1530,10 +1626,10 @@ cert_check(struct managed *m)
 	saved_load(m);
 	if ((due = live_due(m)) != 0) {
 		m->live_valid = 1;
-		if (m->saved.order_url != NULL) {	/* installed before a crash */
+		if (SV(m)->order_url != NULL) {	/* installed before a crash */
 			log_msg(LOG_LVL_INFO, m->cfg->name, "order %s is no "
 			    "longer needed: the live certificate is not due",
-			    m->saved.order_url);
+			    SV(m)->order_url);
 			pending_drop(m);
 		}
 		ari_maybe_fetch(m);
@@ -1545,11 +1641,11 @@ cert_check(struct managed *m)
 	}
 	m->live_valid = 0;
 	/* a backoff from before a restart still holds */
-	if (m->saved.retry_at > now && !m->r->env.once) {
+	if (SV(m)->retry_at > now && !m->r->env.once) {
 		log_msg(LOG_LVL_NOTICE, m->cfg->name, "%u failed attempt(s) "
 		    "so far; backing off until %s", m->failures,
-		    log_fmt_time(m->saved.retry_at, when, sizeof(when)));
-		schedule(m, m->saved.retry_at);
+		    log_fmt_time(SV(m)->retry_at, when, sizeof(when)));
+		schedule(m, SV(m)->retry_at);
 		return;
 	}
 	if (!cert_resume(m))
@@ -1633,11 +1729,12 @@ ca_slot_retire(struct renewer *r, struct ca_slot *s)
 	struct managed *m;
 
 	TAILQ_FOREACH(m, &r->certs, entry) {
-		if (m->ari_fetch != NULL && m->ari_slot == s) {
+		if (m->ari != NULL && m->ari->fetch != NULL &&
+		    m->ari->slot == s) {
 			/* asked the old client: ask the new one */
-			acme_ari_cancel(m->ari_fetch);
-			m->ari_fetch = NULL;
-			m->ari.next_fetch = 0;
+			acme_ari_cancel(m->ari->fetch);
+			m->ari->fetch = NULL;
+			m->ari->st.next_fetch = 0;
 			if (m->state == MANAGED_IDLE && m->live_valid)
 				schedule(m, 0);
 		}
@@ -1649,7 +1746,8 @@ ca_slot_retire(struct renewer *r, struct ca_slot *s)
 		    cert_uses_ca(m, s->name)) {
 			log_msg(LOG_LVL_NOTICE, m->cfg->name,
 			    "CA %s changed: trying again now", s->name);
-			m->saved.retry_at = 0;
+			if (m->saved != NULL)
+				m->saved->retry_at = 0;
 			saved_store(m);
 			schedule(m, 0);
 		}
@@ -1722,7 +1820,8 @@ cert_reconfigure(struct managed *m, const struct conf_cert *cfg)
 {
 	int	recheck;
 
-	m->ari.next_fetch = 0;		/* SIGHUP asks for ARI again */
+	if (m->ari != NULL)		/* SIGHUP asks for ARI again */
+		m->ari->st.next_fetch = 0;
 	if (conf_cert_same_order(m->cfg, cfg)) {
 		/* a new renew_before moves the renewal: check again */
 		recheck = !renewing(m) && m->live_valid &&
@@ -1765,7 +1864,6 @@ cert_new(struct renewer *r, const struct conf_cert *cfg)
 	m->r = r;
 	m->cfg = cfg;
 	m->state = MANAGED_IDLE;
-	m->timer = evtimer_new(r->env.base, timer_cb, m);
 	TAILQ_INSERT_TAIL(&r->certs, m, entry);
 	r->ncerts++;
 	htab_put(r->byname, cfg->name, m);
@@ -1833,6 +1931,7 @@ renewer_new(const struct renew_env *env, renew_idle_cb idle, void *arg)
 	TAILQ_INIT(&r->due);
 	r->byname = htab_new();
 	r->due_ev = evtimer_new(env->base, due_cb, r);
+	r->timer_ev = evtimer_new(env->base, timer_cb, r);
 	TAILQ_INIT(&r->jobs);
 	r->idle_ev = event_new(env->base, -1, 0, idle_cb, r);
 	r->chain_cache = crypto_chain_cache_new();
@@ -1876,6 +1975,8 @@ renewer_free(struct renewer *r)
 	livecheck_cache_free(r->lcache);
 	crypto_chain_cache_free(r->chain_cache);
 	event_free(r->due_ev);
+	event_free(r->timer_ev);
+	theap_free(&r->timers);
 	htab_free(r->byname);
 
 	if (r->clock_ev != NULL)
@@ -1898,9 +1999,9 @@ renewer_stats(const struct renewer *r, struct renew_stats *st)
 			st->valid++;
 		else if (m->failures > 0)
 			st->failed++;
-		if (m->next_check != 0 &&
-		    (st->next == 0 || m->next_check < st->next))
-			st->next = m->next_check;
+		if (m->tn.when != 0 &&
+		    (st->next == 0 || m->tn.when < st->next))
+			st->next = m->tn.when;
 	}
 }
 
@@ -1920,12 +2021,12 @@ view_fill(const struct managed *m, struct renew_view *v)
 	v->cfg = m->cfg;
 	v->ca = ci < m->cfg->ca.n ? m->cfg->ca.v[ci] : NULL;
 	v->failures = m->failures;
-	v->saved = &m->saved;
+	v->saved = SV(m);
 	if (m->lc_ok) {
 		v->not_before = m->nb;
 		v->not_after = m->na;
 	}
-	v->next = m->state == MANAGED_IDLE ? m->next_check : 0;
+	v->next = m->state == MANAGED_IDLE ? m->tn.when : 0;
 	v->next_action = RENEW_NEXT_NONE;
 	switch (m->state) {
 	case MANAGED_KEYGEN:
@@ -1956,8 +2057,8 @@ view_fill(const struct managed *m, struct renew_view *v)
 		v->next_action = RENEW_NEXT_HOLD_END;
 	else if (m->failures > 0)
 		v->next_action = RENEW_NEXT_RETRY;
-	else if (m->ari_fetch == NULL && m->ari.next_fetch != 0 &&
-	    m->ari.next_fetch <= v->next && ari_wanted(m))
+	else if (ari_wanted(m) && m->ari->fetch == NULL &&
+	    m->ari->st.next_fetch != 0 && m->ari->st.next_fetch <= v->next)
 		v->next_action = RENEW_NEXT_ARI;
 	else if (m->live_valid)
 		v->next_action = RENEW_NEXT_RENEW;

@@ -529,8 +529,8 @@ new_certificate_goes_due_keygen_order_idle(void **state)
 	assert_int_equal(m->failures, 0);
 	/* due when a third of the lifetime remains, jitter at most a day earlier */
 	latest = na - (na - nb) / 3;
-	assert_true(m->next_check <= latest + 1);
-	assert_true(m->next_check >= latest - DAY - 1);
+	assert_true(m->tn.when <= latest + 1);
+	assert_true(m->tn.when >= latest - DAY - 1);
 	assert_int_equal(store_cert_load(fx->store, "www", &key_pem, &pem), 1);
 	xfree_secret_str(key_pem);
 	free(pem);
@@ -539,7 +539,7 @@ new_certificate_goes_due_keygen_order_idle(void **state)
 	assert_int_equal(st.valid, 1);
 	assert_int_equal(st.busy, 0);
 	assert_int_equal(st.issued, 1);
-	assert_int_equal(st.next, m->next_check);
+	assert_int_equal(st.next, m->tn.when);
 	run_pending(fx);
 	assert_int_equal(fx->idle_calls, 1);
 }
@@ -563,7 +563,7 @@ valid_live_certificate_is_only_scheduled(void **state)
 	RUN_UNTIL(fx, m->state != MANAGED_DUE);
 	assert_int_equal(m->state, MANAGED_IDLE);
 	assert_true(m->live_valid);
-	assert_true(m->next_check > time(NULL) + 50 * DAY);
+	assert_true(m->tn.when > time(NULL) + 50 * DAY);
 	assert_int_equal(fake.started, 1);
 	assert_busy_counted(again);
 	renewer_free(again);
@@ -598,9 +598,9 @@ failure_tries_the_next_ca_then_backs_off(void **state)
 	assert_null(m->new_key);
 	assert_false(m->live_valid);
 	/* sched_backoff(1): a minute, +-10 % */
-	delay = m->next_check - time(NULL);
+	delay = m->tn.when - time(NULL);
 	assert_true(delay >= 54 - 1 && delay <= 66);
-	assert_true(evtimer_pending(m->timer, NULL));
+	assert_true(theap_queued(&m->tn));
 	renewer_stats(fx->r, &st);
 	assert_int_equal(st.failed, 1);
 	assert_int_equal(st.busy, 0);
@@ -626,14 +626,14 @@ a_bad_chain_counts_as_a_failure(void **state)
 	assert_int_equal(m->failures, 1);
 	assert_int_equal(m->state, MANAGED_IDLE);
 	/* the backoff is remembered: a check now waits it out */
-	assert_true(m->saved.retry_at > now);
+	assert_true(SV(m)->retry_at > now);
 	schedule(m, 0);
 	event_base_loop(fx->base, EVLOOP_NONBLOCK);
 	assert_int_equal(fake.nactive, 0);
 	assert_int_equal(m->state, MANAGED_IDLE);
-	assert_int_equal(m->next_check, m->saved.retry_at);
+	assert_int_equal(m->tn.when, SV(m)->retry_at);
 	/* a certificate for another key */
-	m->saved.retry_at = 0;
+	sv_w(m)->retry_at = 0;
 	schedule(m, 0);
 	RUN_UNTIL(fx, fake.nactive == 1);
 	other = EVP_EC_gen("P-256");
@@ -643,7 +643,7 @@ a_bad_chain_counts_as_a_failure(void **state)
 	EVP_PKEY_free(other);
 	assert_int_equal(m->failures, 2);
 	/* one that misses a domain */
-	m->saved.retry_at = 0;
+	sv_w(m)->retry_at = 0;
 	schedule(m, 0);
 	RUN_UNTIL(fx, fake.nactive == 1);
 	other = evp_of(fake.active[0]->key);
@@ -688,8 +688,8 @@ a_refused_certificate_tries_the_next_ca(void **state)
 	EVP_PKEY_free(key);
 	assert_int_equal(m->state, MANAGED_IDLE);
 	assert_int_equal(m->failures, 1);
-	assert_true(evtimer_pending(m->timer, NULL));
-	assert_true(m->next_check - now >= 54 - 1);
+	assert_true(theap_queued(&m->tn));
+	assert_true(m->tn.when - now >= 54 - 1);
 	assert_int_equal(fx->r->issued, 0);
 	assert_int_equal(store_cert_load(fx->store, "www", &key_pem, &live), 0);
 	assert_busy_counted(fx->r);
@@ -711,8 +711,8 @@ once_mode_neither_retries_nor_schedules(void **state)
 	assert_int_equal(fx->idle_calls, 1);
 	TAILQ_FOREACH(m, &fx->r->certs, entry) {
 		assert_int_equal(m->state, MANAGED_IDLE);
-		assert_int_equal(m->next_check, 0);
-		assert_false(evtimer_pending(m->timer, NULL));
+		assert_int_equal(m->tn.when, 0);
+		assert_false(theap_queued(&m->tn));
 	}
 	assert_int_equal(fake.started, 2);
 }
@@ -818,13 +818,13 @@ a_changed_ca_abandons_its_orders_and_retries_failures(void **state)
 	fake_finish(fake.active[0]->arg == api ? fake.active[0] :
 	    fake.active[1], NULL, "boom");
 	assert_int_equal(api->failures, 1);
-	assert_true(api->next_check > time(NULL) + 30);
+	assert_true(api->tn.when > time(NULL) + 30);
 	apply_to(fx, fx->r, "https://first.test/v2/dir", WWW API);
 	assert_int_equal(fake.cancelled, 1);
 	assert_int_equal(fake.nactive, 0);
 	assert_int_equal(www->state, MANAGED_DUE);
 	assert_int_equal(api->state, MANAGED_DUE);
-	assert_true(api->next_check <= time(NULL));
+	assert_true(api->tn.when <= time(NULL));
 	assert_busy_counted(fx->r);
 	RUN_UNTIL(fx, fake.nactive == 2);
 	assert_string_equal(fake.active[0]->ca->directory,
@@ -873,17 +873,20 @@ a_wall_clock_step_re_evaluates_every_schedule(void **state)
 	run_pending(fx);
 	www = find(fx, "www");
 	assert_int_equal(www->state, MANAGED_IDLE);
-	assert_true(www->next_check > time(NULL) + DAY);
+	assert_true(www->tn.when > time(NULL) + DAY);
 	/* the wall clock has passed the due date, the monotonic timer not */
-	www->next_check = time(NULL) - 10;
+	theap_set(&fx->r->timers, &www->tn, time(NULL) - 10);
 	clock_check(fx->r);		/* no step seen: nothing moves */
 	assert_int_equal(www->state, MANAGED_IDLE);
+	assert_true(fx->r->timer_at > time(NULL) + DAY);
 	fx->r->wall -= 3600;		/* the wall clock moved 1 h more */
 	clock_check(fx->r);
-	assert_int_equal(www->state, MANAGED_DUE);
+	/* re-armed for the wall-clock deadline, which has passed */
+	assert_int_equal(fx->r->timer_at, www->tn.when);
+	RUN_UNTIL(fx, www->state == MANAGED_DUE);
 	/* checked again at once: the certificate says when it is due */
 	RUN_UNTIL(fx, www->state == MANAGED_IDLE);
-	assert_true(www->next_check > time(NULL) + DAY);
+	assert_true(www->tn.when > time(NULL) + DAY);
 	assert_int_equal(fake.nactive, 0);
 }
 
@@ -939,7 +942,7 @@ order_of(struct managed *m)
 static void
 retry_now(struct managed *m)
 {
-	m->saved.retry_at = 0;
+	sv_w(m)->retry_at = 0;
 	schedule(m, 0);
 }
 
@@ -967,8 +970,8 @@ a_domain_failure_does_not_switch_ca(void **state)
 	assert_int_equal(fake.nactive, 0);
 	assert_int_equal(m->failures, 2);
 	/* the second failure waits on the second rung: about 10 minutes */
-	assert_true(m->next_check - time(NULL) >= 540 - 1);
-	assert_true(m->next_check - time(NULL) <= 660);
+	assert_true(m->tn.when - time(NULL) >= 540 - 1);
+	assert_true(m->tn.when - time(NULL) <= 660);
 }
 
 /* A refusal of the CA's policy moves on, and never trips the breaker. */
@@ -1067,13 +1070,13 @@ a_closed_breaker_wakes_who_it_kept_waiting(void **state)
 	RUN_UNTIL(fx, api->state == MANAGED_IDLE && api->failures == 2);
 	assert_int_equal(fake.nactive, 1);
 	assert_true(api->breaker_wait);
-	assert_true(api->next_check >= time(NULL) + 500);
+	assert_true(api->tn.when >= time(NULL) + 500);
 	/* the probe succeeds: api is due within a minute */
 	now = time(NULL);
 	fake_issue(order_of(www), 90);
 	assert_false(first->open);
 	assert_false(api->breaker_wait);
-	assert_true(api->next_check >= now + 1 && api->next_check <= now + 62);
+	assert_true(api->tn.when >= now + 1 && api->tn.when <= now + 62);
 }
 
 /* A rate limit on the certificate holds it at that CA until the deadline. */
@@ -1096,18 +1099,18 @@ a_certificate_rate_limit_holds_it_at_that_ca(void **state)
 	assert_string_equal(fake.active[0]->ca->name, "second");
 	assert_int_equal(m->held[0], now + 3600);
 	/* schedule.json keeps it, naming the CA */
-	assert_int_equal(m->saved.hold_until, now + 3600);
-	assert_string_equal(m->saved.hold_reason, "rateLimited at CA first");
+	assert_int_equal(SV(m)->hold_until, now + 3600);
+	assert_string_equal(SV(m)->hold_reason, "rateLimited at CA first");
 	/* limited at the second too, for longer: wait for the first to free */
 	fake.fail.until = now + 7200;
 	fake_finish(fake.active[0], NULL, "rateLimited");
 	memset(&fake.fail, 0, sizeof(fake.fail));
 	assert_int_equal(m->state, MANAGED_IDLE);
-	assert_true(m->next_check >= now + 3600 && m->next_check <= now + 3610);
+	assert_true(m->tn.when >= now + 3600 && m->tn.when <= now + 3610);
 	/* before then, a new attempt orders nowhere */
 	schedule(m, 0);
 	RUN_UNTIL(fx, m->state == MANAGED_IDLE && m->new_key == NULL &&
-	    m->next_check > now + 60);
+	    m->tn.when > now + 60);
 	assert_int_equal(fake.started, 2);
 	/* a restart remembers the last hold (at the second CA) and the backoff */
 	again = fx_renewer(fx, 0);
@@ -1117,14 +1120,14 @@ a_certificate_rate_limit_holds_it_at_that_ca(void **state)
 	assert_non_null(m2->held);
 	assert_int_equal(m2->held[0], 0);
 	assert_int_equal(m2->held[1], now + 7200);
-	assert_true(m2->next_check >= now + 3600 && m2->next_check <= now + 3610);
+	assert_true(m2->tn.when >= now + 3600 && m2->tn.when <= now + 3610);
 	assert_int_equal(fake.started, 2);
 	renewer_free(again);
 	/* a change of the certificate forgets the limits */
 	apply(fx, WWW "    ca: [first, second]\n    key: ecdsa-p384\n");
 	assert_null(m->held);
 	assert_int_equal(m->failures, 0);
-	assert_int_equal(m->saved.hold_until, 0);
+	assert_int_equal(SV(m)->hold_until, 0);
 }
 
 int
