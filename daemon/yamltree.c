@@ -20,19 +20,33 @@ struct anchor {
 	struct ynode	*node;
 };
 
+/* Nodes, strings and kid arrays are carved from blocks of this size. */
+#define YBLOCK_SIZE	(256 * 1024)
+
+struct yblock {
+	struct yblock	*next;
+	size_t		 used, size;
+	char		 data[];
+};
+
 struct ytree {
-	struct ynode	**nodes;	/* owns every node; aliases point into it */
-	size_t		  nnodes, capnodes;
+	struct yblock	 *blocks;	/* owns every node, string and kid array */
+	size_t		  nnodes;
 	struct anchor	 *anchors;
 	size_t		  nanchors;
 	size_t		  alias_nodes;	/* the bomb check's running total */
 	struct ynode	 *root;
 };
 
-/* An open collection: kids are appended only while it is on the stack. */
+/*
+ * An open collection: its kids gather in the frame's own growing array
+ * (kept for the next collection at this depth) and are copied into the
+ * tree, exactly sized, when it ends.
+ */
 struct frame {
 	struct ynode	*node;
-	size_t		 cap;		/* of node->kid */
+	struct ynode	**kids;
+	size_t		 nkids, cap;
 	char		*anchor;	/* registered when the collection ends */
 };
 
@@ -64,6 +78,32 @@ load_fail(struct loader *l, int line, int col, const char *fmt, ...)
 /* libyaml's 0-based mark as our 1-based line, col arguments */
 #define AT(m)	(int)(m)->line + 1, (int)(m)->column + 1
 
+/* Returns len bytes, 8-aligned, that live as long as the tree. */
+static void *
+tree_alloc(struct ytree *t, size_t len)
+{
+	struct yblock	*b = t->blocks;
+	size_t		 size;
+
+	len = (len + 7) & ~(size_t)7;
+	if (b == NULL || b->size - b->used < len) {
+		size = len > YBLOCK_SIZE / 4 ? len : YBLOCK_SIZE;
+		b = xmalloc(sizeof(*b) + size);
+		b->used = 0;
+		b->size = size;
+		/* a large one-off goes behind the current block, which stays */
+		if (size != YBLOCK_SIZE && t->blocks != NULL) {
+			b->next = t->blocks->next;
+			t->blocks->next = b;
+		} else {
+			b->next = t->blocks;
+			t->blocks = b;
+		}
+	}
+	b->used += len;
+	return b->data + b->used - len;
+}
+
 /* Returns a new node, counted against the limit; NULL after load_fail(). */
 static struct ynode *
 node_new(struct loader *l, enum ytype type, const yaml_mark_t *m)
@@ -76,17 +116,13 @@ node_new(struct loader *l, enum ytype type, const yaml_mark_t *m)
 		    "more than %d YAML nodes; refusing", YTREE_MAX_NODES);
 		return NULL;
 	}
-	if (t->nnodes == t->capnodes) {
-		t->capnodes = t->capnodes ? t->capnodes * 2 : 64;
-		t->nodes = xreallocarray(t->nodes, t->capnodes,
-		    sizeof(*t->nodes));
-	}
-	n = xcalloc(1, sizeof(*n));
+	n = tree_alloc(t, sizeof(*n));
+	memset(n, 0, sizeof(*n));
 	n->type = type;
 	n->line = (int)m->line + 1;
 	n->col = (int)m->column + 1;
 	n->esize = 1;
-	t->nodes[t->nnodes++] = n;
+	t->nnodes++;
 	return n;
 }
 
@@ -101,12 +137,11 @@ attach(struct loader *l, struct ynode *n)
 		return;
 	}
 	f = &l->stack[l->depth - 1];
-	if (f->node->nkid == f->cap) {
-		f->cap = f->cap ? f->cap * 2 : 4;
-		f->node->kid = xreallocarray(f->node->kid, f->cap,
-		    sizeof(*f->node->kid));
+	if (f->nkids == f->cap) {
+		f->cap = f->cap ? f->cap * 2 : 16;
+		f->kids = xreallocarray(f->kids, f->cap, sizeof(*f->kids));
 	}
-	f->node->kid[f->node->nkid++] = n;
+	f->kids[f->nkids++] = n;
 	/* what a naive expansion of the parent would cost, aliases included */
 	f->node->esize += n->esize;
 }
@@ -199,8 +234,8 @@ on_scalar(struct loader *l, const yaml_event_t *ev)
 
 	if ((n = node_new(l, Y_SCALAR, &ev->start_mark)) == NULL)
 		return -1;
-	n->len = ev->data.scalar.length;
-	n->str = xmalloc(n->len + 1);
+	n->len = (uint32_t)ev->data.scalar.length;
+	n->str = tree_alloc(l->t, n->len + 1);
 	memcpy(n->str, ev->data.scalar.value, n->len);
 	n->str[n->len] = '\0';
 	n->plain = ev->data.scalar.style == YAML_PLAIN_SCALAR_STYLE &&
@@ -229,7 +264,7 @@ on_collection_start(struct loader *l, const yaml_event_t *ev)
 	    (const char *)ev->data.mapping_start.anchor;
 	f = &l->stack[l->depth++];
 	f->node = n;
-	f->cap = 0;
+	f->nkids = 0;
 	f->anchor = anchor != NULL ? xstrdup(anchor) : NULL;
 	return 0;
 }
@@ -243,6 +278,11 @@ on_collection_end(struct loader *l)
 	int		 rc = 0;
 
 	f->anchor = NULL;
+	if (f->nkids > 0) {
+		n->kid = tree_alloc(l->t, f->nkids * sizeof(*n->kid));
+		memcpy(n->kid, f->kids, f->nkids * sizeof(*n->kid));
+		n->nkid = (uint32_t)f->nkids;
+	}
 	/* attach() charged the parent 1; now the collection's size is known */
 	if (l->depth > 0)
 		l->stack[l->depth - 1].node->esize += n->esize - 1;
@@ -325,6 +365,7 @@ ytree_load(const char *buf, size_t len, struct yerror *err)
 	yaml_parser_t	 p;
 	yaml_event_t	 ev;
 	int		 rc = 0;
+	size_t		 i;
 
 	memset(&l, 0, sizeof(l));
 	memset(err, 0, sizeof(*err));
@@ -344,6 +385,8 @@ ytree_load(const char *buf, size_t len, struct yerror *err)
 	yaml_parser_delete(&p);
 	while (l.depth > 0)
 		free(l.stack[--l.depth].anchor);
+	for (i = 0; i < YTREE_MAX_DEPTH; i++)
+		free(l.stack[i].kids);
 	if (l.done && rc == 0) {
 		ret = l.t;
 		l.t = NULL;
@@ -367,18 +410,15 @@ ytree_nodes(const struct ytree *t)
 void
 ytree_free(struct ytree *t)
 {
-	size_t	i;
+	struct yblock	*b;
+	size_t		 i;
 
 	if (t == NULL)
 		return;
-	for (i = 0; i < t->nnodes; i++) {
-		if (!t->nodes[i]->alias) {
-			free(t->nodes[i]->str);
-			free(t->nodes[i]->kid);
-		}
-		free(t->nodes[i]);
+	while ((b = t->blocks) != NULL) {
+		t->blocks = b->next;
+		free(b);
 	}
-	free(t->nodes);
 	for (i = 0; i < t->nanchors; i++)
 		free(t->anchors[i].name);
 	free(t->anchors);

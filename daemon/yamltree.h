@@ -3,6 +3,7 @@
 #define RENEWD_YAMLTREE_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 /*
  * libyaml's events are loaded into this tree so that anchors, depth and
@@ -21,16 +22,21 @@
 
 enum ytype { Y_SCALAR, Y_SEQ, Y_MAP };
 
+/*
+ * 40 bytes, carved with its strings and kid arrays from the tree's own
+ * blocks: 100,000 certificates are 600,000 nodes, and a reload holds the
+ * tree beside the running inventory.
+ */
 struct ynode {
-	enum ytype	  type;
+	enum ytype	  type:8;
+	unsigned	  plain:1;	/* untagged plain scalar: may mean null or merge */
+	unsigned	  alias:1;	/* str and kid belong to the anchored node */
 	int		  line, col;	/* 1-based */
-	int		  plain;	/* untagged plain scalar: may mean null or merge */
-	int		  alias;	/* str and kid belong to the anchored node */
+	uint32_t	  len;		/* < the inventory's size limit */
+	uint32_t	  nkid;		/* <= YTREE_MAX_NODES */
+	uint32_t	  esize;	/* nodes it stands for with aliases expanded */
 	char		 *str;		/* scalar value, NUL-terminated (may hold NULs) */
-	size_t		  len;
 	struct ynode	**kid;		/* seq: items; map: key, value, key, value... */
-	size_t		  nkid;
-	size_t		  esize;	/* nodes it stands for with aliases expanded */
 };
 
 /* Why a document was refused: the first problem and where it is. */
