@@ -93,6 +93,40 @@ strv_copy(struct conf_strv *dst, const struct conf_strv *src)
 		strv_add(dst, src->v[i]);
 }
 
+/*
+ * Makes the certificate's name and domain list one allocation: the
+ * pointers, the name, then the domains. 100,000 certificates save three
+ * small allocations each; the lists are read and never grow after parse.
+ */
+static void
+cert_pack(struct conf_cert *cert)
+{
+	struct conf_strv *v = &cert->domains;
+	size_t		  i, n = v->n, len, l;
+	char		**nv, *p;
+
+	len = n * sizeof(char *) + strlen(cert->name) + 1;
+	for (i = 0; i < n; i++)
+		len += strlen(v->v[i]) + 1;
+	nv = xmalloc(len);
+	p = (char *)(nv + n);
+	l = strlen(cert->name) + 1;
+	memcpy(p, cert->name, l);
+	free(cert->name);
+	cert->name = p;
+	p += l;
+	for (i = 0; i < n; i++) {
+		l = strlen(v->v[i]) + 1;
+		memcpy(p, v->v[i], l);
+		nv[i] = p;
+		p += l;
+	}
+	strv_clear(v);
+	v->v = nv;
+	v->n = n;
+	cert->packed = 1;
+}
+
 static int
 strv_equal(const struct conf_strv *a, const struct conf_strv *b)
 {
@@ -853,8 +887,10 @@ cert_cas(struct cs *c, const struct ynode *n, const struct ynode *v,
 {
 	if (v != NULL)
 		parse_ca_refs(c, v, conf, &cert->ca);
-	else if (conf->defaults.ca.n > 0)
-		strv_copy(&cert->ca, &conf->defaults.ca);
+	else if (conf->defaults.ca.n > 0) {
+		cert->ca = conf->defaults.ca;
+		cert->ca_shared = 1;
+	}
 	else if (conf->ncas > 1 && conf->defaults.ca.v == NULL)
 		cs_error(c, n, "no CA for this certificate: set \"ca\" here or "
 		    "in \"defaults\" (there are %zu CAs)", conf->ncas);
@@ -990,6 +1026,10 @@ parse_certs(struct cs *c, const struct ynode *key, const struct ynode *n,
 	dup_domains(c, conf, &st);
 	free(st.drefs);
 	free(named);
+	/* the name and domain references are gone: now the strings can move */
+	for (i = 0; i < cnt; i++)
+		if (conf->certs[i].name != NULL && conf->certs[i].domains.n > 0)
+			cert_pack(&conf->certs[i]);
 }
 
 /* ---- the top level ---------------------------------------------------- */
@@ -1184,9 +1224,14 @@ cert_clear(struct conf_cert *cert)
 {
 	size_t	i;
 
-	free(cert->name);
-	strv_clear(&cert->domains);
-	strv_clear(&cert->ca);
+	if (!cert->packed) {
+		free(cert->name);
+		strv_clear(&cert->domains);
+	}
+	if (!cert->ca_shared)
+		strv_clear(&cert->ca);
+	if (cert->packed)
+		free(cert->domains.v);	/* the name with them */
 	for (i = 0; i < cert->ndeploy; i++) {
 		free(cert->deploy[i].path);
 		free(cert->deploy[i].owner);

@@ -109,6 +109,11 @@ struct conf_cert {
 	long		 reload_max_delay;	/* seconds */
 	struct conf_verify verify;
 	int		 line;
+	/* 100,000 certificates: one CA list for all, one block for the strings */
+	unsigned	 ca_shared:1;		/* ca is the defaults' own list, not
+						   freed with the certificate */
+	unsigned	 packed:1;		/* domains.v, its strings and the name
+						   are one allocation */
 };
 
 struct conf_http01 {
