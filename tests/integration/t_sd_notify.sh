@@ -29,6 +29,8 @@ spawn "$T/daemon.log" env NOTIFY_SOCKET="$NOTIFY" WATCHDOG_USEC=400000 \
     "$RENEWD" -c "$T/renewd.yaml"
 pid=$LAST_PID
 count() { grep -c "$1" "$T/notify.log" 2>/dev/null || true; }
+# more_than PATTERN N: more than N lines match (counted anew at each call)
+more_than() { [ "$(count "$1")" -gt "$2" ]; }
 check "READY=1 at start" wait_for 10 grep -q " READY=1" "$T/notify.log"
 start=$(sed -n 's/ READY=1.*//p' "$T/notify.log" | head -n 1)
 sleep 2.1
@@ -62,8 +64,7 @@ sent=${line##*MONOTONIC_USEC=}
 diag "MONOTONIC_USEC=$sent, received at $recv (CLOCK_MONOTONIC µs)"
 check "MONOTONIC_USEC is CLOCK_MONOTONIC in µs, taken just before" \
     test "$sent" -le "$recv" -a $((recv - sent)) -lt 2000000
-check "then READY=1 once the inventory is applied" wait_for 10 \
-    test "$(count " READY=1")" -gt "$ready"
+check "then READY=1 once the inventory is applied" wait_for 10 more_than " READY=1" "$ready"
 check "READY=1 comes after RELOADING=1" sh -c \
     "grep -E ' (READY|RELOADING)=1' '$T/notify.log' | tail -n 2 | sed 's/^[0-9]* //;s/|.*//' | tr '\n' ' ' | grep -qx 'RELOADING=1 READY=1 '"
 check "the reload was applied" grep -q "inventory reloaded" "$T/daemon.log"
@@ -73,9 +74,8 @@ printf 'state_dir: [\n' >"$T/renewd.yaml"
 reloading=$(count " RELOADING=1")
 ready=$(count " READY=1")
 kill -HUP "$pid"
-check "a rejected reload: RELOADING=1" wait_for 10 \
-    test "$(count " RELOADING=1")" -gt "$reloading"
-check "then READY=1 again" wait_for 10 test "$(count " READY=1")" -gt "$ready"
+check "a rejected reload: RELOADING=1" wait_for 10 more_than " RELOADING=1" "$reloading"
+check "then READY=1 again" wait_for 10 more_than " READY=1" "$ready"
 check "the reload was rejected" grep -q "rejected; the running inventory stays in force" "$T/daemon.log"
 
 kill -TERM "$pid"
