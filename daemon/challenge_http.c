@@ -78,6 +78,7 @@ struct chall_http {
 	struct event	*adopt;		/* runs after a burst of accepts */
 	int		 paused;
 	struct accept_guard *guard;	/* accept failures, see accept_error_cb */
+	int		 adopted;	/* listeners passed by the service manager */
 	struct event	*marker;	/* finds ch from accept_error_cb */
 };
 
@@ -470,14 +471,12 @@ serve_fd(struct chall_http *ch, int fd, const char *addr, int port,
 	return 0;
 }
 
-struct chall_http *
-chall_http_new(struct event_base *base, char *const *listen, size_t nlisten,
-    char *err, size_t errlen)
+/* Returns a solver with room for n listeners and none yet. */
+static struct chall_http *
+chall_http_alloc(struct event_base *base, size_t nlisten)
 {
 	struct chall_http	*ch;
 	struct timeval		 marker_tv = { 86400 * 365, 0 };
-	size_t			 i;
-	int			 fd, port;
 
 	ch = xcalloc(1, sizeof(*ch));
 	ch->base = base;
@@ -494,6 +493,18 @@ chall_http_new(struct event_base *base, char *const *listen, size_t nlisten,
 	ch->guard = accept_guard_new(base, "http-01", guard_pause, ch);
 	ch->marker = event_new(base, -1, EV_PERSIST, marker_cb, ch);
 	event_add(ch->marker, &marker_tv);
+	return ch;
+}
+
+struct chall_http *
+chall_http_new(struct event_base *base, char *const *listen, size_t nlisten,
+    char *err, size_t errlen)
+{
+	struct chall_http	*ch;
+	size_t			 i;
+	int			 fd, port;
+
+	ch = chall_http_alloc(base, nlisten);
 	for (i = 0; i < nlisten; i++) {
 		if ((fd = listen_one(listen[i], &port, err, errlen)) == -1 ||
 		    serve_fd(ch, fd, listen[i], port, err, errlen) == -1)
@@ -501,6 +512,66 @@ chall_http_new(struct event_base *base, char *const *listen, size_t nlisten,
 	}
 	return ch;
 fail:
+	chall_http_free(ch);
+	return NULL;
+}
+
+/* Names fd's local address ("a.b.c.d:port", "[v6]:port") in buf; returns its port or -1. */
+static int
+sock_name(int fd, char *buf, size_t len)
+{
+	struct sockaddr_storage	 ss;
+	socklen_t		 sslen = sizeof(ss);
+	char			 host[INET6_ADDRSTRLEN];
+	int			 port = -1;
+
+	snprintf(buf, len, "descriptor %d", fd);
+	if (getsockname(fd, (struct sockaddr *)&ss, &sslen) == -1)
+		return -1;
+	if (ss.ss_family == AF_INET) {
+		const struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
+
+		inet_ntop(AF_INET, &sin->sin_addr, host, sizeof(host));
+		port = ntohs(sin->sin_port);
+		snprintf(buf, len, "%s:%d", host, port);
+	} else if (ss.ss_family == AF_INET6) {
+		const struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
+
+		inet_ntop(AF_INET6, &sin6->sin6_addr, host, sizeof(host));
+		port = ntohs(sin6->sin6_port);
+		snprintf(buf, len, "[%s]:%d", host, port);
+	}
+	return port;
+}
+
+struct chall_http *
+chall_http_adopt(struct event_base *base, const int *fds, size_t nfds,
+    char *err, size_t errlen)
+{
+	struct chall_http	*ch;
+	char			 name[INET6_ADDRSTRLEN + 16];
+	size_t			 i;
+	int			 port, fl;
+
+	ch = chall_http_alloc(base, nfds);
+	ch->adopted = 1;
+	for (i = 0; i < nfds;) {
+		port = sock_name(fds[i], name, sizeof(name));
+		/* systemd passes it blocking; libevent accepts until EAGAIN */
+		if ((fl = fcntl(fds[i], F_GETFL)) == -1 ||
+		    fcntl(fds[i], F_SETFL, fl | O_NONBLOCK) == -1) {
+			snprintf(err, errlen, "http-01: passed socket %s: "
+			    "O_NONBLOCK: %s", name, strerror(errno));
+			goto fail;
+		}
+		if (serve_fd(ch, fds[i++], name, port, err, errlen) == -1)
+			goto fail;	/* evhttp has that one */
+	}
+	return ch;
+fail:
+	/* those not served yet are still ours to close */
+	for (; i < nfds; i++)
+		close(fds[i]);
 	chall_http_free(ch);
 	return NULL;
 }
@@ -539,6 +610,12 @@ chall_http_rebind(struct chall_http *ch, char *const *listen, size_t nlisten,
 	size_t			  i, on = ch->nlsns;
 	int			  rc = -1;
 
+	if (ch->adopted) {
+		/* the manager's sockets outlive reloads: nothing to bind */
+		log_info("http-01: keeping the socket-activated listener; "
+		    "http01.listen is not used");
+		return 0;
+	}
 	keep = xcalloc(nlisten, sizeof(*keep));
 	fds = xcalloc(nlisten, sizeof(*fds));
 	ports = xcalloc(nlisten, sizeof(*ports));

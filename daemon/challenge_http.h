@@ -21,6 +21,13 @@ struct chall_http *chall_http_new(struct event_base *base,
 		    char *const *listen, size_t nlisten, char *err,
 		    size_t errlen);
 /*
+ * Serves the listening sockets fds (passed by the service manager) instead
+ * of binding addresses; the solver owns them from here on, also on
+ * failure. chall_http_rebind() keeps them. Returns NULL with the reason in err.
+ */
+struct chall_http *chall_http_adopt(struct event_base *base, const int *fds,
+		    size_t nfds, char *err, size_t errlen);
+/*
  * Makes listen ch's addresses, in place: the solver and its tokens stay.
  * Binds every new address first; if one fails, ch keeps listening where
  * it did and returns -1 with the address and reason in err. Then closes

@@ -30,6 +30,7 @@
 #include "log.h"
 #include "loopstat.h"
 #include "renew.h"
+#include "sdaemon.h"
 #include "store.h"
 #include "worker.h"
 #include "xmalloc.h"
@@ -71,6 +72,9 @@ struct ctx {
 	struct renewer		*renewer;
 	struct deliverer	*deliver;
 	struct event		*sig[NSIGNALS];	/* one per handled_signals[] */
+	int			*http01_fds;	/* passed by the manager, unused yet */
+	size_t			 nhttp01_fds;
+	struct sdaemon_watchdog	*watchdog;	/* WATCHDOG=1 pings, if asked for */
 };
 
 static int	solvers_cover(const struct ctx *, const struct conf *);
@@ -346,7 +350,7 @@ reload_conf(struct ctx *c)
 		c->reload_again = 1;
 		return;
 	}
-	sd_notify(0, "RELOADING=1");
+	sdaemon_reloading();
 	log_notice("SIGHUP: reading %s", c->conf_path);
 	loopstat_watch(c->loopstat, 10);
 	c->reload_job = xcalloc(1, sizeof(*c->reload_job));
@@ -430,6 +434,29 @@ solvers_cover(const struct ctx *c, const struct conf *conf)
 }
 
 /*
+ * The http-01 listener: on the sockets the service manager passed as
+ * "http01" if any (so renewd needs no privilege for port 80), else on the
+ * addresses of http01.listen. Returns NULL with the reason in err.
+ */
+static struct chall_http *
+http01_new(struct ctx *c, const struct conf_http01 *h, char *err,
+    size_t errlen)
+{
+	struct chall_http *ch;
+
+	if (c->nhttp01_fds == 0)
+		return chall_http_new(c->base, h->listen.v, h->listen.n, err,
+		    errlen);
+	log_notice("http-01: serving %zu socket-activated listener(s) named "
+	    "%s instead of binding http01.listen", c->nhttp01_fds,
+	    SDAEMON_HTTP01);
+	ch = chall_http_adopt(c->base, c->http01_fds, c->nhttp01_fds, err,
+	    errlen);
+	c->nhttp01_fds = 0;	/* ch owns them, even on failure */
+	return ch;
+}
+
+/*
  * Starts the solvers conf needs that do not run yet, each for the
  * certificates of its type: http-01 (webroot files, else our own
  * listener) only if a certificate uses it, so a dns-01-only host leaves
@@ -463,8 +490,7 @@ solvers_add(struct ctx *c, const struct conf *conf, char *err, size_t errlen)
 			chall_webroot_solver(c->webroot,
 			    &c->solvers[SLOT_HTTP01]);
 		} else {
-			if ((c->http01 = chall_http_new(c->base, h->listen.v,
-			    h->listen.n, err, errlen)) == NULL)
+			if ((c->http01 = http01_new(c, h, err, errlen)) == NULL)
 				return -1;
 			chall_http_solver(c->http01, &c->solvers[SLOT_HTTP01]);
 		}
@@ -484,6 +510,26 @@ solvers_add(struct ctx *c, const struct conf *conf, char *err, size_t errlen)
 			return -1;
 		chall_alpn_solver(c->alpn, &c->solvers[SLOT_ALPN01]);
 	}
+	return 0;
+}
+
+/*
+ * Takes the sockets the service manager passed; before any thread starts,
+ * as it edits the environment. Returns 0, or -1 naming what is unusable.
+ */
+static int
+passed_sockets(struct ctx *c)
+{
+	char	err[1024];
+
+	if (sdaemon_listen_fds(&c->http01_fds, &c->nhttp01_fds, err,
+	    sizeof(err)) == -1) {
+		log_err("%s", err);
+		return -1;
+	}
+	if (c->nhttp01_fds > 0 && c->conf->http01.webroot != NULL)
+		log_warn("http-01: http01.webroot is set: the socket-activated "
+		    "listener %s is not used", SDAEMON_HTTP01);
 	return 0;
 }
 
@@ -550,6 +596,10 @@ teardown(struct ctx *c)
 	for (i = 0; i < NSIGNALS; i++)
 		if (c->sig[i] != NULL)
 			event_free(c->sig[i]);
+	sdaemon_watchdog_free(c->watchdog);
+	for (i = 0; i < c->nhttp01_fds; i++)	/* never needed */
+		close(c->http01_fds[i]);
+	free(c->http01_fds);
 	/* threads first: afterwards no key generation touches the renewer */
 	worker_pool_free(c->workers);
 	worker_pool_free(c->parser);
@@ -664,7 +714,7 @@ main(int argc, char **argv)
 		goto out;
 	}
 	ctx.loopstat = loopstat_new(ctx.base);
-	if (setup(&ctx) == -1)
+	if (passed_sockets(&ctx) == -1 || setup(&ctx) == -1)
 		goto out;
 	/* setup ran before the loop (and the listener) did: not a stall */
 	loopstat_restart(ctx.loopstat);
@@ -673,6 +723,8 @@ main(int argc, char **argv)
 	    PACKAGE_VERSION, ctx.conf->ncerts, ctx.conf->ncas, ctx.conf->state_dir);
 	sd_notify(0, "READY=1");
 	notify_status(&ctx);
+	/* systemd arms the watchdog at READY=1 */
+	ctx.watchdog = sdaemon_watchdog_new(ctx.base);
 	if (event_base_dispatch(ctx.base) == -1) {
 		log_err("event loop failed");
 		ctx.exit_code = 1;

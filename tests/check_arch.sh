@@ -16,8 +16,9 @@ ALLOW_CURL="http.c"
 #   challenge_alpn.c: the tls-alpn-01 listener's TLS side (ClientHello,
 #     ALPN, SNI); its certificates are made in crypto.c
 ALLOW_OPENSSL="crypto.c crypto_der.c crypto_der.h crypto_int.h verify.c challenge_alpn.c"
-# libsystemd: main.c (sd_notify) and bus.c (sd-bus unit reloads).
-ALLOW_SYSTEMD="main.c bus.c"
+# libsystemd: main.c (sd_notify), bus.c (sd-bus unit reloads) and
+# sdaemon.c (passed sockets, RELOADING=1, the watchdog).
+ALLOW_SYSTEMD="main.c bus.c sdaemon.c"
 # Creating, renaming, linking, removing files or changing their modes:
 # fsutil.c only (it holds the crash-safety rules; the lock file and the
 # live symlink swap are there too).

@@ -638,6 +638,50 @@ test_ipv6_loopback_listener_serves(void **state)
 	event_base_free(fx6.base);
 }
 
+/* A socket systemd passed: served as it is (blocking, already listening), kept by a rebind. */
+static void
+test_adopted_socket_serves_and_survives_rebind(void **state)
+{
+	struct fx	 fx2;
+	struct req	 r;
+	char		 other[64], err[256];
+	char		*listen[] = { other };
+	int		 fd, ofd, port, oport;
+
+	fd = blocker(&port);
+	ofd = blocker(&oport);
+	close(ofd);		/* a port free a moment ago */
+	snprintf(other, sizeof(other), "127.0.0.1:%d", oport);
+	memset(&fx2, 0, sizeof(fx2));
+	fx2.base = event_base_new();
+	assert_non_null(fx2.base);
+	fx2.ch = chall_http_adopt(fx2.base, &fd, 1, err, sizeof(err));
+	if (fx2.ch == NULL)
+		fail_msg("chall_http_adopt: %s", err);
+	assert_int_equal(chall_http_port(fx2.ch, 0), port);
+	assert_true(fcntl(fd, F_GETFL) & O_NONBLOCK);
+	fx2.port = port;
+	assert_int_equal(chall_http_publish(fx2.ch, "sa", "sa.tp"), 0);
+	memset(&r, 0, sizeof(r));
+	r.raw = "GET " PREFIX "sa HTTP/1.0\r\n\r\n";
+	run_reqs(&fx2, &r, 1);
+	assert_int_equal(status_of(r.resp), 200);
+	assert_string_equal(body_of(r.resp), "sa.tp");
+	free(r.resp);
+	/* the inventory's addresses do not replace it */
+	assert_int_equal(chall_http_rebind(fx2.ch, listen, 1, err,
+	    sizeof(err)), 0);
+	assert_int_equal(chall_http_port(fx2.ch, 0), port);
+	assert_false(port_open(oport));
+	memset(&r, 0, sizeof(r));
+	r.raw = "GET " PREFIX "sa HTTP/1.0\r\n\r\n";
+	run_reqs(&fx2, &r, 1);
+	assert_int_equal(status_of(r.resp), 200);
+	free(r.resp);
+	chall_http_free(fx2.ch);
+	event_base_free(fx2.base);
+}
+
 static char *
 path2(const char *a, const char *b)
 {
@@ -1108,6 +1152,7 @@ main(void)
 		T(test_rebind_moves_in_place_or_not_at_all),
 		T(test_bad_listen_syntax_names_the_entry),
 		cmocka_unit_test(test_ipv6_loopback_listener_serves),
+		cmocka_unit_test(test_adopted_socket_serves_and_survives_rebind),
 		T(test_webroot_writes_and_removes_files),
 		T(test_webroot_symlinks_are_refused_nothing_written_through),
 		T(test_webroot_missing_is_reported),
