@@ -182,4 +182,41 @@ check "all three reloads counted as applied" \
 kill "$DAEMON"
 wait "$DAEMON"
 check "renewd stops cleanly" test $? -eq 0
+
+# --- 2500 valid certificates (bench/gencerts.py, no CA needed): a scrape
+# walks them in slices of 1000 and counts every one; the window decides
+# which get series (valid for 90 days: none within 1d, all within 100d)
+N=2500
+python3 "$top_srcdir/bench/gencerts.py" "$T/many" "$N" >/dev/null || bail "gencerts failed"
+# many WINDOW: the inventory of the N certificates
+many() {
+	{
+		printf 'state_dir: %s\nhttp01:\n  listen: ["127.0.0.1:%s"]\n' "$T/many" "$HTTP01_PORT"
+		printf 'metrics: { listen: "127.0.0.1:%s", expiring_within: %s }\n' "$M1" "$1"
+		printf 'cas:\n  - name: none\n    directory: https://127.0.0.1:%s/dir\n' "$M2"
+		printf 'certificates:\n'
+		awk -v n="$N" 'BEGIN { for (i = 1; i <= n; i++)
+		    printf "- {name: c%d, domains: [c%d.t]}\n", i, i }'
+	} >"$T/many.yaml"
+}
+many 1d
+spawn "$T/many.log" "$RENEWD" -c "$T/many.yaml"
+MANY=$LAST_PID
+all_valid() {
+	scrape "$M1" "$T/n1" &&
+	    [ "$(value "$T/n1" 'renewd_certificates{state="valid"}')" = "$N" ]
+}
+check "a scrape counts all $N certificates valid" wait_for 60 all_valid
+check "none of them has series of its own (90 days left, window 1d)" \
+    test "$(grep -c '^renewd_certificate_not_after_timestamp_seconds{' "$T/n1")" -eq 0
+many 100d
+kill -HUP "$MANY"
+all_shown() {
+	scrape "$M1" "$T/n2" &&
+	    [ "$(grep -c '^renewd_certificate_not_after_timestamp_seconds{' "$T/n2")" -eq "$N" ]
+}
+check "within a 100d window every one of them has its series" wait_for 20 all_shown
+check "each once: c1, c1000, c1001 and c$N" \
+    test "$(grep -cE '^renewd_certificate_state\{name="c(1|1000|1001|'"$N"')",state="valid"\} 1$' "$T/n2")" -eq 4
+check "promtool check metrics passes on $N certificates" promtool_ok "$T/n2"
 done_testing
