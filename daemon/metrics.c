@@ -106,17 +106,17 @@ series_get(struct metrics *m, enum fam f, const char *const *kv, size_t nkv)
 	labels_add(b, kv, nkv);
 	key = buf_take(b);
 	evbuffer_free(b);
-	if ((s = htab_get(m->bykey, key)) != NULL) {
+	if ((s = htab_get(m->bykey, key)) != NULL)
 		free(key);
-		return s;
+	else {
+		s = xcalloc(1, sizeof(*s));
+		s->fam = f;
+		s->key = key;
+		m->series = xreallocarray(m->series, m->nseries + 1,
+		    sizeof(*m->series));
+		m->series[m->nseries++] = s;
+		htab_put(m->bykey, s->key, s);
 	}
-	s = xcalloc(1, sizeof(*s));
-	s->fam = f;
-	s->key = key;
-	m->series = xreallocarray(m->series, m->nseries + 1,
-	    sizeof(*m->series));
-	m->series[m->nseries++] = s;
-	htab_put(m->bykey, s->key, s);
 	return s;
 }
 
