@@ -14,6 +14,7 @@ struct acme_solver;
 struct acme_ca;
 struct acme_order;
 struct sched_holds;
+struct metrics;
 
 /* What a CA said when it refused something (RFC 7807 problem document). */
 struct acme_problem {
@@ -76,6 +77,7 @@ struct acme_env {
 	int			 allow_http;	/* unit tests only: a fake CA on
 						   plain-http loopback; else every
 						   URL must be https:// */
+	struct metrics		*metrics;	/* every answer counted; NULL: none */
 };
 
 /*

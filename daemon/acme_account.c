@@ -11,6 +11,7 @@
 #include "crypto.h"
 #include "jws.h"
 #include "log.h"
+#include "metrics.h"
 #include "xmalloc.h"
 
 /*
@@ -122,7 +123,7 @@ account_create(struct acme_ca *ca)
 		    ca->name);
 	else if ((payload = account_payload(ca, &err)) != NULL)
 		err = acme_call_start(ca, &ca->account_call, NULL,
-		    ca->new_account, payload, CALL_JWK, account_done, ca);
+		    ca->new_account, "newAccount", payload, CALL_JWK, account_done, ca);
 	if (err != NULL)
 		setup_fail_free(ca, err);
 	free(payload);
@@ -262,7 +263,7 @@ account_setup(struct acme_ca *ca)
 	} else if (!ca->lookup_first)
 		account_create(ca);
 	else if ((err = acme_call_start(ca, &ca->account_call, NULL,
-	    ca->new_account, "{\"onlyReturnExisting\":true}", CALL_JWK,
+	    ca->new_account, "newAccount", "{\"onlyReturnExisting\":true}", CALL_JWK,
 	    account_lookup_done, ca)) != NULL)
 		setup_fail_free(ca, err);
 }
@@ -356,6 +357,8 @@ dir_done(const struct http_response *resp, void *arg)
 
 	ca->dir_req = NULL;
 	log_debug("GET %s -> %ld", resp->url, resp->status);
+	metrics_acme_request(ca->env.metrics, ca->name, "directory",
+	    resp->error != NULL ? 0 : resp->status);
 	acme_nonce_push(ca, resp->replay_nonce);
 	acme_reply_read(&r, resp, ca->directory, 1);
 	if (r.err != NULL) {

@@ -9,6 +9,7 @@
 
 #include "acme_int.h"
 #include "log.h"
+#include "metrics.h"
 #include "validate.h"
 #include "xmalloc.h"
 
@@ -124,6 +125,8 @@ ari_done(const struct http_response *resp, void *arg)
 
 	log_msg(LOG_LVL_DEBUG, f->cert_name, "GET %s -> %ld", resp->url,
 	    resp->status);
+	metrics_acme_request(f->ca->env.metrics, f->ca->name, "renewalInfo",
+	    resp->error != NULL ? 0 : resp->status);
 	acme_reply_read(&r, resp, f->url, 1);
 	if (r.err != NULL)
 		err = xstrdup(r.err);

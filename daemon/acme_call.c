@@ -12,6 +12,7 @@
 #include "acme_int.h"
 #include "jws.h"
 #include "log.h"
+#include "metrics.h"
 #include "validate.h"
 #include "xmalloc.h"
 
@@ -35,6 +36,7 @@ struct acme_call {
 	struct acme_call	**slot;		/* owner's pointer, cleared when done */
 	const char		*cert_name;	/* for logs; owned by the order */
 	char			*url;
+	const char		*endpoint;	/* "newOrder", ...: a constant */
 	char			*payload;	/* NULL: POST-as-GET */
 	unsigned		 flags;		/* CALL_* */
 	int			 fetching_nonce; /* HEAD newNonce in flight */
@@ -485,6 +487,8 @@ call_http_done(const struct http_response *resp, void *arg)
 	    c->fetching_nonce ? "HEAD" : "POST", resp->url, resp->status,
 	    resp->error != NULL ? ": " : "",
 	    resp->error != NULL ? resp->error : "");
+	metrics_acme_request(ca->env.metrics, ca->name, c->fetching_nonce ?
+	    "newNonce" : c->endpoint, resp->error != NULL ? 0 : resp->status);
 	if ((err = acme_reply_urls_refused(ca, resp)) != NULL) {
 		call_fail(c, resp, err, ACME_FAIL_CA);
 		return;
@@ -519,8 +523,8 @@ call_http_done(const struct http_response *resp, void *arg)
 
 char *
 acme_call_start(struct acme_ca *ca, struct acme_call **slot,
-    const char *cert_name, const char *url, const char *payload,
-    unsigned flags, acme_call_cb cb, void *arg)
+    const char *cert_name, const char *url, const char *endpoint,
+    const char *payload, unsigned flags, acme_call_cb cb, void *arg)
 {
 	struct acme_call	*c;
 	enum acme_fail_class	 cls;
@@ -528,6 +532,7 @@ acme_call_start(struct acme_ca *ca, struct acme_call **slot,
 
 	c = xcalloc(1, sizeof(*c));
 	c->url = xstrdup(url);
+	c->endpoint = endpoint;
 	c->payload = payload != NULL ? xstrdup(payload) : NULL;
 	c->ca = ca;
 	c->slot = slot;

@@ -275,14 +275,16 @@ void		 acme_holds_load(struct acme_ca *);
 /* Adds a nonce from a response to the CA's pool; NULL is ignored. */
 void		 acme_nonce_push(struct acme_ca *, const char *nonce);
 /*
- * Starts a signed POST of payload (NULL: POST-as-GET) to url with flags
- * CALL_*; *slot holds the call until cb runs (always later, on the loop).
+ * Starts a signed POST of payload (NULL: POST-as-GET) to url, the ACME
+ * resource endpoint ("newOrder", "authz", ...: the metrics' label), with
+ * flags CALL_*; *slot holds the call until cb runs (always later, on the loop).
  * cert_name (for logs) must outlive the call. Returns NULL, or why the call
  * cannot start (malloc'd; cb is not called then).
  */
 char		*acme_call_start(struct acme_ca *, struct acme_call **slot,
-		    const char *cert_name, const char *url, const char *payload,
-		    unsigned flags, acme_call_cb cb, void *arg);
+		    const char *cert_name, const char *url, const char *endpoint,
+		    const char *payload, unsigned flags, acme_call_cb cb,
+		    void *arg);
 /* Cancels the call in *slot, if any, without its callback. */
 void		 acme_call_cancel(struct acme_call **slot);
 

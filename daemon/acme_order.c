@@ -603,7 +603,8 @@ static char *
 authz_send(struct acme_authz *a, const char *url, const char *payload)
 {
 	return acme_call_start(a->order->ca, &a->call, a->order->cert_name, url,
-	    payload, CALL_JSON, authz_reply, a);
+	    url == a->chall_url ? "challenge" : "authz", payload, CALL_JSON,
+	    authz_reply, a);
 }
 
 /* Starts what state next of a waits for. Returns NULL, or why it cannot. */
@@ -937,8 +938,17 @@ static char *
 order_send(struct acme_order *o, const char *url, const char *payload,
     unsigned flags)
 {
-	return acme_call_start(o->ca, &o->call, o->cert_name, url, payload,
-	    flags, order_reply, o);
+	const char	*endpoint = "order";
+
+	/* callers pass the URL fields themselves: the pointer says which */
+	if (url == o->ca->new_order)
+		endpoint = "newOrder";
+	else if (url == o->finalize_url)
+		endpoint = "finalize";
+	else if (url == o->cert_url)
+		endpoint = "certificate";
+	return acme_call_start(o->ca, &o->call, o->cert_name, url, endpoint,
+	    payload, flags, order_reply, o);
 }
 
 static char *

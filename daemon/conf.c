@@ -345,6 +345,43 @@ parse_tlsalpn01(struct cs *c, const struct ynode *n, struct conf_tlsalpn01 *t)
 		parse_listen(c, f.val[0], &t->listen);
 }
 
+/* ---- metrics ---------------------------------------------------------- */
+
+static const char *const metrics_keys[] = {
+	"listen", "certificate_series", "expiring_within"
+};
+enum { M_LISTEN, M_SERIES, M_EXPIRING };
+static const char *const series_names[] = { "failing", "all" };
+
+static void
+parse_metrics(struct cs *c, const struct ynode *n, struct conf_metrics *m)
+{
+	struct cs_fields f;
+	const char	*s;
+	char		 q[CS_QLEN];
+	int		 i;
+
+	if (cs_section(c, "metrics", n, &f, metrics_keys,
+	    NELEM(metrics_keys)) == -1)
+		return;
+	cs_require(c, n, &f, M_LISTEN);
+	if (f.val[M_LISTEN] != NULL &&
+	    (s = cs_scalar(c, "listen", f.val[M_LISTEN])) != NULL) {
+		if (valid_listen(s, 0, NULL, NULL) != NULL)
+			cs_error(c, f.val[M_LISTEN], "listen: bad address %s "
+			    "(expected \"ipv4:port\" or \"[ipv6]:port\")",
+			    cs_quote(f.val[M_LISTEN], q, sizeof(q)));
+		else
+			m->listen = xstrdup(s);
+	}
+	if (f.val[M_SERIES] != NULL && (i = cs_enum(c, "certificate_series",
+	    "series", f.val[M_SERIES], series_names,
+	    NELEM(series_names))) != -1)
+		m->series_all = i == 1;
+	get_bounded(c, "expiring_within", f.val[M_EXPIRING],
+	    CONF_MAX_METRICS_EXPIRING, 1, &m->expiring_within);
+}
+
 /*
  * A certificate whose challenge type has no section: said at load time,
  * where the file can still be fixed, not when its first order fails.
@@ -1036,10 +1073,13 @@ parse_certs(struct cs *c, const struct ynode *key, const struct ynode *n,
 
 static const char *const top_keys[] = {
 	"state_dir", "http01", "cas", "defaults", "certificates", "dns01",
-	"tlsalpn01", "live_check_interval"
+	"tlsalpn01", "live_check_interval",
+	"metrics",
 };
 enum { T_STATE_DIR, T_HTTP01, T_CAS, T_DEFAULTS, T_CERTS, T_DNS01,
-	T_TLSALPN01, T_LIVE_CHECK };
+	T_TLSALPN01, T_LIVE_CHECK,
+	T_METRICS,
+};
 
 static void
 parse_top(struct cs *c, const struct ynode *root, struct conf *conf)
@@ -1070,6 +1110,9 @@ parse_top(struct cs *c, const struct ynode *root, struct conf *conf)
 		parse_dns01(c, f.val[T_DNS01], &conf->dns01);
 	if (f.val[T_TLSALPN01] != NULL)
 		parse_tlsalpn01(c, f.val[T_TLSALPN01], &conf->tlsalpn01);
+	conf->metrics.expiring_within = CONF_DEF_METRICS_EXPIRING;
+	if (f.val[T_METRICS] != NULL && !ynode_is_null(f.val[T_METRICS]))
+		parse_metrics(c, f.val[T_METRICS], &conf->metrics);
 	if (f.val[T_CERTS] != NULL) {
 		parse_certs(c, f.key[T_CERTS], f.val[T_CERTS], conf);
 		check_solvers(c, f.val[T_CERTS], conf, f.val[T_DNS01] != NULL,
@@ -1267,6 +1310,7 @@ conf_free(struct conf *conf)
 	free(conf->http01.webroot);
 	strv_clear(&conf->dns01.hook);
 	strv_clear(&conf->tlsalpn01.listen);
+	free(conf->metrics.listen);
 	free(conf->state_dir);
 	free(conf->path);
 	free(conf);

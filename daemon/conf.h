@@ -144,6 +144,18 @@ struct conf_tlsalpn01 {
 	struct conf_strv listen;		/* "addr:port", "[v6]:port" */
 };
 
+/* Default window of metrics.expiring_within (seconds), and its longest. */
+#define CONF_DEF_METRICS_EXPIRING	(14 * 86400)
+#define CONF_MAX_METRICS_EXPIRING	(3650L * 86400)
+
+/* Prometheus exposition; listen NULL: no "metrics:" section, no listener. */
+struct conf_metrics {
+	char		*listen;		/* "addr:port" or "[v6]:port" */
+	int		 series_all;		/* certificate_series: all (else failing) */
+	long		 expiring_within;	/* s: per-certificate series also for
+						   these (certificate_series: failing) */
+};
+
 struct conf {
 	char		*path;			/* file it was read from */
 	char		*state_dir;		/* absolute; default /var/lib/renewd */
@@ -156,6 +168,7 @@ struct conf {
 	struct conf_defaults defaults;
 	struct conf_cert *certs;
 	size_t		 ncerts;
+	struct conf_metrics metrics;
 };
 
 /* All problems found in one pass, each "file:line:col: message". */

@@ -26,6 +26,7 @@
 #include "fsutil.h"
 #include "htab.h"
 #include "log.h"
+#include "metrics.h"
 #include "reload.h"
 #include "sched.h"
 #include "store.h"
@@ -207,10 +208,22 @@ delivered(struct dcert *c, const char *how)
 	c->retry_at = 0;
 	c->outcome = "delivered";
 	set_error(c, NULL);
+	metrics_delivery(c->d->env.metrics, "delivered");
 	log_msg(LOG_LVL_NOTICE, c->cfg->name, "delivered serial %s%s",
 	    c->serial, how);
 	persist(c);
 	set_state(c, DC_IDLE);
+}
+
+/* Returns outcome ("deploy failed", ...) as a metrics label value. */
+static const char *
+metrics_word(const char *outcome)
+{
+	if (strcmp(outcome, "deploy failed") == 0)
+		return "deploy_failed";
+	if (strcmp(outcome, "reload failed") == 0)
+		return "reload_failed";
+	return "not_served";
 }
 
 /* A failed attempt: logged once, persisted, retried with backoff. */
@@ -222,6 +235,7 @@ failed(struct dcert *c, const char *outcome, const char *msg)
 	dcert_stop(c);
 	c->failures++;
 	c->outcome = outcome;
+	metrics_delivery(c->d->env.metrics, metrics_word(outcome));
 	set_error(c, msg);
 	if (c->d->env.once) {
 		c->retry_at = 0;
@@ -426,6 +440,7 @@ reload_done(struct reload_client *rc, int ok, const char *msg)
 	    offsetof(struct dcert, rc));
 	char		 name[256];
 
+	metrics_service_reload(c->d->env.metrics, ok ? "ok" : "failed");
 	if (!ok) {
 		failed(c, "reload failed", msg);
 		return;

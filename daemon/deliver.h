@@ -8,12 +8,14 @@ struct event_base;
 struct store;
 struct conf_cert;
 struct deliverer;
+struct metrics;
 
 struct deliver_env {
 	struct event_base *base;
 	struct store	*store;
 	const char	*state_dir;
 	int		 once;		/* no retries: one attempt, then idle */
+	struct metrics	*metrics;	/* deliveries and reloads counted; NULL: none */
 };
 
 struct deliver_stats {

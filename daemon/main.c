@@ -29,6 +29,8 @@
 #include "http.h"
 #include "log.h"
 #include "loopstat.h"
+#include "metrics.h"
+#include "metrics_http.h"
 #include "renew.h"
 #include "sdaemon.h"
 #include "store.h"
@@ -75,6 +77,8 @@ struct ctx {
 	int			*http01_fds;	/* passed by the manager, unused yet */
 	size_t			 nhttp01_fds;
 	struct sdaemon_watchdog	*watchdog;	/* WATCHDOG=1 pings, if asked for */
+	struct metrics		*metrics;	/* the counters modules bump */
+	struct metrics_http	*metrics_http;	/* GET /metrics, if configured */
 };
 
 static int	solvers_cover(const struct ctx *, const struct conf *);
@@ -268,6 +272,7 @@ reload_apply(struct ctx *c, struct conf *conf)
 	if (conf == NULL) {
 		log_err("%s: rejected; the running inventory stays in force",
 		    c->conf_path);
+		metrics_inventory_reload(c->metrics, "rejected");
 		goto out;
 	}
 	/* the store's, not the last inventory's: that may name another one */
@@ -280,9 +285,14 @@ reload_apply(struct ctx *c, struct conf *conf)
 	if (!solvers_cover(c, conf)) {
 		log_err("%s: rejected; the running inventory stays in force",
 		    c->conf_path);
+		metrics_inventory_reload(c->metrics, "rejected");
 		conf_free(conf);
 		goto out;
 	}
+	if (metrics_http_apply(c->metrics_http, &conf->metrics, err,
+	    sizeof(err)) == -1)
+		log_err("%s; metrics stay on the running address", err);
+	metrics_inventory_reload(c->metrics, "applied");
 	renewer_apply(c->renewer, conf);
 	/* the renewer borrowed the new one's certificates: the old can go */
 	conf_free_later(c, c->conf);
@@ -565,6 +575,7 @@ setup(struct ctx *c)
 	denv.store = c->store;
 	denv.state_dir = store_path(c->store);
 	denv.once = c->once;
+	denv.metrics = c->metrics = metrics_new();
 	c->deliver = deliverer_new(&denv, on_idle, c);
 	memset(&env, 0, sizeof(env));
 	env.base = c->base;
@@ -576,7 +587,14 @@ setup(struct ctx *c)
 	env.deliver = c->deliver;
 	env.once = c->once;
 	env.loopstat = c->loopstat;
+	env.metrics = c->metrics;
 	c->renewer = renewer_new(&env, on_idle, c);
+	c->metrics_http = metrics_http_new(c->base, c->metrics, c->renewer);
+	if (metrics_http_apply(c->metrics_http, &c->conf->metrics, err,
+	    sizeof(err)) == -1) {
+		log_err("%s", err);
+		return -1;
+	}
 	renewer_apply(c->renewer, c->conf);
 	for (i = 0; i < NSIGNALS; i++) {
 		c->sig[i] = evsignal_new(c->base, handled_signals[i], on_signal, c);
@@ -611,6 +629,7 @@ teardown(struct ctx *c)
 		conf_free(rc->conf);
 		free(rc);
 	}
+	metrics_http_free(c->metrics_http);	/* its scrapes read the renewer */
 	renewer_free(c->renewer);
 	deliverer_free(c->deliver);
 	/* the orders are gone and withdrew their records: let the dels run */
@@ -622,6 +641,7 @@ teardown(struct ctx *c)
 	http_client_free(c->http);
 	store_close(c->store);
 	conf_free(c->conf);
+	metrics_free(c->metrics);	/* nothing bumps a counter any more */
 	loopstat_free(c->loopstat);
 	if (c->base != NULL)
 		event_base_free(c->base);

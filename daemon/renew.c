@@ -21,6 +21,7 @@
 #include "livecheck.h"
 #include "log.h"
 #include "loopstat.h"
+#include "metrics.h"
 #include "renew.h"
 #include "sched.h"
 #include "store.h"
@@ -106,6 +107,7 @@ struct managed {
 	const char		*reissue;	/* why a reload wants a new certificate
 						   though the live one is good; NULL */
 	char			*reissue_of;	/* the live serial it replaces */
+	time_t			 last_success;	/* the last install; 0: none yet */
 	size_t			 ca_index;	/* which of cfg->ca is being tried */
 	unsigned		 failures;	/* consecutive */
 	/* flags in one word: 100,000 of these must stay small */
@@ -695,6 +697,7 @@ cert_failed(struct managed *m)
 		store_pending_key_remove(m->r->env.store, m->cfg->name);
 	m->failures++;
 	sv_w(m)->failures = m->failures;
+	metrics_renewal(m->r->env.metrics, "failure");
 	if (m->r->env.once) {
 		saved_store(m);
 		set_state(m, MANAGED_IDLE);
@@ -1118,6 +1121,8 @@ install(struct managed *m, const char *pem, size_t len, char **why)
 		livecheck_clear(&lc);
 	}
 	m->r->issued++;
+	m->last_success = time(NULL);
+	metrics_renewal(m->r->env.metrics, "success");
 	crypto_key_free(m->new_key);	/* on disk now; the next issuance makes a new one */
 	m->new_key = NULL;
 	m->live_valid = 1;
@@ -1274,6 +1279,25 @@ order_abandon(struct managed *m, const char *error,
 	cert_issue(m);
 }
 
+/* An order's result for metrics: "valid", "abandoned", or its failure's class. */
+static const char *
+order_result(const char *error, const struct acme_failure *fail)
+{
+	if (error == NULL)
+		return "valid";
+	if (fail == NULL)
+		return "local";		/* it could not even start */
+	if (fail->gone)
+		return "abandoned";
+	switch (fail->cls) {
+	case ACME_FAIL_UNAVAILABLE:	return "unavailable";
+	case ACME_FAIL_RATE_LIMITED:	return "rate_limited";
+	case ACME_FAIL_DOMAIN:		return "domain";
+	case ACME_FAIL_LOCAL:		return "local";
+	default:			return "ca";
+	}
+}
+
 static void
 order_done(void *arg, const char *pem, size_t len, const char *error,
     const struct acme_failure *fail)
@@ -1283,6 +1307,8 @@ order_done(void *arg, const char *pem, size_t len, const char *error,
 	char		*why = NULL, *text;
 
 	m->order = NULL;
+	metrics_order(m->r->env.metrics, m->ca_index < m->cfg->ca.n ?
+	    m->cfg->ca.v[m->ca_index] : NULL, order_result(error, fail));
 	if (fail != NULL && fail->gone) {
 		order_abandon(m, error, fail);
 		return;
@@ -1776,6 +1802,7 @@ apply_cas(struct renewer *r, const struct conf *conf)
 	}
 	ae.solvers = r->env.solvers;
 	ae.nsolvers = r->env.nsolvers;
+	ae.metrics = r->env.metrics;
 	TAILQ_FOREACH(s, &r->cas, entry)
 		s->seen = 0;
 	for (i = 0; i < conf->ncas; i++) {
@@ -2022,6 +2049,7 @@ view_fill(const struct managed *m, struct renew_view *v)
 	v->ca = ci < m->cfg->ca.n ? m->cfg->ca.v[ci] : NULL;
 	v->failures = m->failures;
 	v->saved = SV(m);
+	v->last_success = m->last_success;
 	if (m->lc_ok) {
 		v->not_before = m->nb;
 		v->not_after = m->na;

@@ -13,6 +13,7 @@ struct worker_pool;
 struct deliverer;
 struct conf;
 struct renewer;
+struct metrics;
 
 /*
  * Ownership: the renewer copies env itself but borrows the objects it
@@ -34,6 +35,7 @@ struct renew_env {
 	struct deliverer	*deliver;	/* deploy, reload, verify; NULL: none */
 	int			 once;	/* no retries, no timers: one pass, then idle */
 	struct loopstat		*loopstat;	/* told when checks queue; NULL: none */
+	struct metrics		*metrics;	/* orders and renewals counted; NULL: none */
 };
 
 struct renew_stats {
@@ -89,6 +91,8 @@ struct renew_view {
 	unsigned		  failures;	/* consecutive */
 	const struct sched_state *saved;	/* last error, holds, ARI window:
 						   as in schedule.json */
+	time_t			  last_success;	/* the last install since start;
+						   0: none */
 };
 
 /* renew_view.state */

@@ -1523,6 +1523,41 @@ solver_section_errors_say_what_to_configure(void **state)
 }
 
 static void
+metrics_section_parses_and_is_checked(void **state)
+{
+	struct conf	*conf;
+
+	(void)state;
+	conf = parse_ok(CA1);
+	assert_null(conf->metrics.listen);	/* no section: no listener */
+	assert_int_equal(conf->metrics.series_all, 0);
+	assert_int_equal(conf->metrics.expiring_within, 14 * 86400);
+	conf_free(conf);
+	conf = parse_ok(CA1 "metrics: { listen: \"127.0.0.1:9568\" }\n");
+	assert_string_equal(conf->metrics.listen, "127.0.0.1:9568");
+	assert_int_equal(conf->metrics.series_all, 0);
+	assert_int_equal(conf->metrics.expiring_within, 14 * 86400);
+	conf_free(conf);
+	conf = parse_ok(CA1 "metrics:\n  listen: \"[::1]:9568\"\n"
+	    "  certificate_series: all\n  expiring_within: 30d\n");
+	assert_string_equal(conf->metrics.listen, "[::1]:9568");
+	assert_int_equal(conf->metrics.series_all, 1);
+	assert_int_equal(conf->metrics.expiring_within, 30 * 86400);
+	conf_free(conf);
+	EXPECT(CA1 "metrics: { listen: \"localhost:9568\", certificate_series: "
+	    "some, expiring_within: soon, port: 1 }\n",
+	    "t.yaml:4:20: listen: bad address \"localhost:9568\" (expected "
+	    "\"ipv4:port\" or \"[ipv6]:port\")",
+	    "t.yaml:4:58: certificate_series: unknown series \"some\" "
+	    "(expected failing or all)",
+	    "t.yaml:4:81: expiring_within: unparsable duration \"soon\" "
+	    "(expected \"auto\" or e.g. \"30d\", \"1d12h\")",
+	    "t.yaml:4:87: unknown key \"port\"");
+	EXPECT(CA1 "metrics: { certificate_series: all }\n",
+	    "t.yaml:4:10: missing required key \"listen\"");
+}
+
+static void
 delivery_equality_covers_every_setting(void **state)
 {
 	static const char base[] = CA1 "certificates:\n"
@@ -1628,6 +1663,7 @@ main(void)
 		cmocka_unit_test(solver_section_errors_say_what_to_configure),
 		cmocka_unit_test(live_check_interval_defaults_to_an_hour_and_is_bounded),
 		cmocka_unit_test(delivery_equality_covers_every_setting),
+		cmocka_unit_test(metrics_section_parses_and_is_checked),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
