@@ -10,6 +10,7 @@
 #include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -1258,16 +1259,13 @@ parse_include(struct cs *c, const struct ynode *n, struct conf_srcs *s)
 	const char	*pat;
 	size_t		 i, cnt;
 
-	/* conf_parse reads no file: no directory to resolve globs against */
-	if (!c->check_files) {
-		cs_error(c, n, "include: only in an inventory read from a file");
-		return;
-	}
 	if ((cnt = cs_items(c, "include", n)) == 0)
 		return;
 	for (i = 0; i < cnt && !c->stop; i++) {
 		it = cs_item(n, i);
-		if ((pat = cs_scalar(c, "include", it)) != NULL)
+		/* conf_parse reads no file (as check_file): the entries only */
+		if ((pat = cs_scalar(c, "include", it)) != NULL &&
+		    c->check_files)
 			include_one(c, it, pat, s);
 	}
 }
@@ -1276,10 +1274,30 @@ parse_include(struct cs *c, const struct ynode *n, struct conf_srcs *s)
 
 static const char *const top_keys[] = {
 	"state_dir", "http01", "cas", "defaults", "certificates", "dns01",
-	"tlsalpn01", "live_check_interval", "include"
+	"tlsalpn01", "live_check_interval", "include", "log_level", "log"
 };
 enum { T_STATE_DIR, T_HTTP01, T_CAS, T_DEFAULTS, T_CERTS, T_DNS01,
-	T_TLSALPN01, T_LIVE_CHECK, T_INCLUDE };
+	T_TLSALPN01, T_LIVE_CHECK, T_INCLUDE, T_LOG_LEVEL, T_LOG };
+
+/* log_level: syslog's names from error to debug (3 to 7) */
+static const char *const log_level_names[] = {
+	"error", "warning", "notice", "info", "debug"
+};
+static const char *const log_names[] = { "auto", "stderr", "journal" };
+
+static void
+parse_log(struct cs *c, const struct cs_fields *f, struct conf *conf)
+{
+	int	e;
+
+	if (f->val[T_LOG_LEVEL] != NULL && (e = cs_enum(c, "log_level",
+	    "log level", f->val[T_LOG_LEVEL], log_level_names,
+	    NELEM(log_level_names))) >= 0)
+		conf->log_level = 3 + e;
+	if (f->val[T_LOG] != NULL && (e = cs_enum(c, "log", "log target",
+	    f->val[T_LOG], log_names, NELEM(log_names))) >= 0)
+		conf->log = (enum conf_log)e;
+}
 
 static void
 parse_top(struct cs *c, const struct ynode *root, struct conf *conf,
@@ -1309,6 +1327,7 @@ parse_top(struct cs *c, const struct ynode *root, struct conf *conf,
 	conf->live_check_interval = CONF_DEF_LIVE_CHECK;
 	get_bounded(c, "live_check_interval", f.val[T_LIVE_CHECK],
 	    CONF_MAX_LIVE_CHECK, 0, &conf->live_check_interval);
+	parse_log(c, &f, conf);
 	if (f.val[T_HTTP01] != NULL)
 		parse_http01(c, f.val[T_HTTP01], &conf->http01);
 	parse_cas(c, s, conf);
@@ -1784,6 +1803,21 @@ conf_solvers_equal(const struct conf *a, const struct conf *b)
 {
 	return conf_dns01_equal(&a->dns01, &b->dns01) &&
 	    strv_equal(&a->tlsalpn01.listen, &b->tlsalpn01.listen);
+}
+
+char *
+conf_cert_domains_str(const struct conf_cert *cert)
+{
+	char	*out, *p;
+	size_t	 i, len = 1;
+
+	for (i = 0; i < cert->domains.n; i++)
+		len += strlen(cert->domains.v[i]) + 1;
+	p = out = xmalloc(len);
+	*p = '\0';
+	for (i = 0; i < cert->domains.n; i++)
+		p += sprintf(p, "%s%s", i > 0 ? " " : "", cert->domains.v[i]);
+	return out;
 }
 
 const char *

@@ -139,8 +139,17 @@ struct conf_tlsalpn01 {
 	struct conf_strv listen;		/* "addr:port", "[v6]:port" */
 };
 
+/* log: where messages go (log.h's enum log_target has the same order). */
+enum conf_log {
+	CONF_LOG_AUTO = 0,
+	CONF_LOG_STDERR,
+	CONF_LOG_JOURNAL,
+};
+
 struct conf {
 	char		*path;			/* file it was read from */
+	int		 log_level;		/* syslog priority 3..7; 0: not set */
+	enum conf_log	 log;			/* log: auto | stderr | journal */
 	char		*state_dir;		/* absolute; default /var/lib/renewd */
 	long		 live_check_interval;	/* s: each live version re-verified */
 	struct conf_http01 http01;
@@ -212,6 +221,8 @@ int		 conf_dns01_equal(const struct conf_dns01 *a,
 		    const struct conf_dns01 *b);
 /* Returns 1 if a and b configure the same dns-01 hook and tls-alpn-01 listeners. */
 int		 conf_solvers_equal(const struct conf *a, const struct conf *b);
+/* Returns the certificate's domains joined by single spaces (malloc'd). */
+char		*conf_cert_domains_str(const struct conf_cert *);
 /* Returns the inventory spelling: "ecdsa-p256", "http-01", ... */
 const char	*conf_key_type_name(enum key_type);
 const char	*conf_challenge_name(enum challenge_type);

@@ -52,6 +52,8 @@ struct ctx {
 	const char		*conf_path;
 	int			 once;
 	int			 log_level;
+	int			 log_level_given;	/* -v or --log-level: wins over
+							   the inventory's log_level */
 	int			 exit_code;
 	struct conf		*conf;
 	struct event_base	*base;
@@ -80,11 +82,12 @@ static void
 usage(FILE *f)
 {
 	fprintf(f,
-	    "usage: renewd [-tv] [-c file] [--once]\n"
+	    "usage: renewd [-tv] [-c file] [--once] [--log-level level]\n"
 	    "  -c, --config FILE    inventory (default " DEFAULT_CONF ")\n"
 	    "  -t, --check-config   validate the inventory and exit\n"
 	    "      --once           obtain what is missing or due, then exit\n"
 	    "  -v, --verbose        debug logging\n"
+	    "      --log-level L    error, warning, notice, info or debug\n"
 	    "  -V, --version        print the version and exit\n");
 }
 
@@ -255,6 +258,26 @@ conf_free_later(struct ctx *c, struct conf *conf)
 	c->retired = rc;
 }
 
+/*
+ * The inventory's log settings: its log_level unless the command line set
+ * one, and its log target. Logs a change of level (a SIGHUP's).
+ */
+static void
+log_apply(struct ctx *c, const struct conf *conf)
+{
+	int	level = c->log_level;
+
+	if (!c->log_level_given && conf->log_level != 0)
+		level = conf->log_level;
+	else if (!c->log_level_given)
+		level = LOG_LVL_INFO;
+	log_set(level, (enum log_target)conf->log);
+	if (level != c->log_level)
+		log_notice("log level %s (was %s)", log_level_name(level),
+		    log_level_name(c->log_level));
+	c->log_level = level;
+}
+
 /* Makes conf (parsed off the loop; NULL if refused) the running inventory. */
 static void
 reload_apply(struct ctx *c, struct conf *conf)
@@ -279,6 +302,7 @@ reload_apply(struct ctx *c, struct conf *conf)
 		conf_free(conf);
 		goto out;
 	}
+	log_apply(c, conf);
 	renewer_apply(c->renewer, conf);
 	/* the renewer borrowed the new one's certificates: the old can go */
 	conf_free_later(c, c->conf);
@@ -591,6 +615,7 @@ parse_args(struct ctx *c, int argc, char **argv, int *check)
 		{ "verbose",	  no_argument,	     NULL, 'v' },
 		{ "version",	  no_argument,	     NULL, 'V' },
 		{ "help",	  no_argument,	     NULL, 'h' },
+		{ "log-level",	  required_argument, NULL, 'L' },
 		{ NULL, 0, NULL, 0 }
 	};
 	int	ch;
@@ -608,6 +633,16 @@ parse_args(struct ctx *c, int argc, char **argv, int *check)
 			break;
 		case 'v':
 			c->log_level = LOG_LVL_DEBUG;
+			c->log_level_given = 1;
+			break;
+		case 'L':
+			if ((c->log_level = log_level_parse(optarg)) == -1) {
+				fprintf(stderr, "renewd: --log-level: unknown "
+				    "level \"%s\" (expected error, warning, "
+				    "notice, info or debug)\n", optarg);
+				return 2;
+			}
+			c->log_level_given = 1;
 			break;
 		case 'V':
 			printf("renewd %s\n", PACKAGE_VERSION);
@@ -654,6 +689,8 @@ main(int argc, char **argv)
 
 	if ((ctx.conf = load(ctx.conf_path, check)) == NULL)
 		return 1;
+	if (!check)
+		log_apply(&ctx, ctx.conf);
 	if (check) {
 		rc = check_issuer_roots(ctx.conf) == -1 ? 1 : 0;
 		conf_free(ctx.conf);

@@ -4,6 +4,7 @@
 #include <sys/queue.h>
 
 #include <errno.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -101,6 +102,8 @@ struct managed {
 						   certificate there ends; NULL: none */
 	struct ca_slot		*probing;	/* the CA this order probes, or NULL */
 	struct sched_state	 saved;		/* as in certs/<name>/schedule.json */
+	char			*last_order;	/* the latest order's URL, kept past
+						   its end for the journal's ORDER_URL */
 	int			 saved_loaded;	/* saved read (at the first check) */
 	int			 breaker_wait;	/* backing off because a breaker
 						   kept every CA from it */
@@ -510,6 +513,7 @@ cert_free(struct managed *m)
 	free(m->ari_id);
 	free(m->held);
 	free(m->reissue_of);
+	free(m->last_order);
 	free(m);
 }
 
@@ -846,6 +850,8 @@ order_url_known(void *arg, const char *url)
 	free(sv->order_url);
 	sv->order_ca = xstrdup(m->cfg->ca.v[m->ca_index]);
 	sv->order_url = xstrdup(url);
+	free(m->last_order);
+	m->last_order = xstrdup(url);
 	saved_store(m);
 }
 
@@ -979,6 +985,35 @@ verify_issued(struct managed *m, const char *pem, size_t len, char **leaf,
 	return why;
 }
 
+/*
+ * Logs one of m's events (issued, failed) with the journal's fields for it:
+ * the certificate, its domains, the CA and the order's URL once known.
+ */
+static void	cert_event(struct managed *, int, const char *, const char *,
+		    ...) __attribute__((format(printf, 4, 5)));
+
+static void
+cert_event(struct managed *m, int prio, const char *msgid, const char *fmt,
+    ...)
+{
+	struct log_fields f;
+	va_list		 ap;
+	char		 text[2048];
+
+	if (!log_enabled(prio))
+		return;
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	f.cert = m->cfg->name;
+	f.ca = m->ca_index < m->cfg->ca.n ? m->cfg->ca.v[m->ca_index] : NULL;
+	f.domains = conf_cert_domains_str(m->cfg);
+	f.order_url = m->last_order;
+	f.message_id = msgid;
+	log_fields(prio, &f, "%s", text);
+	free((char *)f.domains);
+}
+
 /* Logs a certificate just installed and when it falls due. */
 static void
 log_installed(struct managed *m, const struct crypto_cert_info *info,
@@ -986,7 +1021,7 @@ log_installed(struct managed *m, const struct crypto_cert_info *info,
 {
 	char	due_s[32], na_s[32];
 
-	log_msg(LOG_LVL_NOTICE, m->cfg->name,
+	cert_event(m, LOG_LVL_NOTICE, LOG_MSGID_ISSUED,
 	    "installed certificate serial %s for %zu domain(s), valid until %s, "
 	    "renewal due %s", info->serial, m->cfg->domains.n,
 	    log_fmt_time(info->not_after, na_s, sizeof(na_s)),
@@ -1131,7 +1166,8 @@ order_failed(struct managed *m, const char *error,
 	const struct conf_cert	*cfg = m->cfg;
 	enum acme_fail_class	 cls = fail != NULL ? fail->cls : ACME_FAIL_CA;
 
-	log_msg(LOG_LVL_ERR, cfg->name, "order at CA %s failed: %s (class: %s)",
+	cert_event(m, LOG_LVL_ERR, LOG_MSGID_FAILED, "order at CA %s failed: "
+	    "%s (class: %s)",
 	    cfg->ca.v[m->ca_index], error, acme_fail_class_name(cls));
 	sched_state_set_error(&m->saved, time(NULL), cfg->ca.v[m->ca_index],
 	    fail != NULL ? fail->url : NULL, fail != NULL ? fail->problem :

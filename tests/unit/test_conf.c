@@ -1089,11 +1089,11 @@ include_merges_sorted_files_and_names_both_places(void **state)
 	snprintf(path, sizeof(path), "%s/conf.d", dir);
 	assert_int_equal(mkdir(path, 0700), 0);
 	put_file(dir, "main.yaml", main_yaml, mainp, sizeof(mainp));
-	/* conf_parse has no directory to resolve a glob against */
-	EXPECT(main_yaml, "t.yaml:1:10: include: only in an inventory read "
-	    "from a file", "t.yaml:2:17: ca: unknown CA \"le\"",
+	/* conf_parse reads no file: it checks the entries only */
+	EXPECT(main_yaml, "t.yaml:2:17: ca: unknown CA \"le\"",
 	    "t.yaml:3:1: certificates: no CA to issue them; add one under "
 	    "\"cas\"");
+	EXPECT("include: [a, \"\", 3]\n", "t.yaml:1:14: include: empty string");
 
 	/* a named file must exist; an empty conf.d is fine */
 	EXPECT_LOAD(dir, mainp, "DIR/main.yaml:1:26: include: cannot open "
