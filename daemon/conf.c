@@ -476,40 +476,63 @@ parse_ca(struct cs *c, const struct ynode *n, struct conf_ca *ca,
 		parse_max_orders(c, v, ca);
 }
 
+/*
+ * Every file's list (its "certificates" if certs, else its "cas") as one:
+ * returns how many entries, their nodes in *nodes and their files in
+ * (*named)[i].file and .fileno. Each file's list is checked in that file.
+ */
+static size_t
+srcs_list(struct cs *c, const struct conf_srcs *s, int certs,
+    const struct ynode ***nodes, struct cs_named **named)
+{
+	const struct ynode *l;
+	size_t		*cnt, i, k, total = 0, at = 0;
+
+	*nodes = NULL;
+	*named = NULL;
+	cnt = xcalloc(s->n, sizeof(*cnt));
+	for (k = 0; k < s->n; k++) {
+		cs_set_file(c, s->v[k].path, (int)k);
+		if ((l = certs ? s->v[k].certs : s->v[k].cas) != NULL)
+			total += cnt[k] = cs_optlist(c, certs ? "certificates" :
+			    "cas", l);
+	}
+	cs_set_file(c, s->v[0].path, 0);
+	if (total > 0) {
+		*nodes = xcalloc(total, sizeof(**nodes));
+		*named = xcalloc(total, sizeof(**named));
+	}
+	for (k = 0; k < s->n; k++)
+		for (i = 0; i < cnt[k]; i++, at++) {
+			l = certs ? s->v[k].certs : s->v[k].cas;
+			(*nodes)[at] = l->kid[i];
+			(*named)[at].file = s->v[k].path;
+			(*named)[at].fileno = (int)k;
+		}
+	free(cnt);
+	return total;
+}
+
 /* Every file's "cas", one list: a name must be unique across the files. */
 static void
 parse_cas(struct cs *c, const struct conf_srcs *s, struct conf *conf)
 {
+	const struct ynode **nodes;
 	struct cs_named	*named;
-	size_t		*cnt, i, k, total = 0, ci = 0;
+	size_t		 i, total;
 
-	cnt = xcalloc(s->n, sizeof(*cnt));
-	for (k = 0; k < s->n; k++) {
-		cs_set_file(c, s->v[k].path, (int)k);
-		if (s->v[k].cas != NULL)
-			total += cnt[k] = cs_optlist(c, "cas",
-			    s->v[k].cas);
-	}
-	if (total == 0)
-		goto out;
+	if ((total = srcs_list(c, s, 0, &nodes, &named)) == 0)
+		return;
 	conf->cas = xcalloc(total, sizeof(*conf->cas));
 	conf->ncas = total;
-	named = xcalloc(total, sizeof(*named));
-	for (k = 0; k < s->n; k++) {
-		cs_set_file(c, s->v[k].path, (int)k);
-		for (i = 0; i < cnt[k] && !c->stop; i++, ci++) {
-			named[ci].file = s->v[k].path;
-			named[ci].fileno = (int)k;
-			parse_ca(c, s->v[k].cas->kid[i], &conf->cas[ci],
-			    &named[ci]);
-		}
+	for (i = 0; i < total && !c->stop; i++) {
+		cs_set_file(c, named[i].file, named[i].fileno);
+		parse_ca(c, nodes[i], &conf->cas[i], &named[i]);
 	}
 	cs_set_file(c, s->v[0].path, 0);
 	cs_dup_names(c, "CA", named, total);
 	free(named);
-out:
-	cs_set_file(c, s->v[0].path, 0);
-	free(cnt);
+	free(nodes);
 }
 
 /* ---- defaults --------------------------------------------------------- */
@@ -1040,42 +1063,32 @@ static void
 parse_certs(struct cs *c, const struct conf_srcs *s, struct conf *conf)
 {
 	struct certs_state st;
+	const struct ynode **nodes;
 	struct cs_named	*named;
-	size_t		*cnt, i, k, total = 0, ci = 0;
+	size_t		 i, total;
 
-	cnt = xcalloc(s->n, sizeof(*cnt));
-	for (k = 0; k < s->n; k++) {
-		cs_set_file(c, s->v[k].path, (int)k);
-		if (s->v[k].certs != NULL &&
-		    (cnt[k] = cs_optlist(c, "certificates", s->v[k].certs)) > 0 &&
-		    conf->ncas == 0)
-			cs_error(c, s->v[k].certs_key, "certificates: no CA to "
+	for (i = 0; i < s->n && conf->ncas == 0; i++) {
+		cs_set_file(c, s->v[i].path, (int)i);
+		if (s->v[i].certs != NULL && s->v[i].certs->type == Y_SEQ &&
+		    s->v[i].certs->nkid > 0)
+			cs_error(c, s->v[i].certs_key, "certificates: no CA to "
 			    "issue them; add one under \"cas\"");
-		total += cnt[k];
 	}
-	if (total == 0)
-		goto out;
+	if ((total = srcs_list(c, s, 1, &nodes, &named)) == 0)
+		return;
 	memset(&st, 0, sizeof(st));
 	conf->certs = xcalloc(total, sizeof(*conf->certs));
 	conf->ncerts = total;
-	named = xcalloc(total, sizeof(*named));
-	for (k = 0; k < s->n; k++) {
-		cs_set_file(c, s->v[k].path, (int)k);
-		for (i = 0; i < cnt[k] && !c->stop; i++, ci++) {
-			named[ci].file = s->v[k].path;
-			named[ci].fileno = (int)k;
-			parse_cert(c, s->v[k].certs->kid[i], conf, ci, &named[ci],
-			    &st);
-		}
+	for (i = 0; i < total && !c->stop; i++) {
+		cs_set_file(c, named[i].file, named[i].fileno);
+		parse_cert(c, nodes[i], conf, i, &named[i], &st);
 	}
 	cs_set_file(c, s->v[0].path, 0);
 	cs_dup_names(c, "certificate", named, total);
 	dup_domains(c, conf, &st);
 	free(st.drefs);
 	free(named);
-out:
-	cs_set_file(c, s->v[0].path, 0);
-	free(cnt);
+	free(nodes);
 }
 
 /* ---- include: conf.d ------------------------------------------------- */
@@ -1270,14 +1283,88 @@ parse_include(struct cs *c, const struct ynode *n, struct conf_srcs *s)
 	}
 }
 
+/* ---- notify ----------------------------------------------------------- */
+
+static const char *const notify_keys[] = {
+	"hooks", "on", "after_failures", "expiring_within"
+};
+enum { NT_HOOKS, NT_ON, NT_AFTER, NT_WITHIN };
+static const char *const hook_keys[] = { "exec", "timeout" };
+static const char *const notify_on_names[] = {
+	"failure", "expiring", "success"
+};
+
+/* One hook: { exec: [argv], timeout: 60s }, the argv as a reload's exec. */
+static void
+parse_hook(struct cs *c, const struct ynode *n, struct conf_hook *h)
+{
+	struct conf_reload r;
+	struct cs_fields f;
+
+	h->timeout = CONF_DEF_NOTIFY_TIMEOUT;
+	if (cs_section(c, "hooks entry", n, &f, hook_keys,
+	    NELEM(hook_keys)) == -1)
+		return;
+	cs_require(c, n, &f, 0);
+	memset(&r, 0, sizeof(r));
+	if (f.val[0] != NULL) {
+		parse_exec(c, f.val[0], &r);
+		if (r.argv.n > 0 && r.argv.n == f.val[0]->nkid)
+			check_file(c, f.val[0]->kid[0], "exec", r.argv.v[0], 1);
+		/* NULL-terminated: proc_spawn takes the vector as it is */
+		r.argv.v = xreallocarray(r.argv.v, r.argv.n + 1,
+		    sizeof(*r.argv.v));
+		r.argv.v[r.argv.n] = NULL;
+		h->argv = r.argv;
+	}
+	get_delay(c, "timeout", f.val[1], CONF_DEF_NOTIFY_TIMEOUT, &h->timeout);
+}
+
+static void
+parse_notify(struct cs *c, const struct ynode *n, struct conf_notify *nt)
+{
+	struct cs_fields f;
+	const struct ynode *v;
+	unsigned long	 u;
+	size_t		 i, cnt;
+	int		 e;
+
+	nt->on = CONF_NOTIFY_FAILURE | CONF_NOTIFY_EXPIRING;
+	nt->after_failures = CONF_DEF_NOTIFY_AFTER;
+	nt->expiring_within = CONF_DEF_NOTIFY_WINDOW;
+	if (n == NULL || cs_section(c, "notify", n, &f, notify_keys,
+	    NELEM(notify_keys)) == -1)
+		return;
+	cs_require(c, n, &f, NT_HOOKS);
+	if ((v = f.val[NT_HOOKS]) != NULL && cs_seq(c, "hooks", v) == 0) {
+		nt->hooks = xcalloc(v->nkid, sizeof(*nt->hooks));
+		nt->nhooks = v->nkid;
+		for (i = 0; i < v->nkid && !c->stop; i++)
+			parse_hook(c, v->kid[i], &nt->hooks[i]);
+	}
+	if ((v = f.val[NT_ON]) != NULL && (cnt = cs_items(c, "on", v)) > 0) {
+		nt->on = 0;
+		for (i = 0; i < cnt && !c->stop; i++)
+			if ((e = cs_enum(c, "on", "event", cs_item(v, i),
+			    notify_on_names, NELEM(notify_on_names))) >= 0)
+				nt->on |= 1U << e;
+	}
+	if (f.val[NT_AFTER] != NULL && cs_uint(c, "after_failures",
+	    f.val[NT_AFTER], 1, CONF_MAX_NOTIFY_AFTER, &u) == 0)
+		nt->after_failures = (unsigned)u;
+	get_delay(c, "expiring_within", f.val[NT_WITHIN],
+	    CONF_DEF_NOTIFY_WINDOW, &nt->expiring_within);
+}
+
 /* ---- the top level ---------------------------------------------------- */
 
 static const char *const top_keys[] = {
 	"state_dir", "http01", "cas", "defaults", "certificates", "dns01",
-	"tlsalpn01", "live_check_interval", "include", "log_level", "log"
+	"tlsalpn01", "live_check_interval", "include", "log_level", "log",
+	"notify"
 };
 enum { T_STATE_DIR, T_HTTP01, T_CAS, T_DEFAULTS, T_CERTS, T_DNS01,
-	T_TLSALPN01, T_LIVE_CHECK, T_INCLUDE, T_LOG_LEVEL, T_LOG };
+	T_TLSALPN01, T_LIVE_CHECK, T_INCLUDE, T_LOG_LEVEL, T_LOG, T_NOTIFY };
 
 /* log_level: syslog's names from error to debug (3 to 7) */
 static const char *const log_level_names[] = {
@@ -1328,6 +1415,7 @@ parse_top(struct cs *c, const struct ynode *root, struct conf *conf,
 	get_bounded(c, "live_check_interval", f.val[T_LIVE_CHECK],
 	    CONF_MAX_LIVE_CHECK, 0, &conf->live_check_interval);
 	parse_log(c, &f, conf);
+	parse_notify(c, f.val[T_NOTIFY], &conf->notify);
 	if (f.val[T_HTTP01] != NULL)
 		parse_http01(c, f.val[T_HTTP01], &conf->http01);
 	parse_cas(c, s, conf);
@@ -1533,6 +1621,9 @@ conf_free(struct conf *conf)
 	free(conf->http01.webroot);
 	strv_clear(&conf->dns01.hook);
 	strv_clear(&conf->tlsalpn01.listen);
+	for (i = 0; i < conf->notify.nhooks; i++)
+		strv_clear(&conf->notify.hooks[i].argv);
+	free(conf->notify.hooks);
 	free(conf->state_dir);
 	free(conf->path);
 	free(conf);

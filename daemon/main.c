@@ -29,6 +29,7 @@
 #include "http.h"
 #include "log.h"
 #include "loopstat.h"
+#include "notify.h"
 #include "renew.h"
 #include "store.h"
 #include "worker.h"
@@ -72,6 +73,7 @@ struct ctx {
 	struct worker_pool	*workers;
 	struct renewer		*renewer;
 	struct deliverer	*deliver;
+	struct notifier		*notify;	/* borrows conf's notify section */
 	struct event		*sig[NSIGNALS];	/* one per handled_signals[] */
 };
 
@@ -168,7 +170,7 @@ on_idle(void *arg)
 	if (!c->once || !renewer_idle(c->renewer))
 		return;
 	deliver_stats(c->deliver, &ds);
-	if (ds.busy > 0)
+	if (ds.busy > 0 || notifier_busy(c->notify) > 0)
 		return;
 	renewer_stats(c->renewer, &st);
 	c->exit_code = st.valid == st.certs && ds.failed == 0 ? 0 : 1;
@@ -303,6 +305,7 @@ reload_apply(struct ctx *c, struct conf *conf)
 		goto out;
 	}
 	log_apply(c, conf);
+	notifier_apply(c->notify, &conf->notify);
 	renewer_apply(c->renewer, conf);
 	/* the renewer borrowed the new one's certificates: the old can go */
 	conf_free_later(c, c->conf);
@@ -554,6 +557,9 @@ setup(struct ctx *c)
 	env.deliver = c->deliver;
 	env.once = c->once;
 	env.loopstat = c->loopstat;
+	c->notify = notifier_new(c->base, on_idle, c);
+	notifier_apply(c->notify, &c->conf->notify);
+	env.notify = c->notify;
 	c->renewer = renewer_new(&env, on_idle, c);
 	renewer_apply(c->renewer, c->conf);
 	for (i = 0; i < NSIGNALS; i++) {
@@ -586,6 +592,7 @@ teardown(struct ctx *c)
 		free(rc);
 	}
 	renewer_free(c->renewer);
+	notifier_free(c->notify);
 	deliverer_free(c->deliver);
 	/* the orders are gone and withdrew their records: let the dels run */
 	chall_dns_hook_drain(c->dnshook);

@@ -22,6 +22,7 @@
 #include "livecheck.h"
 #include "log.h"
 #include "loopstat.h"
+#include "notify.h"
 #include "renew.h"
 #include "sched.h"
 #include "store.h"
@@ -598,6 +599,55 @@ held_everywhere(const struct managed *m, time_t now)
 	return first;
 }
 
+/* Tells the notify hooks of one of m's events (notify.c asks cfg->on). */
+static void
+cert_notify(struct managed *m, const char *event)
+{
+	struct notify_event ev;
+	char		*domains;
+
+	domains = conf_cert_domains_str(m->cfg);
+	memset(&ev, 0, sizeof(ev));
+	ev.event = event;
+	ev.cert = m->cfg->name;
+	ev.domains = domains;
+	ev.ca = m->ca_index < m->cfg->ca.n ? m->cfg->ca.v[m->ca_index] : NULL;
+	ev.error = strcmp(event, NOTIFY_SUCCESS) != 0 ? m->saved.err_detail :
+	    NULL;
+	ev.not_after = m->lc_ok ? m->na : 0;
+	ev.failures = m->failures;
+	notify_post(m->r->env.notify, &ev);
+	free(domains);
+}
+
+/*
+ * After a failed attempt: the failure event when the streak reaches
+ * after_failures (once per streak: the count is in schedule.json, so a
+ * restart does not repeat it), the expiring one when the live certificate
+ * ends within expiring_within (once per not-after, kept there too).
+ * Sleeping certificates are not walked: failed attempts are what wakes
+ * one near its end (the backoff is at most a tenth of the time left).
+ */
+static void
+failed_notify(struct managed *m, time_t now)
+{
+	const struct conf_notify *nc;
+
+	if (m->r->env.notify == NULL)
+		return;
+	nc = notifier_conf(m->r->env.notify);
+	if (nc->nhooks == 0)
+		return;
+	if (m->failures == nc->after_failures)
+		cert_notify(m, NOTIFY_FAILURE);
+	if ((nc->on & CONF_NOTIFY_EXPIRING) && m->lc_ok && m->na != 0 &&
+	    m->na - now <= nc->expiring_within &&
+	    m->saved.notified_expiring != m->na) {
+		m->saved.notified_expiring = m->na;
+		cert_notify(m, NOTIFY_EXPIRING);
+	}
+}
+
 /*
  * After a failure: retry later on the backoff ladder (sched_retry), or
  * when the first rate limit ends if every CA holds m back.
@@ -614,6 +664,7 @@ cert_failed(struct managed *m)
 		store_pending_key_remove(m->r->env.store, m->cfg->name);
 	m->failures++;
 	m->saved.failures = m->failures;
+	failed_notify(m, now);
 	if (m->r->env.once) {
 		saved_store(m);
 		set_state(m, MANAGED_IDLE);
@@ -1061,6 +1112,7 @@ install(struct managed *m, const char *pem, size_t len, char **why)
 	crypto_key_free(m->new_key);	/* on disk now; the next issuance makes a new one */
 	m->new_key = NULL;
 	m->live_valid = 1;
+	cert_notify(m, NOTIFY_SUCCESS);	/* RENEWD_FAILURES: those it ends */
 	m->failures = 0;
 	/* the key first (as pending_drop), then the order with the rest */
 	store_pending_key_remove(m->r->env.store, m->cfg->name);

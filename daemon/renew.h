@@ -34,6 +34,7 @@ struct renew_env {
 	struct deliverer	*deliver;	/* deploy, reload, verify; NULL: none */
 	int			 once;	/* no retries, no timers: one pass, then idle */
 	struct loopstat		*loopstat;	/* told when checks queue; NULL: none */
+	struct notifier		*notify;	/* the notify hooks; NULL: none */
 };
 
 struct renew_stats {
