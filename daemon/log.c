@@ -10,6 +10,8 @@
 #include <string.h>
 #include <time.h>
 
+/* CODE_FILE= etc. would name journal_send, not the caller: left out */
+#define SD_JOURNAL_SUPPRESS_LOCATION
 #include <systemd/sd-journal.h>
 
 #include "log.h"
@@ -106,21 +108,18 @@ static int
 journal_send(int prio, const struct log_fields *f, const char *msg)
 {
 	struct iovec	 iov[8];
-	char		 b[7][1024], m[4200];
+	char		 b[7][1024], m[4100], p[4];
 	int		 n = 0;
 
+	snprintf(p, sizeof(p), "%d", prio);
 	n = field(iov, n, m, sizeof(m), "MESSAGE", msg);
-	snprintf(b[0], sizeof(b[0]), "%d", prio);
-	n = field(iov, n, b[1], sizeof(b[1]), "PRIORITY", b[0]);
-	n = field(iov, n, b[2], sizeof(b[2]), "SYSLOG_IDENTIFIER", "renewd");
-	if (f != NULL) {
-		n = field(iov, n, b[3], sizeof(b[3]), "CERT", f->cert);
-		n = field(iov, n, b[4], sizeof(b[4]), "CA", f->ca);
-		n = field(iov, n, b[5], sizeof(b[5]), "DOMAINS", f->domains);
-		n = field(iov, n, b[6], sizeof(b[6]), "ORDER_URL", f->order_url);
-		n = field(iov, n, b[0], sizeof(b[0]), "MESSAGE_ID",
-		    f->message_id);
-	}
+	n = field(iov, n, b[0], sizeof(b[0]), "PRIORITY", p);
+	n = field(iov, n, b[1], sizeof(b[1]), "SYSLOG_IDENTIFIER", "renewd");
+	n = field(iov, n, b[2], sizeof(b[2]), "CERT", f->cert);
+	n = field(iov, n, b[3], sizeof(b[3]), "CA", f->ca);
+	n = field(iov, n, b[4], sizeof(b[4]), "DOMAINS", f->domains);
+	n = field(iov, n, b[5], sizeof(b[5]), "ORDER_URL", f->order_url);
+	n = field(iov, n, b[6], sizeof(b[6]), "MESSAGE_ID", f->message_id);
 	return sd_journal_sendv(iov, n) < 0 ? -1 : 0;
 }
 
@@ -148,39 +147,37 @@ log_fields(int prio, const struct log_fields *f, const char *fmt, ...)
 static void
 log_vfields(int prio, const struct log_fields *f, const char *fmt, va_list ap)
 {
-	const char	*const *names = level_names;
-	const char	*cert = f->cert;
-	char		 line[4096];
-	int		 saved = errno, native;
-	size_t		 off = 0, text;
+	char		 msg[4000], pre[64];
+	int		 saved = errno;
+	size_t		 off = 0;
 
 	if (!log_enabled(prio))
 		return;
 	if (prio < 0 || prio > 7)
 		prio = LOG_LVL_ERR;
-	native = __atomic_load_n(&log_native, __ATOMIC_RELAXED);
-	if (native) {
-		/* the journal stamps the time and keeps the priority */
-	} else if (log_journal) {
-		off = (size_t)snprintf(line, sizeof(line), "<%d>", prio);
-	} else {
+	if (f->cert != NULL)
+		off = (size_t)snprintf(msg, sizeof(msg), "[%s] ", f->cert);
+	if (off < sizeof(msg))
+		vsnprintf(msg + off, sizeof(msg) - off, fmt, ap);
+	/* the journal stamps the time and keeps the priority itself */
+	if (__atomic_load_n(&log_native, __ATOMIC_RELAXED) &&
+	    journal_send(prio, f, msg) == 0)
+		goto out;
+	if (log_journal)
+		snprintf(pre, sizeof(pre), "<%d>", prio);
+	else {
 		struct timespec ts;
 		struct tm	tm;
 
 		clock_gettime(CLOCK_REALTIME, &ts);
 		gmtime_r(&ts.tv_sec, &tm);
-		off = strftime(line, sizeof(line), "%Y-%m-%dT%H:%M:%S", &tm);
-		off += (size_t)snprintf(line + off, sizeof(line) - off,
-		    ".%03ldZ %s: ", ts.tv_nsec / 1000000, names[prio]);
+		off = strftime(pre, sizeof(pre), "%Y-%m-%dT%H:%M:%S", &tm);
+		snprintf(pre + off, sizeof(pre) - off, ".%03ldZ %s: ",
+		    ts.tv_nsec / 1000000, level_names[prio]);
 	}
-	text = off;
-	if (cert != NULL && off < sizeof(line))
-		off += (size_t)snprintf(line + off, sizeof(line) - off, "[%s] ", cert);
-	if (off < sizeof(line))
-		vsnprintf(line + off, sizeof(line) - off, fmt, ap);
 	/* one write per line so concurrent writers never interleave mid-line */
-	if (!native || journal_send(prio, f, line + text) == -1)
-		fprintf(stderr, "%s\n", line);
+	fprintf(stderr, "%s%s\n", pre, msg);
+out:
 	errno = saved;
 }
 
