@@ -606,6 +606,9 @@ cert_notify(struct managed *m, const char *event)
 	struct notify_event ev;
 	char		*domains;
 
+	if (m->r->env.notify == NULL ||
+	    notifier_conf(m->r->env.notify)->nhooks == 0)
+		return;		/* no hooks: not even the domains joined */
 	domains = conf_cert_domains_str(m->cfg);
 	memset(&ev, 0, sizeof(ev));
 	ev.event = event;
