@@ -6,9 +6,11 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <glob.h>
 #include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -33,6 +35,30 @@
 #define CONF_DEF_MODE		0600
 
 #define NELEM(a)	(sizeof(a) / sizeof((a)[0]))
+/* Files "include:" may read (conf.d: one per site, so a fleet's worth). */
+#define CONF_MAX_INCLUDES	100000
+
+/*
+ * One file of the inventory and the top-level keys found in it: v[0] is
+ * the main file, then what "include:" matched, in order. Every file keeps
+ * its own tree, so no node is copied and errors carry its own name.
+ */
+struct conf_src {
+	char		*path;
+	struct ytree	*tree;		/* NULL for v[0]: parse_buf owns it */
+	const struct ynode *cas;	/* its "cas", or NULL */
+	const struct ynode *certs;	/* its "certificates", or NULL */
+	const struct ynode *certs_key;
+	dev_t		 dev;
+	ino_t		 ino;
+};
+
+struct conf_srcs {
+	struct conf_src	*v;
+	size_t		 n, cap;
+	const char *const *keys;	/* the top level's keys, for included */
+	size_t		 nkeys;		/* files' errors and "did you mean" */
+};
 
 static const char *const key_names[] = {
 	"ecdsa-p256", "ecdsa-p384", "rsa-2048", "rsa-3072", "rsa-4096"
@@ -387,27 +413,37 @@ parse_metrics(struct cs *c, const struct ynode *n, struct conf_metrics *m)
  * where the file can still be fixed, not when its first order fails.
  */
 static void
-check_solvers(struct cs *c, const struct ynode *certs, const struct conf *conf,
+check_solvers(struct cs *c, const struct conf_srcs *s, const struct conf *conf,
     int have_dns, int have_alpn)
 {
 	const struct conf_cert *cert;
+	const struct ynode *certs;
 	char		 q[CS_QLEN];
-	size_t		 i;
+	size_t		 i, k, ci = 0;
 
-	for (i = 0; i < conf->ncerts && i < certs->nkid && !c->stop; i++) {
-		cert = &conf->certs[i];
-		if (cert->name == NULL)
+	for (k = 0; k < s->n && !c->stop; k++) {
+		if ((certs = s->v[k].certs) == NULL || certs->type != Y_SEQ)
 			continue;
-		valid_quote(cert->name, strlen(cert->name), q, sizeof(q));
-		if (cert->challenge == CHALLENGE_DNS01 && !have_dns)
-			cs_error(c, certs->kid[i], "certificate %s uses dns-01, "
-			    "but there is no dns01 section: add "
-			    "dns01: { hook: [/path/to/hook] }", q);
-		else if (cert->challenge == CHALLENGE_TLSALPN01 && !have_alpn)
-			cs_error(c, certs->kid[i], "certificate %s uses "
-			    "tls-alpn-01, but there is no tlsalpn01 section: "
-			    "add tlsalpn01: { listen: [\"[::]:443\"] }", q);
+		cs_set_file(c, s->v[k].path, (int)k);
+		for (i = 0; i < certs->nkid && ci < conf->ncerts && !c->stop;
+		    i++, ci++) {
+			cert = &conf->certs[ci];
+			if (cert->name == NULL)
+				continue;
+			valid_quote(cert->name, strlen(cert->name), q, sizeof(q));
+			if (cert->challenge == CHALLENGE_DNS01 && !have_dns)
+				cs_error(c, certs->kid[i], "certificate %s uses "
+				    "dns-01, but there is no dns01 section: add "
+				    "dns01: { hook: [/path/to/hook] }", q);
+			else if (cert->challenge == CHALLENGE_TLSALPN01 &&
+			    !have_alpn)
+				cs_error(c, certs->kid[i], "certificate %s uses "
+				    "tls-alpn-01, but there is no tlsalpn01 "
+				    "section: add tlsalpn01: { listen: "
+				    "[\"[::]:443\"] }", q);
+		}
 	}
+	cs_set_file(c, s->v[0].path, 0);
 }
 
 /* ---- cas -------------------------------------------------------------- */
@@ -511,21 +547,63 @@ parse_ca(struct cs *c, const struct ynode *n, struct conf_ca *ca,
 		parse_max_orders(c, v, ca);
 }
 
-static void
-parse_cas(struct cs *c, const struct ynode *n, struct conf *conf)
+/*
+ * Every file's list (its "certificates" if certs, else its "cas") as one:
+ * returns how many entries, their nodes in *nodes and their files in
+ * (*named)[i].file and .fileno. Each file's list is checked in that file.
+ */
+static size_t
+srcs_list(struct cs *c, const struct conf_srcs *s, int certs,
+    const struct ynode ***nodes, struct cs_named **named)
 {
-	struct cs_named	*named;
-	size_t		 i, cnt;
+	const struct ynode *l;
+	size_t		*cnt, i, k, total = 0, at = 0;
 
-	if ((cnt = cs_optlist(c, "cas", n)) == 0)
+	*nodes = NULL;
+	*named = NULL;
+	cnt = xcalloc(s->n, sizeof(*cnt));
+	for (k = 0; k < s->n; k++) {
+		cs_set_file(c, s->v[k].path, (int)k);
+		if ((l = certs ? s->v[k].certs : s->v[k].cas) != NULL)
+			total += cnt[k] = cs_optlist(c, certs ? "certificates" :
+			    "cas", l);
+	}
+	cs_set_file(c, s->v[0].path, 0);
+	if (total > 0) {
+		*nodes = xcalloc(total, sizeof(**nodes));
+		*named = xcalloc(total, sizeof(**named));
+	}
+	for (k = 0; k < s->n; k++)
+		for (i = 0; i < cnt[k]; i++, at++) {
+			l = certs ? s->v[k].certs : s->v[k].cas;
+			(*nodes)[at] = l->kid[i];
+			(*named)[at].file = s->v[k].path;
+			(*named)[at].fileno = (int)k;
+		}
+	free(cnt);
+	return total;
+}
+
+/* Every file's "cas", one list: a name must be unique across the files. */
+static void
+parse_cas(struct cs *c, const struct conf_srcs *s, struct conf *conf)
+{
+	const struct ynode **nodes;
+	struct cs_named	*named;
+	size_t		 i, total;
+
+	if ((total = srcs_list(c, s, 0, &nodes, &named)) == 0)
 		return;
-	conf->cas = xcalloc(cnt, sizeof(*conf->cas));
-	conf->ncas = cnt;
-	named = xcalloc(cnt, sizeof(*named));
-	for (i = 0; i < cnt && !c->stop; i++)
-		parse_ca(c, n->kid[i], &conf->cas[i], &named[i]);
-	cs_dup_names(c, "CA", named, cnt);
+	conf->cas = xcalloc(total, sizeof(*conf->cas));
+	conf->ncas = total;
+	for (i = 0; i < total && !c->stop; i++) {
+		cs_set_file(c, named[i].file, named[i].fileno);
+		parse_ca(c, nodes[i], &conf->cas[i], &named[i]);
+	}
+	cs_set_file(c, s->v[0].path, 0);
+	cs_dup_names(c, "CA", named, total);
 	free(named);
+	free(nodes);
 }
 
 /* ---- defaults --------------------------------------------------------- */
@@ -846,6 +924,8 @@ parse_verify(struct cs *c, const struct ynode *n, struct conf_cert *cert)
 /* where each domain was seen, to find one domain in two certificates */
 struct dref {
 	const char	*dom;
+	const char	*file;		/* where node is: the file and its number */
+	int		 fileno;
 	size_t		 cert;
 	size_t		 seq;
 	const struct ynode *node;
@@ -857,7 +937,7 @@ struct certs_state {
 };
 
 static void
-dref_add(struct certs_state *st, const char *dom, size_t ci,
+dref_add(struct cs *c, struct certs_state *st, const char *dom, size_t ci,
     const struct ynode *node)
 {
 	struct dref	*d;
@@ -869,6 +949,8 @@ dref_add(struct certs_state *st, const char *dom, size_t ci,
 	}
 	d = &st->drefs[st->ndrefs];
 	d->dom = dom;
+	d->file = c->name;
+	d->fileno = c->fileno;
 	d->cert = ci;
 	d->seq = st->ndrefs++;
 	d->node = node;
@@ -896,7 +978,7 @@ parse_domains(struct cs *c, const struct ynode *n, struct conf_cert *cert,
 			continue;
 		}
 		strv_add(&cert->domains, norm);
-		dref_add(st, cert->domains.v[cert->domains.n - 1], ci, it);
+		dref_add(c, st, cert->domains.v[cert->domains.n - 1], ci, it);
 	}
 }
 
@@ -1013,6 +1095,8 @@ dup_domains(struct cs *c, const struct conf *conf, struct certs_state *st)
 {
 	const struct dref *d, *first = NULL;
 	const struct conf_cert *other;
+	const char	*name = c->name;
+	int		 fileno = c->fileno;
 	char		 q[CS_QLEN], qn[CS_QLEN];
 	size_t		 i;
 
@@ -1027,62 +1111,362 @@ dup_domains(struct cs *c, const struct conf *conf, struct certs_state *st)
 			continue;
 		}
 		valid_quote(d->dom, strlen(d->dom), q, sizeof(q));
-		if (d->cert == first->cert) {
+		cs_set_file(c, d->file, d->fileno);
+		other = &conf->certs[first->cert];
+		if (other->name != NULL)
+			valid_quote(other->name, strlen(other->name), qn,
+			    sizeof(qn));
+		if (d->cert == first->cert)
 			cs_error(c, d->node, "domains: domain %s is listed "
 			    "twice", q);
-			continue;
-		}
-		other = &conf->certs[first->cert];
-		cs_error(c, d->node, "domains: domain %s is already in "
-		    "certificate %s (line %d)", q, other->name == NULL ?
-		    "(unnamed)" : valid_quote(other->name, strlen(other->name),
-		    qn, sizeof(qn)), other->line);
+		else if (d->fileno == first->fileno)
+			cs_error(c, d->node, "domains: domain %s is already in "
+			    "certificate %s (line %d)", q, other->name == NULL ?
+			    "(unnamed)" : qn, other->line);
+		else
+			cs_error(c, d->node, "domains: domain %s is already in "
+			    "certificate %s at %s:%d", q, other->name == NULL ?
+			    "(unnamed)" : qn, first->file, other->line);
 	}
+	cs_set_file(c, name, fileno);
 }
 
+/* Every file's "certificates", one list: names and domains unique across them. */
 static void
-parse_certs(struct cs *c, const struct ynode *key, const struct ynode *n,
-    struct conf *conf)
+parse_certs(struct cs *c, const struct conf_srcs *s, struct conf *conf)
 {
 	struct certs_state st;
+	const struct ynode **nodes;
 	struct cs_named	*named;
-	size_t		 i, cnt;
+	size_t		 i, total;
 
-	if ((cnt = cs_optlist(c, "certificates", n)) == 0)
+	for (i = 0; i < s->n && conf->ncas == 0; i++) {
+		cs_set_file(c, s->v[i].path, (int)i);
+		if (s->v[i].certs != NULL && s->v[i].certs->type == Y_SEQ &&
+		    s->v[i].certs->nkid > 0)
+			cs_error(c, s->v[i].certs_key, "certificates: no CA to "
+			    "issue them; add one under \"cas\"");
+	}
+	if ((total = srcs_list(c, s, 1, &nodes, &named)) == 0)
 		return;
-	if (conf->ncas == 0)
-		cs_error(c, key, "certificates: no CA to issue them; add one "
-		    "under \"cas\"");
 	memset(&st, 0, sizeof(st));
-	conf->certs = xcalloc(cnt, sizeof(*conf->certs));
-	conf->ncerts = cnt;
-	named = xcalloc(cnt, sizeof(*named));
-	for (i = 0; i < cnt && !c->stop; i++)
-		parse_cert(c, n->kid[i], conf, i, &named[i], &st);
-	cs_dup_names(c, "certificate", named, cnt);
+	conf->certs = xcalloc(total, sizeof(*conf->certs));
+	conf->ncerts = total;
+	for (i = 0; i < total && !c->stop; i++) {
+		cs_set_file(c, named[i].file, named[i].fileno);
+		parse_cert(c, nodes[i], conf, i, &named[i], &st);
+	}
+	cs_set_file(c, s->v[0].path, 0);
+	cs_dup_names(c, "certificate", named, total);
 	dup_domains(c, conf, &st);
 	free(st.drefs);
 	free(named);
+	free(nodes);
 	/* the name and domain references are gone: now the strings can move */
-	for (i = 0; i < cnt; i++)
+	for (i = 0; i < total; i++)
 		if (conf->certs[i].name != NULL && conf->certs[i].domains.n > 0)
 			cert_pack(&conf->certs[i]);
+}
+
+/* ---- include: conf.d ------------------------------------------------- */
+
+static char	*read_capped(int, const char *, size_t *, struct conf_errors *);
+
+/* Adds a file to s; returns it, or NULL if the same file is there already. */
+static struct conf_src *
+src_add(struct conf_srcs *s, const char *path, const struct stat *st)
+{
+	size_t	i;
+
+	for (i = 0; i < s->n; i++)
+		if (s->v[i].dev == st->st_dev && s->v[i].ino == st->st_ino)
+			return NULL;	/* two globs, or the main file: read once */
+	if (s->n == s->cap) {
+		s->cap = s->cap ? s->cap * 2 : 8;
+		s->v = xreallocarray(s->v, s->cap, sizeof(*s->v));
+	}
+	memset(&s->v[s->n], 0, sizeof(s->v[s->n]));
+	s->v[s->n].path = xstrdup(path);
+	s->v[s->n].dev = st->st_dev;
+	s->v[s->n].ino = st->st_ino;
+	return &s->v[s->n++];
+}
+
+static void
+srcs_free(struct conf_srcs *s)
+{
+	size_t	i;
+
+	for (i = 0; i < s->n; i++) {
+		free(s->v[i].path);
+		ytree_free(s->v[i].tree);
+	}
+	free(s->v);
+	memset(s, 0, sizeof(*s));
+}
+
+/* An included file's top level: "cas" and "certificates", nothing global. */
+static void
+include_top(struct cs *c, const struct conf_srcs *s, struct conf_src *src)
+{
+	const struct ynode *root = ytree_root(src->tree);
+	const char *const *keys = s->keys;
+	struct cs_fields f;
+	size_t		 i;
+
+	cs_fields_init(&f, keys, s->nkeys);
+	if (root == NULL || ynode_is_null(root))
+		return;
+	if (root->type != Y_MAP) {
+		cs_error(c, root, "expected a mapping at the top level, got %s",
+		    ynode_type_name(root));
+		return;
+	}
+	cs_collect(c, root, &f, 1);
+	for (i = 0; i < s->nkeys; i++) {
+		if (f.key[i] == NULL)
+			continue;
+		if (strcmp(keys[i], "cas") == 0)
+			src->cas = f.val[i];
+		else if (strcmp(keys[i], "certificates") == 0) {
+			src->certs = f.val[i];
+			src->certs_key = f.key[i];
+		} else
+			cs_error(c, f.key[i], "%s: not allowed in an included "
+			    "file, which may hold only \"cas\" and "
+			    "\"certificates\"; set it in %s", keys[i],
+			    s->v[0].path);
+	}
+}
+
+/* Reads one included file (at: its "include" entry) into s. */
+static void
+include_file(struct cs *c, const struct ynode *at, const char *path,
+    struct conf_srcs *s)
+{
+	struct conf_errors errs = { NULL, 0 };
+	struct conf_src	*src;
+	struct yerror	 yerr;
+	struct stat	 st;
+	char		*buf = NULL;
+	size_t		 len, i;
+	int		 fd;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK)) ==
+	    -1 || fstat(fd, &st) == -1) {
+		cs_error(c, at, "include: cannot open %s: %s", path,
+		    strerror(errno));
+		goto out;
+	}
+	if (s->n > CONF_MAX_INCLUDES) {
+		cs_error(c, at, "include: more than %d files; refusing",
+		    CONF_MAX_INCLUDES);
+		goto out;
+	}
+	if ((src = src_add(s, path, &st)) == NULL)
+		goto out;
+	if ((buf = read_capped(fd, path, &len, &errs)) == NULL) {
+		for (i = 0; i < errs.n; i++)
+			cs_error(c, at, "include: %s", errs.msg[i]);
+		goto out;
+	}
+	cs_set_file(c, src->path, (int)(s->n - 1));
+	if ((src->tree = ytree_load(buf, len, &yerr)) == NULL)
+		cs_error_at(c, yerr.line, yerr.col, "%s", yerr.msg);
+	else
+		include_top(c, s, src);
+	cs_set_file(c, s->v[0].path, 0);
+out:
+	if (fd != -1)
+		close(fd);
+	free(buf);
+	conf_errors_clear(&errs);
+}
+
+/* Returns pattern with the glob characters of its first dlen bytes escaped. */
+static char *
+glob_escape(const char *pattern, size_t dlen)
+{
+	char	*out, *p;
+	size_t	 i;
+
+	p = out = xmalloc(strlen(pattern) * 2 + 1);
+	for (i = 0; pattern[i] != '\0'; i++) {
+		if (i < dlen && strchr("*?[]\\", pattern[i]) != NULL)
+			*p++ = '\\';
+		*p++ = pattern[i];
+	}
+	*p = '\0';
+	return out;
+}
+
+/*
+ * One "include" entry: a path (which must exist) or a glob (which may
+ * match nothing: an empty conf.d), relative to the main file's directory.
+ */
+static void
+include_one(struct cs *c, const struct ynode *it, const char *pat,
+    struct conf_srcs *s)
+{
+	const char	*main_path = s->v[0].path, *slash;
+	char		*path, *escaped;
+	size_t		 dlen = 0, i;
+	glob_t		 g;
+	int		 rc;
+
+	slash = strrchr(main_path, '/');
+	if (pat[0] == '/')
+		path = xstrdup(pat);
+	else if (slash == NULL)
+		path = xstrdup(pat);
+	else {
+		dlen = (size_t)(slash - main_path) + 1;
+		path = xasprintf("%.*s%s", (int)dlen, main_path, pat);
+	}
+	if (strpbrk(pat, "*?[") == NULL) {
+		include_file(c, it, path, s);
+		free(path);
+		return;
+	}
+	escaped = glob_escape(path, dlen);
+	memset(&g, 0, sizeof(g));
+	if ((rc = glob(escaped, 0, NULL, &g)) == 0) {
+		/* glob sorts the names: the files are read in a fixed order */
+		for (i = 0; i < g.gl_pathc && !c->stop; i++)
+			include_file(c, it, g.gl_pathv[i], s);
+	} else if (rc != GLOB_NOMATCH)
+		cs_error(c, it, "include: cannot read the directory of %s",
+		    path);
+	globfree(&g);
+	free(escaped);
+	free(path);
+}
+
+static void
+parse_include(struct cs *c, const struct ynode *n, struct conf_srcs *s)
+{
+	const struct ynode *it;
+	const char	*pat;
+	size_t		 i, cnt;
+
+	if ((cnt = cs_items(c, "include", n)) == 0)
+		return;
+	for (i = 0; i < cnt && !c->stop; i++) {
+		it = cs_item(n, i);
+		/* conf_parse reads no file (as check_file): the entries only */
+		if ((pat = cs_scalar(c, "include", it)) != NULL &&
+		    c->check_files)
+			include_one(c, it, pat, s);
+	}
+}
+
+/* ---- notify ----------------------------------------------------------- */
+
+static const char *const notify_keys[] = {
+	"hooks", "on", "after_failures", "expiring_within"
+};
+enum { NT_HOOKS, NT_ON, NT_AFTER, NT_WITHIN };
+static const char *const hook_keys[] = { "exec", "timeout" };
+static const char *const notify_on_names[] = {
+	"failure", "expiring", "success"
+};
+
+/* One hook: { exec: [argv], timeout: 60s }, the argv as a reload's exec. */
+static void
+parse_hook(struct cs *c, const struct ynode *n, struct conf_hook *h)
+{
+	struct conf_reload r;
+	struct cs_fields f;
+
+	h->timeout = CONF_DEF_NOTIFY_TIMEOUT;
+	if (cs_section(c, "hooks entry", n, &f, hook_keys,
+	    NELEM(hook_keys)) == -1)
+		return;
+	cs_require(c, n, &f, 0);
+	memset(&r, 0, sizeof(r));
+	if (f.val[0] != NULL) {
+		parse_exec(c, f.val[0], &r);
+		if (r.argv.n > 0 && r.argv.n == f.val[0]->nkid)
+			check_file(c, f.val[0]->kid[0], "exec", r.argv.v[0], 1);
+		/* NULL-terminated: proc_spawn takes the vector as it is */
+		r.argv.v = xreallocarray(r.argv.v, r.argv.n + 1,
+		    sizeof(*r.argv.v));
+		r.argv.v[r.argv.n] = NULL;
+		h->argv = r.argv;
+	}
+	get_delay(c, "timeout", f.val[1], CONF_DEF_NOTIFY_TIMEOUT, &h->timeout);
+}
+
+static void
+parse_notify(struct cs *c, const struct ynode *n, struct conf_notify *nt)
+{
+	struct cs_fields f;
+	const struct ynode *v;
+	unsigned long	 u;
+	size_t		 i, cnt;
+	int		 e;
+
+	nt->on = CONF_NOTIFY_FAILURE | CONF_NOTIFY_EXPIRING;
+	nt->after_failures = CONF_DEF_NOTIFY_AFTER;
+	nt->expiring_within = CONF_DEF_NOTIFY_WINDOW;
+	if (n == NULL || cs_section(c, "notify", n, &f, notify_keys,
+	    NELEM(notify_keys)) == -1)
+		return;
+	cs_require(c, n, &f, NT_HOOKS);
+	if ((v = f.val[NT_HOOKS]) != NULL && cs_seq(c, "hooks", v) == 0) {
+		nt->hooks = xcalloc(v->nkid, sizeof(*nt->hooks));
+		nt->nhooks = v->nkid;
+		for (i = 0; i < v->nkid && !c->stop; i++)
+			parse_hook(c, v->kid[i], &nt->hooks[i]);
+	}
+	if ((v = f.val[NT_ON]) != NULL && (cnt = cs_items(c, "on", v)) > 0) {
+		nt->on = 0;
+		for (i = 0; i < cnt && !c->stop; i++)
+			if ((e = cs_enum(c, "on", "event", cs_item(v, i),
+			    notify_on_names, NELEM(notify_on_names))) >= 0)
+				nt->on |= 1U << e;
+	}
+	if (f.val[NT_AFTER] != NULL && cs_uint(c, "after_failures",
+	    f.val[NT_AFTER], 1, CONF_MAX_NOTIFY_AFTER, &u) == 0)
+		nt->after_failures = (unsigned)u;
+	get_delay(c, "expiring_within", f.val[NT_WITHIN],
+	    CONF_DEF_NOTIFY_WINDOW, &nt->expiring_within);
 }
 
 /* ---- the top level ---------------------------------------------------- */
 
 static const char *const top_keys[] = {
 	"state_dir", "http01", "cas", "defaults", "certificates", "dns01",
-	"tlsalpn01", "live_check_interval",
-	"metrics",
+	"tlsalpn01", "live_check_interval", "include", "log_level", "log",
+	"notify", "metrics"
 };
 enum { T_STATE_DIR, T_HTTP01, T_CAS, T_DEFAULTS, T_CERTS, T_DNS01,
-	T_TLSALPN01, T_LIVE_CHECK,
-	T_METRICS,
+	T_TLSALPN01, T_LIVE_CHECK, T_INCLUDE, T_LOG_LEVEL, T_LOG, T_NOTIFY,
+	T_METRICS };
+
+/* log_level: syslog's names from error to debug (3 to 7) */
+static const char *const log_level_names[] = {
+	"error", "warning", "notice", "info", "debug"
 };
+static const char *const log_names[] = { "auto", "stderr", "journal" };
 
 static void
-parse_top(struct cs *c, const struct ynode *root, struct conf *conf)
+parse_log(struct cs *c, const struct cs_fields *f, struct conf *conf)
+{
+	int	e;
+
+	if (f->val[T_LOG_LEVEL] != NULL && (e = cs_enum(c, "log_level",
+	    "log level", f->val[T_LOG_LEVEL], log_level_names,
+	    NELEM(log_level_names))) >= 0)
+		conf->log_level = 3 + e;
+	if (f->val[T_LOG] != NULL && (e = cs_enum(c, "log", "log target",
+	    f->val[T_LOG], log_names, NELEM(log_names))) >= 0)
+		conf->log = (enum conf_log)e;
+}
+
+static void
+parse_top(struct cs *c, const struct ynode *root, struct conf *conf,
+    struct conf_srcs *s)
 {
 	struct cs_fields f;
 
@@ -1094,6 +1478,13 @@ parse_top(struct cs *c, const struct ynode *root, struct conf *conf)
 		else
 			cs_collect(c, root, &f, 1);
 	}
+	s->v[0].cas = f.val[T_CAS];
+	s->v[0].certs = f.val[T_CERTS];
+	s->v[0].certs_key = f.key[T_CERTS];
+	s->keys = top_keys;
+	s->nkeys = NELEM(top_keys);
+	if (f.val[T_INCLUDE] != NULL)
+		parse_include(c, f.val[T_INCLUDE], s);
 	/* fixed order: certificates need defaults, which need cas */
 	if (f.val[T_STATE_DIR] != NULL)
 		cs_abspath(c, "state_dir", f.val[T_STATE_DIR],
@@ -1101,10 +1492,11 @@ parse_top(struct cs *c, const struct ynode *root, struct conf *conf)
 	conf->live_check_interval = CONF_DEF_LIVE_CHECK;
 	get_bounded(c, "live_check_interval", f.val[T_LIVE_CHECK],
 	    CONF_MAX_LIVE_CHECK, 0, &conf->live_check_interval);
+	parse_log(c, &f, conf);
+	parse_notify(c, f.val[T_NOTIFY], &conf->notify);
 	if (f.val[T_HTTP01] != NULL)
 		parse_http01(c, f.val[T_HTTP01], &conf->http01);
-	if (f.val[T_CAS] != NULL)
-		parse_cas(c, f.val[T_CAS], conf);
+	parse_cas(c, s, conf);
 	parse_defaults(c, f.val[T_DEFAULTS], conf);
 	if (f.val[T_DNS01] != NULL)
 		parse_dns01(c, f.val[T_DNS01], &conf->dns01);
@@ -1113,11 +1505,9 @@ parse_top(struct cs *c, const struct ynode *root, struct conf *conf)
 	conf->metrics.expiring_within = CONF_DEF_METRICS_EXPIRING;
 	if (f.val[T_METRICS] != NULL && !ynode_is_null(f.val[T_METRICS]))
 		parse_metrics(c, f.val[T_METRICS], &conf->metrics);
-	if (f.val[T_CERTS] != NULL) {
-		parse_certs(c, f.key[T_CERTS], f.val[T_CERTS], conf);
-		check_solvers(c, f.val[T_CERTS], conf, f.val[T_DNS01] != NULL,
-		    f.val[T_TLSALPN01] != NULL);
-	}
+	parse_certs(c, s, conf);
+	check_solvers(c, s, conf, f.val[T_DNS01] != NULL,
+	    f.val[T_TLSALPN01] != NULL);
 	if (conf->state_dir == NULL)
 		conf->state_dir = xstrdup(CONF_DEF_STATE_DIR);
 	/* none given, or all bad (and reported): the default */
@@ -1132,16 +1522,18 @@ parse_top(struct cs *c, const struct ynode *root, struct conf *conf)
 
 /* conf_parse; with check_files, the files it names must be there (check_file). */
 static struct conf *
-parse_buf(const char *name, const char *buf, size_t len, int check_files,
-    struct conf_errors *errs)
+parse_buf(const char *name, const char *buf, size_t len,
+    const struct stat *self, struct conf_errors *errs)
 {
+	static const struct stat none;
 	struct cs	 c;
 	struct yerror	 yerr;
 	struct ytree	*tree = NULL;
 	struct conf	*conf = NULL;
+	struct conf_srcs srcs = { NULL, 0, 0, NULL, 0 };
 
 	cs_init(&c, name != NULL ? name : "(inventory)");
-	c.check_files = check_files;
+	c.check_files = self != NULL;
 	if (len > CONF_MAX_FILE) {
 		cs_errs_add(errs, "%s: larger than %d bytes; refusing", c.name,
 		    CONF_MAX_FILE);
@@ -1149,17 +1541,19 @@ parse_buf(const char *name, const char *buf, size_t len, int check_files,
 	}
 	conf = xcalloc(1, sizeof(*conf));
 	conf->path = xstrdup(c.name);
+	src_add(&srcs, c.name, self != NULL ? self : &none);
 	tree = ytree_load(buf == NULL ? "" : buf, buf == NULL ? 0 : len, &yerr);
 	if (tree == NULL)
 		cs_error_at(&c, yerr.line, yerr.col, "%s", yerr.msg);
 	else
-		parse_top(&c, ytree_root(tree), conf);
+		parse_top(&c, ytree_root(tree), conf, &srcs);
 	if (cs_report(&c, errs) > 0) {
 		conf_free(conf);
 		conf = NULL;
 	}
 out:
 	cs_clear(&c);
+	srcs_free(&srcs);	/* after cs_report: the errors name its files */
 	ytree_free(tree);
 	return conf;
 }
@@ -1168,7 +1562,7 @@ struct conf *
 conf_parse(const char *name, const char *buf, size_t len,
     struct conf_errors *errs)
 {
-	return parse_buf(name, buf, len, 0, errs);
+	return parse_buf(name, buf, len, NULL, errs);
 }
 
 /* Returns all of fd (*lenp bytes), or NULL after adding to errs. */
@@ -1229,6 +1623,7 @@ struct conf *
 conf_load(const char *path, struct conf_errors *errs)
 {
 	struct conf	*conf = NULL;
+	struct stat	 st;
 	char		*buf;
 	size_t		 len;
 	int		 fd;
@@ -1239,8 +1634,10 @@ conf_load(const char *path, struct conf_errors *errs)
 		cs_errs_add(errs, "%s: cannot open: %s", path, strerror(errno));
 		return NULL;
 	}
-	if ((buf = read_capped(fd, path, &len, errs)) != NULL)
-		conf = parse_buf(path, buf, len, 1, errs);
+	/* st: an include that matches this file again is skipped */
+	if ((buf = read_capped(fd, path, &len, errs)) != NULL &&
+	    fstat(fd, &st) == 0)
+		conf = parse_buf(path, buf, len, &st, errs);
 	free(buf);
 	close(fd);
 	return conf;
@@ -1311,6 +1708,9 @@ conf_free(struct conf *conf)
 	strv_clear(&conf->dns01.hook);
 	strv_clear(&conf->tlsalpn01.listen);
 	free(conf->metrics.listen);
+	for (i = 0; i < conf->notify.nhooks; i++)
+		strv_clear(&conf->notify.hooks[i].argv);
+	free(conf->notify.hooks);
 	free(conf->state_dir);
 	free(conf->path);
 	free(conf);
@@ -1581,6 +1981,21 @@ conf_solvers_equal(const struct conf *a, const struct conf *b)
 {
 	return conf_dns01_equal(&a->dns01, &b->dns01) &&
 	    strv_equal(&a->tlsalpn01.listen, &b->tlsalpn01.listen);
+}
+
+char *
+conf_cert_domains_str(const struct conf_cert *cert)
+{
+	char	*out, *p;
+	size_t	 i, len = 1;
+
+	for (i = 0; i < cert->domains.n; i++)
+		len += strlen(cert->domains.v[i]) + 1;
+	p = out = xmalloc(len);
+	*p = '\0';
+	for (i = 0; i < cert->domains.n; i++)
+		p += sprintf(p, "%s%s", i > 0 ? " " : "", cert->domains.v[i]);
+	return out;
 }
 
 const char *

@@ -156,8 +156,42 @@ struct conf_metrics {
 						   these (certificate_series: failing) */
 };
 
+/* notify: which events run the hooks (conf_notify.on bits). */
+#define CONF_NOTIFY_FAILURE	0x1	/* after_failures failed attempts in a row */
+#define CONF_NOTIFY_EXPIRING	0x2	/* a failed attempt within expiring_within */
+#define CONF_NOTIFY_SUCCESS	0x4	/* a certificate was installed */
+#define CONF_DEF_NOTIFY_AFTER	3
+#define CONF_MAX_NOTIFY_AFTER	1000
+#define CONF_DEF_NOTIFY_WINDOW	(7 * 86400L)
+#define CONF_DEF_NOTIFY_TIMEOUT	60
+
+/* One notify hook: argv (argv.v[0] absolute), run without a shell. */
+struct conf_hook {
+	struct conf_strv argv;
+	long		 timeout;		/* seconds */
+};
+
+/* notify: hooks told when something needs a human; nhooks 0: none. */
+struct conf_notify {
+	struct conf_hook *hooks;
+	size_t		 nhooks;
+	unsigned	 on;			/* CONF_NOTIFY_* bits */
+	unsigned	 after_failures;	/* the failure event's streak */
+	long		 expiring_within;	/* seconds before not-after */
+};
+
+/* log: where messages go (log.h's enum log_target has the same order). */
+enum conf_log {
+	CONF_LOG_AUTO = 0,
+	CONF_LOG_STDERR,
+	CONF_LOG_JOURNAL,
+};
+
 struct conf {
 	char		*path;			/* file it was read from */
+	int		 log_level;		/* syslog priority 3..7; 0: not set */
+	enum conf_log	 log;			/* log: auto | stderr | journal */
+	struct conf_notify notify;
 	char		*state_dir;		/* absolute; default /var/lib/renewd */
 	long		 live_check_interval;	/* s: each live version re-verified */
 	struct conf_http01 http01;
@@ -230,6 +264,8 @@ int		 conf_dns01_equal(const struct conf_dns01 *a,
 		    const struct conf_dns01 *b);
 /* Returns 1 if a and b configure the same dns-01 hook and tls-alpn-01 listeners. */
 int		 conf_solvers_equal(const struct conf *a, const struct conf *b);
+/* Returns the certificate's domains joined by single spaces (malloc'd). */
+char		*conf_cert_domains_str(const struct conf_cert *);
 /* Returns the inventory spelling: "ecdsa-p256", "http-01", ... */
 const char	*conf_key_type_name(enum key_type);
 const char	*conf_challenge_name(enum challenge_type);

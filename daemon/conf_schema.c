@@ -15,6 +15,8 @@
 #define CS_MAX_MERGE_DEPTH	16	/* "<<" of a "<<" of a ... */
 
 struct cs_err {
+	const char	*file;		/* c->name when it was recorded */
+	int		 fileno;	/* c->fileno then: files sort in read order */
 	int		 line, col;
 	size_t		 seq;
 	int		 last;		/* "too many errors" stays at the end */
@@ -28,6 +30,13 @@ cs_init(struct cs *c, const char *name)
 {
 	memset(c, 0, sizeof(*c));
 	c->name = name;
+}
+
+void
+cs_set_file(struct cs *c, const char *name, int fileno)
+{
+	c->name = name;
+	c->fileno = fileno;
 }
 
 static void cs_verror(struct cs *, int, int, const char *, va_list)
@@ -44,7 +53,8 @@ cs_verror(struct cs *c, int line, int col, const char *fmt, va_list ap)
 	msg = xvasprintf(fmt, ap);
 	/* a node shared through aliases would otherwise repeat its errors */
 	for (i = 0; i < c->nerr; i++) {
-		if (c->err[i].line == line && c->err[i].col == col &&
+		if (c->err[i].fileno == c->fileno &&
+		    c->err[i].line == line && c->err[i].col == col &&
 		    strcmp(c->err[i].msg, msg) == 0) {
 			free(msg);
 			return;
@@ -59,6 +69,8 @@ cs_verror(struct cs *c, int line, int col, const char *fmt, va_list ap)
 		c->caperr = c->caperr ? c->caperr * 2 : 16;
 		c->err = xreallocarray(c->err, c->caperr, sizeof(*c->err));
 	}
+	c->err[c->nerr].file = c->name;
+	c->err[c->nerr].fileno = c->fileno;
 	c->err[c->nerr].line = line;
 	c->err[c->nerr].col = col;
 	c->err[c->nerr].seq = c->seq++;
@@ -94,6 +106,8 @@ cmp_err(const void *a, const void *b)
 
 	if (x->last != y->last)
 		return x->last - y->last;
+	if (x->fileno != y->fileno)
+		return x->fileno < y->fileno ? -1 : 1;
 	if (x->line != y->line)
 		return x->line < y->line ? -1 : 1;
 	if (x->col != y->col)
@@ -110,7 +124,7 @@ cs_report(struct cs *c, struct conf_errors *errs)
 	if (c->nerr > 1)
 		qsort(c->err, c->nerr, sizeof(*c->err), cmp_err);
 	for (i = 0; i < c->nerr; i++)
-		cs_errs_add(errs, "%s:%d:%d: %s", c->name, c->err[i].line,
+		cs_errs_add(errs, "%s:%d:%d: %s", c->err[i].file, c->err[i].line,
 		    c->err[i].col, c->err[i].msg);
 	return c->nerr;
 }
@@ -535,6 +549,8 @@ cs_dup_names(struct cs *c, const char *what, const struct cs_named *named,
     size_t n)
 {
 	const struct cs_named **sorted;
+	const char	*name = c->name;
+	int		 fileno = c->fileno;
 	size_t		 i, k = 0, first = 0;
 	char		 q[CS_QLEN];
 
@@ -549,9 +565,20 @@ cs_dup_names(struct cs *c, const char *what, const struct cs_named *named,
 			first = i;
 			continue;
 		}
-		cs_error(c, sorted[i]->node, "duplicate %s name %s (first at "
-		    "line %d)", what, valid_quote(sorted[i]->name,
-		    strlen(sorted[i]->name), q, sizeof(q)), sorted[first]->line);
+		valid_quote(sorted[i]->name, strlen(sorted[i]->name), q,
+		    sizeof(q));
+		if (sorted[i]->file == NULL ||
+		    sorted[i]->fileno == sorted[first]->fileno) {
+			cs_error(c, sorted[i]->node, "duplicate %s name %s "
+			    "(first at line %d)", what, q, sorted[first]->line);
+			continue;
+		}
+		/* conf.d: the other place is in another file; name both */
+		cs_set_file(c, sorted[i]->file, sorted[i]->fileno);
+		cs_error(c, sorted[i]->node, "%s %s already defined at %s:%d:%d",
+		    what, q, sorted[first]->file, sorted[first]->node->line,
+		    sorted[first]->node->col);
 	}
+	cs_set_file(c, name, fileno);
 	free(sorted);
 }

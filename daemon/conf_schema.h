@@ -19,13 +19,14 @@
 
 #define CS_QLEN		96	/* buffer for quoted user text in messages */
 #define CS_MAX_ERRORS	100
-#define CS_MAX_FIELDS	12
+#define CS_MAX_FIELDS	16
 
 struct cs_err;
 
 /* One walk over one file: the problems found so far. */
 struct cs {
 	const char	*name;		/* the file, for messages */
+	int		 fileno;	/* its place among the files read (include) */
 	struct cs_err	*err;
 	size_t		 nerr, caperr, seq;
 	int		 stop;		/* too many errors: walk no further */
@@ -34,6 +35,8 @@ struct cs {
 
 /* Starts a walk over the file called name. */
 void		 cs_init(struct cs *, const char *name);
+/* Makes name (kept until cs_report) the file of the problems recorded next. */
+void		 cs_set_file(struct cs *, const char *name, int fileno);
 /* Records a problem at line:col (once, however many aliases reach it). */
 void		 cs_error_at(struct cs *, int line, int col, const char *fmt, ...)
 		    __attribute__((format(printf, 4, 5)));
@@ -113,6 +116,8 @@ struct cs_named {
 	const char	   *name;	/* NULL: the entry's name was bad */
 	const struct ynode *node;	/* where the name is written */
 	int		    line;	/* where the entry starts */
+	const char	   *file;	/* the file it is in; NULL: one file */
+	int		    fileno;
 };
 
 /* Reports the second and later uses of each name in named[0..n). */

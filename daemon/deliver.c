@@ -204,13 +204,18 @@ set_error(struct dcert *c, const char *msg)
 static void
 delivered(struct dcert *c, const char *how)
 {
+	struct log_fields f = { c->cfg->name, NULL, NULL, NULL,
+	    LOG_MSGID_DELIVERED };
+
 	c->failures = 0;
 	c->retry_at = 0;
 	c->outcome = "delivered";
 	set_error(c, NULL);
 	metrics_delivery(c->d->env.metrics, "delivered");
-	log_msg(LOG_LVL_NOTICE, c->cfg->name, "delivered serial %s%s",
-	    c->serial, how);
+	f.domains = conf_cert_domains_str(c->cfg);	/* the journal's field */
+	log_fields(LOG_LVL_NOTICE, &f, "delivered serial %s%s", c->serial,
+	    how);
+	free((char *)f.domains);
 	persist(c);
 	set_state(c, DC_IDLE);
 }

@@ -31,6 +31,7 @@
 #include "loopstat.h"
 #include "metrics.h"
 #include "metrics_http.h"
+#include "notify.h"
 #include "renew.h"
 #include "sdaemon.h"
 #include "store.h"
@@ -55,6 +56,8 @@ struct ctx {
 	const char		*conf_path;
 	int			 once;
 	int			 log_level;
+	int			 log_level_given;	/* -v or --log-level: wins over
+							   the inventory's log_level */
 	int			 exit_code;
 	struct conf		*conf;
 	struct event_base	*base;
@@ -73,6 +76,7 @@ struct ctx {
 	struct worker_pool	*workers;
 	struct renewer		*renewer;
 	struct deliverer	*deliver;
+	struct notifier		*notify;	/* borrows conf's notify section */
 	struct event		*sig[NSIGNALS];	/* one per handled_signals[] */
 	int			*http01_fds;	/* passed by the manager, unused yet */
 	size_t			 nhttp01_fds;
@@ -88,11 +92,12 @@ static void
 usage(FILE *f)
 {
 	fprintf(f,
-	    "usage: renewd [-tv] [-c file] [--once]\n"
+	    "usage: renewd [-tv] [-c file] [--once] [--log-level level]\n"
 	    "  -c, --config FILE    inventory (default " DEFAULT_CONF ")\n"
 	    "  -t, --check-config   validate the inventory and exit\n"
 	    "      --once           obtain what is missing or due, then exit\n"
 	    "  -v, --verbose        debug logging\n"
+	    "      --log-level L    error, warning, notice, info or debug\n"
 	    "  -V, --version        print the version and exit\n");
 }
 
@@ -173,7 +178,7 @@ on_idle(void *arg)
 	if (!c->once || !renewer_idle(c->renewer))
 		return;
 	deliver_stats(c->deliver, &ds);
-	if (ds.busy > 0)
+	if (ds.busy > 0 || notifier_busy(c->notify) > 0)
 		return;
 	renewer_stats(c->renewer, &st);
 	c->exit_code = st.valid == st.certs && ds.failed == 0 ? 0 : 1;
@@ -263,6 +268,26 @@ conf_free_later(struct ctx *c, struct conf *conf)
 	c->retired = rc;
 }
 
+/*
+ * The inventory's log settings: its log_level unless the command line set
+ * one, and its log target. Logs a change of level (a SIGHUP's).
+ */
+static void
+log_apply(struct ctx *c, const struct conf *conf)
+{
+	int	level = c->log_level;
+
+	if (!c->log_level_given && conf->log_level != 0)
+		level = conf->log_level;
+	else if (!c->log_level_given)
+		level = LOG_LVL_INFO;
+	log_set(level, (enum log_target)conf->log);
+	if (level != c->log_level)
+		log_notice("log level %s (was %s)", log_level_name(level),
+		    log_level_name(c->log_level));
+	c->log_level = level;
+}
+
 /* Makes conf (parsed off the loop; NULL if refused) the running inventory. */
 static void
 reload_apply(struct ctx *c, struct conf *conf)
@@ -293,6 +318,8 @@ reload_apply(struct ctx *c, struct conf *conf)
 	    sizeof(err)) == -1)
 		log_err("%s; metrics stay on the running address", err);
 	metrics_inventory_reload(c->metrics, "applied");
+	log_apply(c, conf);
+	notifier_apply(c->notify, &conf->notify);
 	renewer_apply(c->renewer, conf);
 	/* the renewer borrowed the new one's certificates: the old can go */
 	conf_free_later(c, c->conf);
@@ -588,6 +615,9 @@ setup(struct ctx *c)
 	env.once = c->once;
 	env.loopstat = c->loopstat;
 	env.metrics = c->metrics;
+	c->notify = notifier_new(c->base, on_idle, c);
+	notifier_apply(c->notify, &c->conf->notify);
+	env.notify = c->notify;
 	c->renewer = renewer_new(&env, on_idle, c);
 	c->metrics_http = metrics_http_new(c->base, c->metrics, c->renewer);
 	if (metrics_http_apply(c->metrics_http, &c->conf->metrics, err,
@@ -631,6 +661,7 @@ teardown(struct ctx *c)
 	}
 	metrics_http_free(c->metrics_http);	/* its scrapes read the renewer */
 	renewer_free(c->renewer);
+	notifier_free(c->notify);
 	deliverer_free(c->deliver);
 	/* the orders are gone and withdrew their records: let the dels run */
 	chall_dns_hook_drain(c->dnshook);
@@ -661,6 +692,7 @@ parse_args(struct ctx *c, int argc, char **argv, int *check)
 		{ "verbose",	  no_argument,	     NULL, 'v' },
 		{ "version",	  no_argument,	     NULL, 'V' },
 		{ "help",	  no_argument,	     NULL, 'h' },
+		{ "log-level",	  required_argument, NULL, 'L' },
 		{ NULL, 0, NULL, 0 }
 	};
 	int	ch;
@@ -678,6 +710,16 @@ parse_args(struct ctx *c, int argc, char **argv, int *check)
 			break;
 		case 'v':
 			c->log_level = LOG_LVL_DEBUG;
+			c->log_level_given = 1;
+			break;
+		case 'L':
+			if ((c->log_level = log_level_parse(optarg)) == -1) {
+				fprintf(stderr, "renewd: --log-level: unknown "
+				    "level \"%s\" (expected error, warning, "
+				    "notice, info or debug)\n", optarg);
+				return 2;
+			}
+			c->log_level_given = 1;
 			break;
 		case 'V':
 			printf("renewd %s\n", PACKAGE_VERSION);
@@ -724,6 +766,8 @@ main(int argc, char **argv)
 
 	if ((ctx.conf = load(ctx.conf_path, check)) == NULL)
 		return 1;
+	if (!check)
+		log_apply(&ctx, ctx.conf);
 	if (check) {
 		rc = check_issuer_roots(ctx.conf) == -1 ? 1 : 0;
 		conf_free(ctx.conf);

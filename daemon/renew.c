@@ -4,6 +4,7 @@
 #include <sys/queue.h>
 
 #include <errno.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +23,7 @@
 #include "log.h"
 #include "loopstat.h"
 #include "metrics.h"
+#include "notify.h"
 #include "renew.h"
 #include "sched.h"
 #include "store.h"
@@ -100,6 +102,8 @@ struct managed {
 	struct ca_slot		*probing;	/* the CA this order probes, or NULL */
 	struct sched_state	*saved;		/* as in certs/<name>/schedule.json;
 						   NULL: nothing (SV, sv_w) */
+	char			*last_order;	/* the latest order's URL, kept past
+						   its end for the journal's ORDER_URL */
 	uint64_t		 live_stamp;	/* the whole live files last judged */
 	time_t			 nb, na;	/* the live certificate's validity */
 	double			 spread;	/* its sched_spread() */
@@ -564,6 +568,7 @@ cert_free(struct managed *m)
 	free(m->ari);
 	free(m->held);
 	free(m->reissue_of);
+	free(m->last_order);
 	free(m);
 }
 
@@ -681,6 +686,58 @@ held_everywhere(const struct managed *m, time_t now)
 	return first;
 }
 
+/* Tells the notify hooks of one of m's events (notify.c asks cfg->on). */
+static void
+cert_notify(struct managed *m, const char *event)
+{
+	struct notify_event ev;
+	char		*domains;
+
+	if (m->r->env.notify == NULL ||
+	    notifier_conf(m->r->env.notify)->nhooks == 0)
+		return;		/* no hooks: not even the domains joined */
+	domains = conf_cert_domains_str(m->cfg);
+	memset(&ev, 0, sizeof(ev));
+	ev.event = event;
+	ev.cert = m->cfg->name;
+	ev.domains = domains;
+	ev.ca = m->ca_index < m->cfg->ca.n ? m->cfg->ca.v[m->ca_index] : NULL;
+	ev.error = strcmp(event, NOTIFY_SUCCESS) != 0 ? SV(m)->err_detail :
+	    NULL;
+	ev.not_after = m->lc_ok ? m->na : 0;
+	ev.failures = m->failures;
+	notify_post(m->r->env.notify, &ev);
+	free(domains);
+}
+
+/*
+ * After a failed attempt: the failure event when the streak reaches
+ * after_failures (once per streak: the count is in schedule.json, so a
+ * restart does not repeat it), the expiring one when the live certificate
+ * ends within expiring_within (once per not-after, kept there too).
+ * Sleeping certificates are not walked: failed attempts are what wakes
+ * one near its end (the backoff is at most a tenth of the time left).
+ */
+static void
+failed_notify(struct managed *m, time_t now)
+{
+	const struct conf_notify *nc;
+
+	if (m->r->env.notify == NULL)
+		return;
+	nc = notifier_conf(m->r->env.notify);
+	if (nc->nhooks == 0)
+		return;
+	if (m->failures == nc->after_failures)
+		cert_notify(m, NOTIFY_FAILURE);
+	if ((nc->on & CONF_NOTIFY_EXPIRING) && m->lc_ok && m->na != 0 &&
+	    m->na - now <= nc->expiring_within &&
+	    SV(m)->notified_expiring != m->na) {
+		sv_w(m)->notified_expiring = m->na;
+		cert_notify(m, NOTIFY_EXPIRING);
+	}
+}
+
 /*
  * After a failure: retry later on the backoff ladder (sched_retry), or
  * when the first rate limit ends if every CA holds m back.
@@ -698,6 +755,7 @@ cert_failed(struct managed *m)
 	m->failures++;
 	sv_w(m)->failures = m->failures;
 	metrics_renewal(m->r->env.metrics, "failure");
+	failed_notify(m, now);
 	if (m->r->env.once) {
 		saved_store(m);
 		set_state(m, MANAGED_IDLE);
@@ -944,6 +1002,8 @@ order_url_known(void *arg, const char *url)
 	free(sv->order_url);
 	sv->order_ca = xstrdup(m->cfg->ca.v[m->ca_index]);
 	sv->order_url = xstrdup(url);
+	free(m->last_order);
+	m->last_order = xstrdup(url);
 	saved_store(m);
 }
 
@@ -1077,6 +1137,35 @@ verify_issued(struct managed *m, const char *pem, size_t len, char **leaf,
 	return why;
 }
 
+/*
+ * Logs one of m's events (issued, failed) with the journal's fields for it:
+ * the certificate, its domains, the CA and the order's URL once known.
+ */
+static void	cert_event(struct managed *, int, const char *, const char *,
+		    ...) __attribute__((format(printf, 4, 5)));
+
+static void
+cert_event(struct managed *m, int prio, const char *msgid, const char *fmt,
+    ...)
+{
+	struct log_fields f;
+	va_list		 ap;
+	char		 text[2048];
+
+	if (!log_enabled(prio))
+		return;
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	f.cert = m->cfg->name;
+	f.ca = m->ca_index < m->cfg->ca.n ? m->cfg->ca.v[m->ca_index] : NULL;
+	f.domains = conf_cert_domains_str(m->cfg);
+	f.order_url = m->last_order;
+	f.message_id = msgid;
+	log_fields(prio, &f, "%s", text);
+	free((char *)f.domains);
+}
+
 /* Logs a certificate just installed and when it falls due. */
 static void
 log_installed(struct managed *m, const struct crypto_cert_info *info,
@@ -1084,7 +1173,7 @@ log_installed(struct managed *m, const struct crypto_cert_info *info,
 {
 	char	due_s[32], na_s[32];
 
-	log_msg(LOG_LVL_NOTICE, m->cfg->name,
+	cert_event(m, LOG_LVL_NOTICE, LOG_MSGID_ISSUED,
 	    "installed certificate serial %s for %zu domain(s), valid until %s, "
 	    "renewal due %s", info->serial, m->cfg->domains.n,
 	    log_fmt_time(info->not_after, na_s, sizeof(na_s)),
@@ -1126,6 +1215,7 @@ install(struct managed *m, const char *pem, size_t len, char **why)
 	crypto_key_free(m->new_key);	/* on disk now; the next issuance makes a new one */
 	m->new_key = NULL;
 	m->live_valid = 1;
+	cert_notify(m, NOTIFY_SUCCESS);	/* RENEWD_FAILURES: those it ends */
 	m->failures = 0;
 	/* the key first (as pending_drop), then the order with the rest */
 	store_pending_key_remove(m->r->env.store, m->cfg->name);
@@ -1232,7 +1322,8 @@ order_failed(struct managed *m, const char *error,
 	const struct conf_cert	*cfg = m->cfg;
 	enum acme_fail_class	 cls = fail != NULL ? fail->cls : ACME_FAIL_CA;
 
-	log_msg(LOG_LVL_ERR, cfg->name, "order at CA %s failed: %s (class: %s)",
+	cert_event(m, LOG_LVL_ERR, LOG_MSGID_FAILED, "order at CA %s failed: "
+	    "%s (class: %s)",
 	    cfg->ca.v[m->ca_index], error, acme_fail_class_name(cls));
 	sched_state_set_error(sv_w(m), time(NULL), cfg->ca.v[m->ca_index],
 	    fail != NULL ? fail->url : NULL, fail != NULL ? fail->problem :

@@ -36,6 +36,7 @@ struct renew_env {
 	int			 once;	/* no retries, no timers: one pass, then idle */
 	struct loopstat		*loopstat;	/* told when checks queue; NULL: none */
 	struct metrics		*metrics;	/* orders and renewals counted; NULL: none */
+	struct notifier		*notify;	/* the notify hooks; NULL: none */
 };
 
 struct renew_stats {

@@ -221,7 +221,7 @@ sched_state_empty(const struct sched_state *s)
 	    s->err_url == NULL && s->err_type == NULL && s->err_detail == NULL &&
 	    s->ari_start == 0 && s->ari_end == 0 && s->ari_moment == 0 &&
 	    s->ari_next_fetch == 0 && s->ari_cert == NULL && s->order_ca == NULL &&
-	    s->order_url == NULL;
+	    s->order_url == NULL && s->notified_expiring == 0;
 }
 
 static void

@@ -158,6 +158,8 @@ struct sched_state {
 				   live file makes them stale) */
 	char	*order_ca;	/* an order in flight, to resume after a */
 	char	*order_url;	/* restart instead of ordering again */
+	time_t	 notified_expiring;	/* the not-after the notify hooks were
+					   told is near: told once per certificate */
 };
 
 /*

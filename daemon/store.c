@@ -939,7 +939,7 @@ store_delivery_state(const char *state_dir, const char *name,
  *    "hold": {"until": T, "reason": S},
  *    "last_error": {"at": T, "ca": S, "url": S, "type": S, "detail": S},
  *    "ari": {"start": T, "end": T, "moment": T, "next_fetch": T, "cert": S},
- *    "order": {"ca": S, "url": S}}
+ *    "order": {"ca": S, "url": S}, "notified": {"expiring": T}}
  * T are seconds since the epoch; members that are zero or NULL are left
  * out, and a reader takes a missing member as zero. Unknown members are
  * ignored, so a later version may add some without a new number.
@@ -1006,6 +1006,9 @@ store_sched_save(struct store *st, const char *name,
 	put_str(sub, "ca", s->order_ca);
 	put_str(sub, "url", s->order_url);
 	put_obj(o, "order", sub);
+	sub = json_object();
+	put_time(sub, "expiring", s->notified_expiring);
+	put_obj(o, "notified", sub);
 	text = json_dumps(o, JSON_SORT_KEYS | JSON_INDENT(1));
 	json_decref(o);
 	rc = cert_file_put(st, name, "schedule.json", text, strlen(text));
@@ -1065,7 +1068,7 @@ static int
 sched_parse(json_t *o, void *out, const char **bad)
 {
 	struct sched_state *s = out;
-	json_t	*empty, *hold, *err, *ari, *order, *v;
+	json_t	*empty, *hold, *err, *ari, *order, *notified, *v;
 	time_t	 failures = 0;
 	int	 rc = -1;
 
@@ -1078,7 +1081,8 @@ sched_parse(json_t *o, void *out, const char **bad)
 	if ((hold = get_obj(o, "hold", empty, bad)) == NULL ||
 	    (err = get_obj(o, "last_error", empty, bad)) == NULL ||
 	    (ari = get_obj(o, "ari", empty, bad)) == NULL ||
-	    (order = get_obj(o, "order", empty, bad)) == NULL)
+	    (order = get_obj(o, "order", empty, bad)) == NULL ||
+	    (notified = get_obj(o, "notified", empty, bad)) == NULL)
 		goto out;
 	if (get_time(o, "failures", &failures, bad) == -1 ||
 	    get_time(o, "retry_at", &s->retry_at, bad) == -1 ||
@@ -1095,7 +1099,8 @@ sched_parse(json_t *o, void *out, const char **bad)
 	    get_time(ari, "next_fetch", &s->ari_next_fetch, bad) == -1 ||
 	    get_str(ari, "cert", &s->ari_cert, bad) == -1 ||
 	    get_str(order, "ca", &s->order_ca, bad) == -1 ||
-	    get_str(order, "url", &s->order_url, bad) == -1)
+	    get_str(order, "url", &s->order_url, bad) == -1 ||
+	    get_time(notified, "expiring", &s->notified_expiring, bad) == -1)
 		goto out;
 	if (failures > 1000000) {
 		*bad = "failures";

@@ -83,9 +83,11 @@ check "STOPPING=1 was sent" grep -q "STOPPING=1" "$T/notify.log"
 check "the lock is free again: a new instance starts" \
     sh -c "'$RENEWD' -c '$conf' --once >'$T/third.log' 2>&1"
 
-# stderr is the journal: lines carry <N> priority prefixes and no timestamps.
+# stderr is the journal: lines carry <N> priority prefixes and no timestamps
+# (log: stderr; the default, auto, would send natively to a journald there).
+{ echo "log: stderr"; cat "$conf"; } >"$T/stderr.yaml"
 exec 3>"$T/journal.log"
-JOURNAL_STREAM=$(stat -c '%d:%i' "$T/journal.log") "$RENEWD" -c "$conf" --once 2>&3
+JOURNAL_STREAM=$(stat -c '%d:%i' "$T/journal.log") "$RENEWD" -c "$T/stderr.yaml" --once 2>&3
 exec 3>&-
 check "with JOURNAL_STREAM, lines start with a <N> prefix" grep -q '^<5>renewd' "$T/journal.log"
 check "without it, lines start with a timestamp" grep -Eq '^[0-9]{4}-[0-9]{2}-[0-9]{2}T' "$T/third.log"

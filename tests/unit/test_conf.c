@@ -1009,6 +1009,160 @@ reload_entries_are_checked(void **state)
 	    "t.yaml:17:9: reload entry: expected a mapping, got a string");
 }
 
+/* Writes text to dir/name; returns the path in buf. */
+static const char *
+put_file(const char *dir, const char *name, const char *text, char *buf,
+    size_t len)
+{
+	int	fd;
+
+	snprintf(buf, len, "%s/%s", dir, name);
+	fd = open(buf, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	close(fd);
+	return buf;
+}
+
+/* Returns msg with every dir replaced by "DIR", in buf. */
+static const char *
+undir(const char *msg, const char *dir, char *buf, size_t len)
+{
+	const char	*p;
+	size_t		 o = 0, dl = strlen(dir);
+
+	while ((p = strstr(msg, dir)) != NULL && o + 3 < len) {
+		o += (size_t)snprintf(buf + o, len - o, "%.*sDIR",
+		    (int)(p - msg), msg);
+		msg = p + dl;
+	}
+	if (o < len)
+		snprintf(buf + o, len - o, "%s", msg);
+	return buf;
+}
+
+/* conf_load of path must fail with exactly want[0..n) ("DIR" for dir). */
+static void
+expect_load_errors(const char *dir, const char *path, const char *const *want,
+    size_t n)
+{
+	struct conf_errors errs = { NULL, 0 };
+	char		 buf[512];
+	size_t		 i;
+	int		 same;
+
+	assert_null(conf_load(path, &errs));
+	same = errs.n == n;
+	for (i = 0; same && i < n; i++)
+		same = strcmp(undir(errs.msg[i], dir, buf, sizeof(buf)),
+		    want[i]) == 0;
+	if (!same) {
+		for (i = 0; i < errs.n; i++)
+			print_message("got:  %s\n", errs.msg[i]);
+		for (i = 0; i < n; i++)
+			print_message("want: %s\n", want[i]);
+	}
+	conf_errors_clear(&errs);
+	assert_true(same);
+}
+
+#define EXPECT_LOAD(dir, path, ...) do {				\
+	const char *const want_[] = { __VA_ARGS__ };			\
+	expect_load_errors((dir), (path), want_, NELEM(want_));		\
+} while (0)
+
+static void
+include_merges_sorted_files_and_names_both_places(void **state)
+{
+	static const char main_yaml[] =
+	    "include: [conf.d/*.yaml, ca.yaml]\n"
+	    "defaults: { ca: le }\n"
+	    "certificates:\n"
+	    "  - name: www\n"
+	    "    domains: [www.example.com]\n";
+	char		 dir[] = "/tmp/test_conf.XXXXXX", path[256], mainp[256];
+	struct conf_errors errs = { NULL, 0 };
+	struct conf	*conf;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/conf.d", dir);
+	assert_int_equal(mkdir(path, 0700), 0);
+	put_file(dir, "main.yaml", main_yaml, mainp, sizeof(mainp));
+	/* conf_parse reads no file: it checks the entries only */
+	EXPECT(main_yaml, "t.yaml:2:17: ca: unknown CA \"le\"",
+	    "t.yaml:3:1: certificates: no CA to issue them; add one under "
+	    "\"cas\"");
+	EXPECT("include: [a, \"\", 3]\n", "t.yaml:1:14: include: empty string");
+
+	/* a named file must exist; an empty conf.d is fine */
+	EXPECT_LOAD(dir, mainp, "DIR/main.yaml:1:26: include: cannot open "
+	    "DIR/ca.yaml: No such file or directory",
+	    "DIR/main.yaml:2:17: ca: unknown CA \"le\"",
+	    "DIR/main.yaml:3:1: certificates: no CA to issue them; add one "
+	    "under \"cas\"");
+	put_file(dir, "ca.yaml", CA1, path, sizeof(path));
+	conf = conf_load(mainp, &errs);
+	assert_int_equal(errs.n, 0);
+	assert_non_null(conf);
+	assert_int_equal(conf->ncerts, 1);
+	conf_free(conf);
+
+	/* files merge after the main one, sorted; other names do not match */
+	put_file(dir, "conf.d/b.yaml", "certificates:\n  - name: b\n"
+	    "    domains: [b.example.com]\n", path, sizeof(path));
+	put_file(dir, "conf.d/a.yaml", "certificates:\n  - name: a\n"
+	    "    domains: [a.example.com]\n  - name: a2\n"
+	    "    domains: [a2.example.com]\n", path, sizeof(path));
+	put_file(dir, "conf.d/skip.yml", "nonsense: [", path, sizeof(path));
+	conf = conf_load(mainp, &errs);
+	assert_int_equal(errs.n, 0);
+	assert_non_null(conf);
+	assert_int_equal(conf->ncas, 1);
+	assert_int_equal(conf->ncerts, 4);
+	assert_string_equal(conf->certs[0].name, "www");
+	assert_string_equal(conf->certs[1].name, "a");
+	assert_string_equal(conf->certs[2].name, "a2");
+	assert_string_equal(conf->certs[3].name, "b");
+	assert_string_equal(conf->certs[3].ca.v[0], "le");	/* defaults */
+	conf_free(conf);
+
+	/* duplicates across files name both places */
+	put_file(dir, "conf.d/a.yaml", "certificates:\n  - name: www\n"
+	    "    domains: [www.example.com]\n", path, sizeof(path));
+	EXPECT_LOAD(dir, mainp, "DIR/conf.d/a.yaml:2:11: certificate \"www\" "
+	    "already defined at DIR/main.yaml:4:11",
+	    "DIR/conf.d/a.yaml:3:15: domains: domain \"www.example.com\" is "
+	    "already in certificate \"www\" at DIR/main.yaml:4");
+	put_file(dir, "conf.d/a.yaml", "cas:\n  - name: le\n"
+	    "    directory: https://ca.test/other\n", path, sizeof(path));
+	EXPECT_LOAD(dir, mainp, "DIR/ca.yaml:2:11: CA \"le\" already defined "
+	    "at DIR/conf.d/a.yaml:2:11");
+
+	/* an included file holds no global setting */
+	put_file(dir, "conf.d/a.yaml", "http01: { listen: \"[::1]:80\" }\n"
+	    "certificats: []\n", path, sizeof(path));
+	EXPECT_LOAD(dir, mainp, "DIR/conf.d/a.yaml:1:1: http01: not allowed "
+	    "in an included file, which may hold only \"cas\" and "
+	    "\"certificates\"; set it in DIR/main.yaml",
+	    "DIR/conf.d/a.yaml:2:1: unknown key \"certificats\"; did you mean "
+	    "\"certificates\"?");
+	/* a syntax error in an included file carries its own line:col */
+	put_file(dir, "conf.d/a.yaml", "certificates:\n  - [\n", path,
+	    sizeof(path));
+	EXPECT_LOAD(dir, mainp, "DIR/conf.d/a.yaml:3:1: syntax error: did not "
+	    "find expected node content (while parsing a flow node at 3:1)");
+
+	unlink(path);
+	unlink(put_file(dir, "conf.d/b.yaml", "", path, sizeof(path)));
+	unlink(put_file(dir, "conf.d/skip.yml", "", path, sizeof(path)));
+	snprintf(path, sizeof(path), "%s/conf.d", dir);
+	assert_int_equal(rmdir(path), 0);
+	unlink(put_file(dir, "ca.yaml", "", path, sizeof(path)));
+	unlink(mainp);
+	assert_int_equal(rmdir(dir), 0);
+}
+
 static void
 conf_load_reads_only_the_file_and_bounds_it(void **state)
 {
@@ -1654,6 +1808,7 @@ main(void)
 		cmocka_unit_test(http01_listen_and_webroot_are_checked),
 		cmocka_unit_test(reload_entries_are_checked),
 		cmocka_unit_test(conf_load_reads_only_the_file_and_bounds_it),
+		cmocka_unit_test(include_merges_sorted_files_and_names_both_places),
 		cmocka_unit_test(helpers_find_dup_compare_and_free),
 		cmocka_unit_test(merges_follow_yaml_precedence_and_limits),
 		cmocka_unit_test(ca_and_http01_equality_covers_every_setting),

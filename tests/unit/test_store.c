@@ -1167,6 +1167,7 @@ test_sched_round_trip(void **state)
 	s.ari_next_fetch = 1700000300;
 	s.order_ca = strdup("le");
 	s.order_url = strdup("https://ca/order/1");
+	s.notified_expiring = 1700604800;
 	assert_int_equal(store_sched_save(fx->st, "www", &s), 0);
 	assert_int_equal(store_sched_load(fx->state, "www", &back, err,
 	    sizeof(err)), 1);
@@ -1185,6 +1186,7 @@ test_sched_round_trip(void **state)
 	assert_int_equal(back.ari_next_fetch, 1700000300);
 	assert_string_equal(back.order_ca, "le");
 	assert_string_equal(back.order_url, "https://ca/order/1");
+	assert_int_equal(back.notified_expiring, 1700604800);
 	/* an empty state is saved as such and loads empty */
 	sched_state_clear(&s);
 	assert_int_equal(store_sched_save(fx->st, "www", &s), 0);
