@@ -3,6 +3,7 @@
 
 #include <sys/stat.h>
 #include <sys/types.h>
+#include <sys/un.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -996,10 +997,25 @@ parse_certs(struct cs *c, const struct ynode *key, const struct ynode *n,
 
 static const char *const top_keys[] = {
 	"state_dir", "http01", "cas", "defaults", "certificates", "dns01",
-	"tlsalpn01", "live_check_interval"
+	"tlsalpn01", "live_check_interval", "control_socket"
 };
 enum { T_STATE_DIR, T_HTTP01, T_CAS, T_DEFAULTS, T_CERTS, T_DNS01,
-	T_TLSALPN01, T_LIVE_CHECK };
+	T_TLSALPN01, T_LIVE_CHECK, T_CONTROL };
+
+/* control_socket: an absolute path that fits a sockaddr_un. */
+static void
+parse_control(struct cs *c, const struct ynode *n, struct conf *conf)
+{
+	struct sockaddr_un sun;
+
+	if (cs_abspath(c, "control_socket", n, &conf->control_socket) == 0 &&
+	    strlen(conf->control_socket) >= sizeof(sun.sun_path)) {
+		cs_error(c, n, "control_socket: longer than %zu bytes: %s",
+		    sizeof(sun.sun_path) - 1, conf->control_socket);
+		free(conf->control_socket);
+		conf->control_socket = NULL;
+	}
+}
 
 static void
 parse_top(struct cs *c, const struct ynode *root, struct conf *conf)
@@ -1018,6 +1034,8 @@ parse_top(struct cs *c, const struct ynode *root, struct conf *conf)
 	if (f.val[T_STATE_DIR] != NULL)
 		cs_abspath(c, "state_dir", f.val[T_STATE_DIR],
 		    &conf->state_dir);
+	if (f.val[T_CONTROL] != NULL)
+		parse_control(c, f.val[T_CONTROL], conf);
 	conf->live_check_interval = CONF_DEF_LIVE_CHECK;
 	get_bounded(c, "live_check_interval", f.val[T_LIVE_CHECK],
 	    CONF_MAX_LIVE_CHECK, 0, &conf->live_check_interval);
@@ -1223,6 +1241,7 @@ conf_free(struct conf *conf)
 	strv_clear(&conf->dns01.hook);
 	strv_clear(&conf->tlsalpn01.listen);
 	free(conf->state_dir);
+	free(conf->control_socket);
 	free(conf->path);
 	free(conf);
 }

@@ -143,6 +143,7 @@ struct conf {
 	char		*path;			/* file it was read from */
 	char		*state_dir;		/* absolute; default /var/lib/renewd */
 	long		 live_check_interval;	/* s: each live version re-verified */
+	char		*control_socket;	/* absolute; NULL: main.c's default */
 	struct conf_http01 http01;
 	struct conf_dns01 dns01;
 	struct conf_tlsalpn01 tlsalpn01;

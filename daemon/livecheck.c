@@ -340,3 +340,37 @@ livecheck_newest_whole(const char *state_dir, const char *name,
 	closedir(d);
 	return best != 0;
 }
+
+int
+livecheck_serial(const char *state_dir, const char *name, char *out,
+    size_t outlen)
+{
+	struct crypto_cert_info	 info = { 0 };
+	struct crypto_cert	*cert = NULL;
+	char			 target[NAME_MAX + 1], why[64], *rel = NULL;
+	char			*pem = NULL;
+	size_t			 len;
+	int			 sdfd, rc = -1;
+
+	if (!valid_name(name) || (sdfd = open(state_dir, O_RDONLY |
+	    O_DIRECTORY | O_CLOEXEC)) == -1)
+		return -1;
+	if (read_live(sdfd, state_dir, name, target, sizeof(target), why,
+	    sizeof(why)) != 1)
+		goto out;
+	rel = xasprintf("certs/%s/%s/cert.pem", name, target);
+	if ((pem = fsutil_read_file_at(sdfd, rel, STORE_FILE_MAX,
+	    &len)) == NULL ||
+	    (cert = crypto_cert_from_pem(pem, len, why, sizeof(why))) == NULL ||
+	    crypto_cert_get_info(cert, &info, why, sizeof(why)) == -1)
+		goto out;
+	if (snprintf(out, outlen, "%s", info.serial) < (int)outlen)
+		rc = 0;
+out:
+	crypto_cert_info_clear(&info);
+	crypto_cert_free(cert);
+	free(pem);
+	free(rel);
+	close(sdfd);
+	return rc;
+}

@@ -117,6 +117,19 @@ struct managed {
 	const char		*reissue;	/* why a reload wants a new certificate
 						   though the live one is good; NULL */
 	char			*reissue_of;	/* the live serial it replaces */
+	TAILQ_HEAD(, renew_waiter) waiters;	/* renewer_renew_now's, told
+						   when it is IDLE again */
+	int			 stopping;	/* in cert_stop: no outcome yet */
+};
+
+/* A control client waiting for a certificate's renewal to end. */
+struct renew_waiter {
+	TAILQ_ENTRY(renew_waiter) entry;
+	struct managed		*m;
+	renew_done_cb		 cb;
+	void			*arg;
+	char			*serial;	/* installed meanwhile; NULL: none */
+	int			 failed;	/* an attempt failed meanwhile */
 };
 
 /* Outlives its certificate if that goes away while the key is generated. */
@@ -181,6 +194,8 @@ jitter(void)
 	return sched_jitter(arc4random());
 }
 
+static void	waiters_done(struct managed *, const char *removed);
+
 static void
 maybe_idle(struct renewer *r)
 {
@@ -212,6 +227,8 @@ set_state(struct managed *m, enum managed_state s)
 	int	was = m->state != MANAGED_IDLE, is = s != MANAGED_IDLE;
 
 	m->state = s;
+	if (was && !is && !m->stopping)
+		waiters_done(m, NULL);
 	if (was && !is)
 		m->r->busy--;
 	else if (!was && is)
@@ -466,6 +483,7 @@ ca_slot_find(struct renewer *r, const char *name)
 static void
 cert_stop(struct managed *m)
 {
+	m->stopping = 1;	/* what follows is no outcome for a waiter */
 	evtimer_del(m->timer);
 	due_remove(m);
 	m->next_check = 0;
@@ -486,6 +504,7 @@ cert_stop(struct managed *m)
 	crypto_key_free(m->new_key);
 	m->new_key = NULL;
 	set_state(m, MANAGED_IDLE);
+	m->stopping = 0;
 }
 
 /* Takes m off the renewer's list and table, and out of the sweep's way. */
@@ -505,6 +524,7 @@ cert_free(struct managed *m)
 	if (m == NULL)
 		return;
 	cert_stop(m);
+	waiters_done(m, "no longer in the inventory");
 	event_free(m->timer);
 	sched_state_clear(&m->saved);
 	free(m->ari_id);
@@ -601,6 +621,7 @@ held_everywhere(const struct managed *m, time_t now)
 static void
 cert_failed(struct managed *m)
 {
+	struct renew_waiter *w;
 	time_t	now = time(NULL), delay, until;
 
 	crypto_key_free(m->new_key);
@@ -610,6 +631,8 @@ cert_failed(struct managed *m)
 		store_pending_key_remove(m->r->env.store, m->cfg->name);
 	m->failures++;
 	m->saved.failures = m->failures;
+	TAILQ_FOREACH(w, &m->waiters, entry)
+		w->failed = 1;
 	if (m->r->env.once) {
 		saved_store(m);
 		set_state(m, MANAGED_IDLE);
@@ -984,8 +1007,14 @@ static void
 log_installed(struct managed *m, const struct crypto_cert_info *info,
     time_t due)
 {
+	struct renew_waiter *w;
 	char	due_s[32], na_s[32];
 
+	TAILQ_FOREACH(w, &m->waiters, entry) {
+		free(w->serial);
+		w->serial = xstrdup(info->serial);
+		w->failed = 0;
+	}
 	log_msg(LOG_LVL_NOTICE, m->cfg->name,
 	    "installed certificate serial %s for %zu domain(s), valid until %s, "
 	    "renewal due %s", info->serial, m->cfg->domains.n,
@@ -1765,6 +1794,7 @@ cert_new(struct renewer *r, const struct conf_cert *cfg)
 	m->r = r;
 	m->cfg = cfg;
 	m->state = MANAGED_IDLE;
+	TAILQ_INIT(&m->waiters);
 	m->timer = evtimer_new(r->env.base, timer_cb, m);
 	TAILQ_INSERT_TAIL(&r->certs, m, entry);
 	r->ncerts++;
@@ -1992,4 +2022,84 @@ renewer_view_next(const struct renewer *r, const char *prev,
 		return 1;
 	view_fill(m, v);
 	return 0;
+}
+
+/*
+ * Tells every waiter of m how its renewal ended (removed: why there is
+ * none) and frees them. Each is off the list before its callback runs,
+ * so a callback may cancel others.
+ */
+static void
+waiters_done(struct managed *m, const char *removed)
+{
+	struct renew_waiter	*w;
+	struct renew_outcome	 o;
+	const struct sched_state *sv = &m->saved;
+
+	while ((w = TAILQ_FIRST(&m->waiters)) != NULL) {
+		TAILQ_REMOVE(&m->waiters, w, entry);
+		memset(&o, 0, sizeof(o));
+		o.name = m->cfg->name;
+		o.failures = m->failures;
+		if (removed != NULL) {
+			o.result = RENEW_OUTCOME_FAILED;
+			o.error = removed;
+		} else if (w->serial != NULL) {
+			o.result = RENEW_OUTCOME_ISSUED;
+			o.serial = w->serial;
+		} else if (w->failed || !m->live_valid) {
+			o.result = RENEW_OUTCOME_FAILED;
+			o.error = sv->err_detail != NULL ? sv->err_detail :
+			    sv->err_type != NULL ? sv->err_type :
+			    "the attempt failed (see the log)";
+			o.ca = sv->err_ca;
+		} else
+			o.result = RENEW_OUTCOME_VALID;
+		w->cb(w->arg, &o);
+		free(w->serial);
+		free(w);
+	}
+}
+
+int
+renewer_renew_now(struct renewer *r, const char *name, int force,
+    renew_done_cb cb, void *arg, struct renew_waiter **wp)
+{
+	struct managed		*m = htab_get(r->byname, name);
+	struct renew_waiter	*w;
+
+	if (wp != NULL)
+		*wp = NULL;
+	if (m == NULL)
+		return -1;
+	if (cb != NULL) {
+		w = xcalloc(1, sizeof(*w));
+		w->m = m;
+		w->cb = cb;
+		w->arg = arg;
+		TAILQ_INSERT_TAIL(&m->waiters, w, entry);
+		if (wp != NULL)
+			*wp = w;
+	}
+	if (m->state != MANAGED_IDLE)
+		return 0;	/* due or at work already: its outcome is the one */
+	saved_load(m);		/* or the first check would read the backoff back */
+	m->saved.retry_at = 0;
+	m->breaker_wait = 0;
+	if (force && m->live_valid)
+		m->reissue = "renewal forced through the control socket";
+	log_msg(LOG_LVL_NOTICE, name, "renewal asked for%s: checking now",
+	    force ? " (forced)" : "");
+	schedule(m, 0);
+	return 0;
+}
+
+void
+renewer_renew_cancel(struct renew_waiter *w)
+{
+	if (w == NULL)
+		return;
+	TAILQ_REMOVE(&w->m->waiters, w, entry);
+	free(w->serial);
+	free(w);
 }
