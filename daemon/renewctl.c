@@ -379,7 +379,7 @@ read_line(struct reader *r)
 				    "than %d bytes\n", LINE_MAX_BYTES);
 				return NULL;
 			}
-			r->cap = r->cap == 0 ? 65536 : r->cap * 2;
+			r->cap *= 2;
 			r->buf = xreallocarray(r->buf, r->cap, 1);
 		}
 		if ((n = read(r->fd, r->buf + r->len, r->cap - r->len)) <= 0) {
@@ -403,11 +403,13 @@ static int
 converse(int fd, const struct control_req *req,
     int (*fn)(void *, json_t *, const char *), void *arg)
 {
-	struct reader	 r = { .fd = fd };
+	struct reader	 r = { .fd = fd, .cap = 65536 };
 	json_error_t	 je;
 	json_t		*o;
 	char		*line, *text = control_req_format(req);
 	int		 ex = -1;
+
+	r.buf = xmalloc(r.cap);
 
 	if (fsutil_write_all(fd, text, strlen(text)) == -1) {
 		fprintf(stderr, "renewctl: sending the request: %s\n",
