@@ -2081,8 +2081,9 @@ renewer_renew_now(struct renewer *r, const char *name, int force,
 		if (wp != NULL)
 			*wp = w;
 	}
-	if (m->state != MANAGED_IDLE)
-		return 0;	/* due or at work already: its outcome is the one */
+	/* at work already: the order running is the renewal asked for */
+	if (renewing(m))
+		return 0;
 	saved_load(m);		/* or the first check would read the backoff back */
 	m->saved.retry_at = 0;
 	m->breaker_wait = 0;
@@ -2090,7 +2091,8 @@ renewer_renew_now(struct renewer *r, const char *name, int force,
 		m->reissue = "renewal forced through the control socket";
 	log_msg(LOG_LVL_NOTICE, name, "renewal asked for%s: checking now",
 	    force ? " (forced)" : "");
-	schedule(m, 0);
+	if (m->state == MANAGED_IDLE)	/* DUE: queued already */
+		schedule(m, 0);
 	return 0;
 }
 
