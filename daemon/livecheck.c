@@ -345,8 +345,6 @@ int
 livecheck_serial(const char *state_dir, const char *name, char *out,
     size_t outlen)
 {
-	struct crypto_cert_info	 info = { 0 };
-	struct crypto_cert	*cert = NULL;
 	char			 target[NAME_MAX + 1], why[64], *rel = NULL;
 	char			*pem = NULL;
 	size_t			 len;
@@ -360,15 +358,9 @@ livecheck_serial(const char *state_dir, const char *name, char *out,
 		goto out;
 	rel = xasprintf("certs/%s/%s/cert.pem", name, target);
 	if ((pem = fsutil_read_file_at(sdfd, rel, STORE_FILE_MAX,
-	    &len)) == NULL ||
-	    (cert = crypto_cert_from_pem(pem, len, why, sizeof(why))) == NULL ||
-	    crypto_cert_get_info(cert, &info, why, sizeof(why)) == -1)
-		goto out;
-	if (snprintf(out, outlen, "%s", info.serial) < (int)outlen)
-		rc = 0;
+	    &len)) != NULL)
+		rc = crypto_pem_serial(pem, len, out, outlen);
 out:
-	crypto_cert_info_clear(&info);
-	crypto_cert_free(cert);
 	free(pem);
 	free(rel);
 	close(sdfd);
