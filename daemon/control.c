@@ -473,6 +473,16 @@ conn_event(struct bufferevent *bev, short what, void *arg)
 		bufferevent_disable(bev, EV_READ);
 		return;
 	}
+	/*
+	 * A half-close after the request (echo ... | socat) still gets the
+	 * reply; only a renewal's waiting takes EOF for a hang-up, since
+	 * renewctl keeps its side open until the end line.
+	 */
+	if ((what & BEV_EVENT_EOF) && c->state != CONN_RENEW &&
+	    c->state != CONN_READING) {
+		bufferevent_disable(bev, EV_READ);
+		return;
+	}
 	if (what & BEV_EVENT_TIMEOUT)
 		log_info("control: uid %ld pid %ld took more than %d s to "
 		    "read the reply: closed", c->uid, c->pid, CONTROL_WRITE_SEC);

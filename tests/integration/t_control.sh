@@ -71,6 +71,11 @@ elif mode == "huge":          # 1 MiB without a newline
     except OSError as e:
         print("send: %s" % e)
     print(reply(s))
+elif mode == "halfclose":     # the request, then shutdown(SHUT_WR) at once
+    s = conn()
+    s.sendall(b'{"cmd":"reload"}\n')
+    s.shutdown(socket.SHUT_WR)
+    print(reply(s))
 elif mode == "flood":         # 32 idle clients, then one more
     held = [conn() for _ in range(32)]
     time.sleep(0.3)
@@ -146,6 +151,10 @@ ctl status --json >"$T/status.json"
 check "with the old inventory" test "$(jq -r 'select(.end) | .certificates' "$T/status.json")" = 2
 ctl reload >"$T/reload.txt" 2>&1
 check "reload of a good inventory: exit 0" test $? -eq 0
+# the reply comes after the parse, after the client's half-close
+pyclient halfclose >"$T/half.json"
+check "a client that half-closes after its request still gets the reply" \
+    test "$(jq -c . "$T/half.json")" = '{"ok":true,"errors":[],"end":true}'
 
 # --- access: the socket's mode keeps others out
 cp "$RENEWCTL" "$T/renewctl"
