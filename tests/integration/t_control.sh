@@ -112,6 +112,16 @@ check "the table shows www's serial, state and renewal moment" \
 ctl status mail nosuch >/dev/null 2>"$T/err.txt"
 check "status of an unknown name: exit 1, named" test $? -eq 1 -a -n "$(grep 'nosuch: no such certificate' "$T/err.txt")"
 
+# --- bash completion: commands, options, and names from the daemon
+complete_words() {
+	PATH=$top_builddir:$PATH bash -c '. "$1"; shift; COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1)); _renewctl; echo "${COMPREPLY[*]}"' \
+	    _ "$top_srcdir/completion/renewctl" "$@"
+}
+check "completion: the commands" test "$(complete_words renewctl re)" = "renew reload"
+check "completion: renew's options" test "$(complete_words renewctl renew --f)" = "--force"
+check "completion: certificate names asked from the daemon" \
+    test "$(complete_words renewctl -s "$SOCK" renew m)" = "mail"
+
 # --- renew --force: a new serial, exit 0
 ctl renew --force www >"$T/renew.txt" 2>&1
 check "renew --force www: exit 0" test $? -eq 0
