@@ -1007,11 +1007,12 @@ static void
 parse_control(struct cs *c, const struct ynode *n, struct conf *conf)
 {
 	struct sockaddr_un sun;
+	char		 q[CS_QLEN];
 
 	if (cs_abspath(c, "control_socket", n, &conf->control_socket) == 0 &&
 	    strlen(conf->control_socket) >= sizeof(sun.sun_path)) {
 		cs_error(c, n, "control_socket: longer than %zu bytes: %s",
-		    sizeof(sun.sun_path) - 1, conf->control_socket);
+		    sizeof(sun.sun_path) - 1, cs_quote(n, q, sizeof(q)));
 		free(conf->control_socket);
 		conf->control_socket = NULL;
 	}
