@@ -336,9 +336,13 @@ renew_start(struct conn *c)
 	renewer_stats(r, &st);
 	c->waits = xcalloc(c->req.all ? st.certs + 1 : c->req.nnames,
 	    sizeof(*c->waits));
-	log_notice("control: renew%s of %s asked by uid %ld pid %ld",
-	    c->req.force ? " --force" : "", c->req.all ? "every certificate" :
-	    c->req.names[0], c->uid, c->pid);
+	if (c->req.all)
+		log_notice("control: renew%s of every certificate asked by uid "
+		    "%ld pid %ld", c->req.force ? " --force" : "", c->uid, c->pid);
+	else
+		log_notice("control: renew%s of %s%s asked by uid %ld pid %ld",
+		    c->req.force ? " --force" : "", c->req.names[0],
+		    c->req.nnames > 1 ? " and others" : "", c->uid, c->pid);
 	c->state = CONN_RENEW;
 	if (c->req.all) {
 		/* nothing returns to the loop meanwhile: the list holds */
