@@ -389,12 +389,12 @@ reload_conf(struct ctx *c)
 	}
 	sd_notify(0, "RELOADING=1");
 	log_notice("SIGHUP: reading %s", c->conf_path);
-	/* control clients asked for this parse, or one before it began */
-	c->ctl_run = c->ctl_wait;
-	c->ctl_wait = NULL;
 	loopstat_watch(c->loopstat, 10);
 	c->reload_job = xcalloc(1, sizeof(*c->reload_job));
 	c->reload_job->c = c;
+	/* control clients asked for this parse, or one before it began */
+	c->ctl_run = c->ctl_wait;
+	c->ctl_wait = NULL;
 	if (worker_submit(c->parser, reload_parse, reload_parsed,
 	    c->reload_job) == -1) {
 		reload_parse(c->reload_job);
