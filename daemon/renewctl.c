@@ -32,8 +32,8 @@
 #define ROW		"%-24s %-8s %-20s %-20s %-6s %-20s %-14s %-20s %s\n"
 #define ACME_ERR_PREFIX	"urn:ietf:params:acme:error:"
 #define DEFAULT_SOCKET	"/run/renewd/control"
-/* The live table: NAME STATE NOT-AFTER SERIAL NEXT AT FAILURES CA DOMAINS LAST-ERROR */
-#define LROW		"%-24s %-9s %-20s %-34s %-9s %-20s %-3s %-12s %-30s %s\n"
+/* The live table: NAME STATE NOT-AFTER SERIAL NEXT AT FAILURES CA DELIVERY DOMAINS LAST-ERROR */
+#define LROW		"%-24s %-9s %-20s %-34s %-9s %-20s %-3s %-12s %-13s %-30s %s\n"
 /* One reply line is far below this; more is a broken daemon. */
 #define LINE_MAX_BYTES	(1024 * 1024)
 
@@ -500,7 +500,8 @@ status_row(json_t *o)
 	    json_object_get(o, "failures")));
 	printf(LROW, tcol(o, "name"), state, tcol(o, "not_after"),
 	    tcol(o, "serial"), tcol(o, "next_action"), tcol(o, "next"), fails,
-	    tcol(o, "ca"), doms[0] != '\0' ? doms : "-", err);
+	    tcol(o, "ca"), tcol(o, "delivery"), doms[0] != '\0' ? doms : "-",
+	    err);
 }
 
 struct status_run {
@@ -574,7 +575,7 @@ cmd_status(const struct opts *o)
 	req.nnames = o->nnames;
 	if (!o->json)
 		printf(LROW, "NAME", "STATE", "NOT AFTER", "SERIAL", "NEXT", "AT",
-		    "ERR", "CA", "DOMAINS", "LAST ERROR");
+		    "ERR", "CA", "DELIVERY", "DOMAINS", "LAST ERROR");
 	ex = converse(fd, &req, status_line, &sr);
 	close(fd);
 	free(path);

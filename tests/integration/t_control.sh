@@ -11,7 +11,7 @@
 pebble_start PEBBLE_WFE_NONCEREJECT=0
 ca_proxy_start
 SOCK=$T/run/control
-mkdir -p "$T/run"
+mkdir -p "$T/run" "$T/out"
 
 # conf EXTRA: www at Pebble (no ARI: its next moment is its renewal due
 # date), mail through the fault proxy; EXTRA is appended to the top level.
@@ -35,6 +35,7 @@ certificates:
   - name: mail
     domains: [mail.example]
     ca: [proxy]
+    deploy: [ { path: $T/out/mail.pem } ]
 $1
 EOY
 }
@@ -87,6 +88,7 @@ conf ""
 spawn "$T/renewd.log" "$RENEWD" -v -c "$T/renewd.yaml"
 RENEWD_PID=$LAST_PID
 wait_for 60 verify_cert www && wait_for 60 verify_cert mail || bail "renewd did not issue both certificates"
+wait_for 10 grep -qs '"state":"delivered"' "$T/state/certs/mail/delivery.json" || bail "mail was not delivered"
 check "the control socket is there, mode 0660" test "$(stat -c %a "$SOCK")" = 660
 ctl status --json >"$T/status.json" || { cat "$T/status.json"; bail "status did not answer"; }
 ctl status --json >"$T/status.json"
@@ -104,11 +106,13 @@ check "www: next is the renewal moment the daemon logged ($due)" \
     test "$(js www '"\(.next_action) \(.next)"')" = "renew $due"
 check "www: next_epoch is the same moment" test "$(js www .next_epoch)" = "$(date -d "$due" +%s)"
 check "www: no failures, no last error" test "$(js www '"\(.failures) \(.last_error)"')" = "0 null"
+check "delivery: www has nothing to deliver, mail's deploy is done" \
+    test "$(js www .delivery) $(js mail .delivery)" = "- delivered"
 
 ctl status >"$T/table.txt"
 check "the table: exit 0" test $? -eq 0
 check "the table shows www's serial, state and renewal moment" \
-    grep -Eq "^www +valid +[0-9TZ:-]+ +$www +renew +$due +0 +pebble +www.example +-$" "$T/table.txt"
+    grep -Eq "^www +valid +[0-9TZ:-]+ +$www +renew +$due +0 +pebble +- +www.example +-$" "$T/table.txt"
 ctl status mail nosuch >/dev/null 2>"$T/err.txt"
 check "status of an unknown name: exit 1, named" test $? -eq 1 -a -n "$(grep 'nosuch: no such certificate' "$T/err.txt")"
 
