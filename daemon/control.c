@@ -140,6 +140,7 @@ conn_error(struct conn *c, const char *fmt, ...)
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	json_object_set_new(o, "ok", json_false());
+	json_object_set_new(o, "refused", json_true());
 	json_object_set_new(o, "error", json_string(msg));
 	conn_end(c, o);
 }
@@ -538,7 +539,8 @@ conn_free(struct conn *c)
 static void
 conn_refuse(evutil_socket_t fd)
 {
-	static const char msg[] = "{\"ok\":false,\"error\":\"busy: "
+	static const char msg[] = "{\"ok\":false,\"refused\":true,"
+	    "\"error\":\"busy: "
 	    "too many control clients at once; try again\",\"end\":true}\n";
 
 	(void)send(fd, msg, sizeof(msg) - 1, MSG_DONTWAIT | MSG_NOSIGNAL);

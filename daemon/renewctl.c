@@ -10,6 +10,7 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <signal.h>
 #include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -407,15 +408,12 @@ converse(int fd, const struct control_req *req,
 	json_error_t	 je;
 	json_t		*o;
 	char		*line, *text = control_req_format(req);
-	int		 ex = -1;
+	int		 ex = -1, send_err = 0;
 
 	r.buf = xmalloc(r.cap);
-
-	if (fsutil_write_all(fd, text, strlen(text)) == -1) {
-		fprintf(stderr, "renewctl: sending the request: %s\n",
-		    strerror(errno));
-		ex = EX_PROTO;
-	}
+	/* a daemon that turned us away has said why: read it even then */
+	if (fsutil_write_all(fd, text, strlen(text)) == -1)
+		send_err = errno;
 	while (ex == -1 && (line = read_line(&r)) != NULL) {
 		if ((o = json_loads(line, 0, &je)) == NULL ||
 		    !json_is_object(o)) {
@@ -426,17 +424,23 @@ converse(int fd, const struct control_req *req,
 			ex = fn(arg, o, line);
 		json_decref(o);
 	}
-	if (ex == -1) {
+	if (ex == -1 && send_err != 0)
+		fprintf(stderr, "renewctl: sending the request: %s\n",
+		    strerror(send_err));
+	else if (ex == -1)
 		fprintf(stderr, "renewctl: the daemon closed the connection "
 		    "before the end of its reply\n");
+	if (ex == -1)
 		ex = EX_PROTO;
-	}
 	free(r.buf);
 	free(text);
 	return ex;
 }
 
-/* The last line's error, when the daemon refused the request itself. */
+/*
+ * The last line's error, if any, on stderr; returns ex, or EX_PROTO if the
+ * daemon refused the request itself (too busy, not its protocol).
+ */
 static int
 end_error(json_t *o, int ex)
 {
@@ -444,7 +448,7 @@ end_error(json_t *o, int ex)
 
 	if (e != NULL)
 		fprintf(stderr, "renewctl: renewd says: %s\n", e);
-	return ex;
+	return json_is_true(json_object_get(o, "refused")) ? EX_PROTO : ex;
 }
 
 /* ---- status through the daemon ---------------------------------------- */
@@ -744,6 +748,8 @@ main(int argc, char **argv)
 	}
 	log_init(LOG_LVL_WARNING);
 	crypto_init();
+	/* a daemon that closed on us is an error to report, not a signal */
+	signal(SIGPIPE, SIG_IGN);
 	if (strcmp(cmd, "status") == 0)
 		return cmd_status(&o);
 	if (strcmp(cmd, "renew") == 0)
