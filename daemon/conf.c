@@ -3,6 +3,7 @@
 
 #include <sys/stat.h>
 #include <sys/types.h>
+#include <sys/un.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -1438,17 +1439,33 @@ parse_notify(struct cs *c, const struct ynode *n, struct conf_notify *nt)
 static const char *const top_keys[] = {
 	"state_dir", "http01", "cas", "defaults", "certificates", "dns01",
 	"tlsalpn01", "live_check_interval", "include", "log_level", "log",
-	"notify", "metrics"
+	"notify", "metrics", "control_socket"
 };
 enum { T_STATE_DIR, T_HTTP01, T_CAS, T_DEFAULTS, T_CERTS, T_DNS01,
 	T_TLSALPN01, T_LIVE_CHECK, T_INCLUDE, T_LOG_LEVEL, T_LOG, T_NOTIFY,
-	T_METRICS };
+	T_METRICS, T_CONTROL };
 
 /* log_level: syslog's names from error to debug (3 to 7) */
 static const char *const log_level_names[] = {
 	"error", "warning", "notice", "info", "debug"
 };
 static const char *const log_names[] = { "auto", "stderr", "journal" };
+
+/* control_socket: an absolute path that fits a sockaddr_un. */
+static void
+parse_control(struct cs *c, const struct ynode *n, struct conf *conf)
+{
+	struct sockaddr_un sun;
+	char		 q[CS_QLEN];
+
+	if (cs_abspath(c, "control_socket", n, &conf->control_socket) == 0 &&
+	    strlen(conf->control_socket) >= sizeof(sun.sun_path)) {
+		cs_error(c, n, "control_socket: longer than %zu bytes: %s",
+		    sizeof(sun.sun_path) - 1, cs_quote(n, q, sizeof(q)));
+		free(conf->control_socket);
+		conf->control_socket = NULL;
+	}
+}
 
 static void
 parse_log(struct cs *c, const struct cs_fields *f, struct conf *conf)
@@ -1489,6 +1506,8 @@ parse_top(struct cs *c, const struct ynode *root, struct conf *conf,
 	if (f.val[T_STATE_DIR] != NULL)
 		cs_abspath(c, "state_dir", f.val[T_STATE_DIR],
 		    &conf->state_dir);
+	if (f.val[T_CONTROL] != NULL)
+		parse_control(c, f.val[T_CONTROL], conf);
 	conf->live_check_interval = CONF_DEF_LIVE_CHECK;
 	get_bounded(c, "live_check_interval", f.val[T_LIVE_CHECK],
 	    CONF_MAX_LIVE_CHECK, 0, &conf->live_check_interval);
@@ -1712,6 +1731,7 @@ conf_free(struct conf *conf)
 		strv_clear(&conf->notify.hooks[i].argv);
 	free(conf->notify.hooks);
 	free(conf->state_dir);
+	free(conf->control_socket);
 	free(conf->path);
 	free(conf);
 }

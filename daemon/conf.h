@@ -194,6 +194,7 @@ struct conf {
 	struct conf_notify notify;
 	char		*state_dir;		/* absolute; default /var/lib/renewd */
 	long		 live_check_interval;	/* s: each live version re-verified */
+	char		*control_socket;	/* absolute; NULL: main.c's default */
 	struct conf_http01 http01;
 	struct conf_dns01 dns01;
 	struct conf_tlsalpn01 tlsalpn01;

@@ -888,13 +888,22 @@ cert_sans(X509 *x, struct crypto_cert_info *out)
 	GENERAL_NAMES_free(gens);
 }
 
+static char	*serial_hex(const ASN1_INTEGER *);
+
 static char *
 cert_serial(X509 *x)
+{
+	return serial_hex(X509_get0_serialNumber(x));
+}
+
+/* An INTEGER as crypto_cert_info's serial: lower-case hex, no leading zeros. */
+static char *
+serial_hex(const ASN1_INTEGER *ai)
 {
 	BIGNUM		*bn;
 	char		*hex, *s, *p, *q;
 
-	if ((bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(x), NULL)) == NULL)
+	if ((bn = ASN1_INTEGER_to_BN(ai, NULL)) == NULL)
 		return NULL;
 	/* BN_bn2hex: upper case, whole bytes ("01"), "-" if negative */
 	hex = BN_bn2hex(bn);
@@ -975,6 +984,69 @@ crypto_cert_from_pem(const char *pem, size_t len, char *err, size_t errlen)
 	cert = xcalloc(1, sizeof(*cert));
 	cert->x = x;
 	return cert;
+}
+
+/*
+ * Steps into the DER SEQUENCE at *p (of *left bytes): *p and *left then
+ * cover its contents. Returns 0, or -1 if it is no SEQUENCE.
+ */
+static int
+der_enter(const unsigned char **p, long *left)
+{
+	const unsigned char *q = *p;
+	long		 len;
+	int		 tag, cls;
+
+	if ((ASN1_get_object(&q, &len, &tag, &cls, *left) & 0x80) != 0 ||
+	    tag != V_ASN1_SEQUENCE || cls != V_ASN1_UNIVERSAL)
+		return -1;
+	*left = len;
+	*p = q;
+	return 0;
+}
+
+int
+crypto_pem_serial(const char *pem, size_t len, char *out, size_t outlen)
+{
+	const unsigned char *p, *start;
+	unsigned char	*der = NULL;
+	char		*name = NULL, *hex = NULL;
+	ASN1_INTEGER	*ai = NULL;
+	BIO		*bio;
+	long		 left, n, l;
+	int		 tag, cls, rc = -1;
+
+	if ((bio = mem_bio(pem, len)) == NULL)
+		return -1;
+	/* the DER only: X509 parsing would decode the public key too */
+	if (PEM_bytes_read_bio(&der, &n, &name, PEM_STRING_X509, bio,
+	    no_passphrase, NULL) != 1)
+		goto out;
+	p = der;
+	left = n;
+	if (der_enter(&p, &left) == -1 || der_enter(&p, &left) == -1)
+		goto out;
+	/* [0] EXPLICIT version, when it is there */
+	start = p;
+	if ((ASN1_get_object(&p, &l, &tag, &cls, left) & 0x80) != 0)
+		goto out;
+	if (cls == V_ASN1_CONTEXT_SPECIFIC && tag == 0) {
+		p += l;
+		left -= (long)(p - start);
+	} else
+		p = start;
+	if ((ai = d2i_ASN1_INTEGER(NULL, &p, left)) != NULL &&
+	    (hex = serial_hex(ai)) != NULL &&
+	    snprintf(out, outlen, "%s", hex) < (int)outlen)
+		rc = 0;
+out:
+	ERR_clear_error();
+	free(hex);
+	ASN1_INTEGER_free(ai);
+	OPENSSL_free(der);
+	OPENSSL_free(name);
+	BIO_free(bio);
+	return rc;
 }
 
 void

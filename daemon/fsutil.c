@@ -837,3 +837,33 @@ fsutil_check_parents(const char *path, const char *what, char *err,
 		return 0;
 	return dir_parents_ok(split_path(path, &base), what, err, errlen);
 }
+
+int
+fsutil_sock_clear(const char *path)
+{
+	struct stat	st;
+
+	if (lstat(path, &st) == -1)
+		return errno == ENOENT ? 0 : -1;
+	if (!S_ISSOCK(st.st_mode)) {
+		errno = EEXIST;
+		return -1;
+	}
+	return unlink(path) == -1 && errno != ENOENT ? -1 : 0;
+}
+
+int
+fsutil_sock_mode(const char *path, mode_t mode)
+{
+	return fchmodat(AT_FDCWD, path, mode, 0);
+}
+
+void
+fsutil_sock_remove(const char *path, dev_t dev, ino_t ino)
+{
+	struct stat	st;
+
+	if (lstat(path, &st) == 0 && S_ISSOCK(st.st_mode) &&
+	    st.st_dev == dev && st.st_ino == ino)
+		unlink(path);
+}

@@ -180,4 +180,16 @@ size_t		 fsutil_bad_component(int dfd, const char *rel);
 int		 fsutil_check_parents(const char *path, const char *what,
 		    char *err, size_t errlen);
 
+/*
+ * A unix socket's file, for the control socket: removes a socket left at
+ * path by a process that is gone (the caller found nobody listening).
+ * Returns 0 (also if nothing is there), or -1 (errno set; EEXIST if
+ * something other than a socket is at path).
+ */
+int		 fsutil_sock_clear(const char *path);
+/* Sets the mode of the socket just bound at path, past the umask. Returns 0 or -1 (errno set). */
+int		 fsutil_sock_mode(const char *path, mode_t mode);
+/* Removes the socket at path if it is still the file dev/ino (ours); else leaves it. */
+void		 fsutil_sock_remove(const char *path, dev_t dev, ino_t ino);
+
 #endif

@@ -71,6 +71,13 @@ int		 livecheck_unchanged(const char *state_dir, const char *name,
 int		 livecheck_newest_whole(const char *state_dir, const char *name,
 		    const char *skip, time_t now, struct livecheck_cache *cache,
 		    char *out, size_t outlen);
+/*
+ * Writes the serial of the live cert.pem of name (hex, as crypto_cert_info
+ * has it) into out: for status, so that 100,000 serials need not stay in
+ * memory. Returns 0, or -1 if there is none or it does not parse.
+ */
+int		 livecheck_serial(const char *state_dir, const char *name,
+		    char *out, size_t outlen);
 /* Frees what lc holds and zeroes it. */
 void		 livecheck_clear(struct livecheck *lc);
 

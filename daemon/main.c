@@ -23,6 +23,7 @@
 #include "challenge_http.h"
 #include "challenge_webroot.h"
 #include "conf.h"
+#include "control.h"
 #include "crypto.h"
 #include "deliver.h"
 #include "fsutil.h"
@@ -83,6 +84,16 @@ struct ctx {
 	struct sdaemon_watchdog	*watchdog;	/* WATCHDOG=1 pings, if asked for */
 	struct metrics		*metrics;	/* the counters modules bump */
 	struct metrics_http	*metrics_http;	/* GET /metrics, if configured */
+	struct control		*control;	/* the control socket; NULL: none */
+	struct ctl_reload	*ctl_wait;	/* reloads asked for, to start */
+	struct ctl_reload	*ctl_run;	/* waiting for the parse running */
+};
+
+/* A control client's reload, told how it ended (control.h). */
+struct ctl_reload {
+	control_reload_done	 done;
+	void			*arg;
+	struct ctl_reload	*next;
 };
 
 static int	solvers_cover(const struct ctx *, const struct conf *);
@@ -288,11 +299,17 @@ log_apply(struct ctx *c, const struct conf *conf)
 	c->log_level = level;
 }
 
-/* Makes conf (parsed off the loop; NULL if refused) the running inventory. */
-static void
+static void	control_moved(struct ctx *, const struct conf *);
+
+/*
+ * Makes conf (parsed off the loop; NULL if refused) the running inventory.
+ * Returns 0, or -1 if it was refused.
+ */
+static int
 reload_apply(struct ctx *c, struct conf *conf)
 {
 	char	err[512];
+	int	rc = -1;
 
 	if (conf == NULL) {
 		log_err("%s: rejected; the running inventory stays in force",
@@ -321,14 +338,17 @@ reload_apply(struct ctx *c, struct conf *conf)
 	log_apply(c, conf);
 	notifier_apply(c->notify, &conf->notify);
 	renewer_apply(c->renewer, conf);
+	control_moved(c, conf);
 	/* the renewer borrowed the new one's certificates: the old can go */
 	conf_free_later(c, c->conf);
 	c->conf = conf;
 	log_notice("inventory reloaded: %zu certificates", conf->ncerts);
 	log_debug("longest loop stall so far %lld ms", loopstat_max_ms(c->loopstat));
+	rc = 0;
 out:
 	sd_notify(0, "READY=1");
 	notify_status(c);
+	return rc;
 }
 
 /* A SIGHUP's inventory, parsed on a worker: 100,000 certificates take ~1 s. */
@@ -359,6 +379,25 @@ reload_parse(void *arg)
 
 static void	reload_conf(struct ctx *);
 
+/* Tells the control clients waiting for the parse just applied or refused. */
+static void
+ctl_reload_told(struct ctx *c, int ok, const struct conf_errors *errs)
+{
+	char		 rejected[] = "rejected; the running inventory stays "
+	    "in force (the log says why)";
+	char		*why[1] = { rejected };
+	struct ctl_reload *w;
+
+	while ((w = c->ctl_run) != NULL) {
+		c->ctl_run = w->next;
+		if (ok || errs->n > 0)
+			w->done(w->arg, ok, errs->msg, errs->n);
+		else
+			w->done(w->arg, ok, why, 1);
+		free(w);
+	}
+}
+
 static void
 reload_parsed(void *arg)
 {
@@ -366,13 +405,15 @@ reload_parsed(void *arg)
 	struct ctx	*c = j->c;
 	struct conf	*conf = j->conf;
 	size_t		 i;
+	int		 rc;
 
 	for (i = 0; i < j->errs.n; i++)
 		log_err("%s", j->errs.msg[i]);
 	j->conf = NULL;
 	c->reload_job = NULL;
+	rc = reload_apply(c, conf);
+	ctl_reload_told(c, rc == 0, &j->errs);
 	reload_job_free(j);
-	reload_apply(c, conf);
 	if (c->reload_again) {
 		c->reload_again = 0;
 		reload_conf(c);
@@ -392,6 +433,9 @@ reload_conf(struct ctx *c)
 	loopstat_watch(c->loopstat, 10);
 	c->reload_job = xcalloc(1, sizeof(*c->reload_job));
 	c->reload_job->c = c;
+	/* control clients asked for this parse, or one before it began */
+	c->ctl_run = c->ctl_wait;
+	c->ctl_wait = NULL;
 	if (worker_submit(c->parser, reload_parse, reload_parsed,
 	    c->reload_job) == -1) {
 		reload_parse(c->reload_job);
@@ -570,6 +614,90 @@ passed_sockets(struct ctx *c)
 	return 0;
 }
 
+/*
+ * Writes the control socket's path into buf: control_socket, else
+ * control in $RUNTIME_DIRECTORY (its first directory if it lists
+ * several), else in /run/renewd. Returns 1 if the inventory named it.
+ */
+static int
+control_path_for(const struct conf *conf, char *buf, size_t len)
+{
+	const char	*rt = getenv("RUNTIME_DIRECTORY");
+
+	if (conf->control_socket != NULL) {
+		snprintf(buf, len, "%s", conf->control_socket);
+		return 1;
+	}
+	if (rt != NULL && rt[0] == '/')
+		snprintf(buf, len, "%.*s/control", (int)strcspn(rt, ":"), rt);
+	else
+		snprintf(buf, len, "/run/renewd/control");
+	return 0;
+}
+
+/* control.h's reload: the next parse's outcome goes to done. */
+static void
+ctl_reload_ask(void *arg, control_reload_done done, void *done_arg)
+{
+	struct ctx		*c = arg;
+	struct ctl_reload	*w, **pp;
+
+	w = xcalloc(1, sizeof(*w));
+	w->done = done;
+	w->arg = done_arg;
+	for (pp = &c->ctl_wait; *pp != NULL; pp = &(*pp)->next)
+		;
+	*pp = w;
+	reload_conf(c);
+}
+
+/*
+ * Opens the control socket (not with --once). One the inventory names
+ * must open; the default one may fail (no /run/renewd outside systemd),
+ * which leaves the daemon without it. Returns 0 or -1.
+ */
+static int
+control_start(struct ctx *c)
+{
+	struct control_env env;
+	char		 path[4096], err[512];
+	int		 named;
+
+	if (c->once)
+		return 0;
+	named = control_path_for(c->conf, path, sizeof(path));
+	memset(&env, 0, sizeof(env));
+	env.base = c->base;
+	env.renewer = c->renewer;
+	env.state_dir = store_path(c->store);
+	env.reload = ctl_reload_ask;
+	env.reload_arg = c;
+	if ((c->control = control_open(&env, path, err, sizeof(err))) != NULL)
+		log_info("control socket %s", path);
+	else if (named) {
+		log_err("%s", err);
+		return -1;
+	} else
+		log_warn("%s; running without a control socket", err);
+	return 0;
+}
+
+/* A reload moved control_socket: move it too, or say why it stays. */
+static void
+control_moved(struct ctx *c, const struct conf *conf)
+{
+	char	path[4096], err[512];
+
+	control_path_for(conf, path, sizeof(path));
+	if (c->control == NULL || strcmp(path, control_path(c->control)) == 0)
+		return;
+	if (control_rebind(c->control, path, err, sizeof(err)) == -1)
+		log_err("%s; the control socket stays at %s", err,
+		    control_path(c->control));
+	else
+		log_notice("control socket moved to %s", path);
+}
+
 static int
 setup(struct ctx *c)
 {
@@ -626,6 +754,8 @@ setup(struct ctx *c)
 		return -1;
 	}
 	renewer_apply(c->renewer, c->conf);
+	if (control_start(c) == -1)
+		return -1;
 	for (i = 0; i < NSIGNALS; i++) {
 		c->sig[i] = evsignal_new(c->base, handled_signals[i], on_signal, c);
 		if (evsignal_add(c->sig[i], NULL) == -1) {
@@ -636,6 +766,21 @@ setup(struct ctx *c)
 	return 0;
 }
 
+/* At exit: the reloads control clients asked for, no one to tell now. */
+static void
+ctl_reload_forget(struct ctx *c)
+{
+	struct ctl_reload *w;
+
+	while ((w = c->ctl_wait) != NULL || (w = c->ctl_run) != NULL) {
+		if (w == c->ctl_wait)
+			c->ctl_wait = w->next;
+		else
+			c->ctl_run = w->next;
+		free(w);
+	}
+}
+
 static void
 teardown(struct ctx *c)
 {
@@ -644,6 +789,9 @@ teardown(struct ctx *c)
 	for (i = 0; i < NSIGNALS; i++)
 		if (c->sig[i] != NULL)
 			event_free(c->sig[i]);
+	/* its clients wait on the renewer and on reloads: it goes first */
+	control_free(c->control);
+	ctl_reload_forget(c);
 	sdaemon_watchdog_free(c->watchdog);
 	for (i = 0; i < c->nhttp01_fds; i++)	/* never needed */
 		close(c->http01_fds[i]);

@@ -111,6 +111,8 @@ struct managed {
 	const char		*reissue;	/* why a reload wants a new certificate
 						   though the live one is good; NULL */
 	char			*reissue_of;	/* the live serial it replaces */
+	TAILQ_HEAD(, renew_waiter) waiters;	/* renewer_renew_now's, told
+						   when it is IDLE again */
 	time_t			 last_success;	/* the last install; 0: none yet */
 	size_t			 ca_index;	/* which of cfg->ca is being tried */
 	unsigned		 failures;	/* consecutive */
@@ -123,6 +125,17 @@ struct managed {
 	unsigned		 live_valid:1;	/* a live certificate not yet due */
 	unsigned		 lc_ok:1;	/* live_stamp is set */
 	unsigned		 seen:1;	/* still in the inventory (during apply) */
+	unsigned		 stopping:1;	/* in cert_stop: no outcome yet */
+};
+
+/* A control client waiting for a certificate's renewal to end. */
+struct renew_waiter {
+	TAILQ_ENTRY(renew_waiter) entry;
+	struct managed		*m;
+	renew_done_cb		 cb;
+	void			*arg;
+	char			*serial;	/* installed meanwhile; NULL: none */
+	int			 failed;	/* an attempt failed meanwhile */
 };
 
 /*
@@ -204,6 +217,8 @@ jitter(void)
 	return sched_jitter(arc4random());
 }
 
+static void	waiters_done(struct managed *, const char *removed);
+
 static void
 maybe_idle(struct renewer *r)
 {
@@ -235,6 +250,8 @@ set_state(struct managed *m, enum managed_state s)
 	int	was = m->state != MANAGED_IDLE, is = s != MANAGED_IDLE;
 
 	m->state = s;
+	if (was && !is && !m->stopping)
+		waiters_done(m, NULL);
 	if (was && !is)
 		m->r->busy--;
 	else if (!was && is)
@@ -520,6 +537,7 @@ ca_slot_find(struct renewer *r, const char *name)
 static void
 cert_stop(struct managed *m)
 {
+	m->stopping = 1;	/* what follows is no outcome for a waiter */
 	theap_del(&m->r->timers, &m->tn);
 	due_remove(m);
 	m->tn.when = 0;
@@ -542,6 +560,7 @@ cert_stop(struct managed *m)
 	crypto_key_free(m->new_key);
 	m->new_key = NULL;
 	set_state(m, MANAGED_IDLE);
+	m->stopping = 0;
 }
 
 /* Takes m off the renewer's list and table, and out of the sweep's way. */
@@ -561,6 +580,7 @@ cert_free(struct managed *m)
 	if (m == NULL)
 		return;
 	cert_stop(m);
+	waiters_done(m, "no longer in the inventory");
 	if (m->saved != NULL) {
 		sched_state_clear(m->saved);
 		free(m->saved);
@@ -745,6 +765,7 @@ failed_notify(struct managed *m, time_t now)
 static void
 cert_failed(struct managed *m)
 {
+	struct renew_waiter *w;
 	time_t	now = time(NULL), delay, until;
 
 	crypto_key_free(m->new_key);
@@ -756,6 +777,8 @@ cert_failed(struct managed *m)
 	sv_w(m)->failures = m->failures;
 	metrics_renewal(m->r->env.metrics, "failure");
 	failed_notify(m, now);
+	TAILQ_FOREACH(w, &m->waiters, entry)
+		w->failed = 1;
 	if (m->r->env.once) {
 		saved_store(m);
 		set_state(m, MANAGED_IDLE);
@@ -1171,8 +1194,14 @@ static void
 log_installed(struct managed *m, const struct crypto_cert_info *info,
     time_t due)
 {
+	struct renew_waiter *w;
 	char	due_s[32], na_s[32];
 
+	TAILQ_FOREACH(w, &m->waiters, entry) {
+		free(w->serial);
+		w->serial = xstrdup(info->serial);
+		w->failed = 0;
+	}
 	cert_event(m, LOG_LVL_NOTICE, LOG_MSGID_ISSUED,
 	    "installed certificate serial %s for %zu domain(s), valid until %s, "
 	    "renewal due %s", info->serial, m->cfg->domains.n,
@@ -1982,6 +2011,7 @@ cert_new(struct renewer *r, const struct conf_cert *cfg)
 	m->r = r;
 	m->cfg = cfg;
 	m->state = MANAGED_IDLE;
+	TAILQ_INIT(&m->waiters);
 	TAILQ_INSERT_TAIL(&r->certs, m, entry);
 	r->ncerts++;
 	htab_put(r->byname, cfg->name, m);
@@ -2212,4 +2242,87 @@ renewer_view_next(const struct renewer *r, const char *prev,
 		return 1;
 	view_fill(m, v);
 	return 0;
+}
+
+/*
+ * Tells every waiter of m how its renewal ended (removed: why there is
+ * none) and frees them. Each is off the list before its callback runs,
+ * so a callback may cancel others.
+ */
+static void
+waiters_done(struct managed *m, const char *removed)
+{
+	struct renew_waiter	*w;
+	struct renew_outcome	 o;
+	const struct sched_state *sv = SV(m);
+
+	while ((w = TAILQ_FIRST(&m->waiters)) != NULL) {
+		TAILQ_REMOVE(&m->waiters, w, entry);
+		memset(&o, 0, sizeof(o));
+		o.name = m->cfg->name;
+		o.failures = m->failures;
+		if (removed != NULL) {
+			o.result = RENEW_OUTCOME_FAILED;
+			o.error = removed;
+		} else if (w->serial != NULL) {
+			o.result = RENEW_OUTCOME_ISSUED;
+			o.serial = w->serial;
+		} else if (w->failed || !m->live_valid) {
+			o.result = RENEW_OUTCOME_FAILED;
+			o.error = sv->err_detail != NULL ? sv->err_detail :
+			    sv->err_type != NULL ? sv->err_type :
+			    "the attempt failed (see the log)";
+			o.ca = sv->err_ca;
+		} else
+			o.result = RENEW_OUTCOME_VALID;
+		w->cb(w->arg, &o);
+		free(w->serial);
+		free(w);
+	}
+}
+
+int
+renewer_renew_now(struct renewer *r, const char *name, int force,
+    renew_done_cb cb, void *arg, struct renew_waiter **wp)
+{
+	struct managed		*m = htab_get(r->byname, name);
+	struct renew_waiter	*w;
+
+	if (wp != NULL)
+		*wp = NULL;
+	if (m == NULL)
+		return -1;
+	if (cb != NULL) {
+		w = xcalloc(1, sizeof(*w));
+		w->m = m;
+		w->cb = cb;
+		w->arg = arg;
+		TAILQ_INSERT_TAIL(&m->waiters, w, entry);
+		if (wp != NULL)
+			*wp = w;
+	}
+	/* at work already: the order running is the renewal asked for */
+	if (renewing(m))
+		return 0;
+	saved_load(m);		/* or the first check would read the backoff back */
+	if (m->saved != NULL)
+		m->saved->retry_at = 0;
+	m->breaker_wait = 0;
+	if (force && m->live_valid)
+		m->reissue = "renewal forced through the control socket";
+	log_msg(LOG_LVL_NOTICE, name, "renewal asked for%s: checking now",
+	    force ? " (forced)" : "");
+	if (m->state == MANAGED_IDLE)	/* DUE: queued already */
+		schedule(m, 0);
+	return 0;
+}
+
+void
+renewer_renew_cancel(struct renew_waiter *w)
+{
+	if (w == NULL)
+		return;
+	TAILQ_REMOVE(&w->m->waiters, w, entry);
+	free(w->serial);
+	free(w);
 }

@@ -125,4 +125,34 @@ int		 renewer_view(const struct renewer *, const char *name,
 int		 renewer_view_next(const struct renewer *, const char *prev,
 		    struct renew_view *v);
 
+/* How a renewal asked for through renewer_renew_now ended. */
+struct renew_outcome {
+	const char	*name;
+	const char	*result;	/* one of RENEW_OUTCOME_* below */
+	const char	*serial;	/* ISSUED: the new serial */
+	const char	*error;		/* FAILED: why */
+	const char	*ca;		/* FAILED: the CA that said so; NULL */
+	unsigned	 failures;	/* consecutive, now */
+};
+#define RENEW_OUTCOME_ISSUED	"issued"	/* a new certificate is live */
+#define RENEW_OUTCOME_VALID	"valid"		/* not due: nothing to do */
+#define RENEW_OUTCOME_FAILED	"failed"	/* backing off, or removed */
+
+/* Called on the loop once; the outcome's strings last for the call. */
+typedef void (*renew_done_cb)(void *arg, const struct renew_outcome *);
+struct renew_waiter;
+
+/*
+ * Makes the certificate named name due now, past any backoff; force: a
+ * new certificate even if the live one is valid and not due. With cb,
+ * calls it when the certificate is idle again (*wp, if wp is not NULL,
+ * is the waiter, valid until then). Returns 0, or -1 if there is no such
+ * certificate.
+ */
+int		 renewer_renew_now(struct renewer *, const char *name,
+		    int force, renew_done_cb cb, void *arg,
+		    struct renew_waiter **wp);
+/* Forgets a waiter whose callback has not run; NULL is a no-op. */
+void		 renewer_renew_cancel(struct renew_waiter *);
+
 #endif

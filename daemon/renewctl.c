@@ -1,8 +1,17 @@
-/* renewctl.c - inspect renewd's certificates (offline: reads the state directory) */
+/*
+ * renewctl.c - ask renewd what it does and tell it what to do, through
+ * its control socket (control.c); without a daemon, status reads the
+ * state directory itself (the offline table below).
+ */
 #include "config.h"
+
+#include <sys/socket.h>
+#include <sys/un.h>
 
 #include <errno.h>
 #include <getopt.h>
+#include <signal.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +20,7 @@
 #include <jansson.h>
 
 #include "conf.h"
+#include "control_req.h"
 #include "crypto.h"
 #include "fsutil.h"
 #include "livecheck.h"
@@ -22,38 +32,44 @@
 #define DEFAULT_CONF	SYSCONFDIR "/renewd/renewd.yaml"
 #define ROW		"%-24s %-8s %-20s %-20s %-6s %-20s %-14s %-20s %s\n"
 #define ACME_ERR_PREFIX	"urn:ietf:params:acme:error:"
+#define DEFAULT_SOCKET	"/run/renewd/control"
+/* The live table: NAME STATE NOT-AFTER SERIAL NEXT AT FAILURES CA DELIVERY DOMAINS LAST-ERROR */
+#define LROW		"%-24s %-9s %-20s %-34s %-9s %-20s %-3s %-12s %-13s %-30s %s\n"
+/* One reply line is far below this; more is a broken daemon. */
+#define LINE_MAX_BYTES	(1024 * 1024)
+
+/* renewctl(8) EXIT STATUS */
+enum {
+	EX_OK		= 0,	/* all valid; done */
+	EX_NOTVALID	= 1,	/* status: a certificate is not valid */
+	EX_USAGE	= 2,	/* bad usage, invalid inventory */
+	EX_RENEWFAIL	= 3,	/* renew: a renewal failed */
+	EX_REJECTED	= 4,	/* reload: the inventory was refused */
+	EX_NOTRUNNING	= 5,	/* no daemon listens on the socket */
+	EX_DENIED	= 6,	/* the socket's mode keeps us out */
+	EX_PROTO	= 7	/* the conversation with the daemon broke */
+};
+
+/* The command line, all commands' options together. */
+struct opts {
+	const char	 *conf;
+	const char	 *sock;
+	int		  json, all, force, nowait;
+	char		**names;
+	size_t		  nnames;
+};
 
 static void
 usage(FILE *f)
 {
-	fprintf(f, "usage: renewctl [-c file] status\n");
+	fprintf(f,
+	    "usage: renewctl [-s socket] [-c file] status [--json] [name ...]\n"
+	    "       renewctl [-s socket] [-c file] renew [--force] [--no-wait] "
+	    "name ... | --all\n"
+	    "       renewctl [-s socket] [-c file] reload\n"
+	    "       renewctl [-c file] check-config\n");
 }
 
-/*
- * The delivery column: "-" (nothing to deliver), "delivered", "pending"
- * (not yet, or not for the live serial), "deploy-failed", "reload-failed",
- * "not-served". *failing is set for the last three.
- */
-static void
-delivery_state(const char *state_dir, const struct conf_cert *cc,
-    const char *serial, char *out, size_t outlen, int *failing)
-{
-	char	*p;
-
-	*failing = 0;
-	if (cc->ndeploy == 0 && cc->nreload == 0 && cc->verify.addrs.n == 0) {
-		snprintf(out, outlen, "-");
-		return;
-	}
-	if (store_delivery_state(state_dir, cc->name, serial, out, outlen) == -1) {
-		snprintf(out, outlen, "pending");
-		return;
-	}
-	*failing = strcmp(out, "delivered") != 0 && strcmp(out, "pending") != 0;
-	for (p = out; *p != '\0'; p++)
-		if (*p == ' ')
-			*p = '-';
-}
 
 /*
  * Returns when renewd renews the certificate info: sched_plan with the ARI
@@ -199,7 +215,7 @@ status_one(const struct conf *conf, const struct conf_cert *cc,
 		whole = 1;
 		/* the daemon's own spread, or its kept ARI moment: when it acts */
 		due = status_due(cc, &sv, info, now);
-		delivery_state(conf->state_dir, cc, info->serial, dv,
+		control_delivery(conf->state_dir, cc, info->serial, dv,
 		    sizeof(dv), &failing);
 		state = info->not_after <= now ? "expired" :
 		    !crypto_cert_covers(info, cc->domains.v, cc->domains.n) ?
@@ -230,51 +246,518 @@ status_one(const struct conf *conf, const struct conf_cert *cc,
 
 /* One line per certificate; returns 1 if any is missing, due or failing delivery. */
 static int
-status(const struct conf *conf)
+status_offline(const struct conf *conf, char *const *names, size_t nnames)
 {
 	struct livecheck_cache *cache = livecheck_cache_new();
+	const struct conf_cert *cc;
 	time_t	now = time(NULL);
 	size_t	i;
 	int	rc = 0;
 
 	printf(ROW, "NAME", "STATE", "NOT AFTER", "RENEWAL DUE", "NEXT", "AT",
 	    "DELIVERY", "SERIAL", "LAST ERROR");
-	for (i = 0; i < conf->ncerts; i++)
+	for (i = 0; i < conf->ncerts && nnames == 0; i++)
 		rc |= status_one(conf, &conf->certs[i], cache, now);
+	for (i = 0; i < nnames; i++) {
+		if ((cc = conf_cert_find(conf, names[i])) != NULL)
+			rc |= status_one(conf, cc, cache, now);
+		else {
+			fprintf(stderr, "renewctl: %s: no such certificate in "
+			    "%s\n", names[i], conf->path);
+			rc = 1;
+		}
+	}
 	livecheck_cache_free(cache);
 	return rc;
+}
+
+
+/* Reads and checks the inventory, printing each problem; NULL if invalid. */
+static struct conf *
+load_conf(const char *path, int quiet)
+{
+	struct conf_errors	 errs = { 0 };
+	struct conf		*conf;
+	size_t			 i;
+
+	conf = conf_load(path, &errs);
+	for (i = 0; i < errs.n && !quiet; i++)
+		fprintf(stderr, "%s\n", errs.msg[i]);
+	conf_errors_clear(&errs);
+	return conf;
+}
+
+/*
+ * The socket: -s, else the inventory's control_socket (if it can be
+ * read), else the default that renewd.service's RuntimeDirectory gives.
+ */
+static char *
+socket_path(const struct opts *o)
+{
+	struct conf	*conf;
+	char		*path = NULL;
+
+	if (o->sock != NULL)
+		return xstrdup(o->sock);
+	if ((conf = load_conf(o->conf, 1)) != NULL &&
+	    conf->control_socket != NULL)
+		path = xstrdup(conf->control_socket);
+	conf_free(conf);
+	return path != NULL ? path : xstrdup(DEFAULT_SOCKET);
+}
+
+/*
+ * Connects to the daemon. Returns the socket, or -1 with the exit status
+ * in *ex (EX_NOTRUNNING: quiet, the caller decides what to say).
+ */
+static int
+ctl_connect(const char *path, int *ex)
+{
+	struct sockaddr_un	sun = { .sun_family = AF_UNIX };
+	int			fd;
+
+	if (snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path) >=
+	    (int)sizeof(sun.sun_path)) {
+		fprintf(stderr, "renewctl: %s: socket path too long\n", path);
+		*ex = EX_USAGE;
+		return -1;
+	}
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1) {
+		fprintf(stderr, "renewctl: socket: %s\n", strerror(errno));
+		*ex = EX_PROTO;
+		return -1;
+	}
+	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == 0)
+		return fd;
+	if (errno == ENOENT || errno == ECONNREFUSED)
+		*ex = EX_NOTRUNNING;
+	else if (errno == EACCES || errno == EPERM) {
+		fprintf(stderr, "renewctl: %s: permission denied: the control "
+		    "socket admits renewd's user and group only (renewd(8) "
+		    "CONTROL SOCKET)\n", path);
+		*ex = EX_DENIED;
+	} else {
+		fprintf(stderr, "renewctl: %s: connect: %s\n", path,
+		    strerror(errno));
+		*ex = EX_PROTO;
+	}
+	close(fd);
+	return -1;
+}
+
+/* A reply being read, line by line. */
+struct reader {
+	int	 fd;
+	char	*buf;
+	size_t	 len, cap, off;	/* off: where the next line starts */
+};
+
+/*
+ * Returns the next line (NUL-terminated, in r's buffer, until the next
+ * call), or NULL at EOF or on an error (said on stderr).
+ */
+static char *
+read_line(struct reader *r)
+{
+	char	*nl, *line;
+	ssize_t	 n;
+
+	for (;;) {
+		if ((nl = memchr(r->buf + r->off, '\n', r->len - r->off)) !=
+		    NULL) {
+			*nl = '\0';
+			line = r->buf + r->off;
+			r->off = (size_t)(nl - r->buf) + 1;
+			return line;
+		}
+		/* keep the partial line, at the start of the buffer */
+		memmove(r->buf, r->buf + r->off, r->len - r->off);
+		r->len -= r->off;
+		r->off = 0;
+		if (r->len == r->cap) {
+			if (r->cap >= LINE_MAX_BYTES) {
+				fprintf(stderr, "renewctl: a reply line longer "
+				    "than %d bytes\n", LINE_MAX_BYTES);
+				return NULL;
+			}
+			r->cap *= 2;
+			r->buf = xreallocarray(r->buf, r->cap, 1);
+		}
+		if ((n = read(r->fd, r->buf + r->len, r->cap - r->len)) <= 0) {
+			if (n == -1 && errno == EINTR)
+				continue;
+			if (n == -1)
+				fprintf(stderr, "renewctl: reading the reply: "
+				    "%s\n", strerror(errno));
+			return NULL;
+		}
+		r->len += (size_t)n;
+	}
+}
+
+/*
+ * Sends req and hands each reply line to fn, parsed, until the one with
+ * "end"; returns fn's verdict for that line (an exit status), or EX_PROTO.
+ * fn returns -1 for every line but the last.
+ */
+static int
+converse(int fd, const struct control_req *req,
+    int (*fn)(void *, json_t *, const char *), void *arg)
+{
+	struct reader	 r = { .fd = fd, .cap = 65536 };
+	json_error_t	 je;
+	json_t		*o;
+	char		*line, *text = control_req_format(req);
+	int		 ex = -1, send_err = 0;
+
+	r.buf = xmalloc(r.cap);
+	/* a daemon that turned us away has said why: read it even then */
+	if (fsutil_write_all(fd, text, strlen(text)) == -1)
+		send_err = errno;
+	while (ex == -1 && (line = read_line(&r)) != NULL) {
+		if ((o = json_loads(line, 0, &je)) == NULL ||
+		    !json_is_object(o)) {
+			fprintf(stderr, "renewctl: a reply line that is no JSON "
+			    "object: %.200s\n", line);
+			ex = EX_PROTO;
+		} else
+			ex = fn(arg, o, line);
+		json_decref(o);
+	}
+	if (ex == -1 && send_err != 0)
+		fprintf(stderr, "renewctl: sending the request: %s\n",
+		    strerror(send_err));
+	else if (ex == -1)
+		fprintf(stderr, "renewctl: the daemon closed the connection "
+		    "before the end of its reply\n");
+	if (ex == -1)
+		ex = EX_PROTO;
+	free(r.buf);
+	free(text);
+	return ex;
+}
+
+/*
+ * The last line's error, if any, on stderr; returns ex, or EX_PROTO if the
+ * daemon refused the request itself (too busy, not its protocol).
+ */
+static int
+end_error(json_t *o, int ex)
+{
+	const char *e = json_string_value(json_object_get(o, "error"));
+
+	if (e != NULL)
+		fprintf(stderr, "renewctl: renewd says: %s\n", e);
+	return json_is_true(json_object_get(o, "refused")) ? EX_PROTO : ex;
+}
+
+/* ---- status through the daemon ---------------------------------------- */
+
+/* Writes json time key of o into buf as the table shows it. */
+static const char *
+tcol(json_t *o, const char *key)
+{
+	const char *s = json_string_value(json_object_get(o, key));
+
+	return s != NULL ? s : "-";
+}
+
+/* LAST ERROR as the offline table shows it: "CA: problem". */
+static void
+error_col(json_t *o, char *out, size_t outlen)
+{
+	json_t		*e = json_object_get(o, "last_error");
+	const char	*what, *ca;
+	size_t		 n = sizeof(ACME_ERR_PREFIX) - 1;
+
+	if (!json_is_object(e)) {
+		snprintf(out, outlen, "-");
+		return;
+	}
+	if ((what = json_string_value(json_object_get(e, "type"))) == NULL &&
+	    (what = json_string_value(json_object_get(e, "detail"))) == NULL)
+		what = "?";
+	if (strncmp(what, ACME_ERR_PREFIX, n) == 0)
+		what += n;
+	ca = json_string_value(json_object_get(e, "ca"));
+	snprintf(out, outlen, "%s: %s", ca != NULL ? ca : "?", what);
+}
+
+/* One certificate's row of the live table. */
+static void
+status_row(json_t *o)
+{
+	json_t		*d = json_object_get(o, "domains"), *v;
+	char		 doms[256] = "", err[1024], fails[16];
+	const char	*state = tcol(o, "state");
+	size_t		 i, len = 0;
+
+	json_array_foreach(d, i, v) {
+		len += (size_t)snprintf(doms + len, len < sizeof(doms) ?
+		    sizeof(doms) - len : 0, "%s%s", i > 0 ? "," : "",
+		    json_string_value(v));
+		if (len >= sizeof(doms))
+			break;
+	}
+	error_col(o, err, sizeof(err));
+	snprintf(fails, sizeof(fails), "%lld", (long long)json_integer_value(
+	    json_object_get(o, "failures")));
+	printf(LROW, tcol(o, "name"), state, tcol(o, "not_after"),
+	    tcol(o, "serial"), tcol(o, "next_action"), tcol(o, "next"), fails,
+	    tcol(o, "ca"), tcol(o, "delivery"), doms[0] != '\0' ? doms : "-",
+	    err);
+}
+
+struct status_run {
+	int	json;
+	int	ex;
+};
+
+static int
+status_line(void *arg, json_t *o, const char *line)
+{
+	struct status_run *sr = arg;
+	const char	*name = json_string_value(json_object_get(o, "name"));
+	const char	*state, *dv;
+
+	if (sr->json)
+		printf("%s\n", line);
+	if (json_is_true(json_object_get(o, "end")))
+		return end_error(o, json_is_true(json_object_get(o, "ok")) ?
+		    sr->ex : EX_NOTVALID);
+	if (json_object_get(o, "error") != NULL) {
+		fprintf(stderr, "renewctl: %s: %s\n", name != NULL ? name : "?",
+		    json_string_value(json_object_get(o, "error")));
+		sr->ex = EX_NOTVALID;
+		return -1;
+	}
+	state = json_string_value(json_object_get(o, "state"));
+	dv = json_string_value(json_object_get(o, "delivery"));
+	if (state == NULL || strcmp(state, "valid") != 0 || (dv != NULL &&
+	    strcmp(dv, "-") != 0 && strcmp(dv, "delivered") != 0 &&
+	    strcmp(dv, "pending") != 0))
+		sr->ex = EX_NOTVALID;
+	if (!sr->json)
+		status_row(o);
+	return -1;
+}
+
+/* status without a daemon: the offline table of the state directory. */
+static int
+status_fallback(const struct opts *o)
+{
+	struct conf	*conf;
+	int		 ex;
+
+	fprintf(stderr, "renewctl: renewd is not running: reading the state "
+	    "directory instead (what the daemon would do next is computed, "
+	    "not asked)\n");
+	if (o->json) {
+		fprintf(stderr, "renewctl: --json needs the daemon\n");
+		return EX_NOTRUNNING;
+	}
+	if ((conf = load_conf(o->conf, 0)) == NULL)
+		return EX_USAGE;
+	ex = status_offline(conf, o->names, o->nnames);
+	conf_free(conf);
+	return ex;
+}
+
+static int
+cmd_status(const struct opts *o)
+{
+	struct control_req	 req = { .cmd = CONTROL_STATUS };
+	struct status_run	 sr = { o->json, EX_OK };
+	char			*path = socket_path(o);
+	int			 fd, ex;
+
+	if ((fd = ctl_connect(path, &ex)) == -1) {
+		free(path);
+		return ex == EX_NOTRUNNING ? status_fallback(o) : ex;
+	}
+	req.names = o->names;
+	req.nnames = o->nnames;
+	if (!o->json)
+		printf(LROW, "NAME", "STATE", "NOT AFTER", "SERIAL", "NEXT", "AT",
+		    "ERR", "CA", "DELIVERY", "DOMAINS", "LAST ERROR");
+	ex = converse(fd, &req, status_line, &sr);
+	close(fd);
+	free(path);
+	return ex;
+}
+
+/* ---- renew, reload ----------------------------------------------------- */
+
+static int
+renew_line(void *arg, json_t *o, const char *line)
+{
+	const struct opts *op = arg;
+	const char	*name = json_string_value(json_object_get(o, "name"));
+	const char	*res = json_string_value(json_object_get(o, "result"));
+
+	if (op->json)
+		printf("%s\n", line);
+	if (json_is_true(json_object_get(o, "end"))) {
+		if (!op->json && op->nowait)
+			printf("%lld renewal(s) started; renewctl status shows "
+			    "how they go\n", (long long)json_integer_value(
+			    json_object_get(o, "started")));
+		return end_error(o, json_is_true(json_object_get(o, "ok")) ?
+		    EX_OK : EX_RENEWFAIL);
+	}
+	if (op->json || name == NULL || res == NULL)
+		return -1;
+	if (strcmp(res, "issued") == 0)
+		printf("%s: issued serial %s\n", name, json_string_value(
+		    json_object_get(o, "serial")));
+	else if (strcmp(res, "valid") == 0)
+		printf("%s: valid and not due: nothing to do (--force renews "
+		    "anyway)\n", name);
+	else
+		fprintf(stderr, "renewctl: %s: renewal failed: %s\n", name,
+		    json_string_value(json_object_get(o, "error")));
+	return -1;
+}
+
+static int
+reload_line(void *arg, json_t *o, const char *line)
+{
+	json_t	*errs = json_object_get(o, "errors"), *v;
+	size_t	 i;
+
+	(void)arg;
+	(void)line;
+	if (!json_is_true(json_object_get(o, "end")))
+		return -1;
+	if (json_is_true(json_object_get(o, "ok"))) {
+		printf("renewd: inventory reloaded\n");
+		return EX_OK;
+	}
+	json_array_foreach(errs, i, v)
+		fprintf(stderr, "%s\n", json_string_value(v));
+	fprintf(stderr, "renewctl: the inventory was rejected; renewd keeps "
+	    "running the previous one\n");
+	return end_error(o, EX_REJECTED);
+}
+
+/* renew and reload: the daemon must be there. */
+static int
+cmd_daemon(const struct opts *o, enum control_cmd cmd)
+{
+	struct control_req req = { .cmd = cmd };
+	char	*path = socket_path(o);
+	int	 fd, ex;
+
+	if ((fd = ctl_connect(path, &ex)) == -1) {
+		if (ex == EX_NOTRUNNING)
+			fprintf(stderr, "renewctl: renewd is not running (nothing "
+			    "listens on %s)\n", path);
+		free(path);
+		return ex;
+	}
+	req.names = o->names;
+	req.nnames = o->nnames;
+	req.all = o->all;
+	req.force = o->force;
+	req.wait = !o->nowait;
+	ex = converse(fd, &req, cmd == CONTROL_RENEW ? renew_line :
+	    reload_line, (void *)o);
+	close(fd);
+	free(path);
+	return ex;
+}
+
+static int
+cmd_check_config(const struct opts *o)
+{
+	struct conf *conf;
+
+	if ((conf = load_conf(o->conf, 0)) == NULL)
+		return EX_USAGE;
+	printf("%s: valid: %zu certificates, %zu CAs\n", o->conf, conf->ncerts,
+	    conf->ncas);
+	conf_free(conf);
+	return EX_OK;
+}
+
+/*
+ * The command's own options and names. Returns -1 to go on, else the
+ * exit status.
+ */
+static int
+parse_cmd(struct opts *o, const char *cmd, int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "json",	no_argument, NULL, 'j' },
+		{ "all",	no_argument, NULL, 'a' },
+		{ "force",	no_argument, NULL, 'f' },
+		{ "no-wait",	no_argument, NULL, 'n' },
+		{ "config",	required_argument, NULL, 'c' },
+		{ NULL, 0, NULL, 0 }
+	};
+	int	ch, renew = strcmp(cmd, "renew") == 0;
+
+	optind = 0;	/* glibc: start afresh, at argv[1] */
+	while ((ch = getopt_long(argc, argv, "c:", longopts, NULL)) != -1) {
+		if (ch == 'c')
+			o->conf = optarg;
+		else if (ch == 'j' && strcmp(cmd, "reload") != 0 &&
+		    strcmp(cmd, "check-config") != 0)
+			o->json = 1;
+		else if (renew && ch != '?' && ch != 'j')
+			*(ch == 'a' ? &o->all : ch == 'f' ? &o->force :
+			    &o->nowait) = 1;
+		else
+			return EX_USAGE;
+	}
+	o->names = argv + optind;
+	o->nnames = (size_t)(argc - optind);
+	if (renew && (o->all == (o->nnames > 0)))
+		return EX_USAGE;	/* names or --all, one of them */
+	if (!renew && strcmp(cmd, "status") != 0 && o->nnames > 0)
+		return EX_USAGE;
+	return -1;
 }
 
 int
 main(int argc, char **argv)
 {
-	struct conf_errors	 errs = { 0 };
-	struct conf		*conf;
-	const char		*path = DEFAULT_CONF;
-	size_t			 i;
-	int			 ch, rc;
+	struct opts	 o = { .conf = DEFAULT_CONF };
+	const char	*cmd;
+	int		 ch, ex;
 
-	while ((ch = getopt(argc, argv, "c:h")) != -1) {
-		if (ch != 'c') {
-			/* -h asked for it; anything else is a mistake */
+	/* the global options stop at the command: "+" */
+	while ((ch = getopt(argc, argv, "+c:s:h")) != -1) {
+		if (ch == 'c')
+			o.conf = optarg;
+		else if (ch == 's')
+			o.sock = optarg;
+		else {
 			usage(ch == 'h' ? stdout : stderr);
-			return ch == 'h' ? 0 : 2;
+			return ch == 'h' ? EX_OK : EX_USAGE;
 		}
-		path = optarg;
 	}
-	if (argc - optind != 1 || strcmp(argv[optind], "status") != 0) {
+	if (optind >= argc) {
 		usage(stderr);
-		return 2;
+		return EX_USAGE;
+	}
+	cmd = argv[optind];
+	if ((ex = parse_cmd(&o, cmd, argc - optind, argv + optind)) != -1) {
+		usage(stderr);
+		return ex;
 	}
 	log_init(LOG_LVL_WARNING);
 	crypto_init();
-	if ((conf = conf_load(path, &errs)) == NULL) {
-		for (i = 0; i < errs.n; i++)
-			fprintf(stderr, "%s\n", errs.msg[i]);
-		conf_errors_clear(&errs);
-		return 2;
-	}
-	rc = status(conf);
-	conf_free(conf);
-	return rc;
+	/* a daemon that closed on us is an error to report, not a signal */
+	signal(SIGPIPE, SIG_IGN);
+	if (strcmp(cmd, "status") == 0)
+		return cmd_status(&o);
+	if (strcmp(cmd, "renew") == 0)
+		return cmd_daemon(&o, CONTROL_RENEW);
+	if (strcmp(cmd, "reload") == 0)
+		return cmd_daemon(&o, CONTROL_RELOAD);
+	if (strcmp(cmd, "check-config") == 0)
+		return cmd_check_config(&o);
+	usage(stderr);
+	return EX_USAGE;
 }

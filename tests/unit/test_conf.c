@@ -618,6 +618,31 @@ relative_paths_are_reported(void **state)
 	    "t.yaml:14:18: pidfile: not an absolute path: \"run/x.pid\"");
 }
 
+/* control_socket: absolute, and short enough for a unix socket's address. */
+static void
+control_socket_is_an_absolute_path_that_fits(void **state)
+{
+	char		 yaml[512], want[512], longp[120];
+	struct conf	*conf;
+
+	conf = parse_ok("control_socket: /run/x/control\n");
+	assert_string_equal(conf->control_socket, "/run/x/control");
+	conf_free(conf);
+	conf = parse_ok("state_dir: /srv\n");
+	assert_null(conf->control_socket);	/* main.c picks the default */
+	conf_free(conf);
+	EXPECT("control_socket: run/control\n",
+	    "t.yaml:1:17: control_socket: not an absolute path: \"run/control\"");
+	memset(longp, 'a', sizeof(longp) - 1);
+	longp[0] = '/';
+	longp[sizeof(longp) - 1] = '\0';
+	snprintf(yaml, sizeof(yaml), "control_socket: %s\n", longp);
+	/* quoted and cut short, as every untrusted value in a message */
+	snprintf(want, sizeof(want), "t.yaml:1:17: control_socket: longer "
+	    "than 107 bytes: \"%.87s...\"", longp);
+	EXPECT(yaml, want);
+}
+
 static void
 file_modes_are_octal_and_bounded(void **state)
 {
@@ -1795,6 +1820,7 @@ main(void)
 		cmocka_unit_test(ca_entries_are_checked),
 		cmocka_unit_test(relative_paths_are_reported),
 		cmocka_unit_test(file_modes_are_octal_and_bounded),
+		cmocka_unit_test(control_socket_is_an_absolute_path_that_fits),
 		cmocka_unit_test(unknown_key_and_challenge_types_are_reported),
 		cmocka_unit_test(durations_parse_or_are_unparsable),
 		cmocka_unit_test(duplicate_keys_in_one_mapping_are_reported),

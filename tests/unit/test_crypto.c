@@ -784,6 +784,55 @@ test_cert_ari_id(void **state)
 	crypto_key_free(k);
 }
 
+/*
+ * A version 1 certificate (openssl x509 -req -signkey -set_serial 12345,
+ * no extensions): no [0] version before its serial.
+ */
+static const char v1_pem[] =
+    "-----BEGIN CERTIFICATE-----\n"
+    "MIIBATCBqQICMDkwCgYIKoZIzj0EAwIwDTELMAkGA1UEAwwCdjEwHhcNMjYxMTMw\n"
+    "MDMyNjQzWhcNMjYxMjAyMDMyNjQzWjANMQswCQYDVQQDDAJ2MTBZMBMGByqGSM49\n"
+    "AgEGCCqGSM49AwEHA0IABLBVWsb6ualGpW70ZwRlJKpI6iszrSt8mOTlHEJVN86g\n"
+    "AwFT6d8gIhKQ3soYUxSytY1Dec0L31lI2vqOXa+qrNkwCgYIKoZIzj0EAwIDRwAw\n"
+    "RAIgJuo6Il0aTVMHCwxbGlvj99N5ml0YQEiWF0KEcWFc9a8CIE6vUNV98Ue9l1f7\n"
+    "ROTijPLmvhxrw6hJD+dR+fkaSvMB\n"
+    "-----END CERTIFICATE-----\n";
+
+/* The DER-only serial agrees with the full parse, whatever the serial. */
+static void
+test_pem_serial_equals_the_parsed_one(void **state)
+{
+	static const char *const serials[] = { "1", "00ABCDEF0123456789",
+	    "87654321", "7FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF", "-5" };
+	struct crypto_key *k;
+	struct crypto_cert_info info;
+	char		*pem, err[256], out[96], small[4];
+	size_t		 i;
+
+	(void)state;
+	k = fixed_key();
+	for (i = 0; i < sizeof(serials) / sizeof(serials[0]); i++) {
+		pem = make_cert(crypto_key_evp(k), serials[i], NULL, "serial");
+		assert_int_equal(cert_parse(pem, strlen(pem), &info, err,
+		    sizeof(err)), 0);
+		assert_int_equal(crypto_pem_serial(pem, strlen(pem), out,
+		    sizeof(out)), 0);
+		assert_string_equal(out, info.serial);
+		crypto_cert_info_clear(&info);
+		free(pem);
+	}
+	assert_int_equal(crypto_pem_serial(ari_leaf_pem, strlen(ari_leaf_pem),
+	    out, sizeof(out)), 0);
+	assert_string_equal(out, "87654321");
+	assert_int_equal(crypto_pem_serial(ari_leaf_pem, strlen(ari_leaf_pem),
+	    small, sizeof(small)), -1);
+	assert_int_equal(crypto_pem_serial("nope", 4, out, sizeof(out)), -1);
+	assert_int_equal(crypto_pem_serial(v1_pem, strlen(v1_pem), out,
+	    sizeof(out)), 0);
+	assert_string_equal(out, "3039");
+	crypto_key_free(k);
+}
+
 static void
 test_cert_parse_without_san_and_garbage(void **state)
 {
@@ -1329,6 +1378,7 @@ main(void)
 		cmocka_unit_test(test_csr_rsa_signed_sha256_and_verifies),
 		cmocka_unit_test(test_csr_public_key_info_equals_openssl_for_each_ec_form),
 		cmocka_unit_test(test_cert_parse_validity_sans_serial_issuer),
+		cmocka_unit_test(test_pem_serial_equals_the_parsed_one),
 		cmocka_unit_test(test_cert_ari_id),
 		cmocka_unit_test(test_cert_parse_without_san_and_garbage),
 		cmocka_unit_test(test_cert_matches_key_true_for_own_key_false_for_other),

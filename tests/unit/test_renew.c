@@ -1130,6 +1130,138 @@ a_certificate_rate_limit_holds_it_at_that_ca(void **state)
 	assert_int_equal(SV(m)->hold_until, 0);
 }
 
+/* ---- renewer_renew_now: the control socket's renew ---------------------- */
+
+struct outcome {
+	int	 calls;
+	char	 result[16];
+	char	 serial[64];
+	char	 error[256];
+};
+
+static void
+outcome_cb(void *arg, const struct renew_outcome *o)
+{
+	struct outcome *out = arg;
+
+	out->calls++;
+	snprintf(out->result, sizeof(out->result), "%s", o->result);
+	snprintf(out->serial, sizeof(out->serial), "%s", o->serial != NULL ?
+	    o->serial : "");
+	snprintf(out->error, sizeof(out->error), "%s", o->error != NULL ?
+	    o->error : "");
+}
+
+/* Issues www once and returns it valid and idle. */
+static struct managed *
+www_issued(struct fx *fx)
+{
+	struct managed *m;
+
+	apply(fx, WWW_2CA);
+	m = find(fx, "www");
+	RUN_UNTIL(fx, fake.nactive == 1);
+	fake_issue(fake.active[0], 90);
+	run_pending(fx);
+	assert_int_equal(m->state, MANAGED_IDLE);
+	assert_true(m->live_valid);
+	return m;
+}
+
+static void
+renew_now_force_issues_and_reports_the_serial(void **state)
+{
+	struct fx	*fx = *state;
+	struct outcome	 out = { 0 };
+	struct managed	*m = www_issued(fx);
+	char		 old[64], now_live[64];
+
+	assert_int_equal(livecheck_serial(fx->state_dir, "www", old,
+	    sizeof(old)), 0);
+	assert_int_equal(renewer_renew_now(fx->r, "nosuch", 1, outcome_cb,
+	    &out, NULL), -1);
+	assert_int_equal(renewer_renew_now(fx->r, "www", 1, outcome_cb, &out,
+	    NULL), 0);
+	assert_int_equal(m->state, MANAGED_DUE);
+	RUN_UNTIL(fx, fake.nactive == 1);
+	assert_int_equal(out.calls, 0);		/* not while it orders */
+	fake_issue(fake.active[0], 90);
+	assert_int_equal(out.calls, 1);
+	assert_string_equal(out.result, RENEW_OUTCOME_ISSUED);
+	assert_int_equal(livecheck_serial(fx->state_dir, "www", now_live,
+	    sizeof(now_live)), 0);
+	assert_string_equal(out.serial, now_live);
+	assert_string_not_equal(out.serial, old);
+	assert_int_equal(fake.started, 2);
+	/* without force, a valid certificate: checked, nothing ordered */
+	assert_int_equal(renewer_renew_now(fx->r, "www", 0, outcome_cb, &out,
+	    NULL), 0);
+	RUN_UNTIL(fx, out.calls == 2);
+	assert_string_equal(out.result, RENEW_OUTCOME_VALID);
+	assert_int_equal(fake.started, 2);
+	assert_busy_counted(fx->r);
+}
+
+static void
+renew_now_reports_a_failure_after_every_ca(void **state)
+{
+	struct fx	*fx = *state;
+	struct outcome	 out = { 0 };
+	struct managed	*m = www_issued(fx);
+
+	assert_int_equal(renewer_renew_now(fx->r, "www", 1, outcome_cb, &out,
+	    NULL), 0);
+	RUN_UNTIL(fx, fake.nactive == 1);
+	fake_finish(fake.active[0], NULL, "boom");
+	/* the next CA is still a chance: no outcome yet */
+	assert_int_equal(out.calls, 0);
+	assert_int_equal(fake.nactive, 1);
+	fake_finish(fake.active[0], NULL, "boom again");
+	assert_int_equal(out.calls, 1);
+	assert_string_equal(out.result, RENEW_OUTCOME_FAILED);
+	assert_string_equal(out.error, "boom again");
+	assert_int_equal(m->failures, 1);
+	/* asked again during the backoff: due now, not at its end */
+	assert_true(m->tn.when > time(NULL) + 30);
+	assert_int_equal(renewer_renew_now(fx->r, "www", 1, outcome_cb, &out,
+	    NULL), 0);
+	RUN_UNTIL(fx, fake.nactive == 1);
+	fake_issue(fake.active[0], 90);
+	assert_int_equal(out.calls, 2);
+	assert_string_equal(out.result, RENEW_OUTCOME_ISSUED);
+	assert_int_equal(m->failures, 0);
+}
+
+static void
+renew_now_waiters_can_be_cancelled_or_outlived(void **state)
+{
+	struct fx		*fx = *state;
+	struct outcome		 a = { 0 }, b = { 0 };
+	struct renew_waiter	*wa;
+
+	www_issued(fx);
+	assert_int_equal(renewer_renew_now(fx->r, "www", 1, outcome_cb, &a,
+	    &wa), 0);
+	assert_non_null(wa);
+	assert_int_equal(renewer_renew_now(fx->r, "www", 1, outcome_cb, &b,
+	    NULL), 0);
+	RUN_UNTIL(fx, fake.nactive == 1);
+	/* a client hung up: its waiter goes, the renewal goes on */
+	renewer_renew_cancel(wa);
+	/* the certificate leaves the inventory: the other waiter is told */
+	apply(fx, API);
+	assert_int_equal(a.calls, 0);
+	assert_int_equal(b.calls, 1);
+	assert_string_equal(b.result, RENEW_OUTCOME_FAILED);
+	assert_string_equal(b.error, "no longer in the inventory");
+	RUN_UNTIL(fx, fake.nactive == 1);
+	fake_finish(fake.active[0], NULL, "api: not this time");
+	/* no-wait: nothing to tell */
+	assert_int_equal(renewer_renew_now(fx->r, "api", 0, NULL, NULL, &wa),
+	    0);
+	assert_null(wa);
+}
+
 int
 main(void)
 {
@@ -1154,6 +1286,9 @@ main(void)
 		T(the_breaker_lets_one_probe_through),
 		T(a_certificate_rate_limit_holds_it_at_that_ca),
 		T(a_closed_breaker_wakes_who_it_kept_waiting),
+		T(renew_now_force_issues_and_reports_the_serial),
+		T(renew_now_reports_a_failure_after_every_ca),
+		T(renew_now_waiters_can_be_cancelled_or_outlived),
 #undef T
 	};
 

@@ -1,0 +1,270 @@
+/* control_req.c - the control socket's requests and status lines (JSON) */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <jansson.h>
+
+#include "conf.h"
+#include "control_req.h"
+#include "log.h"
+#include "renew.h"
+#include "sched.h"
+#include "store.h"
+#include "validate.h"
+#include "xmalloc.h"
+
+static const char *const cmd_names[] = { "status", "renew", "reload" };
+
+/* Reads the optional boolean key of o into *dst; returns -1 if not a boolean. */
+static int
+get_bool(json_t *o, const char *key, int *dst, char *err, size_t errlen)
+{
+	json_t	*v = json_object_get(o, key);
+
+	if (v == NULL)
+		return 0;
+	if (!json_is_boolean(v)) {
+		snprintf(err, errlen, "\"%s\": not true or false", key);
+		return -1;
+	}
+	*dst = json_is_true(v);
+	return 0;
+}
+
+/* Reads "names", an array of certificate names, into req. */
+static int
+get_names(json_t *o, struct control_req *req, char *err, size_t errlen)
+{
+	json_t	*a = json_object_get(o, "names"), *v;
+	size_t	 i;
+
+	if (a == NULL)
+		return 0;
+	if (!json_is_array(a)) {
+		snprintf(err, errlen, "\"names\": not an array");
+		return -1;
+	}
+	req->names = xcalloc(json_array_size(a) + 1, sizeof(char *));
+	json_array_foreach(a, i, v) {
+		if (!json_is_string(v) || !valid_name(json_string_value(v))) {
+			snprintf(err, errlen, "\"names\"[%zu]: not a "
+			    "certificate name", i);
+			return -1;
+		}
+		req->names[req->nnames++] = xstrdup(json_string_value(v));
+	}
+	return 0;
+}
+
+/* Returns -1 if o has a key that is not one of cmd's. */
+static int
+known_keys(json_t *o, enum control_cmd cmd, char *err, size_t errlen)
+{
+	const char	*key;
+	json_t		*v;
+
+	json_object_foreach(o, key, v) {
+		if (strcmp(key, "cmd") == 0 || (cmd != CONTROL_RELOAD &&
+		    strcmp(key, "names") == 0) || (cmd == CONTROL_RENEW &&
+		    (strcmp(key, "all") == 0 || strcmp(key, "force") == 0 ||
+		    strcmp(key, "wait") == 0)))
+			continue;
+		snprintf(err, errlen, "\"%s\": not a key of a %s request",
+		    key, cmd_names[cmd]);
+		return -1;
+	}
+	return 0;
+}
+
+/* The checks that need the whole request: what renew must name. */
+static int
+req_complete(const struct control_req *req, char *err, size_t errlen)
+{
+	if (req->cmd != CONTROL_RENEW)
+		return 0;
+	if (req->all && req->nnames > 0)
+		snprintf(err, errlen, "renew: \"names\" and \"all\" together");
+	else if (!req->all && req->nnames == 0)
+		snprintf(err, errlen, "renew: neither \"names\" nor \"all\"");
+	else
+		return 0;
+	return -1;
+}
+
+int
+control_req_parse(const char *buf, size_t len, struct control_req *req,
+    char *err, size_t errlen)
+{
+	json_error_t	 je;
+	json_t		*o;
+	const char	*cmd;
+	size_t		 i;
+	int		 rc = -1;
+
+	memset(req, 0, sizeof(*req));
+	req->wait = 1;
+	if ((o = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &je)) == NULL) {
+		snprintf(err, errlen, "not JSON: line %d column %d: %s",
+		    je.line, je.column, je.text);
+		return -1;
+	}
+	if (!json_is_object(o))
+		snprintf(err, errlen, "not a JSON object");
+	else if ((cmd = json_string_value(json_object_get(o, "cmd"))) == NULL)
+		snprintf(err, errlen, "\"cmd\": missing or not a string");
+	else {
+		for (i = 0; i < sizeof(cmd_names) / sizeof(cmd_names[0]); i++)
+			if (strcmp(cmd, cmd_names[i]) == 0)
+				break;
+		if (i == sizeof(cmd_names) / sizeof(cmd_names[0]))
+			snprintf(err, errlen, "\"cmd\": unknown command \"%.64s\"",
+			    cmd);
+		else if ((req->cmd = i, known_keys(o, req->cmd, err,
+		    errlen)) == 0 && get_names(o, req, err, errlen) == 0 &&
+		    get_bool(o, "all", &req->all, err, errlen) == 0 &&
+		    get_bool(o, "force", &req->force, err, errlen) == 0 &&
+		    get_bool(o, "wait", &req->wait, err, errlen) == 0 &&
+		    req_complete(req, err, errlen) == 0)
+			rc = 0;
+	}
+	json_decref(o);
+	if (rc == -1)
+		control_req_clear(req);
+	return rc;
+}
+
+void
+control_req_clear(struct control_req *req)
+{
+	size_t	i;
+
+	for (i = 0; i < req->nnames; i++)
+		free(req->names[i]);
+	free(req->names);
+	memset(req, 0, sizeof(*req));
+}
+
+char *
+control_req_format(const struct control_req *req)
+{
+	json_t	*o = json_object(), *a;
+	char	*s, *line;
+	size_t	 i;
+
+	json_object_set_new(o, "cmd", json_string(cmd_names[req->cmd]));
+	if (req->nnames > 0) {
+		a = json_array();
+		for (i = 0; i < req->nnames; i++)
+			json_array_append_new(a, json_string(req->names[i]));
+		json_object_set_new(o, "names", a);
+	}
+	if (req->cmd == CONTROL_RENEW) {
+		if (req->all)
+			json_object_set_new(o, "all", json_true());
+		json_object_set_new(o, "force", json_boolean(req->force));
+		json_object_set_new(o, "wait", json_boolean(req->wait));
+	}
+	s = json_dumps(o, JSON_COMPACT);
+	json_decref(o);
+	line = xasprintf("%s\n", s);
+	free(s);
+	return line;
+}
+
+void
+control_json_time(json_t *o, const char *key, long long t)
+{
+	char	buf[32], *k = xasprintf("%s_epoch", key);
+
+	if (t == 0) {
+		json_object_set_new(o, key, json_null());
+		json_object_set_new(o, k, json_null());
+	} else {
+		json_object_set_new(o, key, json_string(log_fmt_time((time_t)t,
+		    buf, sizeof(buf))));
+		json_object_set_new(o, k, json_integer(t));
+	}
+	free(k);
+}
+
+void
+control_delivery(const char *state_dir, const struct conf_cert *cc,
+    const char *serial, char *out, size_t outlen, int *failing)
+{
+	char	*p;
+
+	*failing = 0;
+	if (serial == NULL || (cc->ndeploy == 0 && cc->nreload == 0 &&
+	    cc->verify.addrs.n == 0)) {
+		snprintf(out, outlen, "-");
+		return;
+	}
+	if (store_delivery_state(state_dir, cc->name, serial, out,
+	    outlen) == -1) {
+		snprintf(out, outlen, "pending");
+		return;
+	}
+	*failing = strcmp(out, "delivered") != 0 && strcmp(out, "pending") != 0;
+	for (p = out; *p != '\0'; p++)
+		if (*p == ' ')
+			*p = '-';
+}
+
+/* Returns s as a JSON string, or null for NULL. */
+static json_t *
+str_or_null(const char *s)
+{
+	return s != NULL ? json_string(s) : json_null();
+}
+
+/* The last failure sv keeps, or null. */
+static json_t *
+last_error(const struct sched_state *sv)
+{
+	json_t	*e;
+
+	if (sv == NULL || (sv->err_at == 0 && sv->err_detail == NULL &&
+	    sv->err_type == NULL))
+		return json_null();
+	e = json_object();
+	control_json_time(e, "at", sv->err_at);
+	json_object_set_new(e, "ca", str_or_null(sv->err_ca));
+	json_object_set_new(e, "url", str_or_null(sv->err_url));
+	json_object_set_new(e, "type", str_or_null(sv->err_type));
+	json_object_set_new(e, "detail", str_or_null(sv->err_detail));
+	return e;
+}
+
+json_t *
+control_view_json(const struct renew_view *v, const char *serial,
+    const char *delivery)
+{
+	const struct sched_state *sv = v->saved;
+	json_t	*o = json_object(), *a;
+	size_t	 i;
+
+	json_object_set_new(o, "name", json_string(v->cfg->name));
+	a = json_array();
+	for (i = 0; i < v->cfg->domains.n; i++)
+		json_array_append_new(a, json_string(v->cfg->domains.v[i]));
+	json_object_set_new(o, "domains", a);
+	json_object_set_new(o, "ca", str_or_null(v->ca));
+	json_object_set_new(o, "serial", str_or_null(serial));
+	json_object_set_new(o, "delivery", json_string(delivery));
+	control_json_time(o, "not_before", v->not_before);
+	control_json_time(o, "not_after", v->not_after);
+	json_object_set_new(o, "state", json_string(v->state));
+	json_object_set_new(o, "next_action", json_string(v->next_action));
+	control_json_time(o, "next", v->next);
+	json_object_set_new(o, "failures", json_integer(v->failures));
+	json_object_set_new(o, "last_error", last_error(sv));
+	control_json_time(o, "retry_at", sv != NULL ? sv->retry_at : 0);
+	control_json_time(o, "hold_until", sv != NULL ? sv->hold_until : 0);
+	json_object_set_new(o, "hold_reason", str_or_null(sv != NULL ?
+	    sv->hold_reason : NULL));
+	return o;
+}

@@ -1,0 +1,59 @@
+/* control_req.h - the control socket's requests and status lines (JSON) */
+#ifndef RENEWD_CONTROL_REQ_H
+#define RENEWD_CONTROL_REQ_H
+
+#include <stddef.h>
+
+#include <jansson.h>
+
+struct renew_view;
+
+/* A request is at most this many bytes, one JSON object and a newline. */
+#define CONTROL_REQ_MAX		(64 * 1024)
+/* The status schema's version (renewctl(8) JSON OUTPUT). */
+#define CONTROL_SCHEMA		1
+
+enum control_cmd { CONTROL_STATUS, CONTROL_RENEW, CONTROL_RELOAD };
+
+struct control_req {
+	enum control_cmd  cmd;
+	char		**names;	/* status, renew: the certificates */
+	size_t		  nnames;
+	int		  all;		/* renew: every certificate */
+	int		  force;	/* renew: even if not due */
+	int		  wait;		/* renew: reply with the outcome */
+};
+
+/*
+ * Parses one request of len bytes: {"cmd": "status"|"renew"|"reload",
+ * "names": [...], "all": bool, "force": bool, "wait": bool}. Returns 0
+ * with *req filled (free with control_req_clear), or -1 with what is
+ * wrong in err.
+ */
+int		 control_req_parse(const char *buf, size_t len,
+		    struct control_req *req, char *err, size_t errlen);
+/* Frees what req holds and zeroes it. */
+void		 control_req_clear(struct control_req *req);
+/* Returns req as one JSON line (malloc'd, newline included). */
+char		*control_req_format(const struct control_req *req);
+/*
+ * Returns the status line of one certificate (schema in renewctl(8));
+ * serial is the live one, NULL if there is none; delivery as
+ * control_delivery wrote it.
+ */
+json_t		*control_view_json(const struct renew_view *v,
+		    const char *serial, const char *delivery);
+struct conf_cert;
+/*
+ * Writes into out how far the delivery of serial (NULL: none live) of cc
+ * got: "-" (nothing to deliver), "delivered", "pending" (not yet, or not
+ * for this serial), "deploy-failed", "reload-failed", "not-served".
+ * *failing is set for the last three.
+ */
+void		 control_delivery(const char *state_dir,
+		    const struct conf_cert *cc, const char *serial, char *out,
+		    size_t outlen, int *failing);
+/* Sets key to t as RFC 3339 and key_epoch to t, or both to null for 0. */
+void		 control_json_time(json_t *o, const char *key, long long t);
+
+#endif

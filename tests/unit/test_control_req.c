@@ -1,0 +1,185 @@
+/* test_control_req.c - control socket requests and the status schema */
+#include "config.h"
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include <jansson.h>
+
+#include "conf.h"
+#include "control_req.h"
+#include "renew.h"
+#include "sched.h"
+
+static int
+parse(const char *s, struct control_req *req, char *err, size_t errlen)
+{
+	return control_req_parse(s, strlen(s), req, err, errlen);
+}
+
+static void
+status_without_names_lists_all(void **state)
+{
+	struct control_req req;
+	char	err[256];
+
+	assert_int_equal(parse("{\"cmd\":\"status\"}", &req, err,
+	    sizeof(err)), 0);
+	assert_int_equal(req.cmd, CONTROL_STATUS);
+	assert_int_equal(req.nnames, 0);
+	control_req_clear(&req);
+}
+
+static void
+renew_takes_names_force_and_wait(void **state)
+{
+	struct control_req req;
+	char	err[256];
+
+	assert_int_equal(parse("{\"cmd\":\"renew\",\"names\":[\"www\",\"mail\"],"
+	    "\"force\":true,\"wait\":false}", &req, err, sizeof(err)), 0);
+	assert_int_equal(req.cmd, CONTROL_RENEW);
+	assert_int_equal(req.nnames, 2);
+	assert_string_equal(req.names[1], "mail");
+	assert_true(req.force);
+	assert_false(req.wait);
+	assert_false(req.all);
+	control_req_clear(&req);
+	/* wait is the default */
+	assert_int_equal(parse("{\"cmd\":\"renew\",\"all\":true}", &req, err,
+	    sizeof(err)), 0);
+	assert_true(req.all);
+	assert_true(req.wait);
+	control_req_clear(&req);
+}
+
+/* Each bad request is refused with a message saying what is wrong. */
+static void
+bad_requests_say_what_is_wrong(void **state)
+{
+	static const struct { const char *req, *want; } cases[] = {
+		{ "", "not JSON" },
+		{ "{\"cmd\":\"status\"", "not JSON" },
+		{ "[1,2]", "not a JSON object" },
+		{ "{}", "\"cmd\": missing" },
+		{ "{\"cmd\":7}", "\"cmd\": missing or not a string" },
+		{ "{\"cmd\":\"explode\"}", "unknown command \"explode\"" },
+		{ "{\"cmd\":\"status\",\"force\":true}", "\"force\": not a key of a status request" },
+		{ "{\"cmd\":\"reload\",\"names\":[\"a\"]}", "\"names\": not a key of a reload request" },
+		{ "{\"cmd\":\"renew\"}", "neither \"names\" nor \"all\"" },
+		{ "{\"cmd\":\"renew\",\"all\":true,\"names\":[\"a\"]}", "together" },
+		{ "{\"cmd\":\"renew\",\"all\":1}", "\"all\": not true or false" },
+		{ "{\"cmd\":\"status\",\"names\":\"www\"}", "\"names\": not an array" },
+		{ "{\"cmd\":\"status\",\"names\":[\"ok\",\"../etc\"]}", "\"names\"[1]: not a certificate name" },
+		{ "{\"cmd\":\"status\",\"cmd\":\"reload\"}", "not JSON" },
+	};
+	struct control_req req;
+	char	err[256];
+	size_t	i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		err[0] = '\0';
+		assert_int_equal(parse(cases[i].req, &req, err, sizeof(err)), -1);
+		if (strstr(err, cases[i].want) == NULL)
+			fail_msg("%s: got \"%s\", want \"%s\"", cases[i].req, err,
+			    cases[i].want);
+		assert_null(req.names);
+	}
+}
+
+/* What renewctl sends parses back to the same request. */
+static void
+format_round_trips(void **state)
+{
+	char	*names[] = { "www", "mail" }, err[256], *line;
+	struct control_req in = { .cmd = CONTROL_RENEW, .names = names,
+	    .nnames = 2, .force = 1, .wait = 0 }, out;
+
+	line = control_req_format(&in);
+	assert_non_null(strchr(line, '\n'));
+	assert_ptr_equal(strchr(line, '\n'), line + strlen(line) - 1);
+	assert_int_equal(control_req_parse(line, strlen(line) - 1, &out, err,
+	    sizeof(err)), 0);
+	assert_int_equal(out.nnames, 2);
+	assert_string_equal(out.names[0], "www");
+	assert_true(out.force);
+	assert_false(out.wait);
+	control_req_clear(&out);
+	free(line);
+}
+
+/* The status line's schema: every key, times as RFC 3339 and epoch. */
+static void
+view_json_has_the_documented_keys(void **state)
+{
+	char	*doms[] = { "a.example", "b.example" };
+	struct conf_cert cc = { 0 };
+	struct sched_state sv = { 0 };
+	struct renew_view v = { 0 };
+	json_t	*o, *e;
+
+	cc.name = "www";
+	cc.domains.v = doms;
+	cc.domains.n = 2;
+	sv.err_at = 1700000000;
+	sv.err_ca = "le";
+	sv.err_type = "urn:ietf:params:acme:error:rateLimited";
+	sv.err_detail = "too many";
+	v.cfg = &cc;
+	v.state = RENEW_STATE_FAILED;
+	v.ca = "le";
+	v.not_before = 1700000000;
+	v.not_after = 1707776000;
+	v.next = 1700003600;
+	v.next_action = RENEW_NEXT_RETRY;
+	v.failures = 2;
+	v.saved = &sv;
+	o = control_view_json(&v, "1f", "delivered");
+	assert_string_equal(json_string_value(json_object_get(o, "name")), "www");
+	assert_int_equal(json_array_size(json_object_get(o, "domains")), 2);
+	assert_string_equal(json_string_value(json_object_get(o, "serial")), "1f");
+	assert_string_equal(json_string_value(json_object_get(o, "next")),
+	    "2023-11-14T23:13:20Z");
+	assert_int_equal(json_integer_value(json_object_get(o, "next_epoch")),
+	    1700003600);
+	assert_string_equal(json_string_value(json_object_get(o,
+	    "next_action")), "retry");
+	assert_int_equal(json_integer_value(json_object_get(o, "failures")), 2);
+	assert_true(json_is_null(json_object_get(o, "hold_until")));
+	assert_true(json_is_null(json_object_get(o, "hold_until_epoch")));
+	e = json_object_get(o, "last_error");
+	assert_string_equal(json_string_value(json_object_get(e, "detail")),
+	    "too many");
+	assert_true(json_is_null(json_object_get(e, "url")));
+	assert_int_equal(json_integer_value(json_object_get(e, "at_epoch")),
+	    1700000000);
+	json_decref(o);
+	/* no live certificate, no failure: nulls, not zeros */
+	memset(&sv, 0, sizeof(sv));
+	v.not_before = v.not_after = 0;
+	o = control_view_json(&v, NULL, "-");
+	assert_true(json_is_null(json_object_get(o, "serial")));
+	assert_true(json_is_null(json_object_get(o, "not_after")));
+	assert_true(json_is_null(json_object_get(o, "last_error")));
+	json_decref(o);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(status_without_names_lists_all),
+		cmocka_unit_test(renew_takes_names_force_and_wait),
+		cmocka_unit_test(bad_requests_say_what_is_wrong),
+		cmocka_unit_test(format_round_trips),
+		cmocka_unit_test(view_json_has_the_documented_keys),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
