@@ -894,7 +894,7 @@ verify_addrs(struct cs *c, const struct ynode *n, struct conf_verify *v)
 static void
 parse_verify(struct cs *c, const struct ynode *n, struct conf_cert *cert)
 {
-	struct conf_verify *v = &cert->verify;
+	struct conf_verify *v = &cert->dlv->verify;
 	struct cs_fields f;
 	size_t		 i;
 
@@ -1019,20 +1019,21 @@ cert_cas(struct cs *c, const struct ynode *n, const struct ynode *v,
 static void
 cert_lists(struct cs *c, const struct cs_fields *f, struct conf_cert *cert)
 {
+	struct conf_delivery *d = cert->dlv;
 	const struct ynode *v;
 	size_t		    i;
 
 	if ((v = f->val[K_DEPLOY]) != NULL && cs_seq(c, "deploy", v) == 0) {
-		cert->deploy = xcalloc(v->nkid, sizeof(*cert->deploy));
-		cert->ndeploy = v->nkid;
+		d->deploy = xcalloc(v->nkid, sizeof(*d->deploy));
+		d->ndeploy = v->nkid;
 		for (i = 0; i < v->nkid && !c->stop; i++)
-			parse_deploy(c, v->kid[i], &cert->deploy[i]);
+			parse_deploy(c, v->kid[i], &d->deploy[i]);
 	}
 	if ((v = f->val[K_RELOAD]) != NULL && cs_seq(c, "reload", v) == 0) {
-		cert->reload = xcalloc(v->nkid, sizeof(*cert->reload));
-		cert->nreload = v->nkid;
+		d->reload = xcalloc(v->nkid, sizeof(*d->reload));
+		d->nreload = v->nkid;
 		for (i = 0; i < v->nkid && !c->stop; i++)
-			parse_reload(c, v->kid[i], &cert->reload[i]);
+			parse_reload(c, v->kid[i], &d->reload[i]);
 	}
 }
 
@@ -1050,11 +1051,20 @@ parse_cert(struct cs *c, const struct ynode *n, struct conf *conf,
 	cert->key = conf->defaults.key;
 	cert->challenge = conf->defaults.challenge;
 	cert->renew_before = conf->defaults.renew_before;
-	cert->reload_delay = conf->defaults.reload_delay;
-	cert->reload_max_delay = conf->defaults.reload_max_delay;
+	cert->dlv = &conf->dlv_default;
+	cert->dlv_shared = 1;
 	if (cs_section(c, "certificate", n, &f, cert_keys,
 	    NELEM(cert_keys)) == -1)
 		return;
+	/* delivery settings of its own: its own copy, else the shared one */
+	if (f.val[K_DEPLOY] != NULL || f.val[K_RELOAD] != NULL ||
+	    f.val[K_DELAY] != NULL || f.val[K_MAXDELAY] != NULL ||
+	    f.val[K_VERIFY] != NULL) {
+		cert->dlv = xcalloc(1, sizeof(*cert->dlv));
+		cert->dlv_shared = 0;
+		cert->dlv->reload_delay = conf->defaults.reload_delay;
+		cert->dlv->reload_max_delay = conf->defaults.reload_max_delay;
+	}
 	cs_require(c, n, &f, K_NAME);
 	cs_require(c, n, &f, K_DOMAINS);
 	parse_name(c, f.val[K_NAME], &cert->name, named);
@@ -1071,11 +1081,13 @@ parse_cert(struct cs *c, const struct ynode *n, struct conf *conf,
 		cs_duration(c, "renew_before", v, &cert->renew_before);
 	check_wildcards(c, cert, st, first);
 	cert_cas(c, n, f.val[K_CA], conf, cert);
+	if (cert->dlv_shared)
+		return;
 	cert_lists(c, &f, cert);
 	get_delay(c, "reload_delay", f.val[K_DELAY], conf->defaults.reload_delay,
-	    &cert->reload_delay);
+	    &cert->dlv->reload_delay);
 	get_delay(c, "reload_max_delay", f.val[K_MAXDELAY],
-	    conf->defaults.reload_max_delay, &cert->reload_max_delay);
+	    conf->defaults.reload_max_delay, &cert->dlv->reload_max_delay);
 	if (f.val[K_VERIFY] != NULL)
 		parse_verify(c, f.val[K_VERIFY], cert);
 }
@@ -1148,6 +1160,9 @@ parse_certs(struct cs *c, const struct conf_srcs *s, struct conf *conf)
 			cs_error(c, s->v[i].certs_key, "certificates: no CA to "
 			    "issue them; add one under \"cas\"");
 	}
+	/* what certificates without delivery settings of their own share */
+	conf->dlv_default.reload_delay = conf->defaults.reload_delay;
+	conf->dlv_default.reload_max_delay = conf->defaults.reload_max_delay;
 	if ((total = srcs_list(c, s, 1, &nodes, &named)) == 0)
 		return;
 	memset(&st, 0, sizeof(st));
@@ -1681,7 +1696,8 @@ ca_clear(struct conf_ca *ca)
 static void
 cert_clear(struct conf_cert *cert)
 {
-	size_t	i;
+	struct conf_delivery *d;
+	size_t		  i;
 
 	if (!cert->packed) {
 		free(cert->name);
@@ -1691,20 +1707,24 @@ cert_clear(struct conf_cert *cert)
 		strv_clear(&cert->ca);
 	if (cert->packed)
 		free(cert->domains.v);	/* the name with them */
-	for (i = 0; i < cert->ndeploy; i++) {
-		free(cert->deploy[i].path);
-		free(cert->deploy[i].owner);
-		free(cert->deploy[i].group);
+	if (cert->dlv != NULL && !cert->dlv_shared) {
+		d = cert->dlv;
+		for (i = 0; i < d->ndeploy; i++) {
+			free(d->deploy[i].path);
+			free(d->deploy[i].owner);
+			free(d->deploy[i].group);
+		}
+		free(d->deploy);
+		for (i = 0; i < d->nreload; i++) {
+			free(d->reload[i].unit);
+			strv_clear(&d->reload[i].argv);
+			free(d->reload[i].pidfile);
+		}
+		free(d->reload);
+		strv_clear(&d->verify.addrs);
+		free(d->verify.servername);
+		free(d);
 	}
-	free(cert->deploy);
-	for (i = 0; i < cert->nreload; i++) {
-		free(cert->reload[i].unit);
-		strv_clear(&cert->reload[i].argv);
-		free(cert->reload[i].pidfile);
-	}
-	free(cert->reload);
-	strv_clear(&cert->verify.addrs);
-	free(cert->verify.servername);
 	memset(cert, 0, sizeof(*cert));
 }
 
@@ -1853,6 +1873,8 @@ struct conf_cert *
 conf_cert_dup(const struct conf_cert *src)
 {
 	struct conf_cert *d;
+	struct conf_delivery *dd;
+	const struct conf_delivery *sd;
 	size_t		  i;
 
 	if (src == NULL)
@@ -1864,21 +1886,24 @@ conf_cert_dup(const struct conf_cert *src)
 	strv_copy(&d->ca, &src->ca);
 	d->challenge = src->challenge;
 	d->renew_before = src->renew_before;
-	if (src->ndeploy > 0)
-		d->deploy = xcalloc(src->ndeploy, sizeof(*d->deploy));
-	for (i = 0; i < src->ndeploy; i++)
-		deploy_copy(&d->deploy[i], &src->deploy[i]);
-	d->ndeploy = src->ndeploy;
-	if (src->nreload > 0)
-		d->reload = xcalloc(src->nreload, sizeof(*d->reload));
-	for (i = 0; i < src->nreload; i++)
-		reload_copy(&d->reload[i], &src->reload[i]);
-	d->nreload = src->nreload;
-	d->reload_delay = src->reload_delay;
-	d->reload_max_delay = src->reload_max_delay;
-	strv_copy(&d->verify.addrs, &src->verify.addrs);
-	d->verify.servername = str_dup(src->verify.servername);
-	d->verify.timeout = src->verify.timeout;
+	/* a copy outlives its inventory: it owns its delivery settings */
+	d->dlv = dd = xcalloc(1, sizeof(*d->dlv));
+	sd = src->dlv;
+	if (sd->ndeploy > 0)
+		dd->deploy = xcalloc(sd->ndeploy, sizeof(*dd->deploy));
+	for (i = 0; i < sd->ndeploy; i++)
+		deploy_copy(&dd->deploy[i], &sd->deploy[i]);
+	dd->ndeploy = sd->ndeploy;
+	if (sd->nreload > 0)
+		dd->reload = xcalloc(sd->nreload, sizeof(*dd->reload));
+	for (i = 0; i < sd->nreload; i++)
+		reload_copy(&dd->reload[i], &sd->reload[i]);
+	dd->nreload = sd->nreload;
+	dd->reload_delay = sd->reload_delay;
+	dd->reload_max_delay = sd->reload_max_delay;
+	strv_copy(&dd->verify.addrs, &sd->verify.addrs);
+	dd->verify.servername = str_dup(sd->verify.servername);
+	dd->verify.timeout = sd->verify.timeout;
 	d->line = src->line;
 	return d;
 }
@@ -1910,13 +1935,25 @@ conf_reload_equal(const struct conf_reload *a, const struct conf_reload *b)
 	    a->timeout == b->timeout;
 }
 
+static int	conf_delivery_equal(const struct conf_delivery *,
+		    const struct conf_delivery *);
+
 int
 conf_cert_same_delivery(const struct conf_cert *a, const struct conf_cert *b)
 {
-	size_t	i;
-
 	if (a == NULL || b == NULL)
 		return a == b;
+	return conf_delivery_equal(a->dlv, b->dlv);
+}
+
+static int
+conf_delivery_equal(const struct conf_delivery *a,
+    const struct conf_delivery *b)
+{
+	size_t	i;
+
+	if (a == b)
+		return 1;
 	if (a->ndeploy != b->ndeploy || a->nreload != b->nreload ||
 	    a->reload_delay != b->reload_delay ||
 	    a->reload_max_delay != b->reload_max_delay ||

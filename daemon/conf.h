@@ -83,6 +83,21 @@ struct conf_verify {
 	long		 timeout;		/* seconds of retrying */
 };
 
+/*
+ * What a certificate does after an install. Most of 100,000 certificates
+ * set none of it and share the inventory's dlv_default (the defaults'
+ * delays, nothing to deploy, reload or verify): 80 bytes each saved.
+ */
+struct conf_delivery {
+	struct conf_deploy *deploy;
+	size_t		 ndeploy;
+	struct conf_reload *reload;
+	size_t		 nreload;
+	long		 reload_delay;		/* seconds */
+	long		 reload_max_delay;	/* seconds */
+	struct conf_verify verify;
+};
+
 /* Settings a certificate inherits from "defaults:" unless it sets them. */
 struct conf_defaults {
 	struct conf_strv ca;			/* CA names, tried in order */
@@ -101,19 +116,15 @@ struct conf_cert {
 	struct conf_strv ca;			/* resolved: every name exists in conf->cas */
 	enum challenge_type challenge;
 	long		 renew_before;		/* seconds; 0 = auto */
-	struct conf_deploy *deploy;
-	size_t		 ndeploy;
-	struct conf_reload *reload;
-	size_t		 nreload;
-	long		 reload_delay;		/* seconds */
-	long		 reload_max_delay;	/* seconds */
-	struct conf_verify verify;
+	struct conf_delivery *dlv;		/* never NULL: its own, or
+						   conf->dlv_default (dlv_shared) */
 	int		 line;
 	/* 100,000 certificates: one CA list for all, one block for the strings */
 	unsigned	 ca_shared:1;		/* ca is the defaults' own list, not
 						   freed with the certificate */
 	unsigned	 packed:1;		/* domains.v, its strings and the name
 						   are one allocation */
+	unsigned	 dlv_shared:1;		/* dlv is the inventory's default */
 };
 
 struct conf_http01 {
@@ -201,6 +212,8 @@ struct conf {
 	struct conf_ca	*cas;
 	size_t		 ncas;
 	struct conf_defaults defaults;
+	struct conf_delivery dlv_default;	/* shared by certificates without
+						   delivery settings of their own */
 	struct conf_cert *certs;
 	size_t		 ncerts;
 	struct conf_metrics metrics;

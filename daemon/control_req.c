@@ -198,8 +198,8 @@ control_delivery(const char *state_dir, const struct conf_cert *cc,
 	char	*p;
 
 	*failing = 0;
-	if (serial == NULL || (cc->ndeploy == 0 && cc->nreload == 0 &&
-	    cc->verify.addrs.n == 0)) {
+	if (serial == NULL || (cc->dlv->ndeploy == 0 && cc->dlv->nreload == 0 &&
+	    cc->dlv->verify.addrs.n == 0)) {
 		snprintf(out, outlen, "-");
 		return;
 	}

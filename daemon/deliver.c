@@ -183,7 +183,7 @@ dcert_stop(struct dcert *c)
 	size_t		 i;
 
 	reload_cancel(c->d->reloader, &c->rc);
-	for (i = 0; c->vreqs != NULL && i < c->cfg->verify.addrs.n; i++) {
+	for (i = 0; c->vreqs != NULL && i < c->cfg->dlv->verify.addrs.n; i++) {
 		if (c->vreqs[i] != NULL)
 			verify_cancel(c->vreqs[i]->req);
 		free(c->vreqs[i]);
@@ -399,10 +399,10 @@ deploy_all(struct dcert *c, char *err, size_t errlen)
 	}
 	free(c->serial);
 	c->serial = xstrdup(info.serial);
-	for (i = 0, n = 0; i < cfg->ndeploy; i++) {
-		data = deploy_content(cfg->deploy[i].content, key, leaf, chain,
+	for (i = 0, n = 0; i < cfg->dlv->ndeploy; i++) {
+		data = deploy_content(cfg->dlv->deploy[i].content, key, leaf, chain,
 		    fullchain);
-		r = deploy_one(&cfg->deploy[i], data, err, errlen);
+		r = deploy_one(&cfg->dlv->deploy[i], data, err, errlen);
 		xfree_secret_str(data);
 		if (r == -1) {
 			n = -1;
@@ -410,9 +410,9 @@ deploy_all(struct dcert *c, char *err, size_t errlen)
 		}
 		if (r == 1)
 			log_msg(LOG_LVL_INFO, cfg->name, "deployed %s (%s, mode "
-			    "%04o)", cfg->deploy[i].path,
-			    content_names[cfg->deploy[i].content],
-			    (unsigned)cfg->deploy[i].mode);
+			    "%04o)", cfg->dlv->deploy[i].path,
+			    content_names[cfg->dlv->deploy[i].content],
+			    (unsigned)cfg->dlv->deploy[i].mode);
 		n += r;
 	}
 out:
@@ -430,9 +430,9 @@ out:
 static void
 request_step(struct dcert *c, long delay_s)
 {
-	if (c->step < c->cfg->nreload)
-		reload_request(c->d->reloader, &c->cfg->reload[c->step], &c->rc,
-		    delay_s, c->cfg->reload_max_delay);
+	if (c->step < c->cfg->dlv->nreload)
+		reload_request(c->d->reloader, &c->cfg->dlv->reload[c->step], &c->rc,
+		    delay_s, c->cfg->dlv->reload_max_delay);
 	else
 		verify_start_all(c);
 }
@@ -450,7 +450,7 @@ reload_done(struct reload_client *rc, int ok, const char *msg)
 		failed(c, "reload failed", msg);
 		return;
 	}
-	reload_name(&c->cfg->reload[c->step], name, sizeof(name));
+	reload_name(&c->cfg->dlv->reload[c->step], name, sizeof(name));
 	log_msg(LOG_LVL_INFO, c->cfg->name, "reload %s: %s", name, msg);
 	c->step++;
 	request_step(c, 0);
@@ -464,8 +464,8 @@ verify_servername(const struct conf_cert *cfg)
 {
 	size_t	i;
 
-	if (cfg->verify.servername != NULL)
-		return cfg->verify.servername;
+	if (cfg->dlv->verify.servername != NULL)
+		return cfg->dlv->verify.servername;
 	for (i = 0; i < cfg->domains.n; i++)
 		if (strncmp(cfg->domains.v[i], "*.", 2) != 0)
 			return cfg->domains.v[i];
@@ -481,7 +481,7 @@ static void
 verify_round_done(struct dcert *c)
 {
 	char	how[512], msg[512];
-	size_t	i, n = c->cfg->verify.addrs.n, o = 0;
+	size_t	i, n = c->cfg->dlv->verify.addrs.n, o = 0;
 
 	for (i = 0; i < n && c->vreqs[i]->ok; i++)
 		;
@@ -489,7 +489,7 @@ verify_round_done(struct dcert *c)
 		o += (size_t)snprintf(how, sizeof(how), " (verified on");
 		for (i = 0; i < n && o < sizeof(how); i++)
 			o += (size_t)snprintf(how + o, sizeof(how) - o, " %s",
-			    c->cfg->verify.addrs.v[i]);
+			    c->cfg->dlv->verify.addrs.v[i]);
 		if (o < sizeof(how))
 			snprintf(how + o, sizeof(how) - o, ")");
 		dcert_stop(c);
@@ -527,7 +527,7 @@ verify_one_done(void *arg, const char *fp, const char *serial,
 			snprintf(msg, sizeof(msg), "%s", error);
 		else
 			snprintf(msg, sizeof(msg), "verify %s: serves serial %s, "
-			    "not the new serial %s", c->cfg->verify.addrs.v[i],
+			    "not the new serial %s", c->cfg->dlv->verify.addrs.v[i],
 			    serial, c->serial);
 		c->verify_err = xstrdup(msg);
 	}
@@ -540,7 +540,7 @@ static void
 verify_round(struct dcert *c)
 {
 	const char	*sni = verify_servername(c->cfg);
-	size_t		 i, n = c->cfg->verify.addrs.n;
+	size_t		 i, n = c->cfg->dlv->verify.addrs.n;
 
 	free(c->verify_err);
 	c->verify_err = NULL;
@@ -549,7 +549,7 @@ verify_round(struct dcert *c)
 			continue;
 		c->nvpending++;
 		c->vreqs[i]->req = verify_start(c->d->verifier,
-		    c->cfg->verify.addrs.v[i], sni, VERIFY_ATTEMPT_MS,
+		    c->cfg->dlv->verify.addrs.v[i], sni, VERIFY_ATTEMPT_MS,
 		    verify_one_done, c->vreqs[i]);
 	}
 }
@@ -557,7 +557,7 @@ verify_round(struct dcert *c)
 static void
 verify_start_all(struct dcert *c)
 {
-	size_t	i, n = c->cfg->verify.addrs.n;
+	size_t	i, n = c->cfg->dlv->verify.addrs.n;
 
 	if (n == 0) {
 		delivered(c, "");
@@ -571,7 +571,7 @@ verify_start_all(struct dcert *c)
 		c->vreqs[i] = xcalloc(1, sizeof(**c->vreqs));
 		c->vreqs[i]->c = c;
 	}
-	c->verify_deadline = time(NULL) + c->cfg->verify.timeout;
+	c->verify_deadline = time(NULL) + c->cfg->dlv->verify.timeout;
 	c->verify_confirming = 0;
 	verify_round(c);
 }
@@ -582,8 +582,8 @@ verify_start_all(struct dcert *c)
 static int
 nothing_to_deliver(const struct conf_cert *cfg)
 {
-	return cfg->ndeploy == 0 && cfg->nreload == 0 &&
-	    cfg->verify.addrs.n == 0;
+	return cfg->dlv->ndeploy == 0 && cfg->dlv->nreload == 0 &&
+	    cfg->dlv->verify.addrs.n == 0;
 }
 
 /*
@@ -615,7 +615,7 @@ deliver_start(struct dcert *c, int force)
 	c->outcome = "pending";
 	c->step = 0;
 	set_state(c, DC_RELOADING);
-	request_step(c, c->cfg->reload_delay);
+	request_step(c, c->cfg->dlv->reload_delay);
 }
 
 static struct dcert *

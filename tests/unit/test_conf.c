@@ -172,26 +172,26 @@ full_example_parses_to_expected_structs(void **state)
 	assert_int_equal(c->ca.n, 2);
 	assert_string_equal(c->ca.v[0], "le");
 	assert_string_equal(c->ca.v[1], "backup");
-	assert_int_equal(c->ndeploy, 2);
-	assert_string_equal(c->deploy[0].path, "/etc/nginx/www.pem");
-	assert_int_equal(c->deploy[0].content, DEPLOY_FULLCHAIN_KEY);
-	assert_int_equal(c->deploy[0].mode, 0640);
-	assert_string_equal(c->deploy[0].owner, "root");
-	assert_string_equal(c->deploy[0].group, "www-data");
-	assert_int_equal(c->deploy[1].content, DEPLOY_FULLCHAIN);
-	assert_int_equal(c->deploy[1].mode, 0600);
-	assert_null(c->deploy[1].owner);
-	assert_null(c->deploy[1].group);
-	assert_int_equal(c->nreload, 3);
-	assert_int_equal(c->reload[0].kind, RELOAD_UNIT);
-	assert_string_equal(c->reload[0].unit, "nginx.service");
-	assert_int_equal(c->reload[1].kind, RELOAD_EXEC);
-	assert_int_equal(c->reload[1].argv.n, 4);
-	assert_string_equal(c->reload[1].argv.v[0], "/usr/sbin/haproxy");
-	assert_string_equal(c->reload[1].argv.v[3], "/etc/haproxy.cfg");
-	assert_int_equal(c->reload[2].kind, RELOAD_SIGNAL);
-	assert_int_equal(c->reload[2].signo, SIGUSR2);
-	assert_string_equal(c->reload[2].pidfile, "/run/haproxy.pid");
+	assert_int_equal(c->dlv->ndeploy, 2);
+	assert_string_equal(c->dlv->deploy[0].path, "/etc/nginx/www.pem");
+	assert_int_equal(c->dlv->deploy[0].content, DEPLOY_FULLCHAIN_KEY);
+	assert_int_equal(c->dlv->deploy[0].mode, 0640);
+	assert_string_equal(c->dlv->deploy[0].owner, "root");
+	assert_string_equal(c->dlv->deploy[0].group, "www-data");
+	assert_int_equal(c->dlv->deploy[1].content, DEPLOY_FULLCHAIN);
+	assert_int_equal(c->dlv->deploy[1].mode, 0600);
+	assert_null(c->dlv->deploy[1].owner);
+	assert_null(c->dlv->deploy[1].group);
+	assert_int_equal(c->dlv->nreload, 3);
+	assert_int_equal(c->dlv->reload[0].kind, RELOAD_UNIT);
+	assert_string_equal(c->dlv->reload[0].unit, "nginx.service");
+	assert_int_equal(c->dlv->reload[1].kind, RELOAD_EXEC);
+	assert_int_equal(c->dlv->reload[1].argv.n, 4);
+	assert_string_equal(c->dlv->reload[1].argv.v[0], "/usr/sbin/haproxy");
+	assert_string_equal(c->dlv->reload[1].argv.v[3], "/etc/haproxy.cfg");
+	assert_int_equal(c->dlv->reload[2].kind, RELOAD_SIGNAL);
+	assert_int_equal(c->dlv->reload[2].signo, SIGUSR2);
+	assert_string_equal(c->dlv->reload[2].pidfile, "/run/haproxy.pid");
 
 	c = &conf->certs[1];
 	assert_string_equal(c->name, "edge_2.x");
@@ -201,8 +201,8 @@ full_example_parses_to_expected_structs(void **state)
 	assert_int_equal(c->renew_before, 30 * 86400);
 	assert_int_equal(c->ca.n, 1);
 	assert_string_equal(c->ca.v[0], "backup");
-	assert_int_equal(c->ndeploy, 0);
-	assert_int_equal(c->nreload, 0);
+	assert_int_equal(c->dlv->ndeploy, 0);
+	assert_int_equal(c->dlv->nreload, 0);
 	conf_free(conf);
 }
 
@@ -250,7 +250,7 @@ annotated_example_file_loads_clean(void **state)
 	assert_non_null(conf_cert_find(conf, "www"));
 	assert_non_null(conf_cert_find(conf, "edge"));
 	/* the reload list comes from an anchor under an x- key */
-	assert_int_equal(conf_cert_find(conf, "static")->nreload, 1);
+	assert_int_equal(conf_cert_find(conf, "static")->dlv->nreload, 1);
 	conf_free(conf);
 }
 
@@ -662,7 +662,7 @@ file_modes_are_octal_and_bounded(void **state)
 		    "  - name: a\n    domains: [a.example]\n"
 		    "    deploy: [ { path: /a, mode: %s } ]\n", good[i].text);
 		conf = parse_ok(yaml);
-		assert_int_equal(conf->certs[0].deploy[0].mode, good[i].mode);
+		assert_int_equal(conf->certs[0].dlv->deploy[0].mode, good[i].mode);
 		conf_free(conf);
 	}
 	EXPECT(CA1 "certificates:\n"
@@ -824,14 +824,14 @@ anchors_aliases_and_merges_work(void **state)
 	assert_int_equal(conf->ncerts, 3);
 	assert_int_equal(conf->certs[0].key, KEY_RSA_3072);
 	assert_int_equal(conf->certs[0].renew_before, 10 * 86400);
-	assert_int_equal(conf->certs[0].nreload, 1);
-	assert_string_equal(conf->certs[0].reload[0].unit, "nginx.service");
+	assert_int_equal(conf->certs[0].dlv->nreload, 1);
+	assert_string_equal(conf->certs[0].dlv->reload[0].unit, "nginx.service");
 	/* a key written in the mapping beats the merged one */
 	assert_int_equal(conf->certs[1].key, KEY_EC_P384);
 	assert_int_equal(conf->certs[1].renew_before, 10 * 86400);
 	assert_int_equal(conf->certs[2].key, KEY_EC_P256);
-	assert_int_equal(conf->certs[2].nreload, 1);
-	assert_string_equal(conf->certs[2].reload[0].unit, "nginx.service");
+	assert_int_equal(conf->certs[2].dlv->nreload, 1);
+	assert_string_equal(conf->certs[2].dlv->reload[0].unit, "nginx.service");
 	conf_free(conf);
 
 	/* an error inside a shared anchor is reported once, where it is */
@@ -1285,10 +1285,10 @@ helpers_find_dup_compare_and_free(void **state)
 	assert_non_null(dup = conf_cert_dup(&conf->certs[0]));
 	assert_ptr_not_equal(dup->name, conf->certs[0].name);
 	assert_string_equal(dup->name, "one");
-	assert_string_equal(dup->deploy[0].owner, "o");
-	assert_null(dup->deploy[0].group);
-	assert_string_equal(dup->reload[0].argv.v[1], "x");
-	assert_int_equal(dup->reload[1].signo, SIGHUP);
+	assert_string_equal(dup->dlv->deploy[0].owner, "o");
+	assert_null(dup->dlv->deploy[0].group);
+	assert_string_equal(dup->dlv->reload[0].argv.v[1], "x");
+	assert_int_equal(dup->dlv->reload[1].signo, SIGHUP);
 	assert_true(conf_cert_same_order(dup, &conf->certs[0]));
 	assert_false(conf_cert_same_order(dup, &conf->certs[1]));
 
@@ -1540,29 +1540,29 @@ delivery_keys_parse_with_defaults(void **state)
 	a = conf_cert_find(conf, "a");
 	b = conf_cert_find(conf, "b");
 	w = conf_cert_find(conf, "w");
-	assert_int_equal(a->reload_delay, 2);
-	assert_int_equal(a->reload_max_delay, CONF_DEF_RELOAD_MAX_DELAY);
-	assert_int_equal(a->reload[0].mode, RELOAD_MODE_RESTART);
-	assert_int_equal(a->reload[0].timeout, 20);
-	assert_int_equal(a->reload[1].mode, RELOAD_MODE_RELOAD);
-	assert_int_equal(a->reload[1].timeout, CONF_DEF_RELOAD_TIMEOUT);
-	assert_int_equal(a->verify.addrs.n, 3);
-	assert_string_equal(a->verify.addrs.v[1], "[::1]:443");
-	assert_null(a->verify.servername);
-	assert_int_equal(a->verify.timeout, CONF_DEF_VERIFY_TIMEOUT);
-	assert_int_equal(b->reload_delay, 60);
-	assert_int_equal(b->reload_max_delay, 600);
-	assert_int_equal(b->verify.addrs.n, 1);
-	assert_string_equal(b->verify.servername, "www.b.example");
-	assert_int_equal(b->verify.timeout, 5);
-	assert_string_equal(w->verify.servername, "x.w.example");
-	assert_int_equal(w->verify.addrs.n, 1);
+	assert_int_equal(a->dlv->reload_delay, 2);
+	assert_int_equal(a->dlv->reload_max_delay, CONF_DEF_RELOAD_MAX_DELAY);
+	assert_int_equal(a->dlv->reload[0].mode, RELOAD_MODE_RESTART);
+	assert_int_equal(a->dlv->reload[0].timeout, 20);
+	assert_int_equal(a->dlv->reload[1].mode, RELOAD_MODE_RELOAD);
+	assert_int_equal(a->dlv->reload[1].timeout, CONF_DEF_RELOAD_TIMEOUT);
+	assert_int_equal(a->dlv->verify.addrs.n, 3);
+	assert_string_equal(a->dlv->verify.addrs.v[1], "[::1]:443");
+	assert_null(a->dlv->verify.servername);
+	assert_int_equal(a->dlv->verify.timeout, CONF_DEF_VERIFY_TIMEOUT);
+	assert_int_equal(b->dlv->reload_delay, 60);
+	assert_int_equal(b->dlv->reload_max_delay, 600);
+	assert_int_equal(b->dlv->verify.addrs.n, 1);
+	assert_string_equal(b->dlv->verify.servername, "www.b.example");
+	assert_int_equal(b->dlv->verify.timeout, 5);
+	assert_string_equal(w->dlv->verify.servername, "x.w.example");
+	assert_int_equal(w->dlv->verify.addrs.n, 1);
 	/* without "defaults": the built-in delays */
 	conf_free(conf);
 	conf = parse_ok(CA1 "certificates:\n  - name: a\n    domains: [a.example]\n");
-	assert_int_equal(conf->certs[0].reload_delay, CONF_DEF_RELOAD_DELAY);
-	assert_int_equal(conf->certs[0].reload_max_delay, CONF_DEF_RELOAD_MAX_DELAY);
-	assert_int_equal(conf->certs[0].verify.addrs.n, 0);
+	assert_int_equal(conf->certs[0].dlv->reload_delay, CONF_DEF_RELOAD_DELAY);
+	assert_int_equal(conf->certs[0].dlv->reload_max_delay, CONF_DEF_RELOAD_MAX_DELAY);
+	assert_int_equal(conf->certs[0].dlv->verify.addrs.n, 0);
 	conf_free(conf);
 }
 
@@ -1762,7 +1762,7 @@ delivery_equality_covers_every_setting(void **state)
 	c0 = parse_ok(base);
 	dup = conf_cert_dup(&c0->certs[0]);
 	assert_true(conf_cert_same_delivery(&c0->certs[0], dup));
-	assert_true(conf_reload_equal(&c0->certs[0].reload[0], &dup->reload[0]));
+	assert_true(conf_reload_equal(&c0->certs[0].dlv->reload[0], &dup->dlv->reload[0]));
 	conf_cert_free(dup);
 	for (i = 0; i < NELEM(variants); i++) {
 		const char *line = strstr(variants[i], ":");

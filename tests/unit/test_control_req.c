@@ -120,10 +120,12 @@ view_json_has_the_documented_keys(void **state)
 {
 	char	*doms[] = { "a.example", "b.example" };
 	struct conf_cert cc = { 0 };
+	struct conf_delivery dlv = { 0 };
 	struct sched_state sv = { 0 };
 	struct renew_view v = { 0 };
 	json_t	*o, *e;
 
+	cc.dlv = &dlv;
 	cc.name = "www";
 	cc.domains.v = doms;
 	cc.domains.n = 2;
