@@ -2,7 +2,8 @@
 # make install DESTDIR=... (issue 9, item 4): binaries, man pages, the
 # unit and the socket, the sysusers file, the example inventory (beside,
 # not over, renewd.yaml), an empty conf.d/, the polkit rule and the
-# drop-in example, each with its mode; make uninstall takes the files
+# drop-in example, the alert rules, the notify example and the bash
+# completion, each with its mode; make uninstall takes the files
 # away again.
 . "$(dirname "$0")/lib.sh"
 
@@ -40,6 +41,11 @@ has 644 "$confdir/renewd.yaml.example"
 check "and no renewd.yaml: a site's own inventory is never overwritten" test ! -e "$R$confdir/renewd.yaml"
 has 644 "$(var polkitrulesdir)/renewd-polkit.rules"
 has 644 "$(var pkgdatadir)/renewd-delivery.conf.example"
+has 644 "$(var pkgdatadir)/prometheus-alerts.yaml"
+has 755 "$(var pkgdatadir)/notify-sendmail"
+has 644 "$(var bashcompletiondir)/renewctl"
+check "the installed completion is bash that defines the completion" \
+    bash -c ". '$R$(var bashcompletiondir)/renewctl' && complete -p renewctl"
 check "$confdir/conf.d/ is an empty directory (755)" sh -c \
     "[ -d '$R$confdir/conf.d' ] && [ \$(stat -c %a '$R$confdir/conf.d') = 755 ] &&
      [ -z \"\$(ls -A '$R$confdir/conf.d')\" ]"
