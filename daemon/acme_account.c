@@ -112,16 +112,29 @@ out:
 	return payload;
 }
 
+/*
+ * NULL, or why no account can be made: the directory says
+ * externalAccountRequired and the inventory gives no EAB key.
+ */
+static char *
+eab_missing(const struct acme_ca *ca)
+{
+	if (!ca->eab_required || (ca->eab_kid != NULL &&
+	    ca->eab_hmac_key != NULL))
+		return NULL;
+	return xasprintf("acme: CA %s (%s): the directory says "
+	    "externalAccountRequired, but no eab is configured for this CA: "
+	    "add eab: { kid: ..., hmac_key_file: ... } from the CA",
+	    ca->name, ca->directory);
+}
+
 static void
 account_create(struct acme_ca *ca)
 {
 	char	*payload = NULL, *err = NULL;
 
-	if (ca->eab_required && ca->eab_kid == NULL)
-		err = xasprintf("acme: %s: CA requires external account "
-		    "binding, but CA %s has no eab configured", ca->directory,
-		    ca->name);
-	else if ((payload = account_payload(ca, &err)) != NULL)
+	if ((err = eab_missing(ca)) == NULL &&
+	    (payload = account_payload(ca, &err)) != NULL)
 		err = acme_call_start(ca, &ca->account_call, NULL,
 		    ca->new_account, "newAccount", payload, CALL_JWK, account_done, ca);
 	if (err != NULL)
@@ -231,7 +244,7 @@ account_key(struct acme_ca *ca)
 	else if (r == 1) {
 		err = account_take(ca, pem, url);
 		url = NULL;
-	} else
+	} else if ((err = eab_missing(ca)) == NULL)	/* no key made in vain */
 		err = account_generate(ca);
 	if (err == NULL && (ca->thumbprint = jws_thumbprint(ca->account_key)) ==
 	    NULL)

@@ -449,13 +449,15 @@ check_solvers(struct cs *c, const struct conf_srcs *s, const struct conf *conf,
 
 /* ---- cas -------------------------------------------------------------- */
 
-static const char *const eab_keys[] = { "kid", "hmac_key" };
-enum { E_KID, E_HMAC };
+static const char *const eab_keys[] = { "kid", "hmac_key", "hmac_key_file" };
+enum { E_KID, E_HMAC, E_HMAC_FILE };
 static const char *const ca_keys[] = {
 	"name", "directory", "contact", "eab", "ca_bundle",
 	"max_concurrent_orders", "issuer_roots"
 };
 enum { C_NAME, C_DIRECTORY, C_CONTACT, C_EAB, C_BUNDLE, C_MAXORD, C_ROOTS };
+
+static char	*read_capped(int, const char *, size_t *, struct conf_errors *);
 
 static void
 parse_contact(struct cs *c, const struct ynode *n, struct conf_ca *ca)
@@ -480,6 +482,58 @@ parse_contact(struct cs *c, const struct ynode *n, struct conf_ca *ca)
 	}
 }
 
+/*
+ * With c->check_files (conf_load, renewd -t): reads the EAB key from
+ * ca->eab_hmac_key_file, which only its owner may read (the key is the
+ * CA account's password). Trailing white space is dropped.
+ */
+static void
+eab_key_file(struct cs *c, const struct ynode *n, struct conf_ca *ca)
+{
+	struct conf_errors errs = { NULL, 0 };
+	const char	*path = ca->eab_hmac_key_file;
+	struct stat	 st;
+	char		*buf = NULL, *key;
+	size_t		 len = 0, i;
+	int		 fd;
+
+	if (!c->check_files)
+		return;
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK)) ==
+	    -1 || fstat(fd, &st) == -1) {
+		cs_error(c, n, "hmac_key_file: cannot read %s: %s", path,
+		    strerror(errno));
+		goto out;
+	}
+	if ((st.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
+		cs_error(c, n, "hmac_key_file: %s is open to group or others "
+		    "(mode %04o); refusing: chmod 600 it", path,
+		    (unsigned)(st.st_mode & 07777));
+		goto out;
+	}
+	if ((buf = read_capped(fd, path, &len, &errs)) == NULL) {
+		for (i = 0; i < errs.n; i++)
+			cs_error(c, n, "hmac_key_file: %s", errs.msg[i]);
+		goto out;
+	}
+	while (len > 0 && strchr(" \t\r\n", buf[len - 1]) != NULL)
+		len--;
+	key = xstrndup(buf, len);
+	if (strlen(key) != len || !valid_base64url(key, SIZE_MAX,
+	    VALID_B64_PAD | VALID_B64_WHOLE)) {
+		cs_error(c, n, "hmac_key_file: %s does not hold a base64url "
+		    "key", path);
+		xfree_secret_str(key);
+	} else
+		ca->eab_hmac_key = key;
+out:
+	if (buf != NULL)
+		xfree_secret(buf, len);
+	if (fd != -1)
+		close(fd);
+	conf_errors_clear(&errs);
+}
+
 static void
 parse_eab(struct cs *c, const struct ynode *n, struct conf_ca *ca)
 {
@@ -489,9 +543,20 @@ parse_eab(struct cs *c, const struct ynode *n, struct conf_ca *ca)
 	if (cs_section(c, "eab", n, &f, eab_keys, NELEM(eab_keys)) == -1)
 		return;
 	cs_require(c, n, &f, E_KID);
-	cs_require(c, n, &f, E_HMAC);
 	if (f.val[E_KID] != NULL)
 		cs_str(c, "kid", f.val[E_KID], &ca->eab_kid);
+	if (f.val[E_HMAC] != NULL && f.val[E_HMAC_FILE] != NULL) {
+		cs_error(c, n, "eab: hmac_key and hmac_key_file both given; "
+		    "keep hmac_key_file");
+		return;
+	}
+	if (f.val[E_HMAC_FILE] != NULL) {
+		if (cs_abspath(c, "hmac_key_file", f.val[E_HMAC_FILE],
+		    &ca->eab_hmac_key_file) == 0)
+			eab_key_file(c, f.val[E_HMAC_FILE], ca);
+		return;
+	}
+	cs_require(c, n, &f, E_HMAC);
 	if (f.val[E_HMAC] == NULL ||
 	    (s = cs_scalar(c, "hmac_key", f.val[E_HMAC])) == NULL)
 		return;
@@ -643,9 +708,12 @@ parse_ca_refs(struct cs *c, const struct ynode *n, const struct conf *conf,
 
 static const char *const defaults_keys[] = {
 	"ca", "key", "challenge", "renew_before", "reload_delay",
-	"reload_max_delay", "keep_versions"
+	"reload_max_delay", "keep_versions", "reuse_key"
 };
-enum { D_CA, D_KEY, D_CHALLENGE, D_RENEW, D_DELAY, D_MAXDELAY, D_KEEP };
+enum { D_CA, D_KEY, D_CHALLENGE, D_RENEW, D_DELAY, D_MAXDELAY, D_KEEP,
+	D_REUSE };
+
+static const char *const bool_names[] = { "false", "true" };
 
 /* A duration whose "auto" means dflt. */
 static void
@@ -684,6 +752,9 @@ parse_defaults(struct cs *c, const struct ynode *n, struct conf *conf)
 	if (f.val[D_KEEP] != NULL && cs_uint(c, "keep_versions",
 	    f.val[D_KEEP], 1, CONF_MAX_KEEP_VERSIONS, &u) == 0)
 		conf->defaults.keep_versions = (unsigned)u;
+	if (f.val[D_REUSE] != NULL && (e = cs_enum(c, "reuse_key", "value",
+	    f.val[D_REUSE], bool_names, NELEM(bool_names))) >= 0)
+		conf->defaults.reuse_key = e;
 	get_delay(c, "reload_delay", f.val[D_DELAY], CONF_DEF_RELOAD_DELAY,
 	    &conf->defaults.reload_delay);
 	get_delay(c, "reload_max_delay", f.val[D_MAXDELAY],
@@ -857,10 +928,11 @@ parse_reload(struct cs *c, const struct ynode *n, struct conf_reload *r)
 
 static const char *const cert_keys[] = {
 	"name", "domains", "key", "ca", "challenge", "renew_before",
-	"deploy", "reload", "reload_delay", "reload_max_delay", "verify"
+	"deploy", "reload", "reload_delay", "reload_max_delay", "verify",
+	"reuse_key"
 };
 enum { K_NAME, K_DOMAINS, K_KEY, K_CA, K_CHALLENGE, K_RENEW, K_DEPLOY,
-	K_RELOAD, K_DELAY, K_MAXDELAY, K_VERIFY };
+	K_RELOAD, K_DELAY, K_MAXDELAY, K_VERIFY, K_REUSE };
 
 static const char *const verify_keys[] = { "address", "servername", "timeout" };
 enum { V_ADDRESS, V_SERVERNAME, V_TIMEOUT };
@@ -1051,6 +1123,7 @@ parse_cert(struct cs *c, const struct ynode *n, struct conf *conf,
 	cert->key = conf->defaults.key;
 	cert->challenge = conf->defaults.challenge;
 	cert->renew_before = conf->defaults.renew_before;
+	cert->reuse_key = conf->defaults.reuse_key != 0;
 	cert->dlv = &conf->dlv_default;
 	cert->dlv_shared = 1;
 	if (cs_section(c, "certificate", n, &f, cert_keys,
@@ -1079,6 +1152,9 @@ parse_cert(struct cs *c, const struct ynode *n, struct conf *conf,
 		cert->challenge = (enum challenge_type)e;
 	if ((v = f.val[K_RENEW]) != NULL)
 		cs_duration(c, "renew_before", v, &cert->renew_before);
+	if ((v = f.val[K_REUSE]) != NULL && (e = cs_enum(c, "reuse_key",
+	    "value", v, bool_names, NELEM(bool_names))) >= 0)
+		cert->reuse_key = e != 0;
 	check_wildcards(c, cert, st, first);
 	cert_cas(c, n, f.val[K_CA], conf, cert);
 	if (cert->dlv_shared)
@@ -1186,7 +1262,6 @@ parse_certs(struct cs *c, const struct conf_srcs *s, struct conf *conf)
 
 /* ---- include: conf.d ------------------------------------------------- */
 
-static char	*read_capped(int, const char *, size_t *, struct conf_errors *);
 
 /* Adds a file to s; returns it, or NULL if the same file is there already. */
 static struct conf_src *
@@ -1688,6 +1763,7 @@ ca_clear(struct conf_ca *ca)
 	free(ca->eab_kid);
 	/* the one secret in the inventory: wiped in every copy we keep */
 	xfree_secret_str(ca->eab_hmac_key);
+	free(ca->eab_hmac_key_file);
 	free(ca->ca_bundle);
 	free(ca->issuer_roots);
 	memset(ca, 0, sizeof(*ca));
@@ -1840,6 +1916,7 @@ conf_ca_dup(const struct conf_ca *src)
 	strv_copy(&d->contact, &src->contact);
 	d->eab_kid = str_dup(src->eab_kid);
 	d->eab_hmac_key = str_dup(src->eab_hmac_key);
+	d->eab_hmac_key_file = str_dup(src->eab_hmac_key_file);
 	d->ca_bundle = str_dup(src->ca_bundle);
 	d->issuer_roots = str_dup(src->issuer_roots);
 	d->max_concurrent_orders = src->max_concurrent_orders;
@@ -1886,6 +1963,7 @@ conf_cert_dup(const struct conf_cert *src)
 	strv_copy(&d->ca, &src->ca);
 	d->challenge = src->challenge;
 	d->renew_before = src->renew_before;
+	d->reuse_key = src->reuse_key;
 	/* a copy outlives its inventory: it owns its delivery settings */
 	d->dlv = dd = xcalloc(1, sizeof(*d->dlv));
 	sd = src->dlv;

@@ -37,7 +37,9 @@ struct conf_ca {
 	char		 *directory;		/* https:// URL */
 	struct conf_strv  contact;		/* "mailto:..." */
 	char		 *eab_kid;		/* NULL if no EAB */
-	char		 *eab_hmac_key;		/* base64url */
+	char		 *eab_hmac_key;		/* base64url, inline or read from
+						   eab_hmac_key_file by conf_load */
+	char		 *eab_hmac_key_file;	/* absolute path or NULL */
 	char		 *ca_bundle;		/* absolute path or NULL: system trust */
 	char		 *issuer_roots;		/* absolute path of PEM roots its
 						   certificates must chain to, or NULL */
@@ -104,6 +106,7 @@ struct conf_defaults {
 	enum key_type	 key;
 	enum challenge_type challenge;
 	long		 renew_before;		/* seconds; 0 = auto */
+	int		 reuse_key;		/* keep the live key across renewals */
 	long		 reload_delay;		/* seconds of quiet before a reload */
 	long		 reload_max_delay;	/* at most this after the first request */
 	unsigned	 keep_versions;		/* versions kept per certificate, live included */
@@ -125,6 +128,8 @@ struct conf_cert {
 	unsigned	 packed:1;		/* domains.v, its strings and the name
 						   are one allocation */
 	unsigned	 dlv_shared:1;		/* dlv is the inventory's default */
+	unsigned	 reuse_key:1;		/* CSR from the live key if its type
+						   is still key */
 };
 
 struct conf_http01 {

@@ -158,6 +158,8 @@ struct keygen_job {
 	struct renewer		*r;
 	struct managed		*owner;		/* NULL once orphaned */
 	enum key_type		 type;
+	char			*reuse_pem;	/* the live key (reuse_key), or NULL */
+	int			 reused;	/* key is that live key */
 	struct crypto_key	*key;
 };
 
@@ -1062,6 +1064,17 @@ keygen_work(void *arg)
 {
 	struct keygen_job *j = arg;
 
+	/* reuse_key: the live key, unless the inventory's type changed */
+	if (j->reuse_pem != NULL) {
+		j->key = crypto_key_from_pem(j->reuse_pem, strlen(j->reuse_pem));
+		xfree_secret_str(j->reuse_pem);
+		j->reuse_pem = NULL;
+		if (j->key != NULL && crypto_key_type(j->key) == (int)j->type) {
+			j->reused = 1;
+			return;
+		}
+		crypto_key_free(j->key);
+	}
 	j->key = crypto_key_generate(j->type);
 }
 
@@ -1071,6 +1084,7 @@ keygen_done(void *arg)
 	struct keygen_job *j = arg;
 	struct managed	  *m = j->owner;
 	struct crypto_key *key = j->key;
+	int		   reused = j->reused;
 
 	TAILQ_REMOVE(&j->r->jobs, j, entry);
 	free(j);
@@ -1086,6 +1100,13 @@ keygen_done(void *arg)
 		cert_failed(m);
 		return;
 	}
+	if (m->cfg->reuse_key && reused)
+		log_msg(LOG_LVL_INFO, m->cfg->name, "reuse_key: the CSR is "
+		    "made from the live key");
+	else if (m->cfg->reuse_key)
+		log_msg(LOG_LVL_INFO, m->cfg->name, "reuse_key: no live %s key "
+		    "to reuse; a new key is made", conf_key_type_name(
+		    m->cfg->key));
 	m->new_key = key;
 	/* on disk before the order exists: a restart resumes it with this key */
 	if (pending_save(m) == -1) {
@@ -1545,6 +1566,20 @@ cert_order(struct managed *m)
 		order_done(m, NULL, 0, "cannot start an order", NULL);
 }
 
+/* The live privkey.pem of m (reuse_key), or NULL if there is none. */
+static char *
+live_key_pem(struct managed *m)
+{
+	char	*key = NULL, *fullchain = NULL;
+
+	if (m->r->env.store == NULL ||
+	    store_cert_load(m->r->env.store, m->cfg->name, &key,
+	    &fullchain) != 1)
+		return NULL;
+	free(fullchain);
+	return key;
+}
+
 static void
 cert_issue(struct managed *m)
 {
@@ -1554,9 +1589,12 @@ cert_issue(struct managed *m)
 	j->r = m->r;
 	j->owner = m;
 	j->type = m->cfg->key;
+	if (m->cfg->reuse_key)
+		j->reuse_pem = live_key_pem(m);
 	set_state(m, MANAGED_KEYGEN);
 	/* RSA keys take up to seconds: never generate them on the loop */
 	if (worker_submit(m->r->env.workers, keygen_work, keygen_done, j) == -1) {
+		xfree_secret_str(j->reuse_pem);
 		free(j);
 		log_msg(LOG_LVL_ERR, m->cfg->name, "cannot queue key generation");
 		cert_failed(m);
@@ -2116,6 +2154,7 @@ renewer_free(struct renewer *r)
 	while ((j = TAILQ_FIRST(&r->jobs)) != NULL) {
 		TAILQ_REMOVE(&r->jobs, j, entry);
 		crypto_key_free(j->key);
+		xfree_secret_str(j->reuse_pem);
 		free(j);
 	}
 	event_free(r->idle_ev);

@@ -98,8 +98,11 @@ pebble_tls() {
 # (where its validator connects), CHALL_MGMT, PEBBLE_MGMT, PEBBLE_ROOTS
 # (issuing root + intermediates, for openssl verify). Set TLSALPN01_PORT
 # first (e.g. from freeport) for tls-alpn-01; unset, it stays port 1.
+# Set PEBBLE_EAB_KEYS to a JSON object {"kid": "base64url key", ...} for
+# a Pebble that requires external account binding with those keys.
 pebble_start() {
-	local ports try
+	local ports try eab='"externalAccountBindingRequired": false,'
+	[ -z "${PEBBLE_EAB_KEYS:-}" ] || eab="\"externalAccountBindingRequired\": true, \"externalAccountMACKeys\": $PEBBLE_EAB_KEYS,"
 	command -v pebble >/dev/null || bail "pebble is not installed (apt-get install pebble)"
 	[ -n "${PEBBLE_CA:-}" ] || pebble_tls || bail "cannot make Pebble's TLS certificate"
 	for try in 1 2 3; do
@@ -116,7 +119,7 @@ EOP
   "httpPort": $HTTP01_PORT,
   "tlsPort": ${TLSALPN01_PORT:-1},
   "ocspResponderURL": "",
-  "externalAccountBindingRequired": false,
+  $eab
   "certificateValidityPeriod": ${PEBBLE_VALIDITY:-0}
 }}
 EOJ

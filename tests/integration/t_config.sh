@@ -7,7 +7,10 @@
 # bundle): -t checks those exist, so point them at files that do.
 printf '#!/bin/sh\n' >"$T/dns-hook"
 chmod 755 "$T/dns-hook"
-sed "s|/usr/local/lib/renewd/dns-hook|$T/dns-hook|" \
+printf 'c2VjcmV0LWtleS1mcm9tLXRoZS1jYQ\n' >"$T/eab.key"
+chmod 600 "$T/eab.key"
+sed -e "s|/usr/local/lib/renewd/dns-hook|$T/dns-hook|" \
+    -e "s|/etc/renewd/backup-eab.key|$T/eab.key|" \
     "$top_srcdir/conf/renewd.yaml" >"$T/example.yaml"
 out=$("$RENEWD" --check-config -c "$T/example.yaml" 2>&1)
 check "the annotated example conf/renewd.yaml is valid" test $? -eq 0

@@ -1188,6 +1188,81 @@ include_merges_sorted_files_and_names_both_places(void **state)
 	assert_int_equal(rmdir(dir), 0);
 }
 
+/* eab: hmac_key_file is read by conf_load only, and only if 0600-ish. */
+static void
+eab_hmac_key_file_is_read_if_private(void **state)
+{
+	char		 dir[] = "/tmp/test_conf.XXXXXX", keyp[256], mainp[256];
+	char		 yaml[512];
+	struct conf_errors errs = { NULL, 0 };
+	struct conf	*conf;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	put_file(dir, "eab.key", "c2VjcmV0LWtleQ\n", keyp, sizeof(keyp));
+	snprintf(yaml, sizeof(yaml), "cas:\n  - name: le\n"
+	    "    directory: https://ca.test/dir\n"
+	    "    eab: { kid: k1, hmac_key_file: %s }\n", keyp);
+	/* conf_parse reads no file */
+	conf = parse_ok(yaml);
+	assert_string_equal(conf->cas[0].eab_hmac_key_file, keyp);
+	assert_null(conf->cas[0].eab_hmac_key);
+	conf_free(conf);
+	put_file(dir, "main.yaml", yaml, mainp, sizeof(mainp));
+	conf = conf_load(mainp, &errs);
+	assert_int_equal(errs.n, 0);
+	assert_non_null(conf);
+	assert_string_equal(conf->cas[0].eab_kid, "k1");
+	assert_string_equal(conf->cas[0].eab_hmac_key, "c2VjcmV0LWtleQ");
+	conf_free(conf);
+
+	assert_int_equal(chmod(keyp, 0640), 0);
+	EXPECT_LOAD(dir, mainp, "DIR/main.yaml:4:36: hmac_key_file: "
+	    "DIR/eab.key is open to group or others (mode 0640); refusing: "
+	    "chmod 600 it");
+	unlink(keyp);
+	put_file(dir, "eab.key", "not+base64/\n", keyp, sizeof(keyp));
+	EXPECT_LOAD(dir, mainp, "DIR/main.yaml:4:36: hmac_key_file: "
+	    "DIR/eab.key does not hold a base64url key");
+	unlink(keyp);
+	EXPECT_LOAD(dir, mainp, "DIR/main.yaml:4:36: hmac_key_file: cannot "
+	    "read DIR/eab.key: No such file or directory");
+	unlink(mainp);
+	assert_int_equal(rmdir(dir), 0);
+
+	EXPECT(CA1 "    eab: { kid: k, hmac_key: c2VjcmV0, "
+	    "hmac_key_file: /k }\n",
+	    "t.yaml:4:10: eab: hmac_key and hmac_key_file both given; keep "
+	    "hmac_key_file");
+	EXPECT(CA1 "    eab: { kid: k, hmac_key_file: k }\n",
+	    "t.yaml:4:35: hmac_key_file: not an absolute path: \"k\"");
+}
+
+static void
+reuse_key_comes_from_defaults_or_the_certificate(void **state)
+{
+	struct conf	*conf;
+
+	(void)state;
+	conf = parse_ok(CA1 "defaults: { reuse_key: true }\n"
+	    "certificates:\n"
+	    "  - name: a\n    domains: [a.example]\n"
+	    "  - name: b\n    domains: [b.example]\n    reuse_key: false\n");
+	assert_true(conf->certs[0].reuse_key);
+	assert_false(conf->certs[1].reuse_key);
+	conf_free(conf);
+	conf = parse_ok(CA1 "certificates:\n"
+	    "  - name: a\n    domains: [a.example]\n"
+	    "  - name: b\n    domains: [b.example]\n    reuse_key: true\n");
+	assert_false(conf->certs[0].reuse_key);
+	assert_true(conf->certs[1].reuse_key);
+	conf_free(conf);
+	EXPECT(CA1 "certificates:\n  - name: a\n    domains: [a.example]\n"
+	    "    reuse_key: yes\n",
+	    "t.yaml:7:16: reuse_key: unknown value \"yes\" (expected false "
+	    "or true)");
+}
+
 static void
 conf_load_reads_only_the_file_and_bounds_it(void **state)
 {
@@ -1833,6 +1908,8 @@ main(void)
 		cmocka_unit_test(too_many_errors_stop_with_a_note),
 		cmocka_unit_test(http01_listen_and_webroot_are_checked),
 		cmocka_unit_test(reload_entries_are_checked),
+		cmocka_unit_test(eab_hmac_key_file_is_read_if_private),
+		cmocka_unit_test(reuse_key_comes_from_defaults_or_the_certificate),
 		cmocka_unit_test(conf_load_reads_only_the_file_and_bounds_it),
 		cmocka_unit_test(include_merges_sorted_files_and_names_both_places),
 		cmocka_unit_test(helpers_find_dup_compare_and_free),
