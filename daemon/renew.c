@@ -1543,6 +1543,8 @@ cert_order(struct managed *m)
 	m->order = acme_order_start(s->ca, &req, order_done, m);
 	if (m->order == NULL)
 		order_done(m, NULL, 0, "cannot start an order", NULL);
+	else
+		acme_order_prefer_chain(m->order, m->cfg->preferred_chain);
 }
 
 static void
@@ -1758,6 +1760,8 @@ cert_resume(struct managed *m)
 	    &req, order_done, m);
 	if (m->order == NULL)
 		order_done(m, NULL, 0, "cannot start an order", NULL);
+	else
+		acme_order_prefer_chain(m->order, m->cfg->preferred_chain);
 	return 1;
 }
 
