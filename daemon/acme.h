@@ -207,6 +207,12 @@ struct acme_order_req {
  */
 struct acme_order *acme_order_start(struct acme_ca *, const struct acme_order_req *req,
 		    acme_order_cb cb, void *arg);
+/*
+ * Makes o prefer, among the default chain and the CA's alternates (Link
+ * rel="alternate"), the one whose top certificate's issuer has the common
+ * name issuer (copied; NULL: the default chain). Call before o's callback.
+ */
+void		 acme_order_prefer_chain(struct acme_order *o, const char *issuer);
 /* Abandons an order: withdraws its challenges; cb is not called. NULL is a no-op. */
 void		 acme_order_cancel(struct acme_order *);
 /* The CA's renewal information for one certificate (RFC 9773 section 4.2). */

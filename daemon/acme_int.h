@@ -107,6 +107,7 @@ enum order_state {
 	O_FINALIZE,	/* finalize in flight */
 	O_WAIT_VALID,	/* polling the order until "valid" */
 	O_CERT,		/* downloading the certificate */
+	O_ALT,		/* downloading the alternate chains, one by one */
 	O_DONE,		/* result kept; the callback runs from the timer */
 };
 
@@ -145,6 +146,10 @@ struct acme_order {
 	char			*fail_url;
 	char			*pem;
 	size_t			 pemlen;
+	char			*preferred;	/* preferred_chain, or NULL */
+	char			**alts;		/* Link rel="alternate" URLs */
+	size_t			 nalts;
+	size_t			 alt;		/* the one in flight (O_ALT) */
 };
 
 TAILQ_HEAD(order_list, acme_order);

@@ -1,6 +1,7 @@
 /* acme_order.c - orders and authorizations: the two state machines */
 #include "config.h"
 
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -52,6 +53,11 @@
  *   WAIT_VALID  order pending, ready, processing   WAIT_VALID  poll later
  *   (replies)   order valid                        CERT        POST-as-GET the certificate
  *   CERT        a PEM chain                        DONE        keep it
+ *   CERT        ... not by preferred_chain's issuer,  ALT         POST-as-GET the first
+ *               with Link rel="alternate" URLs                 alternate
+ *   ALT         the preferred issuer's chain          DONE        keep it instead
+ *   ALT         another, or an error (logged)         ALT         the next alternate
+ *   ALT         none left                             DONE        keep the default
  *   any         error, invalid, any other status   DONE        keep the error
  *   DONE        timer                              (freed)     the callback
  *
@@ -874,6 +880,10 @@ acme_order_free(struct acme_order *o)
 	free(o->fail_problem);
 	free(o->fail_url);
 	free(o->pem);
+	free(o->preferred);
+	for (i = 0; i < o->nalts; i++)
+		free(o->alts[i]);
+	free(o->alts);
 	free(o);
 }
 
@@ -904,18 +914,13 @@ order_deliver(struct acme_order *o)
 
 /* Entering DONE: stops the rest, keeps the result, arms the callback. */
 static void
-order_finish(struct acme_order *o, const char *why, char *error,
-    const struct acme_reply *pem)
+order_finish(struct acme_order *o, const char *why, char *error)
 {
 	static const struct timeval now = { 0, 0 };
 
 	order_stop(o);
 	if (error == NULL && why != NULL)
 		error = xstrdup(why);
-	if (error == NULL && pem != NULL) {
-		o->pem = xstrndup(pem->resp->body, pem->resp->body_len);
-		o->pemlen = pem->resp->body_len;
-	}
 	if (error == NULL && o->pem == NULL)
 		error = xstrdup("acme: order failed");
 	/* an answer we cannot use is the CA's failure: another may do better */
@@ -945,7 +950,8 @@ order_send(struct acme_order *o, const char *url, const char *payload,
 		endpoint = "newOrder";
 	else if (url == o->finalize_url)
 		endpoint = "finalize";
-	else if (url == o->cert_url)
+	else if (url == o->cert_url || (o->alt < o->nalts &&
+	    url == o->alts[o->alt]))
 		endpoint = "certificate";
 	return acme_call_start(o->ca, &o->call, o->cert_name, url, endpoint,
 	    payload, flags, order_reply, o);
@@ -1027,6 +1033,7 @@ order_endpoint(enum order_state s)
 	case O_FINALIZE:
 		return "finalize";
 	case O_CERT:
+	case O_ALT:
 		return "certificate";
 	case O_QUEUED:
 		return "account";
@@ -1073,6 +1080,8 @@ order_enter(struct acme_order *o, enum order_state next, enum order_event ev,
 		    r->status_text != NULL ? r->status_text : "pending");
 	case O_CERT:
 		return order_send(o, o->cert_url, NULL, 0);
+	case O_ALT:
+		return order_send(o, o->alts[o->alt], NULL, 0);
 	}
 	return NULL;
 }
@@ -1222,6 +1231,143 @@ order_check_pem(struct acme_order *o, const struct acme_reply *r)
 	return NULL;
 }
 
+/* ------------------------------------------------------ alternate chains */
+
+#define ALTS_MAX	8	/* Link rel="alternate" URLs followed per order */
+
+/* Returns 1 if the Link parameters p[0..len) have rel="alternate" (RFC 8288). */
+static int
+link_is_alternate(const char *p, size_t len)
+{
+	char	*s = xstrndup(p, len), *r, *tok, *save = NULL;
+	int	 found = 0;
+	size_t	 i;
+
+	for (i = 0; s[i] != '\0'; i++)
+		s[i] = (char)tolower((unsigned char)s[i]);
+	for (r = s; !found && (r = strstr(r, "rel")) != NULL; r += 3) {
+		tok = r + 3 + strspn(r + 3, " \t");
+		if ((r != s && strchr("; \t", r[-1]) == NULL) || *tok != '=')
+			continue;
+		tok += 1 + strspn(tok + 1, " \t\"");
+		tok[strcspn(tok, "\";")] = '\0';
+		for (tok = strtok_r(tok, " \t", &save); tok != NULL && !found;
+		    tok = strtok_r(NULL, " \t", &save))
+			found = strcmp(tok, "alternate") == 0;
+		break;
+	}
+	free(s);
+	return found;
+}
+
+/* Collects the alternate chain URLs of the certificate download resp. */
+static void
+chain_links_collect(struct acme_order *o, const struct http_response *resp)
+{
+	const char	*p, *e, *end;
+	char		*u, *err;
+	size_t		 i;
+
+	for (i = 0; i < resp->nlinks; i++)
+		for (p = resp->links[i]; (p = strchr(p, '<')) != NULL &&
+		    (e = strchr(p, '>')) != NULL; p = end) {
+			end = e + 1 + strcspn(e + 1, ",");
+			if (!link_is_alternate(e + 1, (size_t)(end - e - 1)))
+				continue;
+			u = xstrndup(p + 1, (size_t)(e - p - 1));
+			if ((err = acme_url_refused(o->ca, "alternate chain",
+			    u)) != NULL || o->nalts == ALTS_MAX) {
+				log_msg(LOG_LVL_WARNING, o->cert_name,
+				    "%s%s", err != NULL ? err : "more than 8 "
+				    "alternate chains; ignoring ", err != NULL ?
+				    "" : u);
+				free(err);
+				free(u);
+				continue;
+			}
+			o->alts = xreallocarray(o->alts, o->nalts + 1,
+			    sizeof(*o->alts));
+			o->alts[o->nalts++] = u;
+		}
+}
+
+/*
+ * The default chain came back (CERT): keeps it, and goes on to the
+ * alternates (ALT) when preferred_chain names another issuer.
+ */
+static enum order_state
+chain_default(struct acme_order *o, const struct acme_reply *r)
+{
+	char	*top;
+	enum order_state next = O_DONE;
+
+	o->pem = xstrndup(r->resp->body, r->resp->body_len);
+	o->pemlen = r->resp->body_len;
+	if (o->preferred == NULL)
+		return O_DONE;
+	top = crypto_chain_top_issuer(o->pem, o->pemlen);
+	if (top != NULL && strcmp(top, o->preferred) == 0)
+		log_msg(LOG_LVL_INFO, o->cert_name, "using the default chain: "
+		    "its top issuer is the preferred \"%s\"", o->preferred);
+	else {
+		chain_links_collect(o, r->resp);
+		if (o->nalts > 0)
+			next = O_ALT;
+		else
+			log_msg(LOG_LVL_NOTICE, o->cert_name, "preferred chain "
+			    "\"%s\" not offered (no alternate chains): using "
+			    "the default chain (top issuer \"%s\")",
+			    o->preferred, top != NULL ? top : "?");
+	}
+	free(top);
+	return next;
+}
+
+/*
+ * An alternate came back (ALT), or failed (why): takes it if its top
+ * issuer is the preferred one and it passes the chain checks that need no
+ * trust anchor (renew.c checks the chosen chain as it checks any: leaf,
+ * names, issuer_roots); else the next, else the default chain stays.
+ */
+static enum order_state
+chain_alternate(struct acme_order *o, const struct acme_reply *r,
+    const char *why)
+{
+	const char	*url = o->alts[o->alt], *body;
+	char		 err[256], *top = NULL;
+	size_t		 len;
+
+	if (why != NULL)
+		log_msg(LOG_LVL_WARNING, o->cert_name, "alternate chain %s "
+		    "skipped: %s", url, why);
+	else if (body = r->resp->body, len = r->resp->body_len,
+	    crypto_chain_check(body, len, NULL, NULL, NULL, 0, time(NULL),
+	    err, sizeof(err)) == -1)
+		log_msg(LOG_LVL_WARNING, o->cert_name, "alternate chain %s "
+		    "refused: %s", url, err);
+	else if ((top = crypto_chain_top_issuer(body, len)) != NULL &&
+	    strcmp(top, o->preferred) == 0) {
+		log_msg(LOG_LVL_INFO, o->cert_name, "using the alternate chain "
+		    "%s: its top issuer is the preferred \"%s\"", url,
+		    o->preferred);
+		xfree_secret(o->pem, o->pemlen);
+		o->pem = xstrndup(body, len);
+		o->pemlen = len;
+		free(top);
+		return O_DONE;
+	}
+	free(top);
+	if (++o->alt < o->nalts)
+		return O_ALT;
+	top = crypto_chain_top_issuer(o->pem, o->pemlen);
+	log_msg(LOG_LVL_NOTICE, o->cert_name, "preferred chain \"%s\" not "
+	    "offered (none of %zu alternate chain(s) has that top issuer): "
+	    "using the default chain (top issuer \"%s\")", o->preferred,
+	    o->nalts, top != NULL ? top : "?");
+	free(top);
+	return O_DONE;
+}
+
 /* Returns 1 if newOrder failed because the account is being registered again. */
 static int
 order_account_gone(struct acme_order *o, const struct acme_reply *r)
@@ -1256,7 +1402,6 @@ order_step(struct acme_order *o, enum order_event ev,
 	enum order_state	 next = O_DONE;
 	const char		*why = NULL;	/* a failure reported to us */
 	char			*error = NULL;	/* a failure found here */
-	const struct acme_reply	*pem = NULL;
 
 	if (ev == OE_FAIL || (ev == OE_REPLY && r->err != NULL))
 		why = r->err;
@@ -1308,7 +1453,11 @@ order_step(struct acme_order *o, enum order_event ev,
 		break;
 	case O_CERT:		/* the certificate came back */
 		if (why == NULL && (error = order_check_pem(o, r)) == NULL)
-			pem = r;
+			next = chain_default(o, r);
+		break;
+	case O_ALT:		/* an alternate chain came back, or failed */
+		next = chain_alternate(o, r, why);
+		why = NULL;
 		break;
 	case O_DONE:		/* the timer: the one callback */
 		if (ev == OE_TIMER)
@@ -1324,7 +1473,7 @@ order_step(struct acme_order *o, enum order_event ev,
 		    o->state == O_FINALIZE ? o->finalize_url : o->state ==
 		    O_CERT ? o->cert_url : o->url, order_endpoint(o->state));
 	if (next == O_DONE)
-		order_finish(o, why, error, pem);
+		order_finish(o, why, error);
 	order_move(o, next);
 }
 
@@ -1363,6 +1512,13 @@ acme_order_new(struct acme_ca *ca, const struct acme_order_req *req,
 	TAILQ_INSERT_TAIL(&ca->lists[L_QUEUE], o, entry);
 	ca->counts[L_QUEUE]++;
 	return o;
+}
+
+void
+acme_order_prefer_chain(struct acme_order *o, const char *issuer)
+{
+	free(o->preferred);
+	o->preferred = issuer != NULL ? xstrdup(issuer) : NULL;
 }
 
 void

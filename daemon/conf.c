@@ -4,6 +4,8 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/un.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -708,12 +710,32 @@ parse_ca_refs(struct cs *c, const struct ynode *n, const struct conf *conf,
 
 static const char *const defaults_keys[] = {
 	"ca", "key", "challenge", "renew_before", "reload_delay",
-	"reload_max_delay", "keep_versions", "reuse_key"
+	"reload_max_delay", "keep_versions", "reuse_key", "preferred_chain"
 };
 enum { D_CA, D_KEY, D_CHALLENGE, D_RENEW, D_DELAY, D_MAXDELAY, D_KEEP,
-	D_REUSE };
+	D_REUSE, D_PREFERRED };
 
 static const char *const bool_names[] = { "false", "true" };
+
+/* preferred_chain: an issuer's common name, 1 to 64 printable characters. */
+static void
+parse_preferred(struct cs *c, const struct ynode *n, char **out)
+{
+	const char	*s;
+	char		 q[CS_QLEN];
+	size_t		 i;
+
+	if ((s = cs_scalar(c, "preferred_chain", n)) == NULL)
+		return;
+	for (i = 0; s[i] != '\0' && (unsigned char)s[i] >= 0x20 &&
+	    s[i] != 0x7f; i++)
+		;
+	if (i == 0 || s[i] != '\0' || i > 64 || i != n->len)
+		cs_error(c, n, "preferred_chain: %s is no issuer common name "
+		    "(1 to 64 printable characters)", cs_quote(n, q, sizeof(q)));
+	else
+		*out = xstrdup(s);
+}
 
 /* A duration whose "auto" means dflt. */
 static void
@@ -755,6 +777,9 @@ parse_defaults(struct cs *c, const struct ynode *n, struct conf *conf)
 	if (f.val[D_REUSE] != NULL && (e = cs_enum(c, "reuse_key", "value",
 	    f.val[D_REUSE], bool_names, NELEM(bool_names))) >= 0)
 		conf->defaults.reuse_key = e;
+	if (f.val[D_PREFERRED] != NULL)
+		parse_preferred(c, f.val[D_PREFERRED],
+		    &conf->defaults.preferred_chain);
 	get_delay(c, "reload_delay", f.val[D_DELAY], CONF_DEF_RELOAD_DELAY,
 	    &conf->defaults.reload_delay);
 	get_delay(c, "reload_max_delay", f.val[D_MAXDELAY],
@@ -929,10 +954,10 @@ parse_reload(struct cs *c, const struct ynode *n, struct conf_reload *r)
 static const char *const cert_keys[] = {
 	"name", "domains", "key", "ca", "challenge", "renew_before",
 	"deploy", "reload", "reload_delay", "reload_max_delay", "verify",
-	"reuse_key"
+	"reuse_key", "preferred_chain"
 };
 enum { K_NAME, K_DOMAINS, K_KEY, K_CA, K_CHALLENGE, K_RENEW, K_DEPLOY,
-	K_RELOAD, K_DELAY, K_MAXDELAY, K_VERIFY, K_REUSE };
+	K_RELOAD, K_DELAY, K_MAXDELAY, K_VERIFY, K_REUSE, K_PREFERRED };
 
 static const char *const verify_keys[] = { "address", "servername", "timeout" };
 enum { V_ADDRESS, V_SERVERNAME, V_TIMEOUT };
@@ -1036,7 +1061,9 @@ parse_domains(struct cs *c, const struct ynode *n, struct conf_cert *cert,
 	const struct ynode *it;
 	const char	*s, *why;
 	char		 norm[256], q[CS_QLEN];
+	unsigned char	 ip[16];
 	size_t		 i;
+	int		 af;
 
 	if (cs_seq(c, "domains", n) == -1)
 		return;
@@ -1045,7 +1072,13 @@ parse_domains(struct cs *c, const struct ynode *n, struct conf_cert *cert,
 		it = n->kid[i];
 		if ((s = cs_scalar(c, "domains", it)) == NULL)
 			continue;
-		if ((why = valid_domain_norm(s, norm, sizeof(norm))) != NULL) {
+		/* an IP address (RFC 8738) in its one canonical text form */
+		if ((af = valid_ip_literal(s)) != 0) {
+			if (inet_pton(af, s, ip) != 1 ||
+			    inet_ntop(af, ip, norm, sizeof(norm)) == NULL)
+				continue;	/* valid_ip_literal said it is one */
+		} else if ((why = valid_domain_norm(s, norm, sizeof(norm))) !=
+		    NULL) {
 			cs_error(c, it, "domains: bad domain name %s: %s",
 			    cs_quote(it, q, sizeof(q)), why);
 			continue;
@@ -1055,7 +1088,10 @@ parse_domains(struct cs *c, const struct ynode *n, struct conf_cert *cert,
 	}
 }
 
-/* CAs validate wildcards only through DNS (RFC 8555 section 7.1.3). */
+/*
+ * CAs validate wildcards only through DNS (RFC 8555 section 7.1.3), and
+ * IP addresses never through DNS (RFC 8738 section 7).
+ */
 static void
 check_wildcards(struct cs *c, const struct conf_cert *cert,
     const struct certs_state *st, size_t first)
@@ -1063,10 +1099,15 @@ check_wildcards(struct cs *c, const struct conf_cert *cert,
 	size_t	i;
 	char	q[CS_QLEN];
 
-	if (cert->challenge == CHALLENGE_DNS01)
-		return;
 	for (i = first; i < st->ndrefs; i++)
-		if (strncmp(st->drefs[i].dom, "*.", 2) == 0)
+		if (cert->challenge == CHALLENGE_DNS01 &&
+		    valid_ip_literal(st->drefs[i].dom))
+			cs_error(c, st->drefs[i].node, "domains: IP address %s "
+			    "cannot be validated by dns-01 (RFC 8738): use "
+			    "\"challenge: http-01\" or tls-alpn-01",
+			    cs_quote(st->drefs[i].node, q, sizeof(q)));
+		else if (cert->challenge != CHALLENGE_DNS01 &&
+		    strncmp(st->drefs[i].dom, "*.", 2) == 0)
 			cs_error(c, st->drefs[i].node, "domains: wildcard %s "
 			    "needs \"challenge: dns-01\"",
 			    cs_quote(st->drefs[i].node, q, sizeof(q)));
@@ -1126,6 +1167,8 @@ parse_cert(struct cs *c, const struct ynode *n, struct conf *conf,
 	cert->reuse_key = conf->defaults.reuse_key != 0;
 	cert->dlv = &conf->dlv_default;
 	cert->dlv_shared = 1;
+	cert->preferred_chain = conf->defaults.preferred_chain;
+	cert->pc_shared = 1;
 	if (cs_section(c, "certificate", n, &f, cert_keys,
 	    NELEM(cert_keys)) == -1)
 		return;
@@ -1155,6 +1198,11 @@ parse_cert(struct cs *c, const struct ynode *n, struct conf *conf,
 	if ((v = f.val[K_REUSE]) != NULL && (e = cs_enum(c, "reuse_key",
 	    "value", v, bool_names, NELEM(bool_names))) >= 0)
 		cert->reuse_key = e != 0;
+	if ((v = f.val[K_PREFERRED]) != NULL) {
+		cert->preferred_chain = NULL;
+		cert->pc_shared = 0;
+		parse_preferred(c, v, &cert->preferred_chain);
+	}
 	check_wildcards(c, cert, st, first);
 	cert_cas(c, n, f.val[K_CA], conf, cert);
 	if (cert->dlv_shared)
@@ -1781,6 +1829,8 @@ cert_clear(struct conf_cert *cert)
 	}
 	if (!cert->ca_shared)
 		strv_clear(&cert->ca);
+	if (!cert->pc_shared)
+		free(cert->preferred_chain);
 	if (cert->packed)
 		free(cert->domains.v);	/* the name with them */
 	if (cert->dlv != NULL && !cert->dlv_shared) {
@@ -1818,6 +1868,7 @@ conf_free(struct conf *conf)
 		cert_clear(&conf->certs[i]);
 	free(conf->certs);
 	strv_clear(&conf->defaults.ca);
+	free(conf->defaults.preferred_chain);
 	strv_clear(&conf->http01.listen);
 	free(conf->http01.webroot);
 	strv_clear(&conf->dns01.hook);
@@ -1964,6 +2015,7 @@ conf_cert_dup(const struct conf_cert *src)
 	d->challenge = src->challenge;
 	d->renew_before = src->renew_before;
 	d->reuse_key = src->reuse_key;
+	d->preferred_chain = str_dup(src->preferred_chain);
 	/* a copy outlives its inventory: it owns its delivery settings */
 	d->dlv = dd = xcalloc(1, sizeof(*d->dlv));
 	sd = src->dlv;

@@ -110,6 +110,7 @@ struct conf_defaults {
 	long		 reload_delay;		/* seconds of quiet before a reload */
 	long		 reload_max_delay;	/* at most this after the first request */
 	unsigned	 keep_versions;		/* versions kept per certificate, live included */
+	char		*preferred_chain;	/* issuer CN of the chain's top; NULL: none */
 };
 
 struct conf_cert {
@@ -130,6 +131,10 @@ struct conf_cert {
 	unsigned	 dlv_shared:1;		/* dlv is the inventory's default */
 	unsigned	 reuse_key:1;		/* CSR from the live key if its type
 						   is still key */
+	unsigned	 pc_shared:1;		/* preferred_chain is the defaults' */
+	char		*preferred_chain;	/* issuer CN of the chain's top to
+						   prefer among the CA's alternates;
+						   NULL: the default chain */
 };
 
 struct conf_http01 {

@@ -1478,6 +1478,28 @@ out:
 	return rc;
 }
 
+char *
+crypto_chain_top_issuer(const char *pem, size_t len)
+{
+	STACK_OF(X509)	*sk;
+	X509_NAME	*iss;
+	char		*cn = NULL, buf[256];
+	char		 err[128];
+	int		 n;
+
+	if ((sk = pem_certs(pem, len, CRYPTO_CHAIN_MAX_CERTS, 0, "chain", NULL,
+	    NULL, err, sizeof(err))) == NULL)
+		return NULL;
+	iss = X509_get_issuer_name(sk_X509_value(sk, sk_X509_num(sk) - 1));
+	/* a CN with a NUL in it names nothing we could compare with */
+	if ((n = X509_NAME_get_text_by_NID(iss, NID_commonName, buf,
+	    sizeof(buf))) > 0 && (size_t)n == strlen(buf))
+		cn = xstrdup(buf);
+	ERR_clear_error();
+	sk_X509_pop_free(sk, X509_free);
+	return cn;
+}
+
 int
 crypto_certs_check(const char *pem, size_t len, const char *what, char *err,
     size_t errlen)

@@ -178,6 +178,12 @@ int		 crypto_chain_check(const char *pem, size_t len,
 		    const struct crypto_cert *leaf, struct crypto_chain_cache *cache,
 		    const char *roots_pem, size_t roots_len, time_t now,
 		    char *err, size_t errlen);
+/*
+ * Returns the common name of the issuer of pem's last certificate (the
+ * chain's top, which preferred_chain names; malloc'd), or NULL if pem holds
+ * no certificate or that issuer has no common name.
+ */
+char		*crypto_chain_top_issuer(const char *pem, size_t len);
 /* Returns an empty cache of one parsed issuer for crypto_chain_check. */
 struct crypto_chain_cache *crypto_chain_cache_new(void);
 /* Frees; NULL is a no-op. */

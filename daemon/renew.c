@@ -1564,6 +1564,8 @@ cert_order(struct managed *m)
 	m->order = acme_order_start(s->ca, &req, order_done, m);
 	if (m->order == NULL)
 		order_done(m, NULL, 0, "cannot start an order", NULL);
+	else
+		acme_order_prefer_chain(m->order, m->cfg->preferred_chain);
 }
 
 /* The live privkey.pem of m (reuse_key), or NULL if there is none. */
@@ -1796,6 +1798,8 @@ cert_resume(struct managed *m)
 	    &req, order_done, m);
 	if (m->order == NULL)
 		order_done(m, NULL, 0, "cannot start an order", NULL);
+	else
+		acme_order_prefer_chain(m->order, m->cfg->preferred_chain);
 	return 1;
 }
 

@@ -975,7 +975,7 @@ class Proxy:
                 for ch in obj.get("challenges", []):
                     self.state.learn(ch.get("url"), "challenge", req.order, ids)
         elif ep == "certificate" and status == 200:
-            self.record_cert(req, body, hmap)
+            self.record_cert(req, body, hmap, headers)
         if changed:
             body = json.dumps(obj, indent=2).encode()
         return status, headers, body
@@ -1001,7 +1001,7 @@ class Proxy:
         obj.update(extra)
         return bool(extra)
 
-    def record_cert(self, req, body, hmap):
+    def record_cert(self, req, body, hmap, headers):
         certs, _ = Forge.pem_certs(body)
         if not certs:
             return
@@ -1016,8 +1016,10 @@ class Proxy:
             old = self.state.certs.get((rec.aki, rec.serial))
             if old is None:
                 self.state.certs[(rec.aki, rec.serial)] = rec
-        # Alternate chains (RFC 8555 section 7.4.2) are certificate URLs too.
-        for link in re.findall(r"<([^>]+)>\s*;\s*rel=\"?alternate\"?", hmap.get("link", "")):
+        # Alternate chains (RFC 8555 section 7.4.2) are certificate URLs too;
+        # Pebble sends one Link header per link, and hmap keeps only the last.
+        links = ", ".join(v for k, v in headers if k.lower() == "link")
+        for link in re.findall(r"<([^>]+)>\s*;\s*rel=\"?alternate\"?", links):
             self.state.learn(link, "certificate", req.order, req.identifiers)
 
     # -- post faults: change what Pebble answered

@@ -415,6 +415,84 @@ empty_lists_are_reported(void **state)
 	    "t.yaml:11:13: reload: empty list");
 }
 
+/* RFC 8738: addresses in their canonical form, never through dns-01. */
+static void
+ip_addresses_are_canonical_and_not_for_dns01(void **state)
+{
+	struct conf	*conf;
+
+	(void)state;
+	conf = parse_ok(CA1
+	    "certificates:\n"
+	    "  - name: a\n"
+	    "    domains: [\"127.0.0.1\", \"0:0::1\", \"2001:DB8:0::A\"]\n");
+	assert_string_equal(conf->certs[0].domains.v[0], "127.0.0.1");
+	assert_string_equal(conf->certs[0].domains.v[1], "::1");
+	assert_string_equal(conf->certs[0].domains.v[2], "2001:db8::a");
+	conf_free(conf);
+
+	/* one address, two spellings: one name listed twice */
+	EXPECT(CA1
+	    "certificates:\n"
+	    "  - name: a\n"
+	    "    domains: [\"::1\", \"0::1\"]\n",
+	    "t.yaml:6:22: domains: domain \"::1\" is listed twice");
+
+	EXPECT(CA1
+	    "certificates:\n"
+	    "  - name: a\n"
+	    "    domains: [a.example, 192.0.2.1]\n"
+	    "    challenge: dns-01\n"
+	    "dns01: { hook: [/bin/true] }\n",
+	    "t.yaml:6:26: domains: IP address \"192.0.2.1\" cannot be "
+	    "validated by dns-01 (RFC 8738): use \"challenge: http-01\" or "
+	    "tls-alpn-01");
+}
+
+/* preferred_chain: in defaults, overridden per certificate, checked. */
+static void
+preferred_chain_is_inherited_and_checked(void **state)
+{
+	struct conf	*conf;
+	struct conf_cert *copy;
+
+	(void)state;
+	conf = parse_ok(CA1
+	    "defaults: { preferred_chain: \"Root X1\" }\n"
+	    "certificates:\n"
+	    "  - name: a\n"
+	    "    domains: [a.example]\n"
+	    "  - name: b\n"
+	    "    domains: [b.example]\n"
+	    "    preferred_chain: Other Root\n");
+	assert_string_equal(conf->certs[0].preferred_chain, "Root X1");
+	assert_string_equal(conf->certs[1].preferred_chain, "Other Root");
+	/* a copy outlives its inventory: it owns the string */
+	copy = conf_cert_dup(&conf->certs[0]);
+	conf_free(conf);
+	assert_string_equal(copy->preferred_chain, "Root X1");
+	conf_cert_free(copy);
+
+	conf = parse_ok(CA1
+	    "certificates:\n"
+	    "  - name: a\n"
+	    "    domains: [a.example]\n");
+	assert_null(conf->certs[0].preferred_chain);
+	conf_free(conf);
+
+	EXPECT(CA1
+	    "certificates:\n"
+	    "  - name: a\n"
+	    "    domains: [a.example]\n"
+	    "    preferred_chain: \"\"\n"
+	    "  - name: b\n"
+	    "    domains: [b.example]\n"
+	    "    preferred_chain: \"a\\tb\"\n",
+	    "t.yaml:7:22: preferred_chain: empty string",
+	    "t.yaml:10:22: preferred_chain: \"a\\x09b\" is no issuer common "
+	    "name (1 to 64 printable characters)");
+}
+
 static void
 domain_names_are_checked_and_normalised(void **state)
 {
@@ -1889,6 +1967,8 @@ main(void)
 		cmocka_unit_test(wrong_types_are_reported),
 		cmocka_unit_test(empty_lists_are_reported),
 		cmocka_unit_test(domain_names_are_checked_and_normalised),
+		cmocka_unit_test(ip_addresses_are_canonical_and_not_for_dns01),
+		cmocka_unit_test(preferred_chain_is_inherited_and_checked),
 		cmocka_unit_test(duplicate_certificate_names_are_reported),
 		cmocka_unit_test(same_domain_in_two_certificates_names_the_other),
 		cmocka_unit_test(references_to_missing_cas_are_reported),
