@@ -2326,3 +2326,46 @@ renewer_renew_cancel(struct renew_waiter *w)
 	free(w->serial);
 	free(w);
 }
+
+struct acme_revoke *
+renewer_revoke(struct renewer *r, const char *name, int reason,
+    void (*cb)(void *, const char *), void *arg,
+    struct renew_revocation *out, char *err, size_t errlen)
+{
+	struct managed		*m = htab_get(r->byname, name);
+	struct ca_slot		*s;
+	struct acme_revoke	*h = NULL;
+	char			*pem = NULL, *der = NULL;
+	size_t			 len;
+
+	memset(out, 0, sizeof(*out));
+	if (m == NULL) {
+		snprintf(err, errlen, "no such certificate in the running "
+		    "inventory");
+		return NULL;
+	}
+	/* no issuer is recorded with a version: the first CA issued it */
+	if (m->cfg->ca.n == 0 || (s = ca_slot_find(r, m->cfg->ca.v[0])) ==
+	    NULL) {
+		snprintf(err, errlen, "no CA client for the certificate");
+		return NULL;
+	}
+	out->ca = s->name;
+	if ((pem = livecheck_cert_pem(store_path(r->env.store), name,
+	    &len)) == NULL)
+		snprintf(err, errlen, "no live certificate to revoke under %s",
+		    store_path(r->env.store));
+	else if ((der = crypto_pem_der_b64url(pem, len)) == NULL ||
+	    crypto_pem_serial(pem, len, out->serial, sizeof(out->serial)) == -1)
+		snprintf(err, errlen, "the live cert.pem under %s does not "
+		    "parse", store_path(r->env.store));
+	else if ((h = acme_revoke_start(s->ca, name, der, reason, cb,
+	    arg)) == NULL)
+		snprintf(err, errlen, "cannot start the revocation");
+	else
+		log_msg(LOG_LVL_NOTICE, name, "revoking serial %s at CA %s "
+		    "(reason code %d)", out->serial, s->name, reason);
+	free(der);
+	free(pem);
+	return h;
+}
