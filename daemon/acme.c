@@ -17,6 +17,7 @@ acme_ca_pump(struct acme_ca *ca)
 {
 	struct acme_order *o;
 
+	acme_revoke_pump(ca);
 	if (TAILQ_EMPTY(&ca->lists[L_QUEUE]) && !acme_revoke_waiting(ca))
 		return;
 	switch (ca->state) {
@@ -28,7 +29,6 @@ acme_ca_pump(struct acme_ca *ca)
 	case CA_READY:
 		break;
 	}
-	acme_revoke_pump(ca);
 	/* admitting moves the order off the queue (or ends it) */
 	while (ca->counts[L_ACTIVE] < ca->max_orders &&
 	    (o = TAILQ_FIRST(&ca->lists[L_QUEUE])) != NULL)

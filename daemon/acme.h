@@ -260,14 +260,16 @@ struct acme_revoke;
 
 /*
  * Queues a revokeCert (RFC 8555 7.6) of the certificate whose DER is
- * cert_b64url (base64url), with RFC 5280 reason code reason, signed with
- * the account key (kid); the account is set up first if need be, as for
- * an order. Returns a handle for acme_revoke_cancel until cb has run, or
+ * cert_b64url (base64url), with RFC 5280 reason code reason. cert_key
+ * NULL: signed with the account key (kid), the account set up first if
+ * need be, as for an order; else signed with cert_key, the certificate's
+ * own (taken over; a JWK header), which needs no account, only the
+ * directory. Returns a handle for acme_revoke_cancel until cb has run, or
  * NULL if an argument is unusable.
  */
 struct acme_revoke *acme_revoke_start(struct acme_ca *, const char *cert_name,
-		    const char *cert_b64url, int reason, acme_revoke_cb cb,
-		    void *arg);
+		    const char *cert_b64url, int reason,
+		    struct crypto_key *cert_key, acme_revoke_cb cb, void *arg);
 /* Abandons a revocation (the CA may still have it); cb is not called. NULL: no-op. */
 void		 acme_revoke_cancel(struct acme_revoke *);
 

@@ -376,10 +376,13 @@ dir_done(const struct http_response *resp, void *arg)
 		else
 			account_setup(ca);
 	}
-	if (err != NULL)
+	if (err != NULL) {
 		acme_ari_fail_queued(ca, err);
-	else
+		acme_revoke_fail_queued(ca, err);
+	} else {
 		acme_ari_pump(ca);
+		acme_revoke_pump(ca);
+	}
 	free(err);
 }
 

@@ -287,6 +287,14 @@ char		*acme_call_start(struct acme_ca *, struct acme_call **slot,
 		    const char *cert_name, const char *url, const char *endpoint,
 		    const char *payload, unsigned flags, acme_call_cb cb,
 		    void *arg);
+/*
+ * The same, signed with key (not the account's: a JWK header, no kid),
+ * which must outlive the call; key NULL: acme_call_start.
+ */
+char		*acme_call_start_key(struct acme_ca *, struct acme_call **slot,
+		    const char *cert_name, const char *url, const char *endpoint,
+		    const char *payload, unsigned flags,
+		    const struct crypto_key *key, acme_call_cb cb, void *arg);
 /* Cancels the call in *slot, if any, without its callback. */
 void		 acme_call_cancel(struct acme_call **slot);
 
@@ -381,9 +389,13 @@ char		*acme_ari_parse(const struct acme_reply *r, const char *url,
 		    time_t now, struct acme_ari *ari, char *expl, size_t explsz);
 
 /* acme_revoke.c */
-/* Returns 1 if a revocation waits for the account. */
+/* Returns 1 if a revocation signed with the account key waits for it. */
 int		 acme_revoke_waiting(const struct acme_ca *);
-/* Sends every waiting revocation (the account is ready). */
+/*
+ * Sends every waiting revocation that can go: with the account key once
+ * the account is ready, with a certificate key once the directory is
+ * known (fetched for them if need be).
+ */
 void		 acme_revoke_pump(struct acme_ca *);
 /* Account setup failed: waiting revocations fail with error. */
 void		 acme_revoke_fail_queued(struct acme_ca *, const char *error);

@@ -7,6 +7,7 @@
 #include <event2/event.h>
 
 #include "acme_int.h"
+#include "crypto.h"
 #include "log.h"
 #include "xmalloc.h"
 
@@ -22,6 +23,7 @@ struct acme_revoke {
 	TAILQ_ENTRY(acme_revoke) entry;
 	char			*cert_name;	/* for logs */
 	char			*payload;
+	struct crypto_key	*key;		/* the certificate's; NULL: the account's */
 	struct acme_call	*call;		/* non-NULL: in flight */
 	struct event		*timer;		/* the deferred failure */
 	char			*error;		/* ... and what it says */
@@ -37,6 +39,7 @@ revoke_free(struct acme_revoke *rv)
 	event_free(rv->timer);
 	free(rv->cert_name);
 	free(rv->payload);
+	crypto_key_free(rv->key);
 	free(rv->error);
 	free(rv);
 }
@@ -77,8 +80,9 @@ revoke_done(void *arg, const struct acme_reply *r)
 	struct acme_revoke *rv = arg;
 
 	if (r->err == NULL)
-		log_msg(LOG_LVL_NOTICE, rv->cert_name, "revoked at CA %s",
-		    rv->ca->name);
+		log_msg(LOG_LVL_NOTICE, rv->cert_name, "revoked at CA %s "
+		    "(signed with the %s key)", rv->ca->name, rv->key != NULL ?
+		    "certificate's" : "account");
 	revoke_finish(rv, r->err);
 }
 
@@ -88,7 +92,7 @@ acme_revoke_waiting(const struct acme_ca *ca)
 	const struct acme_revoke *rv;
 
 	TAILQ_FOREACH(rv, &ca->revokes, entry)
-		if (rv->call == NULL && rv->error == NULL)
+		if (rv->call == NULL && rv->error == NULL && rv->key == NULL)
 			return 1;
 	return 0;
 }
@@ -102,13 +106,18 @@ acme_revoke_pump(struct acme_ca *ca)
 	TAILQ_FOREACH(rv, &ca->revokes, entry) {
 		if (rv->call != NULL || rv->error != NULL)
 			continue;
-		if (ca->revoke_cert == NULL)
+		/* the certificate's key needs the directory, not the account */
+		if (rv->key != NULL && !ca->have_dir)
+			err = acme_dir_fetch(ca);	/* pumps again */
+		else if (rv->key == NULL && ca->state != CA_READY)
+			continue;
+		else if (ca->revoke_cert == NULL)
 			err = xasprintf("acme: %s: the directory of CA %s has "
 			    "no revokeCert", ca->directory, ca->name);
 		else
-			err = acme_call_start(ca, &rv->call, rv->cert_name,
+			err = acme_call_start_key(ca, &rv->call, rv->cert_name,
 			    ca->revoke_cert, "revokeCert", rv->payload, 0,
-			    revoke_done, rv);
+			    rv->key, revoke_done, rv);
 		if (err != NULL)
 			revoke_fail_later(rv, err);
 	}
@@ -142,17 +151,21 @@ acme_revoke_clear(struct acme_ca *ca)
 
 struct acme_revoke *
 acme_revoke_start(struct acme_ca *ca, const char *cert_name,
-    const char *cert_b64url, int reason, acme_revoke_cb cb, void *arg)
+    const char *cert_b64url, int reason, struct crypto_key *cert_key,
+    acme_revoke_cb cb, void *arg)
 {
 	struct acme_revoke *rv;
 
-	if (cert_b64url == NULL || cb == NULL || reason < 0)
+	if (cert_b64url == NULL || cb == NULL || reason < 0) {
+		crypto_key_free(cert_key);
 		return NULL;
+	}
 	rv = xcalloc(1, sizeof(*rv));
 	rv->ca = ca;
 	rv->cert_name = xstrdup(cert_name);
 	rv->payload = xasprintf("{\"certificate\":\"%s\",\"reason\":%d}",
 	    cert_b64url, reason);
+	rv->key = cert_key;
 	rv->timer = event_new(ca->env.base, -1, 0, revoke_timer_cb, rv);
 	rv->cb = cb;
 	rv->arg = arg;

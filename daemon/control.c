@@ -405,11 +405,13 @@ revoke_start(struct conn *c)
 	char			 err[1024];
 	json_t			*o;
 
-	log_notice("control: revoke of %s (%s) asked by uid %ld pid %ld", name,
-	    control_revoke_reason_name(c->req.reason), c->uid, c->pid);
+	log_notice("control: revoke of %s (%s%s) asked by uid %ld pid %ld",
+	    name, control_revoke_reason_name(c->req.reason), c->req.cert_key ?
+	    ", with the certificate's key" : "", c->uid, c->pid);
 	c->state = CONN_REVOKE;
 	if ((c->revoke = renewer_revoke(c->ctl->env.renewer, name,
-	    c->req.reason, revoke_done, c, &rv, err, sizeof(err))) == NULL) {
+	    c->req.reason, c->req.cert_key, revoke_done, c, &rv, err,
+	    sizeof(err))) == NULL) {
 		o = json_object();
 		json_object_set_new(o, "ok", json_false());
 		json_object_set_new(o, "name", json_string(name));

@@ -136,7 +136,7 @@ known_keys(json_t *o, enum control_cmd cmd, char *err, size_t errlen)
 		    strcmp(key, "force") == 0)) || ((cmd == CONTROL_RENEW ||
 		    cmd == CONTROL_REVOKE) && strcmp(key, "wait") == 0) ||
 		    (cmd == CONTROL_REVOKE && (strcmp(key, "name") == 0 ||
-		    strcmp(key, "reason") == 0)))
+		    strcmp(key, "reason") == 0 || strcmp(key, "cert_key") == 0)))
 			continue;
 		snprintf(err, errlen, "\"%s\": not a key of a %s request",
 		    key, cmd_names[cmd]);
@@ -194,6 +194,7 @@ control_req_parse(const char *buf, size_t len, struct control_req *req,
 		    get_bool(o, "all", &req->all, err, errlen) == 0 &&
 		    get_bool(o, "force", &req->force, err, errlen) == 0 &&
 		    get_bool(o, "wait", &req->wait, err, errlen) == 0 &&
+		    get_bool(o, "cert_key", &req->cert_key, err, errlen) == 0 &&
 		    req_complete(req, err, errlen) == 0)
 			rc = 0;
 	}
@@ -226,6 +227,7 @@ control_req_format(const struct control_req *req)
 		json_object_set_new(o, "name", json_string(req->names[0]));
 		json_object_set_new(o, "reason", json_string(
 		    control_revoke_reason_name(req->reason)));
+		json_object_set_new(o, "cert_key", json_boolean(req->cert_key));
 		json_object_set_new(o, "wait", json_boolean(req->wait));
 	} else if (req->nnames > 0) {
 		a = json_array();

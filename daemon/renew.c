@@ -2329,14 +2329,16 @@ renewer_renew_cancel(struct renew_waiter *w)
 
 struct acme_revoke *
 renewer_revoke(struct renewer *r, const char *name, int reason,
-    void (*cb)(void *, const char *), void *arg,
+    int with_cert_key, void (*cb)(void *, const char *), void *arg,
     struct renew_revocation *out, char *err, size_t errlen)
 {
 	struct managed		*m = htab_get(r->byname, name);
 	struct ca_slot		*s;
 	struct acme_revoke	*h = NULL;
-	char			*pem = NULL, *der = NULL;
+	struct crypto_key	*key = NULL;
+	char			*pem = NULL, *der = NULL, *key_pem = NULL;
 	size_t			 len;
+	int			 rc;
 
 	memset(out, 0, sizeof(*out));
 	if (m == NULL) {
@@ -2351,20 +2353,37 @@ renewer_revoke(struct renewer *r, const char *name, int reason,
 		return NULL;
 	}
 	out->ca = s->name;
-	if ((pem = livecheck_cert_pem(store_path(r->env.store), name,
-	    &len)) == NULL)
-		snprintf(err, errlen, "no live certificate to revoke under %s",
-		    store_path(r->env.store));
+	if (with_cert_key) {
+		/* the key and the certificate of one live version */
+		if ((rc = store_cert_load(r->env.store, name, &key_pem,
+		    &pem)) == 1 && (key = crypto_key_from_pem(key_pem,
+		    strlen(key_pem))) == NULL)
+			rc = -1;
+		xfree_secret_str(key_pem);
+		len = pem != NULL ? strlen(pem) : 0;
+		if (rc != 1) {
+			free(pem);
+			pem = NULL;
+		}
+	} else
+		pem = livecheck_cert_pem(store_path(r->env.store), name, &len);
+	if (pem == NULL)
+		snprintf(err, errlen, "no live certificate%s to revoke under %s",
+		    with_cert_key ? " and key" : "", store_path(r->env.store));
 	else if ((der = crypto_pem_der_b64url(pem, len)) == NULL ||
 	    crypto_pem_serial(pem, len, out->serial, sizeof(out->serial)) == -1)
 		snprintf(err, errlen, "the live cert.pem under %s does not "
 		    "parse", store_path(r->env.store));
-	else if ((h = acme_revoke_start(s->ca, name, der, reason, cb,
-	    arg)) == NULL)
+	else if ((h = acme_revoke_start(s->ca, name, der, reason, key, cb,
+	    arg)) == NULL) {
+		key = NULL;	/* taken over, and freed */
 		snprintf(err, errlen, "cannot start the revocation");
-	else
+	} else
 		log_msg(LOG_LVL_NOTICE, name, "revoking serial %s at CA %s "
-		    "(reason code %d)", out->serial, s->name, reason);
+		    "(reason code %d, signed with the %s key)", out->serial,
+		    s->name, reason, with_cert_key ? "certificate's" : "account");
+	if (h == NULL)
+		crypto_key_free(key);
 	free(der);
 	free(pem);
 	return h;

@@ -164,14 +164,15 @@ struct renew_revocation {
 /*
  * Starts the revocation (RFC 8555 7.6, reason: an RFC 5280 code) of the
  * live certificate of name at its first CA, signed with that CA's account
- * key; cb gets the CA's answer from the loop (acme.h). Fills *out.
+ * key, or with_cert_key with the certificate's own; cb gets the CA's answer from the loop (acme.h). Fills *out.
  * Returns the handle for acme_revoke_cancel, or NULL with why in err (no
  * such certificate, nothing live). The caller renews afterwards
  * (renewer_renew_now with force: every issuance makes a new key).
  */
 struct acme_revoke;
 struct acme_revoke *renewer_revoke(struct renewer *, const char *name,
-		    int reason, void (*cb)(void *arg, const char *error), void *arg,
+		    int reason, int with_cert_key,
+		    void (*cb)(void *arg, const char *error), void *arg,
 		    struct renew_revocation *out, char *err, size_t errlen);
 
 #endif

@@ -57,6 +57,7 @@ struct opts {
 	const char	 *sock;
 	int		  json, all, force, nowait;
 	int		  reason;	/* revoke: RFC 5280 code */
+	int		  cert_key;	/* revoke: --with-cert-key */
 	char		**names;
 	size_t		  nnames;
 };
@@ -69,7 +70,7 @@ usage(FILE *f)
 	    "       renewctl [-s socket] [-c file] renew [--force] [--no-wait] "
 	    "name ... | --all\n"
 	    "       renewctl [-s socket] [-c file] revoke [--reason reason] "
-	    "[--no-wait] name\n"
+	    "[--with-cert-key] [--no-wait] name\n"
 	    "       renewctl [-s socket] [-c file] reload\n"
 	    "       renewctl [-c file] check-config\n");
 }
@@ -700,6 +701,7 @@ cmd_daemon(const struct opts *o, enum control_cmd cmd)
 	req.force = o->force;
 	req.wait = !o->nowait;
 	req.reason = o->reason;
+	req.cert_key = o->cert_key;
 	ex = converse(fd, &req, cmd == CONTROL_RENEW ? renew_line :
 	    cmd == CONTROL_REVOKE ? revoke_line : reload_line, (void *)o);
 	close(fd);
@@ -734,6 +736,7 @@ parse_cmd(struct opts *o, const char *cmd, int argc, char **argv)
 		{ "no-wait",	no_argument, NULL, 'n' },
 		{ "config",	required_argument, NULL, 'c' },
 		{ "reason",	required_argument, NULL, 'r' },
+		{ "with-cert-key", no_argument, NULL, 'k' },
 		{ NULL, 0, NULL, 0 }
 	};
 	int	ch, renew = strcmp(cmd, "renew") == 0;
@@ -754,9 +757,10 @@ parse_cmd(struct opts *o, const char *cmd, int argc, char **argv)
 				    "cessationOfOperation\n", optarg);
 				return EX_USAGE;
 			}
-		} else if (revoke && ch == 'n')
-			o->nowait = 1;
-		else if (renew && ch != '?' && ch != 'j' && ch != 'r')
+		} else if (revoke && (ch == 'n' || ch == 'k'))
+			*(ch == 'n' ? &o->nowait : &o->cert_key) = 1;
+		else if (renew && ch != '?' && ch != 'j' && ch != 'r' &&
+		    ch != 'k')
 			*(ch == 'a' ? &o->all : ch == 'f' ? &o->force :
 			    &o->nowait) = 1;
 		else
