@@ -80,5 +80,10 @@ rc=$?
 check "an unknown name: exit 8, named" test $rc -eq 8 -a -n "$(grep -i 'no such certificate' "$T/err4")"
 ctl revoke www --reason stolen >/dev/null 2>&1
 check "an unknown reason: exit 2" test $? -eq 2
+complete_words() {
+	PATH=$top_builddir:$PATH bash -c '. "$1"; shift; COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1)); _renewctl; echo "${COMPREPLY[*]}"' \
+	    _ "$top_srcdir/completion/renewctl" "$@"
+}
+check "completion: the reasons" test "$(complete_words renewctl revoke --reason key)" = "keyCompromise"
 
 done_testing
