@@ -17,7 +17,8 @@ acme_ca_pump(struct acme_ca *ca)
 {
 	struct acme_order *o;
 
-	if (TAILQ_EMPTY(&ca->lists[L_QUEUE]))
+	acme_revoke_pump(ca);
+	if (TAILQ_EMPTY(&ca->lists[L_QUEUE]) && !acme_revoke_waiting(ca))
 		return;
 	switch (ca->state) {
 	case CA_IDLE:
@@ -93,6 +94,7 @@ acme_ca_new(const struct acme_env *env, const struct conf_ca *cfg)
 	ca->get_opts.https_only = !env->allow_http;
 	ca->post_opts = ca->get_opts;
 	ca->post_opts.content_type = "application/jose+json";
+	TAILQ_INIT(&ca->revokes);
 	acme_ari_init(ca);
 	acme_holds_load(ca);
 	return ca;
@@ -110,6 +112,7 @@ acme_ca_free(struct acme_ca *ca)
 		while ((o = TAILQ_FIRST(&ca->lists[i])) != NULL)
 			acme_order_free(o);
 	acme_ari_clear(ca);
+	acme_revoke_clear(ca);
 	acme_account_clear(ca);
 	sched_holds_clear(&ca->held);
 	event_free(ca->kick);

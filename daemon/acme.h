@@ -96,7 +96,10 @@ struct acme_ca	*acme_ca_new(const struct acme_env *env, const struct conf_ca *cf
  * updated at the CA). Orders in flight go on.
  */
 void		 acme_ca_update(struct acme_ca *, const struct conf_ca *cfg);
-/* Cancels every order (without callbacks) and frees; NULL is a no-op. */
+/*
+ * Cancels every order (without callbacks), fails every revocation (with
+ * its callback, now) and frees; NULL is a no-op.
+ */
 void		 acme_ca_free(struct acme_ca *);
 /* Returns the CA's name. */
 const char	*acme_ca_name(const struct acme_ca *);
@@ -253,6 +256,28 @@ struct acme_ari_fetch *acme_ari_fetch(struct acme_ca *, const char *cert_name,
 void		 acme_ari_cancel(struct acme_ari_fetch *);
 /* Returns 1 if the CA's directory offers renewalInfo, 0 if not, -1 if not known yet. */
 int		 acme_ca_has_ari(const struct acme_ca *);
+
+/*
+ * Called once per revocation, from the loop: error NULL if the CA revoked
+ * the certificate, else what it said (the URL and its problem document).
+ */
+typedef void (*acme_revoke_cb)(void *arg, const char *error);
+struct acme_revoke;
+
+/*
+ * Queues a revokeCert (RFC 8555 7.6) of the certificate whose DER is
+ * cert_b64url (base64url), with RFC 5280 reason code reason. cert_key
+ * NULL: signed with the account key (kid), the account set up first if
+ * need be, as for an order; else signed with cert_key, the certificate's
+ * own (taken over; a JWK header), which needs no account, only the
+ * directory. Returns a handle for acme_revoke_cancel until cb has run, or
+ * NULL if an argument is unusable.
+ */
+struct acme_revoke *acme_revoke_start(struct acme_ca *, const char *cert_name,
+		    const char *cert_b64url, int reason,
+		    struct crypto_key *cert_key, acme_revoke_cb cb, void *arg);
+/* Abandons a revocation (the CA may still have it); cb is not called. NULL: no-op. */
+void		 acme_revoke_cancel(struct acme_revoke *);
 
 /* Returns orders queued plus in flight. */
 size_t		 acme_ca_orders(const struct acme_ca *);

@@ -33,6 +33,7 @@ setup_fail(struct acme_ca *ca, const char *err, enum acme_fail_class cls)
 	log_warn("CA %s: account setup failed: %s", ca->name, err);
 	while ((o = TAILQ_FIRST(&ca->lists[L_QUEUE])) != NULL)
 		acme_order_fail(o, err, cls);
+	acme_revoke_fail_queued(ca, err);
 }
 
 /* Same, for an error made here: the CA's answer is no use. */
@@ -388,10 +389,13 @@ dir_done(const struct http_response *resp, void *arg)
 		else
 			account_setup(ca);
 	}
-	if (err != NULL)
+	if (err != NULL) {
 		acme_ari_fail_queued(ca, err);
-	else
+		acme_revoke_fail_queued(ca, err);
+	} else {
 		acme_ari_pump(ca);
+		acme_revoke_pump(ca);
+	}
 	free(err);
 }
 

@@ -39,6 +39,8 @@ struct acme_call {
 	const char		*endpoint;	/* "newOrder", ...: a constant */
 	char			*payload;	/* NULL: POST-as-GET */
 	unsigned		 flags;		/* CALL_* */
+	const struct crypto_key	*key;		/* signs, with its JWK; NULL: the
+						   account key */
 	int			 fetching_nonce; /* HEAD newNonce in flight */
 	int			 retries;
 	int			 tries;		/* sends after transient failures */
@@ -361,7 +363,7 @@ call_send(struct acme_call *c, const char *nonce, enum acme_fail_class *cls)
 {
 	struct acme_ca	*ca = c->ca;
 	char		*pooled = NULL, *jws = NULL, *err = NULL;
-	int		 by_jwk = (c->flags & CALL_JWK) != 0;
+	int		 by_jwk = (c->flags & CALL_JWK) != 0 || c->key != NULL;
 
 	*cls = ACME_FAIL_CA;
 	c->fetching_nonce = nonce == NULL &&
@@ -380,7 +382,8 @@ call_send(struct acme_call *c, const char *nonce, enum acme_fail_class *cls)
 	} else if (!by_jwk && ca->account_url == NULL)
 		err = xasprintf("acme: %s: the account of CA %s is gone",
 		    c->url, ca->name);
-	else if ((jws = jws_sign(ca->account_key, by_jwk ? NULL :
+	else if ((jws = jws_sign(c->key != NULL ? c->key : ca->account_key,
+	    by_jwk ? NULL :
 	    ca->account_url, nonce, c->url, c->payload)) == NULL) {
 		*cls = ACME_FAIL_LOCAL;
 		err = xasprintf("acme: %s: cannot sign the request", c->url);
@@ -514,7 +517,7 @@ call_http_done(const struct http_response *resp, void *arg)
 		acme_reply_clear(&r);
 		return;
 	}
-	if (!(c->flags & CALL_JWK) && acme_reply_problem(&r,
+	if (!(c->flags & CALL_JWK) && c->key == NULL && acme_reply_problem(&r,
 	    "accountDoesNotExist"))
 		acme_account_forget(ca, c->account_gen);
 	call_finish(c, &r);
@@ -525,6 +528,16 @@ char *
 acme_call_start(struct acme_ca *ca, struct acme_call **slot,
     const char *cert_name, const char *url, const char *endpoint,
     const char *payload, unsigned flags, acme_call_cb cb, void *arg)
+{
+	return acme_call_start_key(ca, slot, cert_name, url, endpoint, payload,
+	    flags, NULL, cb, arg);
+}
+
+char *
+acme_call_start_key(struct acme_ca *ca, struct acme_call **slot,
+    const char *cert_name, const char *url, const char *endpoint,
+    const char *payload, unsigned flags, const struct crypto_key *key,
+    acme_call_cb cb, void *arg)
 {
 	struct acme_call	*c;
 	enum acme_fail_class	 cls;
@@ -538,6 +551,7 @@ acme_call_start(struct acme_ca *ca, struct acme_call **slot,
 	c->slot = slot;
 	c->cert_name = cert_name;
 	c->flags = flags;
+	c->key = key;
 	c->cb = cb;
 	c->arg = arg;
 	*slot = c;

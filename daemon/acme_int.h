@@ -167,6 +167,7 @@ struct acme_ari_fetch {
 };
 
 TAILQ_HEAD(ari_list, acme_ari_fetch);
+TAILQ_HEAD(revoke_list, acme_revoke);
 
 enum ca_state {
 	CA_IDLE,	/* no account yet (or setup failed: the next order retries) */
@@ -222,6 +223,7 @@ struct acme_ca {
 	size_t			 ari_nactive;
 	struct http_opts	 ari_opts;	/* get_opts, smaller body cap */
 	struct event		*ari_kick;	/* deferred acme_ari_pump */
+	struct revoke_list	 revokes;	/* acme_revoke.c's, queued or in flight */
 	char			*ari_dir_err;	/* the directory failed: why */
 	time_t			 ari_dir_until;	/* ... and until when ARI says so */
 };
@@ -290,6 +292,14 @@ char		*acme_call_start(struct acme_ca *, struct acme_call **slot,
 		    const char *cert_name, const char *url, const char *endpoint,
 		    const char *payload, unsigned flags, acme_call_cb cb,
 		    void *arg);
+/*
+ * The same, signed with key (not the account's: a JWK header, no kid),
+ * which must outlive the call; key NULL: acme_call_start.
+ */
+char		*acme_call_start_key(struct acme_ca *, struct acme_call **slot,
+		    const char *cert_name, const char *url, const char *endpoint,
+		    const char *payload, unsigned flags,
+		    const struct crypto_key *key, acme_call_cb cb, void *arg);
 /* Cancels the call in *slot, if any, without its callback. */
 void		 acme_call_cancel(struct acme_call **slot);
 
@@ -382,6 +392,20 @@ void		 acme_ari_clear(struct acme_ca *);
 /* Parses a renewalInfo answer r->json from url into ari; NULL, or why not. */
 char		*acme_ari_parse(const struct acme_reply *r, const char *url,
 		    time_t now, struct acme_ari *ari, char *expl, size_t explsz);
+
+/* acme_revoke.c */
+/* Returns 1 if a revocation signed with the account key waits for it. */
+int		 acme_revoke_waiting(const struct acme_ca *);
+/*
+ * Sends every waiting revocation that can go: with the account key once
+ * the account is ready, with a certificate key once the directory is
+ * known (fetched for them if need be).
+ */
+void		 acme_revoke_pump(struct acme_ca *);
+/* Account setup failed: waiting revocations fail with error. */
+void		 acme_revoke_fail_queued(struct acme_ca *, const char *error);
+/* Fails every revocation (the client goes): callbacks run now. */
+void		 acme_revoke_clear(struct acme_ca *);
 
 /* acme.c */
 /* Moves queued orders in flight as far as the account and the limit allow. */

@@ -36,6 +36,7 @@
 #include <event2/listener.h>
 #include <jansson.h>
 
+#include "acme.h"
 #include "conf.h"
 #include "control.h"
 #include "control_req.h"
@@ -51,7 +52,7 @@
 #define SERIAL_MAX		96
 
 enum conn_state { CONN_READING, CONN_STATUS, CONN_RENEW, CONN_RELOAD,
-	CONN_CLOSING };
+	CONN_REVOKE, CONN_CLOSING };
 
 struct conn;
 
@@ -85,6 +86,8 @@ struct conn {
 	/* renew */
 	struct conn_wait	*waits;
 	size_t			 nwaits, pending, issued, valid, failed;
+	/* revoke: the CA's answer is due */
+	struct acme_revoke	*revoke;
 	/* reload: a callback is due; hung up: free it then */
 	int			 reload_pending, dead;
 };
@@ -359,6 +362,71 @@ renew_start(struct conn *c)
 		renew_end(c);
 }
 
+/* ---- revoke ------------------------------------------------------------ */
+
+/*
+ * The CA's answer: an error ends the reply; a revocation is one line,
+ * then the renewal goes as renew --force's (every issuance has a new key).
+ */
+static void
+revoke_done(void *arg, const char *error)
+{
+	struct conn	*c = arg;
+	const char	*name = c->req.names[0];
+	json_t		*o = json_object();
+
+	c->revoke = NULL;
+	if (error != NULL) {
+		log_warn("control: revocation of %s failed: %s", name, error);
+		json_object_set_new(o, "ok", json_false());
+		json_object_set_new(o, "name", json_string(name));
+		json_object_set_new(o, "error", json_string(error));
+		conn_end(c, o);
+		return;
+	}
+	json_object_set_new(o, "name", json_string(name));
+	json_object_set_new(o, "result", json_string("revoked"));
+	json_object_set_new(o, "reason", json_string(
+	    control_revoke_reason_name(c->req.reason)));
+	conn_line(c, o);
+	c->state = CONN_RENEW;
+	c->req.force = 1;
+	c->waits = xcalloc(1, sizeof(*c->waits));
+	renew_one(c, name);
+	if (c->pending == 0)
+		renew_end(c);
+}
+
+static void
+revoke_start(struct conn *c)
+{
+	struct renew_revocation	 rv;
+	const char		*name = c->req.names[0];
+	char			 err[1024];
+	json_t			*o;
+
+	log_notice("control: revoke of %s (%s%s) asked by uid %ld pid %ld",
+	    name, control_revoke_reason_name(c->req.reason), c->req.cert_key ?
+	    ", with the certificate's key" : "", c->uid, c->pid);
+	c->state = CONN_REVOKE;
+	if ((c->revoke = renewer_revoke(c->ctl->env.renewer, name,
+	    c->req.reason, c->req.cert_key, revoke_done, c, &rv, err,
+	    sizeof(err))) == NULL) {
+		o = json_object();
+		json_object_set_new(o, "ok", json_false());
+		json_object_set_new(o, "name", json_string(name));
+		json_object_set_new(o, "error", json_string(err));
+		conn_end(c, o);
+		return;
+	}
+	o = json_object();
+	json_object_set_new(o, "name", json_string(name));
+	json_object_set_new(o, "result", json_string("revoking"));
+	json_object_set_new(o, "serial", json_string(rv.serial));
+	json_object_set_new(o, "ca", json_string(rv.ca));
+	conn_line(c, o);
+}
+
 /* ---- reload ------------------------------------------------------------ */
 
 static void
@@ -396,6 +464,9 @@ conn_dispatch(struct conn *c)
 		break;
 	case CONTROL_RENEW:
 		renew_start(c);
+		break;
+	case CONTROL_REVOKE:
+		revoke_start(c);
 		break;
 	case CONTROL_RELOAD:
 		log_notice("control: reload asked by uid %ld pid %ld", c->uid,
@@ -484,7 +555,7 @@ conn_event(struct bufferevent *bev, short what, void *arg)
 	 * renewctl keeps its side open until the end line.
 	 */
 	if ((what & BEV_EVENT_EOF) && c->state != CONN_RENEW &&
-	    c->state != CONN_READING) {
+	    c->state != CONN_REVOKE && c->state != CONN_READING) {
 		bufferevent_disable(bev, EV_READ);
 		return;
 	}
@@ -517,6 +588,8 @@ conn_free(struct conn *c)
 	for (i = 0; i < c->nwaits; i++)
 		renewer_renew_cancel(c->waits[i].w);
 	c->nwaits = 0;
+	acme_revoke_cancel(c->revoke);
+	c->revoke = NULL;
 	if (c->bev != NULL) {
 		bufferevent_free(c->bev);
 		c->bev = NULL;

@@ -17,7 +17,69 @@
 #include "validate.h"
 #include "xmalloc.h"
 
-static const char *const cmd_names[] = { "status", "renew", "reload" };
+static const char *const cmd_names[] = { "status", "renew", "reload",
+	"revoke" };
+
+/* RFC 5280 5.3.1: the reasons a subscriber may give (RFC 8555 7.6). */
+static const struct {
+	const char	*name;
+	int		 code;
+} reasons[] = {
+	{ "unspecified", 0 }, { "keyCompromise", 1 },
+	{ "affiliationChanged", 3 }, { "superseded", 4 },
+	{ "cessationOfOperation", 5 },
+};
+#define NREASONS	(sizeof(reasons) / sizeof(reasons[0]))
+
+int
+control_revoke_reason(const char *name)
+{
+	size_t	i;
+
+	for (i = 0; i < NREASONS; i++)
+		if (strcmp(name, reasons[i].name) == 0)
+			return reasons[i].code;
+	return -1;
+}
+
+const char *
+control_revoke_reason_name(int code)
+{
+	size_t	i;
+
+	for (i = 0; i < NREASONS; i++)
+		if (reasons[i].code == code)
+			return reasons[i].name;
+	return "?";
+}
+
+/* revoke: "name" (required) and "reason" (optional) into req. */
+static int
+get_revoke(json_t *o, struct control_req *req, char *err, size_t errlen)
+{
+	const char	*name, *reason;
+	json_t		*v;
+
+	if (req->cmd != CONTROL_REVOKE)
+		return 0;
+	name = json_string_value(json_object_get(o, "name"));
+	if (name == NULL || !valid_name(name)) {
+		snprintf(err, errlen, "revoke: \"name\": missing or not a "
+		    "certificate name");
+		return -1;
+	}
+	if ((v = json_object_get(o, "reason")) != NULL &&
+	    ((reason = json_string_value(v)) == NULL ||
+	    (req->reason = control_revoke_reason(reason)) == -1)) {
+		snprintf(err, errlen, "revoke: \"reason\": not one of "
+		    "unspecified, keyCompromise, affiliationChanged, "
+		    "superseded, cessationOfOperation");
+		return -1;
+	}
+	req->names = xcalloc(2, sizeof(char *));
+	req->names[req->nnames++] = xstrdup(name);
+	return 0;
+}
 
 /* Reads the optional boolean key of o into *dst; returns -1 if not a boolean. */
 static int
@@ -68,10 +130,13 @@ known_keys(json_t *o, enum control_cmd cmd, char *err, size_t errlen)
 	json_t		*v;
 
 	json_object_foreach(o, key, v) {
-		if (strcmp(key, "cmd") == 0 || (cmd != CONTROL_RELOAD &&
-		    strcmp(key, "names") == 0) || (cmd == CONTROL_RENEW &&
-		    (strcmp(key, "all") == 0 || strcmp(key, "force") == 0 ||
-		    strcmp(key, "wait") == 0)))
+		if (strcmp(key, "cmd") == 0 || ((cmd == CONTROL_STATUS ||
+		    cmd == CONTROL_RENEW) && strcmp(key, "names") == 0) ||
+		    (cmd == CONTROL_RENEW && (strcmp(key, "all") == 0 ||
+		    strcmp(key, "force") == 0)) || ((cmd == CONTROL_RENEW ||
+		    cmd == CONTROL_REVOKE) && strcmp(key, "wait") == 0) ||
+		    (cmd == CONTROL_REVOKE && (strcmp(key, "name") == 0 ||
+		    strcmp(key, "reason") == 0 || strcmp(key, "cert_key") == 0)))
 			continue;
 		snprintf(err, errlen, "\"%s\": not a key of a %s request",
 		    key, cmd_names[cmd]);
@@ -125,9 +190,11 @@ control_req_parse(const char *buf, size_t len, struct control_req *req,
 			    cmd);
 		else if ((req->cmd = i, known_keys(o, req->cmd, err,
 		    errlen)) == 0 && get_names(o, req, err, errlen) == 0 &&
+		    get_revoke(o, req, err, errlen) == 0 &&
 		    get_bool(o, "all", &req->all, err, errlen) == 0 &&
 		    get_bool(o, "force", &req->force, err, errlen) == 0 &&
 		    get_bool(o, "wait", &req->wait, err, errlen) == 0 &&
+		    get_bool(o, "cert_key", &req->cert_key, err, errlen) == 0 &&
 		    req_complete(req, err, errlen) == 0)
 			rc = 0;
 	}
@@ -156,7 +223,13 @@ control_req_format(const struct control_req *req)
 	size_t	 i;
 
 	json_object_set_new(o, "cmd", json_string(cmd_names[req->cmd]));
-	if (req->nnames > 0) {
+	if (req->cmd == CONTROL_REVOKE) {
+		json_object_set_new(o, "name", json_string(req->names[0]));
+		json_object_set_new(o, "reason", json_string(
+		    control_revoke_reason_name(req->reason)));
+		json_object_set_new(o, "cert_key", json_boolean(req->cert_key));
+		json_object_set_new(o, "wait", json_boolean(req->wait));
+	} else if (req->nnames > 0) {
 		a = json_array();
 		for (i = 0; i < req->nnames; i++)
 			json_array_append_new(a, json_string(req->names[i]));

@@ -13,20 +13,33 @@ struct renew_view;
 /* The status schema's version (renewctl(8) JSON OUTPUT). */
 #define CONTROL_SCHEMA		1
 
-enum control_cmd { CONTROL_STATUS, CONTROL_RENEW, CONTROL_RELOAD };
+enum control_cmd { CONTROL_STATUS, CONTROL_RENEW, CONTROL_RELOAD,
+	CONTROL_REVOKE };
 
 struct control_req {
 	enum control_cmd  cmd;
-	char		**names;	/* status, renew: the certificates */
+	char		**names;	/* status, renew: the certificates;
+					   revoke: the one ("name") */
 	size_t		  nnames;
 	int		  all;		/* renew: every certificate */
 	int		  force;	/* renew: even if not due */
-	int		  wait;		/* renew: reply with the outcome */
+	int		  wait;		/* renew, revoke: reply with the outcome */
+	int		  reason;	/* revoke: RFC 5280 code (0: unspecified) */
+	int		  cert_key;	/* revoke: signed with the certificate's key */
 };
 
 /*
+ * Returns the RFC 5280 CRLReason code of name ("keyCompromise", ...: the
+ * five a subscriber may give), or -1 if it is none of them.
+ */
+int		 control_revoke_reason(const char *name);
+/* Returns the name of an RFC 5280 code control_revoke_reason knows, or "?". */
+const char	*control_revoke_reason_name(int code);
+
+/*
  * Parses one request of len bytes: {"cmd": "status"|"renew"|"reload",
- * "names": [...], "all": bool, "force": bool, "wait": bool}. Returns 0
+ * "names": [...], "all": bool, "force": bool, "wait": bool}, or {"cmd":
+ * "revoke", "name": NAME, "reason": REASON, "cert_key": bool, "wait": bool}. Returns 0
  * with *req filled (free with control_req_clear), or -1 with what is
  * wrong in err.
  */

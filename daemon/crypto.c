@@ -1005,6 +1005,26 @@ der_enter(const unsigned char **p, long *left)
 	return 0;
 }
 
+char *
+crypto_pem_der_b64url(const char *pem, size_t len)
+{
+	unsigned char	*der = NULL;
+	char		*name = NULL, *s = NULL;
+	BIO		*bio;
+	long		 n;
+
+	if ((bio = mem_bio(pem, len)) == NULL)
+		return NULL;
+	if (PEM_bytes_read_bio(&der, &n, &name, PEM_STRING_X509, bio,
+	    no_passphrase, NULL) == 1 && n > 0)
+		s = b64url_encode(der, (size_t)n);
+	ERR_clear_error();
+	OPENSSL_free(der);
+	OPENSSL_free(name);
+	BIO_free(bio);
+	return s;
+}
+
 int
 crypto_pem_serial(const char *pem, size_t len, char *out, size_t outlen)
 {

@@ -130,6 +130,11 @@ void		 crypto_cert_free(struct crypto_cert *);
  */
 int		 crypto_pem_serial(const char *pem, size_t len, char *out,
 		    size_t outlen);
+/*
+ * Returns the DER of the first certificate of a PEM chain as base64url
+ * (malloc'd; revokeCert's "certificate"), or NULL if it is unreadable.
+ */
+char		*crypto_pem_der_b64url(const char *pem, size_t len);
 /* Fills out from a parsed certificate: returns 0, or -1 with a reason in err (out zeroed). */
 int		 crypto_cert_get_info(const struct crypto_cert *,
 		    struct crypto_cert_info *out, char *err, size_t errlen);

@@ -341,28 +341,35 @@ livecheck_newest_whole(const char *state_dir, const char *name,
 	return best != 0;
 }
 
+char *
+livecheck_cert_pem(const char *state_dir, const char *name, size_t *len)
+{
+	char	 target[NAME_MAX + 1], why[64], *rel = NULL, *pem = NULL;
+	int	 sdfd;
+
+	if (!valid_name(name) || (sdfd = open(state_dir, O_RDONLY |
+	    O_DIRECTORY | O_CLOEXEC)) == -1)
+		return NULL;
+	if (read_live(sdfd, state_dir, name, target, sizeof(target), why,
+	    sizeof(why)) == 1) {
+		rel = xasprintf("certs/%s/%s/cert.pem", name, target);
+		pem = fsutil_read_file_at(sdfd, rel, STORE_FILE_MAX, len);
+	}
+	free(rel);
+	close(sdfd);
+	return pem;
+}
+
 int
 livecheck_serial(const char *state_dir, const char *name, char *out,
     size_t outlen)
 {
-	char			 target[NAME_MAX + 1], why[64], *rel = NULL;
-	char			*pem = NULL;
-	size_t			 len;
-	int			 sdfd, rc = -1;
+	char	*pem;
+	size_t	 len;
+	int	 rc = -1;
 
-	if (!valid_name(name) || (sdfd = open(state_dir, O_RDONLY |
-	    O_DIRECTORY | O_CLOEXEC)) == -1)
-		return -1;
-	if (read_live(sdfd, state_dir, name, target, sizeof(target), why,
-	    sizeof(why)) != 1)
-		goto out;
-	rel = xasprintf("certs/%s/%s/cert.pem", name, target);
-	if ((pem = fsutil_read_file_at(sdfd, rel, STORE_FILE_MAX,
-	    &len)) != NULL)
+	if ((pem = livecheck_cert_pem(state_dir, name, &len)) != NULL)
 		rc = crypto_pem_serial(pem, len, out, outlen);
-out:
 	free(pem);
-	free(rel);
-	close(sdfd);
 	return rc;
 }

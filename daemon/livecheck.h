@@ -78,6 +78,12 @@ int		 livecheck_newest_whole(const char *state_dir, const char *name,
  */
 int		 livecheck_serial(const char *state_dir, const char *name,
 		    char *out, size_t outlen);
+/*
+ * Returns the live cert.pem of name (malloc'd, *len its length), or NULL
+ * if there is none or it cannot be read.
+ */
+char		*livecheck_cert_pem(const char *state_dir, const char *name,
+		    size_t *len);
 /* Frees what lc holds and zeroes it. */
 void		 livecheck_clear(struct livecheck *lc);
 

@@ -126,6 +126,8 @@ struct managed {
 	unsigned		 lc_ok:1;	/* live_stamp is set */
 	unsigned		 seen:1;	/* still in the inventory (during apply) */
 	unsigned		 stopping:1;	/* in cert_stop: no outcome yet */
+	unsigned		 fresh_key:1;	/* revoked for keyCompromise: the next
+						   key is new, whatever reuse_key says */
 };
 
 /* A control client waiting for a certificate's renewal to end. */
@@ -1261,6 +1263,7 @@ install(struct managed *m, const char *pem, size_t len, char **why)
 	}
 	m->r->issued++;
 	m->last_success = time(NULL);
+	m->fresh_key = 0;
 	metrics_renewal(m->r->env.metrics, "success");
 	crypto_key_free(m->new_key);	/* on disk now; the next issuance makes a new one */
 	m->new_key = NULL;
@@ -1591,7 +1594,7 @@ cert_issue(struct managed *m)
 	j->r = m->r;
 	j->owner = m;
 	j->type = m->cfg->key;
-	if (m->cfg->reuse_key)
+	if (m->cfg->reuse_key && !m->fresh_key)
 		j->reuse_pem = live_key_pem(m);
 	set_state(m, MANAGED_KEYGEN);
 	/* RSA keys take up to seconds: never generate them on the loop */
@@ -2368,4 +2371,69 @@ renewer_renew_cancel(struct renew_waiter *w)
 	TAILQ_REMOVE(&w->m->waiters, w, entry);
 	free(w->serial);
 	free(w);
+}
+
+struct acme_revoke *
+renewer_revoke(struct renewer *r, const char *name, int reason,
+    int with_cert_key, void (*cb)(void *, const char *), void *arg,
+    struct renew_revocation *out, char *err, size_t errlen)
+{
+	struct managed		*m = htab_get(r->byname, name);
+	struct ca_slot		*s;
+	struct acme_revoke	*h = NULL;
+	struct crypto_key	*key = NULL;
+	char			*pem = NULL, *der = NULL, *key_pem = NULL;
+	size_t			 len;
+	int			 rc;
+
+	memset(out, 0, sizeof(*out));
+	if (m == NULL) {
+		snprintf(err, errlen, "no such certificate in the running "
+		    "inventory");
+		return NULL;
+	}
+	/* no issuer is recorded with a version: the first CA issued it */
+	if (m->cfg->ca.n == 0 || (s = ca_slot_find(r, m->cfg->ca.v[0])) ==
+	    NULL) {
+		snprintf(err, errlen, "no CA client for the certificate");
+		return NULL;
+	}
+	out->ca = s->name;
+	/* a key said to be compromised is never certified again */
+	if (reason == REVOKE_KEY_COMPROMISE)
+		m->fresh_key = 1;
+	if (with_cert_key) {
+		/* the key and the certificate of one live version */
+		if ((rc = store_cert_load(r->env.store, name, &key_pem,
+		    &pem)) == 1 && (key = crypto_key_from_pem(key_pem,
+		    strlen(key_pem))) == NULL)
+			rc = -1;
+		xfree_secret_str(key_pem);
+		len = pem != NULL ? strlen(pem) : 0;
+		if (rc != 1) {
+			free(pem);
+			pem = NULL;
+		}
+	} else
+		pem = livecheck_cert_pem(store_path(r->env.store), name, &len);
+	if (pem == NULL)
+		snprintf(err, errlen, "no live certificate%s to revoke under %s",
+		    with_cert_key ? " and key" : "", store_path(r->env.store));
+	else if ((der = crypto_pem_der_b64url(pem, len)) == NULL ||
+	    crypto_pem_serial(pem, len, out->serial, sizeof(out->serial)) == -1)
+		snprintf(err, errlen, "the live cert.pem under %s does not "
+		    "parse", store_path(r->env.store));
+	else if ((h = acme_revoke_start(s->ca, name, der, reason, key, cb,
+	    arg)) == NULL) {
+		key = NULL;	/* taken over, and freed */
+		snprintf(err, errlen, "cannot start the revocation");
+	} else
+		log_msg(LOG_LVL_NOTICE, name, "revoking serial %s at CA %s "
+		    "(reason code %d, signed with the %s key)", out->serial,
+		    s->name, reason, with_cert_key ? "certificate's" : "account");
+	if (h == NULL)
+		crypto_key_free(key);
+	free(der);
+	free(pem);
+	return h;
 }

@@ -155,4 +155,28 @@ int		 renewer_renew_now(struct renewer *, const char *name,
 /* Forgets a waiter whose callback has not run; NULL is a no-op. */
 void		 renewer_renew_cancel(struct renew_waiter *);
 
+/* What renewer_revoke revokes. */
+struct renew_revocation {
+	char		 serial[96];	/* the live certificate's */
+	const char	*ca;		/* where; valid until the next reload */
+};
+
+/* RFC 5280 CRLReason keyCompromise: the renewal after it never reuses the key. */
+#define REVOKE_KEY_COMPROMISE	1
+
+/*
+ * Starts the revocation (RFC 8555 7.6, reason: an RFC 5280 code) of the
+ * live certificate of name at its first CA, signed with that CA's account
+ * key, or with_cert_key with the certificate's own; cb gets the CA's answer from the loop (acme.h). Fills *out.
+ * Returns the handle for acme_revoke_cancel, or NULL with why in err (no
+ * such certificate, nothing live). The caller renews afterwards
+ * (renewer_renew_now with force): a new key, whatever reuse_key says,
+ * after keyCompromise (REVOKE_KEY_COMPROMISE).
+ */
+struct acme_revoke;
+struct acme_revoke *renewer_revoke(struct renewer *, const char *name,
+		    int reason, int with_cert_key,
+		    void (*cb)(void *arg, const char *error), void *arg,
+		    struct renew_revocation *out, char *err, size_t errlen);
+
 #endif

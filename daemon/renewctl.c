@@ -47,7 +47,8 @@ enum {
 	EX_REJECTED	= 4,	/* reload: the inventory was refused */
 	EX_NOTRUNNING	= 5,	/* no daemon listens on the socket */
 	EX_DENIED	= 6,	/* the socket's mode keeps us out */
-	EX_PROTO	= 7	/* the conversation with the daemon broke */
+	EX_PROTO	= 7,	/* the conversation with the daemon broke */
+	EX_REVOKEFAIL	= 8	/* revoke: the revocation failed */
 };
 
 /* The command line, all commands' options together. */
@@ -55,6 +56,8 @@ struct opts {
 	const char	 *conf;
 	const char	 *sock;
 	int		  json, all, force, nowait;
+	int		  reason;	/* revoke: RFC 5280 code */
+	int		  cert_key;	/* revoke: --with-cert-key */
 	char		**names;
 	size_t		  nnames;
 };
@@ -66,6 +69,8 @@ usage(FILE *f)
 	    "usage: renewctl [-s socket] [-c file] status [--json] [name ...]\n"
 	    "       renewctl [-s socket] [-c file] renew [--force] [--no-wait] "
 	    "name ... | --all\n"
+	    "       renewctl [-s socket] [-c file] revoke [--reason reason] "
+	    "[--with-cert-key] [--no-wait] name\n"
 	    "       renewctl [-s socket] [-c file] reload\n"
 	    "       renewctl [-c file] check-config\n");
 }
@@ -619,6 +624,41 @@ renew_line(void *arg, json_t *o, const char *line)
 	return -1;
 }
 
+/* revoke: its own lines, then renew's for the renewal that follows. */
+static int
+revoke_line(void *arg, json_t *o, const char *line)
+{
+	const struct opts *op = arg;
+	const char	*name = json_string_value(json_object_get(o, "name"));
+	const char	*res = json_string_value(json_object_get(o, "result"));
+
+	if (json_is_true(json_object_get(o, "end")) &&
+	    json_object_get(o, "issued") == NULL) {
+		/* no renewal started: the revocation itself failed */
+		if (op->json)
+			printf("%s\n", line);
+		return end_error(o, EX_REVOKEFAIL);
+	}
+	if (res != NULL && strcmp(res, "revoking") == 0) {
+		if (op->json)
+			printf("%s\n", line);
+		else
+			printf("%s: revoking serial %s at CA %s\n", name,
+			    json_string_value(json_object_get(o, "serial")),
+			    json_string_value(json_object_get(o, "ca")));
+		return -1;
+	}
+	if (res != NULL && strcmp(res, "revoked") == 0) {
+		if (op->json)
+			printf("%s\n", line);
+		else
+			printf("%s: revoked (%s); renewing now\n", name,
+			    json_string_value(json_object_get(o, "reason")));
+		return -1;
+	}
+	return renew_line(arg, o, line);
+}
+
 static int
 reload_line(void *arg, json_t *o, const char *line)
 {
@@ -660,8 +700,10 @@ cmd_daemon(const struct opts *o, enum control_cmd cmd)
 	req.all = o->all;
 	req.force = o->force;
 	req.wait = !o->nowait;
+	req.reason = o->reason;
+	req.cert_key = o->cert_key;
 	ex = converse(fd, &req, cmd == CONTROL_RENEW ? renew_line :
-	    reload_line, (void *)o);
+	    cmd == CONTROL_REVOKE ? revoke_line : reload_line, (void *)o);
 	close(fd);
 	free(path);
 	return ex;
@@ -693,9 +735,12 @@ parse_cmd(struct opts *o, const char *cmd, int argc, char **argv)
 		{ "force",	no_argument, NULL, 'f' },
 		{ "no-wait",	no_argument, NULL, 'n' },
 		{ "config",	required_argument, NULL, 'c' },
+		{ "reason",	required_argument, NULL, 'r' },
+		{ "with-cert-key", no_argument, NULL, 'k' },
 		{ NULL, 0, NULL, 0 }
 	};
 	int	ch, renew = strcmp(cmd, "renew") == 0;
+	int	revoke = strcmp(cmd, "revoke") == 0;
 
 	optind = 0;	/* glibc: start afresh, at argv[1] */
 	while ((ch = getopt_long(argc, argv, "c:", longopts, NULL)) != -1) {
@@ -704,7 +749,18 @@ parse_cmd(struct opts *o, const char *cmd, int argc, char **argv)
 		else if (ch == 'j' && strcmp(cmd, "reload") != 0 &&
 		    strcmp(cmd, "check-config") != 0)
 			o->json = 1;
-		else if (renew && ch != '?' && ch != 'j')
+		else if (revoke && ch == 'r') {
+			if ((o->reason = control_revoke_reason(optarg)) == -1) {
+				fprintf(stderr, "renewctl: --reason %s: not one "
+				    "of unspecified, keyCompromise, "
+				    "affiliationChanged, superseded, "
+				    "cessationOfOperation\n", optarg);
+				return EX_USAGE;
+			}
+		} else if (revoke && (ch == 'n' || ch == 'k'))
+			*(ch == 'n' ? &o->nowait : &o->cert_key) = 1;
+		else if (renew && ch != '?' && ch != 'j' && ch != 'r' &&
+		    ch != 'k')
 			*(ch == 'a' ? &o->all : ch == 'f' ? &o->force :
 			    &o->nowait) = 1;
 		else
@@ -714,7 +770,9 @@ parse_cmd(struct opts *o, const char *cmd, int argc, char **argv)
 	o->nnames = (size_t)(argc - optind);
 	if (renew && (o->all == (o->nnames > 0)))
 		return EX_USAGE;	/* names or --all, one of them */
-	if (!renew && strcmp(cmd, "status") != 0 && o->nnames > 0)
+	if (revoke && o->nnames != 1)
+		return EX_USAGE;	/* one certificate at a time */
+	if (!renew && !revoke && strcmp(cmd, "status") != 0 && o->nnames > 0)
 		return EX_USAGE;
 	return -1;
 }
@@ -754,6 +812,8 @@ main(int argc, char **argv)
 		return cmd_status(&o);
 	if (strcmp(cmd, "renew") == 0)
 		return cmd_daemon(&o, CONTROL_RENEW);
+	if (strcmp(cmd, "revoke") == 0)
+		return cmd_daemon(&o, CONTROL_REVOKE);
 	if (strcmp(cmd, "reload") == 0)
 		return cmd_daemon(&o, CONTROL_RELOAD);
 	if (strcmp(cmd, "check-config") == 0)

@@ -124,7 +124,7 @@ complete_words() {
 	PATH=$top_builddir:$PATH bash -c '. "$1"; shift; COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1)); _renewctl; echo "${COMPREPLY[*]}"' \
 	    _ "$top_srcdir/completion/renewctl" "$@"
 }
-check "completion: the commands" test "$(complete_words renewctl re)" = "renew reload"
+check "completion: the commands" test "$(complete_words renewctl re)" = "renew revoke reload"
 check "completion: renew's options" test "$(complete_words renewctl renew --f)" = "--force"
 check "completion: certificate names asked from the daemon" \
     test "$(complete_words renewctl -s "$SOCK" renew m)" = "mail"

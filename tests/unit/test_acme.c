@@ -1150,6 +1150,78 @@ test_directory_without_neworder_is_a_clear_error(void **state)
 	result_clear(&r);
 }
 
+/* A revocation's answer, into a struct result (its error only). */
+static void
+revoke_cb(void *arg, const char *error)
+{
+	struct result *r = arg;
+
+	r->called++;
+	r->error = error != NULL ? strdup(error) : NULL;
+	if (--r->e->pending == 0)
+		event_base_loopbreak(r->e->f.base);
+}
+
+static void
+env_revoke(struct env *e, struct result *r)
+{
+	memset(r, 0, sizeof(*r));
+	r->e = e;
+	/* the certificate's DER is the CA's business: none is sent here */
+	assert_non_null(acme_revoke_start(e->ca, "www", "MIIB", 1, NULL,
+	    revoke_cb, r));
+	e->pending++;
+}
+
+/*
+ * A revocation waits for the account like an order, fails with the
+ * account's error, and then with a clear one for a directory that names
+ * no revokeCert; nothing is called back from inside the start.
+ */
+static void
+test_revocation_waits_for_the_account(void **state)
+{
+	struct env	*e = *state;
+	struct result	 r;
+	char		 want[256];
+
+	env_ca(e, 8);
+	e->f.acct_failures = 1;
+	env_revoke(e, &r);
+	assert_int_equal(r.called, 0);
+	env_run(e);
+	assert_int_equal(r.called, 1);
+	assert_non_null(r.error);
+	assert_non_null(strstr(r.error, "/acct: urn:ietf:params:acme:error:"
+	    "unauthorized: no accounts today"));
+	result_clear(&r);
+	env_revoke(e, &r);
+	env_run(e);
+	assert_int_equal(e->f.accounts, 2);
+	snprintf(want, sizeof(want), "acme: %s: the directory of CA fake has "
+	    "no revokeCert", e->dir);
+	assert_non_null(r.error);
+	assert_string_equal(r.error, want);
+	result_clear(&r);
+}
+
+/* A CA client freed (a reload) tells a pending revocation, not forgets it. */
+static void
+test_freeing_the_ca_fails_a_pending_revocation(void **state)
+{
+	struct env	*e = *state;
+	struct result	 r;
+
+	env_ca(e, 8);
+	env_revoke(e, &r);
+	acme_ca_free(e->ca);
+	e->ca = NULL;
+	assert_int_equal(r.called, 1);
+	assert_non_null(r.error);
+	assert_non_null(strstr(r.error, "CA fake: the client went away"));
+	result_clear(&r);
+}
+
 static void
 test_plain_http_ca_gets_no_request(void **state)
 {
@@ -2348,6 +2420,12 @@ main(void)
 		    env_setup, env_teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_directory_without_neworder_is_a_clear_error,
+		    env_setup, env_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_revocation_waits_for_the_account,
+		    env_setup, env_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_freeing_the_ca_fails_a_pending_revocation,
 		    env_setup, env_teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_plain_http_ca_gets_no_request,

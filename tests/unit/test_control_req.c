@@ -78,6 +78,13 @@ bad_requests_say_what_is_wrong(void **state)
 		{ "{\"cmd\":\"status\",\"names\":\"www\"}", "\"names\": not an array" },
 		{ "{\"cmd\":\"status\",\"names\":[\"ok\",\"../etc\"]}", "\"names\"[1]: not a certificate name" },
 		{ "{\"cmd\":\"status\",\"cmd\":\"reload\"}", "not JSON" },
+		{ "{\"cmd\":\"revoke\"}", "revoke: \"name\": missing" },
+		{ "{\"cmd\":\"revoke\",\"name\":\"../x\"}", "not a certificate name" },
+		{ "{\"cmd\":\"revoke\",\"names\":[\"www\"]}", "\"names\": not a key of a revoke request" },
+		{ "{\"cmd\":\"revoke\",\"name\":\"www\",\"reason\":\"stolen\"}", "\"reason\": not one of" },
+		{ "{\"cmd\":\"revoke\",\"name\":\"www\",\"reason\":1}", "\"reason\": not one of" },
+		{ "{\"cmd\":\"revoke\",\"name\":\"www\",\"cert_key\":\"yes\"}", "\"cert_key\": not true or false" },
+		{ "{\"cmd\":\"renew\",\"all\":true,\"reason\":\"superseded\"}", "\"reason\": not a key of a renew request" },
 	};
 	struct control_req req;
 	char	err[256];
@@ -110,6 +117,49 @@ format_round_trips(void **state)
 	assert_string_equal(out.names[0], "www");
 	assert_true(out.force);
 	assert_false(out.wait);
+	control_req_clear(&out);
+	free(line);
+}
+
+/* revoke: one name, an RFC 5280 reason (unspecified unless given), round trip. */
+static void
+revoke_takes_a_name_and_a_reason(void **state)
+{
+	static const struct { const char *name; int code; } reasons[] = {
+		{ "unspecified", 0 }, { "keyCompromise", 1 },
+		{ "affiliationChanged", 3 }, { "superseded", 4 },
+		{ "cessationOfOperation", 5 },
+	};
+	char	*names[] = { "www" }, err[256], *line;
+	struct control_req in = { .cmd = CONTROL_REVOKE, .names = names,
+	    .nnames = 1, .wait = 1, .reason = 4, .cert_key = 1 }, out;
+	size_t	 i;
+
+	for (i = 0; i < sizeof(reasons) / sizeof(reasons[0]); i++) {
+		assert_int_equal(control_revoke_reason(reasons[i].name),
+		    reasons[i].code);
+		assert_string_equal(control_revoke_reason_name(reasons[i].code),
+		    reasons[i].name);
+	}
+	/* 2 (cACompromise) and the rest are the CA's to give, not ours */
+	assert_int_equal(control_revoke_reason("cACompromise"), -1);
+	assert_int_equal(parse("{\"cmd\":\"revoke\",\"name\":\"www\"}",
+	    &out, err, sizeof(err)), 0);
+	assert_int_equal(out.cmd, CONTROL_REVOKE);
+	assert_int_equal(out.nnames, 1);
+	assert_string_equal(out.names[0], "www");
+	assert_int_equal(out.reason, 0);
+	assert_false(out.cert_key);
+	assert_true(out.wait);
+	control_req_clear(&out);
+	line = control_req_format(&in);
+	assert_non_null(strstr(line, "\"name\":\"www\""));
+	assert_non_null(strstr(line, "\"reason\":\"superseded\""));
+	assert_int_equal(control_req_parse(line, strlen(line) - 1, &out, err,
+	    sizeof(err)), 0);
+	assert_int_equal(out.reason, 4);
+	assert_true(out.cert_key);
+	assert_string_equal(out.names[0], "www");
 	control_req_clear(&out);
 	free(line);
 }
@@ -180,6 +230,7 @@ main(void)
 		cmocka_unit_test(renew_takes_names_force_and_wait),
 		cmocka_unit_test(bad_requests_say_what_is_wrong),
 		cmocka_unit_test(format_round_trips),
+		cmocka_unit_test(revoke_takes_a_name_and_a_reason),
 		cmocka_unit_test(view_json_has_the_documented_keys),
 	};
 

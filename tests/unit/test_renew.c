@@ -150,6 +150,16 @@ acme_order_prefer_chain(struct acme_order *o, const char *issuer)
 	(void)issuer;
 }
 
+/* Revocations run against Pebble (t_revoke.sh), never here. */
+struct acme_revoke *
+acme_revoke_start(struct acme_ca *ca, const char *cert_name,
+    const char *cert_b64url, int reason, struct crypto_key *cert_key,
+    acme_revoke_cb cb, void *arg)
+{
+	fail_msg("a revocation started in the unit tests");
+	return NULL;
+}
+
 void
 acme_order_cancel(struct acme_order *o)
 {
