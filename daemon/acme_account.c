@@ -29,6 +29,13 @@ setup_fail(struct acme_ca *ca, const char *err, enum acme_fail_class cls)
 {
 	struct acme_order *o;
 
+	/*
+	 * No identifier is validated while the account is set up: an
+	 * "unauthorized" here (a wrong EAB key) is the account's at this CA,
+	 * which another CA does not share, not a domain's failure.
+	 */
+	if (cls == ACME_FAIL_DOMAIN)
+		cls = ACME_FAIL_CA;
 	ca->state = CA_IDLE;
 	log_warn("CA %s: account setup failed: %s", ca->name, err);
 	while ((o = TAILQ_FIRST(&ca->lists[L_QUEUE])) != NULL)

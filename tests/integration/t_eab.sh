@@ -41,6 +41,8 @@ chmod 600 "$T/eab.key"
 check "with the wrong key, renewd --once fails" test $? -ne 0
 check "the CA's problem is named, with the CA" grep -q "CA pebble: account setup failed: .*/sign-me-up: urn:ietf:params:acme:error:unauthorized: external account binding" "$T/wrong.log"
 check "no certificate was installed" test ! -e "$T/state/certs/eab/live"
+check "a refused account is the CA's failure, not the domain's (another CA may take it)" \
+    grep -q "order at CA pebble failed: .*external account binding.*(class: CA)" "$T/wrong.log"
 
 # The right key from the 0600 file.
 printf '%s\n' "$KEY1" >"$T/eab.key"
