@@ -681,6 +681,14 @@ saved_store(struct managed *m)
 	}
 }
 
+/* Retry at the next check, not after the backoff (kept until it is stored). */
+static void
+backoff_forget(struct managed *m)
+{
+	if (m->saved != NULL)
+		m->saved->retry_at = 0;
+}
+
 /* A success: nothing to remember any more. */
 static void
 saved_reset(struct managed *m)
@@ -1302,8 +1310,7 @@ breaker_closed(struct renewer *r, struct ca_slot *s)
 		    !cert_uses_ca(m, s->name) || r->env.once)
 			continue;
 		m->breaker_wait = 0;
-		if (m->saved != NULL)
-			m->saved->retry_at = 0;
+		backoff_forget(m);
 		schedule(m, now + 1 + (time_t)(jitter() * 60));
 	}
 }
@@ -1937,8 +1944,7 @@ ca_slot_retire(struct renewer *r, struct ca_slot *s)
 		    cert_uses_ca(m, s->name)) {
 			log_msg(LOG_LVL_NOTICE, m->cfg->name,
 			    "CA %s changed: trying again now", s->name);
-			if (m->saved != NULL)
-				m->saved->retry_at = 0;
+			backoff_forget(m);
 			saved_store(m);
 			schedule(m, 0);
 		}
@@ -2351,8 +2357,7 @@ renewer_renew_now(struct renewer *r, const char *name, int force,
 	if (renewing(m))
 		return 0;
 	saved_load(m);		/* or the first check would read the backoff back */
-	if (m->saved != NULL)
-		m->saved->retry_at = 0;
+	backoff_forget(m);
 	m->breaker_wait = 0;
 	if (force && m->live_valid)
 		m->reissue = "renewal forced through the control socket";
