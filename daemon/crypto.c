@@ -22,6 +22,7 @@
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/objects.h>
+#include <openssl/param_build.h>
 #include <openssl/pem.h>
 #include <openssl/rand.h>
 #include <openssl/x509.h>
@@ -294,6 +295,63 @@ struct crypto_key *
 crypto_key_from_pem(const char *pem, size_t len)
 {
 	return key_read(pem, len, 0);
+}
+
+/* BIGNUM of base64url s pushed onto bld as name. Returns 1, or 0 if s is bad. */
+static int
+jwk_bn(OSSL_PARAM_BLD *bld, const char *name, const char *s, BIGNUM **bn)
+{
+	unsigned char	*raw;
+	size_t		 len;
+
+	if (s == NULL || (raw = b64url_decode(s, &len)) == NULL)
+		return 0;
+	/* 2048 bytes: a 16384-bit modulus, beyond any key in use */
+	if (len > 0 && len <= 2048)
+		*bn = BN_bin2bn(raw, (int)len, NULL);
+	xfree_secret(raw, len);
+	return *bn != NULL && OSSL_PARAM_BLD_push_BN(bld, name, *bn);
+}
+
+struct crypto_key *
+crypto_key_from_jwk_rsa(const struct crypto_jwk_rsa *j)
+{
+	static const char *const names[] = { OSSL_PKEY_PARAM_RSA_N,
+	    OSSL_PKEY_PARAM_RSA_E, OSSL_PKEY_PARAM_RSA_D,
+	    OSSL_PKEY_PARAM_RSA_FACTOR1, OSSL_PKEY_PARAM_RSA_FACTOR2,
+	    OSSL_PKEY_PARAM_RSA_EXPONENT1, OSSL_PKEY_PARAM_RSA_EXPONENT2,
+	    OSSL_PKEY_PARAM_RSA_COEFFICIENT1 };
+	const char	*vals[] = { j->n, j->e, j->d, j->p, j->q, j->dp, j->dq,
+	    j->qi };
+	BIGNUM		*bn[sizeof(names) / sizeof(names[0])] = { NULL };
+	OSSL_PARAM_BLD	*bld = OSSL_PARAM_BLD_new();
+	OSSL_PARAM	*params = NULL;
+	EVP_PKEY_CTX	*ctx = NULL, *chk = NULL;
+	EVP_PKEY	*pkey = NULL;
+	struct crypto_key *k = NULL;
+	size_t		 i;
+	int		 good = bld != NULL;
+
+	for (i = 0; i < sizeof(bn) / sizeof(bn[0]) && good; i++)
+		good = jwk_bn(bld, names[i], vals[i], &bn[i]);
+	if (good && (params = OSSL_PARAM_BLD_to_param(bld)) != NULL &&
+	    (ctx = EVP_PKEY_CTX_new_from_name(NULL, "RSA", NULL)) != NULL &&
+	    EVP_PKEY_fromdata_init(ctx) > 0 &&
+	    EVP_PKEY_fromdata(ctx, &pkey, EVP_PKEY_KEYPAIR, params) > 0 &&
+	    (chk = EVP_PKEY_CTX_new_from_pkey(NULL, pkey, NULL)) != NULL &&
+	    EVP_PKEY_check(chk) > 0 && EVP_PKEY_get_bits(pkey) >= 2048) {
+		k = key_wrap(pkey, "EVP_PKEY_fromdata");
+		pkey = NULL;
+	}
+	ERR_clear_error();
+	EVP_PKEY_free(pkey);
+	EVP_PKEY_CTX_free(chk);
+	EVP_PKEY_CTX_free(ctx);
+	OSSL_PARAM_free(params);
+	OSSL_PARAM_BLD_free(bld);
+	for (i = 0; i < sizeof(bn) / sizeof(bn[0]); i++)
+		BN_clear_free(bn[i]);
+	return k;
 }
 
 struct crypto_key *

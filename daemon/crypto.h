@@ -34,6 +34,16 @@ struct crypto_key *crypto_key_from_pem(const char *pem, size_t len);
  * crypto_key_to_pem fail.
  */
 struct crypto_key *crypto_key_from_public_pem(const char *pem, size_t len);
+/* An RSA private key as a JWK spells it (RFC 7518 6.3.2): base64url members. */
+struct crypto_jwk_rsa {
+	const char	*n, *e, *d, *p, *q, *dp, *dq, *qi;
+};
+/*
+ * Makes the key j describes (certbot keeps its account key so). Returns
+ * NULL if a member is missing or not base64url, the parts do not make one
+ * consistent key, or it has fewer than 2048 bits.
+ */
+struct crypto_key *crypto_key_from_jwk_rsa(const struct crypto_jwk_rsa *j);
 /* Returns a malloc'd PKCS#8 PEM, NUL-terminated, length in *len (may be NULL); NULL if it cannot. */
 char		*crypto_key_to_pem(const struct crypto_key *, size_t *len);
 /* Returns the key's enum key_type, or -1 if it is none renewd makes. */

@@ -1,6 +1,7 @@
 /* jws.c - JSON Web Key, RFC 7638 thumbprint, and JWS (RFC 7515) for ACME */
 #include "config.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -235,4 +236,42 @@ out:
 	json_decref(hdr);
 	free(jwk);
 	return s;
+}
+
+/* Returns member name of JWK o if it is a string, else NULL. */
+static const char *
+jwk_member(json_t *o, const char *name)
+{
+	return json_string_value(json_object_get(o, name));
+}
+
+struct crypto_key *
+jws_key_from_jwk(const char *json, size_t len, char *err, size_t errlen)
+{
+	struct crypto_jwk_rsa	 r;
+	struct crypto_key	*key = NULL;
+	json_t			*o;
+	const char		*kty;
+
+	if ((o = json_loadb(json, len, JSON_REJECT_DUPLICATES, NULL)) == NULL ||
+	    !json_is_object(o))
+		snprintf(err, errlen, "not a JSON object");
+	else if ((kty = jwk_member(o, "kty")) == NULL || strcmp(kty, "RSA") != 0)
+		snprintf(err, errlen, "key type \"%s\" (only RSA is read)",
+		    kty != NULL ? kty : "(none)");
+	else {
+		r.n = jwk_member(o, "n");
+		r.e = jwk_member(o, "e");
+		r.d = jwk_member(o, "d");
+		r.p = jwk_member(o, "p");
+		r.q = jwk_member(o, "q");
+		r.dp = jwk_member(o, "dp");
+		r.dq = jwk_member(o, "dq");
+		r.qi = jwk_member(o, "qi");
+		if ((key = crypto_key_from_jwk_rsa(&r)) == NULL)
+			snprintf(err, errlen, "not a whole, consistent RSA "
+			    "private key of 2048 bits or more");
+	}
+	json_decref(o);
+	return key;
 }

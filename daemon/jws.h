@@ -26,5 +26,11 @@ char		*jws_sign(const struct crypto_key *key, const char *kid,
  */
 char		*jws_eab(const struct crypto_key *account_key, const char *kid,
 		    const char *hmac_key_b64url, const char *url);
+/*
+ * Returns the private key a JWK's JSON text holds (an RSA key, as certbot
+ * keeps its account key in private_key.json), or NULL with why in err.
+ */
+struct crypto_key *jws_key_from_jwk(const char *json, size_t len, char *err,
+		    size_t errlen);
 
 #endif

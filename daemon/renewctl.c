@@ -25,6 +25,7 @@
 #include "fsutil.h"
 #include "livecheck.h"
 #include "log.h"
+#include "renewctl_import.h"
 #include "sched.h"
 #include "store.h"
 #include "xmalloc.h"
@@ -72,7 +73,9 @@ usage(FILE *f)
 	    "       renewctl [-s socket] [-c file] revoke [--reason reason] "
 	    "[--with-cert-key] [--no-wait] name\n"
 	    "       renewctl [-s socket] [-c file] reload\n"
-	    "       renewctl [-c file] check-config\n");
+	    "       renewctl [-c file] check-config\n"
+	    "       renewctl [-c file] import-certbot [--dry-run] "
+	    "[--output file] [--state-dir dir] [--user user] [dir]\n");
 }
 
 
@@ -800,6 +803,11 @@ main(int argc, char **argv)
 		return EX_USAGE;
 	}
 	cmd = argv[optind];
+	if (strcmp(cmd, "import-certbot") == 0) {
+		log_init(LOG_LVL_WARNING);
+		crypto_init();
+		return import_certbot_main(argc - optind, argv + optind, o.conf);
+	}
 	if ((ex = parse_cmd(&o, cmd, argc - optind, argv + optind)) != -1) {
 		usage(stderr);
 		return ex;

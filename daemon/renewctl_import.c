@@ -1,0 +1,653 @@
+/*
+ * renewctl_import.c - renewctl import-certbot: takes a certbot directory
+ * over without a new account or a new order. certbot.c reads it (never
+ * writes); this file decides what each lineage becomes in the inventory
+ * (written as a file for "include:") and puts accounts and certificates
+ * into the state directory through store.c, under renewd's own lock.
+ */
+#include "config.h"
+
+#include <sys/types.h>
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <getopt.h>
+#include <grp.h>
+#include <pwd.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "certbot.h"
+#include "conf.h"
+#include "crypto.h"
+#include "fsutil.h"
+#include "jws.h"
+#include "renewctl_import.h"
+#include "store.h"
+#include "validate.h"
+#include "xmalloc.h"
+
+#define DEFAULT_CERTBOT_DIR	"/etc/letsencrypt"
+#define DEFAULT_STATE_DIR	"/var/lib/renewd"
+
+enum { IMP_OK = 0, IMP_USAGE = 2, IMP_REFUSED = 9 };
+
+struct imp_opts {
+	const char	*dir, *output, *state_dir, *user, *conf;
+	int		 dry_run;
+};
+
+/* What the import makes of one CA: certbot's directory URL, renewd's name. */
+struct imp_ca {
+	const char	*server;	/* borrowed from the certbot */
+	char		*name;
+	int		 known;		/* the inventory already has it */
+	long		 account;	/* index of the account imported, -1: none */
+};
+
+struct import {
+	struct imp_opts		 o;
+	struct conf		*conf;		/* NULL: no inventory at o.conf */
+	struct certbot		*cb;
+	struct certbot_notes	 notes;
+	struct imp_ca		*cas;
+	size_t			 ncas;
+	const char		*state_dir;
+	char			*yaml;
+	size_t			 ylen;
+};
+
+/* Appends printf output to the inventory text. */
+static void __attribute__((format(printf, 2, 3)))
+yput(struct import *im, const char *fmt, ...)
+{
+	va_list	 ap;
+	char	*s;
+	size_t	 n;
+
+	va_start(ap, fmt);
+	s = xvasprintf(fmt, ap);
+	va_end(ap);
+	n = strlen(s);
+	im->yaml = xreallocarray(im->yaml, im->ylen + n + 1, 1);
+	memcpy(im->yaml + im->ylen, s, n + 1);
+	im->ylen += n;
+	free(s);
+}
+
+/* Returns s as a YAML double-quoted scalar (malloc'd). */
+static char *
+yq(const char *s)
+{
+	char	*out = xmalloc(strlen(s) * 4 + 3), *p = out;
+
+	*p++ = '"';
+	for (; *s != '\0'; s++) {
+		if (*s == '"' || *s == '\\') {
+			*p++ = '\\';
+			*p++ = *s;
+		} else if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			p += sprintf(p, "\\x%02x", (unsigned char)*s);
+		else
+			*p++ = *s;
+	}
+	*p++ = '"';
+	*p = '\0';
+	return out;
+}
+
+/* A renewd CA name for server: host (and port) of the URL, as a name. */
+static char *
+ca_name_derive(struct import *im, const char *server)
+{
+	char	*sp = certbot_server_path(server), *name, *p, *try;
+	size_t	 i, n = 1;
+
+	sp[strcspn(sp, "/")] = '\0';
+	name = xasprintf("certbot-%s", sp);
+	for (p = name; *p != '\0'; p++)
+		if (!(*p == '.' || *p == '-' || *p == '_' ||
+		    (*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'z') ||
+		    (*p >= 'A' && *p <= 'Z')))
+			*p = '-';
+	try = xstrdup(name);
+	for (i = 0; i < im->ncas; i++)
+		if (strcmp(im->cas[i].name, try) == 0 ||
+		    (im->conf != NULL && conf_ca_find(im->conf, try) != NULL)) {
+			free(try);
+			try = xasprintf("%s-%zu", name, ++n);
+			i = (size_t)-1;
+		}
+	free(name);
+	free(sp);
+	return try;
+}
+
+/* Finds or makes the CA of server. Returns its index in im->cas. */
+static size_t
+ca_for(struct import *im, const char *server)
+{
+	struct imp_ca	 ca = { server, NULL, 0, -1 };
+	size_t		 i;
+
+	for (i = 0; i < im->ncas; i++)
+		if (strcmp(im->cas[i].server, server) == 0)
+			return i;
+	for (i = 0; im->conf != NULL && i < im->conf->ncas; i++)
+		if (strcmp(im->conf->cas[i].directory, server) == 0) {
+			ca.name = xstrdup(im->conf->cas[i].name);
+			ca.known = 1;
+			break;
+		}
+	/*
+	 * PRESET HOOK: once presets are merged, name the CA after
+	 * preset_by_directory(server) here when it returns one.
+	 */
+	if (ca.name == NULL)
+		ca.name = ca_name_derive(im, server);
+	im->cas = xreallocarray(im->cas, im->ncas + 1, sizeof(*im->cas));
+	im->cas[im->ncas] = ca;
+	return im->ncas++;
+}
+
+/* Picks each CA's account: the first lineage's; notes the others. */
+static void
+plan_accounts(struct import *im)
+{
+	const struct certbot_lineage *l;
+	struct imp_ca	*ca;
+	size_t		 i, k;
+
+	for (i = 0; i < im->cb->nlineages; i++) {
+		l = &im->cb->lineages[i];
+		k = ca_for(im, l->server);	/* may move im->cas */
+		ca = &im->cas[k];
+		if (ca->account == -1)
+			ca->account = (long)l->account;
+		else if ((size_t)ca->account != l->account)
+			certbot_note(&im->notes, "%s: certbot's account %s at %s "
+			    "is not imported: renewd keeps one account per CA "
+			    "(%s), and orders for %s go through it", l->name,
+			    l->account_id, l->server,
+			    im->cb->accounts[ca->account].id, l->name);
+	}
+}
+
+/*
+ * A hook certbot runs through a shell, as a reload entry: only
+ * "systemctl reload|restart|... UNIT" and "service UNIT reload|restart".
+ * Returns 1 with the unit (malloc'd) and mode, or 0.
+ */
+static int
+hook_unit(const char *cmd, char **unit, const char **mode)
+{
+	char	*w[5], *copy, *p, *base;
+	size_t	 n = 0;
+	int	 rc = 0;
+
+	if (strpbrk(cmd, ";&|<>$`'\"()*?~\\\n#=") != NULL)
+		return 0;
+	copy = xstrdup(cmd);
+	for (p = strtok(copy, " \t"); p != NULL && n < 5; p = strtok(NULL, " \t"))
+		w[n++] = p;
+	if (p != NULL || n < 3)
+		n = 0;
+	base = n > 0 ? (strrchr(w[0], '/') ? strrchr(w[0], '/') + 1 : w[0]) :
+	    NULL;
+	if (n == 3 && strcmp(base, "systemctl") == 0) {
+		*mode = strcmp(w[1], "reload") == 0 ? "reload" :
+		    strcmp(w[1], "restart") == 0 ||
+		    strcmp(w[1], "reload-or-restart") == 0 ? "restart" : NULL;
+		p = w[2];
+		rc = *mode != NULL;
+	} else if (n == 3 && strcmp(base, "service") == 0) {
+		*mode = strcmp(w[2], "reload") == 0 ? "reload" :
+		    strcmp(w[2], "restart") == 0 ? "restart" : NULL;
+		p = w[1];
+		rc = *mode != NULL;
+	}
+	if (rc && (*p == '-' || strspn(p, "abcdefghijklmnopqrstuvwxyz"
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789:_.@-") != strlen(p)))
+		rc = 0;
+	if (rc)
+		*unit = strchr(p, '.') != NULL ? xstrdup(p) :
+		    xasprintf("%s.service", p);
+	free(copy);
+	return rc;
+}
+
+/* The reload entries of l's hooks, and notes for the others. */
+static void
+yaml_hooks(struct import *im, const struct certbot_lineage *l)
+{
+	const char	*mode;
+	char		*unit, *q;
+	size_t		 i;
+	int		 head = 0;
+
+	for (i = 0; i < l->nhooks; i++) {
+		q = yq(l->hooks[i].cmd);
+		if (strcmp(l->hooks[i].kind, "pre_hook") != 0 &&
+		    hook_unit(l->hooks[i].cmd, &unit, &mode)) {
+			if (!head++)
+				yput(im, "    reload:\n");
+			yput(im, "      - unit: %s\n        reload_mode: %s\n",
+			    unit, mode);
+			free(unit);
+		} else
+			certbot_note(&im->notes, "%s: certbot's %s %s is not "
+			    "translated (renewd runs no shell): add a reload: "
+			    "entry (unit, exec or signal; renewd.yaml(5)) if "
+			    "it is still needed", l->name, l->hooks[i].kind, q);
+		free(q);
+	}
+}
+
+/* The challenge of l, and notes where certbot answered differently. */
+static void
+yaml_challenge(struct import *im, const struct certbot_lineage *l)
+{
+	const char	*a = l->authenticator != NULL ? l->authenticator : "";
+	const char	*have = im->conf != NULL ? im->conf->http01.webroot : NULL;
+	size_t		 i;
+
+	if (strncmp(a, "dns-", 4) == 0) {
+		yput(im, "    challenge: dns-01\n");
+		certbot_note(&im->notes, "%s: certbot's %s plugin is not "
+		    "translated: renewd needs a dns01: hook in the inventory "
+		    "(renewd.yaml(5))", l->name, a);
+		return;
+	}
+	yput(im, "    challenge: http-01\n");
+	if (strcmp(a, "webroot") == 0) {
+		for (i = 0; i < l->nwebroots; i++)
+			if (have == NULL || strcmp(have, l->webroots[i]) != 0)
+				certbot_note(&im->notes, "%s: certbot wrote its "
+				    "tokens under %s; renewd uses %s%s: set "
+				    "\"http01: webroot: %s\" in the inventory "
+				    "if that web server serves http-01", l->name,
+				    l->webroots[i], have != NULL ? "webroot " :
+				    "its own http-01 listener",
+				    have != NULL ? have : "", l->webroots[i]);
+	} else if (strcmp(a, "standalone") != 0)
+		certbot_note(&im->notes, "%s: certbot's authenticator \"%s\" "
+		    "is not translated: renewd answers http-01 on its own "
+		    "listener or under http01's webroot (renewd.yaml(5))",
+		    l->name, a);
+}
+
+/* One certificates: entry for lineage l. */
+static void
+yaml_cert(struct import *im, const struct certbot_lineage *l)
+{
+	const struct imp_ca *ca;
+	char		*q;
+	size_t		 i;
+
+	if (im->conf != NULL && conf_cert_find(im->conf, l->name) != NULL) {
+		certbot_note(&im->notes, "%s: the inventory %s has a "
+		    "certificate of that name already: no entry written",
+		    l->name, im->conf->path);
+		return;
+	}
+	ca = &im->cas[ca_for(im, l->server)];	/* plan_accounts made it */
+	yput(im, "  - name: %s\n    domains: [", l->name);
+	for (i = 0; i < l->ndomains; i++) {
+		q = yq(l->domains[i]);
+		yput(im, "%s%s", i > 0 ? ", " : "", q);
+		free(q);
+	}
+	yput(im, "]\n");
+	if (l->key_type >= 0)
+		yput(im, "    key: %s\n", conf_key_type_name(l->key_type));
+	else
+		certbot_note(&im->notes, "%s: its key is of a type renewd does "
+		    "not make: renewd replaces the certificate with an %s one "
+		    "at its first start", l->name,
+		    conf_key_type_name(KEY_EC_P256));
+	yput(im, "    ca: %s\n", ca->name);
+	yaml_challenge(im, l);
+	if (l->reuse_key)
+		yput(im, "    reuse_key: true\n");
+	if (l->preferred_chain != NULL) {
+		q = yq(l->preferred_chain);
+		yput(im, "    preferred_chain: %s\n", q);
+		free(q);
+	}
+	yaml_hooks(im, l);
+	certbot_note(&im->notes, "%s: whatever reads %s/live/%s/ must read "
+	    "%s/certs/%s/live/ (or a deploy: copy) from now on", l->name,
+	    im->cb->dir, l->name, im->state_dir, l->name);
+}
+
+/* The inventory text: the new CAs, then one entry per lineage. */
+static void
+yaml_build(struct import *im)
+{
+	char	*q;
+	size_t	 i, n = 0;
+
+	yput(im, "# Imported from %s by renewctl import-certbot.\n"
+	    "# Include it from the inventory (include:) or copy it there.\n",
+	    im->cb->dir);
+	for (i = 0; i < im->ncas; i++) {
+		if (im->cas[i].known)
+			continue;
+		if (n++ == 0)
+			yput(im, "cas:\n");
+		q = yq(im->cas[i].server);
+		yput(im, "  - name: %s\n    directory: %s\n", im->cas[i].name,
+		    q);
+		free(q);
+	}
+	yput(im, "certificates:\n");
+	for (i = 0; i < im->cb->nlineages; i++)
+		yaml_cert(im, &im->cb->lineages[i]);
+	for (i = 0; i < im->cb->nhook_files; i++)
+		certbot_note(&im->notes, "%s: certbot runs it for every "
+		    "lineage; not translated", im->cb->hook_files[i]);
+}
+
+/* Returns 1 if PEM keys a and b are the same key (by JWK thumbprint). */
+static int
+same_key(const char *a, const char *b)
+{
+	struct crypto_key	*ka = crypto_key_from_pem(a, strlen(a));
+	struct crypto_key	*kb = crypto_key_from_pem(b, strlen(b));
+	char			*ta = NULL, *tb = NULL;
+	int			 same;
+
+	if (ka != NULL && kb != NULL) {
+		ta = jws_thumbprint(ka);
+		tb = jws_thumbprint(kb);
+	}
+	same = ta != NULL && tb != NULL && strcmp(ta, tb) == 0;
+	free(ta);
+	free(tb);
+	crypto_key_free(ka);
+	crypto_key_free(kb);
+	return same;
+}
+
+/* Puts CA ca's account into the store. Returns 0 or -1 (printed). */
+static int
+store_account(struct import *im, struct store *st, const struct imp_ca *ca)
+{
+	const struct certbot_account *a = &im->cb->accounts[ca->account];
+	char	*pem = NULL, *url = NULL;
+	int	 r, rc = -1;
+
+	if ((r = store_account_load(st, ca->name, &pem, &url)) == -1)
+		fprintf(stderr, "renewctl: %s/accounts/%s: unreadable\n",
+		    im->state_dir, ca->name);
+	else if (r == 1 && same_key(pem, a->key_pem) && url != NULL &&
+	    strcmp(url, a->url) == 0) {
+		printf("account %s: already imported into %s/accounts/%s\n",
+		    a->url, im->state_dir, ca->name);
+		rc = 0;
+	} else if (r == 1)
+		fprintf(stderr, "renewctl: %s/accounts/%s holds another "
+		    "account; certbot's %s is not imported (move that "
+		    "directory away to import it)\n", im->state_dir, ca->name,
+		    a->url);
+	else if (store_account_save_key(st, ca->name, a->key_pem,
+	    strlen(a->key_pem)) == 0 &&
+	    store_account_save_url(st, ca->name, a->url) == 0) {
+		printf("account %s: imported into %s/accounts/%s\n", a->url,
+		    im->state_dir, ca->name);
+		rc = 0;
+	}
+	xfree_secret_str(pem);
+	free(url);
+	return rc;
+}
+
+/* Installs lineage l's certificate as its live version. Returns 0 or -1 (printed). */
+static int
+store_lineage(struct import *im, struct store *st,
+    const struct certbot_lineage *l)
+{
+	char	*key = NULL, *full = NULL, serial[128];
+	int	 r, rc = -1;
+
+	if ((r = store_cert_load(st, l->name, &key, &full)) == -1)
+		fprintf(stderr, "renewctl: %s/certs/%s: unreadable\n",
+		    im->state_dir, l->name);
+	else if (r == 1 && crypto_pem_serial(full, strlen(full), serial,
+	    sizeof(serial)) == 0 && strcmp(serial, l->serial) == 0) {
+		printf("%s: serial %s already imported\n", l->name, l->serial);
+		rc = 0;
+	} else if (r == 1)
+		fprintf(stderr, "renewctl: %s: renewd has a live certificate "
+		    "of its own in %s/certs/%s: certbot's serial %s is not "
+		    "imported\n", l->name, im->state_dir, l->name, l->serial);
+	else if (store_cert_install(st, l->name, l->serial, l->key_pem,
+	    l->cert_pem, l->chain_pem) == 0) {
+		printf("%s: serial %s imported into %s/certs/%s\n", l->name,
+		    l->serial, im->state_dir, l->name);
+		rc = 0;
+	}
+	xfree_secret_str(key);
+	free(full);
+	return rc;
+}
+
+/* Takes renewd's lock on the state directory and writes into it. Returns an exit status. */
+static int
+store_all(struct import *im)
+{
+	struct store	*st;
+	char		 err[1024];
+	size_t		 i;
+	int		 rc = IMP_OK;
+
+	if ((st = store_open(im->state_dir, err, sizeof(err))) == NULL) {
+		fprintf(stderr, "renewctl: %s\n", err);
+		if (strstr(err, "in use") != NULL)
+			fprintf(stderr, "renewctl: stop renewd first: "
+			    "import-certbot does not go through the control "
+			    "socket yet\n");
+		return IMP_REFUSED;
+	}
+	for (i = 0; i < im->ncas; i++)
+		if (im->cas[i].account != -1 &&
+		    store_account(im, st, &im->cas[i]) == -1)
+			rc = IMP_REFUSED;
+	for (i = 0; i < im->cb->nlineages; i++)
+		if (store_lineage(im, st, &im->cb->lineages[i]) == -1)
+			rc = IMP_REFUSED;
+	store_close(st);
+	return rc;
+}
+
+/* store_all as user (a forked child that drops to it), or as we are. */
+static int
+store_as(struct import *im)
+{
+	struct passwd	*pw;
+	pid_t		 pid;
+	int		 status;
+
+	if (im->o.user == NULL)
+		return store_all(im);
+	if ((pw = getpwnam(im->o.user)) == NULL) {
+		fprintf(stderr, "renewctl: --user %s: no such user\n",
+		    im->o.user);
+		return IMP_USAGE;
+	}
+	fflush(stdout);
+	if ((pid = fork()) == -1) {
+		fprintf(stderr, "renewctl: fork: %s\n", strerror(errno));
+		return IMP_REFUSED;
+	}
+	if (pid == 0) {
+		if (setgroups(0, NULL) == -1 || setresgid(pw->pw_gid,
+		    pw->pw_gid, pw->pw_gid) == -1 || setresuid(pw->pw_uid,
+		    pw->pw_uid, pw->pw_uid) == -1) {
+			fprintf(stderr, "renewctl: cannot become %s: %s\n",
+			    im->o.user, strerror(errno));
+			_exit(IMP_REFUSED);
+		}
+		status = store_all(im);
+		fflush(stdout);
+		_exit(status);
+	}
+	while (waitpid(pid, &status, 0) == -1 && errno == EINTR)
+		;
+	return WIFEXITED(status) ? WEXITSTATUS(status) : IMP_REFUSED;
+}
+
+/* --dry-run: what the import would do, and the inventory it would write. */
+static void
+dry_run(struct import *im)
+{
+	const struct certbot_lineage *l;
+	size_t	i;
+
+	for (i = 0; i < im->ncas; i++)
+		if (im->cas[i].account != -1)
+			printf("would import account %s into %s/accounts/%s\n",
+			    im->cb->accounts[im->cas[i].account].url,
+			    im->state_dir, im->cas[i].name);
+	for (i = 0; i < im->cb->nlineages; i++) {
+		l = &im->cb->lineages[i];
+		printf("would import %s: serial %s into %s/certs/%s\n",
+		    l->name, l->serial, im->state_dir, l->name);
+	}
+	printf("would write %s:\n%s", im->o.output != NULL ? im->o.output :
+	    "the inventory to standard output", im->yaml);
+}
+
+/* Writes the inventory text to --output (new file) or standard output. */
+static int
+write_yaml(struct import *im)
+{
+	if (im->o.output == NULL) {
+		fputs(im->yaml, stdout);
+		return IMP_OK;
+	}
+	if (access(im->o.output, F_OK) == 0) {
+		fprintf(stderr, "renewctl: %s exists: not overwritten\n",
+		    im->o.output);
+		return IMP_REFUSED;
+	}
+	if (fsutil_write_atomic(im->o.output, im->yaml, im->ylen, 0644) == -1) {
+		fprintf(stderr, "renewctl: cannot write %s: %s\n", im->o.output,
+		    strerror(errno));
+		return IMP_REFUSED;
+	}
+	printf("wrote %s\n", im->o.output);
+	return IMP_OK;
+}
+
+/* The command's options. Returns -1 to go on, else an exit status. */
+static int
+parse_opts(struct imp_opts *o, int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "dry-run",	no_argument, NULL, 'n' },
+		{ "output",	required_argument, NULL, 'o' },
+		{ "state-dir",	required_argument, NULL, 'S' },
+		{ "user",	required_argument, NULL, 'u' },
+		{ "config",	required_argument, NULL, 'c' },
+		{ NULL, 0, NULL, 0 }
+	};
+	int	ch;
+
+	optind = 0;
+	while ((ch = getopt_long(argc, argv, "c:o:", longopts, NULL)) != -1) {
+		if (ch == 'n')
+			o->dry_run = 1;
+		else if (ch == 'o')
+			o->output = optarg;
+		else if (ch == 'S')
+			o->state_dir = optarg;
+		else if (ch == 'u')
+			o->user = optarg;
+		else if (ch == 'c')
+			o->conf = optarg;
+		else
+			return IMP_USAGE;
+	}
+	if (argc - optind > 1)
+		return IMP_USAGE;
+	o->dir = argc - optind == 1 ? argv[optind] : DEFAULT_CERTBOT_DIR;
+	if (o->state_dir != NULL && o->state_dir[0] != '/') {
+		fprintf(stderr, "renewctl: --state-dir %s: not an absolute "
+		    "path\n", o->state_dir);
+		return IMP_USAGE;
+	}
+	return -1;
+}
+
+/* Reads the inventory, if there is one, and certbot's directory. Returns -1 to go on, else an exit status. */
+static int
+load(struct import *im)
+{
+	struct conf_errors	 errs = { 0 };
+	char			 err[1024];
+	size_t			 i;
+
+	if (access(im->o.conf, F_OK) == 0 &&
+	    (im->conf = conf_load(im->o.conf, &errs)) == NULL) {
+		for (i = 0; i < errs.n; i++)
+			fprintf(stderr, "%s\n", errs.msg[i]);
+		conf_errors_clear(&errs);
+		return IMP_USAGE;
+	}
+	im->state_dir = im->o.state_dir != NULL ? im->o.state_dir :
+	    im->conf != NULL ? im->conf->state_dir : DEFAULT_STATE_DIR;
+	if ((im->cb = certbot_read(im->o.dir, &im->notes, err,
+	    sizeof(err))) == NULL) {
+		fprintf(stderr, "renewctl: %s\n", err);
+		return IMP_USAGE;
+	}
+	if (im->cb->nlineages == 0) {
+		fprintf(stderr, "renewctl: %s/renewal: no certificate to "
+		    "import\n", im->o.dir);
+		return IMP_USAGE;
+	}
+	return -1;
+}
+
+int
+import_certbot_main(int argc, char **argv, const char *conf)
+{
+	struct import	im = { .o = { .conf = conf } };
+	size_t		i;
+	int		ex;
+
+	if ((ex = parse_opts(&im.o, argc, argv)) != -1) {
+		fprintf(stderr, "usage: renewctl [-c file] import-certbot "
+		    "[--dry-run] [--output file] [--state-dir dir] "
+		    "[--user user] [dir]\n");
+		return ex;
+	}
+	if ((ex = load(&im)) == -1) {
+		plan_accounts(&im);
+		yaml_build(&im);
+		if (im.o.dry_run) {
+			dry_run(&im);
+			ex = IMP_OK;
+		} else if (im.o.output != NULL && access(im.o.output, F_OK) == 0) {
+			fprintf(stderr, "renewctl: %s exists: not overwritten\n",
+			    im.o.output);
+			ex = IMP_REFUSED;
+		} else if ((ex = store_as(&im)) == IMP_OK)
+			ex = write_yaml(&im);
+		for (i = 0; i < im.notes.n; i++)
+			fprintf(stderr, "renewctl: note: %s\n", im.notes.v[i]);
+	}
+	for (i = 0; i < im.ncas; i++)
+		free(im.cas[i].name);
+	free(im.cas);
+	free(im.yaml);
+	certbot_notes_clear(&im.notes);
+	certbot_free(im.cb);
+	conf_free(im.conf);
+	return ex;
+}
