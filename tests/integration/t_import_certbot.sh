@@ -1,0 +1,111 @@
+#!/bin/bash
+# renewctl import-certbot: a real certbot (through the CA proxy, to
+# Pebble) makes an RSA lineage, an ECDSA one and one with a webroot; after
+# the import renewd starts without a newAccount or a newOrder, status shows
+# certbot's serials, and certbot's directory is byte for byte unchanged.
+. "$(dirname "$0")/lib.sh"
+
+command -v certbot >/dev/null || bail "certbot is not installed (apt-get install certbot)"
+[ "$(id -u)" = 0 ] || bail "this test must run as root (--user nobody)"
+pebble_start
+ca_proxy_start
+
+LE=$T/le
+export REQUESTS_CA_BUNDLE=$PEBBLE_CA
+cb() {
+	certbot certonly --non-interactive --agree-tos --no-eff-email \
+	    -m ops@example.com --server "$PROXY_DIR" --config-dir "$LE" \
+	    --work-dir "$T/lework" --logs-dir "$T/lelogs" \
+	    --http-01-port "$HTTP01_PORT" --http-01-address 127.0.0.1 "$@" \
+	    >>"$T/certbot.log" 2>&1
+}
+cb --standalone --cert-name rsa -d rsa.example --key-type rsa --rsa-key-size 2048 ||
+    bail "certbot: the RSA lineage"
+cb --standalone --cert-name ec -d ec.example -d www.ec.example --key-type ecdsa \
+    --elliptic-curve secp384r1 --deploy-hook "systemctl reload nginx" \
+    --post-hook "cp a b" || bail "certbot: the ECDSA lineage"
+mkdir -p "$T/www"
+spawn "$T/www.log" python3 -m http.server --bind 127.0.0.1 --directory "$T/www" "$HTTP01_PORT"
+WWW_PID=$LAST_PID
+wait_for 10 curl -s -o /dev/null "http://127.0.0.1:$HTTP01_PORT/" || bail "the web server did not start"
+cb --webroot -w "$T/www" --cert-name web -d web.example --key-type ecdsa ||
+    bail "certbot: the webroot lineage"
+kill "$WWW_PID"; wait "$WWW_PID" 2>/dev/null
+
+# every name, link target, mode and content under certbot's directory
+sums() { (cd "$LE" && find . -printf '%p %y %m %l\n' | sort && find . -type f -print0 | sort -z | xargs -0 sha256sum); }
+sums >"$T/le.before"
+
+cat >"$T/renewd.yaml" <<EOY
+state_dir: $T/state
+control_socket: $T/control
+http01:
+  listen: ["127.0.0.1:$HTTP01_PORT"]
+include: ["imported*.yaml"]
+cas:
+  - name: pebble
+    directory: $PROXY_DIR
+    ca_bundle: $PEBBLE_CA
+EOY
+ctl() { "$RENEWCTL" -c "$T/renewd.yaml" "$@"; }
+
+ctl import-certbot --dry-run "$LE" >"$T/dry.txt" 2>&1
+check "--dry-run: exit 0" test $? -eq 0
+check "--dry-run: says which serial of rsa it would import" \
+    grep -q "would import rsa: serial $(pem_serial "$LE/live/rsa/cert.pem") into $T/state/certs/rsa" "$T/dry.txt"
+check "--dry-run: the CA is matched to the inventory's by directory" \
+    grep -q "^    ca: pebble$" "$T/dry.txt"
+check "--dry-run: a hook that is no unit reload is reported" \
+    grep -q "ec: certbot's post_hook \"cp a b\" is not translated" "$T/dry.txt"
+check "--dry-run: writes nothing" test ! -e "$T/state" -a ! -e "$T/imported.yaml"
+"$RENEWCTL" -c "$T/none.yaml" import-certbot --dry-run "$LE" >"$T/dry2.txt" 2>&1
+check "--dry-run without an inventory: a cas: entry by directory URL" \
+    grep -q "directory: \"$PROXY_DIR\"" "$T/dry2.txt"
+
+ctl import-certbot --output "$T/imported.yaml" "$LE" >"$T/import.log" 2>&1
+check "import: exit 0" test $? -eq 0
+check "import: the ECDSA lineage is ecdsa-p384 with the deploy hook as a unit reload" \
+    sh -c "grep -A8 'name: ec$' '$T/imported.yaml' | tr -d '\n' | grep -q 'key: ecdsa-p384.*unit: nginx.service'"
+check "import: the RSA lineage is rsa-2048" sh -c "grep -A3 'name: rsa$' '$T/imported.yaml' | grep -q 'key: rsa-2048'"
+check "import: the webroot is reported" grep -q "web: certbot wrote its tokens under $T/www" "$T/import.log"
+check "import: the result passes check-config" ctl check-config
+check "import: keys are 0600" test "$(stat -c %a "$T"/state/certs/*/live/privkey.pem "$T/state/accounts/pebble/account.key" | sort -u)" = 600
+check "import: certbot's directory is unchanged" cmp -s "$T/le.before" <(sums)
+ctl import-certbot --output "$T/imported.yaml" "$LE" >"$T/again.log" 2>&1
+check "import again: refused, the output exists (exit 9)" test $? -eq 9
+
+proxy_clear log
+spawn "$T/renewd.log" "$RENEWD" -c "$T/renewd.yaml"
+RENEWD_PID=$LAST_PID
+wait_for 20 sh -c "[ \$(grep -c 'is valid; renewal due' '$T/renewd.log') -ge 3 ]"
+check "renewd: all three are valid at start" test $? -eq 0
+ctl status >"$T/status.txt" 2>&1
+for n in rsa ec web; do
+	check "status shows $n with certbot's serial" \
+	    grep -Eq "^$n .* $(pem_serial "$LE/live/$n/cert.pem")( |$)" "$T/status.txt"
+done
+sleep 1
+check "no newAccount sent" test "$(proxy_count 'endpoint=newAccount')" = 0
+check "no newOrder sent" test "$(proxy_count 'endpoint=newOrder')" = 0
+# a renewal now goes through certbot's account: still no newAccount
+ctl renew --force rsa >"$T/renew.log" 2>&1
+check "renew --force rsa: exit 0" test $? -eq 0
+check "renew --force rsa: one newOrder, signed with certbot's account (no newAccount)" \
+    test "$(proxy_count 'endpoint=newOrder')/$(proxy_count 'endpoint=newAccount')" = 1/0
+ctl import-certbot --output "$T/other.yaml" "$LE" >"$T/running.log" 2>&1
+check "import while renewd runs: refused (exit 9)" test $? -eq 9
+check "import while renewd runs: says to stop it" grep -q "stop renewd first" "$T/running.log"
+kill "$RENEWD_PID"; wait "$RENEWD_PID" 2>/dev/null
+
+mkdir -m 700 "$T/state2"
+chown nobody: "$T/state2"
+"$RENEWCTL" -c "$T/none.yaml" import-certbot --user nobody --state-dir "$T/state2" \
+    --output "$T/nobody.yaml" "$LE" >"$T/nobody.log" 2>&1
+check "--user nobody: exit 0" test $? -eq 0
+check "--user nobody: every file it made is nobody's" \
+    test -z "$(find "$T/state2" ! -user nobody)"
+check "--user nobody: the account key is 0600" \
+    test "$(stat -c %a "$T"/state2/accounts/certbot-*/account.key)" = 600
+check "certbot's directory is still unchanged" cmp -s "$T/le.before" <(sums)
+
+done_testing
