@@ -564,6 +564,90 @@ test_eab_rejects_undecodable_hmac_key(void **state)
 	assert_null(jws_eab(k->p256, "kid", NULL, "https://ca.test/a"));
 }
 
+/* Member name of pkey as base64url, set in o. */
+static void
+jwk_set(json_t *o, const char *member, EVP_PKEY *pkey, const char *param)
+{
+	BIGNUM		*bn = NULL;
+	unsigned char	 buf[1024];
+	char		*b64;
+	int		 n;
+
+	assert_true(EVP_PKEY_get_bn_param(pkey, param, &bn));
+	n = BN_bn2bin(bn, buf);
+	b64 = b64url_encode(buf, (size_t)n);
+	json_object_set_new(o, member, json_string(b64));
+	free(b64);
+	BN_clear_free(bn);
+}
+
+/* Returns jws_key_from_jwk of o's text; err gets why not. */
+static struct crypto_key *
+from_jwk(json_t *o, char *err, size_t errlen)
+{
+	char			*text = json_dumps(o, 0);
+	struct crypto_key	*k;
+
+	err[0] = '\0';
+	k = jws_key_from_jwk(text, strlen(text), err, errlen);
+	free(text);
+	return k;
+}
+
+/* certbot's private_key.json: an RSA JWK with every private member. */
+static void
+test_key_from_jwk(void **state)
+{
+	static const char *const members[] = { "n", "e", "d", "p", "q", "dp",
+	    "dq", "qi" };
+	static const char *const params[] = { OSSL_PKEY_PARAM_RSA_N,
+	    OSSL_PKEY_PARAM_RSA_E, OSSL_PKEY_PARAM_RSA_D,
+	    OSSL_PKEY_PARAM_RSA_FACTOR1, OSSL_PKEY_PARAM_RSA_FACTOR2,
+	    OSSL_PKEY_PARAM_RSA_EXPONENT1, OSSL_PKEY_PARAM_RSA_EXPONENT2,
+	    OSSL_PKEY_PARAM_RSA_COEFFICIENT1 };
+	struct crypto_key *orig = crypto_key_generate(KEY_RSA_2048), *k;
+	json_t		*o = json_object(), *other;
+	char		*t1, *t2, err[256];
+	size_t		 i;
+
+	(void)state;
+	assert_non_null(orig);
+	json_object_set_new(o, "kty", json_string("RSA"));
+	for (i = 0; i < sizeof(members) / sizeof(members[0]); i++)
+		jwk_set(o, members[i], crypto_key_evp(orig), params[i]);
+	k = from_jwk(o, err, sizeof(err));
+	assert_non_null(k);
+	t1 = jws_thumbprint(orig);
+	t2 = jws_thumbprint(k);
+	assert_string_equal(t1, t2);
+	assert_string_equal(jws_alg(k), "RS256");
+	free(t1);
+	free(t2);
+	crypto_key_free(k);
+
+	/* a private exponent of another key: no consistent key */
+	other = json_deep_copy(o);
+	json_object_set(other, "d", json_object_get(o, "p"));
+	assert_null(from_jwk(other, err, sizeof(err)));
+	assert_non_null(strstr(err, "consistent RSA private key"));
+	json_decref(other);
+	/* a member missing, or not base64url */
+	other = json_deep_copy(o);
+	json_object_del(other, "qi");
+	assert_null(from_jwk(other, err, sizeof(err)));
+	json_object_set_new(other, "qi", json_string("not+base64url"));
+	assert_null(from_jwk(other, err, sizeof(err)));
+	json_decref(other);
+	/* only RSA is read */
+	json_object_set_new(o, "kty", json_string("EC"));
+	assert_null(from_jwk(o, err, sizeof(err)));
+	assert_string_equal(err, "key type \"EC\" (only RSA is read)");
+	assert_null(jws_key_from_jwk("[1]", 3, err, sizeof(err)));
+	assert_string_equal(err, "not a JSON object");
+	json_decref(o);
+	crypto_key_free(orig);
+}
+
 int
 main(void)
 {
@@ -581,6 +665,7 @@ main(void)
 		cmocka_unit_test(test_jws_and_eab_print_compact_sorted_json),
 		cmocka_unit_test(test_eab_structure_and_hmac_verifies),
 		cmocka_unit_test(test_eab_rejects_undecodable_hmac_key),
+		cmocka_unit_test(test_key_from_jwk),
 	};
 
 	crypto_init();
