@@ -260,33 +260,39 @@ lineage_clear(struct certbot_lineage *l)
 
 /*
  * Returns the index of the account (server, id) of cb, read on first
- * use, or -1 (err).
+ * use; one that cannot be read stays without a key, with a note.
  */
-static long
+static size_t
 account_get(struct certbot *cb, const char *server, const char *id,
-    char *err, size_t errlen)
+    struct certbot_notes *notes)
 {
 	struct certbot_account	 a = { 0 };
+	char			 err[1024];
 	size_t			 i;
 
 	for (i = 0; i < cb->naccounts; i++)
 		if (strcmp(cb->accounts[i].server, server) == 0 &&
 		    strcmp(cb->accounts[i].id, id) == 0)
-			return (long)i;
-	if (strchr(id, '/') != NULL || strcmp(id, "..") == 0) {
-		snprintf(err, errlen, "account id \"%s\" is no directory name",
-		    id);
-		return -1;
-	}
+			return i;
 	a.server = xstrdup(server);
 	a.id = xstrdup(id);
+	if (strchr(id, '/') != NULL || strcmp(id, "..") == 0)
+		snprintf(err, sizeof(err), "account id \"%s\" is no directory "
+		    "name", id);
+	else if (account_load(cb->dir, &a, err, sizeof(err)) == 0)
+		err[0] = '\0';
+	if (err[0] != '\0') {
+		certbot_note(notes, "%s: not imported (renewd registers an "
+		    "account of its own at %s)", err, server);
+		free(a.url);
+		a.url = NULL;
+		xfree_secret_str(a.key_pem);
+		a.key_pem = NULL;
+	}
 	cb->accounts = xreallocarray(cb->accounts, cb->naccounts + 1,
 	    sizeof(*cb->accounts));
-	cb->accounts[cb->naccounts++] = a;	/* freed with cb, read or not */
-	if (account_load(cb->dir, &cb->accounts[cb->naccounts - 1], err,
-	    errlen) == -1)
-		return -1;
-	return (long)cb->naccounts - 1;
+	cb->accounts[cb->naccounts] = a;
+	return cb->naccounts++;
 }
 
 /* Reads renewal/<file> into a new lineage of cb. Returns 0, 1 (left out), or -1 (err). */
@@ -299,7 +305,6 @@ lineage_read(struct certbot *cb, const char *file, struct certbot_notes *notes,
 	char			*rel = xasprintf("renewal/%s", file), *text, *path;
 	const char		*server, *acct;
 	size_t			 len;
-	long			 ai;
 	int			 rc = -1;
 
 	l.name = xstrndup(file, strlen(file) - 5);	/* ".conf" */
@@ -325,10 +330,9 @@ lineage_read(struct certbot *cb, const char *file, struct certbot_notes *notes,
 	l.server = xstrdup(server);
 	l.account_id = xstrdup(acct);
 	lineage_params(c, &l);
-	if (live_load(cb->dir, &l, err, errlen) == -1 ||
-	    (ai = account_get(cb, server, acct, err, errlen)) == -1)
+	if (live_load(cb->dir, &l, err, errlen) == -1)
 		goto out;
-	l.account = (size_t)ai;
+	l.account = account_get(cb, server, acct, notes);
 	cb->lineages = xreallocarray(cb->lineages, cb->nlineages + 1,
 	    sizeof(*cb->lineages));
 	cb->lineages[cb->nlineages++] = l;

@@ -16,7 +16,8 @@ struct certbot_account {
 	char	*server;	/* the CA's directory URL */
 	char	*id;
 	char	*url;		/* regr.json's "uri": the account URL */
-	char	*key_pem;	/* private_key.json as PKCS#8 PEM (secret) */
+	char	*key_pem;	/* private_key.json as PKCS#8 PEM (secret);
+				   NULL (and url too) if unreadable: noted */
 };
 
 /* One lineage: renewal/<name>.conf and its live/<name>/ files. */

@@ -56,6 +56,7 @@ struct import {
 	struct certbot_notes	 notes;
 	struct imp_ca		*cas;
 	size_t			 ncas;
+	unsigned char		*skip;		/* per lineage: the inventory has its name */
 	const char		*state_dir;
 	char			*yaml;
 	size_t			 ylen;
@@ -154,18 +155,32 @@ ca_for(struct import *im, const char *server)
 	return im->ncas++;
 }
 
-/* Picks each CA's account: the first lineage's; notes the others. */
+/*
+ * Leaves out the lineages whose names the inventory has, and picks each
+ * CA's account: the first lineage's; notes the others.
+ */
 static void
-plan_accounts(struct import *im)
+plan(struct import *im)
 {
 	const struct certbot_lineage *l;
 	struct imp_ca	*ca;
 	size_t		 i, k;
 
+	im->skip = xcalloc(im->cb->nlineages + 1, 1);
 	for (i = 0; i < im->cb->nlineages; i++) {
 		l = &im->cb->lineages[i];
+		if (im->conf != NULL && conf_cert_find(im->conf, l->name) !=
+		    NULL) {
+			certbot_note(&im->notes, "%s: the inventory %s has a "
+			    "certificate of that name already: not imported",
+			    l->name, im->conf->path);
+			im->skip[i] = 1;
+			continue;
+		}
 		k = ca_for(im, l->server);	/* may move im->cas */
 		ca = &im->cas[k];
+		if (im->cb->accounts[l->account].key_pem == NULL)
+			continue;
 		if (ca->account == -1)
 			ca->account = (long)l->account;
 		else if ((size_t)ca->account != l->account)
@@ -288,12 +303,6 @@ yaml_cert(struct import *im, const struct certbot_lineage *l)
 	char		*q;
 	size_t		 i;
 
-	if (im->conf != NULL && conf_cert_find(im->conf, l->name) != NULL) {
-		certbot_note(&im->notes, "%s: the inventory %s has a "
-		    "certificate of that name already: no entry written",
-		    l->name, im->conf->path);
-		return;
-	}
 	ca = &im->cas[ca_for(im, l->server)];	/* plan_accounts made it */
 	yput(im, "  - name: %s\n    domains: [", l->name);
 	for (i = 0; i < l->ndomains; i++) {
@@ -344,9 +353,14 @@ yaml_build(struct import *im)
 		    q);
 		free(q);
 	}
-	yput(im, "certificates:\n");
-	for (i = 0; i < im->cb->nlineages; i++)
-		yaml_cert(im, &im->cb->lineages[i]);
+	for (i = n = 0; i < im->cb->nlineages; i++)
+		if (!im->skip[i]) {
+			if (n++ == 0)
+				yput(im, "certificates:\n");
+			yaml_cert(im, &im->cb->lineages[i]);
+		}
+	if (n == 0)
+		yput(im, "certificates: []\n");
 	for (i = 0; i < im->cb->nhook_files; i++)
 		certbot_note(&im->notes, "%s: certbot runs it for every "
 		    "lineage; not translated", im->cb->hook_files[i]);
@@ -458,7 +472,8 @@ store_all(struct import *im)
 		    store_account(im, st, &im->cas[i]) == -1)
 			rc = IMP_REFUSED;
 	for (i = 0; i < im->cb->nlineages; i++)
-		if (store_lineage(im, st, &im->cb->lineages[i]) == -1)
+		if (!im->skip[i] &&
+		    store_lineage(im, st, &im->cb->lineages[i]) == -1)
 			rc = IMP_REFUSED;
 	store_close(st);
 	return rc;
@@ -515,6 +530,8 @@ dry_run(struct import *im)
 			    im->state_dir, im->cas[i].name);
 	for (i = 0; i < im->cb->nlineages; i++) {
 		l = &im->cb->lineages[i];
+		if (im->skip[i])
+			continue;
 		printf("would import %s: serial %s into %s/certs/%s\n",
 		    l->name, l->serial, im->state_dir, l->name);
 	}
@@ -628,7 +645,7 @@ import_certbot_main(int argc, char **argv, const char *conf)
 		return ex;
 	}
 	if ((ex = load(&im)) == -1) {
-		plan_accounts(&im);
+		plan(&im);
 		yaml_build(&im);
 		if (im.o.dry_run) {
 			dry_run(&im);
@@ -645,6 +662,7 @@ import_certbot_main(int argc, char **argv, const char *conf)
 	for (i = 0; i < im.ncas; i++)
 		free(im.cas[i].name);
 	free(im.cas);
+	free(im.skip);
 	free(im.yaml);
 	certbot_notes_clear(&im.notes);
 	certbot_free(im.cb);

@@ -62,6 +62,22 @@ check "--dry-run: writes nothing" test ! -e "$T/state" -a ! -e "$T/imported.yaml
 check "--dry-run without an inventory: a cas: entry by directory URL" \
     grep -q "directory: \"$PROXY_DIR\"" "$T/dry2.txt"
 
+# a copy without its account: the certificates still, the account reported
+cp -a "$LE" "$T/le-noacct"
+rm -r "$T/le-noacct/accounts"
+"$RENEWCTL" -c "$T/none.yaml" import-certbot --dry-run "$T/le-noacct" >"$T/dry3.txt" 2>&1
+check "--dry-run without certbot's account: says renewd will register one" \
+    grep -q "regr.json: .*not imported (renewd registers an account of its own at $PROXY_DIR)" "$T/dry3.txt"
+check "--dry-run without certbot's account: the certificates are still imported" \
+    test "$(grep -c '^would import [a-z]*: serial' "$T/dry3.txt")" = 3
+# a renewal file certbot would not write: refused with its line
+cp -a "$LE" "$T/le-bad"
+printf 'key_type ecdsa\n' >>"$T/le-bad/renewal/rsa.conf"
+"$RENEWCTL" -c "$T/none.yaml" import-certbot --dry-run "$T/le-bad" >"$T/dry4.txt" 2>&1
+check "a damaged renewal file: exit 2" test $? -eq 2
+check "a damaged renewal file: file:line named" \
+    grep -q "^renewctl: $T/le-bad/renewal/rsa.conf:$(wc -l <"$T/le-bad/renewal/rsa.conf"): neither \"key = value\" nor a \[section\]" "$T/dry4.txt"
+
 ctl import-certbot --output "$T/imported.yaml" "$LE" >"$T/import.log" 2>&1
 check "import: exit 0" test $? -eq 0
 check "import: the ECDSA lineage is ecdsa-p384 with the deploy hook as a unit reload" \
