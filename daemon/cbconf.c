@@ -169,14 +169,22 @@ static int
 keyval(struct cbparse *p, struct cbconf *c, char *s)
 {
 	struct cbconf_entry	 ent = { 0 };
-	char			*eq, *key;
+	char			*eq, *key, *end;
 
-	if (*s == '"' || *s == '\'')
-		return fail(p, "quoted keys are not supported");
-	if ((eq = strchr(s, '=')) == NULL)
+	if (*s == '"' || *s == '\'') {		/* ConfigObj quotes odd keys */
+		if ((end = strchr(s + 1, *s)) == NULL)
+			return fail(p, "unterminated %c quote", *s);
+		*end = '\0';
+		key = s + 1;
+		eq = trim(end + 1);
+		if (*eq != '=')
+			return fail(p, "no \"=\" after the quoted key");
+	} else if ((eq = strchr(s, '=')) == NULL)
 		return fail(p, "neither \"key = value\" nor a [section]");
-	*eq = '\0';
-	key = trim(s);
+	else {
+		*eq = '\0';
+		key = trim(s);
+	}
 	if (*key == '\0')
 		return fail(p, "empty key");
 	ent.line = p->line;

@@ -240,18 +240,23 @@ static void
 yaml_hooks(struct import *im, const struct certbot_lineage *l)
 {
 	const char	*mode;
-	char		*unit, *q;
+	char		*unit, *q, *entry, *prev, *done = xstrdup("");
 	size_t		 i;
-	int		 head = 0;
 
 	for (i = 0; i < l->nhooks; i++) {
 		q = yq(l->hooks[i].cmd);
 		if (strcmp(l->hooks[i].kind, "pre_hook") != 0 &&
 		    hook_unit(l->hooks[i].cmd, &unit, &mode)) {
-			if (!head++)
-				yput(im, "    reload:\n");
-			yput(im, "      - unit: %s\n        reload_mode: %s\n",
-			    unit, mode);
+			entry = xasprintf("      - unit: %s\n        "
+			    "reload_mode: %s\n", unit, mode);
+			if (strstr(done, entry) == NULL) {	/* deploy and post hook alike */
+				yput(im, "%s%s", *done == '\0' ?
+				    "    reload:\n" : "", entry);
+				prev = done;
+				done = xasprintf("%s%s", prev, entry);
+				free(prev);
+			}
+			free(entry);
 			free(unit);
 		} else
 			certbot_note(&im->notes, "%s: certbot's %s %s is not "
@@ -260,6 +265,7 @@ yaml_hooks(struct import *im, const struct certbot_lineage *l)
 			    "it is still needed", l->name, l->hooks[i].kind, q);
 		free(q);
 	}
+	free(done);
 }
 
 /* The challenge of l, and notes where certbot answered differently. */
@@ -340,9 +346,11 @@ yaml_build(struct import *im)
 	char	*q;
 	size_t	 i, n = 0;
 
+	q = yq(im->cb->dir);
 	yput(im, "# Imported from %s by renewctl import-certbot.\n"
 	    "# Include it from the inventory (include:) or copy it there.\n",
-	    im->cb->dir);
+	    q);
+	free(q);
 	for (i = 0; i < im->ncas; i++) {
 		if (im->cas[i].known)
 			continue;

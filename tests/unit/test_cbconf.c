@@ -76,7 +76,8 @@ test_values(void **state)
 
 	(void)state;
 	c = parse("a = x, 'y, z' ,\"w\"\nb = \"q # not a comment\"  # one\n"
-	    "c =\nd = bare value # comment\n[s]\ne=1\n[t]\ne = 2\n", err,
+	    "c =\nd = bare value # comment\n[s]\ne=1\n[t]\ne = 2\n"
+	    "\"k = #\" = v\n", err,
 	    sizeof(err));
 	assert_non_null(c);
 	e = cbconf_find(c, "", "a");
@@ -90,6 +91,7 @@ test_values(void **state)
 	/* a new [section] ends the one before, and its [[subsections]] */
 	assert_string_equal(cbconf_str(c, "s", "e"), "1");
 	assert_string_equal(cbconf_str(c, "t", "e"), "2");
+	assert_string_equal(cbconf_str(c, "t", "k = #"), "v");	/* a quoted key */
 	cbconf_free(c);
 }
 
@@ -110,7 +112,8 @@ test_refused(void **state)
 		{ "a = x,,y\n", "r.conf:1: empty item" },
 		{ "just words\n", "r.conf:1: neither \"key = value\"" },
 		{ " = 1\n", "r.conf:1: empty key" },
-		{ "\"k\" = 1\n", "r.conf:1: quoted keys" },
+		{ "\"k = 1\n", "r.conf:1: unterminated \" quote" },
+		{ "'k' 1\n", "r.conf:1: no \"=\" after the quoted key" },
 		{ "[s] x\n", "r.conf:1: text after the section header" },
 	};
 	struct cbconf	*c;
