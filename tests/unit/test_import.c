@@ -1,5 +1,5 @@
 /* test_import.c - renewctl import-certbot's translations (the .c included for its static functions) */
-#include "../../daemon/renewctl_import.c"
+#include "renewctl_import.c"
 
 #include <setjmp.h>
 #include <stddef.h>
