@@ -361,7 +361,7 @@ acme_dir_parse(struct acme_ca *ca, json_t *j)
 		ca->eab_required = json_is_true(json_object_get(meta,
 		    "externalAccountRequired"));
 	}
-	return NULL;
+	return acme_profiles_parse(ca, json_is_object(meta) ? meta : NULL);
 }
 
 /*
@@ -388,8 +388,10 @@ dir_done(const struct http_response *resp, void *arg)
 	} else if ((err = acme_reply_urls_refused(ca, resp)) == NULL)
 		err = acme_dir_parse(ca, r.json);
 	acme_reply_clear(&r);
-	if (err == NULL)
+	if (err == NULL) {
 		ca->have_dir = 1;
+		acme_profile_check_wants(ca);
+	}
 	if (ca->state == CA_SETUP) {
 		if (err != NULL)
 			setup_fail(ca, err, cls);
@@ -457,4 +459,5 @@ acme_account_clear(struct acme_ca *ca)
 	free(ca->key_change);
 	free(ca->renewal_info);
 	free(ca->tos);
+	acme_profiles_clear(ca);
 }

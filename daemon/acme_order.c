@@ -872,6 +872,7 @@ acme_order_free(struct acme_order *o)
 	free(o->domains);
 	free(o->cert_name);
 	free(o->challenge);
+	free(o->profile);
 	free(o->replaces);
 	free(o->url);
 	free(o->finalize_url);
@@ -960,10 +961,16 @@ order_send(struct acme_order *o, const char *url, const char *payload,
 static char *
 order_send_new(struct acme_order *o)
 {
-	json_t	*ids = json_array(), *id;
-	char	*payload, *err;
-	size_t	 i;
+	json_t		*ids, *id;
+	const char	*profile;
+	char		*payload, *err;
+	size_t		 i;
 
+	/* an unknown profile is this certificate's at this CA: the next may offer it */
+	if ((err = acme_profile_for_order(o->ca, o->cert_name, o->profile,
+	    &profile)) != NULL)
+		return err;
+	ids = json_array();
 	for (i = 0; i < o->ndomains; i++) {
 		id = json_pack("{s:s,s:s}", "type",
 		    valid_ip_literal(o->domains[i]) ? "ip" : "dns", "value",
@@ -978,6 +985,8 @@ order_send_new(struct acme_order *o)
 	id = json_pack("{s:o}", "identifiers", ids);
 	if (o->replaces != NULL)
 		json_object_set_new(id, "replaces", json_string(o->replaces));
+	if (profile != NULL)
+		json_object_set_new(id, "profile", json_string(profile));
 	payload = json_dumps(id, JSON_COMPACT);
 	json_decref(id);
 	err = order_send(o, o->ca->new_order, payload, CALL_JSON);
@@ -1496,6 +1505,7 @@ acme_order_new(struct acme_ca *ca, const struct acme_order_req *req,
 	o->ca = ca;
 	o->cert_key = req->key;
 	o->challenge = req->challenge != NULL ? xstrdup(req->challenge) : NULL;
+	o->profile = req->profile != NULL ? xstrdup(req->profile) : NULL;
 	o->replaces = req->replaces != NULL ? xstrdup(req->replaces) : NULL;
 	o->cb = cb;
 	o->on_url = req->on_url;

@@ -533,6 +533,89 @@ test_pick_skips_empty_slots(void **state)
 	    "challenge solver is configured");
 }
 
+/* ---- profiles (draft-ietf-acme-profiles) -------------------------------- */
+
+/* Parses directory meta text into ca (zeroed, named "le"). Returns the error. */
+static char *
+profiles_from(struct acme_ca *ca, const char *meta)
+{
+	json_t	*j = json_loads(meta, 0, NULL);
+	char	*err;
+
+	assert_non_null(j);
+	memset(ca, 0, sizeof(*ca));
+	ca->name = "le";
+	ca->directory = "https://ca.test/dir";
+	err = acme_profiles_parse(ca, j);
+	json_decref(j);
+	return err;
+}
+
+static void
+test_profile_sent_only_when_the_directory_lists_it(void **state)
+{
+	struct acme_ca	 ca;
+	const char	*send = "x";
+	char		*err;
+
+	(void)state;
+	/* names a CA sends go into logs and newOrder: bad ones are dropped */
+	assert_null(profiles_from(&ca, "{\"profiles\":{\"shortlived\":\"6 days\","
+	    "\"classic\":\"90 days\",\"../x\":\"\",\"a b\":\"\",\"\":\"\"}}"));
+	assert_int_equal(ca.nprofiles, 2);
+	assert_string_equal(ca.profiles[0], "classic");
+	assert_string_equal(ca.profiles[1], "shortlived");
+	assert_null(acme_profile_for_order(&ca, "www", "shortlived", &send));
+	assert_string_equal(send, "shortlived");
+	assert_null(acme_profile_for_order(&ca, "www", NULL, &send));
+	assert_null(send);
+	err = acme_profile_for_order(&ca, "www", "tlsserver", &send);
+	assert_null(send);
+	assert_string_equal(err, "acme: CA le (https://ca.test/dir): "
+	    "certificate www asks for profile \"tlsserver\", which the "
+	    "directory does not list (it lists: classic, shortlived)");
+	free(err);
+	acme_profiles_clear(&ca);
+
+	/* a CA that lists none gets none, and issues its default */
+	assert_null(profiles_from(&ca, "{\"termsOfService\":\"x\"}"));
+	assert_int_equal(ca.nprofiles, 0);
+	assert_null(acme_profile_for_order(&ca, "www", "shortlived", &send));
+	assert_null(send);
+	assert_int_equal(ca.profile_ignored_told, 1);
+	assert_null(acme_profile_for_order(&ca, "www", "classic", &send));
+	assert_null(send);
+	assert_null(profiles_from(&ca, "{\"profiles\":{}}"));
+	assert_null(acme_profile_for_order(&ca, "www", "shortlived", &send));
+	assert_null(send);
+
+	err = profiles_from(&ca, "{\"profiles\":[\"shortlived\"]}");
+	assert_string_equal(err, "acme: https://ca.test/dir: directory "
+	    "meta.profiles is no object");
+	free(err);
+	acme_profiles_clear(&ca);
+}
+
+/* The wants renew.c names are checked once the directory is there, then go. */
+static void
+test_profile_wants_are_checked_once_the_directory_is_read(void **state)
+{
+	struct acme_ca	 ca;
+
+	(void)state;
+	assert_null(profiles_from(&ca, "{\"profiles\":{\"classic\":\"\"}}"));
+	acme_ca_want_profile(&ca, "a", "shortlived");
+	acme_ca_want_profile(&ca, "b", "shortlived");
+	acme_ca_want_profile(&ca, "c", "classic");
+	acme_ca_want_profile(&ca, "d", NULL);
+	assert_int_equal(ca.nwants, 2);
+	ca.have_dir = 1;
+	acme_ca_check_profiles(&ca);
+	assert_int_equal(ca.nwants, 0);
+	assert_null(ca.wants);
+	acme_profiles_clear(&ca);
+}
+
 /* ------------------------------------------------------------------------
  * The order state machine against a scripted CA on 127.0.0.1 (plain HTTP,
  * no JWS checks): what renewd sends and how it reacts, without Pebble.
@@ -1033,7 +1116,7 @@ env_order(struct env *e, struct result *r, const char *name)
 {
 	static char		*domains[] = { "a.example", "b.example" };
 	struct acme_order_req	 req = { name, domains, 2, e->key, "http-01", NULL,
-	    NULL, NULL };
+	    NULL, NULL, NULL };
 
 	return env_start(e, r, &req);
 }
@@ -1316,7 +1399,7 @@ test_unimplemented_challenge_type_fails_clearly(void **state)
 	struct result		 r;
 	char			*domains[] = { "a.example" };
 	struct acme_order_req	 req = { "dns", domains, 1, e->key, "dns-01", NULL,
-	    NULL, NULL };
+	    NULL, NULL, NULL };
 
 	env_ca(e, 8);
 	memset(&r, 0, sizeof(r));
@@ -1418,7 +1501,7 @@ reentry_order(struct env *e, struct reentry *x)
 {
 	static char		*domains[] = { "a.example" };
 	struct acme_order_req	 req = { "reentry", domains, 1, e->key,
-	    "http-01", NULL, NULL, NULL };
+	    "http-01", NULL, NULL, NULL, NULL };
 	struct acme_order	*o;
 
 	x->e = e;
@@ -1573,7 +1656,7 @@ order_of_type(struct env *e, struct result *r, const char *challenge)
 {
 	static char		*domains[] = { "a.example" };
 	struct acme_order_req	 req = { "typed", domains, 1, e->key,
-	    challenge, NULL, NULL, NULL };
+	    challenge, NULL, NULL, NULL, NULL };
 
 	return env_start(e, r, &req);
 }
@@ -1949,7 +2032,7 @@ test_replaces_is_sent_and_dropped_once_when_refused(void **state)
 	struct result		 r;
 	static char		*domains[] = { "a.example" };
 	struct acme_order_req	 req = { "rep", domains, 1, e->key, "http-01",
-	    "AAEC.AIdlQyE", NULL, NULL };
+	    "AAEC.AIdlQyE", NULL, NULL, NULL };
 
 	env_ca(e, 8);
 	env_start(e, &r, &req);
@@ -1978,7 +2061,7 @@ test_new_order_reports_its_url_before_finalize(void **state)
 	struct result		 r;
 	static char		*domains[] = { "a.example" };
 	struct acme_order_req	 req = { "u", domains, 1, e->key, "http-01",
-	    NULL, NULL, url_cb };
+	    NULL, NULL, url_cb, NULL };
 	char			 want[128];
 
 	env_ca(e, 8);
@@ -2001,7 +2084,7 @@ resume_at(struct env *e, struct result *r, const char *path,
 	static char		*domains[] = { "a.example" };
 	char			 url[128];
 	struct acme_order_req	 req = { "res", domains, 1, e->key, "http-01",
-	    NULL, url, url_cb };
+	    NULL, url, url_cb, NULL };
 
 	snprintf(url, sizeof(url), "%s%s", e->f.base_url, path);
 	e->f.resume_status = status;
@@ -2405,6 +2488,8 @@ main(void)
 		cmocka_unit_test(test_status_parser_knows_every_rfc8555_status),
 		cmocka_unit_test(test_pick_takes_the_type_a_solver_answers),
 		cmocka_unit_test(test_pick_skips_empty_slots),
+		cmocka_unit_test(test_profile_sent_only_when_the_directory_lists_it),
+		cmocka_unit_test(test_profile_wants_are_checked_once_the_directory_is_read),
 		cmocka_unit_test(
 		    test_pick_follows_solver_order_and_skips_one_that_declines),
 		cmocka_unit_test(
