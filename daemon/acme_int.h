@@ -248,6 +248,8 @@ char		*acme_error_text(const char *url, const struct http_response *,
 		    const struct acme_problem *);
 
 /* acme_call.c */
+/* Returns 1 if URLs a and b share scheme, host and port. */
+int		 acme_same_origin(const char *a, const char *b);
 /* Returns NULL, or why resp names a URL acme_url_refused refuses (malloc'd). */
 char		*acme_reply_urls_refused(const struct acme_ca *,
 		    const struct http_response *resp);

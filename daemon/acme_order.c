@@ -1,6 +1,8 @@
 /* acme_order.c - orders and authorizations: the two state machines */
 #include "config.h"
 
+#include <arpa/inet.h>
+
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
@@ -119,6 +121,7 @@ static void	order_step(struct acme_order *, enum order_event,
 		    const struct acme_reply *);
 static void	authz_step(struct acme_authz *, enum authz_event,
 		    const struct acme_reply *);
+static int	order_same_names(struct acme_order *, json_t *);
 
 /* --------------------------------------------------------------- status */
 
@@ -467,6 +470,47 @@ acme_authz_identify(struct acme_authz *a, json_t *j)
 		a->id_type = "ip";
 }
 
+/* Returns 1 if a and b are IP literals of the same address. */
+static int
+same_ip(const char *a, const char *b)
+{
+	unsigned char	 x[16], y[16];
+	int		 af = valid_ip_literal(a);
+
+	return af != 0 && af == valid_ip_literal(b) && inet_pton(af, a, x) == 1 &&
+	    inet_pton(af, b, y) == 1 &&
+	    memcmp(x, y, af == AF_INET ? 4 : 16) == 0;
+}
+
+/*
+ * Returns NULL if authorization object j is for an identifier o ordered
+ * (a wildcard's is its base name with "wildcard": true), else why not: a
+ * solver would publish for, and a hook be run with, a name the CA chose.
+ */
+static char *
+authz_foreign(struct acme_authz *a, json_t *j)
+{
+	struct acme_order *o = a->order;
+	json_t		*id = json_object_get(j, "identifier");
+	const char	*type = jstr(id, "type"), *value = jstr(id, "value"), *d;
+	int		 wild = json_is_true(json_object_get(j, "wildcard"));
+	size_t		 i;
+
+	for (i = 0; type != NULL && value != NULL && i < o->ndomains; i++) {
+		d = o->domains[i];
+		if (valid_ip_literal(d) ? strcmp(type, "ip") == 0 && !wild &&
+		    same_ip(d, value) : strcmp(type, "dns") == 0 &&
+		    strncmp(value, "*.", 2) != 0 && (wild ? strncmp(d, "*.",
+		    2) == 0 && strcasecmp(d + 2, value) == 0 : strcasecmp(d,
+		    value) == 0))
+			return NULL;
+	}
+	return acme_oneline(xasprintf("acme: CA %s: %s: the authorization is "
+	    "for %s%s \"%s\", which the order for %s did not ask for", o->ca->name,
+	    a->url, wild ? "wildcard " : "", type != NULL ? type : "(no type)",
+	    value != NULL ? value : "(none)", o->cert_name));
+}
+
 /* Returns the error of an invalid authorization: its failed challenge's, if any. */
 static char *
 authz_invalid_error(struct acme_authz *a, json_t *j)
@@ -697,6 +741,8 @@ authz_step(struct acme_authz *a, enum authz_event ev,
 		acme_authz_identify(a, r->json);
 	switch (a->state) {
 	case A_FETCH:		/* the authorization, first seen */
+		if ((error = authz_foreign(a, r->json)) != NULL)
+			break;
 		if (r->status == ACME_PENDING)
 			next = authz_answer(a, r, &error);
 		else
@@ -1161,6 +1207,17 @@ order_created(struct acme_order *o, const struct acme_reply *r)
 	if ((err = acme_url_refused(o->ca, "order Location",
 	    r->resp->location)) != NULL)
 		return err;
+	/* the order is where newOrder was: not a host the answer names */
+	if (!acme_same_origin(r->resp->location, o->ca->new_order))
+		return acme_oneline(xasprintf("acme: CA %s: %s: order Location "
+		    "%s is not on the origin of newOrder; nothing is sent to "
+		    "it", o->ca->name, o->ca->new_order, r->resp->location));
+	/* names echoed must be ours; a CA that echoes none is taken at its word */
+	if (json_object_get(r->json, "identifiers") != NULL &&
+	    !order_same_names(o, r->json))
+		return xasprintf("acme: CA %s: %s: the new order is not for "
+		    "exactly the %zu name(s) of %s", o->ca->name,
+		    r->resp->location, o->ndomains, o->cert_name);
 	o->url = xstrdup(r->resp->location);
 	log_msg(LOG_LVL_INFO, o->cert_name, "order created %s", o->url);
 	if (o->on_url != NULL)	/* before finalize: a restart can resume it */
