@@ -29,36 +29,13 @@ worker_processes 1;
 events { worker_connections 64; }
 include $N/tls-alpn-01.conf;
 EON
-# the web server behind it: a certificate whose subject says so
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
-    -keyout "$T/web.key" -out "$T/web.crt" -subj "/CN=the web server" \
-    -days 1 >/dev/null 2>&1 || bail "openssl req failed"
-spawn "$T/web.log" openssl s_server -accept "127.0.0.1:$WEB" \
-    -cert "$T/web.crt" -key "$T/web.key" -www -quiet
-wait_for 10 sh -c "openssl s_client -connect 127.0.0.1:$WEB </dev/null 2>/dev/null | grep -q 'the web server'" ||
-    bail "the stand-in web server did not start"
+alpn_web_start "$WEB"
 /usr/sbin/nginx -t -q -c "$N/nginx.conf" -p "$N/" -e "$N/error.log" || bail "nginx -t refused the example"
 spawn "$N/stderr.log" /usr/sbin/nginx -c "$N/nginx.conf" -p "$N/" -e "$N/error.log" -g 'daemon off;'
-wait_for 10 sh -c "openssl s_client -connect 127.0.0.1:$TLSALPN01_PORT </dev/null 2>/dev/null | grep -q 'the web server'" ||
+wait_for 10 alpn_web_at "$TLSALPN01_PORT" ||
     bail "nginx did not start: $(cat "$N/error.log" "$N/stderr.log")"
 
-pebble_start
-write_conf "$T/renewd.yaml" "  - name: alpn
-    domains: [alpn.example]
-    challenge: tls-alpn-01"
-cat >>"$T/renewd.yaml" <<EOY
-tlsalpn01:
-  listen: ["127.0.0.1:$RENEWD_ALPN"]
-EOY
-"$RENEWD" -c "$T/renewd.yaml" --once -v >"$T/renewd.log" 2>&1
-check "renewd --once obtains the certificate through nginx (exit 0)" test $? -eq 0
-check "issued through tls-alpn-01, chain verifies" verify_cert alpn
-check "the validator reached renewd behind nginx" \
-    grep -q "tls-alpn-01: presenting the certificate for alpn.example" "$T/renewd.log"
-out=$(openssl s_client -connect "127.0.0.1:$TLSALPN01_PORT" -servername alpn.example -alpn h2,http/1.1 </dev/null 2>&1)
-check "another ALPN through the same port reaches the web server" grep -q "the web server" <<<"$out"
-out=$(openssl s_client -connect "127.0.0.1:$TLSALPN01_PORT" -servername alpn.example </dev/null 2>&1)
-check "and so does a client with no ALPN" grep -q "the web server" <<<"$out"
-out=$(openssl s_client -connect "127.0.0.1:$TLSALPN01_PORT" -servername alpn.example -alpn acme-tls/1x </dev/null 2>&1)
-check "and one whose ALPN only begins with acme-tls/1" grep -q "the web server" <<<"$out"
+alpn_through nginx
+check "and one whose ALPN only begins with acme-tls/1" \
+    alpn_web_at "$TLSALPN01_PORT" -servername alpn.example -alpn acme-tls/1x
 done_testing
