@@ -483,28 +483,39 @@ same_ip(const char *a, const char *b)
 }
 
 /*
- * Returns NULL if authorization object j is for an identifier o ordered
- * (a wildcard's is its base name with "wildcard": true), else why not: a
- * solver would publish for, and a hook be run with, a name the CA chose.
+ * Returns 1 if the identifier (type, value, wildcard flag) of an
+ * authorization is for d, a name of the order: an IP address as an "ip"
+ * identifier, a wildcard as its base name with "wildcard": true.
+ */
+static int
+id_is(const char *d, const char *type, const char *value, int wild)
+{
+	if (valid_ip_literal(d))
+		return strcmp(type, "ip") == 0 && !wild && same_ip(d, value);
+	if (strcmp(type, "dns") != 0 || strncmp(value, "*.", 2) == 0)
+		return 0;
+	if (wild)
+		return strncmp(d, "*.", 2) == 0 && strcasecmp(d + 2, value) == 0;
+	return strcasecmp(d, value) == 0;
+}
+
+/*
+ * Returns NULL if authorization object j is for an identifier a's order
+ * asked for, else why not: a solver would publish for, and a hook be run
+ * with, a name the CA chose.
  */
 static char *
 authz_foreign(struct acme_authz *a, json_t *j)
 {
 	struct acme_order *o = a->order;
 	json_t		*id = json_object_get(j, "identifier");
-	const char	*type = jstr(id, "type"), *value = jstr(id, "value"), *d;
+	const char	*type = jstr(id, "type"), *value = jstr(id, "value");
 	int		 wild = json_is_true(json_object_get(j, "wildcard"));
 	size_t		 i;
 
-	for (i = 0; type != NULL && value != NULL && i < o->ndomains; i++) {
-		d = o->domains[i];
-		if (valid_ip_literal(d) ? strcmp(type, "ip") == 0 && !wild &&
-		    same_ip(d, value) : strcmp(type, "dns") == 0 &&
-		    strncmp(value, "*.", 2) != 0 && (wild ? strncmp(d, "*.",
-		    2) == 0 && strcasecmp(d + 2, value) == 0 : strcasecmp(d,
-		    value) == 0))
+	for (i = 0; type != NULL && value != NULL && i < o->ndomains; i++)
+		if (id_is(o->domains[i], type, value, wild))
 			return NULL;
-	}
 	return acme_oneline(xasprintf("acme: CA %s: %s: the authorization is "
 	    "for %s%s \"%s\", which the order for %s did not ask for", o->ca->name,
 	    a->url, wild ? "wildcard " : "", type != NULL ? type : "(no type)",
