@@ -200,6 +200,10 @@ struct acme_order_req {
 						   CA cannot resume it, the order fails
 						   with fail->gone set */
 	acme_order_url_cb	 on_url;	/* NULL: none */
+	const char		*profile;	/* draft-ietf-acme-profiles: sent if the
+						   CA's directory lists it; an order
+						   fails if the directory lists others
+						   only; NULL: none */
 };
 
 /*
@@ -278,6 +282,18 @@ struct acme_revoke *acme_revoke_start(struct acme_ca *, const char *cert_name,
 		    struct crypto_key *cert_key, acme_revoke_cb cb, void *arg);
 /* Abandons a revocation (the CA may still have it); cb is not called. NULL: no-op. */
 void		 acme_revoke_cancel(struct acme_revoke *);
+
+/* Notes that certificate cert_name wants profile (NULL: none) at this CA. */
+void		 acme_ca_want_profile(struct acme_ca *, const char *cert_name,
+		    const char *profile);
+/*
+ * Checks the profiles noted against the directory, now if it was read,
+ * else once it is (the GET starts now): one that the directory does not
+ * list, while it lists others, is logged as an error naming the
+ * certificate (and how many more ask for it), the CA and the names it
+ * offers, long before the certificate's first order. The notes go.
+ */
+void		 acme_ca_check_profiles(struct acme_ca *);
 
 /* Returns orders queued plus in flight. */
 size_t		 acme_ca_orders(const struct acme_ca *);

@@ -164,20 +164,6 @@ account_lookup_done(void *arg, const struct acme_reply *r)
 	account_done(arg, r);
 }
 
-/* Returns 1 if a and b share scheme, host and port. */
-static int
-same_origin(const char *a, const char *b)
-{
-	const char	*ea = strstr(a, "://"), *eb = strstr(b, "://");
-	size_t		 la, lb;
-
-	if (ea == NULL || eb == NULL)
-		return 0;
-	la = (size_t)(ea - a) + 3 + strcspn(ea + 3, "/?#");
-	lb = (size_t)(eb - b) + 3 + strcspn(eb + 3, "/?#");
-	return la == lb && strncasecmp(a, b, la) == 0;
-}
-
 /* Takes a stored key and its URL (owned; may be NULL). Returns NULL, or why not. */
 static char *
 account_take(struct acme_ca *ca, const char *pem, char *url)
@@ -197,7 +183,7 @@ account_take(struct acme_ca *ca, const char *pem, char *url)
 		    ca->name, where != NULL ? " " : "",
 		    where != NULL ? where : "");
 		free(where);
-	} else if (url != NULL && !same_origin(url, ca->directory)) {
+	} else if (url != NULL && !acme_same_origin(url, ca->directory)) {
 		/* registered with another CA address: look it up here */
 		log_info("acme: CA %s: stored account %s is not at %s; "
 		    "looking the key up again", ca->name, url, ca->directory);
@@ -361,7 +347,7 @@ acme_dir_parse(struct acme_ca *ca, json_t *j)
 		ca->eab_required = json_is_true(json_object_get(meta,
 		    "externalAccountRequired"));
 	}
-	return NULL;
+	return acme_profiles_parse(ca, json_is_object(meta) ? meta : NULL);
 }
 
 /*
@@ -388,8 +374,10 @@ dir_done(const struct http_response *resp, void *arg)
 	} else if ((err = acme_reply_urls_refused(ca, resp)) == NULL)
 		err = acme_dir_parse(ca, r.json);
 	acme_reply_clear(&r);
-	if (err == NULL)
+	if (err == NULL) {
 		ca->have_dir = 1;
+		acme_profile_check_wants(ca);
+	}
 	if (ca->state == CA_SETUP) {
 		if (err != NULL)
 			setup_fail(ca, err, cls);
@@ -457,4 +445,5 @@ acme_account_clear(struct acme_ca *ca)
 	free(ca->key_change);
 	free(ca->renewal_info);
 	free(ca->tos);
+	acme_profiles_clear(ca);
 }

@@ -4,6 +4,7 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include <event2/event.h>
@@ -17,6 +18,7 @@
 #include "xmalloc.h"
 
 #define NONCE_RETRIES		10	/* badNonce retries per request */
+#define NONCE_MAX		256	/* longer Replay-Nonce values are refused */
 /*
  * A transport error, a timeout or a 5xx is retried inside the call, so a
  * blip does not fail the order: CALL_TRIES sends in all, the waits
@@ -236,10 +238,20 @@ acme_hold_url(struct acme_ca *ca, const char *url, time_t until)
 
 /* ------------------------------------------------------------ nonce pool */
 
+/*
+ * Returns nonce if it is a nonce (RFC 8555 6.5.1: base64url, and not
+ * absurdly long), else NULL: a CA's header value goes into every JWS.
+ */
+static const char *
+nonce_ok(const char *nonce)
+{
+	return valid_base64url(nonce, NONCE_MAX, 0) ? nonce : NULL;
+}
+
 void
 acme_nonce_push(struct acme_ca *ca, const char *nonce)
 {
-	if (nonce == NULL || *nonce == '\0')
+	if ((nonce = nonce_ok(nonce)) == NULL)
 		return;
 	if (ca->nnonces == NONCE_POOL_MAX) {
 		/* the oldest is the likeliest to have expired */
@@ -332,6 +344,19 @@ acme_url_refused(const struct acme_ca *ca, const char *what, const char *url)
 	return xasprintf("acme: CA %s (%s): %s %s is not an https:// URL; "
 	    "nothing is sent to it", ca->name, ca->directory, what,
 	    url != NULL ? valid_quote(url, strlen(url), q, sizeof(q)) : "(none)");
+}
+
+int
+acme_same_origin(const char *a, const char *b)
+{
+	const char	*ea = strstr(a, "://"), *eb = strstr(b, "://");
+	size_t		 la, lb;
+
+	if (ea == NULL || eb == NULL)
+		return 0;
+	la = (size_t)(ea - a) + 3 + strcspn(ea + 3, "/?#");
+	lb = (size_t)(eb - b) + 3 + strcspn(eb + 3, "/?#");
+	return la == lb && strncasecmp(a, b, la) == 0;
 }
 
 /* The CA's answers name no scheme but https, not even in headers. */
@@ -469,7 +494,12 @@ call_nonce_done(struct acme_call *c, const struct http_response *resp)
 	else if (resp->replay_nonce == NULL)
 		err = xasprintf("acme: %s: HTTP %ld without a Replay-Nonce",
 		    ca->new_nonce, resp->status);
-	else
+	else if (nonce_ok(resp->replay_nonce) == NULL) {
+		cls = ACME_FAIL_CA;	/* an answer we cannot use */
+		err = xasprintf("acme: CA %s: %s: the Replay-Nonce is not "
+		    "base64url of at most %d characters", ca->name,
+		    ca->new_nonce, NONCE_MAX);
+	} else
 		err = call_send(c, resp->replay_nonce, &cls);
 	if (err != NULL)
 		call_fail(c, resp, err, cls);
@@ -507,7 +537,8 @@ call_http_done(const struct http_response *resp, void *arg)
 		log_msg(LOG_LVL_DEBUG, c->cert_name, "%s: badNonce, retry %d "
 		    "of %d", c->url, c->retries, NONCE_RETRIES);
 		acme_reply_clear(&r);
-		if ((err = call_send(c, resp->replay_nonce, &cls)) != NULL)
+		if ((err = call_send(c, nonce_ok(resp->replay_nonce),
+		    &cls)) != NULL)
 			call_fail(c, resp, err, cls);
 		return;
 	}

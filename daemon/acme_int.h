@@ -125,6 +125,7 @@ struct acme_order {
 	size_t			 ndomains;
 	const struct crypto_key	*cert_key;	/* for the CSR; not owned */
 	char			*challenge;	/* wanted type, or NULL */
+	char			*profile;	/* the inventory's profile, or NULL */
 	char			*replaces;	/* certID; NULL once refused */
 	acme_order_cb		 cb;
 	acme_order_url_cb	 on_url;	/* NULL: none */
@@ -199,6 +200,12 @@ struct acme_ca {
 	char			*renewal_info;	/* RFC 9773; NULL: not offered */
 	char			*tos;
 	int			 eab_required;
+	/* meta.profiles (draft-ietf-acme-profiles): acme_profile.c's */
+	char			**profiles;	/* the names offered, sorted */
+	size_t			 nprofiles;	/* 0: none; no profile is sent */
+	int			 profile_ignored_told; /* logged once per CA */
+	struct acme_profile_want *wants;	/* checked when the directory is read */
+	size_t			 nwants;
 
 	char			*nonces[NONCE_POOL_MAX];
 	size_t			 nnonces;
@@ -241,6 +248,8 @@ char		*acme_error_text(const char *url, const struct http_response *,
 		    const struct acme_problem *);
 
 /* acme_call.c */
+/* Returns 1 if URLs a and b share scheme, host and port. */
+int		 acme_same_origin(const char *a, const char *b);
 /* Returns NULL, or why resp names a URL acme_url_refused refuses (malloc'd). */
 char		*acme_reply_urls_refused(const struct acme_ca *,
 		    const struct http_response *resp);
@@ -321,6 +330,26 @@ void		 acme_account_clear(struct acme_ca *);
  * parse step). Returns NULL, or what is missing or refused (malloc'd).
  */
 char		*acme_dir_parse(struct acme_ca *, json_t *j);
+
+/* acme_profile.c */
+/*
+ * Takes meta.profiles of the directory (meta may be NULL) into ca: the
+ * names, valid ones only (a CA's text). Returns NULL, or why the member is
+ * unusable (malloc'd, naming the directory).
+ */
+char		*acme_profiles_parse(struct acme_ca *, json_t *meta);
+/*
+ * The profile an order of cert_name that asks for profile (NULL: none)
+ * sends: *send is profile if the CA lists it, NULL if the CA lists none
+ * (logged once per CA). Returns NULL, or the error (malloc'd) if the CA
+ * lists profiles but not this one, naming the CA, cert_name and the names.
+ */
+char		*acme_profile_for_order(struct acme_ca *, const char *cert_name,
+		    const char *profile, const char **send);
+/* The directory was read: logs every wanted profile it does not offer. */
+void		 acme_profile_check_wants(struct acme_ca *);
+/* Frees the profiles and wants of ca. */
+void		 acme_profiles_clear(struct acme_ca *);
 
 /* acme_order.c */
 /* Returns the enum for a status string (NULL: ACME_NO_STATUS). */

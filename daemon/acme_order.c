@@ -1,6 +1,8 @@
 /* acme_order.c - orders and authorizations: the two state machines */
 #include "config.h"
 
+#include <arpa/inet.h>
+
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
@@ -119,6 +121,7 @@ static void	order_step(struct acme_order *, enum order_event,
 		    const struct acme_reply *);
 static void	authz_step(struct acme_authz *, enum authz_event,
 		    const struct acme_reply *);
+static int	order_same_names(struct acme_order *, json_t *);
 
 /* --------------------------------------------------------------- status */
 
@@ -467,6 +470,58 @@ acme_authz_identify(struct acme_authz *a, json_t *j)
 		a->id_type = "ip";
 }
 
+/* Returns 1 if a and b are IP literals of the same address. */
+static int
+same_ip(const char *a, const char *b)
+{
+	unsigned char	 x[16], y[16];
+	int		 af = valid_ip_literal(a);
+
+	return af != 0 && af == valid_ip_literal(b) && inet_pton(af, a, x) == 1 &&
+	    inet_pton(af, b, y) == 1 &&
+	    memcmp(x, y, af == AF_INET ? 4 : 16) == 0;
+}
+
+/*
+ * Returns 1 if the identifier (type, value, wildcard flag) of an
+ * authorization is for d, a name of the order: an IP address as an "ip"
+ * identifier, a wildcard as its base name with "wildcard": true.
+ */
+static int
+id_is(const char *d, const char *type, const char *value, int wild)
+{
+	if (valid_ip_literal(d))
+		return strcmp(type, "ip") == 0 && !wild && same_ip(d, value);
+	if (strcmp(type, "dns") != 0 || strncmp(value, "*.", 2) == 0)
+		return 0;
+	if (wild)
+		return strncmp(d, "*.", 2) == 0 && strcasecmp(d + 2, value) == 0;
+	return strcasecmp(d, value) == 0;
+}
+
+/*
+ * Returns NULL if authorization object j is for an identifier a's order
+ * asked for, else why not: a solver would publish for, and a hook be run
+ * with, a name the CA chose.
+ */
+static char *
+authz_foreign(struct acme_authz *a, json_t *j)
+{
+	struct acme_order *o = a->order;
+	json_t		*id = json_object_get(j, "identifier");
+	const char	*type = jstr(id, "type"), *value = jstr(id, "value");
+	int		 wild = json_is_true(json_object_get(j, "wildcard"));
+	size_t		 i;
+
+	for (i = 0; type != NULL && value != NULL && i < o->ndomains; i++)
+		if (id_is(o->domains[i], type, value, wild))
+			return NULL;
+	return acme_oneline(xasprintf("acme: CA %s: %s: the authorization is "
+	    "for %s%s \"%s\", which the order for %s did not ask for", o->ca->name,
+	    a->url, wild ? "wildcard " : "", type != NULL ? type : "(no type)",
+	    value != NULL ? value : "(none)", o->cert_name));
+}
+
 /* Returns the error of an invalid authorization: its failed challenge's, if any. */
 static char *
 authz_invalid_error(struct acme_authz *a, json_t *j)
@@ -697,6 +752,8 @@ authz_step(struct acme_authz *a, enum authz_event ev,
 		acme_authz_identify(a, r->json);
 	switch (a->state) {
 	case A_FETCH:		/* the authorization, first seen */
+		if ((error = authz_foreign(a, r->json)) != NULL)
+			break;
 		if (r->status == ACME_PENDING)
 			next = authz_answer(a, r, &error);
 		else
@@ -872,6 +929,7 @@ acme_order_free(struct acme_order *o)
 	free(o->domains);
 	free(o->cert_name);
 	free(o->challenge);
+	free(o->profile);
 	free(o->replaces);
 	free(o->url);
 	free(o->finalize_url);
@@ -960,10 +1018,16 @@ order_send(struct acme_order *o, const char *url, const char *payload,
 static char *
 order_send_new(struct acme_order *o)
 {
-	json_t	*ids = json_array(), *id;
-	char	*payload, *err;
-	size_t	 i;
+	json_t		*ids, *id;
+	const char	*profile;
+	char		*payload, *err;
+	size_t		 i;
 
+	/* an unknown profile is this certificate's at this CA: the next may offer it */
+	if ((err = acme_profile_for_order(o->ca, o->cert_name, o->profile,
+	    &profile)) != NULL)
+		return err;
+	ids = json_array();
 	for (i = 0; i < o->ndomains; i++) {
 		id = json_pack("{s:s,s:s}", "type",
 		    valid_ip_literal(o->domains[i]) ? "ip" : "dns", "value",
@@ -978,6 +1042,8 @@ order_send_new(struct acme_order *o)
 	id = json_pack("{s:o}", "identifiers", ids);
 	if (o->replaces != NULL)
 		json_object_set_new(id, "replaces", json_string(o->replaces));
+	if (profile != NULL)
+		json_object_set_new(id, "profile", json_string(profile));
 	payload = json_dumps(id, JSON_COMPACT);
 	json_decref(id);
 	err = order_send(o, o->ca->new_order, payload, CALL_JSON);
@@ -1152,6 +1218,17 @@ order_created(struct acme_order *o, const struct acme_reply *r)
 	if ((err = acme_url_refused(o->ca, "order Location",
 	    r->resp->location)) != NULL)
 		return err;
+	/* the order is where newOrder was: not a host the answer names */
+	if (!acme_same_origin(r->resp->location, o->ca->new_order))
+		return acme_oneline(xasprintf("acme: CA %s: %s: order Location "
+		    "%s is not on the origin of newOrder; nothing is sent to "
+		    "it", o->ca->name, o->ca->new_order, r->resp->location));
+	/* names echoed must be ours; a CA that echoes none is taken at its word */
+	if (json_object_get(r->json, "identifiers") != NULL &&
+	    !order_same_names(o, r->json))
+		return xasprintf("acme: CA %s: %s: the new order is not for "
+		    "exactly the %zu name(s) of %s", o->ca->name,
+		    r->resp->location, o->ndomains, o->cert_name);
 	o->url = xstrdup(r->resp->location);
 	log_msg(LOG_LVL_INFO, o->cert_name, "order created %s", o->url);
 	if (o->on_url != NULL)	/* before finalize: a restart can resume it */
@@ -1496,6 +1573,7 @@ acme_order_new(struct acme_ca *ca, const struct acme_order_req *req,
 	o->ca = ca;
 	o->cert_key = req->key;
 	o->challenge = req->challenge != NULL ? xstrdup(req->challenge) : NULL;
+	o->profile = req->profile != NULL ? xstrdup(req->profile) : NULL;
 	o->replaces = req->replaces != NULL ? xstrdup(req->replaces) : NULL;
 	o->cb = cb;
 	o->on_url = req->on_url;

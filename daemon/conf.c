@@ -710,10 +710,11 @@ parse_ca_refs(struct cs *c, const struct ynode *n, const struct conf *conf,
 
 static const char *const defaults_keys[] = {
 	"ca", "key", "challenge", "renew_before", "reload_delay",
-	"reload_max_delay", "keep_versions", "reuse_key", "preferred_chain"
+	"reload_max_delay", "keep_versions", "reuse_key", "preferred_chain",
+	"profile"
 };
 enum { D_CA, D_KEY, D_CHALLENGE, D_RENEW, D_DELAY, D_MAXDELAY, D_KEEP,
-	D_REUSE, D_PREFERRED };
+	D_REUSE, D_PREFERRED, D_PROFILE };
 
 static const char *const bool_names[] = { "false", "true" };
 
@@ -733,6 +734,26 @@ parse_preferred(struct cs *c, const struct ynode *n, char **out)
 	if (i == 0 || s[i] != '\0' || i > 64 || i != n->len)
 		cs_error(c, n, "preferred_chain: %s is no issuer common name "
 		    "(1 to 64 printable characters)", cs_quote(n, q, sizeof(q)));
+	else
+		*out = xstrdup(s);
+}
+
+/*
+ * profile (draft-ietf-acme-profiles): a name the CA's directory lists,
+ * which is checked when the directory is read; here only its shape.
+ */
+static void
+parse_profile(struct cs *c, const struct ynode *n, char **out)
+{
+	const char	*s;
+	char		 q[CS_QLEN];
+
+	if ((s = cs_scalar(c, "profile", n)) == NULL)
+		return;
+	if (!valid_name(s) || strlen(s) > CONF_PROFILE_MAX || n->len != strlen(s))
+		cs_error(c, n, "profile: %s is no profile name (1 to %d of "
+		    "A-Z a-z 0-9 . _ -)", cs_quote(n, q, sizeof(q)),
+		    CONF_PROFILE_MAX);
 	else
 		*out = xstrdup(s);
 }
@@ -780,6 +801,8 @@ parse_defaults(struct cs *c, const struct ynode *n, struct conf *conf)
 	if (f.val[D_PREFERRED] != NULL)
 		parse_preferred(c, f.val[D_PREFERRED],
 		    &conf->defaults.preferred_chain);
+	if (f.val[D_PROFILE] != NULL)
+		parse_profile(c, f.val[D_PROFILE], &conf->defaults.profile);
 	get_delay(c, "reload_delay", f.val[D_DELAY], CONF_DEF_RELOAD_DELAY,
 	    &conf->defaults.reload_delay);
 	get_delay(c, "reload_max_delay", f.val[D_MAXDELAY],
@@ -954,10 +977,11 @@ parse_reload(struct cs *c, const struct ynode *n, struct conf_reload *r)
 static const char *const cert_keys[] = {
 	"name", "domains", "key", "ca", "challenge", "renew_before",
 	"deploy", "reload", "reload_delay", "reload_max_delay", "verify",
-	"reuse_key", "preferred_chain"
+	"reuse_key", "preferred_chain", "profile"
 };
 enum { K_NAME, K_DOMAINS, K_KEY, K_CA, K_CHALLENGE, K_RENEW, K_DEPLOY,
-	K_RELOAD, K_DELAY, K_MAXDELAY, K_VERIFY, K_REUSE, K_PREFERRED };
+	K_RELOAD, K_DELAY, K_MAXDELAY, K_VERIFY, K_REUSE, K_PREFERRED,
+	K_PROFILE };
 
 static const char *const verify_keys[] = { "address", "servername", "timeout" };
 enum { V_ADDRESS, V_SERVERNAME, V_TIMEOUT };
@@ -1169,6 +1193,8 @@ parse_cert(struct cs *c, const struct ynode *n, struct conf *conf,
 	cert->dlv_shared = 1;
 	cert->preferred_chain = conf->defaults.preferred_chain;
 	cert->pc_shared = 1;
+	cert->profile = conf->defaults.profile;
+	cert->prof_shared = 1;
 	if (cs_section(c, "certificate", n, &f, cert_keys,
 	    NELEM(cert_keys)) == -1)
 		return;
@@ -1202,6 +1228,11 @@ parse_cert(struct cs *c, const struct ynode *n, struct conf *conf,
 		cert->preferred_chain = NULL;
 		cert->pc_shared = 0;
 		parse_preferred(c, v, &cert->preferred_chain);
+	}
+	if ((v = f.val[K_PROFILE]) != NULL) {
+		cert->profile = NULL;
+		cert->prof_shared = 0;
+		parse_profile(c, v, &cert->profile);
 	}
 	check_wildcards(c, cert, st, first);
 	cert_cas(c, n, f.val[K_CA], conf, cert);
@@ -1831,6 +1862,8 @@ cert_clear(struct conf_cert *cert)
 		strv_clear(&cert->ca);
 	if (!cert->pc_shared)
 		free(cert->preferred_chain);
+	if (!cert->prof_shared)
+		free(cert->profile);
 	if (cert->packed)
 		free(cert->domains.v);	/* the name with them */
 	if (cert->dlv != NULL && !cert->dlv_shared) {
@@ -1869,6 +1902,7 @@ conf_free(struct conf *conf)
 	free(conf->certs);
 	strv_clear(&conf->defaults.ca);
 	free(conf->defaults.preferred_chain);
+	free(conf->defaults.profile);
 	strv_clear(&conf->http01.listen);
 	free(conf->http01.webroot);
 	strv_clear(&conf->dns01.hook);
@@ -2016,6 +2050,7 @@ conf_cert_dup(const struct conf_cert *src)
 	d->renew_before = src->renew_before;
 	d->reuse_key = src->reuse_key;
 	d->preferred_chain = str_dup(src->preferred_chain);
+	d->profile = str_dup(src->profile);
 	/* a copy outlives its inventory: it owns its delivery settings */
 	d->dlv = dd = xcalloc(1, sizeof(*d->dlv));
 	sd = src->dlv;

@@ -111,6 +111,7 @@ struct conf_defaults {
 	long		 reload_max_delay;	/* at most this after the first request */
 	unsigned	 keep_versions;		/* versions kept per certificate, live included */
 	char		*preferred_chain;	/* issuer CN of the chain's top; NULL: none */
+	char		*profile;		/* ACME profile; NULL: the CA's default */
 };
 
 struct conf_cert {
@@ -132,9 +133,13 @@ struct conf_cert {
 	unsigned	 reuse_key:1;		/* CSR from the live key if its type
 						   is still key */
 	unsigned	 pc_shared:1;		/* preferred_chain is the defaults' */
+	unsigned	 prof_shared:1;		/* profile is the defaults' */
 	char		*preferred_chain;	/* issuer CN of the chain's top to
 						   prefer among the CA's alternates;
 						   NULL: the default chain */
+	char		*profile;		/* ACME profile to ask for (sent
+						   only to a CA whose directory
+						   lists it); NULL: none */
 };
 
 struct conf_http01 {
@@ -184,6 +189,7 @@ struct conf_metrics {
 #define CONF_DEF_NOTIFY_AFTER	3
 #define CONF_MAX_NOTIFY_AFTER	1000
 #define CONF_DEF_NOTIFY_WINDOW	(7 * 86400L)
+#define CONF_PROFILE_MAX	64	/* longest profile name */
 #define CONF_DEF_NOTIFY_TIMEOUT	60
 
 /* One notify hook: argv (argv.v[0] absolute), run without a shell. */

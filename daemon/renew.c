@@ -1535,6 +1535,7 @@ order_req(struct managed *m, struct acme_order_req *req)
 	req->ndomains = m->cfg->domains.n;
 	req->key = m->new_key;
 	req->challenge = conf_challenge_name(m->cfg->challenge);
+	req->profile = m->cfg->profile;
 }
 
 static void
@@ -2100,6 +2101,28 @@ apply_certs(struct renewer *r, const struct conf *conf)
 	}
 }
 
+/*
+ * Names every certificate's profile to each CA of its list, which checks
+ * them against its directory now or once it is read: a misspelt profile
+ * is an error in the log at start, not at the first renewal.
+ */
+static void
+apply_profiles(struct renewer *r, const struct conf *conf)
+{
+	const struct conf_cert	*c;
+	struct ca_slot		*s;
+	size_t			 i, j;
+
+	for (i = 0; i < conf->ncerts; i++) {
+		c = &conf->certs[i];
+		for (j = 0; c->profile != NULL && j < c->ca.n; j++)
+			if ((s = ca_slot_find(r, c->ca.v[j])) != NULL)
+				acme_ca_want_profile(s->ca, c->name, c->profile);
+	}
+	TAILQ_FOREACH(s, &r->cas, entry)
+		acme_ca_check_profiles(s->ca);
+}
+
 void
 renewer_apply(struct renewer *r, const struct conf *conf)
 {
@@ -2113,6 +2136,7 @@ renewer_apply(struct renewer *r, const struct conf *conf)
 	r->live_check = conf->live_check_interval;
 	sweep_all(r);
 	apply_cas(r, conf);
+	apply_profiles(r, conf);
 	maybe_idle(r);
 }
 

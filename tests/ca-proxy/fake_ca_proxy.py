@@ -74,6 +74,10 @@ FAULT_KINDS = {
     "moveDirectory": {"phase": "post", "endpoints": {"directory"}},
     "httpUrls": {"phase": "post"},
     "oversize": {"phase": "post"},
+    # hostile values (issue 10 item 10): what a broken or hostile CA could send
+    "hostileToken": {"phase": "post", "endpoints": {"authz"}},
+    "authzIdentifier": {"phase": "post", "endpoints": {"authz"}},
+    "hostileHeader": {"phase": "post"},
 }
 for _k in CERT_FAULTS:
     FAULT_KINDS[_k] = {"phase": "post", "endpoints": {"certificate"}}
@@ -84,6 +88,7 @@ FAULT_PARAMS = {
     "retryAfter": (int, str), "status": int, "detail": str, "body": str,
     "contentType": str, "ms": int, "then": str, "when": str, "reset": bool,
     "bytes": int, "names": list, "length": int, "where": list,
+    "value": str, "header": str,
 }
 
 
@@ -1039,6 +1044,13 @@ class Proxy:
                 return status, headers, body, "moveDirectory: no --alt-listen"
             return status, headers, self.rewrite_body(body, "https://" + req.host, alt), \
                 "directory moved to " + alt
+        if f.name in ("hostileToken", "authzIdentifier"):
+            return self.spoil_authz(f, status, headers, body)
+        if f.name == "hostileHeader":
+            name = f.get("header", "Location")
+            headers = [(k, v) for k, v in headers if k.lower() != name.lower()]
+            headers.append((name, f.get("value", "")))
+            return status, headers, body, "%s: %r" % (name, f.get("value", "")[:100])
         if f.name == "httpUrls":
             where = f.get("where", ["body", "headers"])
             old, new = "https://" + req.host, "http://" + req.host
@@ -1049,6 +1061,27 @@ class Proxy:
                            for k, v in headers]
             return status, headers, body, "https URLs made http"
         return status, headers, body, None
+
+    @staticmethod
+    def spoil_authz(f, status, headers, body):
+        """Every challenge's token, or the identifier, becomes f's "value"."""
+        try:
+            obj = json.loads(body)
+        except ValueError:
+            return status, headers, body, "%s: not JSON" % f.name
+        value = f.get("value", "")
+        if f.name == "hostileToken":
+            # pending, so that a client must use the token (Pebble reuses
+            # valid authorizations now and then)
+            obj["status"] = "pending"
+            for ch in obj.get("challenges", []):
+                ch["token"] = value
+                ch["status"] = "pending"
+                ch.pop("validated", None)
+        else:
+            obj.setdefault("identifier", {})["value"] = value
+        return status, headers, json.dumps(obj, indent=2).encode(), \
+            "%s: %r" % (f.name, value[:100])
 
     @staticmethod
     def rewrite_body(body, old, new):

@@ -458,3 +458,46 @@ status_delivery() {
 	    NR == 1 { col = index($0, "DELIVERY"); next }
 	    $1 == n && col { s = substr($0, col); sub(/ .*/, "", s); print s }'
 }
+
+# ---- tls-alpn-01 behind a router on the shared TLS port (issue 10, item 2) ----
+
+# alpn_web_start PORT: the web server a router sends everything but
+# acme-tls/1 to, on 127.0.0.1:PORT: a certificate whose subject says so.
+alpn_web_start() {
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+	    -keyout "$T/web.key" -out "$T/web.crt" -subj "/CN=the web server" \
+	    -days 1 >/dev/null 2>&1 || bail "openssl req failed"
+	spawn "$T/web.log" openssl s_server -accept "127.0.0.1:$1" \
+	    -cert "$T/web.crt" -key "$T/web.key" -www -quiet
+	wait_for 10 sh -c "openssl s_client -connect 127.0.0.1:$1 </dev/null 2>/dev/null | grep -q 'the web server'" ||
+	    bail "the stand-in web server did not start"
+}
+
+# alpn_web_at PORT [OPENSSL ARGS...]: a TLS client on 127.0.0.1:PORT
+# reached the web server.
+alpn_web_at() {
+	local port=$1
+	shift
+	openssl s_client -connect "127.0.0.1:$port" "$@" </dev/null 2>/dev/null | grep -q 'the web server'
+}
+
+# alpn_through ROUTER: with the router listening on TLSALPN01_PORT (where
+# Pebble's validator connects) and forwarding acme-tls/1 to RENEWD_ALPN,
+# renewd --once obtains a certificate by tls-alpn-01, and other clients
+# on the same port still reach the web server.
+alpn_through() {
+	pebble_start
+	write_conf "$T/renewd.yaml" "  - name: alpn
+    domains: [alpn.example]
+    challenge: tls-alpn-01"
+	printf 'tlsalpn01:\n  listen: ["127.0.0.1:%s"]\n' "$RENEWD_ALPN" >>"$T/renewd.yaml"
+	"$RENEWD" -c "$T/renewd.yaml" --once -v >"$T/renewd.log" 2>&1
+	check "renewd --once obtains the certificate through $1 (exit 0)" test $? -eq 0
+	check "issued through tls-alpn-01, chain verifies" verify_cert alpn
+	check "the validator reached renewd behind $1" \
+	    grep -q "tls-alpn-01: presenting the certificate for alpn.example" "$T/renewd.log"
+	check "another ALPN through the same port reaches the web server" \
+	    alpn_web_at "$TLSALPN01_PORT" -servername alpn.example -alpn h2,http/1.1
+	check "and so does a client with no ALPN" \
+	    alpn_web_at "$TLSALPN01_PORT" -servername alpn.example
+}

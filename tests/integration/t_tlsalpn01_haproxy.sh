@@ -18,35 +18,12 @@ sed -e "s|bind :443|bind 127.0.0.1:$TLSALPN01_PORT|" \
     "$top_srcdir/conf/examples/haproxy/tls-alpn-01.cfg" >"$H/haproxy.cfg"
 check "the example is what the test runs (three substitutions took)" \
     test "$(grep -v '^[[:space:]]*#' "$H/haproxy.cfg" | grep -c "$TLSALPN01_PORT\|$RENEWD_ALPN\|$WEB")" -eq 3
-# the web server behind it: a certificate whose subject says so
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
-    -keyout "$T/web.key" -out "$T/web.crt" -subj "/CN=the web server" \
-    -days 1 >/dev/null 2>&1 || bail "openssl req failed"
-spawn "$T/web.log" openssl s_server -accept "127.0.0.1:$WEB" \
-    -cert "$T/web.crt" -key "$T/web.key" -www -quiet
-wait_for 10 sh -c "openssl s_client -connect 127.0.0.1:$WEB </dev/null 2>/dev/null | grep -q 'the web server'" ||
-    bail "the stand-in web server did not start"
+alpn_web_start "$WEB"
 # haproxy_start waits for a master's pid file: this example has no master
 /usr/sbin/haproxy -c -q -f "$H/haproxy.cfg" || bail "haproxy -c refused the example"
 spawn "$H/haproxy.log" /usr/sbin/haproxy -f "$H/haproxy.cfg" -db
-wait_for 10 sh -c "openssl s_client -connect 127.0.0.1:$TLSALPN01_PORT </dev/null 2>/dev/null | grep -q 'the web server'" ||
+wait_for 10 alpn_web_at "$TLSALPN01_PORT" ||
     bail "haproxy did not start: $(cat "$H/haproxy.log")"
 
-pebble_start
-write_conf "$T/renewd.yaml" "  - name: alpn
-    domains: [alpn.example]
-    challenge: tls-alpn-01"
-cat >>"$T/renewd.yaml" <<EOY
-tlsalpn01:
-  listen: ["127.0.0.1:$RENEWD_ALPN"]
-EOY
-"$RENEWD" -c "$T/renewd.yaml" --once -v >"$T/renewd.log" 2>&1
-check "renewd --once obtains the certificate through haproxy (exit 0)" test $? -eq 0
-check "issued through tls-alpn-01, chain verifies" verify_cert alpn
-check "the validator reached renewd behind haproxy" \
-    grep -q "tls-alpn-01: presenting the certificate for alpn.example" "$T/renewd.log"
-out=$(openssl s_client -connect "127.0.0.1:$TLSALPN01_PORT" -servername alpn.example -alpn h2 </dev/null 2>&1)
-check "another ALPN through the same port reaches the web server" grep -q "the web server" <<<"$out"
-out=$(openssl s_client -connect "127.0.0.1:$TLSALPN01_PORT" -servername alpn.example </dev/null 2>&1)
-check "and so does a client with no ALPN" grep -q "the web server" <<<"$out"
+alpn_through haproxy
 done_testing

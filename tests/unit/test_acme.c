@@ -533,6 +533,89 @@ test_pick_skips_empty_slots(void **state)
 	    "challenge solver is configured");
 }
 
+/* ---- profiles (draft-ietf-acme-profiles) -------------------------------- */
+
+/* Parses directory meta text into ca (zeroed, named "le"). Returns the error. */
+static char *
+profiles_from(struct acme_ca *ca, const char *meta)
+{
+	json_t	*j = json_loads(meta, 0, NULL);
+	char	*err;
+
+	assert_non_null(j);
+	memset(ca, 0, sizeof(*ca));
+	ca->name = "le";
+	ca->directory = "https://ca.test/dir";
+	err = acme_profiles_parse(ca, j);
+	json_decref(j);
+	return err;
+}
+
+static void
+test_profile_sent_only_when_the_directory_lists_it(void **state)
+{
+	struct acme_ca	 ca;
+	const char	*send = "x";
+	char		*err;
+
+	(void)state;
+	/* names a CA sends go into logs and newOrder: bad ones are dropped */
+	assert_null(profiles_from(&ca, "{\"profiles\":{\"shortlived\":\"6 days\","
+	    "\"classic\":\"90 days\",\"../x\":\"\",\"a b\":\"\",\"\":\"\"}}"));
+	assert_int_equal(ca.nprofiles, 2);
+	assert_string_equal(ca.profiles[0], "classic");
+	assert_string_equal(ca.profiles[1], "shortlived");
+	assert_null(acme_profile_for_order(&ca, "www", "shortlived", &send));
+	assert_string_equal(send, "shortlived");
+	assert_null(acme_profile_for_order(&ca, "www", NULL, &send));
+	assert_null(send);
+	err = acme_profile_for_order(&ca, "www", "tlsserver", &send);
+	assert_null(send);
+	assert_string_equal(err, "acme: CA le (https://ca.test/dir): "
+	    "certificate www asks for profile \"tlsserver\", which the "
+	    "directory does not list (it lists: classic, shortlived)");
+	free(err);
+	acme_profiles_clear(&ca);
+
+	/* a CA that lists none gets none, and issues its default */
+	assert_null(profiles_from(&ca, "{\"termsOfService\":\"x\"}"));
+	assert_int_equal(ca.nprofiles, 0);
+	assert_null(acme_profile_for_order(&ca, "www", "shortlived", &send));
+	assert_null(send);
+	assert_int_equal(ca.profile_ignored_told, 1);
+	assert_null(acme_profile_for_order(&ca, "www", "classic", &send));
+	assert_null(send);
+	assert_null(profiles_from(&ca, "{\"profiles\":{}}"));
+	assert_null(acme_profile_for_order(&ca, "www", "shortlived", &send));
+	assert_null(send);
+
+	err = profiles_from(&ca, "{\"profiles\":[\"shortlived\"]}");
+	assert_string_equal(err, "acme: https://ca.test/dir: directory "
+	    "meta.profiles is no object");
+	free(err);
+	acme_profiles_clear(&ca);
+}
+
+/* The wants renew.c names are checked once the directory is there, then go. */
+static void
+test_profile_wants_are_checked_once_the_directory_is_read(void **state)
+{
+	struct acme_ca	 ca;
+
+	(void)state;
+	assert_null(profiles_from(&ca, "{\"profiles\":{\"classic\":\"\"}}"));
+	acme_ca_want_profile(&ca, "a", "shortlived");
+	acme_ca_want_profile(&ca, "b", "shortlived");
+	acme_ca_want_profile(&ca, "c", "classic");
+	acme_ca_want_profile(&ca, "d", NULL);
+	assert_int_equal(ca.nwants, 2);
+	ca.have_dir = 1;
+	acme_ca_check_profiles(&ca);
+	assert_int_equal(ca.nwants, 0);
+	assert_null(ca.wants);
+	acme_profiles_clear(&ca);
+}
+
 /* ------------------------------------------------------------------------
  * The order state machine against a scripted CA on 127.0.0.1 (plain HTTP,
  * no JWS checks): what renewd sends and how it reacts, without Pebble.
@@ -581,6 +664,10 @@ struct fake {
 	struct chall_http	*ch;
 	char			**saved_key;		/* the account store's key */
 	int			 key_saved_at_acct;	/* when newAccount came */
+	char			 names[FAKE_ORDERS][2][64]; /* ordered, per order */
+	const char		*authz_name;		/* non-NULL: authorizations
+							   are for this name */
+	int			 bad_nonce;		/* Replay-Nonce not base64url */
 };
 
 static void
@@ -598,7 +685,8 @@ fake_reply(struct evhttp_request *req, struct fake *f, int code,
 	va_list			 ap;
 	static int		 n;
 
-	snprintf(nonce, sizeof(nonce), "nonce-%d", ++n);
+	snprintf(nonce, sizeof(nonce), "%s-%d", f->bad_nonce ? "a/b" : "nonce",
+	    ++n);
 	evhttp_add_header(h, "Replay-Nonce", nonce);
 	evhttp_add_header(h, "Content-Type", ctype);
 	if (location != NULL)
@@ -632,16 +720,15 @@ fake_ari(struct evhttp_request *req, struct fake *f, const char *id)
 	evbuffer_free(b);
 }
 
-/* Counts newOrders with and without "replaces"; refuses it if told to. */
-static int
-fake_replaces(struct evhttp_request *req, struct fake *f)
+/* The decoded JWS payload of req, a JSON object (asserted). */
+static json_t *
+fake_payload(struct evhttp_request *req)
 {
 	struct evbuffer	*in = evhttp_request_get_input_buffer(req);
 	size_t		 len = evbuffer_get_length(in), plen;
 	char		*body = calloc(1, len + 1);
 	unsigned char	*payload = NULL;
-	json_t		*jws;
-	int		 has;
+	json_t		*jws, *p;
 
 	assert_non_null(body);
 	evbuffer_copyout(in, body, len);
@@ -649,10 +736,19 @@ fake_replaces(struct evhttp_request *req, struct fake *f)
 	payload = b64url_decode(json_string_value(json_object_get(jws,
 	    "payload")), &plen);
 	assert_non_null(payload);
-	has = strstr((char *)payload, "\"replaces\":\"") != NULL;
+	assert_non_null(p = json_loadb((char *)payload, plen, 0, NULL));
 	free(payload);
 	json_decref(jws);
 	free(body);
+	return p;
+}
+
+/* Counts newOrders with and without "replaces"; refuses it if told to. */
+static int
+fake_replaces(struct evhttp_request *req, struct fake *f, json_t *p)
+{
+	int has = json_is_string(json_object_get(p, "replaces"));
+
 	if (has)
 		f->with_replaces++;
 	else
@@ -665,6 +761,33 @@ fake_replaces(struct evhttp_request *req, struct fake *f)
 	return 1;
 }
 
+/* Keeps the first two names newOrder payload p asks for, as order id's. */
+static void
+fake_names(struct fake *f, json_t *p, int id)
+{
+	json_t	*ids = json_object_get(p, "identifiers");
+	size_t	 k;
+
+	for (k = 0; k < 2 && id < FAKE_ORDERS; k++)
+		snprintf(f->names[id][k], sizeof(f->names[id][k]), "%s",
+		    json_string_value(json_object_get(json_array_get(ids, k),
+		    "value")) != NULL ? json_string_value(json_object_get(
+		    json_array_get(ids, k), "value")) : "");
+}
+
+/* The identifier of authorization k: its order's first name (second, for
+ * the second of two), as a CA echoes it. */
+static const char *
+fake_authz_name(struct fake *f, int k)
+{
+	int	 second = f->two_authz && k >= FAKE_ORDERS / 2;
+	const char *n = f->names[second ? k - FAKE_ORDERS / 2 : k][second];
+
+	if (*n == '\0')	/* a one-name order split in two: both for it */
+		n = f->names[second ? k - FAKE_ORDERS / 2 : k][0];
+	return f->authz_name != NULL ? f->authz_name : n;
+}
+
 static void
 fake_cb(struct evhttp_request *req, void *arg)
 {
@@ -673,6 +796,7 @@ fake_cb(struct evhttp_request *req, void *arg)
 	const char	*u = f->base_url;
 	char		 loc[128];
 	int		 id = -1;
+	json_t		*payload;
 
 	f->requests++;
 	if (evhttp_request_get_command(req) == EVHTTP_REQ_HEAD) {
@@ -731,9 +855,14 @@ fake_cb(struct evhttp_request *req, void *arg)
 			fake_reply(req, f, 201, JSON, NULL, "{junk");
 			return;
 		}
-		if (fake_replaces(req, f))
+		payload = fake_payload(req);
+		if (fake_replaces(req, f, payload)) {
+			json_decref(payload);
 			return;
+		}
 		id = f->norders++;
+		fake_names(f, payload, id);
+		json_decref(payload);
 		if (++f->inflight > f->max_inflight)
 			f->max_inflight = f->inflight;
 		snprintf(loc, sizeof(loc), "%s/order/%d", u, id);
@@ -752,10 +881,11 @@ fake_cb(struct evhttp_request *req, void *arg)
 		if (f->chall_error != NULL && f->triggers[id] > 0) {
 			fake_reply(req, f, 200, JSON, NULL, "{\"status\":"
 			    "\"invalid\",\"identifier\":{\"type\":\"dns\","
-			    "\"value\":\"o%d.example\"},\"challenges\":[{\"type\":"
+			    "\"value\":\"%s\"},\"challenges\":[{\"type\":"
 			    "\"http-01\",\"url\":\"%s/chall/%d\",\"token\":"
 			    "\"tok-%d\",\"status\":\"invalid\",\"error\":{"
-			    "\"type\":\"%s\",\"detail\":\"no\"}}]}", id, u, id,
+			    "\"type\":\"%s\",\"detail\":\"no\"}}]}",
+			    fake_authz_name(f, id), u, id,
 			    id, f->chall_error);
 			return;
 		}
@@ -765,11 +895,12 @@ fake_cb(struct evhttp_request *req, void *arg)
 		else if (f->triggers[id] > 0)
 			cst = "processing";
 		fake_reply(req, f, 200, JSON, NULL, "{\"status\":\"%s\","
-		    "\"identifier\":{\"type\":\"dns\",\"value\":\"o%d.example\"},"
+		    "\"identifier\":{\"type\":\"dns\",\"value\":\"%s\"},"
 		    "\"challenges\":[{\"type\":\"dns-01\",\"url\":\"%s/chall/%d\","
 		    "\"token\":\"x\",\"status\":\"pending\"},"
 		    "{\"type\":\"http-01\",\"url\":\"%s/chall/%d\",\"token\":"
-		    "\"tok-%d\",\"status\":\"%s\"}]}", st, id, u,
+		    "\"tok-%d\",\"status\":\"%s\"}]}", st,
+		    fake_authz_name(f, id), u,
 		    f->two_authz ? id : 0, u, id, id, cst);
 	} else if (strncmp(path, "/chall/", 7) == 0 && id >= 0 && id < FAKE_ORDERS) {
 		f->triggers[id]++;
@@ -1033,7 +1164,7 @@ env_order(struct env *e, struct result *r, const char *name)
 {
 	static char		*domains[] = { "a.example", "b.example" };
 	struct acme_order_req	 req = { name, domains, 2, e->key, "http-01", NULL,
-	    NULL, NULL };
+	    NULL, NULL, NULL };
 
 	return env_start(e, r, &req);
 }
@@ -1316,7 +1447,7 @@ test_unimplemented_challenge_type_fails_clearly(void **state)
 	struct result		 r;
 	char			*domains[] = { "a.example" };
 	struct acme_order_req	 req = { "dns", domains, 1, e->key, "dns-01", NULL,
-	    NULL, NULL };
+	    NULL, NULL, NULL };
 
 	env_ca(e, 8);
 	memset(&r, 0, sizeof(r));
@@ -1418,7 +1549,7 @@ reentry_order(struct env *e, struct reentry *x)
 {
 	static char		*domains[] = { "a.example" };
 	struct acme_order_req	 req = { "reentry", domains, 1, e->key,
-	    "http-01", NULL, NULL, NULL };
+	    "http-01", NULL, NULL, NULL, NULL };
 	struct acme_order	*o;
 
 	x->e = e;
@@ -1573,7 +1704,7 @@ order_of_type(struct env *e, struct result *r, const char *challenge)
 {
 	static char		*domains[] = { "a.example" };
 	struct acme_order_req	 req = { "typed", domains, 1, e->key,
-	    challenge, NULL, NULL, NULL };
+	    challenge, NULL, NULL, NULL, NULL };
 
 	return env_start(e, r, &req);
 }
@@ -1615,9 +1746,50 @@ test_no_solver_fails_naming_the_identifier(void **state)
 	env_run(e);
 	assert_null(r.pem);
 	assert_non_null(r.error);
-	assert_non_null(strstr(r.error, "needs http-01 for o0.example, but no "
+	assert_non_null(strstr(r.error, "needs http-01 for a.example, but no "
 	    "challenge solver is configured"));
 	assert_int_equal(e->f.triggers[0], 0);
+	result_clear(&r);
+}
+
+/* A CA's authorization for a name the order did not ask for: nothing published. */
+static void
+test_an_authorization_for_another_name_is_refused(void **state)
+{
+	struct env	*e = *state;
+	struct result	 r;
+
+	e->f.authz_name = "evil.example";
+	env_ca(e, 8);
+	order_of_type(e, &r, "http-01");
+	env_run(e);
+	assert_null(r.pem);
+	assert_non_null(r.error);
+	assert_non_null(strstr(r.error, "acme: CA fake: "));
+	assert_non_null(strstr(r.error, "/authz/0: the authorization is for "
+	    "dns \"evil.example\", which the order for typed did not ask for"));
+	assert_int_equal(e->f.triggers[0], 0);
+	assert_int_equal(chall_http_count(e->f.ch), 0);
+	result_clear(&r);
+}
+
+/* A Replay-Nonce that is no base64url is never signed into a request. */
+static void
+test_a_nonce_that_is_no_base64url_is_refused(void **state)
+{
+	struct env	*e = *state;
+	struct result	 r;
+
+	e->f.bad_nonce = 1;
+	env_ca(e, 8);
+	env_order(e, &r, "n");
+	env_run(e);
+	assert_null(r.pem);
+	assert_non_null(r.error);
+	assert_non_null(strstr(r.error, "acme: CA fake: "));
+	assert_non_null(strstr(r.error, "/nonce: the Replay-Nonce is not "
+	    "base64url of at most 256 characters"));
+	assert_int_equal(e->f.posts, 0);
 	result_clear(&r);
 }
 
@@ -1636,7 +1808,7 @@ test_dns01_solver_gets_the_digest_and_finishes_before_the_trigger(void **state)
 	assert_null(r.error);
 	assert_non_null(r.pem);
 	assert_int_equal(dns.publishes, 1);
-	assert_string_equal(dns.id, "dns-01 dns:o0.example");
+	assert_string_equal(dns.id, "dns-01 dns:a.example");
 	assert_string_equal(dns.token, "x");
 	snprintf(want, sizeof(want), "x.%s", e->ca->thumbprint);
 	assert_string_equal(dns.keyauth, want);
@@ -1949,7 +2121,7 @@ test_replaces_is_sent_and_dropped_once_when_refused(void **state)
 	struct result		 r;
 	static char		*domains[] = { "a.example" };
 	struct acme_order_req	 req = { "rep", domains, 1, e->key, "http-01",
-	    "AAEC.AIdlQyE", NULL, NULL };
+	    "AAEC.AIdlQyE", NULL, NULL, NULL };
 
 	env_ca(e, 8);
 	env_start(e, &r, &req);
@@ -1978,7 +2150,7 @@ test_new_order_reports_its_url_before_finalize(void **state)
 	struct result		 r;
 	static char		*domains[] = { "a.example" };
 	struct acme_order_req	 req = { "u", domains, 1, e->key, "http-01",
-	    NULL, NULL, url_cb };
+	    NULL, NULL, url_cb, NULL };
 	char			 want[128];
 
 	env_ca(e, 8);
@@ -2001,7 +2173,7 @@ resume_at(struct env *e, struct result *r, const char *path,
 	static char		*domains[] = { "a.example" };
 	char			 url[128];
 	struct acme_order_req	 req = { "res", domains, 1, e->key, "http-01",
-	    NULL, url, url_cb };
+	    NULL, url, url_cb, NULL };
 
 	snprintf(url, sizeof(url), "%s%s", e->f.base_url, path);
 	e->f.resume_status = status;
@@ -2405,6 +2577,8 @@ main(void)
 		cmocka_unit_test(test_status_parser_knows_every_rfc8555_status),
 		cmocka_unit_test(test_pick_takes_the_type_a_solver_answers),
 		cmocka_unit_test(test_pick_skips_empty_slots),
+		cmocka_unit_test(test_profile_sent_only_when_the_directory_lists_it),
+		cmocka_unit_test(test_profile_wants_are_checked_once_the_directory_is_read),
 		cmocka_unit_test(
 		    test_pick_follows_solver_order_and_skips_one_that_declines),
 		cmocka_unit_test(
@@ -2459,6 +2633,12 @@ main(void)
 		    env_setup, env_teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_no_solver_fails_naming_the_identifier,
+		    env_setup, env_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_an_authorization_for_another_name_is_refused,
+		    env_setup, env_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_a_nonce_that_is_no_base64url_is_refused,
 		    env_setup, env_teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_dns01_solver_gets_the_digest_and_finishes_before_the_trigger,

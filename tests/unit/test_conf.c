@@ -493,6 +493,56 @@ preferred_chain_is_inherited_and_checked(void **state)
 	    "name (1 to 64 printable characters)");
 }
 
+/* profile: in defaults, overridden per certificate, shaped like a name. */
+static void
+profile_is_inherited_and_checked(void **state)
+{
+	struct conf	*conf;
+	struct conf_cert *copy;
+
+	(void)state;
+	conf = parse_ok(CA1
+	    "defaults: { profile: shortlived }\n"
+	    "certificates:\n"
+	    "  - name: a\n"
+	    "    domains: [a.example]\n"
+	    "  - name: b\n"
+	    "    domains: [b.example]\n"
+	    "    profile: classic\n");
+	assert_string_equal(conf->certs[0].profile, "shortlived");
+	assert_string_equal(conf->certs[1].profile, "classic");
+	copy = conf_cert_dup(&conf->certs[0]);
+	conf_free(conf);
+	assert_string_equal(copy->profile, "shortlived");
+	conf_cert_free(copy);
+
+	conf = parse_ok(CA1
+	    "certificates:\n"
+	    "  - name: a\n"
+	    "    domains: [a.example]\n");
+	assert_null(conf->certs[0].profile);
+	conf_free(conf);
+
+	EXPECT(CA1
+	    "certificates:\n"
+	    "  - name: a\n"
+	    "    domains: [a.example]\n"
+	    "    profile: \"short lived\"\n"
+	    "  - name: b\n"
+	    "    domains: [b.example]\n"
+	    "    profile: \"..\"\n"
+	    "  - name: c\n"
+	    "    domains: [c.example]\n"
+	    "    profile: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n",
+	    "t.yaml:7:14: profile: \"short lived\" is no profile name (1 to 64 "
+	    "of A-Z a-z 0-9 . _ -)",
+	    "t.yaml:10:14: profile: \"..\" is no profile name (1 to 64 of "
+	    "A-Z a-z 0-9 . _ -)",
+	    "t.yaml:13:14: profile: "
+	    "\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\" "
+	    "is no profile name (1 to 64 of A-Z a-z 0-9 . _ -)");
+}
+
 static void
 domain_names_are_checked_and_normalised(void **state)
 {
@@ -1969,6 +2019,7 @@ main(void)
 		cmocka_unit_test(domain_names_are_checked_and_normalised),
 		cmocka_unit_test(ip_addresses_are_canonical_and_not_for_dns01),
 		cmocka_unit_test(preferred_chain_is_inherited_and_checked),
+		cmocka_unit_test(profile_is_inherited_and_checked),
 		cmocka_unit_test(duplicate_certificate_names_are_reported),
 		cmocka_unit_test(same_domain_in_two_certificates_names_the_other),
 		cmocka_unit_test(references_to_missing_cas_are_reported),

@@ -121,6 +121,18 @@ fake_forget(struct acme_order *o)
 	fail_msg("order %p is not active", (void *)o);
 }
 
+/* Profiles are checked against a directory: this fake CA has none. */
+void
+acme_ca_want_profile(struct acme_ca *ca, const char *cert_name,
+    const char *profile)
+{
+}
+
+void
+acme_ca_check_profiles(struct acme_ca *ca)
+{
+}
+
 /* This fake CA offers no renewal information (ARI runs in t_ari.sh). */
 int
 acme_ca_has_ari(const struct acme_ca *ca)

@@ -507,6 +507,78 @@ plan_ignores_windows_past_expiry_and_empty_ones(void **state)
 	assert_int_equal(p.ari.end, 0);
 }
 
+/*
+ * Short-lived profiles: Let's Encrypt's "shortlived" is 160 hours, other
+ * CAs issue 6 days. Each renews with half its lifetime left, a long
+ * renew_before (written for 90-day certificates) does not make it due at
+ * once, a CA window inside the lifetime is followed, ARI is asked again
+ * long before the window, and a failing order retries often enough.
+ */
+static void
+plan_short_lived_profiles(void **state)
+{
+	static const time_t lives[] = { 6 * DAY, 160 * 3600 };
+	struct sched_ari_answer a;
+	struct sched_plan p;
+	size_t		 i;
+	time_t		 life, na, left;
+	unsigned	 f;
+
+	for (i = 0; i < sizeof(lives) / sizeof(lives[0]); i++) {
+		struct sched_input in = input(NB + 3600);
+
+		life = lives[i];
+		na = NB + life;
+		in.na = na;
+		in.jitter = 0.999;
+		sched_plan(&in, &p);
+		assert_int_equal(p.reason, SCHED_HALF);
+		assert_true(p.renew_at <= na - life / 2);
+		assert_true(p.renew_at >= na - life / 2 - life / 30);
+		assert_true(p.renew_at > in.now);
+		/* at least three days (80 hours) left when it renews */
+		assert_true(na - p.renew_at >= life / 2);
+
+		/* renew_before: 30d does not fit (half rule), 2d does */
+		in.renew_before = 30L * DAY;
+		sched_plan(&in, &p);
+		assert_int_equal(p.reason, SCHED_HALF);
+		assert_true(p.renew_at > in.now);
+		in.renew_before = 2L * DAY;
+		sched_plan(&in, &p);
+		assert_int_equal(p.reason, SCHED_RENEW_BEFORE);
+		assert_true(p.renew_at <= na - 2 * DAY);
+		assert_true(p.renew_at >= na - 2 * DAY - life / 30);
+		in.renew_before = 0;
+
+		/* a window as newer Pebble gives: two thirds in, +- a tenth */
+		a = (struct sched_ari_answer){ NB + 2 * life / 3 - life / 10,
+		    NB + 2 * life / 3 + life / 10, in.now, 21600 };
+		in.answer = &a;
+		in.ari_jitter = 0.5;
+		sched_plan(&in, &p);
+		assert_int_equal(p.reason, SCHED_ARI);
+		assert_int_equal(p.renew_at, NB + 2 * life / 3);
+		assert_true(p.renew_at < na);
+		assert_int_equal(p.next_fetch, in.now + 21600);
+		assert_true(p.next_fetch < a.start);
+		/* a day-long Retry-After is clamped, still before the window */
+		a.retry_after = 7L * DAY;
+		sched_plan(&in, &p);
+		assert_int_equal(p.next_fetch, in.now + SCHED_ARI_RETRY_MAX);
+		assert_true(p.next_fetch < a.start);
+		in.answer = NULL;
+
+		/* failing from the renewal on: retries stay a tenth of what is left */
+		left = life / 2;
+		for (f = 1; f <= 30 && left > SCHED_RETRY_FLOOR * 10; f++) {
+			assert_true(sched_retry(f, 0.999, left) <= left / 10);
+			left -= sched_retry(f, 0.999, left);
+		}
+		assert_true(f > 10);	/* many tries before it expires */
+	}
+}
+
 static void
 reasons_have_words(void **state)
 {
@@ -642,6 +714,7 @@ main(void)
 		cmocka_unit_test(backoff_jitter_spreads_ten_percent_each_way),
 		cmocka_unit_test(backoff_never_shrinks_as_failures_grow),
 		cmocka_unit_test(short_lifetimes_renew_at_half),
+		cmocka_unit_test(plan_short_lived_profiles),
 		cmocka_unit_test(plan_without_ari_is_the_lifetime_rule),
 		cmocka_unit_test(plan_picks_a_moment_inside_the_window),
 		cmocka_unit_test(plan_keeps_the_moment_while_the_window_stays),
