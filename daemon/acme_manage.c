@@ -317,7 +317,7 @@ acme_acct_pump(struct acme_ca *ca)
 		return;
 	/* the orders in flight finish with the old key first */
 	if (r->op == ACME_ACCT_ROLLOVER && ca->counts[L_ACTIVE] > 0) {
-		log_info("acme: CA %s: the key rollover waits for %zu order%s "
+		log_debug("acme: CA %s: the key rollover waits for %zu order%s "
 		    "in flight", ca->name, ca->counts[L_ACTIVE],
 		    ca->counts[L_ACTIVE] == 1 ? "" : "s");
 		return;
