@@ -18,7 +18,9 @@ acme_ca_pump(struct acme_ca *ca)
 	struct acme_order *o;
 
 	acme_revoke_pump(ca);
-	if (TAILQ_EMPTY(&ca->lists[L_QUEUE]) && !acme_revoke_waiting(ca))
+	acme_acct_pump(ca);
+	if (TAILQ_EMPTY(&ca->lists[L_QUEUE]) && !acme_revoke_waiting(ca) &&
+	    !acme_acct_waiting(ca))
 		return;
 	switch (ca->state) {
 	case CA_IDLE:
@@ -29,6 +31,9 @@ acme_ca_pump(struct acme_ca *ca)
 	case CA_READY:
 		break;
 	}
+	/* a rollover holds new orders until the CA has the new key */
+	if (acme_acct_holds_orders(ca))
+		return;
 	/* admitting moves the order off the queue (or ends it) */
 	while (ca->counts[L_ACTIVE] < ca->max_orders &&
 	    (o = TAILQ_FIRST(&ca->lists[L_QUEUE])) != NULL)
@@ -68,6 +73,9 @@ void
 acme_ca_update(struct acme_ca *ca, const struct conf_ca *cfg)
 {
 	ca_set_limits(ca, cfg);
+	/* new contacts go to the account at once, if it is set up */
+	if (ca->state == CA_READY)
+		acme_acct_sync(ca);
 	/* a higher limit admits queued orders: from the loop, as ever */
 	event_active(ca->kick, EV_TIMEOUT, 0);
 }
@@ -95,6 +103,7 @@ acme_ca_new(const struct acme_env *env, const struct conf_ca *cfg)
 	ca->post_opts = ca->get_opts;
 	ca->post_opts.content_type = "application/jose+json";
 	TAILQ_INIT(&ca->revokes);
+	acme_acct_init(ca);
 	acme_ari_init(ca);
 	acme_holds_load(ca);
 	return ca;
@@ -113,6 +122,7 @@ acme_ca_free(struct acme_ca *ca)
 			acme_order_free(o);
 	acme_ari_clear(ca);
 	acme_revoke_clear(ca);
+	acme_acct_clear(ca);
 	acme_account_clear(ca);
 	sched_holds_clear(&ca->held);
 	event_free(ca->kick);

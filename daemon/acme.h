@@ -64,6 +64,26 @@ struct acme_accounts {
 	/* Keeps ca's holds h (those still ahead) for the next run. */
 	void	(*save_holds)(void *arg, const char *ca,
 		    const struct sched_holds *h);
+	/*
+	 * Key rollover (RFC 8555 7.3.5): save_next keeps the new key beside
+	 * the old (fsync'd) before the CA hears of it; load_next returns 1
+	 * with *key_pem malloc'd, 0 if there is none, -1 on error; end_next
+	 * makes it the account key (commit: one rename) or removes it.
+	 * Each returns 0 or -1 (logged) unless said otherwise.
+	 */
+	int	(*save_next)(void *arg, const char *ca, const char *key_pem,
+		    size_t len);
+	int	(*load_next)(void *arg, const char *ca, char **key_pem);
+	int	(*end_next)(void *arg, const char *ca, int commit);
+	/*
+	 * Keeps what the CA said of the account: status and, with
+	 * set_contact, its contacts; load_info reads them back (malloc'd;
+	 * *status NULL if none) and returns 1 if contacts are kept, else 0.
+	 */
+	int	(*save_info)(void *arg, const char *ca, const char *status,
+		    char *const *contact, size_t ncontact, int set_contact);
+	int	(*load_info)(void *arg, const char *ca, char **status,
+		    char ***contact, size_t *ncontact);
 	void	*arg;
 };
 
@@ -294,6 +314,49 @@ void		 acme_ca_want_profile(struct acme_ca *, const char *cert_name,
  * offers, long before the certificate's first order. The notes go.
  */
 void		 acme_ca_check_profiles(struct acme_ca *);
+/* What renewctl account asks of a CA's account. */
+enum acme_acct_op {
+	ACME_ACCT_SHOW,		/* POST-as-GET of the account */
+	ACME_ACCT_UPDATE,	/* new contacts */
+	ACME_ACCT_ROLLOVER,	/* keyChange to a new key (RFC 8555 7.3.5) */
+	ACME_ACCT_DEACTIVATE,	/* status "deactivated" (RFC 8555 7.3.6) */
+};
+
+/* The account as the CA described it; lives only during the callback. */
+struct acme_account_info {
+	const char	*ca;
+	const char	*url;
+	const char	*status;	/* "valid", "deactivated", ... */
+	char *const	*contact;
+	size_t		 ncontact;
+	const char	*thumbprint;	/* of the account key now in use */
+};
+
+/*
+ * Called once per account operation, from the loop: error NULL and info
+ * set if it succeeded, else error (the CA, the URL, its problem) and
+ * info NULL.
+ */
+typedef void (*acme_account_cb)(void *arg, const char *error,
+		    const struct acme_account_info *info);
+struct acme_acct_req;
+
+/*
+ * Queues op on ca's account (contact[0..ncontact) for ACME_ACCT_UPDATE,
+ * copied); the account is set up first if need be. A rollover waits
+ * until no order of the CA is in flight, and holds new orders until the
+ * CA confirmed or refused the new key. Returns a handle for
+ * acme_account_cancel until cb has run.
+ */
+struct acme_acct_req *acme_account_start(struct acme_ca *, enum acme_acct_op op,
+		    char *const *contact, size_t ncontact, acme_account_cb cb,
+		    void *arg);
+/*
+ * Forgets the caller of r; cb is not called. A keyChange already sent
+ * still finishes (the switch to the new key does not depend on who
+ * waits). NULL is a no-op.
+ */
+void		 acme_account_cancel(struct acme_acct_req *r);
 
 /* Returns orders queued plus in flight. */
 size_t		 acme_ca_orders(const struct acme_ca *);

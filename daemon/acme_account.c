@@ -41,6 +41,7 @@ setup_fail(struct acme_ca *ca, const char *err, enum acme_fail_class cls)
 	while ((o = TAILQ_FIRST(&ca->lists[L_QUEUE])) != NULL)
 		acme_order_fail(o, err, cls);
 	acme_revoke_fail_queued(ca, err);
+	acme_acct_fail_queued(ca, err);
 }
 
 /* Same, for an error made here: the CA's answer is no use. */
@@ -65,6 +66,7 @@ account_ready(struct acme_ca *ca, const char *url)
 		    "looked up again next time", ca->name);
 	log_info("acme: CA %s: account %s", ca->name, url);
 	ca->state = CA_READY;
+	acme_acct_sync(ca);
 	acme_ca_pump(ca);
 }
 
@@ -72,6 +74,7 @@ static void
 account_done(void *arg, const struct acme_reply *r)
 {
 	struct acme_ca *ca = arg;
+	const struct acme_accounts *st = &ca->env.accounts;
 	char	       *err;
 
 	if (r->err != NULL)
@@ -82,8 +85,16 @@ account_done(void *arg, const struct acme_reply *r)
 	else if ((err = acme_url_refused(ca, "account Location",
 	    r->resp->location)) != NULL)
 		setup_fail_free(ca, err);
-	else
+	else {
+		/* created: it has the contacts newAccount sent */
+		if (r->resp->status == 201) {
+			acme_acct_registered(ca, ca->contact, ca->ncontact);
+			if (st->save_info != NULL)
+				st->save_info(st->arg, ca->name, "valid",
+				    ca->contact, ca->ncontact, 1);
+		}
 		account_ready(ca, r->resp->location);
+	}
 }
 
 /* Returns the newAccount payload, or NULL with *err set. */
@@ -223,6 +234,48 @@ account_generate(struct acme_ca *ca)
 	return err;
 }
 
+/*
+ * What else a stored account may have: a rollover's new key that the CA
+ * may or may not have taken (account.key.next), a deactivation. Returns
+ * NULL, or why the account cannot be used.
+ */
+static char *
+account_extra(struct acme_ca *ca)
+{
+	const struct acme_accounts *st = &ca->env.accounts;
+	char	*pem = NULL, *status = NULL, *err = NULL, **contact = NULL;
+	size_t	 ncontact = 0, i;
+
+	if (st->load_info != NULL) {
+		if (st->load_info(st->arg, ca->name, &status, &contact,
+		    &ncontact) == 1)
+			acme_acct_registered(ca, contact, ncontact);
+		ca->deactivated = status != NULL &&
+		    strcmp(status, "deactivated") == 0;
+		free(status);
+		for (i = 0; i < ncontact; i++)
+			free(contact[i]);
+		free(contact);
+	}
+	if (st->load_next == NULL)
+		return NULL;
+	switch (st->load_next(st->arg, ca->name, &pem)) {
+	case -1:
+		err = xasprintf("acme: CA %s: cannot read account.key.next",
+		    ca->name);
+		break;
+	case 1:
+		if ((ca->next_key = crypto_key_from_pem(pem, strlen(pem))) ==
+		    NULL)
+			err = xasprintf("acme: CA %s: account.key.next (a key "
+			    "rollover's) is unreadable; move it away if "
+			    "account.key works", ca->name);
+		break;
+	}
+	xfree_secret_str(pem);
+	return err;
+}
+
 /* Loads or makes the account key. Returns NULL, or why it cannot. */
 static char *
 account_key(struct acme_ca *ca)
@@ -238,20 +291,140 @@ account_key(struct acme_ca *ca)
 	else if (r == 1) {
 		err = account_take(ca, pem, url);
 		url = NULL;
+		if (err == NULL)
+			err = account_extra(ca);
 	} else if ((err = eab_missing(ca)) == NULL)	/* no key made in vain */
 		err = account_generate(ca);
 	if (err == NULL && (ca->thumbprint = jws_thumbprint(ca->account_key)) ==
 	    NULL)
 		err = xasprintf("acme: CA %s: cannot compute the account key "
 		    "thumbprint", ca->name);
-	if (err != NULL) {
-		crypto_key_free(ca->account_key);
-		ca->account_key = NULL;
-		free(ca->account_url);
-		ca->account_url = NULL;
-	}
+	if (err != NULL)
+		acme_account_drop(ca);
 	xfree_secret_str(pem);
 	free(url);
+	return err;
+}
+
+void
+acme_account_drop(struct acme_ca *ca)
+{
+	crypto_key_free(ca->account_key);
+	ca->account_key = NULL;
+	crypto_key_free(ca->next_key);
+	ca->next_key = NULL;
+	free(ca->thumbprint);
+	ca->thumbprint = NULL;
+	free(ca->account_url);
+	ca->account_url = NULL;
+	ca->account_gen++;
+	ca->deactivated = 0;
+	if (ca->state == CA_READY)
+		ca->state = CA_IDLE;
+}
+
+void
+acme_account_next_end(struct acme_ca *ca, int commit)
+{
+	const struct acme_accounts *st = &ca->env.accounts;
+
+	if (st->end_next != NULL && st->end_next(st->arg, ca->name,
+	    commit) == -1)
+		log_warn("acme: CA %s: account.key.next could not be %s; the "
+		    "next start asks the CA again which key it knows",
+		    ca->name, commit ? "made the account key" : "removed");
+	if (commit) {
+		crypto_key_free(ca->account_key);
+		ca->account_key = ca->next_key;
+		free(ca->thumbprint);
+		ca->thumbprint = jws_thumbprint(ca->account_key);
+	} else
+		crypto_key_free(ca->next_key);
+	ca->next_key = NULL;
+}
+
+#define LOOKUP_PAYLOAD	"{\"onlyReturnExisting\":true}"
+
+/* The CA's answer for account.key.next, after it did not know account.key. */
+static void
+resolve_next_done(void *arg, const struct acme_reply *r)
+{
+	struct acme_ca *ca = arg;
+
+	if (acme_reply_problem(r, "accountDoesNotExist")) {
+		log_warn("acme: CA %s: the CA knows neither account.key nor "
+		    "account.key.next; dropping the new key and registering "
+		    "account.key", ca->name);
+		acme_account_next_end(ca, 0);
+		account_create(ca);
+		return;
+	}
+	if (r->err == NULL) {
+		log_notice("acme: CA %s: the CA has the rollover's new key: "
+		    "account.key.next becomes account.key", ca->name);
+		acme_account_next_end(ca, 1);
+	}
+	account_done(arg, r);
+}
+
+/* The CA's answer for account.key, with account.key.next left over. */
+static void
+resolve_old_done(void *arg, const struct acme_reply *r)
+{
+	struct acme_ca *ca = arg;
+	char	       *err;
+
+	if (acme_reply_problem(r, "accountDoesNotExist")) {
+		log_info("acme: CA %s: the CA no longer knows account.key; "
+		    "asking about account.key.next", ca->name);
+		if ((err = acme_call_start_key(ca, &ca->account_call, NULL,
+		    ca->new_account, "newAccount", LOOKUP_PAYLOAD, CALL_JWK,
+		    ca->next_key, resolve_next_done, ca)) != NULL)
+			setup_fail_free(ca, err);
+		return;
+	}
+	if (r->err == NULL) {
+		log_notice("acme: CA %s: the CA still has the old account key: "
+		    "the unconfirmed account.key.next is removed", ca->name);
+		acme_account_next_end(ca, 0);
+	}
+	account_done(arg, r);
+}
+
+/*
+ * A rollover was cut short (a crash, a lost answer): ask the CA which
+ * key it knows, the old first (onlyReturnExisting looks a key up), and
+ * keep that one. Until it answers both files stay.
+ */
+static void
+account_resolve(struct acme_ca *ca)
+{
+	char	*err;
+
+	log_notice("acme: CA %s: a key rollover did not finish "
+	    "(account.key.next is there); asking the CA which key it knows",
+	    ca->name);
+	if ((err = acme_call_start(ca, &ca->account_call, NULL,
+	    ca->new_account, "newAccount", LOOKUP_PAYLOAD, CALL_JWK,
+	    resolve_old_done, ca)) != NULL)
+		setup_fail_free(ca, err);
+}
+
+/* Why a deactivated account is no use, naming the CA and the way out. */
+static char *
+deactivated_error(struct acme_ca *ca)
+{
+	const struct acme_accounts *st = &ca->env.accounts;
+	char	*where = st->key_path != NULL ? st->key_path(st->arg,
+		    ca->name) : NULL, *err;
+
+	err = xasprintf("acme: CA %s (%s): the account %s was deactivated "
+	    "(renewctl account deactivate); no order goes to this CA until a "
+	    "new account is registered: move the account's directory%s%s "
+	    "away", ca->name, ca->directory, ca->account_url != NULL ?
+	    ca->account_url : "", where != NULL ? " of " : "",
+	    where != NULL ? where : "");
+	free(where);
 	return err;
 }
 
@@ -264,8 +437,21 @@ account_setup(struct acme_ca *ca)
 		setup_fail_free(ca, err);
 		return;
 	}
+	if (ca->deactivated) {
+		err = deactivated_error(ca);
+		setup_fail(ca, err, ACME_FAIL_CA);
+		free(err);
+		/* read again next time: the directory may be gone by then */
+		acme_account_drop(ca);
+		return;
+	}
+	if (ca->next_key != NULL) {
+		account_resolve(ca);
+		return;
+	}
 	if (ca->account_url != NULL) {
 		ca->state = CA_READY;
+		acme_acct_sync(ca);
 		acme_ca_pump(ca);
 	} else if (!ca->lookup_first)
 		account_create(ca);
@@ -436,6 +622,7 @@ acme_account_clear(struct acme_ca *ca)
 		free(ca->nonces[i]);
 	ca->nnonces = 0;
 	crypto_key_free(ca->account_key);
+	crypto_key_free(ca->next_key);
 	free(ca->thumbprint);
 	free(ca->account_url);
 	free(ca->new_nonce);

@@ -19,6 +19,8 @@
  *   acme_account.c  the directory and the account
  *   acme_order.c    orders and authorizations: the state machines
  *   acme_ari.c      renewal information (RFC 9773): the per-CA GET queue
+ *   acme_manage.c   the account's management: show, contacts, key
+ *                   rollover, deactivation
  *   acme.c          the public API and the per-CA queue
  */
 
@@ -169,6 +171,7 @@ struct acme_ari_fetch {
 
 TAILQ_HEAD(ari_list, acme_ari_fetch);
 TAILQ_HEAD(revoke_list, acme_revoke);
+TAILQ_HEAD(acct_req_list, acme_acct_req);
 
 enum ca_state {
 	CA_IDLE,	/* no account yet (or setup failed: the next order retries) */
@@ -211,6 +214,12 @@ struct acme_ca {
 	size_t			 nnonces;
 
 	struct crypto_key	*account_key;
+	struct crypto_key	*next_key;	/* account.key.next found at setup:
+						   the CA is asked which key it knows */
+	int			 deactivated;	/* account.json says so: no setup */
+	char			**reg_contact;	/* the contacts the CA has, as far */
+	size_t			 reg_ncontact;	/* as we know (reg_known) */
+	int			 reg_known;
 	char			*thumbprint;
 	char			*account_url;	/* the JWS "kid"; NULL: not registered */
 	unsigned		 account_gen;	/* bumped whenever account_url changes */
@@ -231,6 +240,7 @@ struct acme_ca {
 	struct http_opts	 ari_opts;	/* get_opts, smaller body cap */
 	struct event		*ari_kick;	/* deferred acme_ari_pump */
 	struct revoke_list	 revokes;	/* acme_revoke.c's, queued or in flight */
+	struct acct_req_list	 acct_reqs;	/* acme_manage.c's, run one at a time */
 	char			*ari_dir_err;	/* the directory failed: why */
 	time_t			 ari_dir_until;	/* ... and until when ARI says so */
 };
@@ -323,6 +333,13 @@ void		 acme_account_forget(struct acme_ca *, unsigned gen);
  * Returns NULL, or why it cannot start (malloc'd).
  */
 char		*acme_dir_fetch(struct acme_ca *);
+/*
+ * Ends a rollover: commit makes ca->next_key the account key (in memory,
+ * and account.key.next renamed over account.key), else drops it.
+ */
+void		 acme_account_next_end(struct acme_ca *, int commit);
+/* Forgets the account key and URL in memory: the next setup reads them again. */
+void		 acme_account_drop(struct acme_ca *);
 /* Frees the directory, nonces and account; cancels their requests. */
 void		 acme_account_clear(struct acme_ca *);
 /*
@@ -435,6 +452,31 @@ void		 acme_revoke_pump(struct acme_ca *);
 void		 acme_revoke_fail_queued(struct acme_ca *, const char *error);
 /* Fails every revocation (the client goes): callbacks run now. */
 void		 acme_revoke_clear(struct acme_ca *);
+
+/* acme_manage.c */
+/* Returns 1 if an account operation waits for the account. */
+int		 acme_acct_waiting(const struct acme_ca *);
+/* Returns 1 while a rollover waits or runs: new orders and revocations wait. */
+int		 acme_acct_holds_orders(const struct acme_ca *);
+/* Starts the first account operation if the account and the orders allow. */
+void		 acme_acct_pump(struct acme_ca *);
+/*
+ * Account setup failed: waiting operations fail with error (a show of
+ * a deactivated account is answered from what is kept).
+ */
+void		 acme_acct_fail_queued(struct acme_ca *, const char *error);
+/* Sets up the list of a new CA client. */
+void		 acme_acct_init(struct acme_ca *);
+/* Notes contact[0..n) (copied) as the contacts the CA has. */
+void		 acme_acct_registered(struct acme_ca *, char *const *contact,
+		    size_t n);
+/*
+ * Queues an update if the inventory's contacts differ from those the CA
+ * has (when they are known).
+ */
+void		 acme_acct_sync(struct acme_ca *);
+/* Fails every operation (the client goes): callbacks run now. */
+void		 acme_acct_clear(struct acme_ca *);
 
 /* acme.c */
 /* Moves queued orders in flight as far as the account and the limit allow. */

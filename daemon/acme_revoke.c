@@ -109,7 +109,8 @@ acme_revoke_pump(struct acme_ca *ca)
 		/* the certificate's key needs the directory, not the account */
 		if (rv->key != NULL && !ca->have_dir)
 			err = acme_dir_fetch(ca);	/* pumps again */
-		else if (rv->key == NULL && ca->state != CA_READY)
+		else if (rv->key == NULL && (ca->state != CA_READY ||
+		    acme_acct_holds_orders(ca)))
 			continue;
 		else if (ca->revoke_cert == NULL)
 			err = xasprintf("acme: %s: the directory of CA %s has "

@@ -52,7 +52,7 @@
 #define SERIAL_MAX		96
 
 enum conn_state { CONN_READING, CONN_STATUS, CONN_RENEW, CONN_RELOAD,
-	CONN_REVOKE, CONN_CLOSING };
+	CONN_REVOKE, CONN_ACCOUNT, CONN_CLOSING };
 
 struct conn;
 
@@ -88,6 +88,8 @@ struct conn {
 	size_t			 nwaits, pending, issued, valid, failed;
 	/* revoke: the CA's answer is due */
 	struct acme_revoke	*revoke;
+	/* account: the CA's answer is due */
+	struct acme_acct_req	*acct;
 	/* reload: a callback is due; hung up: free it then */
 	int			 reload_pending, dead;
 };
@@ -427,6 +429,65 @@ revoke_start(struct conn *c)
 	conn_line(c, o);
 }
 
+/* ---- account ----------------------------------------------------------- */
+
+/* The CA's answer: the account as it is now, or the error. One line. */
+static void
+account_done(void *arg, const char *error,
+    const struct acme_account_info *info)
+{
+	struct conn	*c = arg;
+	json_t		*o = json_object(), *a;
+	size_t		 i;
+
+	c->acct = NULL;
+	json_object_set_new(o, "ca", json_string(c->req.ca));
+	json_object_set_new(o, "op", json_string(
+	    control_account_op_name(c->req.op)));
+	if (error != NULL) {
+		log_warn("control: account %s of CA %s failed: %s",
+		    control_account_op_name(c->req.op), c->req.ca, error);
+		json_object_set_new(o, "ok", json_false());
+		json_object_set_new(o, "error", json_string(error));
+		conn_end(c, o);
+		return;
+	}
+	json_object_set_new(o, "ok", json_true());
+	json_object_set_new(o, "url", info->url != NULL ?
+	    json_string(info->url) : json_null());
+	json_object_set_new(o, "status", json_string(info->status));
+	a = json_array();
+	for (i = 0; i < info->ncontact; i++)
+		json_array_append_new(a, json_string(info->contact[i]));
+	json_object_set_new(o, "contact", a);
+	/* the key's thumbprint (RFC 7638), never the key */
+	json_object_set_new(o, "thumbprint", info->thumbprint != NULL ?
+	    json_string(info->thumbprint) : json_null());
+	conn_end(c, o);
+}
+
+static void
+account_start(struct conn *c)
+{
+	char	 err[1024];
+	json_t	*o;
+
+	if (c->req.op != ACME_ACCT_SHOW)
+		log_notice("control: account %s of CA %s asked by uid %ld "
+		    "pid %ld", control_account_op_name(c->req.op), c->req.ca,
+		    c->uid, c->pid);
+	c->state = CONN_ACCOUNT;
+	if ((c->acct = renewer_account(c->ctl->env.renewer, c->req.ca,
+	    c->req.op, c->req.contact, c->req.ncontact, account_done, c, err,
+	    sizeof(err))) == NULL) {
+		o = json_object();
+		json_object_set_new(o, "ok", json_false());
+		json_object_set_new(o, "ca", json_string(c->req.ca));
+		json_object_set_new(o, "error", json_string(err));
+		conn_end(c, o);
+	}
+}
+
 /* ---- reload ------------------------------------------------------------ */
 
 static void
@@ -467,6 +528,9 @@ conn_dispatch(struct conn *c)
 		break;
 	case CONTROL_REVOKE:
 		revoke_start(c);
+		break;
+	case CONTROL_ACCOUNT:
+		account_start(c);
 		break;
 	case CONTROL_RELOAD:
 		log_notice("control: reload asked by uid %ld pid %ld", c->uid,
@@ -555,7 +619,8 @@ conn_event(struct bufferevent *bev, short what, void *arg)
 	 * renewctl keeps its side open until the end line.
 	 */
 	if ((what & BEV_EVENT_EOF) && c->state != CONN_RENEW &&
-	    c->state != CONN_REVOKE && c->state != CONN_READING) {
+	    c->state != CONN_REVOKE && c->state != CONN_ACCOUNT &&
+	    c->state != CONN_READING) {
 		bufferevent_disable(bev, EV_READ);
 		return;
 	}
@@ -590,6 +655,8 @@ conn_free(struct conn *c)
 	c->nwaits = 0;
 	acme_revoke_cancel(c->revoke);
 	c->revoke = NULL;
+	acme_account_cancel(c->acct);
+	c->acct = NULL;
 	if (c->bev != NULL) {
 		bufferevent_free(c->bev);
 		c->bev = NULL;

@@ -18,7 +18,82 @@
 #include "xmalloc.h"
 
 static const char *const cmd_names[] = { "status", "renew", "reload",
-	"revoke" };
+	"revoke", "account" };
+
+/* In enum acme_acct_op's order. */
+static const char *const account_ops[] = { "show", "update", "rollover",
+	"deactivate" };
+#define NACCOUNT_OPS	(sizeof(account_ops) / sizeof(account_ops[0]))
+
+int
+control_account_op(const char *name)
+{
+	size_t	i;
+
+	for (i = 0; i < NACCOUNT_OPS; i++)
+		if (strcmp(name, account_ops[i]) == 0)
+			return (int)i;
+	return -1;
+}
+
+const char *
+control_account_op_name(int op)
+{
+	return op >= 0 && (size_t)op < NACCOUNT_OPS ? account_ops[op] : "?";
+}
+
+int
+control_contact_ok(const char *s)
+{
+	const char	*p;
+
+	if (strchr(s, ':') == NULL || strlen(s) > 256)
+		return 0;
+	for (p = s; *p != '\0'; p++)
+		if ((unsigned char)*p <= 0x20 || *p == 0x7f)
+			return 0;
+	return 1;
+}
+
+/* account: "op", "ca" (required), "contact" and "confirm" into req. */
+static int
+get_account(json_t *o, struct control_req *req, char *err, size_t errlen)
+{
+	const char	*op, *ca;
+	json_t		*a = json_object_get(o, "contact"), *v;
+	size_t		 i;
+
+	if (req->cmd != CONTROL_ACCOUNT)
+		return 0;
+	if ((op = json_string_value(json_object_get(o, "op"))) == NULL ||
+	    (req->op = control_account_op(op)) == -1) {
+		snprintf(err, errlen, "account: \"op\": not one of show, "
+		    "update, rollover, deactivate");
+		return -1;
+	}
+	if ((ca = json_string_value(json_object_get(o, "ca"))) == NULL ||
+	    !valid_name(ca)) {
+		snprintf(err, errlen, "account: \"ca\": missing or not a CA "
+		    "name");
+		return -1;
+	}
+	req->ca = xstrdup(ca);
+	if (a != NULL && (!json_is_array(a) || strcmp(op, "update") != 0)) {
+		snprintf(err, errlen, "account: \"contact\": an array, for "
+		    "update only");
+		return -1;
+	}
+	req->contact = xcalloc(json_array_size(a) + 1, sizeof(char *));
+	json_array_foreach(a, i, v) {
+		if (!json_is_string(v) || !control_contact_ok(json_string_value(v))) {
+			snprintf(err, errlen, "account: \"contact\"[%zu]: not a "
+			    "URI such as mailto:admin@example.com", i);
+			return -1;
+		}
+		req->contact[req->ncontact++] = xstrdup(json_string_value(v));
+	}
+	return 0;
+}
 
 /* RFC 5280 5.3.1: the reasons a subscriber may give (RFC 8555 7.6). */
 static const struct {
@@ -136,10 +211,13 @@ known_keys(json_t *o, enum control_cmd cmd, char *err, size_t errlen)
 		    strcmp(key, "force") == 0)) || ((cmd == CONTROL_RENEW ||
 		    cmd == CONTROL_REVOKE) && strcmp(key, "wait") == 0) ||
 		    (cmd == CONTROL_REVOKE && (strcmp(key, "name") == 0 ||
-		    strcmp(key, "reason") == 0 || strcmp(key, "cert_key") == 0)))
+		    strcmp(key, "reason") == 0 || strcmp(key, "cert_key") == 0)) ||
+		    (cmd == CONTROL_ACCOUNT && (strcmp(key, "op") == 0 ||
+		    strcmp(key, "ca") == 0 || strcmp(key, "contact") == 0 ||
+		    strcmp(key, "confirm") == 0)))
 			continue;
-		snprintf(err, errlen, "\"%s\": not a key of a %s request",
-		    key, cmd_names[cmd]);
+		snprintf(err, errlen, "\"%s\": not a key of %s %s request",
+		    key, cmd == CONTROL_ACCOUNT ? "an" : "a", cmd_names[cmd]);
 		return -1;
 	}
 	return 0;
@@ -149,6 +227,12 @@ known_keys(json_t *o, enum control_cmd cmd, char *err, size_t errlen)
 static int
 req_complete(const struct control_req *req, char *err, size_t errlen)
 {
+	if (req->cmd == CONTROL_ACCOUNT && req->op ==
+	    ACME_ACCT_DEACTIVATE && !req->confirm) {
+		snprintf(err, errlen, "account deactivate: not without "
+		    "\"confirm\": true (it cannot be undone)");
+		return -1;
+	}
 	if (req->cmd != CONTROL_RENEW)
 		return 0;
 	if (req->all && req->nnames > 0)
@@ -191,6 +275,8 @@ control_req_parse(const char *buf, size_t len, struct control_req *req,
 		else if ((req->cmd = i, known_keys(o, req->cmd, err,
 		    errlen)) == 0 && get_names(o, req, err, errlen) == 0 &&
 		    get_revoke(o, req, err, errlen) == 0 &&
+		    get_account(o, req, err, errlen) == 0 &&
+		    get_bool(o, "confirm", &req->confirm, err, errlen) == 0 &&
 		    get_bool(o, "all", &req->all, err, errlen) == 0 &&
 		    get_bool(o, "force", &req->force, err, errlen) == 0 &&
 		    get_bool(o, "wait", &req->wait, err, errlen) == 0 &&
@@ -212,6 +298,10 @@ control_req_clear(struct control_req *req)
 	for (i = 0; i < req->nnames; i++)
 		free(req->names[i]);
 	free(req->names);
+	for (i = 0; i < req->ncontact; i++)
+		free(req->contact[i]);
+	free(req->contact);
+	free(req->ca);
 	memset(req, 0, sizeof(*req));
 }
 
@@ -229,6 +319,19 @@ control_req_format(const struct control_req *req)
 		    control_revoke_reason_name(req->reason)));
 		json_object_set_new(o, "cert_key", json_boolean(req->cert_key));
 		json_object_set_new(o, "wait", json_boolean(req->wait));
+	} else if (req->cmd == CONTROL_ACCOUNT) {
+		json_object_set_new(o, "op", json_string(
+		    control_account_op_name(req->op)));
+		json_object_set_new(o, "ca", json_string(req->ca));
+		if (req->ncontact > 0) {
+			a = json_array();
+			for (i = 0; i < req->ncontact; i++)
+				json_array_append_new(a,
+				    json_string(req->contact[i]));
+			json_object_set_new(o, "contact", a);
+		}
+		if (req->confirm)
+			json_object_set_new(o, "confirm", json_true());
 	} else if (req->nnames > 0) {
 		a = json_array();
 		for (i = 0; i < req->nnames; i++)

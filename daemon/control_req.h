@@ -14,7 +14,7 @@ struct renew_view;
 #define CONTROL_SCHEMA		1
 
 enum control_cmd { CONTROL_STATUS, CONTROL_RENEW, CONTROL_RELOAD,
-	CONTROL_REVOKE };
+	CONTROL_REVOKE, CONTROL_ACCOUNT };
 
 struct control_req {
 	enum control_cmd  cmd;
@@ -26,7 +26,21 @@ struct control_req {
 	int		  wait;		/* renew, revoke: reply with the outcome */
 	int		  reason;	/* revoke: RFC 5280 code (0: unspecified) */
 	int		  cert_key;	/* revoke: signed with the certificate's key */
+	int		  op;		/* account: enum acme_acct_op */
+	char		 *ca;		/* account: the CA's name */
+	char		**contact;	/* account update: the contacts; none:
+					   the inventory's */
+	size_t		  ncontact;
+	int		  confirm;	/* account deactivate: asked for in so
+					   many words */
 };
+
+/* Returns the enum acme_acct_op of name ("show", ...), or -1. */
+int		 control_account_op(const char *name);
+/* Returns 1 if s may be sent as an account contact: "scheme:...", no space or control, at most 256 bytes. */
+int		 control_contact_ok(const char *s);
+/* Returns the name of an enum acme_acct_op, or "?". */
+const char	*control_account_op_name(int op);
 
 /*
  * Returns the RFC 5280 CRLReason code of name ("keyCompromise", ...: the
@@ -39,7 +53,9 @@ const char	*control_revoke_reason_name(int code);
 /*
  * Parses one request of len bytes: {"cmd": "status"|"renew"|"reload",
  * "names": [...], "all": bool, "force": bool, "wait": bool}, or {"cmd":
- * "revoke", "name": NAME, "reason": REASON, "cert_key": bool, "wait": bool}. Returns 0
+ * "revoke", "name": NAME, "reason": REASON, "cert_key": bool, "wait": bool},
+ * or {"cmd": "account", "op": "show"|"update"|"rollover"|"deactivate",
+ * "ca": NAME, "contact": [...], "confirm": bool}. Returns 0
  * with *req filled (free with control_req_clear), or -1 with what is
  * wrong in err.
  */

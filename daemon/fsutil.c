@@ -699,6 +699,14 @@ fsutil_unlinkat(int dfd, const char *name)
 }
 
 int
+fsutil_rename_at(int dfd, const char *from, const char *to)
+{
+	if (renameat(dfd, from, dfd, to) == -1)
+		return -1;
+	return fsync(dfd);
+}
+
+int
 fsutil_remove_dir_at(int dfd, const char *dir, const char *const *names,
     size_t n)
 {

@@ -159,6 +159,11 @@ int		 fsutil_write_new_at(int dfd, const char *name, const void *data,
 /* fsutil_unlink of name in directory dfd. */
 int		 fsutil_unlinkat(int dfd, const char *name);
 /*
+ * rename(2) of from over to (one component each) in directory dfd, then
+ * fsync of dfd. Returns 0 or -1 (errno set).
+ */
+int		 fsutil_rename_at(int dfd, const char *from, const char *to);
+/*
  * fsutil_remove_dir of dir (beneath dfd, not followed). Returns rmdir's
  * 0 or -1 (errno set: ENOTEMPTY when other files were there).
  */

@@ -1905,6 +1905,39 @@ account_save_holds(void *arg, const char *ca, const struct sched_holds *h)
 }
 
 static int
+account_save_next(void *arg, const char *ca, const char *key_pem, size_t len)
+{
+	return store_account_save_next(arg, ca, key_pem, len);
+}
+
+static int
+account_load_next(void *arg, const char *ca, char **key_pem)
+{
+	return store_account_load_next(arg, ca, key_pem);
+}
+
+static int
+account_end_next(void *arg, const char *ca, int commit)
+{
+	return store_account_end_next(arg, ca, commit);
+}
+
+static int
+account_save_info(void *arg, const char *ca, const char *status,
+    char *const *contact, size_t ncontact, int set_contact)
+{
+	return store_account_save_info(arg, ca, status, contact, ncontact,
+	    set_contact);
+}
+
+static int
+account_load_info(void *arg, const char *ca, char **status, char ***contact,
+    size_t *ncontact)
+{
+	return store_account_info(arg, ca, status, contact, ncontact);
+}
+
+static int
 cert_uses_ca(const struct managed *m, const char *ca)
 {
 	size_t i;
@@ -1970,6 +2003,11 @@ apply_cas(struct renewer *r, const struct conf *conf)
 		ae.accounts.key_path = account_key_path;
 		ae.accounts.load_holds = account_load_holds;
 		ae.accounts.save_holds = account_save_holds;
+		ae.accounts.save_next = account_save_next;
+		ae.accounts.load_next = account_load_next;
+		ae.accounts.end_next = account_end_next;
+		ae.accounts.save_info = account_save_info;
+		ae.accounts.load_info = account_load_info;
 		ae.accounts.arg = r->env.store;
 	}
 	ae.solvers = r->env.solvers;
@@ -2465,4 +2503,24 @@ renewer_revoke(struct renewer *r, const char *name, int reason,
 	free(der);
 	free(pem);
 	return h;
+}
+
+struct acme_acct_req *
+renewer_account(struct renewer *r, const char *ca, enum acme_acct_op op,
+    char *const *contact, size_t ncontact, acme_account_cb cb, void *arg,
+    char *err, size_t errlen)
+{
+	struct ca_slot	*s = ca_slot_find(r, ca);
+
+	if (s == NULL) {
+		snprintf(err, errlen, "no CA \"%s\" in the running inventory",
+		    ca);
+		return NULL;
+	}
+	/* update without contacts: the inventory's */
+	if (op == ACME_ACCT_UPDATE && ncontact == 0) {
+		contact = s->cfg->contact.v;
+		ncontact = s->cfg->contact.n;
+	}
+	return acme_account_start(s->ca, op, contact, ncontact, cb, arg);
 }

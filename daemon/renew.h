@@ -5,6 +5,8 @@
 #include <stddef.h>
 #include <time.h>
 
+#include "acme.h"
+
 struct event_base;
 struct http_client;
 struct store;
@@ -178,5 +180,14 @@ struct acme_revoke *renewer_revoke(struct renewer *, const char *name,
 		    int reason, int with_cert_key,
 		    void (*cb)(void *arg, const char *error), void *arg,
 		    struct renew_revocation *out, char *err, size_t errlen);
+
+/*
+ * Starts op on the account at CA ca (acme_account_start); an update
+ * without contacts sends the inventory's. Returns the handle for
+ * acme_account_cancel, or NULL with why in err (no such CA).
+ */
+struct acme_acct_req *renewer_account(struct renewer *, const char *ca,
+		    enum acme_acct_op op, char *const *contact, size_t ncontact,
+		    acme_account_cb cb, void *arg, char *err, size_t errlen);
 
 #endif

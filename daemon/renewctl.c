@@ -19,6 +19,7 @@
 
 #include <jansson.h>
 
+#include "acme.h"
 #include "conf.h"
 #include "control_req.h"
 #include "crypto.h"
@@ -49,7 +50,8 @@ enum {
 	EX_NOTRUNNING	= 5,	/* no daemon listens on the socket */
 	EX_DENIED	= 6,	/* the socket's mode keeps us out */
 	EX_PROTO	= 7,	/* the conversation with the daemon broke */
-	EX_REVOKEFAIL	= 8	/* revoke: the revocation failed */
+	EX_REVOKEFAIL	= 8,	/* revoke: the revocation failed */
+	EX_ACCOUNTFAIL	= 10	/* account: the CA refused, or no answer */
 };
 
 /* The command line, all commands' options together. */
@@ -59,6 +61,9 @@ struct opts {
 	int		  json, all, force, nowait;
 	int		  reason;	/* revoke: RFC 5280 code */
 	int		  cert_key;	/* revoke: --with-cert-key */
+	int		  yes;		/* account deactivate: --yes-really */
+	char		**contact;	/* account update: --contact, in order */
+	size_t		  ncontact;
 	char		**names;
 	size_t		  nnames;
 };
@@ -73,6 +78,12 @@ usage(FILE *f)
 	    "       renewctl [-s socket] [-c file] revoke [--reason reason] "
 	    "[--with-cert-key] [--no-wait] name\n"
 	    "       renewctl [-s socket] [-c file] reload\n"
+	    "       renewctl [-s socket] [-c file] account show|rollover "
+	    "[--json] ca\n"
+	    "       renewctl [-s socket] [-c file] account update [--json] "
+	    "[--contact uri]... ca\n"
+	    "       renewctl [-s socket] [-c file] account deactivate "
+	    "--yes-really [--json] ca\n"
 	    "       renewctl [-c file] check-config\n"
 	    "       renewctl [-c file] import-certbot [--dry-run] "
 	    "[--output file] [--state-dir dir] [--user user] [dir]\n");
@@ -683,7 +694,66 @@ reload_line(void *arg, json_t *o, const char *line)
 	return end_error(o, EX_REJECTED);
 }
 
-/* renew and reload: the daemon must be there. */
+/* account: one line, the account as the CA has it now, or the error. */
+static int
+account_line(void *arg, json_t *o, const char *line)
+{
+	const struct opts *op = arg;
+	const char	*ca = json_string_value(json_object_get(o, "ca"));
+	const char	*what = json_string_value(json_object_get(o, "op"));
+	json_t		*a = json_object_get(o, "contact"), *v;
+	size_t		 i;
+
+	if (!json_is_true(json_object_get(o, "end")))
+		return -1;
+	if (op->json)
+		printf("%s\n", line);
+	if (!json_is_true(json_object_get(o, "ok")))
+		return end_error(o, EX_ACCOUNTFAIL);
+	if (op->json)
+		return EX_OK;
+	if (what != NULL && strcmp(what, "rollover") == 0)
+		printf("CA %s: account key rolled over\n", ca);
+	else if (what != NULL && strcmp(what, "update") == 0)
+		printf("CA %s: account updated\n", ca);
+	else if (what != NULL && strcmp(what, "deactivate") == 0)
+		printf("CA %s: account deactivated\n", ca);
+	printf("ca:         %s\nurl:        %s\nstatus:     %s\n", ca,
+	    tcol(o, "url"), tcol(o, "status"));
+	if (json_array_size(a) == 0)
+		printf("contact:    -\n");
+	json_array_foreach(a, i, v)
+		printf("contact:    %s\n", json_string_value(v));
+	printf("thumbprint: %s\n", tcol(o, "thumbprint"));
+	return EX_OK;
+}
+
+/*
+ * account's words: an operation and a CA, --contact for update only,
+ * --yes-really for deactivate (and needed there). Returns -1 if usable,
+ * else the exit status.
+ */
+static int
+account_args(const struct opts *o)
+{
+	int	op;
+
+	if (o->nnames != 2 || (op = control_account_op(o->names[0])) == -1)
+		return EX_USAGE;
+	if (o->ncontact > 0 && op != ACME_ACCT_UPDATE)
+		return EX_USAGE;
+	if (op == ACME_ACCT_DEACTIVATE && !o->yes) {
+		fprintf(stderr, "renewctl: account deactivate %s: the CA "
+		    "will refuse this account for good; say --yes-really\n",
+		    o->names[1]);
+		return EX_USAGE;
+	}
+	if (o->yes && op != ACME_ACCT_DEACTIVATE)
+		return EX_USAGE;
+	return -1;
+}
+
+/* renew, revoke, reload, account: the daemon must be there. */
 static int
 cmd_daemon(const struct opts *o, enum control_cmd cmd)
 {
@@ -705,8 +775,18 @@ cmd_daemon(const struct opts *o, enum control_cmd cmd)
 	req.wait = !o->nowait;
 	req.reason = o->reason;
 	req.cert_key = o->cert_key;
+	if (cmd == CONTROL_ACCOUNT) {
+		req.names = NULL;
+		req.nnames = 0;
+		req.op = control_account_op(o->names[0]);
+		req.ca = o->names[1];
+		req.contact = o->contact;
+		req.ncontact = o->ncontact;
+		req.confirm = o->yes;
+	}
 	ex = converse(fd, &req, cmd == CONTROL_RENEW ? renew_line :
-	    cmd == CONTROL_REVOKE ? revoke_line : reload_line, (void *)o);
+	    cmd == CONTROL_REVOKE ? revoke_line : cmd == CONTROL_ACCOUNT ?
+	    account_line : reload_line, (void *)o);
 	close(fd);
 	free(path);
 	return ex;
@@ -740,10 +820,13 @@ parse_cmd(struct opts *o, const char *cmd, int argc, char **argv)
 		{ "config",	required_argument, NULL, 'c' },
 		{ "reason",	required_argument, NULL, 'r' },
 		{ "with-cert-key", no_argument, NULL, 'k' },
+		{ "contact",	required_argument, NULL, 'C' },
+		{ "yes-really",	no_argument, NULL, 'y' },
 		{ NULL, 0, NULL, 0 }
 	};
 	int	ch, renew = strcmp(cmd, "renew") == 0;
 	int	revoke = strcmp(cmd, "revoke") == 0;
+	int	account = strcmp(cmd, "account") == 0;
 
 	optind = 0;	/* glibc: start afresh, at argv[1] */
 	while ((ch = getopt_long(argc, argv, "c:", longopts, NULL)) != -1) {
@@ -760,7 +843,18 @@ parse_cmd(struct opts *o, const char *cmd, int argc, char **argv)
 				    "cessationOfOperation\n", optarg);
 				return EX_USAGE;
 			}
-		} else if (revoke && (ch == 'n' || ch == 'k'))
+		} else if (account && ch == 'C') {
+			if (!control_contact_ok(optarg)) {
+				fprintf(stderr, "renewctl: --contact %s: not a URI "
+				    "such as mailto:admin@example.com\n", optarg);
+				return EX_USAGE;
+			}
+			o->contact = xreallocarray(o->contact, o->ncontact + 1,
+			    sizeof(char *));
+			o->contact[o->ncontact++] = optarg;
+		} else if (account && ch == 'y')
+			o->yes = 1;
+		else if (revoke && (ch == 'n' || ch == 'k'))
 			*(ch == 'n' ? &o->nowait : &o->cert_key) = 1;
 		else if (renew && ch != '?' && ch != 'j' && ch != 'r' &&
 		    ch != 'k')
@@ -775,6 +869,8 @@ parse_cmd(struct opts *o, const char *cmd, int argc, char **argv)
 		return EX_USAGE;	/* names or --all, one of them */
 	if (revoke && o->nnames != 1)
 		return EX_USAGE;	/* one certificate at a time */
+	if (account)
+		return account_args(o);
 	if (!renew && !revoke && strcmp(cmd, "status") != 0 && o->nnames > 0)
 		return EX_USAGE;
 	return -1;
@@ -810,6 +906,7 @@ main(int argc, char **argv)
 	}
 	if ((ex = parse_cmd(&o, cmd, argc - optind, argv + optind)) != -1) {
 		usage(stderr);
+		free(o.contact);
 		return ex;
 	}
 	log_init(LOG_LVL_WARNING);
@@ -824,6 +921,11 @@ main(int argc, char **argv)
 		return cmd_daemon(&o, CONTROL_REVOKE);
 	if (strcmp(cmd, "reload") == 0)
 		return cmd_daemon(&o, CONTROL_RELOAD);
+	if (strcmp(cmd, "account") == 0) {
+		ex = cmd_daemon(&o, CONTROL_ACCOUNT);
+		free(o.contact);
+		return ex;
+	}
 	if (strcmp(cmd, "check-config") == 0)
 		return cmd_check_config(&o);
 	usage(stderr);

@@ -336,23 +336,31 @@ out:
 	return rc;
 }
 
-int
-store_account_save_key(struct store *st, const char *ca, const char *key_pem,
-    size_t len)
+/* Writes key_pem as file name (0600) of ca's account directory. */
+static int
+account_key_write(struct store *st, const char *ca, const char *name,
+    const char *key_pem, size_t len)
 {
 	int	 dfd, rc = -1;
 
 	if (!ca_name_ok(ca) ||
 	    (dfd = store_subdir(st, NULL, "accounts", ca)) == -1)
 		return -1;
-	if (fsutil_write_atomic_at(dfd, "account.key", key_pem, len, 0600,
+	if (fsutil_write_atomic_at(dfd, name, key_pem, len, 0600,
 	    (uid_t)-1, (gid_t)-1) == -1)
-		log_err("cannot write %s/accounts/%s/account.key: %s", st->dir,
-		    ca, strerror(errno));
+		log_err("cannot write %s/accounts/%s/%s: %s", st->dir, ca,
+		    name, strerror(errno));
 	else
 		rc = 0;
 	close(dfd);
 	return rc;
+}
+
+int
+store_account_save_key(struct store *st, const char *ca, const char *key_pem,
+    size_t len)
+{
+	return account_key_write(st, ca, "account.key", key_pem, len);
 }
 
 /* Returns account.json's object as it is at path; a new one if unreadable. */
@@ -377,27 +385,33 @@ account_json(int dfd, const char *path)
 	return root != NULL ? root : json_object();
 }
 
-int
-store_account_save_url(struct store *st, const char *ca, const char *url)
+/*
+ * Sets the members of account.json named in keys[0..n) to vals (stolen;
+ * NULL: removed), keeping the others. Returns 0 or -1 (logged).
+ */
+static int
+account_json_set(struct store *st, const char *ca, const char *const *keys,
+    json_t **vals, size_t n)
 {
 	json_t		*root = NULL;
 	char		*path = NULL, *out_json = NULL;
-	int		 dfd, rc = -1;
+	size_t		 i;
+	int		 dfd = -1, rc = -1;
 
-	if (!ca_name_ok(ca))
-		return -1;
-	if (url == NULL) {
-		log_err("account %s: no URL to save", ca);
-		return -1;
-	}
-	if ((dfd = store_subdir(st, NULL, "accounts", ca)) == -1)
-		return -1;
+	if (!ca_name_ok(ca) ||
+	    (dfd = store_subdir(st, NULL, "accounts", ca)) == -1)
+		goto out;
 	path = xasprintf("%s/accounts/%s/account.json", st->dir, ca);
 	/* keep whatever else account.json holds (e.g. "directory") */
 	root = account_json(dfd, path);
-	if (json_object_set_new(root, "url", json_string(url)) == -1) {
-		log_err("account %s: cannot encode account.json", ca);
-		goto out;
+	for (i = 0; i < n; i++) {
+		if (vals[i] == NULL)
+			json_object_del(root, keys[i]);
+		else if (json_object_set_new(root, keys[i], vals[i]) == -1) {
+			log_err("account %s: cannot encode account.json", ca);
+			goto out;
+		}
+		vals[i] = NULL;
 	}
 	out_json = json_dumps(root, JSON_INDENT(2) | JSON_SORT_KEYS);
 	if (fsutil_write_atomic_at(dfd, "account.json", out_json,
@@ -407,10 +421,128 @@ store_account_save_url(struct store *st, const char *ca, const char *url)
 	}
 	rc = 0;
 out:
-	close(dfd);
+	for (i = 0; i < n; i++)
+		json_decref(vals[i]);
+	if (dfd != -1)
+		close(dfd);
 	json_decref(root);
 	free(path);
 	free(out_json);
+	return rc;
+}
+
+int
+store_account_save_url(struct store *st, const char *ca, const char *url)
+{
+	static const char *const keys[] = { "url" };
+	json_t	*v;
+
+	if (url == NULL) {
+		log_err("account %s: no URL to save", ca);
+		return -1;
+	}
+	v = json_string(url);
+	return account_json_set(st, ca, keys, &v, 1);
+}
+
+int
+store_account_save_info(struct store *st, const char *ca, const char *status,
+    char *const *contact, size_t ncontact, int set_contact)
+{
+	static const char *const keys[] = { "status", "contact" };
+	json_t	*v[2];
+	size_t	 i;
+
+	v[0] = status != NULL ? json_string(status) : NULL;
+	v[1] = json_array();
+	for (i = 0; i < ncontact; i++)
+		json_array_append_new(v[1], json_string(contact[i]));
+	if (!set_contact) {
+		json_decref(v[1]);
+		return account_json_set(st, ca, keys, v, 1);
+	}
+	return account_json_set(st, ca, keys, v, 2);
+}
+
+int
+store_account_info(struct store *st, const char *ca, char **status,
+    char ***contact, size_t *ncontact)
+{
+	char		*rel, *json;
+	json_t		*root = NULL, *a, *v;
+	const char	*s;
+	size_t		 i;
+	int		 rc = 0;
+
+	*status = NULL;
+	*contact = NULL;
+	*ncontact = 0;
+	if (!valid_name(ca))
+		return -1;
+	rel = xasprintf("accounts/%s/account.json", ca);
+	if ((json = read_state_file(st, rel)) != NULL)
+		root = json_loads(json, 0, NULL);
+	if ((s = json_string_value(json_object_get(root, "status"))) != NULL)
+		*status = xstrdup(s);
+	if (json_is_array(a = json_object_get(root, "contact"))) {
+		*contact = xcalloc(json_array_size(a) + 1, sizeof(char *));
+		json_array_foreach(a, i, v)
+			if (json_is_string(v))
+				(*contact)[(*ncontact)++] =
+				    xstrdup(json_string_value(v));
+		rc = 1;
+	}
+	json_decref(root);
+	free(json);
+	free(rel);
+	return rc;
+}
+
+/* ---- rollover: account.key.next (RFC 8555 7.3.5) ----------------------- */
+
+int
+store_account_save_next(struct store *st, const char *ca, const char *key_pem,
+    size_t len)
+{
+	return account_key_write(st, ca, "account.key.next", key_pem, len);
+}
+
+int
+store_account_load_next(struct store *st, const char *ca, char **key_pem)
+{
+	char	*rel;
+	int	 rc = 1;
+
+	*key_pem = NULL;
+	if (!ca_name_ok(ca))
+		return -1;
+	rel = xasprintf("accounts/%s/account.key.next", ca);
+	if ((*key_pem = read_state_file(st, rel)) == NULL) {
+		rc = errno == ENOENT ? 0 : -1;
+		if (rc == -1)
+			log_beneath(st, NULL, rel);
+	}
+	free(rel);
+	return rc;
+}
+
+int
+store_account_end_next(struct store *st, const char *ca, int commit)
+{
+	int	 dfd, rc;
+
+	if (!ca_name_ok(ca) ||
+	    (dfd = store_subdir(st, NULL, "accounts", ca)) == -1)
+		return -1;
+	/* the rename is the switch: account.key is one key or the other */
+	rc = commit ? fsutil_rename_at(dfd, "account.key.next", "account.key") :
+	    fsutil_unlinkat(dfd, "account.key.next");
+	if (rc == -1)
+		log_err("cannot %s %s/accounts/%s/account.key.next: %s",
+		    commit ? "rename" : "remove", st->dir, ca, strerror(errno));
+	else if (!commit)
+		rc = fsync(dfd);
+	close(dfd);
 	return rc;
 }
 

@@ -8,7 +8,8 @@
  * Layout (DESIGN.md):
  *   state_dir/renewd.lock                       flock(2)ed while a daemon runs; holds its pid
  *   state_dir/accounts/<ca>/account.key         0600
- *   state_dir/accounts/<ca>/account.json        {"url": "...", "directory": "..."}
+ *   state_dir/accounts/<ca>/account.key.next    0600, a rollover's new key until the CA confirms it
+ *   state_dir/accounts/<ca>/account.json        {"url": "...", "status": "...", "contact": [...]}
  *   state_dir/accounts/<ca>/holds.json          rate limits and 503s held at the account or a URL
  *   state_dir/certs/<name>/<version>/{privkey,cert,chain,fullchain}.pem
  *   state_dir/certs/<name>/live -> <version>    switched by rename(2)
@@ -54,6 +55,32 @@ int		 store_account_save_key(struct store *, const char *ca,
 /* Saves the account URL. Returns 0 or -1 (logged). */
 int		 store_account_save_url(struct store *, const char *ca,
 		    const char *url);
+/*
+ * Saves what the CA last said of the account: status (NULL: forgotten)
+ * and, with set_contact, its contacts. Returns 0 or -1 (logged).
+ */
+int		 store_account_save_info(struct store *, const char *ca,
+		    const char *status, char *const *contact, size_t ncontact,
+		    int set_contact);
+/*
+ * Reads what save_info kept: *status (malloc'd, NULL if none) and the
+ * contacts (*contact malloc'd, each too). Returns 1 if contacts are kept,
+ * 0 if not, -1 for a bad CA name.
+ */
+int		 store_account_info(struct store *, const char *ca,
+		    char **status, char ***contact, size_t *ncontact);
+/* Saves a rollover's new key as account.key.next (0600, fsync'd). Returns 0 or -1 (logged). */
+int		 store_account_save_next(struct store *, const char *ca,
+		    const char *key_pem, size_t len);
+/* Loads account.key.next: 1 with *key_pem malloc'd, 0 if none, -1 on error (logged). */
+int		 store_account_load_next(struct store *, const char *ca,
+		    char **key_pem);
+/*
+ * Ends a rollover: commit renames account.key.next over account.key,
+ * else removes it; the directory is fsync'd. Returns 0 or -1 (logged).
+ */
+int		 store_account_end_next(struct store *, const char *ca,
+		    int commit);
 
 /*
  * Loads the live certificate of name. Returns 1 with malloc'd PEMs (key and

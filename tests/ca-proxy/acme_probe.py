@@ -16,6 +16,8 @@ HTTP status and the problem document).
   acme_probe.py ... fetch URL --out FILE        (POST-as-GET, body saved as is)
   acme_probe.py ... ari --cert PEM              (GET renewalInfo/<certID>)
   acme_probe.py certid --cert PEM               (prints the RFC 9773 certID)
+  acme_probe.py ... lookup                      (the account of --key, if any:
+                                                 onlyReturnExisting, then POST-as-GET)
 
 Standard library plus python3-cryptography; run with /usr/bin/python3.
 """
@@ -231,6 +233,19 @@ def issue(c, args):
         raise
 
 
+def lookup(c):
+    """RFC 8555 7.3.1 onlyReturnExisting: which account has this key? Then its object."""
+    status, headers, data = c.post(c.directory["newAccount"], {"onlyReturnExisting": True},
+                                   use_jwk=True)
+    if status != 200:
+        raise fail("newAccount onlyReturnExisting", status, headers, data)
+    c.kid = headers["location"]
+    status, headers, data = c.post(c.kid, None)
+    if status != 200:
+        raise fail("account", status, headers, data)
+    return {"account": c.kid, "object": json.loads(data)}
+
+
 def finish_order(c, args, domains, order_url, order, result):
     srv = Http01(args.http01_port)
     try:
@@ -300,6 +315,7 @@ def main():
     p.add_argument("--cert", required=True)
     p = sub.add_parser("certid")
     p.add_argument("--cert", required=True)
+    sub.add_parser("lookup")
     args = ap.parse_args()
 
     rc = 0
@@ -324,6 +340,8 @@ def main():
                     f.write(data)
                 result = {"status": status, "bytes": len(data), "headers": headers}
                 rc = 0 if status == 200 else 1
+            elif args.cmd == "lookup":
+                result = lookup(c)
             elif args.cmd == "ari":
                 if "renewalInfo" not in c.directory:
                     raise Failed("directory has no renewalInfo")

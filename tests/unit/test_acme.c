@@ -1134,9 +1134,11 @@ env_teardown(void **state)
 static struct acme_ca *
 env_ca(struct env *e, unsigned max)
 {
-	struct acme_env	 env = { e->f.base, e->hc, { mem_load, mem_save_key,
-	    mem_save_url, mem_key_path, mem_load_holds, mem_save_holds,
-	    &e->accounts }, e->solvers, e->nsolvers, !e->require_https, NULL };
+	struct acme_env	 env = { e->f.base, e->hc, { .load = mem_load,
+	    .save_key = mem_save_key, .save_url = mem_save_url,
+	    .key_path = mem_key_path, .load_holds = mem_load_holds,
+	    .save_holds = mem_save_holds, .arg = &e->accounts }, e->solvers,
+	    e->nsolvers, !e->require_https, NULL };
 	char		*contact[] = { "mailto:ops@example.com" };
 	struct conf_ca	 cfg = { .name = "fake", .directory = e->dir,
 	    .contact = { contact, 1 }, .max_concurrent_orders = max };

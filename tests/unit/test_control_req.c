@@ -79,6 +79,16 @@ bad_requests_say_what_is_wrong(void **state)
 		{ "{\"cmd\":\"status\",\"names\":[\"ok\",\"../etc\"]}", "\"names\"[1]: not a certificate name" },
 		{ "{\"cmd\":\"status\",\"cmd\":\"reload\"}", "not JSON" },
 		{ "{\"cmd\":\"revoke\"}", "revoke: \"name\": missing" },
+		{ "{\"cmd\":\"account\",\"ca\":\"le\"}", "\"op\": not one of" },
+		{ "{\"cmd\":\"account\",\"op\":\"delete\",\"ca\":\"le\"}", "\"op\": not one of" },
+		{ "{\"cmd\":\"account\",\"op\":\"show\"}", "\"ca\": missing" },
+		{ "{\"cmd\":\"account\",\"op\":\"show\",\"ca\":\"../x\"}", "not a CA name" },
+		{ "{\"cmd\":\"account\",\"op\":\"show\",\"ca\":\"le\",\"contact\":[]}", "for update only" },
+		{ "{\"cmd\":\"account\",\"op\":\"update\",\"ca\":\"le\",\"contact\":[\"a b\"]}", "\"contact\"[0]: not a URI" },
+		{ "{\"cmd\":\"account\",\"op\":\"update\",\"ca\":\"le\",\"contact\":[\"nocolon\"]}", "\"contact\"[0]: not a URI" },
+		{ "{\"cmd\":\"account\",\"op\":\"deactivate\",\"ca\":\"le\"}", "not without \"confirm\": true" },
+		{ "{\"cmd\":\"account\",\"op\":\"deactivate\",\"ca\":\"le\",\"confirm\":false}", "not without" },
+		{ "{\"cmd\":\"account\",\"op\":\"show\",\"ca\":\"le\",\"name\":\"x\"}", "\"name\": not a key of an account request" },
 		{ "{\"cmd\":\"revoke\",\"name\":\"../x\"}", "not a certificate name" },
 		{ "{\"cmd\":\"revoke\",\"names\":[\"www\"]}", "\"names\": not a key of a revoke request" },
 		{ "{\"cmd\":\"revoke\",\"name\":\"www\",\"reason\":\"stolen\"}", "\"reason\": not one of" },
@@ -117,6 +127,43 @@ format_round_trips(void **state)
 	assert_string_equal(out.names[0], "www");
 	assert_true(out.force);
 	assert_false(out.wait);
+	control_req_clear(&out);
+	free(line);
+}
+
+/* account: an operation, a CA, contacts for update, confirm for deactivate; round trip. */
+static void
+account_takes_an_op_and_a_ca(void **state)
+{
+	char	*contact[] = { "mailto:a@example.com", "mailto:b@example.com" };
+	char	 err[256], *line;
+	struct control_req in = { .cmd = CONTROL_ACCOUNT, .op = ACME_ACCT_UPDATE,
+	    .ca = "le", .contact = contact, .ncontact = 2, .wait = 1 }, out;
+	size_t	 i;
+
+	for (i = 0; i <= ACME_ACCT_DEACTIVATE; i++)
+		assert_int_equal(control_account_op(control_account_op_name(
+		    (int)i)), (int)i);
+	assert_string_equal(control_account_op_name(ACME_ACCT_ROLLOVER),
+	    "rollover");
+	line = control_req_format(&in);
+	assert_int_equal(control_req_parse(line, strlen(line) - 1, &out, err,
+	    sizeof(err)), 0);
+	assert_int_equal(out.cmd, CONTROL_ACCOUNT);
+	assert_int_equal(out.op, ACME_ACCT_UPDATE);
+	assert_string_equal(out.ca, "le");
+	assert_int_equal(out.ncontact, 2);
+	assert_string_equal(out.contact[1], "mailto:b@example.com");
+	control_req_clear(&out);
+	free(line);
+	in.op = ACME_ACCT_DEACTIVATE;
+	in.ncontact = 0;
+	in.confirm = 1;
+	line = control_req_format(&in);
+	assert_int_equal(control_req_parse(line, strlen(line) - 1, &out, err,
+	    sizeof(err)), 0);
+	assert_int_equal(out.op, ACME_ACCT_DEACTIVATE);
+	assert_true(out.confirm);
 	control_req_clear(&out);
 	free(line);
 }
@@ -231,6 +278,7 @@ main(void)
 		cmocka_unit_test(bad_requests_say_what_is_wrong),
 		cmocka_unit_test(format_round_trips),
 		cmocka_unit_test(revoke_takes_a_name_and_a_reason),
+		cmocka_unit_test(account_takes_an_op_and_a_ca),
 		cmocka_unit_test(view_json_has_the_documented_keys),
 	};
 

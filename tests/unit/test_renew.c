@@ -172,6 +172,15 @@ acme_revoke_start(struct acme_ca *ca, const char *cert_name,
 	return NULL;
 }
 
+/* Account operations run against Pebble (t_account.sh), never here. */
+struct acme_acct_req *
+acme_account_start(struct acme_ca *ca, enum acme_acct_op op,
+    char *const *contact, size_t ncontact, acme_account_cb cb, void *arg)
+{
+	fail_msg("an account operation started in the unit tests");
+	return NULL;
+}
+
 void
 acme_order_cancel(struct acme_order *o)
 {

@@ -316,6 +316,71 @@ test_account_url_save_keeps_other_fields(void **state)
 	free(p);
 }
 
+/*
+ * A rollover's new key: saved 0600 beside the old, then renamed over it
+ * (commit) or removed; account.json keeps status and contacts beside the URL.
+ */
+static void
+test_account_next_key_and_info(void **state)
+{
+	struct fx	*fx = *state;
+	char		*key, *url, *p, *q, *st, **got;
+	char		*contact[] = { "mailto:a@example.com" };
+	size_t		 n;
+
+	assert_int_equal(store_account_save_key(fx->st, "le", "OLD\n", 4), 0);
+	assert_int_equal(store_account_load_next(fx->st, "le", &key), 0);
+	assert_null(key);
+	assert_int_equal(store_account_save_next(fx->st, "le", "NEW\n", 4), 0);
+	p = join(fx->state, "accounts/le/account.key.next");
+	assert_int_equal(mode_of(p) & 07777, 0600);
+	assert_int_equal(store_account_load_next(fx->st, "le", &key), 1);
+	assert_string_equal(key, "NEW\n");
+	free(key);
+	/* removed: the old key stays */
+	assert_int_equal(store_account_end_next(fx->st, "le", 0), 0);
+	assert_null(read_file(p, NULL));
+	assert_int_equal(store_account_load(fx->st, "le", &key, &url), 1);
+	assert_string_equal(key, "OLD\n");
+	free(key);
+	/* committed: account.key is the new key, no .next is left */
+	assert_int_equal(store_account_save_next(fx->st, "le", "NEW\n", 4), 0);
+	assert_int_equal(store_account_end_next(fx->st, "le", 1), 0);
+	assert_null(read_file(p, NULL));
+	assert_int_equal(store_account_load(fx->st, "le", &key, &url), 1);
+	assert_string_equal(key, "NEW\n");
+	free(key);
+	q = join(fx->state, "accounts/le/account.key");
+	assert_int_equal(mode_of(q) & 07777, 0600);
+	free(q);
+	free(p);
+	/* status and contacts, the URL kept */
+	assert_int_equal(store_account_info(fx->st, "le", &st, &got, &n), 0);
+	assert_null(st);
+	assert_int_equal(n, 0);
+	assert_int_equal(store_account_save_url(fx->st, "le", "https://u/1"), 0);
+	assert_int_equal(store_account_save_info(fx->st, "le", "deactivated",
+	    contact, 1, 1), 0);
+	assert_int_equal(store_account_info(fx->st, "le", &st, &got, &n), 1);
+	assert_string_equal(st, "deactivated");
+	assert_int_equal(n, 1);
+	assert_string_equal(got[0], "mailto:a@example.com");
+	free(got[0]);
+	free(got);
+	free(st);
+	assert_int_equal(store_account_load(fx->st, "le", &key, &url), 1);
+	assert_string_equal(url, "https://u/1");
+	free(key);
+	free(url);
+	p = join(fx->state, "accounts/le/account.json");
+	key = read_file(p, NULL);
+	assert_non_null(strstr(key, "mailto:a@example.com"));
+	free(key);
+	free(p);
+	assert_int_equal(store_account_save_next(fx->st, "../x", "K", 1), -1);
+	assert_int_equal(store_account_end_next(fx->st, "../x", 1), -1);
+}
+
 static void
 test_bad_names_are_rejected(void **state)
 {
@@ -1415,6 +1480,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_read_file_missing_sets_enoent, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_account_key_and_url_round_trip, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_account_url_save_keeps_other_fields, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_account_next_key_and_info, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_names_are_rejected, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cert_load_without_live_returns_0, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cert_install_then_load_round_trip, setup, teardown),
