@@ -164,6 +164,7 @@ check "it listens on no TCP port (no http-01 listener without certificates)" sh 
 asuser /usr/sbin/renewctl -s "$RT/control" status --json >"$T/status.json" 2>"$T/status.err"
 rc=$?
 check "renewctl status over its control socket answers (exit $rc)" test "$rc" -eq 0
+diag "status --json: $(head -c 300 "$T/status.json")"
 check "and lists no certificates" sh -c "! grep -q '\"name\"' '$T/status.json'"
 check "the control socket is mode 0660 (the unit's group may use it)" \
     test "$(stat -c %a "$RT/control" 2>&1)" = 660
