@@ -6,7 +6,9 @@
 # user, state directory, man pages and units checked, then renewd run as
 # renewd.service would run it (the unit's ExecStartPre and ExecStart, as
 # the user renewd, umask 0077, a NOTIFY_SOCKET stand-in), idle on the
-# shipped inventory and exiting 0 on SIGTERM; then apt-get purge.
+# shipped inventory and exiting 0 on SIGTERM; then a reinstall (an edited
+# conffile stays), apt-get remove (inventory and state stay) and purge
+# (they go; the user stays, as Debian keeps system users).
 #
 # It installs into the system, so it needs root (sudo otherwise) and runs
 # as a step of its own in scripts/test rather than in make check; a lock
@@ -54,6 +56,11 @@ deb=$T/renewd_${version}_$(dpkg --print-architecture).deb
 [ -f "$deb" ] || bail "no package $deb (build.log: $(tail -n 5 "$T/build.log"))"
 check "configured without sanitizers" sh -c \
     "grep -q 'sanitizers: *no' '$T/build.log' && ! grep -q fsanitize '$T/build.log'"
+# no -Werror in the package: Debian's flags (fortify, -O2) must still warn of nothing
+grep -E '^[^ ]+\.[ch]:[0-9]+:[0-9]+: warning:' "$T/build.log" >"$T/cc-warnings"
+sed 's/^/# cc: /' "$T/cc-warnings" | head -n 20
+check "the compiler warns of nothing with Debian's build flags" test ! -s "$T/cc-warnings"
+grep -E '^dpkg-[a-z]+: warning:' "$T/build.log" | sed 's/^/# build: /'
 
 # Every library configure requires comes from a package Build-Depends
 # names (dpkg-checkbuilddeps passes on any machine that has more).
@@ -172,10 +179,21 @@ kill -TERM "$pid"
 wait "$pid"
 rc=$?
 check "SIGTERM: it exits 0" test "$rc" -eq 0
-check "STOPPING=1 before it exits" grep -q "STOPPING=1" "$T/notify.out"
+check "STOPPING=1 on the way out" wait_for 5 grep -q "STOPPING=1" "$T/notify.out"
 bad=$($SUDO find /var/lib/renewd -mindepth 1 \( ! -user "$user" -o -perm /077 \) | tr '\n' ' ')
 check "what it wrote in /var/lib/renewd is renewd's, no group or other bits${bad:+ (not: $bad)}" \
     test -z "$bad"
+
+# --- the conffile is the admin's: a reinstall keeps an edit, remove keeps
+# the inventory and the state, purge takes both
+echo "# edited by t_deb.sh" | $SUDO tee -a /etc/renewd/renewd.yaml >/dev/null
+"${APT[@]}" install --reinstall "$deb" >"$T/reinstall.log" 2>&1
+check "apt-get install --reinstall keeps the edited /etc/renewd/renewd.yaml" \
+    grep -qx "# edited by t_deb.sh" /etc/renewd/renewd.yaml
+"${APT[@]}" remove renewd >"$T/remove.log" 2>&1
+check "apt-get remove renewd" test $? -eq 0
+check "remove keeps /etc/renewd/renewd.yaml and /var/lib/renewd" sh -c \
+    "[ -f /etc/renewd/renewd.yaml ] && [ -d /var/lib/renewd ] && [ ! -e /usr/sbin/renewd ]"
 
 # --- purge
 "${APT[@]}" purge renewd >"$T/purge.log" 2>&1
