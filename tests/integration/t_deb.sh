@@ -71,7 +71,7 @@ missing=
 for m in $mods; do
 	pc=$(pkg-config --path "$m" 2>/dev/null)
 	pkg=$(dpkg -S "$pc" 2>/dev/null | sed 's/[:,].*//')
-	echo "$bdeps" | grep -qw -- "$pkg" || missing="$missing $m(${pkg:-?})"
+	{ [ -n "$pkg" ] && echo "$bdeps" | grep -qw -- "$pkg"; } || missing="$missing $m(${pkg:-?})"
 done
 check "Build-Depends covers configure's modules ($(echo $mods | wc -w))${missing:+, not:$missing}" \
     test -n "$mods" -a -z "$missing"
@@ -150,15 +150,16 @@ os.chmod(sys.argv[1], 0o666)
 print("bound", flush=True)
 while True:
     print(s.recv(4096).decode().strip().replace("\n", "|"), flush=True)
-' "$NOTIFY"
+' "$NOTIFY" 9>&-
 wait_for 10 grep -q bound "$T/notify.out" || bail "the NOTIFY_SOCKET stand-in did not start"
 
 # WatchdogSec=60s: systemd passes WATCHDOG_USEC=60000000
 (umask "$umask_" && exec env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin NOTIFY_SOCKET="$NOTIFY" \
     WATCHDOG_USEC=60000000 RUNTIME_DIRECTORY="$RT" STATE_DIRECTORY=/var/lib/renewd \
     setpriv --reuid="$user" --regid="$user" --init-groups --no-new-privs $start_cmd) \
-    >"$T/renewd.log" 2>&1 &
+    >"$T/renewd.log" 2>&1 9>&- &
 pid=$!
+PIDS="$PIDS $pid"
 check "READY=1 from the running service" wait_for 10 grep -q "READY=1" "$T/notify.out"
 sleep 3
 check "still running 3 s later" kill -0 "$pid"
