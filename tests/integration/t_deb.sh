@@ -12,7 +12,7 @@
 #
 # It installs into the system, so it needs root (sudo otherwise) and runs
 # as a step of its own in scripts/test rather than in make check; a lock
-# keeps two runs from installing at once. 1.7 to 2.5 min on 2 loaded cores.
+# keeps two runs from installing at once. 1.3 to 2.5 min on 2 loaded cores.
 . "$(dirname "$0")/lib.sh"
 
 SUDO=
