@@ -1903,6 +1903,18 @@ account_save_holds(void *arg, const char *ca, const struct sched_holds *h)
 	store_holds_save(arg, ca, h);
 }
 
+void
+renew_store_accounts(struct store *st, struct acme_accounts *a)
+{
+	a->load = account_load;
+	a->save_key = account_save_key;
+	a->save_url = account_save_url;
+	a->key_path = account_key_path;
+	a->load_holds = account_load_holds;
+	a->save_holds = account_save_holds;
+	a->arg = st;
+}
+
 static int
 cert_uses_ca(const struct managed *m, const char *ca)
 {
@@ -1962,15 +1974,8 @@ apply_cas(struct renewer *r, const struct conf *conf)
 	memset(&ae, 0, sizeof(ae));
 	ae.base = r->env.base;
 	ae.http = r->env.http;
-	if (r->env.store != NULL) {
-		ae.accounts.load = account_load;
-		ae.accounts.save_key = account_save_key;
-		ae.accounts.save_url = account_save_url;
-		ae.accounts.key_path = account_key_path;
-		ae.accounts.load_holds = account_load_holds;
-		ae.accounts.save_holds = account_save_holds;
-		ae.accounts.arg = r->env.store;
-	}
+	if (r->env.store != NULL)
+		renew_store_accounts(r->env.store, &ae.accounts);
 	ae.solvers = r->env.solvers;
 	ae.nsolvers = r->env.nsolvers;
 	ae.metrics = r->env.metrics;

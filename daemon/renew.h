@@ -179,4 +179,9 @@ struct acme_revoke *renewer_revoke(struct renewer *, const char *name,
 		    void (*cb)(void *arg, const char *error), void *arg,
 		    struct renew_revocation *out, char *err, size_t errlen);
 
+struct store;
+struct acme_accounts;
+/* Fills *a with acme's account storage (keys, URLs, holds) kept in st. */
+void		 renew_store_accounts(struct store *st, struct acme_accounts *a);
+
 #endif

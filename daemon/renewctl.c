@@ -56,6 +56,7 @@ struct opts {
 	const char	 *conf;
 	const char	 *sock;
 	int		  json, all, force, nowait;
+	int		  dry_run;	/* renew --dry-run */
 	int		  reason;	/* revoke: RFC 5280 code */
 	int		  cert_key;	/* revoke: --with-cert-key */
 	char		**names;
@@ -69,6 +70,8 @@ usage(FILE *f)
 	    "usage: renewctl [-s socket] [-c file] status [--json] [name ...]\n"
 	    "       renewctl [-s socket] [-c file] renew [--force] [--no-wait] "
 	    "name ... | --all\n"
+	    "       renewctl [-s socket] [-c file] renew --dry-run name ... | "
+	    "--all\n"
 	    "       renewctl [-s socket] [-c file] revoke [--reason reason] "
 	    "[--with-cert-key] [--no-wait] name\n"
 	    "       renewctl [-s socket] [-c file] reload\n"
@@ -603,6 +606,12 @@ renew_line(void *arg, json_t *o, const char *line)
 	if (op->json)
 		printf("%s\n", line);
 	if (json_is_true(json_object_get(o, "end"))) {
+		if (!op->json && op->dry_run)
+			printf("dry run: %lld would renew, %lld would fail; "
+			    "nothing was installed or reloaded\n",
+			    (long long)json_integer_value(json_object_get(o,
+			    "would_renew")), (long long)json_integer_value(
+			    json_object_get(o, "would_fail")));
 		if (!op->json && op->nowait)
 			printf("%lld renewal(s) started; renewctl status shows "
 			    "how they go\n", (long long)json_integer_value(
@@ -612,7 +621,14 @@ renew_line(void *arg, json_t *o, const char *line)
 	}
 	if (op->json || name == NULL || res == NULL)
 		return -1;
-	if (strcmp(res, "issued") == 0)
+	if (strcmp(res, "would-renew") == 0)
+		printf("%s: ok: a renewal would succeed (CA %s, staging %s)\n",
+		    name, json_string_value(json_object_get(o, "ca")),
+		    json_string_value(json_object_get(o, "staging")));
+	else if (strcmp(res, "would-fail") == 0)
+		fprintf(stderr, "renewctl: %s: a renewal would fail: %s\n", name,
+		    json_string_value(json_object_get(o, "error")));
+	else if (strcmp(res, "issued") == 0)
 		printf("%s: issued serial %s\n", name, json_string_value(
 		    json_object_get(o, "serial")));
 	else if (strcmp(res, "valid") == 0)
@@ -699,6 +715,7 @@ cmd_daemon(const struct opts *o, enum control_cmd cmd)
 	req.nnames = o->nnames;
 	req.all = o->all;
 	req.force = o->force;
+	req.dry_run = o->dry_run;
 	req.wait = !o->nowait;
 	req.reason = o->reason;
 	req.cert_key = o->cert_key;
@@ -737,6 +754,7 @@ parse_cmd(struct opts *o, const char *cmd, int argc, char **argv)
 		{ "config",	required_argument, NULL, 'c' },
 		{ "reason",	required_argument, NULL, 'r' },
 		{ "with-cert-key", no_argument, NULL, 'k' },
+		{ "dry-run",	no_argument, NULL, 'd' },
 		{ NULL, 0, NULL, 0 }
 	};
 	int	ch, renew = strcmp(cmd, "renew") == 0;
@@ -762,7 +780,7 @@ parse_cmd(struct opts *o, const char *cmd, int argc, char **argv)
 		else if (renew && ch != '?' && ch != 'j' && ch != 'r' &&
 		    ch != 'k')
 			*(ch == 'a' ? &o->all : ch == 'f' ? &o->force :
-			    &o->nowait) = 1;
+			    ch == 'd' ? &o->dry_run : &o->nowait) = 1;
 		else
 			return EX_USAGE;
 	}
@@ -770,6 +788,8 @@ parse_cmd(struct opts *o, const char *cmd, int argc, char **argv)
 	o->nnames = (size_t)(argc - optind);
 	if (renew && (o->all == (o->nnames > 0)))
 		return EX_USAGE;	/* names or --all, one of them */
+	if (renew && o->dry_run && (o->force || o->nowait))
+		return EX_USAGE;	/* a dry run is waited for, never forced */
 	if (revoke && o->nnames != 1)
 		return EX_USAGE;	/* one certificate at a time */
 	if (!renew && !revoke && strcmp(cmd, "status") != 0 && o->nnames > 0)
