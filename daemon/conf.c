@@ -603,8 +603,6 @@ get_preset(struct cs *c, const char *what, const struct ynode *v,
 	const struct preset *p;
 	const char	*why;
 	char		 q[CS_QLEN], known[256];
-	size_t		 len = 0;
-	unsigned	 i;
 
 	if ((why = preset_retired(s)) != NULL) {
 		cs_error(c, v, "%s: %s: %s", what, cs_quote(v, q, sizeof(q)),
@@ -613,12 +611,8 @@ get_preset(struct cs *c, const char *what, const struct ynode *v,
 	}
 	if ((p = preset_find(s)) != NULL)
 		return p;
-	known[0] = '\0';
-	for (i = 0; (p = preset_at(i)) != NULL && len < sizeof(known); i++)
-		len += (size_t)snprintf(known + len, sizeof(known) - len,
-		    "%s%s", i > 0 ? ", " : "", p->name);
 	cs_error(c, v, "%s: no CA preset called %s (there are: %s)", what,
-	    cs_quote(v, q, sizeof(q)), known);
+	    cs_quote(v, q, sizeof(q)), preset_names(known, sizeof(known)));
 	return NULL;
 }
 

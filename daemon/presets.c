@@ -1,5 +1,6 @@
 /* presets.c - the table of well-known ACME CAs (see presets.h) */
 #include <stddef.h>
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
@@ -64,6 +65,19 @@ const struct preset *
 preset_at(unsigned i)
 {
 	return i < NPRESETS ? &presets[i] : NULL;
+}
+
+char *
+preset_names(char *buf, size_t len)
+{
+	size_t	i, at = 0;
+
+	if (len > 0)
+		buf[0] = '\0';
+	for (i = 0; i < NPRESETS && at < len; i++)
+		at += (size_t)snprintf(buf + at, len - at, "%s%s", i > 0 ?
+		    ", " : "", presets[i].name);
+	return buf;
 }
 
 /* a and b equal but for one trailing slash on either */

@@ -2,6 +2,8 @@
 #ifndef RENEWD_PRESETS_H
 #define RENEWD_PRESETS_H
 
+#include <stddef.h>
+
 /*
  * What the inventory's "preset: NAME" (or a certificate's "ca: NAME"
  * with no such entry under "cas") stands for. The table in presets.c is
@@ -32,6 +34,8 @@ const struct preset *preset_by_directory(const char *url, int *staging);
  * service in 2025 ..."), or NULL if it is no retired CA.
  */
 const char	*preset_retired(const char *name);
+/* Writes the presets' names into buf as "a, b, c" (truncated to len); returns buf. */
+char		*preset_names(char *buf, size_t len);
 /* Returns the i-th preset of the table, or NULL past the end. */
 const struct preset *preset_at(unsigned i);
 

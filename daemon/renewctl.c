@@ -25,6 +25,7 @@
 #include "fsutil.h"
 #include "livecheck.h"
 #include "log.h"
+#include "renewctl_init.h"
 #include "sched.h"
 #include "store.h"
 #include "xmalloc.h"
@@ -75,7 +76,11 @@ usage(FILE *f)
 	    "       renewctl [-s socket] [-c file] revoke [--reason reason] "
 	    "[--with-cert-key] [--no-wait] name\n"
 	    "       renewctl [-s socket] [-c file] reload\n"
-	    "       renewctl [-c file] check-config\n");
+	    "       renewctl [-c file] check-config\n"
+	    "       renewctl [-c file] init [--domain name ...] [--ca preset] "
+	    "[--email address]\n"
+	    "                [--reload unit:NAME|none] [--yes] [--output file] "
+	    "[--force] ...\n");
 }
 
 
@@ -820,6 +825,8 @@ main(int argc, char **argv)
 		return EX_USAGE;
 	}
 	cmd = argv[optind];
+	if (strcmp(cmd, "init") == 0)
+		return renewctl_init(argc - optind, argv + optind, o.conf);
 	if ((ex = parse_cmd(&o, cmd, argc - optind, argv + optind)) != -1) {
 		usage(stderr);
 		return ex;
