@@ -118,5 +118,16 @@ check "the session's inventory: the answers and the detected reload target" \
     ca: letsencrypt$( [ "$expect_reload" = none ] || printf '\n    reload: [ { unit: "%s" } ]' "${expect_reload#unit:}")"
 check "renewctl check-config takes it" sh -c "'$RENEWCTL' -c '$T/tty/renewd.yaml' check-config >/dev/null"
 
+# ---- bash completion ----
+complete_words() {
+	PATH=$top_builddir:$PATH bash -c '. "$1"; shift; COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1)); _renewctl; echo "${COMPREPLY[*]}"' \
+	    _ "$top_srcdir/completion/renewctl" "$@"
+}
+check "completion: init is a command" test "$(complete_words renewctl in)" = "init"
+check "completion: renew --dry-run" test "$(complete_words renewctl renew --dr)" = "--dry-run"
+presets=$(ctl init --domain a.example --ca x --yes --output "$T/x.yaml" 2>&1 | sed -n 's/.*(there are: \(.*\))$/\1/p' | tr -d ,)
+check "completion: --ca offers the presets of the table ($presets)" \
+    test "$(complete_words renewctl init --ca '')" = "$presets"
+
 done_testing
 [ "$TAP_FAILED" -eq 0 ]
