@@ -8,7 +8,7 @@
 # staging directory is a clear error for its certificates.
 . "$(dirname "$0")/lib.sh"
 
-pebble_start
+pebble_start PEBBLE_WFE_NONCEREJECT=0
 ca_proxy_start
 # 127.0.0.2 is loopback too, but renewd's listener is bound to 127.0.0.1 only
 chall_add_a dead.example 127.0.0.2 || bail "challtestsrv add-a failed"
@@ -70,7 +70,7 @@ check "dead: would fail, with Pebble's problem and its detail" \
 check "lone: its CA has no staging directory, said so" \
     grep -qxF "lone: failed: CA nostaging has no staging directory to try a renewal at: set \"staging:\" in its cas entry" "$T/dry.out"
 check "the orders went to the staging directory (www, dead)" \
-    test "$(proxy_count 'endpoint=newOrder')" -eq 2
+    test "$(proxy_count 'endpoint=newOrder&status=201')" -eq 2
 check "a staging account of its own, in state/staging" \
     test -s "$T/state/staging/accounts/pebble/account.key"
 check "the staging account is not the real one" test "$(jq -r .url \
