@@ -94,26 +94,15 @@ url_same(const char *a, const char *b)
 }
 
 const struct preset *
-preset_by_directory(const char *url, int *staging)
+preset_by_directory(const char *url)
 {
 	size_t	i;
 
-	if (staging != NULL)
-		*staging = 0;
 	if (url == NULL)
 		return NULL;
-	/* production first: letsencrypt-staging's directory is also
-	   letsencrypt's staging twin, and is found as itself below */
 	for (i = 0; i < NPRESETS; i++)
 		if (url_same(presets[i].directory, url))
 			return &presets[i];
-	for (i = 0; i < NPRESETS; i++)
-		if (presets[i].staging != NULL &&
-		    url_same(presets[i].staging, url)) {
-			if (staging != NULL)
-				*staging = 1;
-			return &presets[i];
-		}
 	return NULL;
 }
 

@@ -24,11 +24,11 @@ struct preset {
 /* Returns the preset called name, or NULL (also for a retired one). */
 const struct preset *preset_find(const char *name);
 /*
- * Returns the preset whose production or staging directory is url
- * (compared without a trailing slash), or NULL. *staging, if not NULL,
- * is set to 1 when url is the staging twin's.
+ * Returns the preset whose directory is url (compared without a trailing
+ * slash and case), or NULL. A staging twin's URL finds
+ * the staging preset (letsencrypt-staging, google-staging).
  */
-const struct preset *preset_by_directory(const char *url, int *staging);
+const struct preset *preset_by_directory(const char *url);
 /*
  * Returns why name cannot be a preset any more ("Buypass ended its ACME
  * service in 2025 ..."), or NULL if it is no retired CA.
