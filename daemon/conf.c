@@ -20,6 +20,7 @@
 
 #include "conf.h"
 #include "conf_schema.h"
+#include "presets.h"
 #include "validate.h"
 #include "xmalloc.h"
 #include "yamltree.h"
@@ -455,9 +456,10 @@ static const char *const eab_keys[] = { "kid", "hmac_key", "hmac_key_file" };
 enum { E_KID, E_HMAC, E_HMAC_FILE };
 static const char *const ca_keys[] = {
 	"name", "directory", "contact", "eab", "ca_bundle",
-	"max_concurrent_orders", "issuer_roots"
+	"max_concurrent_orders", "issuer_roots", "preset", "staging"
 };
-enum { C_NAME, C_DIRECTORY, C_CONTACT, C_EAB, C_BUNDLE, C_MAXORD, C_ROOTS };
+enum { C_NAME, C_DIRECTORY, C_CONTACT, C_EAB, C_BUNDLE, C_MAXORD, C_ROOTS,
+	C_PRESET, C_STAGING };
 
 static char	*read_capped(int, const char *, size_t *, struct conf_errors *);
 
@@ -577,34 +579,89 @@ parse_max_orders(struct cs *c, const struct ynode *n, struct conf_ca *ca)
 		ca->max_concurrent_orders = (unsigned)u;
 }
 
+/* An https:// URL into *dst. */
+static void
+get_url(struct cs *c, const char *what, const struct ynode *v, char **dst)
+{
+	const char	*s;
+	char		 q[CS_QLEN];
+
+	if ((s = cs_scalar(c, what, v)) == NULL)
+		return;
+	if (!valid_https_url(s))
+		cs_error(c, v, "%s: not an https:// URL: %s", what,
+		    cs_quote(v, q, sizeof(q)));
+	else
+		cs_str(c, what, v, dst);
+}
+
+/* The preset v names, or NULL with an error saying which ones there are. */
+static const struct preset *
+get_preset(struct cs *c, const char *what, const struct ynode *v,
+    const char *s)
+{
+	const struct preset *p;
+	const char	*why;
+	char		 q[CS_QLEN], known[256];
+
+	if ((why = preset_retired(s)) != NULL) {
+		cs_error(c, v, "%s: %s: %s", what, cs_quote(v, q, sizeof(q)),
+		    why);
+		return NULL;
+	}
+	if ((p = preset_find(s)) != NULL)
+		return p;
+	cs_error(c, v, "%s: no CA preset called %s (there are: %s)", what,
+	    cs_quote(v, q, sizeof(q)), preset_names(known, sizeof(known)));
+	return NULL;
+}
+
+/* What the preset gives a CA entry: the URLs it left out; EAB it must have. */
+static void
+apply_preset(struct cs *c, const struct ynode *v, const struct preset *p,
+    struct conf_ca *ca)
+{
+	ca->preset = xstrdup(p->name);
+	if (ca->directory == NULL)
+		ca->directory = xstrdup(p->directory);
+	if (ca->staging == NULL && p->staging != NULL)
+		ca->staging = xstrdup(p->staging);
+	if (p->eab_required && ca->eab_kid == NULL)
+		cs_error(c, v, "preset: %s (%s) requires external account "
+		    "binding: add eab: { kid: KID, hmac_key_file: FILE } with "
+		    "the credentials from your %s account (%s)", p->name,
+		    p->directory, p->title, p->notes);
+}
+
 static void
 parse_ca(struct cs *c, const struct ynode *n, struct conf_ca *ca,
     struct cs_named *named)
 {
 	struct cs_fields f;
 	const struct ynode *v;
+	const struct preset *p = NULL;
 	const char	*s;
-	char		 q[CS_QLEN];
 
 	ca->max_concurrent_orders = CONF_DEF_ORDERS;
 	ca->line = named->line = n->line;
 	if (cs_section(c, "cas entry", n, &f, ca_keys, NELEM(ca_keys)) == -1)
 		return;
 	cs_require(c, n, &f, C_NAME);
-	cs_require(c, n, &f, C_DIRECTORY);
+	if ((v = f.val[C_PRESET]) == NULL)
+		cs_require(c, n, &f, C_DIRECTORY);
+	else if ((s = cs_scalar(c, "preset", v)) != NULL)
+		p = get_preset(c, "preset", v, s);
 	parse_name(c, f.val[C_NAME], &ca->name, named);
-	if ((v = f.val[C_DIRECTORY]) != NULL &&
-	    (s = cs_scalar(c, "directory", v)) != NULL) {
-		if (!valid_https_url(s))
-			cs_error(c, v, "directory: not an https:// URL: %s",
-			    cs_quote(v, q, sizeof(q)));
-		else
-			cs_str(c, "directory", v, &ca->directory);
-	}
+	if ((v = f.val[C_DIRECTORY]) != NULL)
+		get_url(c, "directory", v, &ca->directory);
+	if ((v = f.val[C_STAGING]) != NULL)
+		get_url(c, "staging", v, &ca->staging);
 	if ((v = f.val[C_CONTACT]) != NULL)
 		parse_contact(c, v, ca);
 	if ((v = f.val[C_EAB]) != NULL)
 		parse_eab(c, v, ca);
+	if (p != NULL)
+		apply_preset(c, f.val[C_PRESET], p, ca);
 	if ((v = f.val[C_BUNDLE]) != NULL &&
 	    cs_abspath(c, "ca_bundle", v, &ca->ca_bundle) == 0)
 		check_file(c, v, "ca_bundle", ca->ca_bundle, 0);
@@ -676,6 +733,87 @@ parse_cas(struct cs *c, const struct conf_srcs *s, struct conf *conf)
 
 /* ---- defaults --------------------------------------------------------- */
 
+/* "ca: NAME" that is no CA under "cas": say what it would take. */
+static void
+unknown_ca(struct cs *c, const struct ynode *it, const char *s)
+{
+	const struct preset *p;
+	char		 q[CS_QLEN];
+
+	if (preset_find(s) == NULL && preset_retired(s) == NULL)
+		cs_error(c, it, "ca: unknown CA %s",
+		    cs_quote(it, q, sizeof(q)));
+	else if ((p = get_preset(c, "ca", it, s)) != NULL)
+		cs_error(c, it, "ca: preset %s requires external account "
+		    "binding: add it under \"cas\" as { name: %s, preset: %s, "
+		    "eab: { kid: KID, hmac_key_file: FILE } }", p->name,
+		    p->name, p->name);
+}
+
+/* Adds a CA entry for preset p (one without EAB), named after it. */
+static void
+preset_ca_add(struct conf *conf, const struct preset *p, int line)
+{
+	struct conf_ca	*ca;
+
+	conf->cas = xreallocarray(conf->cas, conf->ncas + 1,
+	    sizeof(*conf->cas));
+	ca = &conf->cas[conf->ncas++];
+	memset(ca, 0, sizeof(*ca));
+	ca->name = xstrdup(p->name);
+	ca->preset = xstrdup(p->name);
+	ca->directory = xstrdup(p->directory);
+	ca->staging = p->staging != NULL ? xstrdup(p->staging) : NULL;
+	ca->max_concurrent_orders = CONF_DEF_ORDERS;
+	ca->line = line;
+}
+
+/* The presets a "ca" value (m's own key, one name or a list) names. */
+static void
+preset_refs_of(const struct ynode *m, struct conf *conf)
+{
+	const struct ynode *v = NULL, *it;
+	const struct preset *p;
+	size_t		 i, n;
+
+	if (m == NULL || m->type != Y_MAP)
+		return;
+	for (i = 0; i + 1 < m->nkid; i += 2)
+		if (m->kid[i]->type == Y_SCALAR &&
+		    strcmp(m->kid[i]->str, "ca") == 0)
+			v = m->kid[i + 1];
+	if (v == NULL)
+		return;
+	n = v->type == Y_SEQ ? v->nkid : 1;
+	for (i = 0; i < n; i++) {
+		it = v->type == Y_SEQ ? v->kid[i] : v;
+		if (it->type == Y_SCALAR && conf_ca_find(conf, it->str) ==
+		    NULL && (p = preset_find(it->str)) != NULL &&
+		    !p->eab_required)
+			preset_ca_add(conf, p, it->line);
+	}
+}
+
+/*
+ * "ca: letsencrypt" in the defaults or a certificate, with no CA of that
+ * name under "cas": a preset that needs no EAB becomes one, so a first
+ * inventory needs no "cas" section. Runs before defaults and certificates
+ * resolve their references (errors for the rest are theirs).
+ */
+static void
+parse_preset_refs(const struct conf_srcs *s, const struct ynode *defaults,
+    struct conf *conf)
+{
+	const struct ynode *l;
+	size_t		 i, k;
+
+	preset_refs_of(defaults, conf);
+	for (k = 0; k < s->n; k++)
+		if ((l = s->v[k].certs) != NULL && l->type == Y_SEQ)
+			for (i = 0; i < l->nkid; i++)
+				preset_refs_of(l->kid[i], conf);
+}
+
 /* Resolves "ca:" (one name or a list) against conf->cas into out. */
 static void
 parse_ca_refs(struct cs *c, const struct ynode *n, const struct conf *conf,
@@ -698,8 +836,7 @@ parse_ca_refs(struct cs *c, const struct ynode *n, const struct conf *conf,
 			if (strcmp(out->v[j], s) == 0)
 				break;
 		if (conf_ca_find(conf, s) == NULL)
-			cs_error(c, it, "ca: unknown CA %s",
-			    cs_quote(it, q, sizeof(q)));
+			unknown_ca(c, it, s);
 		else if (j < out->n)
 			cs_error(c, it, "ca: CA %s listed twice",
 			    cs_quote(it, q, sizeof(q)));
@@ -1685,6 +1822,7 @@ parse_top(struct cs *c, const struct ynode *root, struct conf *conf,
 	if (f.val[T_HTTP01] != NULL)
 		parse_http01(c, f.val[T_HTTP01], &conf->http01);
 	parse_cas(c, s, conf);
+	parse_preset_refs(s, f.val[T_DEFAULTS], conf);
 	parse_defaults(c, f.val[T_DEFAULTS], conf);
 	if (f.val[T_DNS01] != NULL)
 		parse_dns01(c, f.val[T_DNS01], &conf->dns01);
@@ -1838,6 +1976,8 @@ ca_clear(struct conf_ca *ca)
 {
 	free(ca->name);
 	free(ca->directory);
+	free(ca->preset);
+	free(ca->staging);
 	strv_clear(&ca->contact);
 	free(ca->eab_kid);
 	/* the one secret in the inventory: wiped in every copy we keep */
@@ -1998,6 +2138,8 @@ conf_ca_dup(const struct conf_ca *src)
 	d = xcalloc(1, sizeof(*d));
 	d->name = str_dup(src->name);
 	d->directory = str_dup(src->directory);
+	d->preset = str_dup(src->preset);
+	d->staging = str_dup(src->staging);
 	strv_copy(&d->contact, &src->contact);
 	d->eab_kid = str_dup(src->eab_kid);
 	d->eab_hmac_key = str_dup(src->eab_hmac_key);
@@ -2179,6 +2321,7 @@ conf_ca_equal(const struct conf_ca *a, const struct conf_ca *b)
 	return conf_ca_same_account(a, b) &&
 	    strv_equal(&a->contact, &b->contact) &&
 	    str_equal(a->issuer_roots, b->issuer_roots) &&
+	    str_equal(a->staging, b->staging) &&
 	    a->max_concurrent_orders == b->max_concurrent_orders;
 }
 

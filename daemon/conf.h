@@ -35,6 +35,9 @@ struct conf_strv {
 struct conf_ca {
 	char		 *name;
 	char		 *directory;		/* https:// URL */
+	char		 *preset;		/* presets.h name it came from, or NULL */
+	char		 *staging;		/* https:// URL of the staging twin a
+						   dry run orders from, or NULL */
 	struct conf_strv  contact;		/* "mailto:..." */
 	char		 *eab_kid;		/* NULL if no EAB */
 	char		 *eab_hmac_key;		/* base64url, inline or read from

@@ -52,7 +52,7 @@
 #define SERIAL_MAX		96
 
 enum conn_state { CONN_READING, CONN_STATUS, CONN_RENEW, CONN_RELOAD,
-	CONN_REVOKE, CONN_ACCOUNT, CONN_CLOSING };
+	CONN_REVOKE, CONN_ACCOUNT, CONN_DRYRUN, CONN_CLOSING };
 
 struct conn;
 
@@ -86,6 +86,8 @@ struct conn {
 	/* renew */
 	struct conn_wait	*waits;
 	size_t			 nwaits, pending, issued, valid, failed;
+	/* renew --dry-run: the results are due */
+	struct dryrun		*dryrun;
 	/* revoke: the CA's answer is due */
 	struct acme_revoke	*revoke;
 	/* account: the CA's answer is due */
@@ -364,6 +366,59 @@ renew_start(struct conn *c)
 		renew_end(c);
 }
 
+/* ---- renew --dry-run ---------------------------------------------------- */
+
+/* One certificate's answer from the staging CA, as one line. */
+static void
+dry_result(void *arg, const struct dryrun_result *r)
+{
+	struct conn	*c = arg;
+	json_t		*o = json_object();
+
+	json_object_set_new(o, "name", json_string(r->name));
+	json_object_set_new(o, "result", json_string(r->ok ? "would-renew" :
+	    "would-fail"));
+	if (r->ca != NULL)
+		json_object_set_new(o, "ca", json_string(r->ca));
+	if (r->staging != NULL)
+		json_object_set_new(o, "staging", json_string(r->staging));
+	if (r->error != NULL)
+		json_object_set_new(o, "error", json_string(r->error));
+	conn_line(c, o);
+}
+
+static void
+dry_done(void *arg, size_t ok, size_t failed)
+{
+	struct conn	*c = arg;
+	json_t		*o = json_object();
+
+	dryrun_free(c->dryrun);
+	c->dryrun = NULL;
+	json_object_set_new(o, "ok", json_boolean(failed == 0));
+	json_object_set_new(o, "dry_run", json_true());
+	json_object_set_new(o, "would_renew", json_integer((json_int_t)ok));
+	json_object_set_new(o, "would_fail", json_integer((json_int_t)failed));
+	conn_end(c, o);
+}
+
+static void
+dry_start(struct conn *c)
+{
+	char	err[512];
+
+	log_notice("control: renew --dry-run of %s asked by uid %ld pid %ld",
+	    c->req.all ? "every certificate" : c->req.names[0], c->uid,
+	    c->pid);
+	c->state = CONN_DRYRUN;
+	if (c->ctl->env.dry_run == NULL)
+		conn_error(c, "this daemon cannot do dry runs");
+	else if ((c->dryrun = c->ctl->env.dry_run(c->ctl->env.reload_arg,
+	    c->req.names, c->req.nnames, dry_result, dry_done, c, err,
+	    sizeof(err))) == NULL)
+		conn_error(c, "%s", err);
+}
+
 /* ---- revoke ------------------------------------------------------------ */
 
 /*
@@ -524,7 +579,10 @@ conn_dispatch(struct conn *c)
 		status_fill(c);
 		break;
 	case CONTROL_RENEW:
-		renew_start(c);
+		if (c->req.dry_run)
+			dry_start(c);
+		else
+			renew_start(c);
 		break;
 	case CONTROL_REVOKE:
 		revoke_start(c);
@@ -657,6 +715,8 @@ conn_free(struct conn *c)
 	c->revoke = NULL;
 	acme_account_cancel(c->acct);
 	c->acct = NULL;
+	dryrun_free(c->dryrun);
+	c->dryrun = NULL;
 	if (c->bev != NULL) {
 		bufferevent_free(c->bev);
 		c->bev = NULL;

@@ -4,6 +4,8 @@
 
 #include <stddef.h>
 
+#include "dryrun.h"
+
 struct event_base;
 struct renewer;
 struct control;
@@ -24,7 +26,12 @@ struct control_env {
 	const char		*state_dir;	/* live serials are read there */
 	void			(*reload)(void *arg, control_reload_done done,
 				    void *done_arg);
-	void			*reload_arg;
+	void			*reload_arg;	/* reload's and dry_run's */
+	/* renew --dry-run of names (every one: nnames 0); dryrun_start's */
+	struct dryrun		*(*dry_run)(void *arg, char *const *names,
+				    size_t nnames, dryrun_result_cb res,
+				    dryrun_done_cb done, void *done_arg,
+				    char *err, size_t errlen);
 };
 
 /* At most this many clients at once; more get an error line and are closed. */

@@ -208,7 +208,8 @@ known_keys(json_t *o, enum control_cmd cmd, char *err, size_t errlen)
 		if (strcmp(key, "cmd") == 0 || ((cmd == CONTROL_STATUS ||
 		    cmd == CONTROL_RENEW) && strcmp(key, "names") == 0) ||
 		    (cmd == CONTROL_RENEW && (strcmp(key, "all") == 0 ||
-		    strcmp(key, "force") == 0)) || ((cmd == CONTROL_RENEW ||
+		    strcmp(key, "force") == 0 ||
+		    strcmp(key, "dry_run") == 0)) || ((cmd == CONTROL_RENEW ||
 		    cmd == CONTROL_REVOKE) && strcmp(key, "wait") == 0) ||
 		    (cmd == CONTROL_REVOKE && (strcmp(key, "name") == 0 ||
 		    strcmp(key, "reason") == 0 || strcmp(key, "cert_key") == 0)) ||
@@ -279,6 +280,7 @@ control_req_parse(const char *buf, size_t len, struct control_req *req,
 		    get_bool(o, "confirm", &req->confirm, err, errlen) == 0 &&
 		    get_bool(o, "all", &req->all, err, errlen) == 0 &&
 		    get_bool(o, "force", &req->force, err, errlen) == 0 &&
+		    get_bool(o, "dry_run", &req->dry_run, err, errlen) == 0 &&
 		    get_bool(o, "wait", &req->wait, err, errlen) == 0 &&
 		    get_bool(o, "cert_key", &req->cert_key, err, errlen) == 0 &&
 		    req_complete(req, err, errlen) == 0)
@@ -343,6 +345,8 @@ control_req_format(const struct control_req *req)
 			json_object_set_new(o, "all", json_true());
 		json_object_set_new(o, "force", json_boolean(req->force));
 		json_object_set_new(o, "wait", json_boolean(req->wait));
+		if (req->dry_run)
+			json_object_set_new(o, "dry_run", json_true());
 	}
 	s = json_dumps(o, JSON_COMPACT);
 	json_decref(o);

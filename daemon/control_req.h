@@ -23,6 +23,7 @@ struct control_req {
 	size_t		  nnames;
 	int		  all;		/* renew: every certificate */
 	int		  force;	/* renew: even if not due */
+	int		  dry_run;	/* renew: at the staging CAs, keep nothing */
 	int		  wait;		/* renew, revoke: reply with the outcome */
 	int		  reason;	/* revoke: RFC 5280 code (0: unspecified) */
 	int		  cert_key;	/* revoke: signed with the certificate's key */
@@ -52,10 +53,10 @@ const char	*control_revoke_reason_name(int code);
 
 /*
  * Parses one request of len bytes: {"cmd": "status"|"renew"|"reload",
- * "names": [...], "all": bool, "force": bool, "wait": bool}, or {"cmd":
- * "revoke", "name": NAME, "reason": REASON, "cert_key": bool, "wait": bool},
- * or {"cmd": "account", "op": "show"|"update"|"rollover"|"deactivate",
- * "ca": NAME, "contact": [...], "confirm": bool}. Returns 0
+ * "names": [...], "all": bool, "force": bool, "wait": bool, "dry_run": bool},
+ * or {"cmd": "revoke", "name": NAME, "reason": REASON, "cert_key": bool,
+ * "wait": bool}, or {"cmd": "account", "op": "show"|"update"|"rollover"|
+ * "deactivate", "ca": NAME, "contact": [...], "confirm": bool}. Returns 0
  * with *req filled (free with control_req_clear), or -1 with what is
  * wrong in err.
  */

@@ -26,6 +26,7 @@
 #include "control.h"
 #include "crypto.h"
 #include "deliver.h"
+#include "dryrun.h"
 #include "fsutil.h"
 #include "http.h"
 #include "log.h"
@@ -56,6 +57,8 @@ enum { SLOT_HTTP01, SLOT_DNS01, SLOT_ALPN01, NSLOTS };
 struct ctx {
 	const char		*conf_path;
 	int			 once;
+	int			 dry_run;	/* --once --dry-run */
+	struct dryrun		*dryrun;	/* --dry-run's */
 	int			 log_level;
 	int			 log_level_given;	/* -v or --log-level: wins over
 							   the inventory's log_level */
@@ -103,10 +106,12 @@ static void
 usage(FILE *f)
 {
 	fprintf(f,
-	    "usage: renewd [-tv] [-c file] [--once] [--log-level level]\n"
+	    "usage: renewd [-tv] [-c file] [--once [--dry-run]] [--log-level level]\n"
 	    "  -c, --config FILE    inventory (default " DEFAULT_CONF ")\n"
 	    "  -t, --check-config   validate the inventory and exit\n"
 	    "      --once           obtain what is missing or due, then exit\n"
+	    "      --dry-run        with --once: order every certificate at its\n"
+	    "                       CA's staging directory, keep nothing, report\n"
 	    "  -v, --verbose        debug logging\n"
 	    "      --log-level L    error, warning, notice, info or debug\n"
 	    "  -V, --version        print the version and exit\n");
@@ -171,6 +176,8 @@ notify_status(struct ctx *c)
 {
 	struct renew_stats st;
 
+	if (c->renewer == NULL)		/* --dry-run */
+		return;
 	renewer_stats(c->renewer, &st);
 	sd_notifyf(0, "STATUS=%zu certificates: %zu valid, %zu renewing, "
 	    "%zu failing, %zu issued since start", st.certs, st.valid, st.busy,
@@ -651,6 +658,72 @@ ctl_reload_ask(void *arg, control_reload_done done, void *done_arg)
 	reload_conf(c);
 }
 
+/* What a dry run borrows from the daemon. */
+static void
+dry_env(struct ctx *c, struct dryrun_env *env)
+{
+	memset(env, 0, sizeof(*env));
+	env->base = c->base;
+	env->http = c->http;
+	env->solvers = c->solvers;
+	env->nsolvers = NSLOTS;
+	env->workers = c->workers;
+	env->state_dir = c->conf->state_dir;
+}
+
+/* --once --dry-run: one line per certificate on stdout. */
+static void
+dry_once_result(void *arg, const struct dryrun_result *r)
+{
+	(void)arg;
+	if (r->ok)
+		printf("%s: ok: a renewal would succeed (CA %s, staging %s)\n",
+		    r->name, r->ca, r->staging);
+	else
+		printf("%s: failed: %s\n", r->name, r->error);
+	fflush(stdout);
+}
+
+static void
+dry_once_done(void *arg, size_t ok, size_t failed)
+{
+	struct ctx	*c = arg;
+
+	log_info("--dry-run: %zu of %zu certificates would renew", ok,
+	    ok + failed);
+	c->exit_code = failed == 0 ? 0 : 1;
+	event_base_loopbreak(c->base);
+}
+
+static int
+dry_run_once(struct ctx *c)
+{
+	struct dryrun_env env;
+	char		 err[512];
+
+	dry_env(c, &env);
+	if ((c->dryrun = dryrun_start(&env, c->conf, NULL, 0, dry_once_result,
+	    dry_once_done, c, err, sizeof(err))) == NULL) {
+		log_err("%s", err);
+		return -1;
+	}
+	return 0;
+}
+
+/* control.h's dry run: the running inventory, its solvers and workers. */
+static struct dryrun *
+ctl_dry_run(void *arg, char *const *names, size_t nnames,
+    dryrun_result_cb res, dryrun_done_cb done, void *done_arg, char *err,
+    size_t errlen)
+{
+	struct ctx	*c = arg;
+	struct dryrun_env env;
+
+	dry_env(c, &env);
+	return dryrun_start(&env, c->conf, names, nnames, res, done, done_arg,
+	    err, errlen);
+}
+
 /*
  * Opens the control socket (not with --once). One the inventory names
  * must open; the default one may fail (no /run/renewd outside systemd),
@@ -672,6 +745,7 @@ control_start(struct ctx *c)
 	env.state_dir = store_path(c->store);
 	env.reload = ctl_reload_ask;
 	env.reload_arg = c;
+	env.dry_run = ctl_dry_run;
 	if ((c->control = control_open(&env, path, err, sizeof(err))) != NULL)
 		log_info("control socket %s", path);
 	else if (named) {
@@ -706,7 +780,9 @@ setup(struct ctx *c)
 	char		 err[512];
 	size_t		 i;
 
-	if ((c->store = store_open(c->conf->state_dir, err, sizeof(err))) == NULL) {
+	/* a dry run keeps nothing in the state directory's real part */
+	if (!c->dry_run && (c->store = store_open(c->conf->state_dir, err,
+	    sizeof(err))) == NULL) {
 		log_err("%s", err);
 		return -1;
 	}
@@ -725,6 +801,8 @@ setup(struct ctx *c)
 		log_err("cannot start worker threads");
 		return -1;
 	}
+	if (c->dry_run)
+		return dry_run_once(c);
 	memset(&denv, 0, sizeof(denv));
 	denv.base = c->base;
 	denv.store = c->store;
@@ -796,6 +874,7 @@ teardown(struct ctx *c)
 	for (i = 0; i < c->nhttp01_fds; i++)	/* never needed */
 		close(c->http01_fds[i]);
 	free(c->http01_fds);
+	dryrun_free(c->dryrun);
 	/* threads first: afterwards no key generation touches the renewer */
 	worker_pool_free(c->workers);
 	worker_pool_free(c->parser);
@@ -837,6 +916,7 @@ parse_args(struct ctx *c, int argc, char **argv, int *check)
 		{ "config",	  required_argument, NULL, 'c' },
 		{ "check-config", no_argument,	     NULL, 't' },
 		{ "once",	  no_argument,	     NULL, 'o' },
+		{ "dry-run",	  no_argument,	     NULL, 'D' },
 		{ "verbose",	  no_argument,	     NULL, 'v' },
 		{ "version",	  no_argument,	     NULL, 'V' },
 		{ "help",	  no_argument,	     NULL, 'h' },
@@ -855,6 +935,9 @@ parse_args(struct ctx *c, int argc, char **argv, int *check)
 			break;
 		case 'o':
 			c->once = 1;
+			break;
+		case 'D':
+			c->dry_run = 1;
 			break;
 		case 'v':
 			c->log_level = LOG_LVL_DEBUG;
@@ -882,6 +965,11 @@ parse_args(struct ctx *c, int argc, char **argv, int *check)
 	}
 	if (optind != argc) {
 		usage(stderr);
+		return 2;
+	}
+	if (c->dry_run && !c->once) {
+		fprintf(stderr, "renewd: --dry-run goes with --once; a running "
+		    "daemon is asked with: renewctl renew --dry-run --all\n");
 		return 2;
 	}
 	return -1;

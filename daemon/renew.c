@@ -1937,6 +1937,23 @@ account_load_info(void *arg, const char *ca, char **status, char ***contact,
 	return store_account_info(arg, ca, status, contact, ncontact);
 }
 
+void
+renew_store_accounts(struct store *st, struct acme_accounts *a)
+{
+	a->load = account_load;
+	a->save_key = account_save_key;
+	a->save_url = account_save_url;
+	a->key_path = account_key_path;
+	a->load_holds = account_load_holds;
+	a->save_holds = account_save_holds;
+	a->save_next = account_save_next;
+	a->load_next = account_load_next;
+	a->end_next = account_end_next;
+	a->save_info = account_save_info;
+	a->load_info = account_load_info;
+	a->arg = st;
+}
+
 static int
 cert_uses_ca(const struct managed *m, const char *ca)
 {
@@ -1996,20 +2013,8 @@ apply_cas(struct renewer *r, const struct conf *conf)
 	memset(&ae, 0, sizeof(ae));
 	ae.base = r->env.base;
 	ae.http = r->env.http;
-	if (r->env.store != NULL) {
-		ae.accounts.load = account_load;
-		ae.accounts.save_key = account_save_key;
-		ae.accounts.save_url = account_save_url;
-		ae.accounts.key_path = account_key_path;
-		ae.accounts.load_holds = account_load_holds;
-		ae.accounts.save_holds = account_save_holds;
-		ae.accounts.save_next = account_save_next;
-		ae.accounts.load_next = account_load_next;
-		ae.accounts.end_next = account_end_next;
-		ae.accounts.save_info = account_save_info;
-		ae.accounts.load_info = account_load_info;
-		ae.accounts.arg = r->env.store;
-	}
+	if (r->env.store != NULL)
+		renew_store_accounts(r->env.store, &ae.accounts);
 	ae.solvers = r->env.solvers;
 	ae.nsolvers = r->env.nsolvers;
 	ae.metrics = r->env.metrics;

@@ -189,5 +189,9 @@ struct acme_revoke *renewer_revoke(struct renewer *, const char *name,
 struct acme_acct_req *renewer_account(struct renewer *, const char *ca,
 		    enum acme_acct_op op, char *const *contact, size_t ncontact,
 		    acme_account_cb cb, void *arg, char *err, size_t errlen);
+struct store;
+struct acme_accounts;
+/* Fills *a with acme's account storage (keys, URLs, holds) kept in st. */
+void		 renew_store_accounts(struct store *st, struct acme_accounts *a);
 
 #endif

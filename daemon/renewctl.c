@@ -26,6 +26,7 @@
 #include "fsutil.h"
 #include "livecheck.h"
 #include "log.h"
+#include "renewctl_init.h"
 #include "renewctl_import.h"
 #include "sched.h"
 #include "store.h"
@@ -59,6 +60,7 @@ struct opts {
 	const char	 *conf;
 	const char	 *sock;
 	int		  json, all, force, nowait;
+	int		  dry_run;	/* renew --dry-run */
 	int		  reason;	/* revoke: RFC 5280 code */
 	int		  cert_key;	/* revoke: --with-cert-key */
 	int		  yes;		/* account deactivate: --yes-really */
@@ -75,6 +77,8 @@ usage(FILE *f)
 	    "usage: renewctl [-s socket] [-c file] status [--json] [name ...]\n"
 	    "       renewctl [-s socket] [-c file] renew [--force] [--no-wait] "
 	    "name ... | --all\n"
+	    "       renewctl [-s socket] [-c file] renew --dry-run name ... | "
+	    "--all\n"
 	    "       renewctl [-s socket] [-c file] revoke [--reason reason] "
 	    "[--with-cert-key] [--no-wait] name\n"
 	    "       renewctl [-s socket] [-c file] reload\n"
@@ -86,7 +90,11 @@ usage(FILE *f)
 	    "--yes-really [--json] ca\n"
 	    "       renewctl [-c file] check-config\n"
 	    "       renewctl [-c file] import-certbot [--dry-run] "
-	    "[--output file] [--state-dir dir] [--user user] [dir]\n");
+	    "[--output file] [--state-dir dir] [--user user] [dir]\n"
+	    "       renewctl [-c file] init [--domain name ...] [--ca preset] "
+	    "[--email address]\n"
+	    "                [--reload unit:NAME|none] [--yes] [--output file] "
+	    "[--force] ...\n");
 }
 
 
@@ -617,6 +625,12 @@ renew_line(void *arg, json_t *o, const char *line)
 	if (op->json)
 		printf("%s\n", line);
 	if (json_is_true(json_object_get(o, "end"))) {
+		if (!op->json && op->dry_run)
+			printf("dry run: %lld would renew, %lld would fail; "
+			    "nothing was installed or reloaded\n",
+			    (long long)json_integer_value(json_object_get(o,
+			    "would_renew")), (long long)json_integer_value(
+			    json_object_get(o, "would_fail")));
 		if (!op->json && op->nowait)
 			printf("%lld renewal(s) started; renewctl status shows "
 			    "how they go\n", (long long)json_integer_value(
@@ -626,7 +640,14 @@ renew_line(void *arg, json_t *o, const char *line)
 	}
 	if (op->json || name == NULL || res == NULL)
 		return -1;
-	if (strcmp(res, "issued") == 0)
+	if (strcmp(res, "would-renew") == 0)
+		printf("%s: ok: a renewal would succeed (CA %s, staging %s)\n",
+		    name, json_string_value(json_object_get(o, "ca")),
+		    json_string_value(json_object_get(o, "staging")));
+	else if (strcmp(res, "would-fail") == 0)
+		fprintf(stderr, "renewctl: %s: a renewal would fail: %s\n", name,
+		    json_string_value(json_object_get(o, "error")));
+	else if (strcmp(res, "issued") == 0)
 		printf("%s: issued serial %s\n", name, json_string_value(
 		    json_object_get(o, "serial")));
 	else if (strcmp(res, "valid") == 0)
@@ -772,6 +793,7 @@ cmd_daemon(const struct opts *o, enum control_cmd cmd)
 	req.nnames = o->nnames;
 	req.all = o->all;
 	req.force = o->force;
+	req.dry_run = o->dry_run;
 	req.wait = !o->nowait;
 	req.reason = o->reason;
 	req.cert_key = o->cert_key;
@@ -822,6 +844,7 @@ parse_cmd(struct opts *o, const char *cmd, int argc, char **argv)
 		{ "with-cert-key", no_argument, NULL, 'k' },
 		{ "contact",	required_argument, NULL, 'C' },
 		{ "yes-really",	no_argument, NULL, 'y' },
+		{ "dry-run",	no_argument, NULL, 'd' },
 		{ NULL, 0, NULL, 0 }
 	};
 	int	ch, renew = strcmp(cmd, "renew") == 0;
@@ -859,7 +882,7 @@ parse_cmd(struct opts *o, const char *cmd, int argc, char **argv)
 		else if (renew && ch != '?' && ch != 'j' && ch != 'r' &&
 		    ch != 'k')
 			*(ch == 'a' ? &o->all : ch == 'f' ? &o->force :
-			    &o->nowait) = 1;
+			    ch == 'd' ? &o->dry_run : &o->nowait) = 1;
 		else
 			return EX_USAGE;
 	}
@@ -867,6 +890,8 @@ parse_cmd(struct opts *o, const char *cmd, int argc, char **argv)
 	o->nnames = (size_t)(argc - optind);
 	if (renew && (o->all == (o->nnames > 0)))
 		return EX_USAGE;	/* names or --all, one of them */
+	if (renew && o->dry_run && (o->force || o->nowait))
+		return EX_USAGE;	/* a dry run is waited for, never forced */
 	if (revoke && o->nnames != 1)
 		return EX_USAGE;	/* one certificate at a time */
 	if (account)
@@ -904,6 +929,8 @@ main(int argc, char **argv)
 		crypto_init();
 		return import_certbot_main(argc - optind, argv + optind, o.conf);
 	}
+	if (strcmp(cmd, "init") == 0)
+		return renewctl_init(argc - optind, argv + optind, o.conf);
 	if ((ex = parse_cmd(&o, cmd, argc - optind, argv + optind)) != -1) {
 		usage(stderr);
 		free(o.contact);

@@ -26,6 +26,7 @@
 #include "crypto.h"
 #include "fsutil.h"
 #include "jws.h"
+#include "presets.h"
 #include "renewctl_import.h"
 #include "store.h"
 #include "validate.h"
@@ -47,6 +48,7 @@ struct imp_ca {
 	char		*name;
 	int		 known;		/* the inventory already has it */
 	long		 account;	/* index of the account imported, -1: none */
+	const struct preset *preset;	/* the well-known CA at server, or NULL */
 };
 
 struct import {
@@ -132,7 +134,8 @@ ca_name_derive(struct import *im, const char *server)
 static size_t
 ca_for(struct import *im, const char *server)
 {
-	struct imp_ca	 ca = { server, NULL, 0, -1 };
+	struct imp_ca	 ca = { server, NULL, 0, -1, NULL };
+	const struct preset *p;
 	size_t		 i;
 
 	for (i = 0; i < im->ncas; i++)
@@ -144,10 +147,17 @@ ca_for(struct import *im, const char *server)
 			ca.known = 1;
 			break;
 		}
-	/*
-	 * PRESET HOOK: once presets are merged, name the CA after
-	 * preset_by_directory(server) here when it returns one.
-	 */
+	/* A well-known CA is named after its preset, unless that name is taken. */
+	if (ca.name == NULL && (p = preset_by_directory(server)) != NULL &&
+	    (im->conf == NULL || conf_ca_find(im->conf, p->name) == NULL)) {
+		for (i = 0; i < im->ncas; i++)
+			if (strcmp(im->cas[i].name, p->name) == 0)
+				break;
+		if (i == im->ncas) {
+			ca.name = xstrdup(p->name);
+			ca.preset = p;
+		}
+	}
 	if (ca.name == NULL)
 		ca.name = ca_name_derive(im, server);
 	im->cas = xreallocarray(im->cas, im->ncas + 1, sizeof(*im->cas));
@@ -356,6 +366,15 @@ yaml_build(struct import *im)
 			continue;
 		if (n++ == 0)
 			yput(im, "cas:\n");
+		/*
+		 * A preset that requires EAB would want eab: at load, but the
+		 * imported account exists already: such a CA keeps its URL.
+		 */
+		if (im->cas[i].preset != NULL && !im->cas[i].preset->eab_required) {
+			yput(im, "  - name: %s\n    preset: %s\n",
+			    im->cas[i].name, im->cas[i].preset->name);
+			continue;
+		}
 		q = yq(im->cas[i].server);
 		yput(im, "  - name: %s\n    directory: %s\n", im->cas[i].name,
 		    q);

@@ -18,6 +18,7 @@
 #include <cmocka.h>
 
 #include "conf.h"
+#include "presets.h"
 
 #define NELEM(a)	(sizeof(a) / sizeof((a)[0]))
 
@@ -721,6 +722,165 @@ ca_entries_are_checked(void **state)
 	    "t.yaml:13:30: hmac_key: not base64url",
 	    "t.yaml:15:5: missing required key \"name\"",
 	    "t.yaml:16:5: missing required key \"directory\"");
+}
+
+/* preset: fills directory and staging twin; an explicit directory wins. */
+static void
+presets_fill_a_ca_entry(void **state)
+{
+	struct conf	*conf;
+	const struct conf_ca *ca;
+
+	(void)state;
+	conf = parse_ok("cas:\n"
+	    "  - name: le\n"
+	    "    preset: letsencrypt\n"
+	    "    contact: [\"mailto:ops@example.com\"]\n"
+	    "  - name: mirror\n"
+	    "    preset: letsencrypt\n"
+	    "    directory: https://ca.test/dir\n"
+	    "  - name: own\n"
+	    "    directory: https://ca.test/prod\n"
+	    "    staging: https://ca.test/staging\n"
+	    "  - name: z\n"
+	    "    preset: zerossl\n"
+	    "    eab: { kid: k, hmac_key: c2VjcmV0 }\n"
+	    "defaults: { ca: le }\n");
+	ca = conf_ca_find(conf, "le");
+	assert_string_equal(ca->directory,
+	    "https://acme-v02.api.letsencrypt.org/directory");
+	assert_string_equal(ca->staging,
+	    "https://acme-staging-v02.api.letsencrypt.org/directory");
+	assert_string_equal(ca->preset, "letsencrypt");
+	assert_string_equal(ca->contact.v[0], "mailto:ops@example.com");
+	ca = conf_ca_find(conf, "mirror");
+	assert_string_equal(ca->directory, "https://ca.test/dir");
+	assert_string_equal(ca->staging,
+	    "https://acme-staging-v02.api.letsencrypt.org/directory");
+	ca = conf_ca_find(conf, "own");
+	assert_null(ca->preset);
+	assert_string_equal(ca->staging, "https://ca.test/staging");
+	ca = conf_ca_find(conf, "z");
+	assert_string_equal(ca->directory, "https://acme.zerossl.com/v2/DV90");
+	assert_null(ca->staging);	/* ZeroSSL has none */
+	assert_string_equal(ca->eab_kid, "k");
+	conf_free(conf);
+}
+
+/* "ca: letsencrypt" with no "cas" section: the preset is the CA. */
+static void
+presets_need_no_cas_section(void **state)
+{
+	struct conf	*conf;
+
+	(void)state;
+	conf = parse_ok("certificates:\n"
+	    "  - name: www\n"
+	    "    domains: [www.example.com]\n"
+	    "    ca: letsencrypt\n"
+	    "  - name: api\n"
+	    "    domains: [api.example.com]\n"
+	    "    ca: [letsencrypt-staging, letsencrypt]\n");
+	assert_int_equal(conf->ncas, 2);
+	assert_string_equal(conf->cas[0].name, "letsencrypt");
+	assert_string_equal(conf->cas[0].directory,
+	    "https://acme-v02.api.letsencrypt.org/directory");
+	assert_string_equal(conf->cas[1].name, "letsencrypt-staging");
+	assert_int_equal(conf->certs[0].ca.n, 1);
+	assert_string_equal(conf->certs[0].ca.v[0], "letsencrypt");
+	assert_int_equal(conf->certs[1].ca.n, 2);
+	assert_string_equal(conf->certs[1].ca.v[1], "letsencrypt");
+	conf_free(conf);
+	/* in the defaults too */
+	conf = parse_ok("defaults: { ca: letsencrypt }\n"
+	    "certificates:\n"
+	    "  - { name: www, domains: [www.example.com] }\n");
+	assert_int_equal(conf->ncas, 1);
+	assert_string_equal(conf->certs[0].ca.v[0], "letsencrypt");
+	conf_free(conf);
+}
+
+/* Unmet requirements, retired and unknown presets: where and what. */
+static void
+preset_errors_say_what_is_needed(void **state)
+{
+	(void)state;
+	EXPECT("cas:\n"
+	    "  - name: z\n"
+	    "    preset: zerossl\n"
+	    "  - name: b\n"
+	    "    preset: buypass\n"
+	    "  - name: n\n"
+	    "    preset: letsencrypr\n"
+	    "  - name: s\n"
+	    "    directory: https://ca.test/d\n"
+	    "    staging: http://ca.test/s\n",
+	    "t.yaml:3:13: preset: zerossl (https://acme.zerossl.com/v2/DV90) "
+	    "requires external account binding: add eab: { kid: KID, "
+	    "hmac_key_file: FILE } with the credentials from your ZeroSSL "
+	    "account (EAB from the ZeroSSL dashboard (developer section); no "
+	    "staging directory; no IP identifiers)",
+	    "t.yaml:5:13: preset: \"buypass\": Buypass ended its ACME service "
+	    "in 2025 (no new certificates are issued): choose another CA, "
+	    "e.g. preset: letsencrypt",
+	    "t.yaml:7:13: preset: no CA preset called \"letsencrypr\" (there "
+	    "are: letsencrypt, letsencrypt-staging, google, google-staging, "
+	    "zerossl, sslcom, actalis)",
+	    "t.yaml:10:14: staging: not an https:// URL: \"http://ca.test/s\"");
+	EXPECT("certificates:\n"
+	    "  - name: www\n"
+	    "    domains: [www.example.com]\n"
+	    "    ca: google\n"
+	    "  - name: old\n"
+	    "    domains: [old.example.com]\n"
+	    "    ca: buypass\n",
+	    "t.yaml:1:1: certificates: no CA to issue them; add one under "
+	    "\"cas\"",
+	    "t.yaml:4:9: ca: preset google requires external account binding: "
+	    "add it under \"cas\" as { name: google, preset: google, eab: { "
+	    "kid: KID, hmac_key_file: FILE } }",
+	    "t.yaml:7:9: ca: \"buypass\": Buypass ended its ACME service in "
+	    "2025 (no new certificates are issued): choose another CA, e.g. "
+	    "preset: letsencrypt");
+}
+
+/* The import of other clients' setups finds a preset by its URL. */
+static void
+preset_by_directory_matches_both_urls(void **state)
+{
+	const struct preset *p;
+	unsigned	 i;
+
+	(void)state;
+	p = preset_by_directory("https://acme-v02.api.letsencrypt.org/"
+	    "directory");
+	assert_string_equal(p->name, "letsencrypt");
+	/* a staging twin is a preset of its own; a trailing slash is no matter */
+	p = preset_by_directory("https://acme-staging-v02.api.letsencrypt."
+	    "org/directory/");
+	assert_string_equal(p->name, "letsencrypt-staging");
+	p = preset_by_directory("https://dv.acme-v02.test-api.pki.goog/"
+	    "directory");
+	assert_string_equal(p->name, "google-staging");
+	assert_null(preset_by_directory("https://ca.test/directory"));
+	assert_null(preset_by_directory(NULL));
+	assert_null(preset_find("buypass"));
+	assert_non_null(preset_retired("buypass"));
+	assert_null(preset_retired("letsencrypt"));
+	/* every row: https URLs, a date, EAB where the CA requires it */
+	for (i = 0; (p = preset_at(i)) != NULL; i++) {
+		assert_ptr_equal(preset_find(p->name), p);
+		assert_ptr_equal(preset_by_directory(p->directory), p);
+		assert_int_equal(strncmp(p->directory, "https://", 8), 0);
+		/* every staging twin is a preset too */
+		assert_true(p->staging == NULL ||
+		    preset_by_directory(p->staging) != NULL);
+		assert_int_equal(strlen(p->checked), 10);
+		assert_int_equal(p->eab_required,
+		    strcmp(p->name, "letsencrypt") != 0 &&
+		    strcmp(p->name, "letsencrypt-staging") != 0);
+	}
+	assert_int_equal(i, 7);
 }
 
 static void
@@ -2024,6 +2184,10 @@ main(void)
 		cmocka_unit_test(same_domain_in_two_certificates_names_the_other),
 		cmocka_unit_test(references_to_missing_cas_are_reported),
 		cmocka_unit_test(ca_entries_are_checked),
+		cmocka_unit_test(presets_fill_a_ca_entry),
+		cmocka_unit_test(presets_need_no_cas_section),
+		cmocka_unit_test(preset_errors_say_what_is_needed),
+		cmocka_unit_test(preset_by_directory_matches_both_urls),
 		cmocka_unit_test(relative_paths_are_reported),
 		cmocka_unit_test(file_modes_are_octal_and_bounded),
 		cmocka_unit_test(control_socket_is_an_absolute_path_that_fits),

@@ -40,7 +40,7 @@ static void
 renew_takes_names_force_and_wait(void **state)
 {
 	struct control_req req;
-	char	err[256];
+	char	err[256], *line;
 
 	assert_int_equal(parse("{\"cmd\":\"renew\",\"names\":[\"www\",\"mail\"],"
 	    "\"force\":true,\"wait\":false}", &req, err, sizeof(err)), 0);
@@ -56,7 +56,19 @@ renew_takes_names_force_and_wait(void **state)
 	    sizeof(err)), 0);
 	assert_true(req.all);
 	assert_true(req.wait);
+	assert_false(req.dry_run);
 	control_req_clear(&req);
+	/* a dry run, and it round-trips */
+	assert_int_equal(parse("{\"cmd\":\"renew\",\"all\":true,"
+	    "\"dry_run\":true}", &req, err, sizeof(err)), 0);
+	assert_true(req.dry_run);
+	line = control_req_format(&req);
+	control_req_clear(&req);
+	assert_int_equal(parse(line, &req, err, sizeof(err)), 0);
+	assert_true(req.dry_run);
+	assert_true(req.all);
+	control_req_clear(&req);
+	free(line);
 }
 
 /* Each bad request is refused with a message saying what is wrong. */
@@ -95,6 +107,8 @@ bad_requests_say_what_is_wrong(void **state)
 		{ "{\"cmd\":\"revoke\",\"name\":\"www\",\"reason\":1}", "\"reason\": not one of" },
 		{ "{\"cmd\":\"revoke\",\"name\":\"www\",\"cert_key\":\"yes\"}", "\"cert_key\": not true or false" },
 		{ "{\"cmd\":\"renew\",\"all\":true,\"reason\":\"superseded\"}", "\"reason\": not a key of a renew request" },
+		{ "{\"cmd\":\"status\",\"dry_run\":true}", "\"dry_run\": not a key of a status request" },
+		{ "{\"cmd\":\"renew\",\"all\":true,\"dry_run\":1}", "\"dry_run\": not true or false" },
 	};
 	struct control_req req;
 	char	err[256];

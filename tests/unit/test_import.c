@@ -70,16 +70,21 @@ static void
 test_ca_names(void **state)
 {
 	struct import	 im = { 0 };
-	size_t		 a, b, c;
+	size_t		 a, b, c, z;
 
 	(void)state;
 	a = ca_for(&im, "https://acme-v02.api.letsencrypt.org/directory");
+	z = ca_for(&im, "https://acme.zerossl.com/v2/DV90");
 	b = ca_for(&im, "https://127.0.0.1:14000/dir");
 	/* the same host, another directory: a name of its own */
 	c = ca_for(&im, "https://127.0.0.1:14000/other");
 	assert_int_equal(ca_for(&im, "https://127.0.0.1:14000/dir"), b);
-	assert_string_equal(im.cas[a].name,
-	    "certbot-acme-v02.api.letsencrypt.org");
+	/* a well-known CA is named after its preset */
+	assert_string_equal(im.cas[a].name, "letsencrypt");
+	assert_non_null(im.cas[a].preset);
+	assert_string_equal(im.cas[z].name, "zerossl");
+	assert_true(im.cas[z].preset->eab_required);
+	assert_null(im.cas[b].preset);
 	assert_string_equal(im.cas[b].name, "certbot-127.0.0.1-14000");
 	assert_string_equal(im.cas[c].name, "certbot-127.0.0.1-14000-2");
 	assert_true(valid_name(im.cas[b].name));
