@@ -24,11 +24,14 @@
  *   ADD_Q     a slot, the name is free   ADDING    run "add"
  *   ADD_Q     withdrawn                  (freed)   add never ran: no del
  *   ADDING    exit 0, delay > 0          SETTLE    propagation timer
+ *   ADDING    exit 0, check on           PROP      poll the resolvers
  *   ADDING    exit 0                     UP        done(NULL)
  *   ADDING    failed, killed, no exec    FAILED    done(error)
  *   ADDING    withdrawn                  ADDING    del once the add ends
- *   SETTLE    timer                      UP        done(NULL)
- *   UP/FAILED/SETTLE  withdrawn          DEL_Q
+ *   SETTLE    timer                      PROP/UP   as after the add
+ *   PROP      visible                    UP        done(NULL)
+ *   PROP      timeout                    FAILED    done(error)
+ *   UP/FAILED/SETTLE/PROP  withdrawn     DEL_Q
  *   DEL_Q     a slot, the name is free   DELETING  run "del"
  *   DELETING  exit (any)                 (freed)   a failure is logged
  *
@@ -41,7 +44,7 @@
  * the match is unique.
  */
 
-enum rec_state { ADD_Q, ADDING, SETTLE, UP, FAILED, DEL_Q, DELETING };
+enum rec_state { ADD_Q, ADDING, SETTLE, PROP, UP, FAILED, DEL_Q, DELETING };
 
 struct rec {
 	TAILQ_ENTRY(rec)	 entry;
@@ -54,6 +57,7 @@ struct rec {
 	void			*ctx;
 	struct proc		*proc;
 	struct event		*timer;
+	struct dns_prop		*prop;
 };
 TAILQ_HEAD(rec_list, rec);
 
@@ -62,6 +66,8 @@ struct chall_dns_hook {
 	char			**argv;		/* the hook's own, copied */
 	size_t			 argc;
 	long			 timeout_ms, propagation_ms, grace_ms;
+	struct dns_prop_opts	 prop;
+	char			**resolvers;	/* prop's, copied */
 	struct rec_list		 recs;
 	size_t			 running;
 	struct event		*kick;		/* pump from the loop */
@@ -74,6 +80,7 @@ rec_free(struct rec *r)
 {
 	TAILQ_REMOVE(&r->h->recs, r, entry);
 	proc_kill(r->proc);
+	dns_prop_cancel(r->prop);
 	if (r->timer != NULL)
 		event_free(r->timer);
 	free(r->cert);
@@ -126,12 +133,42 @@ rec_up(struct rec *r)
 }
 
 static void
+prop_done(void *arg, const char *error)
+{
+	struct rec		*r = arg;
+	struct chall_dns_hook	*h = r->h;
+
+	r->prop = NULL;
+	if (error == NULL)
+		rec_up(r);
+	else {
+		r->error = xstrdup(error);
+		r->state = FAILED;
+		r->report = 1;
+	}
+	report_all(h);
+}
+
+/* The add and its delay are over: the record is up once resolvers see it. */
+static void
+rec_added(struct rec *r)
+{
+	if (!r->h->prop.check) {
+		rec_up(r);
+		return;
+	}
+	r->state = PROP;
+	r->prop = dns_prop_start(r->h->base, &r->h->prop, r->cert, r->name,
+	    r->value, prop_done, r);
+}
+
+static void
 settle_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct rec		*r = arg;
 	struct chall_dns_hook	*h = r->h;
 
-	rec_up(r);
+	rec_added(r);
 	report_all(h);
 }
 
@@ -201,7 +238,7 @@ add_done(const struct proc_result *res, void *arg)
 		r->timer = evtimer_new(h->base, settle_cb, r);
 		evtimer_add(r->timer, &tv);
 	} else if (!r->withdrawn)
-		rec_up(r);
+		rec_added(r);
 	/* withdrawn while adding: del whatever the outcome */
 	if (r->withdrawn)
 		r->state = DEL_Q;
@@ -377,6 +414,8 @@ solver_withdraw(void *arg, const struct acme_challenge *c)
 	}
 	if (r->state == SETTLE)
 		evtimer_del(r->timer);
+	dns_prop_cancel(r->prop);
+	r->prop = NULL;
 	if (r->state != ADDING)
 		r->state = DEL_Q;
 	event_active(h->kick, EV_TIMEOUT, 0);
@@ -406,6 +445,11 @@ chall_dns_hook_new(struct event_base *base,
 	h->timeout_ms = opts->timeout_ms;
 	h->propagation_ms = opts->propagation_ms;
 	h->grace_ms = opts->kill_grace_ms;
+	h->prop = opts->prop;
+	h->resolvers = xcalloc(opts->prop.nresolvers + 1, sizeof(char *));
+	for (i = 0; i < opts->prop.nresolvers; i++)
+		h->resolvers[i] = xstrdup(opts->prop.resolvers[i]);
+	h->prop.resolvers = h->resolvers;
 	TAILQ_INIT(&h->recs);
 	h->kick = event_new(base, -1, 0, kick_cb, h);
 	return h;
@@ -478,6 +522,9 @@ chall_dns_hook_free(struct chall_dns_hook *h)
 	for (i = 0; i < h->argc; i++)
 		free(h->argv[i]);
 	free(h->argv);
+	for (i = 0; i < h->prop.nresolvers; i++)
+		free(h->resolvers[i]);
+	free(h->resolvers);
 	event_free(h->kick);
 	free(h);
 }
