@@ -10,6 +10,7 @@
 #include <event2/event.h>
 
 #include "acme_solver.h"
+#include "challenge_dns.h"
 #include "challenge_dns_hook.h"
 #include "log.h"
 #include "proc.h"
@@ -356,28 +357,21 @@ pump(struct chall_dns_hook *h)
 /* ------------------------------------------------------- solver contract */
 
 static int
-solver_can(void *arg, const char *id_type, const char *id_value)
-{
-	return strcmp(id_type, "dns") == 0;
-}
-
-static int
 solver_publish(void *arg, const struct acme_challenge *c,
     acme_solver_done done, void *ctx)
 {
 	struct chall_dns_hook	*h = arg;
 	struct rec		*r;
+	char			*name;
 
-	if (c->digest == NULL || strcmp(c->id_type, "dns") != 0) {
-		log_err("dns-01: nothing to publish for %s", c->id_value);
+	if ((name = chall_dns_record(c)) == NULL)
 		return -1;
-	}
 	r = xcalloc(1, sizeof(*r));
 	r->h = h;
 	r->state = ADD_Q;
 	r->cert = xstrdup(c->cert != NULL ? c->cert : "-");
 	r->domain = xstrdup(c->id_value);
-	r->name = xasprintf("_acme-challenge.%s", c->id_value);
+	r->name = name;
 	r->value = xstrdup(c->digest);
 	r->done = done;
 	r->ctx = ctx;
@@ -424,7 +418,7 @@ solver_withdraw(void *arg, const struct acme_challenge *c)
 void
 chall_dns_hook_solver(struct chall_dns_hook *h, struct acme_solver *s)
 {
-	*s = (struct acme_solver){ "dns-01", solver_can, solver_publish,
+	*s = (struct acme_solver){ "dns-01", chall_dns_can, solver_publish,
 	    solver_withdraw, h };
 }
 
@@ -470,8 +464,9 @@ chall_dns_hook_count(const struct chall_dns_hook *h)
 
 /* Returns how many records still owe a del. */
 static size_t
-dels_owed(const struct chall_dns_hook *h)
+dels_owed(const void *arg)
 {
+	const struct chall_dns_hook *h = arg;
 	const struct rec *r;
 	size_t		  n = 0;
 
@@ -483,25 +478,11 @@ dels_owed(const struct chall_dns_hook *h)
 size_t
 chall_dns_hook_drain(struct chall_dns_hook *h)
 {
-	struct timeval	 tv = { 0, 50000 };
-	struct timespec	 t0, t;
-	size_t		 n;
-	long		 max_ms;
-
-	if (h == NULL || (n = dels_owed(h)) == 0)
+	if (h == NULL)
 		return 0;
-	max_ms = h->timeout_ms + (h->grace_ms > 0 ? h->grace_ms :
-	    PROC_DEFAULT_KILL_GRACE_MS) + 1000;
-	log_info("dns-01: waiting up to %ld ms for %zu del hook%s", max_ms, n,
-	    n == 1 ? "" : "s");
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	do {
-		event_base_loopexit(h->base, &tv);
-		event_base_dispatch(h->base);
-		clock_gettime(CLOCK_MONOTONIC, &t);
-	} while ((n = dels_owed(h)) > 0 && (t.tv_sec - t0.tv_sec) * 1000 +
-	    (t.tv_nsec - t0.tv_nsec) / 1000000 < max_ms);
-	return n;
+	return chall_dns_drain(h->base, dels_owed, h, h->timeout_ms +
+	    (h->grace_ms > 0 ? h->grace_ms : PROC_DEFAULT_KILL_GRACE_MS) + 1000,
+	    "del hook");
 }
 
 void

@@ -6,11 +6,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <event2/event.h>
 
 #include "acme_solver.h"
+#include "challenge_dns.h"
 #include "challenge_dns_update.h"
 #include "dns.h"
 #include "dns_msg.h"
@@ -234,27 +234,20 @@ start_cb(evutil_socket_t fd, short what, void *arg)
 /* ------------------------------------------------------- solver contract */
 
 static int
-solver_can(void *arg, const char *id_type, const char *id_value)
-{
-	return strcmp(id_type, "dns") == 0;
-}
-
-static int
 solver_publish(void *arg, const struct acme_challenge *c,
     acme_solver_done done, void *ctx)
 {
 	struct chall_dns_update	*u = arg;
 	struct rec		*r;
+	char			*name;
 
-	if (c->digest == NULL || strcmp(c->id_type, "dns") != 0) {
-		log_err("dns-01: nothing to publish for %s", c->id_value);
+	if ((name = chall_dns_record(c)) == NULL)
 		return -1;
-	}
 	r = xcalloc(1, sizeof(*r));
 	r->u = u;
 	r->state = R_ZONE;
 	r->cert = xstrdup(c->cert != NULL ? c->cert : "-");
-	r->name = xasprintf("_acme-challenge.%s", c->id_value);
+	r->name = name;
 	r->value = xstrdup(c->digest);
 	r->zone = u->zone != NULL ? xstrdup(u->zone) : NULL;
 	r->done = done;
@@ -315,7 +308,7 @@ solver_withdraw(void *arg, const struct acme_challenge *c)
 void
 chall_dns_update_solver(struct chall_dns_update *u, struct acme_solver *s)
 {
-	*s = (struct acme_solver){ "dns-01", solver_can, solver_publish,
+	*s = (struct acme_solver){ "dns-01", chall_dns_can, solver_publish,
 	    solver_withdraw, u };
 }
 
@@ -357,8 +350,9 @@ chall_dns_update_count(const struct chall_dns_update *u)
 
 /* Returns how many records still owe a delete. */
 static size_t
-dels_owed(const struct chall_dns_update *u)
+dels_owed(const void *arg)
 {
+	const struct chall_dns_update *u = arg;
 	const struct rec *r;
 	size_t		  n = 0;
 
@@ -370,22 +364,10 @@ dels_owed(const struct chall_dns_update *u)
 size_t
 chall_dns_update_drain(struct chall_dns_update *u)
 {
-	struct timeval	 tv = { 0, 50000 };
-	struct timespec	 t0, t;
-	size_t		 n;
-
-	if (u == NULL || (n = dels_owed(u)) == 0)
+	if (u == NULL)
 		return 0;
-	log_info("dns-01: waiting up to %ld ms for %zu rfc2136 delete%s",
-	    u->timeout_ms, n, n == 1 ? "" : "s");
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	do {
-		event_base_loopexit(u->base, &tv);
-		event_base_dispatch(u->base);
-		clock_gettime(CLOCK_MONOTONIC, &t);
-	} while ((n = dels_owed(u)) > 0 && (t.tv_sec - t0.tv_sec) * 1000 +
-	    (t.tv_nsec - t0.tv_nsec) / 1000000 < u->timeout_ms + 500);
-	return n;
+	return chall_dns_drain(u->base, dels_owed, u, u->timeout_ms + 500,
+	    "rfc2136 delete");
 }
 
 void

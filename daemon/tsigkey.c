@@ -161,6 +161,16 @@ base64_ok(const char *s)
 	return 1;
 }
 
+/* Returns 1 if s is a short word of [A-Za-z0-9_-], safe to repeat in an error. */
+static int
+plain_word(const char *s)
+{
+	size_t	n = strspn(s, "abcdefghijklmnopqrstuvwxyz"
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-");
+
+	return n > 0 && n < 32 && s[n] == '\0';
+}
+
 /* Stores one "field value" of the key, checked. */
 static void
 key_field(struct lex *l, struct tsig_key *k, const char *field, const char *v)
@@ -172,8 +182,7 @@ key_field(struct lex *l, struct tsig_key *k, const char *field, const char *v)
 			lex_error(l, "algorithm given twice");
 		else if (strcasecmp(v, "hmac-sha256") != 0)
 			lex_error(l, "algorithm %s: only hmac-sha256 is "
-			    "supported", strcasecmp(v, "hmac-md5") == 0 ||
-			    strncasecmp(v, "hmac-sha", 8) == 0 ? v : "(other)");
+			    "supported", plain_word(v) ? v : "(other)");
 		else
 			k->algorithm = xstrdup("hmac-sha256");
 	} else if (strcmp(field, "secret") == 0) {
@@ -192,9 +201,8 @@ key_field(struct lex *l, struct tsig_key *k, const char *field, const char *v)
 		else
 			k->name = xstrdup(norm);
 	} else
-		lex_error(l, "unknown key field \"%s\"", isalpha(
-		    (unsigned char)field[0]) && strlen(field) < 32 ? field :
-		    "?");
+		lex_error(l, "unknown key field \"%s\"", plain_word(field) ?
+		    field : "?");
 }
 
 /* key "NAME" { algorithm A; secret "S"; }; -- "key" already read. */

@@ -208,6 +208,9 @@ test_key_bad(void **state)
 		    "line 3: unknown key field \"algo\"" },
 		{ "key \"bad name!\" { };", "line 1: key name: not a DNS name" },
 		{ "/* open comment", "unterminated comment" },
+		/* found by fuzz_dns: a field name is repeated only if plain */
+		{ "key \"k\" {\n al\xffgorithm x;\n};",
+		    "line 2: unknown key field \"?\"" },
 	};
 	struct tsig_key	 k;
 	char		 err[256];
