@@ -58,6 +58,7 @@ struct dns_prop {
 	size_t		 nns, ins;	/* ins: next (NS, family) to ask, 2 per NS */
 	struct dns_xfer	*fx;
 	struct event	*tick, *deadline;
+	unsigned	 ns_port;
 	dns_prop_done	 done;
 	void		*arg;
 };
@@ -201,8 +202,8 @@ find_done(void *arg, const uint8_t *reply, size_t len, const char *error)
 		v = dns_msg_answers(reply, len, p->ins % 2 ? DNS_TYPE_AAAA :
 		    DNS_TYPE_A, &n);
 		for (i = 0; i < n; i++) {
-			char *a = xasprintf(p->ins % 2 ? "[%s]:53" : "%s:53",
-			    v[i]);
+			char *a = xasprintf(p->ins % 2 ? "[%s]:%u" : "%s:%u",
+			    v[i], p->ns_port);
 
 			add_target(p, a);
 			free(a);
@@ -316,6 +317,9 @@ dns_prop_start(struct event_base *base, const struct dns_prop_opts *o,
 	p->done = done;
 	p->arg = arg;
 	p->state = o->nresolvers > 0 ? P_POLL : P_FIND;
+	p->ns_port = o->ns_port != 0 ? o->ns_port : 53;
+	if (o->system_resolver != NULL)
+		p->sysres = xstrdup(o->system_resolver);
 	for (i = 0; i < o->nresolvers; i++)
 		add_target(p, o->resolvers[i]);
 	p->tick = evtimer_new(base, o->check ? tick_cb : skip_cb, p);

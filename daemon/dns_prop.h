@@ -16,6 +16,9 @@ struct dns_prop_opts {
 	long		 timeout_ms;	/* then it fails */
 	char *const	*resolvers;	/* "addr:port"; none: the zone's NS */
 	size_t		 nresolvers;
+	/* for tests: where the zone's NS are looked up, and their port */
+	const char	*system_resolver;	/* NULL: /etc/resolv.conf's first */
+	unsigned	 ns_port;		/* 0: 53 */
 };
 
 /* The end of a check: error NULL once every resolver answers the value. */

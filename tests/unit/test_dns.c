@@ -22,6 +22,7 @@
 
 #include "dns.h"
 #include "dns_msg.h"
+#include "dns_prop.h"
 #include "log.h"
 #include "tsigkey.h"
 
@@ -549,6 +550,180 @@ test_xfer_timeout(void **state)
 	assert_non_null(strstr(err, "DNS server localhost:53: "));
 }
 
+/* ---- the propagation check against a small authoritative responder */
+
+struct zone_srv {
+	int		 fd;
+	unsigned	 port;
+	int		 serve_txt;	/* 0: the TXT record never appears */
+	int		 queries[256];	/* by type */
+	pthread_t	 th;
+};
+
+/* Answers from "zone" example.test: SOA, NS, ns1's A, the TXT record. */
+static void
+zone_answer(struct zone_srv *z, ldns_pkt *q, ldns_pkt *a)
+{
+	ldns_rr		*qrr = ldns_rr_list_rr(ldns_pkt_question(q), 0), *rr;
+	char		*name = ldns_rdf2str(ldns_rr_owner(qrr)), *line = NULL;
+	ldns_rr_type	 t = ldns_rr_get_type(qrr);
+
+	z->queries[t & 0xff]++;
+	if (t == LDNS_RR_TYPE_SOA)
+		line = strdup("example.test. 60 IN SOA ns1.example.test. "
+		    "h.example.test. 1 60 60 600 60");
+	else if (t == LDNS_RR_TYPE_NS && strcmp(name, "example.test.") == 0)
+		line = strdup("example.test. 60 IN NS ns1.example.test.");
+	else if (t == LDNS_RR_TYPE_A && strcmp(name, "ns1.example.test.") == 0)
+		line = strdup("ns1.example.test. 60 IN A 127.0.0.1");
+	else if (t == LDNS_RR_TYPE_TXT && z->serve_txt)
+		asprintf(&line, "%s 60 IN TXT \"the-value\"", name);
+	if (line != NULL && ldns_rr_new_frm_str(&rr, line, 0, NULL, NULL) ==
+	    LDNS_STATUS_OK)
+		ldns_pkt_push_rr(a, t == LDNS_RR_TYPE_SOA && strcmp(name,
+		    "example.test.") != 0 ? LDNS_SECTION_AUTHORITY :
+		    LDNS_SECTION_ANSWER, rr);
+	free(line);
+	free(name);
+}
+
+static void *
+zone_thread(void *arg)
+{
+	struct zone_srv		*z = arg;
+	uint8_t			 b[512], *w;
+	struct sockaddr_storage	 from;
+	socklen_t		 fl;
+	ssize_t			 n;
+	size_t			 len;
+	ldns_pkt		*q, *a;
+
+	for (;;) {
+		fl = sizeof(from);
+		if ((n = recvfrom(z->fd, b, sizeof(b), 0,
+		    (struct sockaddr *)&from, &fl)) <= 0)
+			return NULL;
+		q = NULL;
+		if (ldns_wire2pkt(&q, b, (size_t)n) != LDNS_STATUS_OK)
+			continue;
+		a = ldns_pkt_new();
+		ldns_pkt_set_id(a, ldns_pkt_id(q));
+		ldns_pkt_set_qr(a, true);
+		ldns_pkt_set_aa(a, true);
+		ldns_pkt_push_rr(a, LDNS_SECTION_QUESTION, ldns_rr_clone(
+		    ldns_rr_list_rr(ldns_pkt_question(q), 0)));
+		zone_answer(z, q, a);
+		if (ldns_pkt2wire(&w, a, &len) == LDNS_STATUS_OK) {
+			sendto(z->fd, w, len, 0, (struct sockaddr *)&from, fl);
+			LDNS_FREE(w);
+		}
+		ldns_pkt_free(q);
+		ldns_pkt_free(a);
+	}
+}
+
+static void
+zone_open(struct zone_srv *z)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET };
+	socklen_t	 sl = sizeof(sin);
+
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	z->fd = socket(AF_INET, SOCK_DGRAM, 0);
+	assert_int_equal(bind(z->fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	assert_int_equal(getsockname(z->fd, (struct sockaddr *)&sin, &sl), 0);
+	z->port = ntohs(sin.sin_port);
+	assert_int_equal(pthread_create(&z->th, NULL, zone_thread, z), 0);
+}
+
+static void
+zone_close(struct zone_srv *z)
+{
+	shutdown(z->fd, SHUT_RDWR);	/* ends the recvfrom */
+	pthread_join(z->th, NULL);
+	close(z->fd);
+}
+
+struct prop_result {
+	struct event_base *base;
+	int		 done;
+	char		 error[256];
+};
+
+static void
+prop_done_cb(void *arg, const char *error)
+{
+	struct prop_result *r = arg;
+
+	r->done++;
+	if (error != NULL)
+		snprintf(r->error, sizeof(r->error), "%s", error);
+	event_base_loopbreak(r->base);
+}
+
+/* Runs one check with o against z; returns its result. */
+static void
+run_prop(struct dns_prop_opts *o, struct prop_result *r)
+{
+	r->base = event_base_new();
+	assert_non_null(dns_prop_start(r->base, o, "c1",
+	    "_acme-challenge.a.example.test", "the-value", prop_done_cb, r));
+	event_base_dispatch(r->base);
+	event_base_free(r->base);
+	assert_int_equal(r->done, 1);
+}
+
+/* No resolvers configured: SOA, NS, A found, then the NS asked. */
+static void
+test_prop_finds_the_zone_servers(void **state)
+{
+	struct zone_srv		 z = { .serve_txt = 1 };
+	struct prop_result	 r = { 0 };
+	struct dns_prop_opts	 o = { 1, 5000, NULL, 0, NULL, 0 };
+	char			 sys[64];
+
+	zone_open(&z);
+	snprintf(sys, sizeof(sys), "127.0.0.1:%u", z.port);
+	o.system_resolver = sys;
+	o.ns_port = z.port;
+	run_prop(&o, &r);
+	zone_close(&z);
+	assert_string_equal(r.error, "");
+	assert_int_equal(z.queries[LDNS_RR_TYPE_SOA], 1);
+	assert_int_equal(z.queries[LDNS_RR_TYPE_NS], 1);
+	assert_int_equal(z.queries[LDNS_RR_TYPE_A], 1);
+	assert_int_equal(z.queries[LDNS_RR_TYPE_AAAA], 1);
+	assert_int_equal(z.queries[LDNS_RR_TYPE_TXT], 1);
+}
+
+/* A value never served: the timeout names the certificate, record, resolver. */
+static void
+test_prop_times_out_naming_the_resolver(void **state)
+{
+	struct zone_srv		 z = { .serve_txt = 0 };
+	struct prop_result	 r = { 0 };
+	struct dns_prop_opts	 o = { 1, 2500, NULL, 1, NULL, 0 };
+	char			 res[64], *rv[1] = { res }, want[256];
+
+	zone_open(&z);
+	snprintf(res, sizeof(res), "127.0.0.1:%u", z.port);
+	o.resolvers = rv;
+	run_prop(&o, &r);
+	zone_close(&z);
+	snprintf(want, sizeof(want), "cert c1: _acme-challenge.a.example.test: "
+	    "TXT not visible at 127.0.0.1:%u after 2s", z.port);
+	assert_string_equal(r.error, want);
+	/* asked at once and about every 2 s: twice in 2.5 s */
+	assert_int_equal(z.queries[LDNS_RR_TYPE_TXT], 2);
+	/* the check off: done at once, nothing asked */
+	memset(z.queries, 0, sizeof(z.queries));
+	o.check = 0;
+	memset(&r, 0, sizeof(r));
+	run_prop(&o, &r);
+	assert_string_equal(r.error, "");
+	assert_int_equal(z.queries[LDNS_RR_TYPE_TXT], 0);
+}
+
 int
 main(void)
 {
@@ -566,6 +741,8 @@ main(void)
 		cmocka_unit_test(test_xfer_udp),
 		cmocka_unit_test(test_xfer_truncated),
 		cmocka_unit_test(test_xfer_timeout),
+		cmocka_unit_test(test_prop_finds_the_zone_servers),
+		cmocka_unit_test(test_prop_times_out_naming_the_resolver),
 	};
 
 	log_init(getenv("TEST_DEBUG") != NULL ? LOG_LVL_DEBUG : 0);
