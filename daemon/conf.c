@@ -436,6 +436,9 @@ parse_dns01(struct cs *c, const struct ynode *n, struct conf_dns01 *d)
 		return;
 	}
 	if (f.val[N_RFC2136] != NULL) {
+		if (f.val[N_PROPAGATION] != NULL)
+			cs_error(c, f.val[N_PROPAGATION], "propagation_delay: "
+			    "for a hook only; rfc2136 has propagation_check");
 		parse_rfc2136(c, f.val[N_RFC2136], d);
 		get_bounded(c, "timeout", f.val[N_TIMEOUT],
 		    CONF_MAX_DNS01_TIMEOUT, 0, &d->timeout);

@@ -1853,6 +1853,10 @@ solver_section_errors_say_what_to_configure(void **state)
 	    "t.yaml:7:22: propagation_check: unknown value \"maybe\" "
 	    "(expected false or true)",
 	    "t.yaml:8:24: propagation_timeout: longer than 3600s");
+	EXPECT(CA1 "dns01: { rfc2136: { server: \"127.0.0.1:53\", "
+	    "tsig_key_file: /k }, propagation_delay: 5s }\n",
+	    "t.yaml:4:85: propagation_delay: for a hook only; rfc2136 has "
+	    "propagation_check");
 	EXPECT(CA1 "dns01: { rfc2136: { zone: example.com } }\n",
 	    "t.yaml:4:19: missing required key \"server\"",
 	    "t.yaml:4:19: missing required key \"tsig_key_file\"");
