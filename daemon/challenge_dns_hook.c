@@ -10,6 +10,7 @@
 #include <event2/event.h>
 
 #include "acme_solver.h"
+#include "challenge_dns.h"
 #include "challenge_dns_hook.h"
 #include "log.h"
 #include "proc.h"
@@ -24,11 +25,14 @@
  *   ADD_Q     a slot, the name is free   ADDING    run "add"
  *   ADD_Q     withdrawn                  (freed)   add never ran: no del
  *   ADDING    exit 0, delay > 0          SETTLE    propagation timer
+ *   ADDING    exit 0, check on           PROP      poll the resolvers
  *   ADDING    exit 0                     UP        done(NULL)
  *   ADDING    failed, killed, no exec    FAILED    done(error)
  *   ADDING    withdrawn                  ADDING    del once the add ends
- *   SETTLE    timer                      UP        done(NULL)
- *   UP/FAILED/SETTLE  withdrawn          DEL_Q
+ *   SETTLE    timer                      PROP/UP   as after the add
+ *   PROP      visible                    UP        done(NULL)
+ *   PROP      timeout                    FAILED    done(error)
+ *   UP/FAILED/SETTLE/PROP  withdrawn     DEL_Q
  *   DEL_Q     a slot, the name is free   DELETING  run "del"
  *   DELETING  exit (any)                 (freed)   a failure is logged
  *
@@ -41,7 +45,7 @@
  * the match is unique.
  */
 
-enum rec_state { ADD_Q, ADDING, SETTLE, UP, FAILED, DEL_Q, DELETING };
+enum rec_state { ADD_Q, ADDING, SETTLE, PROP, UP, FAILED, DEL_Q, DELETING };
 
 struct rec {
 	TAILQ_ENTRY(rec)	 entry;
@@ -54,6 +58,7 @@ struct rec {
 	void			*ctx;
 	struct proc		*proc;
 	struct event		*timer;
+	struct dns_prop		*prop;
 };
 TAILQ_HEAD(rec_list, rec);
 
@@ -62,6 +67,8 @@ struct chall_dns_hook {
 	char			**argv;		/* the hook's own, copied */
 	size_t			 argc;
 	long			 timeout_ms, propagation_ms, grace_ms;
+	struct dns_prop_opts	 prop;
+	char			**resolvers;	/* prop's, copied */
 	struct rec_list		 recs;
 	size_t			 running;
 	struct event		*kick;		/* pump from the loop */
@@ -74,6 +81,7 @@ rec_free(struct rec *r)
 {
 	TAILQ_REMOVE(&r->h->recs, r, entry);
 	proc_kill(r->proc);
+	dns_prop_cancel(r->prop);
 	if (r->timer != NULL)
 		event_free(r->timer);
 	free(r->cert);
@@ -126,12 +134,42 @@ rec_up(struct rec *r)
 }
 
 static void
+prop_done(void *arg, const char *error)
+{
+	struct rec		*r = arg;
+	struct chall_dns_hook	*h = r->h;
+
+	r->prop = NULL;
+	if (error == NULL)
+		rec_up(r);
+	else {
+		r->error = xstrdup(error);
+		r->state = FAILED;
+		r->report = 1;
+	}
+	report_all(h);
+}
+
+/* The add and its delay are over: the record is up once resolvers see it. */
+static void
+rec_added(struct rec *r)
+{
+	if (!r->h->prop.check) {
+		rec_up(r);
+		return;
+	}
+	r->state = PROP;
+	r->prop = dns_prop_start(r->h->base, &r->h->prop, r->cert, r->name,
+	    r->value, prop_done, r);
+}
+
+static void
 settle_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct rec		*r = arg;
 	struct chall_dns_hook	*h = r->h;
 
-	rec_up(r);
+	rec_added(r);
 	report_all(h);
 }
 
@@ -201,7 +239,7 @@ add_done(const struct proc_result *res, void *arg)
 		r->timer = evtimer_new(h->base, settle_cb, r);
 		evtimer_add(r->timer, &tv);
 	} else if (!r->withdrawn)
-		rec_up(r);
+		rec_added(r);
 	/* withdrawn while adding: del whatever the outcome */
 	if (r->withdrawn)
 		r->state = DEL_Q;
@@ -319,28 +357,21 @@ pump(struct chall_dns_hook *h)
 /* ------------------------------------------------------- solver contract */
 
 static int
-solver_can(void *arg, const char *id_type, const char *id_value)
-{
-	return strcmp(id_type, "dns") == 0;
-}
-
-static int
 solver_publish(void *arg, const struct acme_challenge *c,
     acme_solver_done done, void *ctx)
 {
 	struct chall_dns_hook	*h = arg;
 	struct rec		*r;
+	char			*name;
 
-	if (c->digest == NULL || strcmp(c->id_type, "dns") != 0) {
-		log_err("dns-01: nothing to publish for %s", c->id_value);
+	if ((name = chall_dns_record(c)) == NULL)
 		return -1;
-	}
 	r = xcalloc(1, sizeof(*r));
 	r->h = h;
 	r->state = ADD_Q;
 	r->cert = xstrdup(c->cert != NULL ? c->cert : "-");
 	r->domain = xstrdup(c->id_value);
-	r->name = xasprintf("_acme-challenge.%s", c->id_value);
+	r->name = name;
 	r->value = xstrdup(c->digest);
 	r->done = done;
 	r->ctx = ctx;
@@ -377,6 +408,8 @@ solver_withdraw(void *arg, const struct acme_challenge *c)
 	}
 	if (r->state == SETTLE)
 		evtimer_del(r->timer);
+	dns_prop_cancel(r->prop);
+	r->prop = NULL;
 	if (r->state != ADDING)
 		r->state = DEL_Q;
 	event_active(h->kick, EV_TIMEOUT, 0);
@@ -385,7 +418,7 @@ solver_withdraw(void *arg, const struct acme_challenge *c)
 void
 chall_dns_hook_solver(struct chall_dns_hook *h, struct acme_solver *s)
 {
-	*s = (struct acme_solver){ "dns-01", solver_can, solver_publish,
+	*s = (struct acme_solver){ "dns-01", chall_dns_can, solver_publish,
 	    solver_withdraw, h };
 }
 
@@ -406,6 +439,11 @@ chall_dns_hook_new(struct event_base *base,
 	h->timeout_ms = opts->timeout_ms;
 	h->propagation_ms = opts->propagation_ms;
 	h->grace_ms = opts->kill_grace_ms;
+	h->prop = opts->prop;
+	h->resolvers = xcalloc(opts->prop.nresolvers + 1, sizeof(char *));
+	for (i = 0; i < opts->prop.nresolvers; i++)
+		h->resolvers[i] = xstrdup(opts->prop.resolvers[i]);
+	h->prop.resolvers = h->resolvers;
 	TAILQ_INIT(&h->recs);
 	h->kick = event_new(base, -1, 0, kick_cb, h);
 	return h;
@@ -426,8 +464,9 @@ chall_dns_hook_count(const struct chall_dns_hook *h)
 
 /* Returns how many records still owe a del. */
 static size_t
-dels_owed(const struct chall_dns_hook *h)
+dels_owed(const void *arg)
 {
+	const struct chall_dns_hook *h = arg;
 	const struct rec *r;
 	size_t		  n = 0;
 
@@ -439,25 +478,11 @@ dels_owed(const struct chall_dns_hook *h)
 size_t
 chall_dns_hook_drain(struct chall_dns_hook *h)
 {
-	struct timeval	 tv = { 0, 50000 };
-	struct timespec	 t0, t;
-	size_t		 n;
-	long		 max_ms;
-
-	if (h == NULL || (n = dels_owed(h)) == 0)
+	if (h == NULL)
 		return 0;
-	max_ms = h->timeout_ms + (h->grace_ms > 0 ? h->grace_ms :
-	    PROC_DEFAULT_KILL_GRACE_MS) + 1000;
-	log_info("dns-01: waiting up to %ld ms for %zu del hook%s", max_ms, n,
-	    n == 1 ? "" : "s");
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	do {
-		event_base_loopexit(h->base, &tv);
-		event_base_dispatch(h->base);
-		clock_gettime(CLOCK_MONOTONIC, &t);
-	} while ((n = dels_owed(h)) > 0 && (t.tv_sec - t0.tv_sec) * 1000 +
-	    (t.tv_nsec - t0.tv_nsec) / 1000000 < max_ms);
-	return n;
+	return chall_dns_drain(h->base, dels_owed, h, h->timeout_ms +
+	    (h->grace_ms > 0 ? h->grace_ms : PROC_DEFAULT_KILL_GRACE_MS) + 1000,
+	    "del hook");
 }
 
 void
@@ -478,6 +503,9 @@ chall_dns_hook_free(struct chall_dns_hook *h)
 	for (i = 0; i < h->argc; i++)
 		free(h->argv[i]);
 	free(h->argv);
+	for (i = 0; i < h->prop.nresolvers; i++)
+		free(h->resolvers[i]);
+	free(h->resolvers);
 	event_free(h->kick);
 	free(h);
 }

@@ -4,6 +4,8 @@
 
 #include <stddef.h>
 
+#include "dns_prop.h"
+
 struct event_base;
 struct acme_solver;
 struct chall_dns_hook;
@@ -17,6 +19,7 @@ struct chall_dns_hook_opts {
 	long		 timeout_ms;	/* per run; then it is killed */
 	long		 propagation_ms; /* wait after a successful add; 0: none */
 	long		 kill_grace_ms;	/* SIGTERM -> SIGKILL; 0: proc.h's default */
+	struct dns_prop_opts prop;	/* after the delay; check 0: none */
 };
 
 /*

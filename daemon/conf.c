@@ -296,9 +296,19 @@ check_file(struct cs *c, const struct ynode *n, const char *what,
 }
 
 static const char *const dns01_keys[] = {
-	"hook", "timeout", "propagation_delay"
+	"hook", "timeout", "propagation_delay", "rfc2136", "propagation_check",
+	"propagation_timeout", "propagation_resolvers"
 };
-enum { N_HOOK, N_TIMEOUT, N_PROPAGATION };
+enum { N_HOOK, N_TIMEOUT, N_PROPAGATION, N_RFC2136, N_PCHECK, N_PTIMEOUT,
+    N_PRESOLVERS };
+static const char *const rfc2136_keys[] = {
+	"server", "zone", "tsig_key_file"
+};
+enum { R_SERVER, R_ZONE, R_KEYFILE };
+static const char *const check_names[] = { "false", "true" };
+
+static char	*secret_file_read(struct cs *, const struct ynode *,
+		    const char *, const char *, size_t *);
 
 /* A duration of at most max seconds; "0" or "0s" is 0 if zero_ok. */
 static void
@@ -322,6 +332,93 @@ get_bounded(struct cs *c, const char *what, const struct ynode *n, long max,
 		*out = v;
 }
 
+/*
+ * With c->check_files: the TSIG key of d->tsig_key_file, a 0600 file in
+ * tsig-keygen's or keymgr's form (the key is never logged).
+ */
+static void
+tsig_key_file(struct cs *c, const struct ynode *n, struct conf_dns01 *d)
+{
+	char	*buf, err[256];
+	size_t	 len = 0;
+
+	if (!c->check_files || (buf = secret_file_read(c, n, "tsig_key_file",
+	    d->tsig_key_file, &len)) == NULL)
+		return;
+	if (tsigkey_parse(buf, len, &d->tsig, err, sizeof(err)) == -1)
+		cs_error(c, n, "tsig_key_file: %s: %s", d->tsig_key_file, err);
+	xfree_secret(buf, len);
+}
+
+static void
+parse_rfc2136(struct cs *c, const struct ynode *n, struct conf_dns01 *d)
+{
+	struct cs_fields f;
+	const char	*s;
+	char		 q[CS_QLEN], norm[256];
+
+	if (cs_section(c, "rfc2136", n, &f, rfc2136_keys,
+	    NELEM(rfc2136_keys)) == -1)
+		return;
+	cs_require(c, n, &f, R_SERVER);
+	cs_require(c, n, &f, R_KEYFILE);
+	if (f.val[R_SERVER] != NULL &&
+	    (s = cs_scalar(c, "server", f.val[R_SERVER])) != NULL) {
+		if (valid_listen(s, 0, NULL, NULL) != NULL)
+			cs_error(c, f.val[R_SERVER], "server: bad address %s "
+			    "(expected \"ipv4:port\" or \"[ipv6]:port\")",
+			    cs_quote(f.val[R_SERVER], q, sizeof(q)));
+		else
+			d->rfc2136_server = xstrdup(s);
+	}
+	if (f.val[R_ZONE] != NULL &&
+	    (s = cs_scalar(c, "zone", f.val[R_ZONE])) != NULL) {
+		if (valid_domain_norm(s, norm, sizeof(norm)) != NULL ||
+		    norm[0] == '*')
+			cs_error(c, f.val[R_ZONE], "zone: not a DNS name: %s",
+			    cs_quote(f.val[R_ZONE], q, sizeof(q)));
+		else
+			d->rfc2136_zone = xstrdup(norm);
+	}
+	if (f.val[R_KEYFILE] != NULL && cs_abspath(c, "tsig_key_file",
+	    f.val[R_KEYFILE], &d->tsig_key_file) == 0)
+		tsig_key_file(c, f.val[R_KEYFILE], d);
+}
+
+/* propagation_check, _timeout, _resolvers: for either solver. */
+static void
+parse_propagation(struct cs *c, const struct cs_fields *f,
+    struct conf_dns01 *d)
+{
+	const struct ynode *n = f->val[N_PRESOLVERS], *it;
+	const char	*s;
+	char		 q[CS_QLEN];
+	size_t		 i, cnt;
+	int		 e;
+
+	d->propagation_check = 1;
+	d->propagation_timeout = CONF_DEF_DNS01_PROP_TIMEOUT;
+	if (f->val[N_PCHECK] != NULL && (e = cs_enum(c, "propagation_check",
+	    "value", f->val[N_PCHECK], check_names, NELEM(check_names))) >= 0)
+		d->propagation_check = e;
+	get_bounded(c, "propagation_timeout", f->val[N_PTIMEOUT],
+	    CONF_MAX_DNS01_PROP_TIMEOUT, 0, &d->propagation_timeout);
+	if (n == NULL || (cnt = cs_items(c, "propagation_resolvers", n)) == 0)
+		return;
+	strv_alloc(&d->propagation_resolvers, cnt);
+	for (i = 0; i < cnt; i++) {
+		it = cs_item(n, i);
+		if ((s = cs_scalar(c, "propagation_resolvers", it)) == NULL)
+			continue;
+		if (valid_listen(s, 0, NULL, NULL) != NULL)
+			cs_error(c, it, "propagation_resolvers: bad address %s "
+			    "(expected \"ipv4:port\" or \"[ipv6]:port\")",
+			    cs_quote(it, q, sizeof(q)));
+		else
+			strv_add(&d->propagation_resolvers, s);
+	}
+}
+
 static void
 parse_dns01(struct cs *c, const struct ynode *n, struct conf_dns01 *d)
 {
@@ -334,7 +431,24 @@ parse_dns01(struct cs *c, const struct ynode *n, struct conf_dns01 *d)
 	d->timeout = CONF_DEF_DNS01_TIMEOUT;
 	if (cs_section(c, "dns01", n, &f, dns01_keys, NELEM(dns01_keys)) == -1)
 		return;
-	cs_require(c, n, &f, N_HOOK);
+	parse_propagation(c, &f, d);
+	if (f.val[N_HOOK] != NULL && f.val[N_RFC2136] != NULL) {
+		cs_error(c, n, "dns01: hook and rfc2136 both given; keep one");
+		return;
+	}
+	if (f.val[N_RFC2136] != NULL) {
+		if (f.val[N_PROPAGATION] != NULL)
+			cs_error(c, f.val[N_PROPAGATION], "propagation_delay: "
+			    "for a hook only; rfc2136 has propagation_check");
+		parse_rfc2136(c, f.val[N_RFC2136], d);
+		get_bounded(c, "timeout", f.val[N_TIMEOUT],
+		    CONF_MAX_DNS01_TIMEOUT, 0, &d->timeout);
+		return;
+	}
+	if (f.val[N_HOOK] == NULL) {
+		cs_error(c, n, "missing required key \"hook\" (or \"rfc2136\")");
+		return;
+	}
 	/* argv; a lone path needs no brackets */
 	if ((n = f.val[N_HOOK]) != NULL && (cnt = cs_items(c, "hook", n)) > 0) {
 		strv_alloc(&d->hook, cnt);
@@ -491,35 +605,52 @@ parse_contact(struct cs *c, const struct ynode *n, struct conf_ca *ca)
  * ca->eab_hmac_key_file, which only its owner may read (the key is the
  * CA account's password). Trailing white space is dropped.
  */
-static void
-eab_key_file(struct cs *c, const struct ynode *n, struct conf_ca *ca)
+/*
+ * Returns the malloc'd contents of path (*len bytes), a secret only its
+ * owner may read; NULL after an error naming what (the key) and path.
+ */
+static char *
+secret_file_read(struct cs *c, const struct ynode *n, const char *what,
+    const char *path, size_t *len)
 {
 	struct conf_errors errs = { NULL, 0 };
-	const char	*path = ca->eab_hmac_key_file;
 	struct stat	 st;
-	char		*buf = NULL, *key;
-	size_t		 len = 0, i;
+	char		*buf = NULL;
+	size_t		 i;
 	int		 fd;
 
-	if (!c->check_files)
-		return;
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK)) ==
 	    -1 || fstat(fd, &st) == -1) {
-		cs_error(c, n, "hmac_key_file: cannot read %s: %s", path,
+		cs_error(c, n, "%s: cannot read %s: %s", what, path,
 		    strerror(errno));
 		goto out;
 	}
 	if ((st.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
-		cs_error(c, n, "hmac_key_file: %s is open to group or others "
-		    "(mode %04o); refusing: chmod 600 it", path,
+		cs_error(c, n, "%s: %s is open to group or others "
+		    "(mode %04o); refusing: chmod 600 it", what, path,
 		    (unsigned)(st.st_mode & 07777));
 		goto out;
 	}
-	if ((buf = read_capped(fd, path, &len, &errs)) == NULL) {
+	if ((buf = read_capped(fd, path, len, &errs)) == NULL)
 		for (i = 0; i < errs.n; i++)
-			cs_error(c, n, "hmac_key_file: %s", errs.msg[i]);
-		goto out;
-	}
+			cs_error(c, n, "%s: %s", what, errs.msg[i]);
+out:
+	if (fd != -1)
+		close(fd);
+	conf_errors_clear(&errs);
+	return buf;
+}
+
+static void
+eab_key_file(struct cs *c, const struct ynode *n, struct conf_ca *ca)
+{
+	const char	*path = ca->eab_hmac_key_file;
+	char		*buf = NULL, *key;
+	size_t		 len = 0;
+
+	if (!c->check_files || (buf = secret_file_read(c, n, "hmac_key_file",
+	    path, &len)) == NULL)
+		return;
 	while (len > 0 && strchr(" \t\r\n", buf[len - 1]) != NULL)
 		len--;
 	key = xstrndup(buf, len);
@@ -530,12 +661,7 @@ eab_key_file(struct cs *c, const struct ynode *n, struct conf_ca *ca)
 		xfree_secret_str(key);
 	} else
 		ca->eab_hmac_key = key;
-out:
-	if (buf != NULL)
-		xfree_secret(buf, len);
-	if (fd != -1)
-		close(fd);
-	conf_errors_clear(&errs);
+	xfree_secret(buf, len);
 }
 
 static void
@@ -2046,6 +2172,11 @@ conf_free(struct conf *conf)
 	strv_clear(&conf->http01.listen);
 	free(conf->http01.webroot);
 	strv_clear(&conf->dns01.hook);
+	free(conf->dns01.rfc2136_server);
+	free(conf->dns01.rfc2136_zone);
+	free(conf->dns01.tsig_key_file);
+	tsigkey_clear(&conf->dns01.tsig);
+	strv_clear(&conf->dns01.propagation_resolvers);
 	strv_clear(&conf->tlsalpn01.listen);
 	free(conf->metrics.listen);
 	for (i = 0; i < conf->notify.nhooks; i++)
@@ -2338,7 +2469,15 @@ int
 conf_dns01_equal(const struct conf_dns01 *a, const struct conf_dns01 *b)
 {
 	return strv_equal(&a->hook, &b->hook) && a->timeout == b->timeout &&
-	    a->propagation_delay == b->propagation_delay;
+	    a->propagation_delay == b->propagation_delay &&
+	    str_equal(a->rfc2136_server, b->rfc2136_server) &&
+	    str_equal(a->rfc2136_zone, b->rfc2136_zone) &&
+	    str_equal(a->tsig_key_file, b->tsig_key_file) &&
+	    str_equal(a->tsig.secret, b->tsig.secret) &&
+	    str_equal(a->tsig.name, b->tsig.name) &&
+	    a->propagation_check == b->propagation_check &&
+	    a->propagation_timeout == b->propagation_timeout &&
+	    strv_equal(&a->propagation_resolvers, &b->propagation_resolvers);
 }
 
 int

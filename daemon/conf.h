@@ -6,6 +6,7 @@
 #include <sys/types.h>
 
 #include "crypto.h"	/* enum key_type: the inventory's names map onto it */
+#include "tsigkey.h"
 
 enum challenge_type {
 	CHALLENGE_HTTP01 = 0,	/* default */
@@ -161,11 +162,25 @@ struct conf_http01 {
 #define CONF_MAX_DNS01_TIMEOUT		300
 #define CONF_MAX_DNS01_PROPAGATION	300
 
-/* dns-01 through an exec hook; hook.n == 0: no "dns01:" section. */
+/* propagation_timeout: default and longest, seconds. */
+#define CONF_DEF_DNS01_PROP_TIMEOUT	120
+#define CONF_MAX_DNS01_PROP_TIMEOUT	3600
+
+/*
+ * dns-01 through an exec hook or RFC 2136 (exactly one); hook.n == 0 and
+ * rfc2136_server NULL: no "dns01:" section.
+ */
 struct conf_dns01 {
 	struct conf_strv hook;			/* argv, hook.v[0] absolute */
-	long		 timeout;		/* seconds per hook run */
+	long		 timeout;		/* seconds per hook run or DNS exchange */
 	long		 propagation_delay;	/* seconds after the adds; 0: none */
+	char		*rfc2136_server;	/* the primary, "addr:port" */
+	char		*rfc2136_zone;		/* NULL: the SOA it names */
+	char		*tsig_key_file;		/* absolute */
+	struct tsig_key	 tsig;			/* read from it by conf_load */
+	int		 propagation_check;	/* default 1 */
+	long		 propagation_timeout;	/* seconds */
+	struct conf_strv propagation_resolvers;	/* "addr:port"; none: the zone's NS */
 };
 
 /* tls-alpn-01 listener; listen.n == 0: no "tlsalpn01:" section. */

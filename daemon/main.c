@@ -20,6 +20,7 @@
 #include "acme_solver.h"
 #include "challenge_alpn.h"
 #include "challenge_dns_hook.h"
+#include "challenge_dns_update.h"
 #include "challenge_http.h"
 #include "challenge_webroot.h"
 #include "conf.h"
@@ -75,6 +76,7 @@ struct ctx {
 	struct chall_http	*http01;
 	struct chall_webroot	*webroot;
 	struct chall_dns_hook	*dnshook;
+	struct chall_dns_update	*dnsupdate;
 	struct chall_alpn	*alpn;
 	struct acme_solver	 solvers[NSLOTS];	/* see solvers_add() */
 	struct worker_pool	*workers;
@@ -230,8 +232,8 @@ solvers_rebind(const struct ctx *c, const struct conf *conf)
 	    chall_alpn_rebind(c->alpn, conf->tlsalpn01.listen.v,
 	    conf->tlsalpn01.listen.n, err, sizeof(err)) == -1)
 		log_err("%s; tls-alpn-01 stays on its running addresses", err);
-	if (c->dnshook != NULL && !conf_dns01_equal(&conf->dns01,
-	    &c->conf->dns01))
+	if ((c->dnshook != NULL || c->dnsupdate != NULL) &&
+	    !conf_dns01_equal(&conf->dns01, &c->conf->dns01))
 		log_warn("dns01 changes only take effect after a restart");
 }
 
@@ -544,6 +546,39 @@ http01_new(struct ctx *c, const struct conf_http01 *h, char *err,
 	return ch;
 }
 
+/* The propagation check of either dns-01 solver, from the inventory. */
+static void
+dns01_prop_opts(const struct conf_dns01 *d, struct dns_prop_opts *p)
+{
+	p->check = d->propagation_check;
+	p->timeout_ms = d->propagation_timeout * 1000;
+	p->resolvers = d->propagation_resolvers.v;
+	p->nresolvers = d->propagation_resolvers.n;
+}
+
+/* The RFC 2136 dns-01 solver. Returns 0, or -1 with err. */
+static int
+dns_update_add(struct ctx *c, const struct conf_dns01 *d, char *err,
+    size_t errlen)
+{
+	struct chall_dns_update_opts o;
+
+	if (d->tsig.secret == NULL) {
+		snprintf(err, errlen, "dns01: rfc2136: no TSIG key read from "
+		    "%s", d->tsig_key_file != NULL ? d->tsig_key_file : "-");
+		return -1;
+	}
+	memset(&o, 0, sizeof(o));
+	o.server = d->rfc2136_server;
+	o.zone = d->rfc2136_zone;
+	o.key = &d->tsig;
+	o.timeout_ms = d->timeout * 1000;
+	dns01_prop_opts(d, &o.prop);
+	c->dnsupdate = chall_dns_update_new(c->base, &o);
+	chall_dns_update_solver(c->dnsupdate, &c->solvers[SLOT_DNS01]);
+	return 0;
+}
+
 /*
  * Starts the solvers conf needs that do not run yet, each for the
  * certificates of its type: http-01 (webroot files, else our own
@@ -583,15 +618,20 @@ solvers_add(struct ctx *c, const struct conf *conf, char *err, size_t errlen)
 			chall_http_solver(c->http01, &c->solvers[SLOT_HTTP01]);
 		}
 	}
-	if (c->dnshook == NULL && conf->dns01.hook.n > 0) {
+	if (c->solvers[SLOT_DNS01].type == NULL && conf->dns01.hook.n > 0) {
 		memset(&o, 0, sizeof(o));
 		o.argv = conf->dns01.hook.v;
 		o.argc = conf->dns01.hook.n;
 		o.timeout_ms = conf->dns01.timeout * 1000;
 		o.propagation_ms = conf->dns01.propagation_delay * 1000;
+		dns01_prop_opts(&conf->dns01, &o.prop);
 		c->dnshook = chall_dns_hook_new(c->base, &o);
 		chall_dns_hook_solver(c->dnshook, &c->solvers[SLOT_DNS01]);
 	}
+	if (c->solvers[SLOT_DNS01].type == NULL &&
+	    conf->dns01.rfc2136_server != NULL &&
+	    dns_update_add(c, &conf->dns01, err, errlen) == -1)
+		return -1;
 	if (c->alpn == NULL && conf->tlsalpn01.listen.n > 0) {
 		if ((c->alpn = chall_alpn_new(c->base, conf->tlsalpn01.listen.v,
 		    conf->tlsalpn01.listen.n, err, errlen)) == NULL)
@@ -892,8 +932,10 @@ teardown(struct ctx *c)
 	deliverer_free(c->deliver);
 	/* the orders are gone and withdrew their records: let the dels run */
 	chall_dns_hook_drain(c->dnshook);
+	chall_dns_update_drain(c->dnsupdate);
 	chall_alpn_free(c->alpn);
 	chall_dns_hook_free(c->dnshook);
+	chall_dns_update_free(c->dnsupdate);
 	chall_webroot_free(c->webroot);
 	chall_http_free(c->http01);
 	http_client_free(c->http);

@@ -1,7 +1,8 @@
 # tests/integration/lib.sh - TAP output and a private Pebble for one test.
 #
 # Source it from a test script. Every test gets its own temp dir ($T), its
-# own Pebble and pebble-challtestsrv on free 127.0.0.1 ports, and a trap
+# own Pebble and pebble-challtestsrv on free 127.0.0.1 ports (Pebble resolves
+# through challtestsrv, or PEBBLE_DNS when set), and a trap
 # that stops all of it however the test ends, so tests run in parallel.
 
 set -u
@@ -129,7 +130,7 @@ EOJ
 		    -defaultIPv4 127.0.0.1 -defaultIPv6 ""
 		CHALL_PID=$LAST_PID
 		spawn "$T/pebble.log" env PEBBLE_VA_NOSLEEP=1 "$@" \
-		    pebble -config "$T/pebble.json" -dnsserver "127.0.0.1:$DNS_PORT"
+		    pebble -config "$T/pebble.json" -dnsserver "${PEBBLE_DNS:-127.0.0.1:$DNS_PORT}"
 		PEBBLE_PID=$LAST_PID
 		PEBBLE_DIR=https://127.0.0.1:$PEBBLE_PORT/dir
 		if wait_for 15 curl -sf --cacert "$PEBBLE_CA" -o /dev/null "$PEBBLE_DIR" &&

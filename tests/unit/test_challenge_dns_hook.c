@@ -54,7 +54,8 @@ setup(long timeout_ms, const char *slow)
 	struct t	*t = calloc(1, sizeof(*t));
 	const char	*dir = getenv("TMPDIR") != NULL ? getenv("TMPDIR") : "/tmp";
 	char		*argv[] = { "/bin/sh", "-c", t->script, "hook" };
-	struct chall_dns_hook_opts o = { argv, 4, timeout_ms, 0, 200 };
+	struct chall_dns_hook_opts o = { argv, 4, timeout_ms, 0, 200,
+	    { 0, 0, NULL, 0, NULL, 0 } };
 
 	assert_non_null(t);
 	log_init(getenv("TEST_DEBUG") != NULL ? LOG_LVL_DEBUG : 0);

@@ -2045,8 +2045,31 @@ solver_section_errors_say_what_to_configure(void **state)
 	    "\"ipv4:port\" or \"[ipv6]:port\")",
 	    "t.yaml:5:31: unknown key \"backlog\"");
 	EXPECT(CA1 "dns01: { timeout: 10s }\ntlsalpn01: {}\n",
-	    "t.yaml:4:8: missing required key \"hook\"",
+	    "t.yaml:4:8: missing required key \"hook\" (or \"rfc2136\")",
 	    "t.yaml:5:12: missing required key \"listen\"");
+	/* RFC 2136: one of hook and rfc2136, addresses, the key file's path */
+	EXPECT(CA1 "dns01: { hook: [/bin/true], rfc2136: { server: "
+	    "\"127.0.0.1:53\", tsig_key_file: /k } }\n",
+	    "t.yaml:4:8: dns01: hook and rfc2136 both given; keep one");
+	EXPECT(CA1 "dns01:\n  rfc2136: { server: ns1:53, zone: \"a..b\", "
+	    "tsig_key_file: k }\n  propagation_resolvers: [\"1.2.3.4\"]\n"
+	    "  propagation_check: maybe\n  propagation_timeout: 2h\n",
+	    "t.yaml:5:22: server: bad address \"ns1:53\" (expected "
+	    "\"ipv4:port\" or \"[ipv6]:port\")",
+	    "t.yaml:5:36: zone: not a DNS name: \"a..b\"",
+	    "t.yaml:5:59: tsig_key_file: not an absolute path: \"k\"",
+	    "t.yaml:6:27: propagation_resolvers: bad address \"1.2.3.4\" "
+	    "(expected \"ipv4:port\" or \"[ipv6]:port\")",
+	    "t.yaml:7:22: propagation_check: unknown value \"maybe\" "
+	    "(expected false or true)",
+	    "t.yaml:8:24: propagation_timeout: longer than 3600s");
+	EXPECT(CA1 "dns01: { rfc2136: { server: \"127.0.0.1:53\", "
+	    "tsig_key_file: /k }, propagation_delay: 5s }\n",
+	    "t.yaml:4:85: propagation_delay: for a hook only; rfc2136 has "
+	    "propagation_check");
+	EXPECT(CA1 "dns01: { rfc2136: { zone: example.com } }\n",
+	    "t.yaml:4:19: missing required key \"server\"",
+	    "t.yaml:4:19: missing required key \"tsig_key_file\"");
 	/* a certificate whose type has no section: at load, not at its first order */
 	EXPECT(CA1 "defaults: { challenge: dns-01 }\n"
 	    "certificates:\n"
