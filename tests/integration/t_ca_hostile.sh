@@ -34,6 +34,8 @@ http01:
   listen: ["127.0.0.1:$HTTP01_PORT"]
 dns01:
   hook: ["$T/dns-hook"]
+  propagation_resolvers: ["127.0.0.1:$DNS_PORT"]
+  propagation_timeout: 10s
 cas:
   - name: proxy
     directory: $PROXY_DIR
