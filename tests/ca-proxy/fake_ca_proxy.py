@@ -74,6 +74,7 @@ FAULT_KINDS = {
     "moveDirectory": {"phase": "post", "endpoints": {"directory"}},
     "httpUrls": {"phase": "post"},
     "oversize": {"phase": "post"},
+    "retryAfter": {"phase": "post"},
 }
 for _k in CERT_FAULTS:
     FAULT_KINDS[_k] = {"phase": "post", "endpoints": {"certificate"}}
@@ -1033,6 +1034,10 @@ class Proxy:
             want = f.get("bytes", 5 << 20)
             return status, headers, body + b"\n" * max(0, want - len(body)), \
                 "padded to %d bytes" % max(want, len(body))
+        if f.name == "retryAfter":
+            ra = str(f.get("retryAfter", 60))
+            headers = [(k, v) for k, v in headers if k.lower() != "retry-after"]
+            return status, headers + [("Retry-After", ra)], body, "Retry-After: " + ra
         if f.name == "moveDirectory":
             alt = self.alt_origin
             if alt is None:
