@@ -11,7 +11,8 @@ set -u
 RENEWD=$top_builddir/renewd
 RENEWCTL=$top_builddir/renewctl
 
-T=$(mktemp -d "${TMPDIR:-/tmp}/renewd-test.XXXXXX")
+T=$(mktemp -d "${TMPDIR:-/tmp}/renewd-test.XXXXXX") ||
+    { echo "Bail out! cannot make a temp dir in ${TMPDIR:-/tmp}"; exit 1; }
 chmod 755 "$T"
 TAP_N=0
 TAP_FAILED=0
@@ -77,6 +78,31 @@ check() {
 	if "$@"; then ok "$desc"; else not_ok "$desc"; fi
 	step "after the check: $desc"
 }
+# skip DESC REASON: a test point that did not run, counted as skipped
+# (TAP "# SKIP"); CI fails on any (scripts/summary --no-skips).
+skip() { TAP_N=$((TAP_N + 1)); echo "ok $TAP_N - $1 # SKIP $2"; }
+# need_root WHY: the whole test needs root (WHY says for what). Call it
+# before any check: for another user the test is skipped ("1..0 # SKIP"),
+# counted as skipped, never as a failure.
+need_root() {
+	[ "$(id -u)" = 0 ] && return 0
+	echo "1..0 # SKIP needs root: $*"
+	exit 0
+}
+# sanitized: renewd is a sanitizer build (ASan/UBSan linked in).
+sanitized() {
+	[ -n "${SANITIZED:-}" ] || SANITIZED=$(nm "$RENEWD" 2>/dev/null |
+	    grep -q "__asan_init\|__ubsan_handle" && echo yes || echo no)
+	[ "$SANITIZED" = yes ]
+}
+# check_sanitized DESC CMD...: a check about sanitizer reports; in a build
+# without sanitizers it would pass on nothing, so it is skipped there.
+check_sanitized() {
+	if sanitized; then check "$@"; else skip "$1" "not a sanitizer build"; fi
+}
+# SAN: what a clean exit also says about sanitizers, for check texts.
+SAN="sanitizers silent"
+sanitized || SAN="not a sanitizer build: the exit status only"
 # done_testing: print the plan (TAP allows it last).
 done_testing() { echo "1..$TAP_N"; }
 # bail MSG: abort the whole script as failed (setup problems).
@@ -211,6 +237,14 @@ cas:
 certificates:
 $2
 EOY
+}
+
+# renewd_once NAME: renewd --once on an inventory (write_conf) of one
+# certificate NAME for NAME.example; inventory $T/NAME.yaml, log $T/NAME.log.
+renewd_once() {
+	write_conf "$T/$1.yaml" "  - name: $1
+    domains: [$1.example]"
+	"$RENEWD" -c "$T/$1.yaml" --once >"$T/$1.log" 2>&1
 }
 
 # cert_list PREFIX N SUFFIX [EXTRA]: YAML for certificates PREFIX1..PREFIXN,

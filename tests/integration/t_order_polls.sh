@@ -10,12 +10,6 @@ pebble_start PEBBLE_WFE_NONCEREJECT=0
 ca_proxy_start
 export ACME_DIRECTORY=$PROXY_DIR
 
-# once NAME: renewd --once for certificate NAME (NAME.example).
-once() {
-	write_conf "$T/$1.yaml" "  - name: $1
-    domains: [$1.example]"
-	"$RENEWD" -c "$T/$1.yaml" --once >"$T/$1.log" 2>&1
-}
 # gap ENDPOINT_A ENDPOINT_B NAME: seconds (3 decimals) from the first
 # request to A to the first request to B after it, for identifier NAME.
 gap() {
@@ -29,7 +23,7 @@ at_least() { [ "$1" != none ] && [ "$(echo "$1 >= $2" | bc)" = 1 ]; }
 below() { [ "$1" != none ] && [ "$(echo "$1 < $2" | bc)" = 1 ]; }
 
 # --- without Retry-After the first authorization poll follows at once
-once quick
+renewd_once quick
 check "a certificate is issued through the proxy" verify_cert quick
 g=$(gap challenge authz quick.example)
 check "without Retry-After, the authorization is polled within 1 s of the challenge ($g s)" below "$g" 1
@@ -38,7 +32,7 @@ proxy_clear
 # --- Retry-After: 2 on the challenge's answer: no poll before 2 s
 proxy_fault '{"fault":"retryAfter","endpoint":"challenge","method":"POST","retryAfter":2,"count":1}' >/dev/null ||
     bail "the proxy refused the retryAfter fault"
-once slow
+renewd_once slow
 check "with Retry-After on the challenge, the certificate is still issued" verify_cert slow
 check "the proxy sent Retry-After: 2 with the challenge's answer" \
     test "$(proxy_count 'endpoint=challenge&faults=retryAfter')" -eq 1
@@ -48,7 +42,7 @@ proxy_clear
 
 # --- Retry-After: 2 on the finalize answer: the order is polled no sooner
 proxy_fault '{"fault":"retryAfter","endpoint":"finalize","retryAfter":2,"count":1}' >/dev/null
-once fin
+renewd_once fin
 check "with Retry-After on finalize, the certificate is still issued" verify_cert fin
 g=$(gap finalize order fin.example)
 check "the order was polled no sooner than 2 s after finalize ($g s)" at_least "$g" 2
@@ -57,7 +51,7 @@ proxy_clear
 # --- an invalid authorization: the order ends, no finalize is sent
 # 127.0.0.2 is loopback, but renewd's listener is on 127.0.0.1 only.
 chall_add_a dead.example 127.0.0.2 || bail "challtestsrv add-a failed"
-once dead
+renewd_once dead
 check "an authorization that fails validation: --once exits 1" test $? -eq 1
 check "the error is the failed challenge's, class domain" \
     grep -q "\[dead\] order at CA pebble failed: .*error:connection: .*(class: domain)" "$T/dead.log"
