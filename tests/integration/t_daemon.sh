@@ -8,6 +8,8 @@ conf=$T/renewd.yaml
 # so a reload that lost the inventory would show.
 cat >"$conf" <<EOY
 state_dir: $T/state
+http01:
+  listen: ["127.0.0.1:$("$top_builddir/tests/integration/freeport" 1)"]
 cas:
   - name: first
     directory: https://127.0.0.1:9/dir
