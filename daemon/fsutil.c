@@ -27,6 +27,15 @@
 /* How much fsutil_read_file reads at first when the size is unknown. */
 #define FSUTIL_READ_CHUNK	4096
 
+/* Every fsync(2) here goes through this, so a unit test can see the calls. */
+static int	(*sync_fd)(int) = fsync;
+
+void
+fsutil_set_fsync(int (*fn)(int))
+{
+	sync_fd = fn != NULL ? fn : fsync;
+}
+
 int
 fsutil_write_all(int fd, const void *data, size_t len)
 {
@@ -52,7 +61,7 @@ fsutil_fsync_dir(const char *dir)
 
 	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
 		return -1;
-	rc = fsync(fd);
+	rc = sync_fd(fd);
 	saved = errno;
 	close(fd);
 	errno = saved;
@@ -131,7 +140,7 @@ fill_fd(int fd, const void *data, size_t len, mode_t mode)
 {
 	if (fchmod(fd, mode) == -1 || fsutil_write_all(fd, data, len) == -1)
 		return -1;
-	return fsync(fd);
+	return sync_fd(fd);
 }
 
 /*
@@ -230,7 +239,7 @@ fsutil_write_atomic_at(int dfd, const char *name, const void *data,
 	    renameat(dfd, tmp, dfd, name) == -1)
 		goto out;
 	made = 0;	/* renamed into place: nothing left to clean up */
-	rc = fsync(dfd);
+	rc = sync_fd(dfd);
 out:
 	saved = errno;
 	if (made)

@@ -18,6 +18,11 @@
 int		 fsutil_write_all(int fd, const void *data, size_t len);
 /* fsync(2)s directory dir, so a create, rename or unlink in it survives a crash. Returns 0 or -1 (errno set). */
 int		 fsutil_fsync_dir(const char *dir);
+/*
+ * A test seam: every fsync(2) of this module calls fn instead (NULL: fsync
+ * again), so a unit test can see which descriptors are synced, and when.
+ */
+void		 fsutil_set_fsync(int (*fn)(int));
 
 /*
  * mkdir(2) that accepts an existing directory and forces mode past the

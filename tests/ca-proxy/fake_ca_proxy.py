@@ -78,6 +78,7 @@ FAULT_KINDS = {
     "hostileToken": {"phase": "post", "endpoints": {"authz"}},
     "authzIdentifier": {"phase": "post", "endpoints": {"authz"}},
     "hostileHeader": {"phase": "post"},
+    "retryAfter": {"phase": "post"},
 }
 for _k in CERT_FAULTS:
     FAULT_KINDS[_k] = {"phase": "post", "endpoints": {"certificate"}}
@@ -1038,6 +1039,10 @@ class Proxy:
             want = f.get("bytes", 5 << 20)
             return status, headers, body + b"\n" * max(0, want - len(body)), \
                 "padded to %d bytes" % max(want, len(body))
+        if f.name == "retryAfter":
+            ra = str(f.get("retryAfter", 60))
+            headers = [(k, v) for k, v in headers if k.lower() != "retry-after"]
+            return status, headers + [("Retry-After", ra)], body, "Retry-After: " + ra
         if f.name == "moveDirectory":
             alt = self.alt_origin
             if alt is None:

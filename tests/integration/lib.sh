@@ -12,14 +12,42 @@ set -u
 RENEWD=$top_builddir/renewd
 RENEWCTL=$top_builddir/renewctl
 
-T=$(mktemp -d "${TMPDIR:-/tmp}/renewd-test.XXXXXX")
+T=$(mktemp -d "${TMPDIR:-/tmp}/renewd-test.XXXXXX") ||
+    { echo "Bail out! cannot make a temp dir in ${TMPDIR:-/tmp}"; exit 1; }
 chmod 755 "$T"
 TAP_N=0
 TAP_FAILED=0
 PIDS=""
+TEST_NAME=$(basename "$0")
+
+# A hang is a failure: after TEST_TIMEOUT seconds (default 480; a slow
+# test sets it before sourcing this file) a watchdog says which test and
+# what it was at ($T/.step, kept by check, wait_for and step), and ends the
+# test's children, then the test, whose traps clean up as after any failure.
+: "${TEST_TIMEOUT:=480}"
+# step TEXT: say what the test is doing now, for the watchdog's message.
+step() { printf '%s\n' "$*" >"$T/.step"; }
+step "setting up"
+watchdog() {
+	local main=$1 p
+	trap - EXIT INT TERM
+	# read(1)'s timeout on a FIFO nobody writes: a wait with no child
+	# process that would outlive the watchdog when the test ends first
+	mkfifo "$T/.watchdog" && read -r -t "$TEST_TIMEOUT" _ <>"$T/.watchdog"
+	echo "Bail out! $TEST_NAME: timed out after $TEST_TIMEOUT s; $(cat "$T/.step" 2>/dev/null)"
+	# the test first (its trap waits for the command in the foreground),
+	# then that command and the rest of its children, never this watchdog
+	kill -TERM "$main" 2>/dev/null
+	for p in $(pgrep -P "$main"); do
+		[ "$p" = "$BASHPID" ] || kill -TERM "$p" 2>/dev/null
+	done
+}
+watchdog $$ &
+WATCHDOG_PID=$!
 
 cleanup() {
 	local p
+	kill "$WATCHDOG_PID" 2>/dev/null
 	for p in $PIDS; do
 		kill "$p" 2>/dev/null
 	done
@@ -38,7 +66,7 @@ cleanup() {
 	fi
 }
 trap cleanup EXIT
-trap 'exit 130' INT TERM
+trap 'TAP_FAILED=$((TAP_FAILED + 1)); exit 130' INT TERM
 
 # ok DESC: record a pass. not_ok DESC: record a failure.
 ok() { TAP_N=$((TAP_N + 1)); echo "ok $TAP_N - $*"; }
@@ -47,8 +75,35 @@ not_ok() { TAP_N=$((TAP_N + 1)); TAP_FAILED=$((TAP_FAILED + 1)); echo "not ok $T
 check() {
 	local desc=$1
 	shift
+	step "checking: $desc"
 	if "$@"; then ok "$desc"; else not_ok "$desc"; fi
+	step "after the check: $desc"
 }
+# skip DESC REASON: a test point that did not run, counted as skipped
+# (TAP "# SKIP"); CI fails on any (scripts/summary --no-skips).
+skip() { TAP_N=$((TAP_N + 1)); echo "ok $TAP_N - $1 # SKIP $2"; }
+# need_root WHY: the whole test needs root (WHY says for what). Call it
+# before any check: for another user the test is skipped ("1..0 # SKIP"),
+# counted as skipped, never as a failure.
+need_root() {
+	[ "$(id -u)" = 0 ] && return 0
+	echo "1..0 # SKIP needs root: $*"
+	exit 0
+}
+# sanitized: renewd is a sanitizer build (ASan/UBSan linked in).
+sanitized() {
+	[ -n "${SANITIZED:-}" ] || SANITIZED=$(nm "$RENEWD" 2>/dev/null |
+	    grep -q "__asan_init\|__ubsan_handle" && echo yes || echo no)
+	[ "$SANITIZED" = yes ]
+}
+# check_sanitized DESC CMD...: a check about sanitizer reports; in a build
+# without sanitizers it would pass on nothing, so it is skipped there.
+check_sanitized() {
+	if sanitized; then check "$@"; else skip "$1" "not a sanitizer build"; fi
+}
+# SAN: what a clean exit also says about sanitizers, for check texts.
+SAN="sanitizers silent"
+sanitized || SAN="not a sanitizer build: the exit status only"
 # done_testing: print the plan (TAP allows it last).
 done_testing() { echo "1..$TAP_N"; }
 # bail MSG: abort the whole script as failed (setup problems).
@@ -57,8 +112,10 @@ diag() { echo "# $*"; }
 
 # wait_for SECONDS CMD...: poll CMD every 0.05 s until it succeeds.
 wait_for() {
-	local limit=$1 i=0
+	local limit=$1 i=0 was
 	shift
+	was=$(cat "$T/.step" 2>/dev/null)
+	step "${was%%;*}; waiting for: $*"
 	while ! "$@" 2>/dev/null; do
 		i=$((i + 1))
 		[ "$i" -ge $((limit * 20)) ] && return 1
@@ -181,6 +238,14 @@ cas:
 certificates:
 $2
 EOY
+}
+
+# renewd_once NAME: renewd --once on an inventory (write_conf) of one
+# certificate NAME for NAME.example; inventory $T/NAME.yaml, log $T/NAME.log.
+renewd_once() {
+	write_conf "$T/$1.yaml" "  - name: $1
+    domains: [$1.example]"
+	"$RENEWD" -c "$T/$1.yaml" --once >"$T/$1.log" 2>&1
 }
 
 # cert_list PREFIX N SUFFIX [EXTRA]: YAML for certificates PREFIX1..PREFIXN,

@@ -9,12 +9,6 @@ pebble_start PEBBLE_WFE_NONCEREJECT=0
 ca_proxy_start
 export ACME_DIRECTORY=$PROXY_DIR
 
-# renewd_once NAME: renewd --once for one certificate NAME.example.
-renewd_once() {
-	write_conf "$T/renewd.yaml" "  - name: $1
-    domains: [$1.example]"
-	"$RENEWD" -c "$T/renewd.yaml" --once >"$T/$1.log" 2>&1
-}
 # get URL [CURL ARGS...]: GET through the proxy; body in $T/body, headers in
 # $T/headers; prints the status ("000" when there was no answer).
 get() {

@@ -52,7 +52,7 @@ check "SIGHUP: a step since the last look is noticed at once" \
     wait_for 5 grep -Eq "the wall clock stepped by \+2[0-9]{4} s" "$T/renewd.log"
 kill -TERM "$pid"
 wait "$pid"
-check "renewd exits 0 (sanitizers silent)" test $? -eq 0
+check "renewd exits 0 ($SAN)" test $? -eq 0
 PIDS=${PIDS/ $pid/}
 
 done_testing

@@ -4,12 +4,21 @@
 . "$(dirname "$0")/lib.sh"
 
 conf=$T/renewd.yaml
+# One certificate (its CA is nowhere: it fails, and stays in the inventory),
+# so a reload that lost the inventory would show.
 cat >"$conf" <<EOY
 state_dir: $T/state
+http01:
+  listen: ["127.0.0.1:$("$top_builddir/tests/integration/freeport" 1)"]
 cas:
   - name: first
     directory: https://127.0.0.1:9/dir
+certificates:
+  - name: kept
+    domains: [kept.example]
 EOY
+# last_status: the certificate count of the last STATUS= sent to the notify socket.
+last_status() { grep -ao "STATUS=[0-9]* certificates" "$T/notify.log" | tail -n 1; }
 
 # sd_notify goes to a datagram socket we read with socat.
 spawn "$T/notify.log" socat -u UNIX-RECV:"$T/notify.sock" -
@@ -19,13 +28,15 @@ NOTIFY_SOCKET=$T/notify.sock "$RENEWD" -c "$conf" >"$T/renewd.log" 2>&1 &
 pid=$!
 PIDS="$PIDS $pid"
 check "renewd reports READY=1 to the notify socket" wait_for 10 grep -q "READY=1" "$T/notify.log"
-check "and a STATUS= line" grep -q "STATUS=0 certificates" "$T/notify.log"
+check "and a STATUS= line with the one certificate" grep -q "STATUS=1 certificates" "$T/notify.log"
 check "the lock file holds its pid" grep -qx "$pid" "$T/state/renewd.lock"
 check "state_dir is private (0700)" test "$(stat -c %a "$T/state")" = 700
 
-"$RENEWD" -c "$conf" >"$T/second.log" 2>&1
+# with a broken lock the second one would run on: 30 s, not forever
+timeout 30 "$RENEWD" -c "$conf" >"$T/second.log" 2>&1
 rc=$?
-check "a second instance on the same state_dir refuses to start" test $rc -ne 0
+check "a second instance on the same state_dir refuses to start (exit $rc; 124: it ran on)" \
+    test $rc -ne 0 -a $rc -ne 124
 check "its message names the lock and the pid holding it" \
     grep -q "$T/state/renewd.lock.*$pid" "$T/second.log"
 
@@ -44,6 +55,8 @@ check "SIGHUP with a bad file logs each error with file:line:col" \
 check "both errors are reported" grep -q "renewd.yaml:5:28: " "$T/renewd.log"
 check "the log says the running inventory stays" grep -q "running inventory stays in force" "$T/renewd.log"
 check "the daemon is still running" kill -0 "$pid"
+check "and still has its certificate (the STATUS sent after the refusal)" \
+    test "$(last_status)" = "STATUS=1 certificates"
 
 # A good one is taken.
 cat >"$conf" <<EOY

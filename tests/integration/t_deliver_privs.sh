@@ -6,7 +6,7 @@
 . "$(dirname "$0")/lib.sh"
 
 command -v setpriv >/dev/null || bail "setpriv is not installed (util-linux)"
-[ "$(id -u)" = 0 ] || bail "this test must run as root to drop to nobody"
+need_root "it drops to nobody (setpriv) and gives files to other owners"
 pebble_start
 mkdir -p "$T/state" "$T/rootonly" "$T/shared"
 chown nobody:nogroup "$T/state" "$T/shared"

@@ -106,7 +106,8 @@ dels=$(awk '$1 == "del" { print $2, $3 }' "$T/calls.log" | sort)
 check "the hook was called (7 adds)" test "$(grep -c '^add ' "$T/calls.log")" -eq 7
 check "a del for every add: same names, same values" test "$adds" = "$dels"
 check "no TXT value is left behind" test -z "$(cat "$T"/txt/*)"
+# (renewd logs no word for a lost del: look for the del itself)
 check "the del of the killed add ran before exit, not lost" \
-    sh -c "! grep -q 'shutting down before' '$T/renewd.log'"
+    grep -q '^del _acme-challenge.hang.example ' "$T/calls.log"
 
 done_testing

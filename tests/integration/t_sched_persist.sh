@@ -64,5 +64,5 @@ check "a window for the live certificate, its moment inside it" test "$(jq -r --
     '.ari.cert == $c and .ari.start <= .ari.moment and .ari.moment < .ari.end' "$S")" = true
 kill -TERM "$D3"
 wait "$D3"
-check "renewd exits cleanly (no leak, no sanitizer report)" test $? -eq 0
+check "renewd exits cleanly (no leak: $SAN)" test $? -eq 0
 done_testing

@@ -7,6 +7,7 @@
 # build's make check: scripts/test runs it from build-vg, a build without
 # --enable-sanitizers ("make check TESTS=tests/integration/t_valgrind.sh").
 # Run from a sanitizer build by hand, it fails and says so.
+TEST_TIMEOUT=840	# memcheck makes one issuance minutes long on a loaded machine
 . "$(dirname "$0")/lib.sh"
 
 command -v valgrind >/dev/null || bail "valgrind is not installed (scripts/deps)"

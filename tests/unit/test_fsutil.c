@@ -143,6 +143,122 @@ test_write_atomic_modes_are_exact_past_any_umask(void **state)
  * whole, never a mix; what it leaves beside them is a temp file that
  * fsutil_sweep_temp recognises.
  */
+/* ---- the fsync seam: which descriptors are synced, and when ----------- */
+
+#define SYNCS_MAX	16
+
+/* One fsync(2) as the seam saw it: what fd was, and what the watched path held. */
+struct sync_call {
+	dev_t	dev;
+	ino_t	ino;
+	int	is_dir;
+	char	seen[16];	/* the watched path's content at that moment */
+};
+
+static struct sync_call	syncs[SYNCS_MAX];
+static size_t		nsyncs;
+static const char	*sync_watch;	/* a path to read at each call, or NULL */
+
+static int
+record_fsync(int fd)
+{
+	struct sync_call *c;
+	struct stat	 st;
+	FILE		*f;
+	size_t		 n;
+
+	assert_true(nsyncs < SYNCS_MAX);
+	c = &syncs[nsyncs++];
+	memset(c, 0, sizeof(*c));
+	assert_int_equal(fstat(fd, &st), 0);
+	c->dev = st.st_dev;
+	c->ino = st.st_ino;
+	c->is_dir = S_ISDIR(st.st_mode);
+	if (sync_watch != NULL && (f = fopen(sync_watch, "r")) != NULL) {
+		n = fread(c->seen, 1, sizeof(c->seen) - 1, f);
+		c->seen[n] = '\0';
+		fclose(f);
+	}
+	return fsync(fd);
+}
+
+/* Is call i an fsync of the directory at path? */
+static int
+synced_dir(size_t i, const char *path)
+{
+	struct stat	st;
+
+	assert_int_equal(stat(path, &st), 0);
+	return syncs[i].is_dir && syncs[i].dev == st.st_dev &&
+	    syncs[i].ino == st.st_ino;
+}
+
+/*
+ * Crash safety as fsutil.h promises it, seen through the seam (a power cut
+ * cannot be made here): the temp file's data is synced while the name
+ * still shows the old file, and the directory is synced after the rename,
+ * last, so the new name is on disk when the call returns.
+ */
+static void
+test_write_atomic_syncs_data_before_rename_and_dir_after(void **state)
+{
+	struct fx	*fx = *state;
+	char		*path = join(fx->tmp, "f");
+	struct stat	 st;
+
+	assert_int_equal(fsutil_write_atomic(path, "old", 3, 0644), 0);
+	nsyncs = 0;
+	sync_watch = path;
+	fsutil_set_fsync(record_fsync);
+	assert_int_equal(fsutil_write_atomic(path, "new", 3, 0644), 0);
+	fsutil_set_fsync(NULL);
+	sync_watch = NULL;
+	assert_int_equal(nsyncs, 2);
+	assert_false(syncs[0].is_dir);
+	assert_string_equal(syncs[0].seen, "old");
+	assert_int_equal(stat(path, &st), 0);
+	assert_true(syncs[0].ino == st.st_ino);	/* the temp file that became path */
+	assert_true(synced_dir(1, fx->tmp));
+	assert_string_equal(syncs[1].seen, "new");
+
+	/* the owned and dirfd variants are the same code path: once more through _at */
+	nsyncs = 0;
+	fsutil_set_fsync(record_fsync);
+	assert_int_equal(fsutil_write_atomic_owned(path, "v3", 2, 0600,
+	    (uid_t)-1, (gid_t)-1), 0);
+	fsutil_set_fsync(NULL);
+	assert_int_equal(nsyncs, 2);
+	assert_true(synced_dir(1, fx->tmp));
+
+	/* fsutil_fsync_dir syncs that directory, once */
+	nsyncs = 0;
+	fsutil_set_fsync(record_fsync);
+	assert_int_equal(fsutil_fsync_dir(fx->tmp), 0);
+	fsutil_set_fsync(NULL);
+	assert_int_equal(nsyncs, 1);
+	assert_true(synced_dir(0, fx->tmp));
+	free(path);
+}
+
+/* A new file's data is synced before fsutil_write_new returns. */
+static void
+test_write_new_syncs_its_data(void **state)
+{
+	struct fx	*fx = *state;
+	char		*path = join(fx->tmp, "n");
+	struct stat	 st;
+
+	nsyncs = 0;
+	fsutil_set_fsync(record_fsync);
+	assert_int_equal(fsutil_write_new(path, "data", 4, 0600), 0);
+	fsutil_set_fsync(NULL);
+	assert_int_equal(nsyncs, 1);
+	assert_int_equal(stat(path, &st), 0);
+	assert_false(syncs[0].is_dir);
+	assert_true(syncs[0].ino == st.st_ino);
+	free(path);
+}
+
 static void
 test_write_atomic_killed_leaves_old_or_new_and_sweepable_temp(void **state)
 {
@@ -747,6 +863,8 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_write_atomic_modes_are_exact_past_any_umask, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_write_atomic_killed_leaves_old_or_new_and_sweepable_temp, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_write_atomic_syncs_data_before_rename_and_dir_after, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_write_new_syncs_its_data, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_write_new_refuses_existing_and_sets_mode, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_mkdir_modes_past_umask_and_existing_dirs, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_read_file_caps_size_and_terminates, setup, teardown),
