@@ -96,6 +96,7 @@ struct acme_authz {
 	struct acme_call	*call;
 	struct event		*timer;
 	long long		 poll_since;	/* first poll, monotonic ms */
+	long long		 answered;	/* its last answer, monotonic ms */
 };
 
 enum order_state {
@@ -139,6 +140,7 @@ struct acme_order {
 	struct acme_call	*call;
 	struct event		*timer;		/* polls, and the final callback */
 	long long		 poll_since;	/* first poll, monotonic ms */
+	long long		 answered;	/* its last answer, monotonic ms */
 	long long		 deadline;	/* monotonic ms */
 	char			*error;		/* result, once O_DONE */
 	struct acme_failure	 fail;		/* with error: what it means */

@@ -274,13 +274,15 @@ acme_poll_delay(long long elapsed, size_t npolling, long ra)
 
 /*
  * Arms ev for the next poll of url, polled since *since (monotonic ms; 0:
- * from now on) with npolling objects of o: acme_poll_delay, no later than
- * the order's deadline. Returns NULL, or why the order has to end instead.
+ * from now on) with npolling objects of o: acme_poll_delay after the
+ * object's last answer (at answered), or after now with a Retry-After,
+ * no later than the order's deadline. Returns NULL, or why the order has
+ * to end instead.
  */
 static char *
 poll_later(struct acme_order *o, struct event *ev, long long *since,
-    size_t npolling, const struct http_response *resp, const char *url,
-    const char *status)
+    long long answered, size_t npolling, const struct http_response *resp,
+    const char *url, const char *status)
 {
 	struct timeval	 tv;
 	long long	 ms, left, now = now_ms();
@@ -293,6 +295,9 @@ poll_later(struct acme_order *o, struct event *ev, long long *since,
 	if (*since == 0)
 		*since = now;
 	ms = acme_poll_delay(now - *since, npolling, ra);
+	/* e.g. the authorization's fetch while its challenge was triggered */
+	if (ra < 0 && answered > 0 && answered <= now)
+		ms = ms > now - answered ? ms - (now - answered) : 0;
 	if ((left = o->deadline - now) <= 0)
 		return acme_oneline(xasprintf("acme: timed out waiting for %s "
 		    "(status %s)", url, status));
@@ -676,7 +681,7 @@ authz_enter(struct acme_authz *a, enum authz_state next, enum authz_event ev,
 		if (a->state != A_POLL)
 			a->poll_since = 0;
 		return poll_later(a->order, a->timer, &a->poll_since,
-		    authz_polling(a), r->resp, a->url,
+		    a->answered, authz_polling(a), r->resp, a->url,
 		    r->status_text != NULL ? r->status_text : "?");
 	case A_VALID:
 		/* no longer needed; withdrawals are counted, so reuse is safe */
@@ -739,8 +744,10 @@ authz_step(struct acme_authz *a, enum authz_event ev,
 		acme_order_fail(o, r->err, r->cls);
 		return;
 	}
-	if (ev == AE_REPLY && a->state != A_TRIGGER)
+	if (ev == AE_REPLY && a->state != A_TRIGGER) {
+		a->answered = now_ms();
 		acme_authz_identify(a, r->json);
+	}
 	switch (a->state) {
 	case A_FETCH:		/* the authorization, first seen */
 		if (r->status == ACME_PENDING)
@@ -1123,7 +1130,8 @@ order_enter(struct acme_order *o, enum order_state next, enum order_event ev,
 			return order_send(o, o->url, NULL, CALL_JSON);
 		if (o->state != next)
 			o->poll_since = 0;
-		return poll_later(o, o->timer, &o->poll_since, 1, r->resp, o->url,
+		return poll_later(o, o->timer, &o->poll_since, o->answered, 1,
+		    r->resp, o->url,
 		    r->status_text != NULL ? r->status_text : "pending");
 	case O_CERT:
 		return order_send(o, o->cert_url, NULL, 0);
@@ -1452,6 +1460,8 @@ order_step(struct acme_order *o, enum order_event ev,
 
 	if (ev == OE_FAIL || (ev == OE_REPLY && r->err != NULL))
 		why = r->err;
+	if (ev == OE_REPLY)
+		o->answered = now_ms();
 	switch (o->state) {
 	case O_QUEUED:		/* admitted, or the account setup failed */
 		if (ev == OE_ADMIT)	/* a URL already: an order to resume */
