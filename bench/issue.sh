@@ -37,13 +37,17 @@ fi
 
 write_conf "$T/renewd.yaml" "$(cert_list b "$n" bench.example)"
 
+# SEGMENTS=1 runs renewd with debug logging and prints where an order's
+# time goes (bench/order_segments.py); the logging costs some CPU.
+verbose=()
+[ -n "${SEGMENTS:-}" ] && verbose=(-v)
 # CALLGRIND=1 counts renewd's instructions instead (slower; wall figures
 # then mean nothing, the instruction count is the figure to compare).
 wrap=()
 [ -n "${CALLGRIND:-}" ] && wrap=(valgrind --tool=callgrind --callgrind-out-file="$T/callgrind.out")
 p0=$(proc_cpu "$PEBBLE_PID")
 r0=$(pebble_requests)
-/usr/bin/time -f '%e %U %S %M' -o "$T/time" "${wrap[@]}" "$RENEWD" -c "$T/renewd.yaml" --once \
+/usr/bin/time -f '%e %U %S %M' -o "$T/time" "${wrap[@]}" "$RENEWD" "${verbose[@]}" -c "$T/renewd.yaml" --once \
     >"$T/renewd.log" 2>&1
 rc=$?
 pebble_cpu=$(echo "$(proc_cpu "$PEBBLE_PID") - $p0" | bc -l)
@@ -75,6 +79,10 @@ if [ "${REF:-1}" != 0 ]; then
 	printf '  its rate %.1f orders/s, Pebble CPU per order %.2f ms; renewd %.1f orders/s = %.2f of it\n' \
 	    "$(echo "$n / $ref_wall" | bc -l)" "$(echo "$ref_pebble * 1000 / $n" | bc -l)" \
 	    "$(echo "$n / $span" | bc -l)" "$(echo "$ref_wall / $span" | bc -l)"
+fi
+if [ -n "${SEGMENTS:-}" ]; then
+	echo "where an order's time goes (renewd's debug log):"
+	python3 "$here/order_segments.py" "$T/renewd.log"
 fi
 if [ -n "${CALLGRIND:-}" ]; then
 	ir=$(sed -n 's/^summary: //p' "$T/callgrind.out")
