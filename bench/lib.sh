@@ -44,3 +44,9 @@ refclient_build() {
 	(cd "$top_srcdir/bench/refclient" && GOCACHE=$T/gocache GO111MODULE=off \
 	    GOPATH=/usr/share/gocode GOFLAGS= go build -o "$1" .)
 }
+
+# pebble_start needs the tests' freeport helper, which a plain `make` does
+# not build (it is a check program)
+[ -x "$top_builddir/tests/integration/freeport" ] ||
+	make -s -C "$top_builddir" tests/integration/freeport >/dev/null ||
+	bail "cannot build tests/integration/freeport in $top_builddir"
