@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2154
 # bench/lib.sh - helpers the bench scripts share (after tests/integration/lib.sh).
 
 # proc_cpu PID: the user+system CPU seconds of PID so far, from /proc.
@@ -42,7 +43,7 @@ order_latency() {
 # refclient_build OUT: build bench/refclient (Go, Debian's x/crypto) to OUT, offline.
 refclient_build() {
 	(cd "$top_srcdir/bench/refclient" && GOCACHE=$T/gocache GO111MODULE=off \
-	    GOPATH=/usr/share/gocode GOFLAGS= go build -o "$1" .)
+	    GOPATH=/usr/share/gocode GOFLAGS='' go build -o "$1" .)
 }
 
 # pebble_start needs the tests' freeport helper, which a plain `make` does
