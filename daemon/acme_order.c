@@ -989,7 +989,10 @@ order_finish(struct acme_order *o, const char *why, char *error)
 static void
 order_reply(void *arg, const struct acme_reply *r)
 {
-	order_step(arg, OE_REPLY, r);
+	struct acme_order *o = arg;
+
+	o->answered = now_ms();	/* the poll delay counts from here */
+	order_step(o, OE_REPLY, r);
 }
 
 /* Signed request for o; its answer comes back to order_step. */
@@ -1460,8 +1463,6 @@ order_step(struct acme_order *o, enum order_event ev,
 
 	if (ev == OE_FAIL || (ev == OE_REPLY && r->err != NULL))
 		why = r->err;
-	if (ev == OE_REPLY)
-		o->answered = now_ms();
 	switch (o->state) {
 	case O_QUEUED:		/* admitted, or the account setup failed */
 		if (ev == OE_ADMIT)	/* a URL already: an order to resume */
