@@ -97,7 +97,8 @@ struct acme_authz {
 	char			*digest;	/* dns-01 only */
 	struct acme_call	*call;
 	struct event		*timer;
-	long			 delay;
+	long long		 poll_since;	/* first poll, monotonic ms */
+	long long		 answered;	/* its last answer, monotonic ms */
 };
 
 enum order_state {
@@ -141,7 +142,8 @@ struct acme_order {
 	size_t			 nvalid;
 	struct acme_call	*call;
 	struct event		*timer;		/* polls, and the final callback */
-	long			 delay;
+	long long		 poll_since;	/* first poll, monotonic ms */
+	long long		 answered;	/* its last answer, monotonic ms */
 	long long		 deadline;	/* monotonic ms */
 	char			*error;		/* result, once O_DONE */
 	struct acme_failure	 fail;		/* with error: what it means */
@@ -371,6 +373,12 @@ void		 acme_profiles_clear(struct acme_ca *);
 /* acme_order.c */
 /* Returns the enum for a status string (NULL: ACME_NO_STATUS). */
 enum acme_status acme_status_parse(const char *s);
+/*
+ * Returns the ms to wait before the next poll of an object polled for
+ * elapsed ms, with npolling objects of its order polled at once, after a
+ * Retry-After of ra seconds (-1: none).
+ */
+long		 acme_poll_delay(long long elapsed, size_t npolling, long ra);
 /* Returns a queued order for req (copied, except key), or NULL if req is unusable. */
 struct acme_order *acme_order_new(struct acme_ca *, const struct acme_order_req *req,
 		    acme_order_cb cb, void *arg);

@@ -634,6 +634,8 @@ struct fake {
 	int			 junk_neworder;
 	int			 dir_lacks_neworder;
 	int			 hold_authz;		/* authz stays pending */
+	int			 chall_valid;		/* the trigger's answer: valid */
+	int			 authz_polls;		/* authz GETs after a trigger */
 	int			 notready_finalizes;	/* orderNotReady to send */
 	int			 two_authz;		/* orders for o<id> and o<id+16> */
 	const char		*ari_body;		/* non-NULL: offer renewalInfo */
@@ -889,6 +891,7 @@ fake_cb(struct evhttp_request *req, void *arg)
 			    id, f->chall_error);
 			return;
 		}
+		f->authz_polls += f->triggers[id] > 0;
 		if (f->triggers[id] > 0 && !f->hold_authz &&
 		    f->polls[id]++ > 0)
 			st = cst = "valid";
@@ -905,7 +908,8 @@ fake_cb(struct evhttp_request *req, void *arg)
 	} else if (strncmp(path, "/chall/", 7) == 0 && id >= 0 && id < FAKE_ORDERS) {
 		f->triggers[id]++;
 		f->tokens_seen = chall_http_count(f->ch);
-		fake_reply(req, f, 200, JSON, NULL, "{\"status\":\"processing\"}");
+		fake_reply(req, f, 200, JSON, NULL, "{\"status\":\"%s\"}",
+		    f->chall_valid ? "valid" : "processing");
 	} else if (strncmp(path, "/order/", 7) == 0 && id >= 0 &&
 	    f->resume_status != NULL && f->finalizes == 0) {
 		fake_reply(req, f, 200, JSON, NULL, "{\"status\":\"%s\","
@@ -1477,6 +1481,24 @@ test_finalizes_as_soon_as_authorizations_are_valid(void **state)
 	assert_non_null(r.pem);
 	/* no poll for "ready" between the last valid authorization and finalize */
 	assert_int_equal(e->f.order_polls_before_finalize, 0);
+	assert_int_equal(e->f.finalizes, 1);
+	free(r.pem);
+}
+
+/* RFC 8555 7.1.6: a challenge valid at its trigger makes the authorization valid */
+static void
+test_challenge_valid_at_trigger_needs_no_poll(void **state)
+{
+	struct env	*e = *state;
+	struct result	 r;
+
+	e->f.chall_valid = 1;
+	env_ca(e, 8);
+	env_order(e, &r, "quick");
+	env_run(e);
+	assert_null(r.error);
+	assert_non_null(r.pem);
+	assert_int_equal(e->f.authz_polls, 0);
 	assert_int_equal(e->f.finalizes, 1);
 	free(r.pem);
 }
@@ -2617,6 +2639,9 @@ main(void)
 		    env_setup, env_teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_finalizes_as_soon_as_authorizations_are_valid,
+		    env_setup, env_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_challenge_valid_at_trigger_needs_no_poll,
 		    env_setup, env_teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_order_not_ready_at_finalize_waits_for_ready,
