@@ -7,7 +7,8 @@
 
 command -v certbot >/dev/null || bail "certbot is not installed (apt-get install certbot)"
 [ "$(id -u)" = 0 ] || bail "this test must run as root (--user nobody)"
-pebble_start
+# no nonce rejections: the test counts newOrder requests
+pebble_start PEBBLE_WFE_NONCEREJECT=0
 ca_proxy_start
 
 LE=$T/le
