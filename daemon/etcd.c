@@ -63,7 +63,7 @@ struct etcd_watch {
 	LIST_ENTRY(etcd_watch)	 entry;
 	char			*key;
 	char			*end;		/* NULL = key alone */
-	size_t			 end_len;
+	size_t			 at;		/* endpoint of the stream */
 	int64_t			 next;		/* revision to resume from; 0 = now */
 	struct http_req		*req;
 	char			*buf;		/* bytes not yet parsed */
@@ -355,6 +355,13 @@ etcd_lease_keepalive(struct etcd *e, int64_t id, etcd_cb cb, void *arg)
 	    etcd_format_lease("ID", id), 0, cb, arg);
 }
 
+struct etcd_call *
+etcd_compact(struct etcd *e, int64_t rev, etcd_cb cb, void *arg)
+{
+	return call_start(e, "compact", "/v3/kv/compaction",
+	    etcd_format_compact(rev), 1, cb, arg);
+}
+
 void
 etcd_cancel(struct etcd_call *c)
 {
@@ -569,7 +576,7 @@ watch_drain(struct etcd_watch *w)
 		ll = (size_t)(nl - w->buf);
 		if (etcd_parse_watch(w->buf, ll, &m, &why) == -1) {
 			log_warn("etcd %s: watch of %s: %s: %.*s",
-			    etcd_endpoint(w->e), w->key, why,
+			    w->e->ep[w->at], w->key, why,
 			    (int)(ll > 200 ? 200 : ll), w->buf);
 			rc = 1;
 		} else
@@ -591,7 +598,7 @@ watch_deliver_cb(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	if (watch_drain(w) == 1) {
-		endpoint_failed(w->e, w->e->cur);
+		endpoint_failed(w->e, w->at);
 		watch_schedule(w);
 	}
 }
@@ -605,7 +612,7 @@ watch_http_cb(const struct http_response *resp, void *arg)
 	w->req = NULL;
 	event_del(w->deliver);
 	if (resp->error != NULL || resp->status != 200)
-		log_info("etcd %s: watch of %s ended: %s%ld", etcd_endpoint(w->e),
+		log_info("etcd %s: watch of %s ended: %s%ld", w->e->ep[w->at],
 		    w->key, resp->error != NULL ? resp->error : "HTTP ",
 		    resp->status);
 	if (!w->overflow && w->len > 0 && w->buf[w->len - 1] != '\n' &&
@@ -615,7 +622,7 @@ watch_http_cb(const struct http_response *resp, void *arg)
 	}
 	if (watch_drain(w) == -1)
 		return;
-	endpoint_failed(w->e, w->e->cur);
+	endpoint_failed(w->e, w->at);
 	watch_schedule(w);
 }
 
@@ -631,7 +638,8 @@ watch_connect(struct etcd_watch *w)
 	w->len = 0;
 	w->overflow = 0;
 	body = etcd_format_watch(w->key, w->end, w->next);
-	snprintf(url, sizeof(url), "%s/v3/watch", etcd_endpoint(w->e));
+	w->at = w->e->cur;
+	snprintf(url, sizeof(url), "%s/v3/watch", w->e->ep[w->at]);
 	w->req = http_request(w->e->http, "POST", url, body, strlen(body), &o,
 	    watch_http_cb, w);
 	free(body);
@@ -679,6 +687,12 @@ etcd_watch_restart(struct etcd_watch *w, int64_t start)
 	w->stopped = 0;
 	w->next = start;
 	watch_connect(w);
+}
+
+const char *
+etcd_watch_endpoint(const struct etcd_watch *w)
+{
+	return w->e->ep[w->at];
 }
 
 int64_t

@@ -135,6 +135,8 @@ struct etcd_call *etcd_lease_grant(struct etcd *, int64_t ttl, etcd_cb, void *ar
 struct etcd_call *etcd_lease_revoke(struct etcd *, int64_t id, etcd_cb, void *arg);
 /* One keepalive: reply ttl 0 means the lease is gone. */
 struct etcd_call *etcd_lease_keepalive(struct etcd *, int64_t id, etcd_cb, void *arg);
+/* Compacts the history up to revision rev (physically, before replying). */
+struct etcd_call *etcd_compact(struct etcd *, int64_t rev, etcd_cb, void *arg);
 /* Aborts a call; its callback is not run. NULL is a no-op. */
 void		 etcd_cancel(struct etcd_call *);
 
@@ -177,6 +179,8 @@ struct etcd_watch *etcd_watch(struct etcd *, const char *key,
 		    const char *range_end, int64_t start, etcd_watch_cb, void *arg);
 /* Starts a stopped or running watch again from revision start. */
 void		 etcd_watch_restart(struct etcd_watch *, int64_t start);
+/* Returns the endpoint the watch is (or was last) connected to. */
+const char	*etcd_watch_endpoint(const struct etcd_watch *);
 /* Returns the next revision the watch expects. */
 int64_t		 etcd_watch_next(const struct etcd_watch *);
 /* Ends a watch; safe from its own callback. NULL is a no-op. */
@@ -185,7 +189,7 @@ void		 etcd_watch_cancel(struct etcd_watch *);
 /* Parsing and formatting, exposed for the unit tests. */
 
 /* Fills r from a unary reply body of kind ("range", "put", "delete", "txn",
- * "grant", "revoke", "keepalive"). Returns 0, or -1 with *why set (static). */
+ * "grant", "revoke", "keepalive", "compact"). Returns 0, or -1 with *why set (static). */
 int		 etcd_parse_reply(const char *kind, const char *body,
 		    size_t len, struct etcd_reply *r, const char **why);
 /* Frees what etcd_parse_reply allocated in r. */
@@ -217,6 +221,7 @@ char		*etcd_format_put(const char *key, const unsigned char *value,
 char		*etcd_format_delete(const char *key, const char *end);
 char		*etcd_format_lease(const char *field, int64_t v);
 char		*etcd_format_watch(const char *key, const char *end, int64_t start);
+char		*etcd_format_compact(int64_t rev);
 /* Reads an error reply ({"error","message","code"}): the gRPC code (-1 if
  * none) and the message into msg. */
 void		 etcd_error_fields(const char *body, size_t len, int *code,

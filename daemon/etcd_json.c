@@ -309,7 +309,7 @@ parse_body(const char *kind, json_t *j, struct etcd_reply *r)
 		return only_fields(j, "header ID TTL error") == -1 ||
 		    get_i64(j, "ID", &r->lease_id) == -1 ||
 		    get_i64(j, "TTL", &r->ttl) == -1 ? -1 : 0;
-	if (strcmp(kind, "revoke") == 0)
+	if (strcmp(kind, "revoke") == 0 || strcmp(kind, "compact") == 0)
 		return only_fields(j, "header");
 	return -1;
 }
@@ -685,4 +685,14 @@ etcd_prefix_end(const char *key, char *end)
 	}
 	/* all 0xff: every key from here on */
 	end[0] = '\0';
+}
+
+char *
+etcd_format_compact(int64_t rev)
+{
+	json_t *o = json_object();
+
+	json_object_set_new(o, "revision", i64_json(rev));
+	json_object_set_new(o, "physical", json_true());
+	return dump(o);
 }
