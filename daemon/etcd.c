@@ -333,26 +333,36 @@ etcd_txn(struct etcd *e, const struct etcd_cmp *cmps, size_t ncmps,
 	    succ, nsucc, fail, nfail), 1, cb, arg);
 }
 
+/* The lease calls: one int64 field each. */
+static struct etcd_call *
+lease_call(struct etcd *e, const char *kind, const char *field, int64_t v,
+    int write, etcd_cb cb, void *arg)
+{
+	const char *path = strcmp(kind, "grant") == 0 ? "/v3/lease/grant" :
+	    strcmp(kind, "revoke") == 0 ? "/v3/lease/revoke" :
+	    "/v3/lease/keepalive";
+
+	return call_start(e, kind, path, etcd_format_lease(field, v), write,
+	    cb, arg);
+}
+
 struct etcd_call *
 etcd_lease_grant(struct etcd *e, int64_t ttl, etcd_cb cb, void *arg)
 {
-	return call_start(e, "grant", "/v3/lease/grant",
-	    etcd_format_lease("TTL", ttl), 1, cb, arg);
+	return lease_call(e, "grant", "TTL", ttl, 1, cb, arg);
 }
 
 struct etcd_call *
 etcd_lease_revoke(struct etcd *e, int64_t id, etcd_cb cb, void *arg)
 {
-	return call_start(e, "revoke", "/v3/lease/revoke",
-	    etcd_format_lease("ID", id), 1, cb, arg);
+	return lease_call(e, "revoke", "ID", id, 1, cb, arg);
 }
 
+/* idempotent: failed over like a read */
 struct etcd_call *
 etcd_lease_keepalive(struct etcd *e, int64_t id, etcd_cb cb, void *arg)
 {
-	/* idempotent: failed over like a read */
-	return call_start(e, "keepalive", "/v3/lease/keepalive",
-	    etcd_format_lease("ID", id), 0, cb, arg);
+	return lease_call(e, "keepalive", "ID", id, 0, cb, arg);
 }
 
 struct etcd_call *

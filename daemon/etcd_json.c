@@ -8,6 +8,7 @@
 
 #include <jansson.h>
 
+#include "crypto.h"
 #include "etcd.h"
 #include "xmalloc.h"
 
@@ -21,78 +22,49 @@
  * error, not something to skip.
  */
 
-static const char b64chars[] =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
+/*
+ * The gateway's base64 is the standard alphabet, padded (RFC 4648 section
+ * 4); crypto.c has the codec for base64url: translate at the edges.
+ */
 char *
 etcd_b64(const void *p, size_t len)
 {
-	const unsigned char	*in = p;
-	char			*out, *o;
-	size_t			 i;
-	uint32_t		 v;
+	char	*u = b64url_encode(p, len), *s, *c;
+	size_t	 n = strlen(u);
 
-	o = out = xmalloc((len + 2) / 3 * 4 + 1);
-	for (i = 0; i + 2 < len; i += 3) {
-		v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8 | in[i + 2];
-		*o++ = b64chars[v >> 18];
-		*o++ = b64chars[(v >> 12) & 63];
-		*o++ = b64chars[(v >> 6) & 63];
-		*o++ = b64chars[v & 63];
-	}
-	if (i < len) {
-		v = (uint32_t)in[i] << 16 | (i + 1 < len ? (uint32_t)in[i + 1] << 8 : 0);
-		*o++ = b64chars[v >> 18];
-		*o++ = b64chars[(v >> 12) & 63];
-		*o++ = i + 1 < len ? b64chars[(v >> 6) & 63] : '=';
-		*o++ = '=';
-	}
-	*o = '\0';
-	return out;
-}
-
-static int
-b64val(char c)
-{
-	const char *p;
-
-	if (c == '\0' || (p = strchr(b64chars, c)) == NULL)
-		return -1;
-	return (int)(p - b64chars);
+	s = xmalloc(n + 3);
+	memcpy(s, u, n);
+	while (n % 4 != 0)
+		s[n++] = '=';
+	s[n] = '\0';
+	for (c = s; *c != '\0'; c++)
+		*c = *c == '-' ? '+' : *c == '_' ? '/' : *c;
+	free(u);
+	return s;
 }
 
 unsigned char *
 etcd_unb64(const char *s, size_t *lenp)
 {
-	unsigned char	*out = NULL, *ret = NULL;
-	size_t		 n = strlen(s), i, o = 0, pad = 0;
-	int		 d[4], k;
+	unsigned char	*ret = NULL;
+	char		*u;
+	size_t		 n = strlen(s), i, end = n;
 
 	if (n % 4 != 0)
-		goto out;
-	if (n > 0 && s[n - 1] == '=')
-		pad = s[n - 2] == '=' ? 2 : 1;
-	out = xmalloc(n / 4 * 3 + 1);
-	for (i = 0; i < n; i += 4) {
-		for (k = 0; k < 4; k++) {
-			d[k] = b64val(s[i + k]);
-			/* '=' only as the last one or two characters */
-			if (d[k] == -1 && !(s[i + k] == '=' && i + 4 == n &&
-			    k >= 4 - (int)pad))
-				goto out;
-		}
-		out[o++] = (unsigned char)(d[0] << 2 | d[1] >> 4);
-		if (d[2] >= 0)
-			out[o++] = (unsigned char)((d[1] & 15) << 4 | d[2] >> 2);
-		if (d[3] >= 0)
-			out[o++] = (unsigned char)((d[2] & 3) << 6 | d[3]);
+		return NULL;
+	/* '=' only as the last one or two characters */
+	while (end > 0 && end > n - 2 && s[end - 1] == '=')
+		end--;
+	u = xmalloc(end + 1);
+	for (i = 0; i < end; i++) {
+		if (s[i] == '-' || s[i] == '_' || s[i] == '=')
+			goto out;
+		u[i] = s[i] == '+' ? '-' : s[i] == '/' ? '_' : s[i];
 	}
-	out[o] = '\0';
-	*lenp = o;
-	ret = out;
-	out = NULL;
+	u[end] = '\0';
+	ret = b64url_decode(u, lenp);
  out:
-	free(out);
+	free(u);
 	return ret;
 }
 
