@@ -293,14 +293,12 @@ req_complete(struct http_req *r, CURLcode result)
 	} else
 		curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &status);
 	resp.status = resp.error == NULL ? status : 0;
-	resp.not_sent = result == CURLE_COULDNT_CONNECT ||
-	    result == CURLE_COULDNT_RESOLVE_HOST;
-	if (result == CURLE_OPERATION_TIMEDOUT) {
-		curl_off_t ct = 0;
+	if (result != CURLE_OK) {
+		long sent = 0;
 
-		/* a connect that timed out sent nothing either */
-		curl_easy_getinfo(r->easy, CURLINFO_CONNECT_TIME_T, &ct);
-		resp.not_sent = ct == 0;
+		/* counts the request bytes written, on a reused connection too */
+		curl_easy_getinfo(r->easy, CURLINFO_REQUEST_SIZE, &sent);
+		resp.not_sent = sent == 0;
 	}
 	/* a failed transfer has no body worth reading, only a partial one */
 	if (resp.error != NULL)

@@ -26,7 +26,7 @@ etcd --name m$i --data-dir '$T/m$i' \\
     --listen-client-urls http://127.0.0.1:$cp --advertise-client-urls http://127.0.0.1:$cp \\
     --listen-peer-urls http://127.0.0.1:$pp --initial-advertise-peer-urls http://127.0.0.1:$pp \\
     --initial-cluster '$CLUSTER' --initial-cluster-state new \\
-    --initial-cluster-token t-etcd-$$ >>'$T/etcd.$i.log' 2>&1 &
+    --initial-cluster-token t-etcd-$$ --election-timeout 500 >>'$T/etcd.$i.log' 2>&1 &
 echo \$! >'$T/pid.$i'
 EOS
 done
@@ -40,7 +40,8 @@ member() { local i; for i in 1 2 3; do [ "$(cat "$T/ep.$i")" = "$1" ] && echo $i
 stop() {
 	local p; p=$(cat "$T/pid.$1")
 	kill -9 "$p"
-	while kill -0 "$p" 2>/dev/null; do sleep 0.02; done
+	# dead once gone or a zombie (its reaper may be slow)
+	while case $(ps -o stat= -p "$p") in ''|Z*) false ;; esac; do sleep 0.02; done
 	echo "# killed member $1 ($(cat "$T/ep.$1"))"
 }
 case $1 in
