@@ -21,7 +21,8 @@
  * machine: step() starts the operation of state st, its callback keeps the
  * result and calls step() again. Member kills and restarts are asked of
  * "$ETCD_HOOK ACTION ENDPOINT" (t_etcd.sh). Prints "ok: ..." per check,
- * "FAIL: ..." and exit 1 on the first failure.
+ * "FAIL: ..." and exit 1 on the first failure. ETCD_CA, ETCD_CERT and
+ * ETCD_KEY, when set, are the TLS files (struct etcd_tls).
  */
 
 static struct event_base	*base;
@@ -547,6 +548,8 @@ int
 main(int argc, char **argv)
 {
 	struct http_client	*http;
+	struct etcd_tls		 tls = { getenv("ETCD_CA"), getenv("ETCD_CERT"),
+				    getenv("ETCD_KEY") };
 	char			*list, *p;
 
 	if (argc != 3 || getenv("ETCD_HOOK") == NULL) {
@@ -563,8 +566,8 @@ main(int argc, char **argv)
 	}
 	base = event_base_new();
 	http = http_client_new(base, "etcd_drive");
-	e = etcd_new(base, http, (const char *const *)eps, neps, NULL);
-	we = etcd_new(base, http, (const char *const *)eps, 1, NULL);
+	e = etcd_new(base, http, (const char *const *)eps, neps, &tls);
+	we = etcd_new(base, http, (const char *const *)eps, 1, &tls);
 	if (e == NULL || we == NULL)
 		return 2;
 	timer = evtimer_new(base, tick, NULL);

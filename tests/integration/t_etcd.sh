@@ -83,7 +83,8 @@ for i in 1 2 3; do
 done
 up_ms=$((($(date +%s%N) - start) / 1000000))
 diag "3-member etcd cluster up in $up_ms ms"
-check "the cluster starts in under 2 s" test "$up_ms" -lt 2000
+# 0.3 to 1.2 s measured; the bound leaves room for a loaded CI machine
+check "the cluster starts in under 5 s" test "$up_ms" -lt 5000
 
 run() {
 	local s=$1
@@ -126,4 +127,43 @@ check "30 puts complete across a leader kill" saw leader "30 puts completed acro
 for s in kv lease watch compact leader; do
 	check "$s scenario exits 0" test "$(cat "$T/$s.rc")" = 0
 done
+
+# TLS: a one-member cluster that wants a client certificate. Its server
+# certificate is a client one too: the gateway dials etcd's own gRPC port
+# with it, and with serverAuth alone every call fails "503 connection closed".
+d=$T/tls
+mkdir -p "$d"
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 \
+    -subj /CN=t-etcd-ca -keyout "$d/ca.key" -out "$d/ca.pem" 2>/dev/null
+for n in server client; do
+	openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+	    -subj "/CN=$n" -keyout "$d/$n.key" -out "$d/$n.csr" 2>/dev/null
+	openssl x509 -req -in "$d/$n.csr" -CA "$d/ca.pem" -CAkey "$d/ca.key" \
+	    -CAcreateserial -days 1 -out "$d/$n.pem" \
+	    -extfile <(printf 'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=%s\n' \
+	    "$([ $n = server ] && echo serverAuth,clientAuth || echo clientAuth)") 2>/dev/null
+done
+set -- $("$top_builddir/tests/integration/freeport" 2)
+etcd --name tls --data-dir "$T/tls-data" \
+    --listen-client-urls "https://127.0.0.1:$1" --advertise-client-urls "https://127.0.0.1:$1" \
+    --listen-peer-urls "http://127.0.0.1:$2" --initial-advertise-peer-urls "http://127.0.0.1:$2" \
+    --initial-cluster "tls=http://127.0.0.1:$2" --election-timeout 500 \
+    --cert-file "$d/server.pem" --key-file "$d/server.key" \
+    --client-cert-auth --trusted-ca-file "$d/ca.pem" >"$T/etcd.tls.log" 2>&1 &
+echo $! >"$T/pid.tls"
+TLS_EP=https://127.0.0.1:$1
+healthy_tls() {
+	curl -sf -m 1 --cacert "$d/ca.pem" --cert "$d/client.pem" --key "$d/client.key" \
+	    "$TLS_EP/health" | grep -q '"health":"true"'
+}
+wait_for 10 healthy_tls || bail "the TLS etcd did not start"
+ETCD_CA=$d/ca.pem ETCD_CERT=$d/client.pem ETCD_KEY=$d/client.key \
+    timeout 30 "$DRV" kv "$TLS_EP" >"$T/tls.out" 2>"$T/tls.log"
+check "over TLS with a client certificate: put, get, txn" test $? -eq 0
+ETCD_CA=$d/ca.pem timeout 30 "$DRV" kv "$TLS_EP" >"$T/tls-nocert.out" 2>&1
+check "without the client certificate the call fails, naming the endpoint" \
+    grep -q "^# kv: status 2: etcd $TLS_EP: " "$T/tls-nocert.out"
+timeout 30 "$DRV" kv "$TLS_EP" >"$T/tls-noca.out" 2>&1
+check "without the CA bundle the server is not trusted" \
+    grep -q "^# kv: status 2: etcd $TLS_EP: .*certificate" "$T/tls-noca.out"
 done_testing
