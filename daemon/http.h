@@ -25,7 +25,8 @@ struct http_opts {
 	 * watch): called from inside curl with each piece as it arrives, so it
 	 * must neither cancel this request nor free the client; it returns 0,
 	 * or -1 to abort the transfer. With it, timeout_ms 0 means no limit on
-	 * the whole transfer, and the response's body is empty.
+	 * the whole transfer, and the response's body is empty. arg is the
+	 * request's callback argument.
 	 */
 	int		(*on_data)(const char *data, size_t len, void *arg);
 };
