@@ -434,8 +434,10 @@ etcd_keeper_start(struct etcd *e, int64_t id, int64_t ttl, etcd_lost_cb lost,
 {
 	struct etcd_keeper	*k;
 	struct timeval		 tv;
-	long			 ms = (long)(ttl * 1000 / 3);
+	long			 ms = ttl > 0 ? (long)(ttl * 1000 / 3) : 0;
 
+	if (ms < 100)		/* a TTL etcd would not grant: renew often */
+		ms = 100;
 	k = xcalloc(1, sizeof(*k));
 	k->e = e;
 	k->id = id;
