@@ -50,6 +50,7 @@ struct http_req {
 	char			*url;
 	char			*reqbody;
 	http_cb			 cb;
+	int			(*on_data)(const char *, size_t, void *);
 	void			*arg;
 	long			 timeout_ms;
 	size_t			 max_body;
@@ -163,6 +164,8 @@ write_cb(char *data, size_t size, size_t nmemb, void *arg)
 	struct http_req	*r = arg;
 	size_t		 n = size * nmemb, ncap;
 
+	if (r->on_data != NULL)
+		return r->on_data(data, n, r->arg) == 0 ? n : 0;
 	if (n > r->max_body - r->len) {
 		/* a short count makes curl abort this transfer only */
 		r->overflow = 1;
@@ -290,6 +293,13 @@ req_complete(struct http_req *r, CURLcode result)
 	} else
 		curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &status);
 	resp.status = resp.error == NULL ? status : 0;
+	if (result != CURLE_OK) {
+		long sent = 0;
+
+		/* counts the request bytes written, on a reused connection too */
+		curl_easy_getinfo(r->easy, CURLINFO_REQUEST_SIZE, &sent);
+		resp.not_sent = sent == 0;
+	}
 	/* a failed transfer has no body worth reading, only a partial one */
 	if (resp.error != NULL)
 		r->len = 0;
@@ -564,7 +574,8 @@ req_new(struct http_client *c, enum http_method m, const char *method,
 	r->url = xstrdup(url);
 	r->method = xstrdup(method);
 	r->timeout_ms = opts->timeout_ms > 0 ? opts->timeout_ms :
-	    HTTP_DEFAULT_TIMEOUT_MS;
+	    opts->on_data != NULL ? 0 : HTTP_DEFAULT_TIMEOUT_MS;
+	r->on_data = opts->on_data;
 	r->max_body = opts->max_body > 0 ? opts->max_body : HTTP_DEFAULT_MAX_BODY;
 	if (r->max_body > SIZE_MAX / 4)		/* keeps buffer arithmetic safe */
 		r->max_body = SIZE_MAX / 4;
@@ -600,10 +611,10 @@ req_headers(struct http_req *r, const char *content_type)
 /* Makes r's easy handle and sets its options. Returns 0, or -1 (logged). */
 static int
 req_setopts(struct http_req *r, enum http_method m, size_t body_len,
-    const char *ca_bundle, int https_only)
+    const struct http_opts *o)
 {
-	const char	*protos = https_only ? "https" : "http,https";
-	long		 pbits = https_only ? CURLPROTO_HTTPS :
+	const char	*protos = o->https_only ? "https" : "http,https";
+	long		 pbits = o->https_only ? CURLPROTO_HTTPS :
 			    (CURLPROTO_HTTP | CURLPROTO_HTTPS);
 
 	CURLcode	ce = CURLE_OK;
@@ -631,8 +642,14 @@ req_setopts(struct http_req *r, enum http_method m, size_t body_len,
 	SET(CURLOPT_FOLLOWLOCATION, 0L);
 	SET(CURLOPT_SSL_VERIFYPEER, 1L);
 	SET(CURLOPT_SSL_VERIFYHOST, 2L);
-	if (ca_bundle != NULL)
-		SET(CURLOPT_CAINFO, ca_bundle);
+	if (o->ca_bundle != NULL)
+		SET(CURLOPT_CAINFO, o->ca_bundle);
+	if (o->client_cert != NULL)
+		SET(CURLOPT_SSLCERT, o->client_cert);
+	if (o->client_key != NULL)
+		SET(CURLOPT_SSLKEY, o->client_key);
+	if (o->connect_timeout_ms > 0)
+		SET(CURLOPT_CONNECTTIMEOUT_MS, o->connect_timeout_ms);
 	SET(CURLOPT_USERAGENT, r->client->user_agent);
 	SET(CURLOPT_TIMEOUT_MS, r->timeout_ms);
 	/* refuses early when Content-Length already says it is too big */
@@ -682,8 +699,7 @@ http_request(struct http_client *c, const char *method, const char *url,
 	r->cb = cb;
 	r->arg = arg;
 	if (req_headers(r, opts->content_type) == -1 ||
-	    req_setopts(r, m, body_len, opts->ca_bundle,
-	    opts->https_only) == -1)
+	    req_setopts(r, m, body_len, opts) == -1)
 		goto out;
 	clock_gettime(CLOCK_MONOTONIC, &r->start);
 	/* arms our timer at 0 through multi_timer_cb; the loop starts it */

@@ -17,6 +17,18 @@ struct http_opts {
 	size_t		 max_body;	/* 0 = HTTP_DEFAULT_MAX_BODY; more is an error */
 	const char	*content_type;	/* request body type, e.g. "application/jose+json" */
 	int		 https_only;	/* libcurl refuses any other scheme (no redirects anyway) */
+	const char	*client_cert;	/* PEM client certificate for TLS; NULL = none */
+	const char	*client_key;	/* its PEM private key; NULL = in client_cert */
+	long		 connect_timeout_ms; /* 0 = curl's default */
+	/*
+	 * Streams the body instead of collecting it (a long poll, etcd's
+	 * watch): called from inside curl with each piece as it arrives, so it
+	 * must neither cancel this request nor free the client; it returns 0,
+	 * or -1 to abort the transfer. With it, timeout_ms 0 means no limit on
+	 * the whole transfer, and the response's body is empty. arg is the
+	 * request's callback argument.
+	 */
+	int		(*on_data)(const char *data, size_t len, void *arg);
 };
 
 struct http_response {
@@ -34,6 +46,8 @@ struct http_response {
 	const char	*content_type;
 	const char	**links;	/* every Link header value, raw */
 	size_t		 nlinks;
+	int		 not_sent;	/* the transfer failed before a connection
+					   was made: the server saw nothing */
 };
 
 /* Called exactly once per request, on the loop; resp lives until it returns. */

@@ -59,6 +59,9 @@ struct result {
 	char		*links[4];
 	size_t		 nlinks;
 	double		 ms;		/* completion time since fx->t0 */
+	int		 not_sent;
+	size_t		 streamed;	/* bytes given to on_data */
+	int		 abort_stream;	/* on_data refuses the first piece */
 };
 
 struct fx {
@@ -302,6 +305,7 @@ record(const struct http_response *resp, void *arg)
 	for (i = 0; i < resp->nlinks && i < 4; i++)
 		r->links[i] = xstrdup(resp->links[i]);
 	r->nlinks = resp->nlinks;
+	r->not_sent = resp->not_sent;
 	r->ms = elapsed_ms(&r->fx->t0);
 	r->fx->ndone++;
 }
@@ -530,6 +534,65 @@ connection_refused_fails_only_that_request(void **state)
 	run_until(fx, 2, 5000);
 	assert_failed(&fx->res[0], "onnect");
 	assert_ok(&fx->res[1], 200);
+}
+
+/* http_opts.on_data: the body streams to the callback, none is kept. */
+static int
+stream_cb(const char *data, size_t len, void *arg)
+{
+	struct result *r = arg;
+
+	(void)data;
+	if (r->abort_stream)
+		return -1;
+	r->streamed += len;
+	return 0;
+}
+
+static void
+streamed_body_goes_to_on_data(void **state)
+{
+	struct fx		*fx = *state;
+	struct http_opts	 o = { .on_data = stream_cb, .max_body = 1000 };
+
+	assert_non_null(start(fx, 0, "GET", "/chunked?n=50000", NULL, &o));
+	fx->res[1].abort_stream = 1;
+	assert_non_null(start(fx, 1, "GET", "/chunked?n=5000", NULL, &o));
+	run_until(fx, 2, 5000);
+	assert_ok(&fx->res[0], 200);
+	assert_int_equal(fx->res[0].streamed, 50000);	/* max_body is the caller's */
+	assert_int_equal(fx->res[0].body_len, 0);
+	assert_int_equal(fx->res[1].done, 1);
+	assert_non_null(fx->res[1].error);
+	assert_int_equal(fx->res[1].streamed, 0);
+}
+
+/* not_sent: refused (nothing written) versus timed out after sending. */
+static void
+not_sent_only_when_no_byte_was_written(void **state)
+{
+	struct fx		*fx = *state;
+	struct http_opts	 o = { .timeout_ms = 300 };
+	char			 url[64];
+
+	assert_non_null(start(fx, 0, "GET", "/get", NULL, NULL));
+	run_until(fx, 1, 5000);
+	assert_ok(&fx->res[0], 200);
+	assert_int_equal(fx->res[0].not_sent, 0);
+	/* on the connection the first one left open: no new connect */
+	assert_non_null(start(fx, 1, "POST", "/hang", "{}", &o));
+	run_until(fx, 2, 5000);
+	assert_failed(&fx->res[1], "timed out");
+	assert_int_equal(fx->res[1].not_sent, 0);
+	assert_int_equal(fx->srv.nconn, 1);
+	/* port 1 on loopback: refused */
+	snprintf(url, sizeof(url), "http://127.0.0.1:1/");
+	fx->res[2].fx = fx;
+	assert_non_null(http_request(fx->c, "POST", url, "{}", 2, NULL, record,
+	    &fx->res[2]));
+	run_until(fx, 3, 5000);
+	assert_failed(&fx->res[2], "onnect");
+	assert_int_equal(fx->res[2].not_sent, 1);
 }
 
 static void
@@ -1163,6 +1226,8 @@ main(void)
 		T(timeout_fails_only_that_request),
 		T(connection_refused_fails_only_that_request),
 		T(non_http_protocols_are_refused),
+		T(streamed_body_goes_to_on_data),
+		T(not_sent_only_when_no_byte_was_written),
 		T(https_only_refuses_plain_http),
 		T(twenty_concurrent_requests_complete),
 		T(sequential_gets_reuse_one_connection),
