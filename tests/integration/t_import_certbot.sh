@@ -181,6 +181,16 @@ check "uid nobody: nothing written" \
 check "a name the running inventory manages: refused by renewd (exit 9)" test $? -eq 9
 check "a name the running inventory manages: renewd says so" \
     grep -q "^renewctl: renewd says: rsa: the running inventory has a certificate of that name" "$T/managed.log"
+# renewd checks what it is sent: a key that is not the certificate's
+jq -nc --rawfile k "$LE/live/rsa/privkey.pem" --rawfile c "$LE/live/ec/cert.pem" \
+    '{cmd: "import", kind: "cert", name: "mixed", key_pem: $k, cert_pem: $c, chain_pem: ""}' |
+    python3 -c 'import socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])
+s.sendall(sys.stdin.buffer.read())
+print(s.makefile().read(), end="")' "$T/control3" >"$T/mixed.json"
+check "a key that is not the certificate's: refused, nothing installed" \
+    sh -c "jq -e '.ok == false and (.error | test(\"mixed: the key is not the certificate.s\"))' '$T/mixed.json' >/dev/null && test ! -e '$T/state3/certs/mixed'"
 kill "$RENEWD3_PID"; wait "$RENEWD3_PID" 2>/dev/null
 
 mkdir -m 700 "$T/state2"
