@@ -1,5 +1,6 @@
 /*
- * control.c - the control socket: status, renew and reload on the event loop
+ * control.c - the control socket: status, renew, reload, revoke, account
+ * and import on the event loop
  *
  * One request per connection: a JSON object and a newline (control_req.h),
  * read within CONTROL_READ_SEC of the accept; then the reply as JSON
@@ -543,6 +544,57 @@ account_start(struct conn *c)
 	}
 }
 
+/* ---- import ------------------------------------------------------------ */
+
+/*
+ * renewctl import-certbot's account or certificate, written at once
+ * (store_import.h: never over what is there). Only root or renewd's own
+ * uid: the socket's group may renew, not hand over keys.
+ */
+static void
+import_start(struct conn *c)
+{
+	const char	*what = c->req.import_cert ? c->req.names[0] : c->req.ca;
+	char		 err[1024], serial[SERIAL_MAX];
+	json_t		*o = json_object();
+	enum store_import r;
+
+	json_object_set_new(o, "kind", json_string(c->req.import_cert ?
+	    "cert" : "account"));
+	json_object_set_new(o, c->req.import_cert ? "name" : "ca",
+	    json_string(what));
+	if (c->uid != 0 && c->uid != (long)getuid()) {
+		log_warn("control: import of %s %s by uid %ld pid %ld refused: "
+		    "neither root nor renewd's user", c->req.import_cert ?
+		    "certificate" : "the account of CA", what, c->uid, c->pid);
+		json_object_set_new(o, "ok", json_false());
+		json_object_set_new(o, "denied", json_true());
+		json_object_set_new(o, "error", json_string("permission "
+		    "denied: only root or renewd's own user may import"));
+		conn_end(c, o);
+		return;
+	}
+	err[0] = serial[0] = '\0';
+	r = c->req.import_cert ? renewer_import_cert(c->ctl->env.renewer,
+	    what, c->req.key_pem, c->req.cert_pem, c->req.chain_pem, serial,
+	    sizeof(serial), err, sizeof(err)) :
+	    renewer_import_account(c->ctl->env.renewer, what, c->req.key_pem,
+	    c->req.url, err, sizeof(err));
+	log_notice("control: import of %s %s%s%s asked by uid %ld pid %ld: %s",
+	    c->req.import_cert ? "certificate" : "the account of CA", what,
+	    *serial != '\0' ? " serial " : "", serial, c->uid, c->pid,
+	    r == STORE_IMPORT_ERROR ? err : store_import_name(r));
+	json_object_set_new(o, "ok", json_boolean(r != STORE_IMPORT_ERROR));
+	if (r == STORE_IMPORT_ERROR)
+		json_object_set_new(o, "error", json_string(err));
+	else
+		json_object_set_new(o, "result", json_string(
+		    store_import_name(r)));
+	if (*serial != '\0')
+		json_object_set_new(o, "serial", json_string(serial));
+	conn_end(c, o);
+}
+
 /* ---- reload ------------------------------------------------------------ */
 
 static void
@@ -589,6 +641,9 @@ conn_dispatch(struct conn *c)
 		break;
 	case CONTROL_ACCOUNT:
 		account_start(c);
+		break;
+	case CONTROL_IMPORT:
+		import_start(c);
 		break;
 	case CONTROL_RELOAD:
 		log_notice("control: reload asked by uid %ld pid %ld", c->uid,

@@ -18,7 +18,7 @@
 #include "xmalloc.h"
 
 static const char *const cmd_names[] = { "status", "renew", "reload",
-	"revoke", "account" };
+	"revoke", "account", "import" };
 
 /* In enum acme_acct_op's order. */
 static const char *const account_ops[] = { "show", "update", "rollover",
@@ -93,6 +93,55 @@ get_account(json_t *o, struct control_req *req, char *err, size_t errlen)
 		req->contact[req->ncontact++] = xstrdup(json_string_value(v));
 	}
 	return 0;
+}
+
+/* Copies o's string key into *dst; -1 (err) if it is missing or empty. */
+static int
+get_str(json_t *o, const char *key, char **dst, char *err, size_t errlen)
+{
+	const char	*v = json_string_value(json_object_get(o, key));
+
+	if (v == NULL || (*v == '\0' && strcmp(key, "chain_pem") != 0)) {
+		snprintf(err, errlen, "import: \"%s\": missing or not a "
+		    "string", key);
+		return -1;
+	}
+	*dst = xstrdup(v);
+	return 0;
+}
+
+/* import: an account ("ca", "url") or a certificate ("name", the PEMs). */
+static int
+get_import(json_t *o, struct control_req *req, char *err, size_t errlen)
+{
+	const char	*kind = json_string_value(json_object_get(o, "kind"));
+	const char	*s;
+
+	if (req->cmd != CONTROL_IMPORT)
+		return 0;
+	if (kind == NULL || (strcmp(kind, "account") != 0 &&
+	    strcmp(kind, "cert") != 0)) {
+		snprintf(err, errlen, "import: \"kind\": not account or cert");
+		return -1;
+	}
+	req->import_cert = strcmp(kind, "cert") == 0;
+	s = json_string_value(json_object_get(o, req->import_cert ? "name" :
+	    "ca"));
+	if (s == NULL || !valid_name(s)) {
+		snprintf(err, errlen, "import: \"%s\": missing or not a name",
+		    req->import_cert ? "name" : "ca");
+		return -1;
+	}
+	if (!req->import_cert) {
+		req->ca = xstrdup(s);
+		return get_str(o, "key_pem", &req->key_pem, err, errlen) == 0 &&
+		    get_str(o, "url", &req->url, err, errlen) == 0 ? 0 : -1;
+	}
+	req->names = xcalloc(2, sizeof(char *));
+	req->names[req->nnames++] = xstrdup(s);
+	return get_str(o, "key_pem", &req->key_pem, err, errlen) == 0 &&
+	    get_str(o, "cert_pem", &req->cert_pem, err, errlen) == 0 &&
+	    get_str(o, "chain_pem", &req->chain_pem, err, errlen) == 0 ? 0 : -1;
 }
 
 /* RFC 5280 5.3.1: the reasons a subscriber may give (RFC 8555 7.6). */
@@ -197,6 +246,20 @@ get_names(json_t *o, struct control_req *req, char *err, size_t errlen)
 	return 0;
 }
 
+/* Returns 1 if key belongs in an import request. */
+static int
+import_key(const char *key)
+{
+	static const char *const keys[] = { "kind", "ca", "url", "name",
+		"key_pem", "cert_pem", "chain_pem" };
+	size_t	i;
+
+	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		if (strcmp(key, keys[i]) == 0)
+			return 1;
+	return 0;
+}
+
 /* Returns -1 if o has a key that is not one of cmd's. */
 static int
 known_keys(json_t *o, enum control_cmd cmd, char *err, size_t errlen)
@@ -215,10 +278,12 @@ known_keys(json_t *o, enum control_cmd cmd, char *err, size_t errlen)
 		    strcmp(key, "reason") == 0 || strcmp(key, "cert_key") == 0)) ||
 		    (cmd == CONTROL_ACCOUNT && (strcmp(key, "op") == 0 ||
 		    strcmp(key, "ca") == 0 || strcmp(key, "contact") == 0 ||
-		    strcmp(key, "confirm") == 0)))
+		    strcmp(key, "confirm") == 0)) || (cmd == CONTROL_IMPORT &&
+		    import_key(key)))
 			continue;
 		snprintf(err, errlen, "\"%s\": not a key of %s %s request",
-		    key, cmd == CONTROL_ACCOUNT ? "an" : "a", cmd_names[cmd]);
+		    key, cmd == CONTROL_ACCOUNT || cmd == CONTROL_IMPORT ? "an" :
+		    "a", cmd_names[cmd]);
 		return -1;
 	}
 	return 0;
@@ -277,6 +342,7 @@ control_req_parse(const char *buf, size_t len, struct control_req *req,
 		    errlen)) == 0 && get_names(o, req, err, errlen) == 0 &&
 		    get_revoke(o, req, err, errlen) == 0 &&
 		    get_account(o, req, err, errlen) == 0 &&
+		    get_import(o, req, err, errlen) == 0 &&
 		    get_bool(o, "confirm", &req->confirm, err, errlen) == 0 &&
 		    get_bool(o, "all", &req->all, err, errlen) == 0 &&
 		    get_bool(o, "force", &req->force, err, errlen) == 0 &&
@@ -304,6 +370,10 @@ control_req_clear(struct control_req *req)
 		free(req->contact[i]);
 	free(req->contact);
 	free(req->ca);
+	free(req->url);
+	xfree_secret_str(req->key_pem);
+	free(req->cert_pem);
+	free(req->chain_pem);
 	memset(req, 0, sizeof(*req));
 }
 
@@ -334,6 +404,20 @@ control_req_format(const struct control_req *req)
 		}
 		if (req->confirm)
 			json_object_set_new(o, "confirm", json_true());
+	} else if (req->cmd == CONTROL_IMPORT) {
+		json_object_set_new(o, "kind", json_string(req->import_cert ?
+		    "cert" : "account"));
+		if (req->import_cert) {
+			json_object_set_new(o, "name", json_string(req->names[0]));
+			json_object_set_new(o, "cert_pem",
+			    json_string(req->cert_pem));
+			json_object_set_new(o, "chain_pem",
+			    json_string(req->chain_pem));
+		} else {
+			json_object_set_new(o, "ca", json_string(req->ca));
+			json_object_set_new(o, "url", json_string(req->url));
+		}
+		json_object_set_new(o, "key_pem", json_string(req->key_pem));
 	} else if (req->nnames > 0) {
 		a = json_array();
 		for (i = 0; i < req->nnames; i++)
@@ -351,7 +435,7 @@ control_req_format(const struct control_req *req)
 	s = json_dumps(o, JSON_COMPACT);
 	json_decref(o);
 	line = xasprintf("%s\n", s);
-	free(s);
+	xfree_secret_str(s);	/* an import's key */
 	return line;
 }
 

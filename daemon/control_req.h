@@ -14,7 +14,7 @@ struct renew_view;
 #define CONTROL_SCHEMA		1
 
 enum control_cmd { CONTROL_STATUS, CONTROL_RENEW, CONTROL_RELOAD,
-	CONTROL_REVOKE, CONTROL_ACCOUNT };
+	CONTROL_REVOKE, CONTROL_ACCOUNT, CONTROL_IMPORT };
 
 struct control_req {
 	enum control_cmd  cmd;
@@ -34,6 +34,12 @@ struct control_req {
 	size_t		  ncontact;
 	int		  confirm;	/* account deactivate: asked for in so
 					   many words */
+	int		  import_cert;	/* import: a certificate (names[0]),
+					   else an account (ca) */
+	char		 *url;		/* import account: its URL */
+	char		 *key_pem;	/* import: the private key (secret) */
+	char		 *cert_pem;	/* import cert: the certificate */
+	char		 *chain_pem;	/* import cert: its chain ("" none) */
 };
 
 /* Returns the enum acme_acct_op of name ("show", ...), or -1. */
@@ -56,7 +62,10 @@ const char	*control_revoke_reason_name(int code);
  * "names": [...], "all": bool, "force": bool, "wait": bool, "dry_run": bool},
  * or {"cmd": "revoke", "name": NAME, "reason": REASON, "cert_key": bool,
  * "wait": bool}, or {"cmd": "account", "op": "show"|"update"|"rollover"|
- * "deactivate", "ca": NAME, "contact": [...], "confirm": bool}. Returns 0
+ * "deactivate", "ca": NAME, "contact": [...], "confirm": bool}, or
+ * {"cmd": "import", "kind": "account", "ca": NAME, "url": URL, "key_pem":
+ * PEM} or {"cmd": "import", "kind": "cert", "name": NAME, "key_pem": PEM,
+ * "cert_pem": PEM, "chain_pem": PEM}. Returns 0
  * with *req filled (free with control_req_clear), or -1 with what is
  * wrong in err.
  */

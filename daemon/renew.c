@@ -1937,6 +1937,30 @@ account_load_info(void *arg, const char *ca, char **status, char ***contact,
 	return store_account_info(arg, ca, status, contact, ncontact);
 }
 
+enum store_import
+renewer_import_account(struct renewer *r, const char *ca, const char *key_pem,
+    const char *url, char *err, size_t errlen)
+{
+	return store_import_account(r->env.store, ca, key_pem, url, err,
+	    errlen);
+}
+
+enum store_import
+renewer_import_cert(struct renewer *r, const char *name, const char *key_pem,
+    const char *cert_pem, const char *chain_pem, char *serial,
+    size_t seriallen, char *err, size_t errlen)
+{
+	struct renew_view v;
+
+	if (renewer_view(r, name, &v) == 0) {
+		snprintf(err, errlen, "%s: the running inventory has a "
+		    "certificate of that name: not imported", name);
+		return STORE_IMPORT_ERROR;
+	}
+	return store_import_cert(r->env.store, name, key_pem, cert_pem,
+	    chain_pem, serial, seriallen, err, errlen);
+}
+
 void
 renew_store_accounts(struct store *st, struct acme_accounts *a)
 {

@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "acme.h"
+#include "store_import.h"
 
 struct event_base;
 struct http_client;
@@ -189,6 +190,18 @@ struct acme_revoke *renewer_revoke(struct renewer *, const char *name,
 struct acme_acct_req *renewer_account(struct renewer *, const char *ca,
 		    enum acme_acct_op op, char *const *contact, size_t ncontact,
 		    acme_account_cb cb, void *arg, char *err, size_t errlen);
+/*
+ * renewctl import-certbot through the control socket: store_import.h's
+ * writes into the state directory the renewer uses. A certificate whose
+ * name the running inventory has is refused (STORE_IMPORT_ERROR, err).
+ */
+enum store_import renewer_import_account(struct renewer *, const char *ca,
+		    const char *key_pem, const char *url, char *err,
+		    size_t errlen);
+enum store_import renewer_import_cert(struct renewer *, const char *name,
+		    const char *key_pem, const char *cert_pem,
+		    const char *chain_pem, char *serial, size_t seriallen,
+		    char *err, size_t errlen);
 struct store;
 struct acme_accounts;
 /* Fills *a with acme's account storage (keys, URLs, holds) kept in st. */

@@ -27,6 +27,7 @@
 #include "livecheck.h"
 #include "log.h"
 #include "renewctl_init.h"
+#include "renewctl.h"
 #include "renewctl_import.h"
 #include "sched.h"
 #include "store.h"
@@ -35,25 +36,8 @@
 #define DEFAULT_CONF	SYSCONFDIR "/renewd/renewd.yaml"
 #define ROW		"%-24s %-8s %-20s %-20s %-6s %-20s %-14s %-20s %s\n"
 #define ACME_ERR_PREFIX	"urn:ietf:params:acme:error:"
-#define DEFAULT_SOCKET	"/run/renewd/control"
 /* The live table: NAME STATE NOT-AFTER SERIAL NEXT AT FAILURES CA DELIVERY DOMAINS LAST-ERROR */
 #define LROW		"%-24s %-9s %-20s %-34s %-9s %-20s %-3s %-12s %-13s %-30s %s\n"
-/* One reply line is far below this; more is a broken daemon. */
-#define LINE_MAX_BYTES	(1024 * 1024)
-
-/* renewctl(8) EXIT STATUS */
-enum {
-	EX_OK		= 0,	/* all valid; done */
-	EX_NOTVALID	= 1,	/* status: a certificate is not valid */
-	EX_USAGE	= 2,	/* bad usage, invalid inventory */
-	EX_RENEWFAIL	= 3,	/* renew: a renewal failed */
-	EX_REJECTED	= 4,	/* reload: the inventory was refused */
-	EX_NOTRUNNING	= 5,	/* no daemon listens on the socket */
-	EX_DENIED	= 6,	/* the socket's mode keeps us out */
-	EX_PROTO	= 7,	/* the conversation with the daemon broke */
-	EX_REVOKEFAIL	= 8,	/* revoke: the revocation failed */
-	EX_ACCOUNTFAIL	= 10	/* account: the CA refused, or no answer */
-};
 
 /* The command line, all commands' options together. */
 struct opts {
@@ -331,137 +315,6 @@ socket_path(const struct opts *o)
 		path = xstrdup(conf->control_socket);
 	conf_free(conf);
 	return path != NULL ? path : xstrdup(DEFAULT_SOCKET);
-}
-
-/*
- * Connects to the daemon. Returns the socket, or -1 with the exit status
- * in *ex (EX_NOTRUNNING: quiet, the caller decides what to say).
- */
-static int
-ctl_connect(const char *path, int *ex)
-{
-	struct sockaddr_un	sun = { .sun_family = AF_UNIX };
-	int			fd;
-
-	if (snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path) >=
-	    (int)sizeof(sun.sun_path)) {
-		fprintf(stderr, "renewctl: %s: socket path too long\n", path);
-		*ex = EX_USAGE;
-		return -1;
-	}
-	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1) {
-		fprintf(stderr, "renewctl: socket: %s\n", strerror(errno));
-		*ex = EX_PROTO;
-		return -1;
-	}
-	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == 0)
-		return fd;
-	if (errno == ENOENT || errno == ECONNREFUSED)
-		*ex = EX_NOTRUNNING;
-	else if (errno == EACCES || errno == EPERM) {
-		fprintf(stderr, "renewctl: %s: permission denied: the control "
-		    "socket admits renewd's user and group only (renewd(8) "
-		    "CONTROL SOCKET)\n", path);
-		*ex = EX_DENIED;
-	} else {
-		fprintf(stderr, "renewctl: %s: connect: %s\n", path,
-		    strerror(errno));
-		*ex = EX_PROTO;
-	}
-	close(fd);
-	return -1;
-}
-
-/* A reply being read, line by line. */
-struct reader {
-	int	 fd;
-	char	*buf;
-	size_t	 len, cap, off;	/* off: where the next line starts */
-};
-
-/*
- * Returns the next line (NUL-terminated, in r's buffer, until the next
- * call), or NULL at EOF or on an error (said on stderr).
- */
-static char *
-read_line(struct reader *r)
-{
-	char	*nl, *line;
-	ssize_t	 n;
-
-	for (;;) {
-		if ((nl = memchr(r->buf + r->off, '\n', r->len - r->off)) !=
-		    NULL) {
-			*nl = '\0';
-			line = r->buf + r->off;
-			r->off = (size_t)(nl - r->buf) + 1;
-			return line;
-		}
-		/* keep the partial line, at the start of the buffer */
-		memmove(r->buf, r->buf + r->off, r->len - r->off);
-		r->len -= r->off;
-		r->off = 0;
-		if (r->len == r->cap) {
-			if (r->cap >= LINE_MAX_BYTES) {
-				fprintf(stderr, "renewctl: a reply line longer "
-				    "than %d bytes\n", LINE_MAX_BYTES);
-				return NULL;
-			}
-			r->cap *= 2;
-			r->buf = xreallocarray(r->buf, r->cap, 1);
-		}
-		if ((n = read(r->fd, r->buf + r->len, r->cap - r->len)) <= 0) {
-			if (n == -1 && errno == EINTR)
-				continue;
-			if (n == -1)
-				fprintf(stderr, "renewctl: reading the reply: "
-				    "%s\n", strerror(errno));
-			return NULL;
-		}
-		r->len += (size_t)n;
-	}
-}
-
-/*
- * Sends req and hands each reply line to fn, parsed, until the one with
- * "end"; returns fn's verdict for that line (an exit status), or EX_PROTO.
- * fn returns -1 for every line but the last.
- */
-static int
-converse(int fd, const struct control_req *req,
-    int (*fn)(void *, json_t *, const char *), void *arg)
-{
-	struct reader	 r = { .fd = fd, .cap = 65536 };
-	json_error_t	 je;
-	json_t		*o;
-	char		*line, *text = control_req_format(req);
-	int		 ex = -1, send_err = 0;
-
-	r.buf = xmalloc(r.cap);
-	/* a daemon that turned us away has said why: read it even then */
-	if (fsutil_write_all(fd, text, strlen(text)) == -1)
-		send_err = errno;
-	while (ex == -1 && (line = read_line(&r)) != NULL) {
-		if ((o = json_loads(line, 0, &je)) == NULL ||
-		    !json_is_object(o)) {
-			fprintf(stderr, "renewctl: a reply line that is no JSON "
-			    "object: %.200s\n", line);
-			ex = EX_PROTO;
-		} else
-			ex = fn(arg, o, line);
-		json_decref(o);
-	}
-	if (ex == -1 && send_err != 0)
-		fprintf(stderr, "renewctl: sending the request: %s\n",
-		    strerror(send_err));
-	else if (ex == -1)
-		fprintf(stderr, "renewctl: the daemon closed the connection "
-		    "before the end of its reply\n");
-	if (ex == -1)
-		ex = EX_PROTO;
-	free(r.buf);
-	free(text);
-	return ex;
 }
 
 /*
@@ -927,7 +780,8 @@ main(int argc, char **argv)
 	if (strcmp(cmd, "import-certbot") == 0) {
 		log_init(LOG_LVL_WARNING);
 		crypto_init();
-		return import_certbot_main(argc - optind, argv + optind, o.conf);
+		return import_certbot_main(argc - optind, argv + optind, o.conf,
+		    o.sock);
 	}
 	if (strcmp(cmd, "init") == 0)
 		return renewctl_init(argc - optind, argv + optind, o.conf);

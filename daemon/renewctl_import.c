@@ -7,6 +7,7 @@
  */
 #include "config.h"
 
+#include <sys/socket.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 
@@ -27,14 +28,17 @@
 #include "fsutil.h"
 #include "jws.h"
 #include "presets.h"
+#include "renewctl.h"
 #include "renewctl_import.h"
 #include "store.h"
+#include "store_import.h"
 #include "validate.h"
 #include "xmalloc.h"
 
 #define DEFAULT_CERTBOT_DIR	"/etc/letsencrypt"
 #define DEFAULT_STATE_DIR	"/var/lib/renewd"
 
+/* renewctl(8)'s exit statuses */
 enum { IMP_OK = 0, IMP_USAGE = 2, IMP_REFUSED = 9 };
 
 struct imp_opts {
@@ -60,6 +64,8 @@ struct import {
 	size_t			 ncas;
 	unsigned char		*skip;		/* per lineage: the inventory has its name */
 	const char		*state_dir;
+	const char		*sock;		/* renewd's control socket */
+	char			 via[64];	/* "" or " through renewd (pid N)" */
 	char			*yaml;
 	size_t			 ylen;
 };
@@ -393,116 +399,189 @@ yaml_build(struct import *im)
 		    "lineage; not translated", im->cb->hook_files[i]);
 }
 
-/* Returns 1 if PEM keys a and b are the same key (by JWK thumbprint). */
-static int
-same_key(const char *a, const char *b)
-{
-	struct crypto_key	*ka = crypto_key_from_pem(a, strlen(a));
-	struct crypto_key	*kb = crypto_key_from_pem(b, strlen(b));
-	char			*ta = NULL, *tb = NULL;
-	int			 same;
+/* The answer of renewd to one import request. */
+struct imp_reply {
+	enum store_import	 r;
+	char			*err;
+	size_t			 errlen;
+};
 
-	if (ka != NULL && kb != NULL) {
-		ta = jws_thumbprint(ka);
-		tb = jws_thumbprint(kb);
+/* import: one line, the outcome. Returns the exit status. */
+static int
+import_line(void *arg, json_t *o, const char *line)
+{
+	struct imp_reply *rp = arg;
+	const char	*res = json_string_value(json_object_get(o, "result"));
+	const char	*e = json_string_value(json_object_get(o, "error"));
+
+	if (!json_is_true(json_object_get(o, "end")))
+		return -1;
+	if (json_is_true(json_object_get(o, "ok")) && res != NULL) {
+		rp->r = strcmp(res, "imported") == 0 ? STORE_IMPORTED :
+		    strcmp(res, "already imported") == 0 ? STORE_ALREADY :
+		    STORE_KEPT;
+		return IMP_OK;
 	}
-	same = ta != NULL && tb != NULL && strcmp(ta, tb) == 0;
-	free(ta);
-	free(tb);
-	crypto_key_free(ka);
-	crypto_key_free(kb);
-	return same;
+	snprintf(rp->err, rp->errlen, "renewd says: %s", e != NULL ? e :
+	    "(no reason given)");
+	return json_is_true(json_object_get(o, "denied")) ? EX_DENIED :
+	    IMP_REFUSED;
 }
 
-/* Puts CA ca's account into the store. Returns 0 or -1 (printed). */
+/* Sends req to renewd; the outcome as store_import_* gives it, *ex set on failure. */
+static enum store_import
+via_daemon(struct import *im, const struct control_req *req, char *err,
+    size_t errlen, int *ex)
+{
+	struct imp_reply rp = { STORE_IMPORT_ERROR, err, errlen };
+	char	*text = control_req_format(req);
+	size_t	 len = strlen(text);
+	int	 fd, r;
+
+	xfree_secret_str(text);
+	if (len > CONTROL_REQ_MAX) {
+		snprintf(err, errlen, "%s %s: %zu bytes, more than a control "
+		    "request may hold (%d): stop renewd and import again",
+		    req->import_cert ? "certificate" : "the account of CA",
+		    req->import_cert ? req->names[0] : req->ca, len,
+		    CONTROL_REQ_MAX);
+		return STORE_IMPORT_ERROR;
+	}
+	if ((fd = ctl_connect(im->sock, &r)) == -1) {
+		snprintf(err, errlen, "%s: renewd no longer answers", im->sock);
+		*ex = r == EX_DENIED ? EX_DENIED : IMP_REFUSED;
+		return STORE_IMPORT_ERROR;
+	}
+	snprintf(err, errlen, "%s: the conversation with renewd broke",
+	    im->sock);
+	if ((r = converse(fd, req, import_line, &rp)) != IMP_OK)
+		*ex = r;
+	close(fd);
+	return rp.r;
+}
+
+/* Puts CA ca's account into the store, or through renewd if st is NULL. Returns 0 or -1 (printed). */
 static int
-store_account(struct import *im, struct store *st, const struct imp_ca *ca)
+store_account(struct import *im, struct store *st, const struct imp_ca *ca,
+    int *ex)
 {
 	const struct certbot_account *a = &im->cb->accounts[ca->account];
-	char	*pem = NULL, *url = NULL;
-	int	 r, rc = -1;
+	struct control_req req = { .cmd = CONTROL_IMPORT };
+	char	 err[1024];
+	enum store_import r;
 
-	if ((r = store_account_load(st, ca->name, &pem, &url)) == -1)
-		fprintf(stderr, "renewctl: %s/accounts/%s: unreadable\n",
-		    im->state_dir, ca->name);
-	else if (r == 1 && same_key(pem, a->key_pem) && url != NULL &&
-	    strcmp(url, a->url) == 0) {
-		printf("account %s: already imported into %s/accounts/%s\n",
-		    a->url, im->state_dir, ca->name);
-		rc = 0;
-	} else if (r == 1)
+	req.ca = ca->name;
+	req.url = a->url;
+	req.key_pem = a->key_pem;
+	r = st != NULL ? store_import_account(st, ca->name, a->key_pem, a->url,
+	    err, sizeof(err)) : via_daemon(im, &req, err, sizeof(err), ex);
+	if (r == STORE_IMPORTED || r == STORE_ALREADY)
+		printf("account %s: %s into %s/accounts/%s%s\n", a->url,
+		    store_import_name(r), im->state_dir, ca->name, im->via);
+	else if (r == STORE_KEPT)
 		fprintf(stderr, "renewctl: %s/accounts/%s holds another "
 		    "account; certbot's %s is not imported (move that "
 		    "directory away to import it)\n", im->state_dir, ca->name,
 		    a->url);
-	else if (store_account_save_key(st, ca->name, a->key_pem,
-	    strlen(a->key_pem)) == 0 &&
-	    store_account_save_url(st, ca->name, a->url) == 0) {
-		printf("account %s: imported into %s/accounts/%s\n", a->url,
-		    im->state_dir, ca->name);
-		rc = 0;
-	}
-	xfree_secret_str(pem);
-	free(url);
-	return rc;
+	else
+		fprintf(stderr, "renewctl: %s\n", err);
+	return r == STORE_IMPORTED || r == STORE_ALREADY ? 0 : -1;
 }
 
-/* Installs lineage l's certificate as its live version. Returns 0 or -1 (printed). */
+/* Installs lineage l's certificate as its live version, or through renewd if st is NULL. Returns 0 or -1 (printed). */
 static int
 store_lineage(struct import *im, struct store *st,
-    const struct certbot_lineage *l)
+    const struct certbot_lineage *l, int *ex)
 {
-	char	*key = NULL, *full = NULL, serial[128];
-	int	 r, rc = -1;
+	struct control_req req = { .cmd = CONTROL_IMPORT, .import_cert = 1 };
+	char	 err[1024], serial[128], *names[1] = { l->name };
+	enum store_import r;
 
-	if ((r = store_cert_load(st, l->name, &key, &full)) == -1)
-		fprintf(stderr, "renewctl: %s/certs/%s: unreadable\n",
-		    im->state_dir, l->name);
-	else if (r == 1 && crypto_pem_serial(full, strlen(full), serial,
-	    sizeof(serial)) == 0 && strcmp(serial, l->serial) == 0) {
-		printf("%s: serial %s already imported\n", l->name, l->serial);
-		rc = 0;
-	} else if (r == 1)
+	req.names = names;
+	req.nnames = 1;
+	req.key_pem = l->key_pem;
+	req.cert_pem = l->cert_pem;
+	req.chain_pem = l->chain_pem != NULL ? l->chain_pem : "";
+	r = st != NULL ? store_import_cert(st, l->name, l->key_pem,
+	    l->cert_pem, l->chain_pem, serial, sizeof(serial), err,
+	    sizeof(err)) : via_daemon(im, &req, err, sizeof(err), ex);
+	if (r == STORE_IMPORTED)
+		printf("%s: serial %s imported into %s/certs/%s%s\n", l->name,
+		    l->serial, im->state_dir, l->name, im->via);
+	else if (r == STORE_ALREADY)
+		printf("%s: serial %s already imported%s\n", l->name, l->serial,
+		    im->via);
+	else if (r == STORE_KEPT)
 		fprintf(stderr, "renewctl: %s: renewd has a live certificate "
 		    "of its own in %s/certs/%s: certbot's serial %s is not "
 		    "imported\n", l->name, im->state_dir, l->name, l->serial);
-	else if (store_cert_install(st, l->name, l->serial, l->key_pem,
-	    l->cert_pem, l->chain_pem) == 0) {
-		printf("%s: serial %s imported into %s/certs/%s\n", l->name,
-		    l->serial, im->state_dir, l->name);
-		rc = 0;
-	}
-	xfree_secret_str(key);
-	free(full);
-	return rc;
+	else
+		fprintf(stderr, "renewctl: %s\n", err);
+	return r == STORE_IMPORTED || r == STORE_ALREADY ? 0 : -1;
 }
 
-/* Takes renewd's lock on the state directory and writes into it. Returns an exit status. */
+/*
+ * Whether a renewd holding the lock answers on its socket; notes its pid
+ * for the report. Returns 1 if it does.
+ */
+static int
+daemon_answers(struct import *im)
+{
+	struct ucred	uc;
+	socklen_t	len = sizeof(uc);
+	int		fd, ex;
+
+	if ((fd = ctl_connect(im->sock, &ex)) == -1)
+		return ex == EX_DENIED ? -1 : 0;
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &uc, &len) == 0)
+		snprintf(im->via, sizeof(im->via), " through renewd (pid %ld)",
+		    (long)uc.pid);
+	else
+		snprintf(im->via, sizeof(im->via), " through renewd");
+	close(fd);
+	return 1;
+}
+
+/*
+ * Takes renewd's lock on the state directory and writes into it; if a
+ * running renewd holds it, sends everything through its control socket.
+ * Returns an exit status.
+ */
 static int
 store_all(struct import *im)
 {
 	struct store	*st;
 	char		 err[1024];
 	size_t		 i;
-	int		 rc = IMP_OK;
+	int		 rc = IMP_OK, ex = IMP_REFUSED, up;
 
+	/*
+	 * renewd holds the lock, or the state directory is its user's: the
+	 * import goes through renewd if it answers.
+	 */
 	if ((st = store_open(im->state_dir, err, sizeof(err))) == NULL) {
-		fprintf(stderr, "renewctl: %s\n", err);
-		if (strstr(err, "in use") != NULL)
-			fprintf(stderr, "renewctl: stop renewd first: "
-			    "import-certbot does not go through the control "
-			    "socket yet\n");
-		return IMP_REFUSED;
+		if ((strstr(err, "in use") == NULL &&
+		    strstr(err, strerror(EACCES)) == NULL) ||
+		    (up = daemon_answers(im)) == 0) {
+			fprintf(stderr, "renewctl: %s\n", err);
+			if (strstr(err, "in use") != NULL)
+				fprintf(stderr, "renewctl: and nothing answers "
+				    "on its control socket %s\n", im->sock);
+			return IMP_REFUSED;
+		}
+		if (up == -1)
+			return EX_DENIED;
 	}
 	for (i = 0; i < im->ncas; i++)
 		if (im->cas[i].account != -1 &&
-		    store_account(im, st, &im->cas[i]) == -1)
-			rc = IMP_REFUSED;
+		    store_account(im, st, &im->cas[i], &ex) == -1)
+			rc = rc == IMP_OK ? ex : rc;
 	for (i = 0; i < im->cb->nlineages; i++)
 		if (!im->skip[i] &&
-		    store_lineage(im, st, &im->cb->lineages[i]) == -1)
-			rc = IMP_REFUSED;
-	store_close(st);
+		    store_lineage(im, st, &im->cb->lineages[i], &ex) == -1)
+			rc = rc == IMP_OK ? ex : rc;
+	if (st != NULL)
+		store_close(st);
 	return rc;
 }
 
@@ -645,6 +724,9 @@ load(struct import *im)
 	}
 	im->state_dir = im->o.state_dir != NULL ? im->o.state_dir :
 	    im->conf != NULL ? im->conf->state_dir : DEFAULT_STATE_DIR;
+	if (im->sock == NULL)
+		im->sock = im->conf != NULL && im->conf->control_socket !=
+		    NULL ? im->conf->control_socket : DEFAULT_SOCKET;
 	if ((im->cb = certbot_read(im->o.dir, &im->notes, err,
 	    sizeof(err))) == NULL) {
 		fprintf(stderr, "renewctl: %s\n", err);
@@ -659,9 +741,9 @@ load(struct import *im)
 }
 
 int
-import_certbot_main(int argc, char **argv, const char *conf)
+import_certbot_main(int argc, char **argv, const char *conf, const char *sock)
 {
-	struct import	im = { .o = { .conf = conf } };
+	struct import	im = { .o = { .conf = conf }, .sock = sock };
 	size_t		i;
 	int		ex;
 

@@ -182,6 +182,64 @@ account_takes_an_op_and_a_ca(void **state)
 	free(line);
 }
 
+/* import: an account or a certificate, every PEM required (the chain may be empty). */
+static void
+import_takes_an_account_or_a_cert(void **state)
+{
+	static const char *const bad[] = {
+		"{\"cmd\":\"import\",\"kind\":\"key\",\"ca\":\"le\"}",
+		"{\"cmd\":\"import\",\"kind\":\"account\",\"ca\":\"le\","
+		    "\"url\":\"https://ca/acct/1\"}",
+		"{\"cmd\":\"import\",\"kind\":\"cert\",\"name\":\"a/b\","
+		    "\"key_pem\":\"K\",\"cert_pem\":\"C\",\"chain_pem\":\"\"}",
+		"{\"cmd\":\"import\",\"kind\":\"cert\",\"name\":\"www\","
+		    "\"key_pem\":\"K\",\"chain_pem\":\"\"}",
+		"{\"cmd\":\"import\",\"kind\":\"account\",\"ca\":\"le\","
+		    "\"url\":\"u\",\"key_pem\":\"K\",\"force\":true}",
+	};
+	static const char *const why[] = { "\"kind\"", "\"key_pem\"",
+		"\"name\"", "\"cert_pem\"", "\"force\"" };
+	char	 err[256], *line, *names[] = { "www" };
+	struct control_req in = { .cmd = CONTROL_IMPORT, .ca = "le",
+	    .url = "https://ca/acct/1", .key_pem = "KEY" }, out;
+	size_t	 i;
+
+	line = control_req_format(&in);
+	assert_int_equal(control_req_parse(line, strlen(line) - 1, &out, err,
+	    sizeof(err)), 0);
+	assert_int_equal(out.cmd, CONTROL_IMPORT);
+	assert_false(out.import_cert);
+	assert_string_equal(out.ca, "le");
+	assert_string_equal(out.url, "https://ca/acct/1");
+	assert_string_equal(out.key_pem, "KEY");
+	control_req_clear(&out);
+	free(line);
+	memset(&in, 0, sizeof(in));
+	in.cmd = CONTROL_IMPORT;
+	in.import_cert = 1;
+	in.names = names;
+	in.nnames = 1;
+	in.key_pem = "KEY";
+	in.cert_pem = "CERT";
+	in.chain_pem = "";
+	line = control_req_format(&in);
+	assert_int_equal(control_req_parse(line, strlen(line) - 1, &out, err,
+	    sizeof(err)), 0);
+	assert_true(out.import_cert);
+	assert_string_equal(out.names[0], "www");
+	assert_string_equal(out.cert_pem, "CERT");
+	assert_string_equal(out.chain_pem, "");
+	control_req_clear(&out);
+	free(line);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_int_equal(control_req_parse(bad[i], strlen(bad[i]), &out,
+		    err, sizeof(err)), -1);
+		assert_non_null(strstr(err, why[i]));
+		/* an error names the key, never a value */
+		assert_null(strstr(err, "\"K\""));
+	}
+}
+
 /* revoke: one name, an RFC 5280 reason (unspecified unless given), round trip. */
 static void
 revoke_takes_a_name_and_a_reason(void **state)
@@ -293,6 +351,7 @@ main(void)
 		cmocka_unit_test(format_round_trips),
 		cmocka_unit_test(revoke_takes_a_name_and_a_reason),
 		cmocka_unit_test(account_takes_an_op_and_a_ca),
+		cmocka_unit_test(import_takes_an_account_or_a_cert),
 		cmocka_unit_test(view_json_has_the_documented_keys),
 	};
 
