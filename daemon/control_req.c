@@ -315,6 +315,7 @@ control_req_parse(const char *buf, size_t len, struct control_req *req,
     char *err, size_t errlen)
 {
 	json_error_t	 je;
+	char		*near;
 	json_t		*o;
 	const char	*cmd;
 	size_t		 i;
@@ -323,6 +324,12 @@ control_req_parse(const char *buf, size_t len, struct control_req *req,
 	memset(req, 0, sizeof(*req));
 	req->wait = 1;
 	if ((o = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &je)) == NULL) {
+		/*
+		 * jansson quotes the text "near" the error: in an import
+		 * request that may be part of a key, and err is logged.
+		 */
+		if ((near = strstr(je.text, " near ")) != NULL)
+			*near = '\0';
 		snprintf(err, errlen, "not JSON: line %d column %d: %s",
 		    je.line, je.column, je.text);
 		return -1;

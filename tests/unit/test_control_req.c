@@ -114,6 +114,12 @@ bad_requests_say_what_is_wrong(void **state)
 	char	err[256];
 	size_t	i;
 
+	/* a broken request names where, never the text there (a key, maybe) */
+	err[0] = '\0';
+	assert_int_equal(parse("{\"cmd\":\"import\",\"key_pem\":\"SECRETKEYMATERIAL\n\"}",
+	    &req, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "not JSON: line 1 column"));
+	assert_null(strstr(err, "SECRET"));
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		err[0] = '\0';
 		assert_int_equal(parse(cases[i].req, &req, err, sizeof(err)), -1);
