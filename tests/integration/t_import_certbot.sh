@@ -7,7 +7,7 @@
 . "$(dirname "$0")/lib.sh"
 
 command -v certbot >/dev/null || bail "certbot is not installed (apt-get install certbot)"
-[ "$(id -u)" = 0 ] || bail "this test must run as root (--user nobody)"
+need_root "import-certbot --user nobody, and a control peer of another uid"
 # no nonce rejections: the test counts newOrder requests
 pebble_start PEBBLE_WFE_NONCEREJECT=0
 ca_proxy_start
