@@ -45,8 +45,10 @@ wait_for 10 sh -c "echo | socat - TCP:127.0.0.1:$SILENT,connect-timeout=1 >/dev/
 "$DRV" "127.0.0.1:$SILENT" a.example 500 >"$T/out"
 check "a server that never completes the handshake times out" grep -q "no TLS handshake in time" "$T/out"
 
-# a listener that answers in cleartext HTTP
-spawn "$T/plain.log" socat "TCP-LISTEN:$PLAIN,bind=127.0.0.1,reuseaddr,fork" SYSTEM:"printf 'HTTP/1.0 400 Bad Request\\r\\n\\r\\n'"
+# a listener that answers in cleartext HTTP, and stays a moment: a close
+# right after the answer could reach the client first (a reset or an EOF,
+# not the handshake error this check is about)
+spawn "$T/plain.log" socat "TCP-LISTEN:$PLAIN,bind=127.0.0.1,reuseaddr,fork" SYSTEM:"printf 'HTTP/1.0 400 Bad Request\\r\\n\\r\\n'; sleep 2"
 wait_for 10 sh -c "ss -ltn | grep -q :$PLAIN"
 "$DRV" "127.0.0.1:$PLAIN" a.example 5000 >"$T/out"
 check "a server that does not speak TLS is a handshake error" grep -q "verify 127.0.0.1:$PLAIN: TLS handshake failed: " "$T/out"
