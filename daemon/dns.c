@@ -89,6 +89,50 @@ dns_wire_name_end(const uint8_t *w, size_t len, size_t off)
 	return -1;
 }
 
+/* Returns the offset past the (maybe compressed) name at off, or -1. */
+static long
+skip_name(const uint8_t *w, size_t len, size_t off)
+{
+	while (off < len) {
+		if (w[off] == 0)
+			return (long)(off + 1);
+		if ((w[off] & 0xc0) == 0xc0)	/* a pointer ends the name */
+			return off + 2 <= len ? (long)(off + 2) : -1;
+		if (w[off] > 63)
+			return -1;
+		off += 1 + (size_t)w[off];
+	}
+	return -1;
+}
+
+int
+dns_wire_tsig_last(const uint8_t *w, size_t len)
+{
+	struct dns_hdr	h;
+	size_t		off = 12, i, nrr;
+	long		e;
+
+	if (dns_wire_header(w, len, &h) == -1)
+		return -1;
+	for (i = 0; i < h.qdcount; i++) {
+		if ((e = skip_name(w, len, off)) == -1 || (size_t)e + 4 > len)
+			return -1;
+		off = (size_t)e + 4;
+	}
+	nrr = (size_t)h.ancount + h.nscount + h.arcount;
+	for (i = 0; i < nrr; i++) {
+		if ((e = skip_name(w, len, off)) == -1 || (size_t)e + 10 > len)
+			return -1;
+		off = (size_t)e;
+		if (w[off] == 0 && w[off + 1] == 250 && i + 1 != nrr)
+			return -1;		/* a TSIG record, not the last */
+		off += 10 + ((size_t)w[off + 8] << 8 | w[off + 9]);
+		if (off > len)
+			return -1;
+	}
+	return 0;
+}
+
 int
 dns_wire_matches(const uint8_t *q, size_t qlen, const uint8_t *r, size_t rlen)
 {

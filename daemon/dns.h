@@ -30,6 +30,13 @@ int		 dns_wire_header(const uint8_t *w, size_t len, struct dns_hdr *h);
  */
 long		 dns_wire_name_end(const uint8_t *w, size_t len, size_t off);
 /*
+ * Returns 0 if message w has at most one TSIG record and it is the last
+ * record (RFC 8945 5.1: anything else is a format error), -1 if not or if
+ * the records run past len. Checked before ldns reads a message: its
+ * parser leaks a TSIG record that another one follows.
+ */
+int		 dns_wire_tsig_last(const uint8_t *w, size_t len);
+/*
  * Returns 1 if reply r answers query q: the same ID, QR set, opcode the
  * same, and the same question (name compared without case). 0 otherwise.
  */

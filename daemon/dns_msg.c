@@ -7,9 +7,19 @@
 
 #include <ldns/ldns.h>
 
+#include "dns.h"
 #include "dns_msg.h"
 #include "tsigkey.h"
 #include "xmalloc.h"
+
+/* ldns_wire2pkt, for a message whose TSIG record (if any) is the last. */
+static ldns_status
+wire2pkt(ldns_pkt **p, const uint8_t *w, size_t len)
+{
+	if (dns_wire_tsig_last(w, len) == -1)
+		return LDNS_STATUS_PACKET_OVERFLOW;
+	return ldns_wire2pkt(p, w, len);
+}
 
 /*
  * The only file that includes ldns (tests/check_arch.sh): wire format,
@@ -100,7 +110,7 @@ dns_msg_txt_has(const uint8_t *w, size_t len, const char *name,
 	int		 rcode;
 
 	*has = 0;
-	if (ldns_wire2pkt(&p, w, len) != LDNS_STATUS_OK)
+	if (wire2pkt(&p, w, len) != LDNS_STATUS_OK)
 		return -1;
 	rcode = ldns_pkt_get_rcode(p);
 	an = ldns_pkt_answer(p);
@@ -144,7 +154,7 @@ dns_msg_soa_zone(const uint8_t *w, size_t len)
 	char		*zone = NULL;
 	int		 sec;
 
-	if (ldns_wire2pkt(&p, w, len) != LDNS_STATUS_OK)
+	if (wire2pkt(&p, w, len) != LDNS_STATUS_OK)
 		return NULL;
 	for (sec = 0; sec < 2 && zone == NULL; sec++) {
 		l = sec == 0 ? ldns_pkt_answer(p) : ldns_pkt_authority(p);
@@ -168,7 +178,7 @@ dns_msg_answers(const uint8_t *w, size_t len, uint16_t type, size_t *n)
 	size_t		 i;
 
 	*n = 0;
-	if (ldns_wire2pkt(&p, w, len) != LDNS_STATUS_OK)
+	if (wire2pkt(&p, w, len) != LDNS_STATUS_OK)
 		return NULL;
 	an = ldns_pkt_answer(p);
 	for (i = 0; an != NULL && i < ldns_rr_list_rr_count(an); i++) {
@@ -259,6 +269,25 @@ dns_msg_update(const char *zone, const char *name, const char *value,
 	return rc;
 }
 
+/*
+ * ldns_pkt_tsig_verify takes the TSIG record out of p while it computes
+ * the MAC, and on some failures (an algorithm it cannot compute, say)
+ * returns without putting it back: the record is then no longer p's to
+ * free, so it is freed here (found by fuzz_dns).
+ */
+static int
+tsig_verify(ldns_pkt *p, const uint8_t *w, size_t len,
+    const struct tsig_key *k, const ldns_rdf *mac)
+{
+	ldns_rr	*tsig = ldns_pkt_tsig(p);
+	int	 ok;
+
+	ok = ldns_pkt_tsig_verify(p, w, len, k->name, k->secret, mac);
+	if (ldns_pkt_tsig(p) == NULL)
+		ldns_rr_free(tsig);
+	return ok;
+}
+
 int
 dns_msg_update_result(const struct dns_update_msg *m, const struct tsig_key *k,
     const uint8_t *w, size_t len, char *err, size_t errlen)
@@ -267,7 +296,7 @@ dns_msg_update_result(const struct dns_update_msg *m, const struct tsig_key *k,
 	ldns_rr		*tsig;
 	int		 rcode, terr = 0, rc = -1;
 
-	if (ldns_wire2pkt(&p, w, len) != LDNS_STATUS_OK) {
+	if (wire2pkt(&p, w, len) != LDNS_STATUS_OK) {
 		snprintf(err, errlen, "an answer ldns cannot parse");
 		return -1;
 	}
@@ -281,7 +310,7 @@ dns_msg_update_result(const struct dns_update_msg *m, const struct tsig_key *k,
 		snprintf(err, errlen, "%s", dns_msg_rcode_name(rcode));
 	else if (tsig == NULL)
 		snprintf(err, errlen, "the answer is not TSIG-signed");
-	else if (!ldns_pkt_tsig_verify(p, w, len, k->name, k->secret, m->mac))
+	else if (!tsig_verify(p, w, len, k, m->mac))
 		snprintf(err, errlen, "the answer's TSIG does not verify with "
 		    "key %s", k->name);
 	else

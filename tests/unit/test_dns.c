@@ -56,6 +56,38 @@ test_header(void **state)
 	assert_int_equal(dns_wire_header(answer, 11, &h), -1);
 }
 
+/* A TSIG record anywhere but last is refused before ldns reads it. */
+static void
+test_tsig_last(void **state)
+{
+	/* header: 1 question, 1 answer, 0, 2 additional */
+	static const uint8_t two[] = {
+		0x12, 0x34, 0x80, 0x00, 0, 1, 0, 1, 0, 0, 0, 2,
+		1, 'a', 0, 0, 16, 0, 1,				/* a. TXT IN */
+		0xc0, 12, 0, 16, 0, 1, 0, 0, 0, 60, 0, 2, 1, 'v',	/* TXT "v" */
+		1, 'k', 0, 0, 250, 0, 255, 0, 0, 0, 0, 0, 0,	/* TSIG, empty */
+		1, 'k', 0, 0, 250, 0, 255, 0, 0, 0, 0, 0, 0,	/* TSIG again */
+	};
+	uint8_t	 one[sizeof(two)];
+
+	(void)state;
+	assert_int_equal(dns_wire_tsig_last(two, sizeof(two)), -1);
+	/* one TSIG, last: the same message with arcount 1, cut after it */
+	memcpy(one, two, sizeof(two));
+	one[11] = 1;
+	assert_int_equal(dns_wire_tsig_last(one, sizeof(two) - 13), 0);
+	/* a TSIG, then another record */
+	one[11] = 2;
+	one[sizeof(two) - 13 + 4] = 16;
+	assert_int_equal(dns_wire_tsig_last(one, sizeof(two)), -1);
+	/* records running past the end */
+	assert_int_equal(dns_wire_tsig_last(two, sizeof(two) - 1), -1);
+	/* a compressed answer name, no TSIG: fine */
+	assert_int_equal(dns_wire_tsig_last(two, 12 + 7 + 14), -1);
+	one[11] = 0;
+	assert_int_equal(dns_wire_tsig_last(one, 12 + 7 + 14), 0);
+}
+
 static void
 test_name_end(void **state)
 {
@@ -730,6 +762,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_header),
 		cmocka_unit_test(test_name_end),
+		cmocka_unit_test(test_tsig_last),
 		cmocka_unit_test(test_matches),
 		cmocka_unit_test(test_tcp_frame),
 		cmocka_unit_test(test_txt),
