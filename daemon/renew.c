@@ -157,15 +157,26 @@ struct cert_ari {
 /* m's certID, or NULL. */
 #define ARI_ID(m)	((m)->ari != NULL ? (const char *)(m)->ari->id : NULL)
 
-/* Outlives its certificate if that goes away while the key is generated. */
+/*
+ * Outlives its certificate if that goes away while the key is generated.
+ * The worker also writes the key to pending.key (its fsyncs off the loop),
+ * under mu and only while the job is not orphaned: cert_stop orphans it
+ * under mu, so it waits for a write in progress (never for the key
+ * generation) and no write of the job follows.
+ */
 struct keygen_job {
 	TAILQ_ENTRY(keygen_job)	 entry;
 	struct renewer		*r;
 	struct managed		*owner;		/* NULL once orphaned */
+	char			*name;		/* the certificate's, copied */
 	enum key_type		 type;
 	char			*reuse_pem;	/* the live key (reuse_key), or NULL */
 	int			 reused;	/* key is that live key */
 	struct crypto_key	*key;
+	pthread_mutex_t		 mu;
+	int			 orphaned;	/* under mu: write nothing */
+	int			 saved;		/* pending.key: 0 not written, 1
+						   written, -1 could not be */
 };
 
 /*
@@ -586,8 +597,11 @@ cert_stop(struct managed *m)
 		m->probing->probe = NULL;
 		m->probing = NULL;
 	}
-	if (m->job != NULL) {
-		m->job->owner = NULL;	/* the worker finishes; keygen_done frees */
+	if (m->job != NULL) {	/* the worker finishes; keygen_done frees */
+		pthread_mutex_lock(&m->job->mu);
+		m->job->orphaned = 1;
+		pthread_mutex_unlock(&m->job->mu);
+		m->job->owner = NULL;
 		m->job = NULL;
 	}
 	if (m->install != NULL) {	/* its files first: install_done frees */
@@ -1046,22 +1060,34 @@ ari_done(void *arg, enum acme_ari_result res, const struct acme_ari *ari,
  * as the CA gives the order its URL, and both go once the order is
  * installed or cannot be resumed.
  */
-static int
-pending_save(struct managed *m)
+static void
+pending_save(struct keygen_job *j)
 {
 	char	*pem;
 	size_t	 len;
-	int	 rc;
 
-	if (m->r->env.store == NULL)
-		return 0;
-	if ((pem = crypto_key_to_pem(m->new_key, &len)) == NULL) {
-		log_msg(LOG_LVL_ERR, m->cfg->name, "cannot encode the new key");
-		return -1;
+	if (j->r->env.store == NULL || j->key == NULL)
+		return;
+	if ((pem = crypto_key_to_pem(j->key, &len)) == NULL) {
+		log_msg(LOG_LVL_ERR, j->name, "cannot encode the new key");
+		j->saved = -1;
+		return;
 	}
-	rc = store_pending_key_save(m->r->env.store, m->cfg->name, pem, len);
+	pthread_mutex_lock(&j->mu);
+	if (!j->orphaned)
+		j->saved = store_pending_key_save(j->r->env.store, j->name,
+		    pem, len) == 0 ? 1 : -1;
+	pthread_mutex_unlock(&j->mu);
 	xfree_secret(pem, len);
-	return rc;
+}
+
+static void
+keygen_job_free(struct keygen_job *j)
+{
+	pthread_mutex_destroy(&j->mu);
+	free(j->name);
+	xfree_secret_str(j->reuse_pem);
+	free(j);
 }
 
 /* acme_order_url_cb: the order has its URL; remember it before finalize. */
@@ -1117,13 +1143,17 @@ keygen_work(void *arg)
 		j->key = crypto_key_from_pem(j->reuse_pem, strlen(j->reuse_pem));
 		xfree_secret_str(j->reuse_pem);
 		j->reuse_pem = NULL;
-		if (j->key != NULL && crypto_key_type(j->key) == (int)j->type) {
+		if (j->key != NULL && crypto_key_type(j->key) == (int)j->type)
 			j->reused = 1;
-			return;
+		else {
+			crypto_key_free(j->key);
+			j->key = NULL;
 		}
-		crypto_key_free(j->key);
 	}
-	j->key = crypto_key_generate(j->type);
+	if (j->key == NULL)
+		j->key = crypto_key_generate(j->type);
+	/* on disk before the order exists: a restart resumes it with this key */
+	pending_save(j);
 }
 
 static void
@@ -1132,10 +1162,10 @@ keygen_done(void *arg)
 	struct keygen_job *j = arg;
 	struct managed	  *m = j->owner;
 	struct crypto_key *key = j->key;
-	int		   reused = j->reused;
+	int		   reused = j->reused, saved = j->saved;
 
 	TAILQ_REMOVE(&j->r->jobs, j, entry);
-	free(j);
+	keygen_job_free(j);
 	if (m == NULL) {
 		/* orphaned: the certificate went away or changed meanwhile */
 		crypto_key_free(key);
@@ -1156,8 +1186,7 @@ keygen_done(void *arg)
 		    "to reuse; a new key is made", conf_key_type_name(
 		    m->cfg->key));
 	m->new_key = key;
-	/* on disk before the order exists: a restart resumes it with this key */
-	if (pending_save(m) == -1) {
+	if (saved == -1) {	/* keygen_work could not write pending.key */
 		cert_failed(m);
 		return;
 	}
@@ -1716,14 +1745,15 @@ cert_issue(struct managed *m)
 	j = xcalloc(1, sizeof(*j));
 	j->r = m->r;
 	j->owner = m;
+	j->name = xstrdup(m->cfg->name);
+	pthread_mutex_init(&j->mu, NULL);
 	j->type = m->cfg->key;
 	if (m->cfg->reuse_key && !m->fresh_key)
 		j->reuse_pem = live_key_pem(m);
 	set_state(m, MANAGED_KEYGEN);
 	/* RSA keys take up to seconds: never generate them on the loop */
 	if (worker_submit(m->r->env.workers, keygen_work, keygen_done, j) == -1) {
-		xfree_secret_str(j->reuse_pem);
-		free(j);
+		keygen_job_free(j);
 		log_msg(LOG_LVL_ERR, m->cfg->name, "cannot queue key generation");
 		cert_failed(m);
 		return;
@@ -2362,8 +2392,7 @@ renewer_free(struct renewer *r)
 	while ((j = TAILQ_FIRST(&r->jobs)) != NULL) {
 		TAILQ_REMOVE(&r->jobs, j, entry);
 		crypto_key_free(j->key);
-		xfree_secret_str(j->reuse_pem);
-		free(j);
+		keygen_job_free(j);
 	}
 	while ((ij = TAILQ_FIRST(&r->installs)) != NULL) {
 		TAILQ_REMOVE(&r->installs, ij, entry);
