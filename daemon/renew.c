@@ -2381,6 +2381,9 @@ renewer_free(struct renewer *r)
 
 	if (r == NULL)
 		return;
+	/* the pool is gone: a job it dropped never runs, so none is waited for */
+	TAILQ_FOREACH(ij, &r->installs, entry)
+		ij->finished = 1;
 	while ((m = TAILQ_FIRST(&r->certs)) != NULL) {
 		cert_unlink(r, m);
 		cert_free(m);
@@ -2396,7 +2399,7 @@ renewer_free(struct renewer *r)
 	}
 	while ((ij = TAILQ_FIRST(&r->installs)) != NULL) {
 		TAILQ_REMOVE(&r->installs, ij, entry);
-		install_job_free(ij);	/* renewer_drain waited for it */
+		install_job_free(ij);	/* ran (renewer_drain) or never will */
 	}
 	event_free(r->idle_ev);
 	event_free(r->sweep_ev);
