@@ -915,7 +915,9 @@ teardown(struct ctx *c)
 		close(c->http01_fds[i]);
 	free(c->http01_fds);
 	dryrun_free(c->dryrun);
-	/* threads first: afterwards no key generation touches the renewer */
+	/* installs on the workers end whole; then the threads go: afterwards
+	   no key generation touches the renewer */
+	renewer_drain(c->renewer);
 	worker_pool_free(c->workers);
 	worker_pool_free(c->parser);
 	reload_job_free(c->reload_job);	/* its parse ran or never will */

@@ -4,6 +4,7 @@
 #include <sys/queue.h>
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -85,6 +86,7 @@ struct ca_slot {
 };
 
 struct keygen_job;
+struct install_job;
 
 /* One certificate of the inventory and where it is in its lifecycle. */
 struct managed {
@@ -95,6 +97,7 @@ struct managed {
 						   check (now when DUE), 0 if unset */
 	TAILQ_ENTRY(managed)	 due_entry;	/* DUE: on r->due, checked in turn */
 	struct keygen_job	*job;		/* KEYGEN */
+	struct install_job	*install;	/* ORDER: its files being written */
 	struct crypto_key	*new_key;	/* ORDER: the key being certified */
 	struct acme_order	*order;		/* ORDER */
 	time_t			*held;		/* per cfg->ca: a rate limit on this
@@ -154,15 +157,54 @@ struct cert_ari {
 /* m's certID, or NULL. */
 #define ARI_ID(m)	((m)->ari != NULL ? (const char *)(m)->ari->id : NULL)
 
-/* Outlives its certificate if that goes away while the key is generated. */
+/*
+ * Outlives its certificate if that goes away while the key is generated.
+ * The worker also writes the key to pending.key (its fsyncs off the loop),
+ * under mu and only while the job is not orphaned: cert_stop orphans it
+ * under mu, so it waits for a write in progress (never for the key
+ * generation) and no write of the job follows.
+ */
 struct keygen_job {
 	TAILQ_ENTRY(keygen_job)	 entry;
 	struct renewer		*r;
 	struct managed		*owner;		/* NULL once orphaned */
+	char			*name;		/* the certificate's, copied */
 	enum key_type		 type;
 	char			*reuse_pem;	/* the live key (reuse_key), or NULL */
 	int			 reused;	/* key is that live key */
 	struct crypto_key	*key;
+	pthread_mutex_t		 mu;
+	int			 orphaned;	/* under mu: write nothing */
+	int			 saved;		/* pending.key: 0 not written, 1
+						   written, -1 could not be */
+};
+
+/*
+ * The writes of an install (the version, live, the prune, the pending
+ * key's removal: a dozen fsyncs on a disk) run on a worker; the loop only
+ * verifies before and takes the result after. While one runs, its
+ * certificate stays ORDER (nothing else writes its files: the sweep and
+ * the control commands leave busy ones alone), and whatever stops the
+ * certificate -- a reload, the shutdown -- first waits for it to finish
+ * (install_wait), so no two writes of one certificate's files overlap.
+ * The job outlives its certificate, like a keygen_job.
+ */
+struct install_job {
+	TAILQ_ENTRY(install_job) entry;
+	struct renewer		*r;
+	struct managed		*owner;		/* NULL once orphaned */
+	char			*name;		/* the certificate's, copied */
+	char			*serial;
+	char			*key_pem;
+	char			*leaf;
+	char			*chain;
+	time_t			 not_after;
+	time_t			 due;
+	unsigned		 keep;
+	int			 rc;		/* store_cert_install's */
+	pthread_mutex_t		 mu;
+	pthread_cond_t		 cv;		/* finished was set */
+	int			 finished;	/* the worker is done with it */
 };
 
 struct renewer {
@@ -181,6 +223,7 @@ struct renewer {
 	struct event		*due_ev;	/* runs a slice of them */
 	size_t			 due_run;	/* checked since the queue was last empty */
 	TAILQ_HEAD(, keygen_job) jobs;
+	TAILQ_HEAD(, install_job) installs;	/* submitted, done not yet run */
 	size_t			 busy;		/* certificates not IDLE: set_state() only */
 	size_t			 issued;
 	struct livecheck_cache	*lcache;	/* the last chain.pem judged */
@@ -213,6 +256,7 @@ static void	cert_order(struct managed *);
 static void	cert_issue(struct managed *);
 static int	cert_uses_ca(const struct managed *, const char *ca);
 static int	live_whole(struct managed *, struct livecheck *);
+static void	install_wait(struct install_job *);
 
 /* A fraction in [0,1) that differs per certificate and per attempt. */
 static double
@@ -553,9 +597,17 @@ cert_stop(struct managed *m)
 		m->probing->probe = NULL;
 		m->probing = NULL;
 	}
-	if (m->job != NULL) {
-		m->job->owner = NULL;	/* the worker finishes; keygen_done frees */
+	if (m->job != NULL) {	/* the worker finishes; keygen_done frees */
+		pthread_mutex_lock(&m->job->mu);
+		m->job->orphaned = 1;
+		pthread_mutex_unlock(&m->job->mu);
+		m->job->owner = NULL;
 		m->job = NULL;
+	}
+	if (m->install != NULL) {	/* its files first: install_done frees */
+		install_wait(m->install);
+		m->install->owner = NULL;
+		m->install = NULL;
 	}
 	if (m->ari != NULL) {
 		acme_ari_cancel(m->ari->fetch);
@@ -1008,22 +1060,34 @@ ari_done(void *arg, enum acme_ari_result res, const struct acme_ari *ari,
  * as the CA gives the order its URL, and both go once the order is
  * installed or cannot be resumed.
  */
-static int
-pending_save(struct managed *m)
+static void
+pending_save(struct keygen_job *j)
 {
 	char	*pem;
 	size_t	 len;
-	int	 rc;
 
-	if (m->r->env.store == NULL)
-		return 0;
-	if ((pem = crypto_key_to_pem(m->new_key, &len)) == NULL) {
-		log_msg(LOG_LVL_ERR, m->cfg->name, "cannot encode the new key");
-		return -1;
+	if (j->r->env.store == NULL || j->key == NULL)
+		return;
+	if ((pem = crypto_key_to_pem(j->key, &len)) == NULL) {
+		log_msg(LOG_LVL_ERR, j->name, "cannot encode the new key");
+		j->saved = -1;
+		return;
 	}
-	rc = store_pending_key_save(m->r->env.store, m->cfg->name, pem, len);
+	pthread_mutex_lock(&j->mu);
+	if (!j->orphaned)
+		j->saved = store_pending_key_save(j->r->env.store, j->name,
+		    pem, len) == 0 ? 1 : -1;
+	pthread_mutex_unlock(&j->mu);
 	xfree_secret(pem, len);
-	return rc;
+}
+
+static void
+keygen_job_free(struct keygen_job *j)
+{
+	pthread_mutex_destroy(&j->mu);
+	free(j->name);
+	xfree_secret_str(j->reuse_pem);
+	free(j);
 }
 
 /* acme_order_url_cb: the order has its URL; remember it before finalize. */
@@ -1079,13 +1143,17 @@ keygen_work(void *arg)
 		j->key = crypto_key_from_pem(j->reuse_pem, strlen(j->reuse_pem));
 		xfree_secret_str(j->reuse_pem);
 		j->reuse_pem = NULL;
-		if (j->key != NULL && crypto_key_type(j->key) == (int)j->type) {
+		if (j->key != NULL && crypto_key_type(j->key) == (int)j->type)
 			j->reused = 1;
-			return;
+		else {
+			crypto_key_free(j->key);
+			j->key = NULL;
 		}
-		crypto_key_free(j->key);
 	}
-	j->key = crypto_key_generate(j->type);
+	if (j->key == NULL)
+		j->key = crypto_key_generate(j->type);
+	/* on disk before the order exists: a restart resumes it with this key */
+	pending_save(j);
 }
 
 static void
@@ -1094,10 +1162,10 @@ keygen_done(void *arg)
 	struct keygen_job *j = arg;
 	struct managed	  *m = j->owner;
 	struct crypto_key *key = j->key;
-	int		   reused = j->reused;
+	int		   reused = j->reused, saved = j->saved;
 
 	TAILQ_REMOVE(&j->r->jobs, j, entry);
-	free(j);
+	keygen_job_free(j);
 	if (m == NULL) {
 		/* orphaned: the certificate went away or changed meanwhile */
 		crypto_key_free(key);
@@ -1118,8 +1186,7 @@ keygen_done(void *arg)
 		    "to reuse; a new key is made", conf_key_type_name(
 		    m->cfg->key));
 	m->new_key = key;
-	/* on disk before the order exists: a restart resumes it with this key */
-	if (pending_save(m) == -1) {
+	if (saved == -1) {	/* keygen_work could not write pending.key */
 		cert_failed(m);
 		return;
 	}
@@ -1222,7 +1289,7 @@ cert_event(struct managed *m, int prio, const char *msgid, const char *fmt,
 
 /* Logs a certificate just installed and when it falls due. */
 static void
-log_installed(struct managed *m, const struct crypto_cert_info *info,
+log_installed(struct managed *m, const char *serial, time_t not_after,
     time_t due)
 {
 	struct renew_waiter *w;
@@ -1230,45 +1297,84 @@ log_installed(struct managed *m, const struct crypto_cert_info *info,
 
 	TAILQ_FOREACH(w, &m->waiters, entry) {
 		free(w->serial);
-		w->serial = xstrdup(info->serial);
+		w->serial = xstrdup(serial);
 		w->failed = 0;
 	}
 	cert_event(m, LOG_LVL_NOTICE, LOG_MSGID_ISSUED,
 	    "installed certificate serial %s for %zu domain(s), valid until %s, "
-	    "renewal due %s", info->serial, m->cfg->domains.n,
-	    log_fmt_time(info->not_after, na_s, sizeof(na_s)),
+	    "renewal due %s", serial, m->cfg->domains.n,
+	    log_fmt_time(not_after, na_s, sizeof(na_s)),
 	    log_fmt_time(due, due_s, sizeof(due_s)));
 }
 
-/*
- * Verifies, then installs a downloaded chain. Returns 0, or -1 with *why
- * (malloc'd) if the CA's certificate is refused, or with *why NULL if it
- * could not be installed (logged).
- */
-static int
-install(struct managed *m, const char *pem, size_t len, char **why)
+static void
+install_job_free(struct install_job *j)
 {
-	struct crypto_cert_info info = { 0 };
-	char		*leaf = NULL, *chain = NULL, *key_pem = NULL;
-	time_t		 due = 0;
-	int		 rc = -1;
+	pthread_mutex_destroy(&j->mu);
+	pthread_cond_destroy(&j->cv);
+	free(j->name);
+	free(j->serial);
+	xfree_secret_str(j->key_pem);
+	free(j->leaf);
+	free(j->chain);
+	free(j);
+}
 
-	if ((*why = verify_issued(m, pem, len, &leaf, &chain, &info,
-	    &due)) != NULL)
-		goto out;
-	if ((key_pem = crypto_key_to_pem(m->new_key, NULL)) == NULL)
-		goto out;
-	if (store_cert_install(m->r->env.store, m->cfg->name, info.serial,
-	    key_pem, leaf, chain) == -1)
-		goto out;
-	log_installed(m, &info, due);
-	store_cert_prune(m->r->env.store, m->cfg->name, m->r->keep_versions);
-	{
-		struct livecheck lc = { 0 };	/* the sweep compares with it */
+/*
+ * On a worker: the writes of an install in DESIGN.md's order -- the
+ * version and live (store_cert_install), the prune, then the pending
+ * key's removal (before the loop forgets the order in schedule.json).
+ */
+static void
+install_work(void *arg)
+{
+	struct install_job *j = arg;
+	struct renewer	   *r = j->r;
 
-		live_whole(m, &lc);
-		livecheck_clear(&lc);
+	j->rc = store_cert_install(r->env.store, j->name, j->serial,
+	    j->key_pem, j->leaf, j->chain);
+	if (j->rc == 0) {
+		store_cert_prune(r->env.store, j->name, j->keep);
+		store_pending_key_remove(r->env.store, j->name);
 	}
+	pthread_mutex_lock(&j->mu);
+	j->finished = 1;
+	pthread_cond_broadcast(&j->cv);
+	pthread_mutex_unlock(&j->mu);
+}
+
+/* On the loop: blocks until j's worker is done with it. */
+static void
+install_wait(struct install_job *j)
+{
+	pthread_mutex_lock(&j->mu);
+	while (!j->finished)
+		pthread_cond_wait(&j->cv, &j->mu);
+	pthread_mutex_unlock(&j->mu);
+}
+
+/* On the loop, once j's files are on disk (or could not be written). */
+static void
+install_done(void *arg)
+{
+	struct install_job *j = arg;
+	struct managed	   *m = j->owner;
+	struct livecheck    lc = { 0 };	/* the sweep compares with it */
+
+	TAILQ_REMOVE(&j->r->installs, j, entry);
+	if (m == NULL) {	/* stopped meanwhile: cert_stop waited for it */
+		install_job_free(j);
+		return;
+	}
+	m->install = NULL;
+	if (j->rc == -1) {
+		install_job_free(j);
+		cert_failed(m);	/* ours, not the CA's: no other CA helps */
+		return;
+	}
+	log_installed(m, j->serial, j->not_after, j->due);
+	live_whole(m, &lc);
+	livecheck_clear(&lc);
 	m->r->issued++;
 	m->last_success = time(NULL);
 	m->fresh_key = 0;
@@ -1278,20 +1384,58 @@ install(struct managed *m, const char *pem, size_t len, char **why)
 	m->live_valid = 1;
 	cert_notify(m, NOTIFY_SUCCESS);	/* RENEWD_FAILURES: those it ends */
 	m->failures = 0;
-	/* the key first (as pending_drop), then the order with the rest */
-	store_pending_key_remove(m->r->env.store, m->cfg->name);
+	/* the key went first (install_work), then the order with the rest */
 	saved_reset(m);
 	ari_maybe_fetch(m);	/* the new certificate's window, at once */
-	schedule_due(m, cert_wake(m, due));
+	schedule_due(m, cert_wake(m, j->due));
+	install_job_free(j);
 	if (m->r->env.deliver != NULL)
 		deliver_installed(m->r->env.deliver, m->cfg);
-	rc = 0;
-out:
-	xfree_secret_str(key_pem);
-	free(leaf);
-	free(chain);
+}
+
+/*
+ * Verifies a downloaded chain, then starts installing it (install_done
+ * goes on). Returns 0, or -1 with *why (malloc'd) if the CA's certificate
+ * is refused, or with *why NULL if it cannot be installed (logged).
+ */
+static int
+install(struct managed *m, const char *pem, size_t len, char **why)
+{
+	struct crypto_cert_info info = { 0 };
+	struct install_job *j;
+	char		*leaf = NULL, *chain = NULL, *key_pem = NULL;
+	time_t		 due = 0;
+
+	if ((*why = verify_issued(m, pem, len, &leaf, &chain, &info,
+	    &due)) != NULL ||
+	    (key_pem = crypto_key_to_pem(m->new_key, NULL)) == NULL) {
+		free(leaf);
+		free(chain);
+		crypto_cert_info_clear(&info);
+		return -1;
+	}
+	j = xcalloc(1, sizeof(*j));
+	j->r = m->r;
+	j->owner = m;
+	j->name = xstrdup(m->cfg->name);
+	j->serial = xstrdup(info.serial);
+	j->key_pem = key_pem;
+	j->leaf = leaf;
+	j->chain = chain;
+	j->not_after = info.not_after;
+	j->due = due;
+	j->keep = m->r->keep_versions;
+	pthread_mutex_init(&j->mu, NULL);
+	pthread_cond_init(&j->cv, NULL);
 	crypto_cert_info_clear(&info);
-	return rc;
+	TAILQ_INSERT_TAIL(&m->r->installs, j, entry);
+	m->install = j;
+	if (worker_submit(m->r->env.workers, install_work, install_done,
+	    j) == -1) {	/* no pool (tests) or going away: here, then */
+		install_work(j);
+		install_done(j);
+	}
+	return 0;
 }
 
 /*
@@ -1601,14 +1745,15 @@ cert_issue(struct managed *m)
 	j = xcalloc(1, sizeof(*j));
 	j->r = m->r;
 	j->owner = m;
+	j->name = xstrdup(m->cfg->name);
+	pthread_mutex_init(&j->mu, NULL);
 	j->type = m->cfg->key;
 	if (m->cfg->reuse_key && !m->fresh_key)
 		j->reuse_pem = live_key_pem(m);
 	set_state(m, MANAGED_KEYGEN);
 	/* RSA keys take up to seconds: never generate them on the loop */
 	if (worker_submit(m->r->env.workers, keygen_work, keygen_done, j) == -1) {
-		xfree_secret_str(j->reuse_pem);
-		free(j);
+		keygen_job_free(j);
 		log_msg(LOG_LVL_ERR, m->cfg->name, "cannot queue key generation");
 		cert_failed(m);
 		return;
@@ -2223,6 +2368,7 @@ renewer_new(const struct renew_env *env, renew_idle_cb idle, void *arg)
 	r->due_ev = evtimer_new(env->base, due_cb, r);
 	r->timer_ev = evtimer_new(env->base, timer_cb, r);
 	TAILQ_INIT(&r->jobs);
+	TAILQ_INIT(&r->installs);
 	r->idle_ev = event_new(env->base, -1, 0, idle_cb, r);
 	r->chain_cache = crypto_chain_cache_new();
 	r->lcache = livecheck_cache_new();
@@ -2239,14 +2385,29 @@ renewer_new(const struct renew_env *env, renew_idle_cb idle, void *arg)
 }
 
 void
+renewer_drain(struct renewer *r)
+{
+	struct install_job *j;
+
+	if (r == NULL)
+		return;
+	TAILQ_FOREACH(j, &r->installs, entry)
+		install_wait(j);
+}
+
+void
 renewer_free(struct renewer *r)
 {
 	struct managed	  *m;
 	struct ca_slot	  *s;
 	struct keygen_job *j;
+	struct install_job *ij;
 
 	if (r == NULL)
 		return;
+	/* the pool is gone: a job it dropped never runs, so none is waited for */
+	TAILQ_FOREACH(ij, &r->installs, entry)
+		ij->finished = 1;
 	while ((m = TAILQ_FIRST(&r->certs)) != NULL) {
 		cert_unlink(r, m);
 		cert_free(m);
@@ -2258,8 +2419,11 @@ renewer_free(struct renewer *r)
 	while ((j = TAILQ_FIRST(&r->jobs)) != NULL) {
 		TAILQ_REMOVE(&r->jobs, j, entry);
 		crypto_key_free(j->key);
-		xfree_secret_str(j->reuse_pem);
-		free(j);
+		keygen_job_free(j);
+	}
+	while ((ij = TAILQ_FIRST(&r->installs)) != NULL) {
+		TAILQ_REMOVE(&r->installs, ij, entry);
+		install_job_free(ij);	/* ran (renewer_drain) or never will */
 	}
 	event_free(r->idle_ev);
 	event_free(r->sweep_ev);

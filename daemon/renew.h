@@ -60,6 +60,11 @@ typedef void (*renew_idle_cb)(void *arg);
 /* Returns a renewer acting through env (copied); it manages nothing yet. */
 struct renewer	*renewer_new(const struct renew_env *env, renew_idle_cb idle,
 		    void *arg);
+/*
+ * Waits for the installs in flight on the worker pool to write their
+ * files (main.c's teardown: before it frees the pool); NULL is a no-op.
+ */
+void		 renewer_drain(struct renewer *);
 /* Cancels orders and timers and frees; NULL is a no-op. */
 void		 renewer_free(struct renewer *);
 /*

@@ -195,11 +195,15 @@ fake_finish(struct acme_order *o, const char *pem, const char *error)
 {
 	acme_order_cb	 cb = o->cb;
 	void		*arg = o->arg;
+	struct managed	*m = arg;	/* renew.c's orders are its certificates' */
 
 	fake_forget(o);
 	free(o);
 	cb(arg, pem, pem != NULL ? strlen(pem) : 0, error, error != NULL ?
 	    &fake.fail : NULL);
+	/* an install's writes run on a worker: its result comes on the loop */
+	while (pem != NULL && m->install != NULL)
+		event_base_loop(m->r->env.base, EVLOOP_ONCE);
 }
 
 /* ---- certificates the fake CA issues -------------------------------------- */
@@ -1301,6 +1305,63 @@ renew_now_waiters_can_be_cancelled_or_outlived(void **state)
 	assert_null(wa);
 }
 
+/* Opens the gate a little later, from another thread. */
+static void *
+gate_open_later(void *arg)
+{
+	struct fx *fx = arg;
+
+	usleep(100 * 1000);
+	gate_open(fx);
+	return NULL;
+}
+
+/*
+ * The shutdown of a test or a caller that frees the pool without
+ * renewer_drain: an install still queued is dropped and never runs;
+ * renewer_free must not wait for it, and the disk keeps what a crash at
+ * that moment would (no live version, pending.key for the resume).
+ */
+static void
+an_install_the_pool_dropped_is_not_waited_for(void **state)
+{
+	struct fx		*fx = *state;
+	struct acme_order	*o;
+	struct managed		*m;
+	acme_order_cb		 cb;
+	EVP_PKEY		*key;
+	pthread_t		 opener;
+	char			*pem, *k;
+	time_t			 now = time(NULL);
+
+	apply(fx, WWW);
+	RUN_UNTIL(fx, fake.nactive == 1);
+	m = find(fx, "www");
+	o = fake.active[0];
+	key = evp_of(o->key);
+	pem = make_cert(key, o->san, now - 3600, now + 90 * DAY);
+	EVP_PKEY_free(key);
+	gate_close(fx);		/* the one thread is busy: the install queues */
+	cb = o->cb;
+	fake_forget(o);
+	free(o);
+	cb(m, pem, strlen(pem), NULL, NULL);
+	free(pem);
+	assert_non_null(m->install);
+	assert_int_equal(m->state, MANAGED_ORDER);
+	/* the pool goes while the gate holds its thread: the install is dropped */
+	assert_int_equal(pthread_create(&opener, NULL, gate_open_later, fx), 0);
+	worker_pool_free(fx->workers);
+	fx->workers = NULL;
+	pthread_join(opener, NULL);
+	assert_int_equal(m->install->finished, 0);
+	renewer_free(fx->r);	/* returns: nothing waits for the dropped job */
+	fx->r = NULL;
+	assert_int_equal(store_cert_load(fx->store, "www", &k, &pem), 0);
+	assert_non_null(k = store_pending_key_load(fx->store, "www"));
+	xfree_secret_str(k);
+}
+
 int
 main(void)
 {
@@ -1328,6 +1389,7 @@ main(void)
 		T(renew_now_force_issues_and_reports_the_serial),
 		T(renew_now_reports_a_failure_after_every_ca),
 		T(renew_now_waiters_can_be_cancelled_or_outlived),
+		T(an_install_the_pool_dropped_is_not_waited_for),
 #undef T
 	};
 
