@@ -16,13 +16,6 @@
 # BUILD as for bench/issue.sh. DURATION (s) per wrk run, default 5.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
-top_srcdir=$(cd "$here/.." && pwd)
-case ${BUILD:-build} in
-/*) top_builddir=$BUILD ;;
-*) top_builddir=$(cd "$top_srcdir/${BUILD:-build}" && pwd) ;;
-esac
-export top_srcdir top_builddir
-. "$top_srcdir/tests/integration/lib.sh"
 . "$here/lib.sh"
 command -v wrk >/dev/null || bail "wrk is not installed (apt-get install wrk)"
 dur=${DURATION:-5}

@@ -10,13 +10,6 @@
 set -u
 n=${1:-50}
 here=$(cd "$(dirname "$0")" && pwd)
-top_srcdir=$(cd "$here/.." && pwd)
-case ${BUILD:-build} in
-/*) top_builddir=$BUILD ;;
-*) top_builddir=$(cd "$top_srcdir/${BUILD:-build}" && pwd) ;;
-esac
-export top_srcdir top_builddir
-. "$top_srcdir/tests/integration/lib.sh"
 . "$here/lib.sh"
 
 # the issue's Pebble: no nonce rejections, no authorization reuse

@@ -1,5 +1,15 @@
 # shellcheck shell=bash disable=SC2154
-# bench/lib.sh - helpers the bench scripts share (after tests/integration/lib.sh).
+# bench/lib.sh - what the bench scripts share: the tree and its build (BUILD,
+# default build/, absolute or relative to the tree), the test harness
+# (tests/integration/lib.sh: Pebble on free ports, write_conf, ...), and
+# the helpers below. Sourced as the first thing after setting $here.
+top_srcdir=$(cd "$here/.." && pwd)
+case ${BUILD:-build} in
+/*) top_builddir=$BUILD ;;
+*) top_builddir=$(cd "$top_srcdir/${BUILD:-build}" && pwd) ;;
+esac
+export top_srcdir top_builddir
+. "$top_srcdir/tests/integration/lib.sh"
 
 # proc_cpu PID: the user+system CPU seconds of PID so far, from /proc.
 proc_cpu() {
