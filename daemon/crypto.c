@@ -566,6 +566,74 @@ crypto_hmac_sha256(const void *key, size_t keylen, const void *data,
 	return 0;
 }
 
+/* AES-256-GCM seal and open (cluster mode's values in etcd) */
+
+static const unsigned char seal_magic[3] = { 'R', 'S', '1' };
+
+/* Runs one GCM pass over in into out; tag is read (dec) or written (enc). */
+static int
+seal_gcm(int enc, const unsigned char *key, const unsigned char *iv,
+    const void *ad, size_t adlen, const unsigned char *in, size_t len,
+    unsigned char *out, unsigned char *tag)
+{
+	EVP_CIPHER_CTX	*c;
+	int		 n, ok;
+
+	if (len > INT_MAX || adlen > INT_MAX || (c = EVP_CIPHER_CTX_new()) == NULL)
+		return -1;
+	ok = EVP_CipherInit_ex(c, EVP_aes_256_gcm(), NULL, key, iv, enc) == 1 &&
+	    (adlen == 0 || EVP_CipherUpdate(c, NULL, &n, ad, (int)adlen) == 1) &&
+	    (len == 0 || EVP_CipherUpdate(c, out, &n, in, (int)len) == 1) &&
+	    (enc || EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_TAG, 16, tag) == 1) &&
+	    EVP_CipherFinal_ex(c, out + len, &n) == 1 &&
+	    (!enc || EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_GET_TAG, 16, tag) == 1);
+	EVP_CIPHER_CTX_free(c);
+	return ok ? 0 : -1;
+}
+
+unsigned char *
+crypto_seal(const unsigned char key[CRYPTO_SEAL_KEY_LEN], const void *ad,
+    size_t adlen, const void *pt, size_t ptlen, size_t *outlen)
+{
+	unsigned char	*out;
+
+	if (ptlen > INT_MAX - CRYPTO_SEAL_OVERHEAD)
+		abort();	/* values are kilobytes; this is a bug */
+	out = xmalloc(ptlen + CRYPTO_SEAL_OVERHEAD);
+	memcpy(out, seal_magic, 3);
+	if (RAND_bytes(out + 3, 12) != 1 ||
+	    seal_gcm(1, key, out + 3, ad, adlen, pt, ptlen, out + 15,
+	    out + 15 + ptlen) == -1) {
+		ssl_log("AES-256-GCM seal");
+		abort();	/* no randomness or no AES: nothing is safe */
+	}
+	*outlen = ptlen + CRYPTO_SEAL_OVERHEAD;
+	return out;
+}
+
+unsigned char *
+crypto_unseal(const unsigned char key[CRYPTO_SEAL_KEY_LEN], const void *ad,
+    size_t adlen, const void *sealed, size_t len, size_t *outlen)
+{
+	const unsigned char *s = sealed;
+	unsigned char	 tag[16], *out;
+	size_t		 n;
+
+	if (len < CRYPTO_SEAL_OVERHEAD || memcmp(s, seal_magic, 3) != 0)
+		return NULL;
+	n = len - CRYPTO_SEAL_OVERHEAD;
+	memcpy(tag, s + 15 + n, 16);
+	out = xmalloc(n + 1);
+	if (seal_gcm(0, key, s + 3, ad, adlen, s + 15, n, out, tag) == -1) {
+		ERR_clear_error();
+		xfree_secret(out, n + 1);
+		return NULL;
+	}
+	out[n] = '\0';
+	*outlen = n;
+	return out;
+}
+
 /* base64url (RFC 4648 section 5), no padding */
 
 static const char b64url_alphabet[] =

@@ -86,6 +86,26 @@ int		 crypto_hmac_sha256(const void *key, size_t keylen,
 		    const void *data, size_t len,
 		    unsigned char mac[CRYPTO_HMAC_SHA256_LEN]);
 
+/*
+ * Authenticated encryption for cluster mode: AES-256-GCM under a 32-byte
+ * key, a fresh random 96-bit nonce per seal, ad (the etcd key name) bound
+ * in. A sealed value is "RS1" || nonce (12) || ciphertext || tag (16).
+ */
+#define CRYPTO_SEAL_KEY_LEN	32
+#define CRYPTO_SEAL_OVERHEAD	(3 + 12 + 16)
+/* Returns malloc'd sealed bytes (their length in *outlen); never NULL. */
+unsigned char	*crypto_seal(const unsigned char key[CRYPTO_SEAL_KEY_LEN],
+		    const void *ad, size_t adlen, const void *pt, size_t ptlen,
+		    size_t *outlen);
+/*
+ * Opens what crypto_seal made under the same key and ad. Returns malloc'd
+ * plaintext (NUL-terminated too; its length in *outlen), or NULL if the
+ * value is not sealed, or not under this key and ad (nothing logged).
+ */
+unsigned char	*crypto_unseal(const unsigned char key[CRYPTO_SEAL_KEY_LEN],
+		    const void *ad, size_t adlen, const void *sealed,
+		    size_t len, size_t *outlen);
+
 /* Returns malloc'd unpadded base64url of data; never NULL. */
 char		*b64url_encode(const void *data, size_t len);
 /* Returns malloc'd bytes (NUL-terminated for convenience), or NULL if s is not base64url. */

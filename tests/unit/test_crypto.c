@@ -1357,6 +1357,51 @@ test_cert_names_exact_is_set_equality(void **state)
 	assert_false(crypto_cert_names_exact(&info, same, 3));
 }
 
+/* A sealed value opens under its key and ad only, and any flipped byte fails. */
+static void
+test_seal_opens_only_under_its_key_and_ad(void **state)
+{
+	unsigned char	 key[CRYPTO_SEAL_KEY_LEN], other[CRYPTO_SEAL_KEY_LEN];
+	unsigned char	*s, *s2, *p;
+	const char	*msg = "{\"key\":\"secret\"}";
+	size_t		 n, n2, pn, i;
+
+	(void)state;
+	memset(key, 7, sizeof(key));
+	memcpy(other, key, sizeof(key));
+	other[31] ^= 1;
+	s = crypto_seal(key, "/p/certs/a", 10, msg, strlen(msg), &n);
+	assert_int_equal(n, strlen(msg) + CRYPTO_SEAL_OVERHEAD);
+	assert_memory_equal(s, "RS1", 3);
+	/* a fresh nonce each time: the same value seals differently */
+	s2 = crypto_seal(key, "/p/certs/a", 10, msg, strlen(msg), &n2);
+	assert_int_equal(n, n2);
+	assert_memory_not_equal(s + 3, s2 + 3, 12);
+	free(s2);
+	p = crypto_unseal(key, "/p/certs/a", 10, s, n, &pn);
+	assert_non_null(p);
+	assert_int_equal(pn, strlen(msg));
+	assert_string_equal((char *)p, msg);
+	free(p);
+	assert_null(crypto_unseal(other, "/p/certs/a", 10, s, n, &pn));
+	assert_null(crypto_unseal(key, "/p/certs/b", 10, s, n, &pn));
+	assert_null(crypto_unseal(key, "/p/certs/a", 10, s, n - 1, &pn));
+	assert_null(crypto_unseal(key, "/p/certs/a", 10, s, 5, &pn));
+	for (i = 0; i < n; i++) {
+		s[i] ^= 0x40;
+		assert_null(crypto_unseal(key, "/p/certs/a", 10, s, n, &pn));
+		s[i] ^= 0x40;
+	}
+	free(s);
+	/* an empty value seals and opens too */
+	s = crypto_seal(key, "", 0, "", 0, &n);
+	p = crypto_unseal(key, "", 0, s, n, &pn);
+	assert_non_null(p);
+	assert_int_equal(pn, 0);
+	free(p);
+	free(s);
+}
+
 int
 main(void)
 {
@@ -1391,6 +1436,7 @@ main(void)
 		cmocka_unit_test(test_chain_check_refuses_broken_links),
 		cmocka_unit_test(test_chain_check_refuses_garbage_and_oversize),
 		cmocka_unit_test(test_cert_names_exact_is_set_equality),
+		cmocka_unit_test(test_seal_opens_only_under_its_key_and_ad),
 	};
 
 	crypto_init();
