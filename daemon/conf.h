@@ -232,6 +232,25 @@ enum conf_log {
 	CONF_LOG_JOURNAL,
 };
 
+/*
+ * cluster: (issue 14; renewd(8) CLUSTER). NULL in struct conf without one.
+ * key is read from key_file by conf_load (0600 or stricter, owned by
+ * the reader; base64 of 32 bytes or 64 hex digits), never from the YAML.
+ */
+struct conf_cluster {
+	char		**etcd;			/* endpoint URLs, http:// or https:// */
+	size_t		  netcd;
+	char		 *prefix;		/* starts and ends with '/' */
+	char		 *node;			/* this node's name; default: hostname */
+	char		 *key_file;		/* absolute */
+	unsigned char	  key[32];		/* CRYPTO_SEAL_KEY_LEN: the cluster key */
+	char		 *ca_bundle;		/* absolute or NULL: system roots */
+	char		 *client_cert;		/* absolute or NULL */
+	char		 *client_key;		/* absolute or NULL: in client_cert */
+	long		  lease_ttl;		/* s, 5..300; default 15 */
+	long		  stagger;		/* s, 0..3600; default 10 */
+};
+
 struct conf {
 	char		*path;			/* file it was read from */
 	int		 log_level;		/* syslog priority 3..7; 0: not set */
@@ -251,6 +270,7 @@ struct conf {
 	struct conf_cert *certs;
 	size_t		 ncerts;
 	struct conf_metrics metrics;
+	struct conf_cluster *cluster;		/* NULL: one node, no etcd */
 };
 
 /* All problems found in one pass, each "file:line:col: message". */
@@ -296,6 +316,10 @@ struct conf_ca	*conf_ca_dup(const struct conf_ca *);
 void		 conf_ca_free(struct conf_ca *);
 /* Returns 1 if a and b make the same CA client (every setting but line). */
 int		 conf_ca_equal(const struct conf_ca *a, const struct conf_ca *b);
+/* 1 if a and b (either may be NULL) are the same cluster settings (a reload
+   cannot change them: renewd keeps the old ones and says a restart is needed). */
+int		 conf_cluster_equal(const struct conf_cluster *a,
+		    const struct conf_cluster *b);
 /*
  * Returns 1 if a and b talk to the same CA with the same account (name,
  * directory, EAB, ca_bundle): orders on a client for a stay valid for b;
