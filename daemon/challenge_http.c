@@ -1,6 +1,7 @@
 /* challenge_http.c - http-01 solver: our own evhttp listener */
 #include "config.h"
 
+#include <sys/queue.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/types.h>
@@ -80,7 +81,25 @@ struct chall_http {
 	struct accept_guard *guard;	/* accept failures, see accept_error_cb */
 	int		 adopted;	/* listeners passed by the service manager */
 	struct event	*marker;	/* finds ch from accept_error_cb */
+	chall_http_miss	 miss;		/* cluster mode: asks another store */
+	void		(*miss_cancel)(void *handle);
+	void		*miss_arg;
+	TAILQ_HEAD(, chall_pending) pending;	/* requests waiting on miss */
+	size_t		 npending;
 };
+
+/* A request for a token we lack, waiting on the cluster's answer. */
+struct chall_pending {
+	TAILQ_ENTRY(chall_pending) entry;
+	struct chall_http	*ch;
+	struct evhttp_request	*req;
+	struct evhttp_connection *evcon;
+	void			*handle;	/* miss's, for miss_cancel */
+	char			 token[CHALL_TOKEN_MAX + 1];
+};
+
+/* Requests waiting on the cluster at most; beyond, a miss is a 404. */
+#define CHALL_MAX_PENDING	64
 
 size_t
 chall_http_count(const struct chall_http *ch)
@@ -119,6 +138,69 @@ chall_reply(struct evhttp_request *req, int code, const char *reason,
 		evbuffer_free(buf);
 }
 
+static void	conn_closed_cb(struct evhttp_connection *, void *);
+
+static void
+pending_free(struct chall_pending *p)
+{
+	TAILQ_REMOVE(&p->ch->pending, p, entry);
+	p->ch->npending--;
+	free(p);
+}
+
+/* The cluster's answer to a miss: the key authorization, or NULL. */
+static void
+miss_found(void *ctx, const char *keyauth)
+{
+	struct chall_pending *p = ctx;
+
+	if (keyauth != NULL) {
+		log_debug("http-01: token %s found in the cluster", p->token);
+		chall_reply(p->req, 200, "OK", keyauth);
+	} else
+		chall_reply(p->req, 404, "Not Found", "not found\n");
+	pending_free(p);
+}
+
+/*
+ * A well-formed token we do not have: in cluster mode another node may
+ * have published it a moment ago; ask (bounded) instead of a 404. Returns
+ * 1 if the request waits for the answer.
+ */
+static int
+miss_ask(struct chall_http *ch, struct evhttp_request *req, const char *token)
+{
+	struct chall_pending *p;
+
+	if (ch->miss == NULL || ch->npending >= CHALL_MAX_PENDING ||
+	    evhttp_request_get_connection(req) == NULL)
+		return 0;
+	p = xcalloc(1, sizeof(*p));
+	p->ch = ch;
+	p->req = req;
+	p->evcon = evhttp_request_get_connection(req);
+	snprintf(p->token, sizeof(p->token), "%s", token);
+	TAILQ_INSERT_TAIL(&ch->pending, p, entry);
+	ch->npending++;
+	/* the connection may close first: conn_closed_cb cancels the ask */
+	evhttp_connection_set_closecb(p->evcon, conn_closed_cb, ch);
+	if ((p->handle = ch->miss(ch->miss_arg, p->token, miss_found, p)) ==
+	    NULL) {
+		pending_free(p);
+		return 0;
+	}
+	return 1;
+}
+
+void
+chall_http_set_miss(struct chall_http *ch, chall_http_miss miss,
+    void (*cancel)(void *handle), void *arg)
+{
+	ch->miss = miss;
+	ch->miss_cancel = cancel;
+	ch->miss_arg = arg;
+}
+
 static void
 chall_request_cb(struct evhttp_request *req, void *v)
 {
@@ -144,6 +226,11 @@ chall_request_cb(struct evhttp_request *req, void *v)
 	    path + strlen(CHALL_PREFIX))) != NULL) {
 		code = 200;
 		chall_reply(req, code, "OK", keyauth);
+	} else if (path != NULL &&
+	    strncmp(path, CHALL_PREFIX, strlen(CHALL_PREFIX)) == 0 &&
+	    chall_token_ok(path + strlen(CHALL_PREFIX)) &&
+	    miss_ask(ch, req, path + strlen(CHALL_PREFIX))) {
+		code = 0;	/* answered when the cluster says */
 	} else {
 		code = 404;
 		chall_reply(req, code, "Not Found", "not found\n");
@@ -174,8 +261,16 @@ static void
 conn_closed_cb(struct evhttp_connection *evcon, void *v)
 {
 	struct chall_http	*ch = v;
+	struct chall_pending	*p, *tmp;
 	size_t			 i;
 
+	for (p = TAILQ_FIRST(&ch->pending); p != NULL; p = tmp) {
+		tmp = TAILQ_NEXT(p, entry);
+		if (p->evcon == evcon) {	/* its request goes with it */
+			ch->miss_cancel(p->handle);
+			pending_free(p);
+		}
+	}
 	/* may come twice (reset, then free): the second finds nothing */
 	for (i = 0; i < ch->nconns; i++) {
 		if (ch->conns[i].evcon == evcon) {
@@ -480,6 +575,7 @@ chall_http_alloc(struct event_base *base, size_t nlisten)
 
 	ch = xcalloc(1, sizeof(*ch));
 	ch->base = base;
+	TAILQ_INIT(&ch->pending);
 	ch->http = evhttp_new(base);
 	lsns_alloc(ch, nlisten);
 	evhttp_set_max_headers_size(ch->http, CHALL_MAX_HEADERS);
@@ -683,8 +779,14 @@ chall_http_withdraw(struct chall_http *ch, const char *token)
 void
 chall_http_free(struct chall_http *ch)
 {
+	struct chall_pending *p;
+
 	if (ch == NULL)
 		return;
+	while ((p = TAILQ_FIRST(&ch->pending)) != NULL) {
+		ch->miss_cancel(p->handle);
+		pending_free(p);
+	}
 	/* closes the listening sockets and any open connections */
 	if (ch->http != NULL)
 		evhttp_free(ch->http);

@@ -53,6 +53,18 @@ int		 chall_http_publish(struct chall_http *, const char *token,
 void		 chall_http_withdraw(struct chall_http *, const char *token);
 /* Returns the number of tokens published. */
 size_t		 chall_http_count(const struct chall_http *);
+/*
+ * Cluster mode: a request for a well-formed token the listener lacks is
+ * not answered 404 at once; miss(arg, token, found, ctx) asks the cluster
+ * and returns a handle (NULL: not asked, 404 now), then calls found(ctx,
+ * keyauth or NULL) once from the loop, unless cancel(handle) came first
+ * (the client hung up). At most 64 requests wait at a time.
+ */
+typedef void	(*chall_http_found)(void *ctx, const char *keyauth);
+typedef void	*(*chall_http_miss)(void *arg, const char *token,
+		    chall_http_found found, void *ctx);
+void		 chall_http_set_miss(struct chall_http *, chall_http_miss miss,
+		    void (*cancel)(void *handle), void *arg);
 /* Returns the bound port of listener i (in listen order), or -1. */
 int		 chall_http_port(const struct chall_http *, size_t i);
 

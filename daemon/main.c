@@ -22,6 +22,8 @@
 #include "challenge_dns_hook.h"
 #include "challenge_dns_update.h"
 #include "challenge_http.h"
+#include "cluster.h"
+#include "cluster_chall.h"
 #include "challenge_webroot.h"
 #include "conf.h"
 #include "control.h"
@@ -92,6 +94,8 @@ struct ctx {
 	struct control		*control;	/* the control socket; NULL: none */
 	struct ctl_reload	*ctl_wait;	/* reloads asked for, to start */
 	struct ctl_reload	*ctl_run;	/* waiting for the parse running */
+	struct cluster		*cluster;	/* cluster mode; NULL: one node */
+	struct cluster_chall	*cchall;	/* its challenge answers */
 };
 
 /* A control client's reload, told how it ended (control.h). */
@@ -103,6 +107,7 @@ struct ctl_reload {
 
 static int	solvers_cover(const struct ctx *, const struct conf *);
 static int	solvers_add(struct ctx *, const struct conf *, char *, size_t);
+static void	cluster_solvers_sync(struct ctx *);
 
 static void
 usage(FILE *f)
@@ -330,9 +335,13 @@ reload_apply(struct ctx *c, struct conf *conf)
 	if (strcmp(conf->state_dir, store_path(c->store)) != 0)
 		log_warn("state_dir changes only take effect after a restart; "
 		    "still using %s", store_path(c->store));
+	if (!conf_cluster_equal(c->conf->cluster, conf->cluster))
+		log_warn("cluster settings change only after a restart; the "
+		    "running ones stay");
 	solvers_rebind(c, conf);
 	if (solvers_add(c, conf, err, sizeof(err)) == -1)
 		log_err("%s", err);
+	cluster_solvers_sync(c);
 	if (!solvers_cover(c, conf)) {
 		log_err("%s: rejected; the running inventory stays in force",
 		    c->conf_path);
@@ -812,6 +821,87 @@ control_moved(struct ctx *c, const struct conf *conf)
 		log_notice("control socket moved to %s", path);
 }
 
+/* After solvers_add: the cluster's wrappers follow main's slots. */
+static void
+cluster_solvers_sync(struct ctx *c)
+{
+	if (c->cchall == NULL)
+		return;
+	cluster_chall_sync(c->cchall);
+	if (c->http01 != NULL)	/* a token another node published a moment ago */
+		chall_http_set_miss(c->http01, cluster_chall_ask,
+		    cluster_chall_ask_cancel, c->cchall);
+}
+
+static void
+cluster_state(void *arg, int up)
+{
+	struct ctx *c = arg;
+
+	renewer_cluster_state(c->renewer, up);
+}
+
+static void
+cluster_record(void *arg, const char *kind, const char *name,
+    const unsigned char *value, size_t len)
+{
+	struct ctx *c = arg;
+
+	if (strcmp(kind, "certs") == 0)
+		renewer_cluster_cert(c->renewer, name, value, len);
+	else if (strcmp(kind, "accounts") == 0)
+		renewer_cluster_account(c->renewer, name, value, len);
+	else if (strcmp(kind, "chall") == 0)
+		cluster_chall_record(c->cchall, name, value, len);
+}
+
+static void
+cluster_fatal(void *arg, const char *why)
+{
+	struct ctx *c = arg;
+
+	log_err("cluster: %s; stopping", why);
+	c->exit_code = 1;
+	event_base_loopexit(c->base, NULL);
+}
+
+/* Cluster mode: the session (started once the renewer has its inventory). */
+static int
+cluster_setup(struct ctx *c)
+{
+	const struct conf_cluster *cc = c->conf->cluster;
+	struct cluster_params	 p;
+	struct cluster_hooks	 h;
+
+	if (c->once) {
+		log_err("%s: cluster mode runs as a daemon; --once would order "
+		    "outside the cluster", c->conf_path);
+		return -1;
+	}
+	memset(&p, 0, sizeof(p));
+	p.endpoints = (const char *const *)cc->etcd;
+	p.nendpoints = cc->netcd;
+	p.tls.ca_bundle = cc->ca_bundle;
+	p.tls.client_cert = cc->client_cert;
+	p.tls.client_key = cc->client_key;
+	p.prefix = cc->prefix;
+	p.node = cc->node;
+	p.key = cc->key;
+	p.lease_ttl = cc->lease_ttl;
+	p.stagger = (unsigned)cc->stagger;
+	memset(&h, 0, sizeof(h));
+	h.state = cluster_state;
+	h.record = cluster_record;
+	h.fatal = cluster_fatal;
+	h.arg = c;
+	c->cluster = cluster_new(c->base, c->http, &p, &h);
+	c->cchall = cluster_chall_new(c->cluster, c->solvers, NSLOTS);
+	cluster_solvers_sync(c);
+	log_notice("cluster mode: node %s, prefix %s, %zu etcd endpoint(s)",
+	    cc->node, cc->prefix, cc->netcd);
+	return 0;
+}
+
 static int
 setup(struct ctx *c)
 {
@@ -843,6 +933,8 @@ setup(struct ctx *c)
 	}
 	if (c->dry_run)
 		return dry_run_once(c);
+	if (c->conf->cluster != NULL && cluster_setup(c) == -1)
+		return -1;
 	memset(&denv, 0, sizeof(denv));
 	denv.base = c->base;
 	denv.store = c->store;
@@ -854,10 +946,12 @@ setup(struct ctx *c)
 	env.base = c->base;
 	env.http = c->http;
 	env.store = c->store;
-	env.solvers = c->solvers;
+	env.solvers = c->cchall != NULL ? cluster_chall_solvers(c->cchall) :
+	    c->solvers;
 	env.nsolvers = NSLOTS;
 	env.workers = c->workers;
 	env.deliver = c->deliver;
+	env.cluster = c->cluster;
 	env.once = c->once;
 	env.loopstat = c->loopstat;
 	env.metrics = c->metrics;
@@ -872,6 +966,8 @@ setup(struct ctx *c)
 		return -1;
 	}
 	renewer_apply(c->renewer, c->conf);
+	if (c->cluster != NULL)
+		cluster_start(c->cluster);
 	if (control_start(c) == -1)
 		return -1;
 	for (i = 0; i < NSIGNALS; i++) {
@@ -932,6 +1028,9 @@ teardown(struct ctx *c)
 	renewer_free(c->renewer);
 	notifier_free(c->notify);
 	deliverer_free(c->deliver);
+	/* other nodes' answers leave the solvers; the lease goes (best effort) */
+	cluster_chall_free(c->cchall);
+	cluster_free(c->cluster);
 	/* the orders are gone and withdrew their records: let the dels run */
 	chall_dns_hook_drain(c->dnshook);
 	chall_dns_update_drain(c->dnsupdate);

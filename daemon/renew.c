@@ -15,6 +15,8 @@
 #include <event2/event.h>
 
 #include "acme.h"
+#include "cluster.h"
+#include "cluster_rec.h"
 #include "conf.h"
 #include "crypto.h"
 #include "deliver.h"
@@ -64,7 +66,8 @@
  * A certificate is busy in every state but IDLE, and the renewer is idle
  * when none is busy: set_state() is the one place that counts them.
  */
-enum managed_state { MANAGED_IDLE, MANAGED_DUE, MANAGED_KEYGEN, MANAGED_ORDER };
+enum managed_state { MANAGED_IDLE, MANAGED_DUE, MANAGED_KEYGEN, MANAGED_ORDER,
+	MANAGED_CLAIM };	/* cluster mode: asking for the certificate's lock */
 
 struct renewer;
 
@@ -83,6 +86,28 @@ struct ca_slot {
 	 */
 	int			 open;
 	struct managed		*probe;		/* the probe in flight, or NULL */
+	struct renewer		*r;
+	/*
+	 * Cluster mode: one account per CA for the whole cluster. Until
+	 * P accounts/<ca> is known, the node holding the lock "acct:<ca>"
+	 * orders (and so registers) alone; the others' orders wait.
+	 */
+	int			 acct_ready;	/* orders may go to this CA */
+	int			 acct_owner;	/* we hold acct:<ca>: publish ours */
+	struct cluster_claim	*acct_claim;
+	struct event		*acct_retry;
+	TAILQ_HEAD(, managed_cl) acct_waiters;
+};
+
+/* A certificate's cluster-mode state: allocated in cluster mode only. */
+struct managed_cl {
+	struct managed		*m;
+	struct cluster_claim	*claim;		/* CLAIM: the lock asked for */
+	struct cluster_sem	*sem;		/* ORDER: the CA's slot, held or awaited */
+	int			 resume;	/* go on with SV(m)->order_url */
+	int			 acct_wait;	/* on a ca_slot's acct_waiters */
+	int			 down_wait;	/* checked again once the session is up */
+	TAILQ_ENTRY(managed_cl)	 acct_entry;
 };
 
 struct keygen_job;
@@ -103,6 +128,7 @@ struct managed {
 	time_t			*held;		/* per cfg->ca: a rate limit on this
 						   certificate there ends; NULL: none */
 	struct ca_slot		*probing;	/* the CA this order probes, or NULL */
+	struct managed_cl	*cl;		/* cluster mode; else NULL */
 	struct sched_state	*saved;		/* as in certs/<name>/schedule.json;
 						   NULL: nothing (SV, sv_w) */
 	char			*last_order;	/* the latest order's URL, kept past
@@ -120,7 +146,7 @@ struct managed {
 	size_t			 ca_index;	/* which of cfg->ca is being tried */
 	unsigned		 failures;	/* consecutive */
 	/* flags in one word: 100,000 of these must stay small */
-	enum managed_state	 state:2;	/* change it with set_state() */
+	enum managed_state	 state:3;	/* change it with set_state() */
 	unsigned		 queued:1;	/* on r->due */
 	unsigned		 saved_loaded:1; /* saved read (at the first check) */
 	unsigned		 breaker_wait:1; /* backing off because a breaker
@@ -198,10 +224,15 @@ struct install_job {
 	char			*key_pem;
 	char			*leaf;
 	char			*chain;
+	time_t			 not_before;
 	time_t			 not_after;
 	time_t			 due;
 	unsigned		 keep;
 	int			 rc;		/* store_cert_install's */
+	struct cluster_call	*put;		/* cluster: certs/<name> being
+						   written; not submitted yet */
+	char			*from;		/* cluster: installed from another
+						   node's order (its name); NULL */
 	pthread_mutex_t		 mu;
 	pthread_cond_t		 cv;		/* finished was set */
 	int			 finished;	/* the worker is done with it */
@@ -237,6 +268,9 @@ struct renewer {
 	time_t			 wall;		/* the clocks at the last look */
 	time_t			 mono;
 	time_t			 resynced;	/* monotonic: the last resync() */
+	char			**shared_accts;	/* cluster: CAs whose account is in
+						   etcd (a few names) */
+	size_t			 nshared_accts;
 };
 
 /*
@@ -257,6 +291,15 @@ static void	cert_issue(struct managed *);
 static int	cert_uses_ca(const struct managed *, const char *ca);
 static int	live_whole(struct managed *, struct livecheck *);
 static void	install_wait(struct install_job *);
+static void	order_gate(struct managed *, int resume);
+static void	order_note(struct managed *, const char *url);
+static void	cl_publish(struct managed *, struct install_job *);
+static void	cl_installed(struct managed *);
+static void	cl_stop(struct managed *, int keep);
+static void	install_job_free(struct install_job *);
+static void	order_launch(struct managed *, int resume);
+static struct managed *cert_find(struct renewer *, const char *);
+static int	acct_shared(const struct renewer *, const char *ca);
 
 /* A fraction in [0,1) that differs per certificate and per attempt. */
 static double
@@ -288,7 +331,8 @@ idle_cb(evutil_socket_t fd, short what, void *arg)
 static int
 renewing(const struct managed *m)
 {
-	return m->state == MANAGED_KEYGEN || m->state == MANAGED_ORDER;
+	return m->state == MANAGED_KEYGEN || m->state == MANAGED_ORDER ||
+	    m->state == MANAGED_CLAIM;
 }
 
 /* The only writer of m->state, so r->busy always counts the busy ones. */
@@ -586,6 +630,7 @@ static void
 cert_stop(struct managed *m)
 {
 	m->stopping = 1;	/* what follows is no outcome for a waiter */
+	cl_stop(m, 0);
 	theap_del(&m->r->timers, &m->tn);
 	due_remove(m);
 	m->tn.when = 0;
@@ -603,6 +648,11 @@ cert_stop(struct managed *m)
 		pthread_mutex_unlock(&m->job->mu);
 		m->job->owner = NULL;
 		m->job = NULL;
+	}
+	if (m->install != NULL && m->install->put != NULL) {	/* not yet */
+		cluster_call_cancel(m->install->put);
+		install_job_free(m->install);
+		m->install = NULL;
 	}
 	if (m->install != NULL) {	/* its files first: install_done frees */
 		install_wait(m->install);
@@ -642,6 +692,7 @@ cert_free(struct managed *m)
 		free(m->saved);
 	}
 	free(m->ari);
+	free(m->cl);
 	free(m->held);
 	free(m->reissue_of);
 	free(m->last_order);
@@ -1104,6 +1155,8 @@ order_url_known(void *arg, const char *url)
 	free(m->last_order);
 	m->last_order = xstrdup(url);
 	saved_store(m);
+	if (m->cl != NULL)
+		order_note(m, url);
 }
 
 /* Forgets the order in flight (schedule.json's "order"), if any. */
@@ -1317,6 +1370,7 @@ install_job_free(struct install_job *j)
 	xfree_secret_str(j->key_pem);
 	free(j->leaf);
 	free(j->chain);
+	free(j->from);
 	free(j);
 }
 
@@ -1373,6 +1427,11 @@ install_done(void *arg)
 		return;
 	}
 	log_installed(m, j->serial, j->not_after, j->due);
+	if (j->from != NULL)
+		log_msg(LOG_LVL_NOTICE, m->cfg->name, "cluster: installed "
+		    "serial %s, ordered by node %s", j->serial, j->from);
+	else if (m->cl != NULL)
+		cl_installed(m);
 	live_whole(m, &lc);
 	livecheck_clear(&lc);
 	m->r->issued++;
@@ -1398,8 +1457,26 @@ install_done(void *arg)
  * goes on). Returns 0, or -1 with *why (malloc'd) if the CA's certificate
  * is refused, or with *why NULL if it cannot be installed (logged).
  */
+static void
+install_submit(struct install_job *j)
+{
+	TAILQ_INSERT_TAIL(&j->r->installs, j, entry);
+	if (worker_submit(j->r->env.workers, install_work, install_done,
+	    j) == -1) {	/* no pool (tests) or going away: here, then */
+		install_work(j);
+		install_done(j);
+	}
+}
+
+/*
+ * Verifies a downloaded chain (or, from another node, one it installed:
+ * from names it), then starts installing it (install_done goes on).
+ * Returns 0, or -1 with *why (malloc'd) if the certificate is refused, or
+ * with *why NULL if it cannot be installed (logged).
+ */
 static int
-install(struct managed *m, const char *pem, size_t len, char **why)
+install_from(struct managed *m, const char *pem, size_t len, const char *from,
+    char **why)
 {
 	struct crypto_cert_info info = { 0 };
 	struct install_job *j;
@@ -1422,20 +1499,26 @@ install(struct managed *m, const char *pem, size_t len, char **why)
 	j->key_pem = key_pem;
 	j->leaf = leaf;
 	j->chain = chain;
+	j->not_before = info.not_before;
 	j->not_after = info.not_after;
+	j->from = from != NULL ? xstrdup(from) : NULL;
 	j->due = due;
 	j->keep = m->r->keep_versions;
 	pthread_mutex_init(&j->mu, NULL);
 	pthread_cond_init(&j->cv, NULL);
 	crypto_cert_info_clear(&info);
-	TAILQ_INSERT_TAIL(&m->r->installs, j, entry);
 	m->install = j;
-	if (worker_submit(m->r->env.workers, install_work, install_done,
-	    j) == -1) {	/* no pool (tests) or going away: here, then */
-		install_work(j);
-		install_done(j);
-	}
+	if (m->cl != NULL && from == NULL)
+		cl_publish(m, j);	/* etcd first, then here */
+	else
+		install_submit(j);
 	return 0;
+}
+
+static int
+install(struct managed *m, const char *pem, size_t len, char **why)
+{
+	return install_from(m, pem, len, NULL, why);
 }
 
 /*
@@ -1602,6 +1685,10 @@ order_done(void *arg, const char *pem, size_t len, const char *error,
 	char		*why = NULL, *text;
 
 	m->order = NULL;
+	if (m->cl != NULL) {	/* the CA's cluster-wide slot is free again */
+		cluster_sem_release(m->cl->sem);
+		m->cl->sem = NULL;
+	}
 	metrics_order(m->r->env.metrics, m->ca_index < m->cfg->ca.n ?
 	    m->cfg->ca.v[m->ca_index] : NULL, order_result(error, fail));
 	if (fail != NULL && fail->gone) {
@@ -1685,7 +1772,6 @@ order_req(struct managed *m, struct acme_order_req *req)
 static void
 cert_order(struct managed *m)
 {
-	struct acme_order_req	 req;
 	struct ca_slot		*s;
 	time_t			 now = time(NULL);
 
@@ -1711,16 +1797,7 @@ cert_order(struct managed *m)
 		s->probe = m;
 		m->probing = s;
 	}
-	order_req(m, &req);
-	/* the first CA is the one asked for ARI, and likely the issuer */
-	req.replaces = m->ca_index == 0 ? ARI_ID(m) : NULL;
-	loopstat_watch(m->r->env.loopstat, 10);	/* answers to parse */
-	req.on_url = order_url_known;
-	m->order = acme_order_start(s->ca, &req, order_done, m);
-	if (m->order == NULL)
-		order_done(m, NULL, 0, "cannot start an order", NULL);
-	else
-		acme_order_prefer_chain(m->order, m->cfg->preferred_chain);
+	order_gate(m, 0);
 }
 
 /* The live privkey.pem of m (reuse_key), or NULL if there is none. */
@@ -1929,7 +2006,6 @@ resume_unusable(struct managed *m, struct crypto_key **key, size_t *i)
 static int
 cert_resume(struct managed *m)
 {
-	struct acme_order_req	 req;
 	struct crypto_key	*key;
 	const char		*why, *url = SV(m)->order_url;
 	size_t			 i;
@@ -1947,16 +2023,539 @@ cert_resume(struct managed *m)
 	m->new_key = key;
 	m->ca_index = i;
 	set_state(m, MANAGED_ORDER);
+	order_gate(m, 1);
+	return 1;
+}
+
+/* ------------------------------------------------------ cluster mode */
+
+/*
+ * Cluster mode (issue 14, DESIGN.md "Cluster mode"). A due certificate is
+ * ordered by the node that holds its lock in etcd (cluster_claim: the
+ * rendezvous-ranked node first); an order takes one of its CA's
+ * cluster-wide slots (cluster_sem) and, at a CA whose account the
+ * cluster does not have yet, waits for the node that registers it. The
+ * holder writes the issued certificate to etcd (fenced by its lock) before
+ * installing it; every other node installs it from the watch
+ * (renewer_cluster_cert), with its own deliveries.
+ */
+
+#define CLUSTER_BUSY_RECHECK	60	/* s: another node holds the lock */
+#define CLUSTER_DOWN_RECHECK	30	/* s: no session (and again once up) */
+#define CLUSTER_ACCT_RETRY	2	/* s: asking again for acct:<ca> */
+
+static void	acct_wake(struct ca_slot *);
+
+/* Writes what a previous holder left (P orders/<name>) where cert_resume looks. */
+static void
+claim_take_order(struct managed *m, const unsigned char *v, size_t len)
+{
+	struct cluster_order_rec rec = { 0 };
+	struct sched_state	*sv;
+	const char		*why;
+
+	if (cluster_order_parse(v, len, &rec, &why) == -1) {
+		log_msg(LOG_LVL_ERR, m->cfg->name, "cluster: orders/%s: "
+		    "refused: %s; ordering afresh", m->cfg->name, why);
+		return;
+	}
+	if (SV(m)->order_url != NULL &&
+	    strcmp(SV(m)->order_url, rec.url) == 0) {	/* ours already */
+		cluster_order_clear(&rec);
+		return;
+	}
+	if (store_pending_key_save(m->r->env.store, m->cfg->name, rec.key_pem,
+	    strlen(rec.key_pem)) == 0) {
+		log_msg(LOG_LVL_NOTICE, m->cfg->name, "cluster: taking over "
+		    "order %s from node %s", rec.url, rec.node);
+		sv = sv_w(m);
+		free(sv->order_ca);
+		free(sv->order_url);
+		sv->order_ca = xstrdup(rec.ca);
+		sv->order_url = xstrdup(rec.url);
+		saved_store(m);
+	}
+	cluster_order_clear(&rec);
+}
+
+static void
+claim_done(void *arg, enum cluster_claim_result res, const unsigned char *v,
+    size_t len)
+{
+	struct managed	*m = arg;
+	time_t		 now = time(NULL);
+
+	m->cl->claim = NULL;
+	set_state(m, MANAGED_IDLE);
+	switch (res) {
+	case CLUSTER_CLAIMED:
+		if (v != NULL)
+			claim_take_order(m, v, len);
+		if (!cert_resume(m))
+			cert_issue(m);
+		return;
+	case CLUSTER_BUSY:
+		log_msg(LOG_LVL_DEBUG, m->cfg->name, "cluster: node %s "
+		    "holds it; checking again in %d s", cluster_holder(
+		    m->r->env.cluster, m->cfg->name) != NULL ? cluster_holder(
+		    m->r->env.cluster, m->cfg->name) : "?",
+		    CLUSTER_BUSY_RECHECK);
+		schedule(m, now + CLUSTER_BUSY_RECHECK);
+		return;
+	case CLUSTER_DOWN:
+		log_msg(LOG_LVL_NOTICE, m->cfg->name, "cluster: no session "
+		    "with etcd: not ordering; the live certificate stays");
+		m->cl->down_wait = 1;
+		schedule(m, now + CLUSTER_DOWN_RECHECK);
+		return;
+	}
+}
+
+/* A due certificate: order it, or in cluster mode first claim it. */
+static void
+cert_go(struct managed *m)
+{
+	if (m->cl == NULL) {
+		if (!cert_resume(m))
+			cert_issue(m);
+		return;
+	}
+	set_state(m, MANAGED_CLAIM);
+	m->cl->down_wait = 0;
+	m->cl->claim = cluster_claim(m->r->env.cluster, m->cfg->name, 0,
+	    claim_done, m);
+}
+
+static void
+sem_done(void *arg, int ok)
+{
+	struct managed *m = arg;
+
+	if (ok) {
+		order_launch(m, m->cl->resume);
+		return;
+	}
+	m->cl->sem = NULL;	/* the session went: nothing is held */
+	log_msg(LOG_LVL_NOTICE, m->cfg->name, "cluster: the session with "
+	    "etcd ended before an order slot was free: not ordering");
+	crypto_key_free(m->new_key);	/* pending.key keeps it for a resume */
+	m->new_key = NULL;
+	set_state(m, MANAGED_IDLE);
+	m->cl->down_wait = 1;
+	schedule(m, time(NULL) + CLUSTER_DOWN_RECHECK);
+}
+
+/*
+ * Starts the order at m->cfg->ca.v[m->ca_index] (cert_order, cert_resume);
+ * in cluster mode once the CA's account is shared and a slot is free.
+ */
+static void
+order_gate(struct managed *m, int resume)
+{
+	struct ca_slot	*s = ca_slot_find(m->r, m->cfg->ca.v[m->ca_index]);
+
+	if (m->cl == NULL) {
+		order_launch(m, resume);
+		return;
+	}
+	m->cl->resume = resume;
+	if (!s->acct_ready) {
+		m->cl->acct_wait = 1;
+		TAILQ_INSERT_TAIL(&s->acct_waiters, m->cl, acct_entry);
+		acct_wake(s);
+		return;
+	}
+	m->cl->sem = cluster_sem_acquire(m->r->env.cluster, s->name,
+	    s->cfg->max_concurrent_orders, m->cfg->name, sem_done, m);
+}
+
+static void	acct_claim(struct ca_slot *);
+
+static void
+acct_retry_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	acct_claim(arg);
+}
+
+/* The slot of a CA from its name, for the callbacks that carry a slot. */
+static void
+acct_claimed(void *arg, enum cluster_claim_result res,
+    const unsigned char *v, size_t len)
+{
+	struct ca_slot	*s = arg;
+	struct timeval	 tv = { CLUSTER_ACCT_RETRY, 0 };
+
+	(void)v;
+	(void)len;
+	s->acct_claim = NULL;
+	if (s->acct_ready)
+		return;
+	if (res == CLUSTER_CLAIMED) {
+		log_notice("cluster: CA %s: no shared account yet; this node "
+		    "registers it", s->name);
+		s->acct_owner = 1;
+		s->acct_ready = 1;
+		acct_wake(s);
+		return;
+	}
+	if (s->acct_retry == NULL)
+		s->acct_retry = evtimer_new(s->r->env.base, acct_retry_cb, s);
+	event_add(s->acct_retry, &tv);
+}
+
+static void
+acct_claim(struct ca_slot *s)
+{
+	char	*name;
+
+	if (s->acct_ready || s->acct_claim != NULL)
+		return;
+	name = xasprintf("acct:%s", s->name);
+	s->acct_claim = cluster_claim(s->r->env.cluster, name,
+	    CLUSTER_CLAIM_NOW, acct_claimed, s);
+	free(name);
+}
+
+/* Orders waiting for s's account go on once it is ready; else ask for it. */
+static void
+acct_wake(struct ca_slot *s)
+{
+	struct managed_cl *c;
+
+	if (!s->acct_ready) {
+		acct_claim(s);
+		return;
+	}
+	while ((c = TAILQ_FIRST(&s->acct_waiters)) != NULL) {
+		TAILQ_REMOVE(&s->acct_waiters, c, acct_entry);
+		c->acct_wait = 0;
+		order_gate(c->m, c->resume);
+	}
+}
+
+static void
+acct_published(void *arg, const char *error)
+{
+	struct ca_slot	*s = arg;
+	char		*name = xasprintf("acct:%s", s->name);
+
+	if (error == NULL)
+		log_notice("cluster: CA %s: this node's account is the "
+		    "cluster's now", s->name);
+	else if (strcmp(error, CLUSTER_EXISTS) == 0)
+		log_warn("cluster: CA %s: another node's account was shared "
+		    "first; this node takes it at its next start", s->name);
+	else
+		log_err("cluster: CA %s: cannot share the account: %s",
+		    s->name, error);
+	cluster_release(s->r->env.cluster, name);
+	free(name);
+}
+
+/* The account we registered (we hold acct:<ca>): into etcd, once. */
+static void
+acct_publish(struct renewer *r, struct ca_slot *s)
+{
+	struct cluster_account_rec rec = { 0 };
+	char	*json, *lock;
+	size_t	 len;
+
+	if (!s->acct_owner || store_account_load(r->env.store, s->name,
+	    &rec.key_pem, &rec.url) != 1 || rec.url == NULL) {
+		xfree_secret_str(rec.key_pem);
+		free(rec.url);
+		return;
+	}
+	s->acct_owner = 0;
+	rec.ca = s->name;
+	json = cluster_account_encode(&rec, &len);
+	lock = xasprintf("acct:%s", s->name);
+	cluster_put(r->env.cluster, "accounts", s->name, json, len, lock,
+	    CLUSTER_PUT_CREATE, acct_published, s);
+	free(lock);
+	xfree_secret_str(json);
+	xfree_secret_str(rec.key_pem);
+	free(rec.url);
+}
+
+static void
+order_note_done(void *arg, const char *error)
+{
+	char *name = arg;
+
+	if (error != NULL)
+		log_msg(LOG_LVL_WARNING, name, "cluster: cannot record the "
+		    "order for a takeover: %s", error);
+	free(name);
+}
+
+/* The order has its URL: the cluster learns it too (a takeover resumes it). */
+static void
+order_note(struct managed *m, const char *url)
+{
+	struct cluster_order_rec rec = { 0 };
+	struct ca_slot	*s = ca_slot_find(m->r, m->cfg->ca.v[m->ca_index]);
+	char		*json;
+	size_t		 len;
+
+	if (s != NULL)		/* the account is registered by now */
+		acct_publish(m->r, s);
+	if ((rec.key_pem = crypto_key_to_pem(m->new_key, NULL)) == NULL)
+		return;
+	rec.ca = m->cfg->ca.v[m->ca_index];
+	rec.url = (char *)url;
+	rec.node = (char *)cluster_node(m->r->env.cluster);
+	json = cluster_order_encode(&rec, &len);
+	cluster_put(m->r->env.cluster, "orders", m->cfg->name, json, len,
+	    m->cfg->name, 0, order_note_done, xstrdup(m->cfg->name));
+	xfree_secret_str(json);
+	xfree_secret_str(rec.key_pem);
+}
+
+/* Stops what m has going in the cluster; keep: the lock stays ours. */
+static void
+cl_stop(struct managed *m, int keep)
+{
+	struct ca_slot *s;
+
+	if (m->cl == NULL)
+		return;
+	cluster_claim_cancel(m->cl->claim);
+	m->cl->claim = NULL;
+	cluster_sem_release(m->cl->sem);
+	m->cl->sem = NULL;
+	if (m->cl->acct_wait) {
+		s = ca_slot_find(m->r, m->cfg->ca.v[m->ca_index]);
+		TAILQ_REMOVE(&s->acct_waiters, m->cl, acct_entry);
+		m->cl->acct_wait = 0;
+	}
+	if (!keep && cluster_holds(m->r->env.cluster, m->cfg->name))
+		cluster_release(m->r->env.cluster, m->cfg->name);
+}
+
+struct cl_done {
+	struct cluster	*cl;
+	char		 name[];
+};
+
+/* The order record is gone (fenced by the lock): now the lock goes. */
+static void
+orders_deleted(void *arg, const char *error)
+{
+	struct cl_done *d = arg;
+
+	if (error != NULL)
+		log_msg(LOG_LVL_DEBUG, d->name, "cluster: orders/%s stays: %s",
+		    d->name, error);
+	cluster_release(d->cl, d->name);
+	free(d);
+}
+
+/* Installed from our own order: the order record, then the lock, go. */
+static void
+cl_installed(struct managed *m)
+{
+	struct cl_done	*d;
+	size_t		 n = strlen(m->cfg->name) + 1;
+
+	d = xmalloc(sizeof(*d) + n);
+	d->cl = m->r->env.cluster;
+	memcpy(d->name, m->cfg->name, n);
+	cluster_delete(d->cl, "orders", m->cfg->name, m->cfg->name,
+	    orders_deleted, d);
+}
+
+static void
+order_launch(struct managed *m, int resume)
+{
+	struct acme_order_req	 req;
+	struct ca_slot		*s = ca_slot_find(m->r, m->cfg->ca.v[m->ca_index]);
+
 	order_req(m, &req);
-	req.resume = url;
+	if (resume)
+		req.resume = SV(m)->order_url;
+	else {
+		/* the first CA is the one asked for ARI, and likely the issuer */
+		req.replaces = m->ca_index == 0 ? ARI_ID(m) : NULL;
+		req.on_url = order_url_known;
+	}
 	loopstat_watch(m->r->env.loopstat, 10);	/* answers to parse */
-	m->order = acme_order_start(ca_slot_find(m->r, m->cfg->ca.v[i])->ca,
-	    &req, order_done, m);
+	m->order = acme_order_start(s->ca, &req, order_done, m);
 	if (m->order == NULL)
 		order_done(m, NULL, 0, "cannot start an order", NULL);
 	else
 		acme_order_prefer_chain(m->order, m->cfg->preferred_chain);
-	return 1;
+}
+
+/* The holder's certificate is in etcd (or not): install it here now. */
+static void
+publish_done(void *arg, const char *error)
+{
+	struct install_job *j = arg;
+	struct managed	   *m = j->owner;
+
+	j->put = NULL;
+	if (error == NULL) {
+		install_submit(j);
+		return;
+	}
+	m->install = NULL;
+	install_job_free(j);
+	pending_drop(m);
+	if (strcmp(error, CLUSTER_FENCED) == 0) {
+		log_msg(LOG_LVL_WARNING, m->cfg->name, "cluster: this node "
+		    "lost the certificate's lock while ordering; what it got "
+		    "is dropped, the new holder's certificate counts");
+		crypto_key_free(m->new_key);
+		m->new_key = NULL;
+		set_state(m, MANAGED_IDLE);
+		schedule(m, time(NULL) + CLUSTER_BUSY_RECHECK);
+		return;
+	}
+	log_msg(LOG_LVL_ERR, m->cfg->name, "cluster: cannot write the new "
+	    "certificate to etcd: %s; not installed", error);
+	cert_failed(m);
+}
+
+/* cluster mode: the holder writes certs/<name> (fenced) before installing. */
+static void
+cl_publish(struct managed *m, struct install_job *j)
+{
+	struct cluster_cert_rec rec = { 0 };
+	char	*json;
+	size_t	 len;
+
+	rec.name = j->name;
+	rec.serial = j->serial;
+	rec.not_before = j->not_before;
+	rec.not_after = j->not_after;
+	rec.key_pem = j->key_pem;
+	rec.cert_pem = j->leaf;
+	rec.chain_pem = j->chain;
+	rec.node = (char *)cluster_node(m->r->env.cluster);
+	json = cluster_cert_encode(&rec, &len);
+	j->put = cluster_put(m->r->env.cluster, "certs", m->cfg->name, json,
+	    len, m->cfg->name, 0, publish_done, j);
+	xfree_secret_str(json);
+}
+
+/* Another node's certificate for m: judged as our own order's, then installed. */
+static void
+cl_install(struct managed *m, struct cluster_cert_rec *rec)
+{
+	char	*pem, *why = NULL;
+
+	if (renewing(m) || m->state == MANAGED_DUE)
+		cert_stop(m);	/* ours would be a second order */
+	m->new_key = crypto_key_from_pem(rec->key_pem, strlen(rec->key_pem));
+	if (m->new_key == NULL) {
+		log_msg(LOG_LVL_ERR, m->cfg->name, "cluster: certs/%s from "
+		    "node %s: refused: its key does not parse", m->cfg->name,
+		    rec->node);
+		return;
+	}
+	set_state(m, MANAGED_ORDER);
+	m->ca_index = 0;
+	pem = store_fullchain(rec->cert_pem, rec->chain_pem);
+	if (install_from(m, pem, strlen(pem), rec->node, &why) == -1) {
+		log_msg(LOG_LVL_ERR, m->cfg->name, "cluster: certs/%s from "
+		    "node %s: refused: %s", m->cfg->name, rec->node,
+		    why != NULL ? why : "cannot install it");
+		crypto_key_free(m->new_key);
+		m->new_key = NULL;
+		set_state(m, MANAGED_IDLE);
+		schedule(m, time(NULL) + CLUSTER_BUSY_RECHECK);
+	}
+	free(why);
+	free(pem);
+}
+
+void
+renewer_cluster_cert(struct renewer *r, const char *name,
+    const unsigned char *v, size_t len)
+{
+	struct managed		*m = cert_find(r, name);
+	struct cluster_cert_rec	 rec = { 0 };
+	struct livecheck	 lc = { 0 };
+	const char		*why;
+
+	if (v == NULL || m == NULL || m->install != NULL)
+		return;		/* a delete, not ours to serve, or installing */
+	if (cluster_cert_parse(v, len, &rec, &why) == -1) {
+		log_msg(LOG_LVL_ERR, name, "cluster: certs/%s: refused: %s",
+		    name, why);
+		return;
+	}
+	if (!m->lc_ok && !renewing(m) && m->state != MANAGED_DUE) {
+		live_whole(m, &lc);	/* not judged yet: judge it now */
+		livecheck_clear(&lc);
+	}
+	if (strcmp(rec.name, name) != 0)
+		log_msg(LOG_LVL_ERR, name, "cluster: certs/%s: refused: it "
+		    "is %s's", name, rec.name);
+	else if (!m->lc_ok || rec.not_after > m->na)
+		cl_install(m, &rec);
+	cluster_cert_clear(&rec);
+}
+
+void
+renewer_cluster_account(struct renewer *r, const char *ca,
+    const unsigned char *v, size_t len)
+{
+	struct cluster_account_rec rec = { 0 };
+	struct ca_slot	*s;
+	const char	*why;
+	char		*key = NULL, *url = NULL;
+
+	if (v == NULL)
+		return;
+	if (cluster_account_parse(v, len, &rec, &why) == -1 ||
+	    strcmp(rec.ca, ca) != 0) {
+		log_err("cluster: accounts/%s: refused: %s", ca,
+		    rec.ca == NULL ? why : "it is another CA's");
+		cluster_account_clear(&rec);
+		return;
+	}
+	if (store_account_load(r->env.store, ca, &key, &url) != 1 ||
+	    strcmp(key, rec.key_pem) != 0 || url == NULL ||
+	    strcmp(url, rec.url) != 0) {
+		if (store_account_save_key(r->env.store, ca, rec.key_pem,
+		    strlen(rec.key_pem)) == 0 &&
+		    store_account_save_url(r->env.store, ca, rec.url) == 0)
+			log_notice("cluster: CA %s: the cluster's account %s "
+			    "is this node's now", ca, rec.url);
+	}
+	xfree_secret_str(key);
+	free(url);
+	cluster_account_clear(&rec);
+	if (!acct_shared(r, ca)) {
+		r->shared_accts = xreallocarray(r->shared_accts,
+		    r->nshared_accts + 1, sizeof(*r->shared_accts));
+		r->shared_accts[r->nshared_accts++] = xstrdup(ca);
+	}
+	if ((s = ca_slot_find(r, ca)) != NULL && !s->acct_ready) {
+		cluster_claim_cancel(s->acct_claim);
+		s->acct_claim = NULL;
+		s->acct_ready = 1;
+		acct_wake(s);
+	}
+}
+
+void
+renewer_cluster_state(struct renewer *r, int up)
+{
+	struct managed *m;
+
+	if (!up)
+		return;
+	TAILQ_FOREACH(m, &r->certs, entry)
+		if (m->cl != NULL && m->cl->down_wait &&
+		    m->state == MANAGED_IDLE) {
+			m->cl->down_wait = 0;
+			schedule(m, 0);
+		}
 }
 
 static void
@@ -1992,8 +2591,7 @@ cert_check(struct managed *m)
 		schedule(m, SV(m)->retry_at);
 		return;
 	}
-	if (!cert_resume(m))
-		cert_issue(m);
+	cert_go(m);
 }
 
 /* Frees a CA client and its slot; nothing may still use it. */
@@ -2003,6 +2601,9 @@ ca_slot_free(struct renewer *r, struct ca_slot *s)
 	TAILQ_REMOVE(&r->cas, s, entry);
 	if (s->probe != NULL)
 		s->probe->probing = NULL;
+	cluster_claim_cancel(s->acct_claim);
+	if (s->acct_retry != NULL)
+		event_free(s->acct_retry);
 	acme_ca_free(s->ca);
 	free(s->name);
 	conf_ca_free(s->cfg);
@@ -2172,6 +2773,18 @@ ca_slot_retire(struct renewer *r, struct ca_slot *s)
 	ca_slot_free(r, s);
 }
 
+/* 1 if the cluster has an account at CA ca (P accounts/<ca> was seen). */
+static int
+acct_shared(const struct renewer *r, const char *ca)
+{
+	size_t	i;
+
+	for (i = 0; i < r->nshared_accts; i++)
+		if (strcmp(r->shared_accts[i], ca) == 0)
+			return 1;
+	return 0;
+}
+
 static void
 apply_cas(struct renewer *r, const struct conf *conf)
 {
@@ -2208,7 +2821,12 @@ apply_cas(struct renewer *r, const struct conf *conf)
 			ca_slot_retire(r, s);
 		}
 		s = xcalloc(1, sizeof(*s));
+		s->r = r;
+		TAILQ_INIT(&s->acct_waiters);
 		s->name = xstrdup(conf->cas[i].name);
+		/* a single node's account is its own; a cluster's may be known */
+		s->acct_ready = r->env.cluster == NULL ||
+		    acct_shared(r, s->name);
 		s->ca = acme_ca_new(&ae, &conf->cas[i]);
 		s->cfg = conf_ca_dup(&conf->cas[i]);
 		s->seen = 1;
@@ -2276,6 +2894,10 @@ cert_new(struct renewer *r, const struct conf_cert *cfg)
 	m->cfg = cfg;
 	m->state = MANAGED_IDLE;
 	TAILQ_INIT(&m->waiters);
+	if (r->env.cluster != NULL) {
+		m->cl = xcalloc(1, sizeof(*m->cl));
+		m->cl->m = m;
+	}
 	TAILQ_INSERT_TAIL(&r->certs, m, entry);
 	r->ncerts++;
 	htab_put(r->byname, cfg->name, m);
@@ -2433,6 +3055,9 @@ renewer_free(struct renewer *r)
 	event_free(r->timer_ev);
 	theap_free(&r->timers);
 	htab_free(r->byname);
+	while (r->nshared_accts > 0)
+		free(r->shared_accts[--r->nshared_accts]);
+	free(r->shared_accts);
 
 	if (r->clock_ev != NULL)
 		event_free(r->clock_ev);
@@ -2492,6 +3117,7 @@ view_fill(const struct managed *m, struct renew_view *v)
 		v->state = RENEW_STATE_ORDERING;
 		return;
 	case MANAGED_DUE:
+	case MANAGED_CLAIM:	/* due, waiting for the cluster's lock */
 		v->state = RENEW_STATE_DUE;
 		v->next = now;
 		v->next_action = RENEW_NEXT_CHECK;

@@ -17,6 +17,7 @@ struct deliverer;
 struct conf;
 struct renewer;
 struct metrics;
+struct cluster;
 
 /*
  * Ownership: the renewer copies env itself but borrows the objects it
@@ -40,6 +41,8 @@ struct renew_env {
 	struct loopstat		*loopstat;	/* told when checks queue; NULL: none */
 	struct metrics		*metrics;	/* orders and renewals counted; NULL: none */
 	struct notifier		*notify;	/* the notify hooks; NULL: none */
+	struct cluster		*cluster;	/* cluster mode's session; NULL:
+						   one node (DESIGN.md) */
 };
 
 struct renew_stats {
@@ -211,5 +214,20 @@ struct store;
 struct acme_accounts;
 /* Fills *a with acme's account storage (keys, URLs, holds) kept in st. */
 void		 renew_store_accounts(struct store *st, struct acme_accounts *a);
+
+/*
+ * Cluster mode: what the watch brings (main.c passes cluster hooks on).
+ * A certificate another node ordered (P certs/<name>, value NULL: deleted)
+ * is judged as our own order's would be and installed if it is newer
+ * than the live one; a CA's shared account (P accounts/<ca>) becomes this
+ * node's and lets its orders at that CA go on; state: the session is up
+ * (1) or down (0): certificates that were not ordered while it was down
+ * are checked again.
+ */
+void		 renewer_cluster_cert(struct renewer *, const char *name,
+		    const unsigned char *value, size_t len);
+void		 renewer_cluster_account(struct renewer *, const char *ca,
+		    const unsigned char *value, size_t len);
+void		 renewer_cluster_state(struct renewer *, int up);
 
 #endif
