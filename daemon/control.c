@@ -38,6 +38,7 @@
 #include <jansson.h>
 
 #include "acme.h"
+#include "cluster.h"
 #include "conf.h"
 #include "control.h"
 #include "control_req.h"
@@ -179,6 +180,35 @@ status_line(struct conn *c, const struct renew_view *v)
 }
 
 static void
+node_json(void *arg, const struct cluster_node_info *n)
+{
+	json_t	*o = json_object(), *view;
+
+	json_object_set_new(o, "node", json_string(n->node));
+	/* each node's own words: kept if they are a JSON object, else null */
+	view = json_loads(n->view != NULL ? n->view : "null",
+	    JSON_DECODE_ANY, NULL);
+	json_object_set_new(o, "view", json_is_object(view) ? view :
+	    json_null());
+	if (!json_is_object(view))
+		json_decref(view);
+	json_array_append_new(arg, o);
+}
+
+/* Cluster mode: this node, its session, and every live node's view. */
+static json_t *
+cluster_json(const struct cluster *cl)
+{
+	json_t	*o = json_object(), *nodes = json_array();
+
+	json_object_set_new(o, "node", json_string(cluster_node(cl)));
+	json_object_set_new(o, "up", json_boolean(cluster_up(cl)));
+	cluster_nodes(cl, node_json, nodes);
+	json_object_set_new(o, "nodes", nodes);
+	return o;
+}
+
+static void
 status_end(struct conn *c, const char *error)
 {
 	json_t	*o = json_object(), *st = json_object();
@@ -198,6 +228,9 @@ status_end(struct conn *c, const char *error)
 	    (json_int_t)c->delivery_failing));
 	if (error != NULL)
 		json_object_set_new(o, "error", json_string(error));
+	if (c->ctl->env.cluster != NULL)
+		json_object_set_new(o, "cluster", cluster_json(
+		    c->ctl->env.cluster));
 	conn_end(c, o);
 }
 

@@ -27,6 +27,8 @@ struct control_env {
 	void			(*reload)(void *arg, control_reload_done done,
 				    void *done_arg);
 	void			*reload_arg;	/* reload's and dry_run's */
+	struct cluster		*cluster;	/* cluster mode: status lists the
+						   nodes; NULL: one node */
 	/* renew --dry-run of names (every one: nnames 0); dryrun_start's */
 	struct dryrun		*(*dry_run)(void *arg, char *const *names,
 				    size_t nnames, dryrun_result_cb res,

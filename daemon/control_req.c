@@ -537,5 +537,7 @@ control_view_json(const struct renew_view *v, const char *serial,
 	control_json_time(o, "hold_until", sv != NULL ? sv->hold_until : 0);
 	json_object_set_new(o, "hold_reason", str_or_null(sv != NULL ?
 	    sv->hold_reason : NULL));
+	if (v->clustered)	/* cluster mode: which node orders it */
+		json_object_set_new(o, "holder", str_or_null(v->holder));
 	return o;
 }

@@ -96,6 +96,7 @@ struct ctx {
 	struct ctl_reload	*ctl_run;	/* waiting for the parse running */
 	struct cluster		*cluster;	/* cluster mode; NULL: one node */
 	struct cluster_chall	*cchall;	/* its challenge answers */
+	char			*cluster_view;	/* the view last published */
 };
 
 /* A control client's reload, told how it ended (control.h). */
@@ -189,6 +190,18 @@ notify_status(struct ctx *c)
 	sd_notifyf(0, "STATUS=%zu certificates: %zu valid, %zu renewing, "
 	    "%zu failing, %zu issued since start", st.certs, st.valid, st.busy,
 	    st.failed, st.issued);
+	if (c->cluster != NULL) {	/* the same, for renewctl status anywhere */
+		char	view[256];
+
+		snprintf(view, sizeof(view), "{\"certs\":%zu,\"valid\":%zu,"
+		    "\"renewing\":%zu,\"failing\":%zu,\"issued\":%zu}",
+		    st.certs, st.valid, st.busy, st.failed, st.issued);
+		if (c->cluster_view == NULL || strcmp(view, c->cluster_view) != 0) {
+			free(c->cluster_view);
+			c->cluster_view = xstrdup(view);
+			cluster_set_view(c->cluster, view);
+		}
+	}
 }
 
 /* The renewer or the deliverer has nothing in progress any more. */
@@ -794,6 +807,7 @@ control_start(struct ctx *c)
 	env.state_dir = store_path(c->store);
 	env.reload = ctl_reload_ask;
 	env.reload_arg = c;
+	env.cluster = c->cluster;
 	env.dry_run = ctl_dry_run;
 	if ((c->control = control_open(&env, path, err, sizeof(err))) != NULL)
 		log_info("control socket %s", path);
@@ -1031,6 +1045,7 @@ teardown(struct ctx *c)
 	/* other nodes' answers leave the solvers; the lease goes (best effort) */
 	cluster_chall_free(c->cchall);
 	cluster_free(c->cluster);
+	free(c->cluster_view);
 	/* the orders are gone and withdrew their records: let the dels run */
 	chall_dns_hook_drain(c->dnshook);
 	chall_dns_update_drain(c->dnsupdate);

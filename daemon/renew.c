@@ -3103,6 +3103,10 @@ view_fill(const struct managed *m, struct renew_view *v)
 	v->failures = m->failures;
 	v->saved = SV(m);
 	v->last_success = m->last_success;
+	if (m->cl != NULL) {
+		v->clustered = 1;
+		v->holder = cluster_holder(m->r->env.cluster, m->cfg->name);
+	}
 	if (m->lc_ok) {
 		v->not_before = m->nb;
 		v->not_after = m->na;

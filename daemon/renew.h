@@ -103,6 +103,9 @@ struct renew_view {
 	unsigned		  failures;	/* consecutive */
 	const struct sched_state *saved;	/* last error, holds, ARI window:
 						   as in schedule.json */
+	int			  clustered;	/* cluster mode: holder is meaningful */
+	const char		 *holder;	/* the node holding its lock as this
+						   node saw it last; NULL: none */
 	time_t			  last_success;	/* the last install since start;
 						   0: none */
 };

@@ -363,6 +363,36 @@ error_col(json_t *o, char *out, size_t outlen)
 	snprintf(out, outlen, "%s: %s", ca != NULL ? ca : "?", what);
 }
 
+/* The live table's header; cluster mode adds the HOLDER column. */
+static void
+status_header(int clustered)
+{
+	if (clustered)
+		printf("%-12s ", "HOLDER");
+	printf(LROW, "NAME", "STATE", "NOT AFTER", "SERIAL", "NEXT", "AT",
+	    "ERR", "CA", "DELIVERY", "DOMAINS", "LAST ERROR");
+}
+
+/* Cluster mode's footer: this node and every live node's view. */
+static void
+status_cluster(json_t *cl)
+{
+	json_t		*n, *v;
+	const char	*key;
+	size_t		 i;
+
+	printf("\ncluster: this node %s, session %s\n",
+	    json_string_value(json_object_get(cl, "node")),
+	    json_is_true(json_object_get(cl, "up")) ? "up" : "DOWN");
+	json_array_foreach(json_object_get(cl, "nodes"), i, n) {
+		printf("  node %-12s", json_string_value(json_object_get(n,
+		    "node")));
+		json_object_foreach(json_object_get(n, "view"), key, v)
+			printf(" %s %lld", key, (long long)json_integer_value(v));
+		printf("\n");
+	}
+}
+
 /* One certificate's row of the live table. */
 static void
 status_row(json_t *o)
@@ -382,6 +412,8 @@ status_row(json_t *o)
 	error_col(o, err, sizeof(err));
 	snprintf(fails, sizeof(fails), "%lld", (long long)json_integer_value(
 	    json_object_get(o, "failures")));
+	if (json_object_get(o, "holder") != NULL)
+		printf("%-12s ", tcol(o, "holder"));
 	printf(LROW, tcol(o, "name"), state, tcol(o, "not_after"),
 	    tcol(o, "serial"), tcol(o, "next_action"), tcol(o, "next"), fails,
 	    tcol(o, "ca"), tcol(o, "delivery"), doms[0] != '\0' ? doms : "-",
@@ -391,6 +423,7 @@ status_row(json_t *o)
 struct status_run {
 	int	json;
 	int	ex;
+	int	header;		/* printed (on the first line: its columns) */
 };
 
 static int
@@ -402,6 +435,14 @@ status_line(void *arg, json_t *o, const char *line)
 
 	if (sr->json)
 		printf("%s\n", line);
+	if (!sr->json && !sr->header) {
+		sr->header = 1;
+		status_header(json_object_get(o, "holder") != NULL ||
+		    json_object_get(o, "cluster") != NULL);
+	}
+	if (!sr->json && json_is_true(json_object_get(o, "end")) &&
+	    json_is_object(json_object_get(o, "cluster")))
+		status_cluster(json_object_get(o, "cluster"));
 	if (json_is_true(json_object_get(o, "end")))
 		return end_error(o, json_is_true(json_object_get(o, "ok")) ?
 		    sr->ex : EX_NOTVALID);
@@ -447,7 +488,7 @@ static int
 cmd_status(const struct opts *o)
 {
 	struct control_req	 req = { .cmd = CONTROL_STATUS };
-	struct status_run	 sr = { o->json, EX_OK };
+	struct status_run	 sr = { o->json, EX_OK, 0 };
 	char			*path = socket_path(o);
 	int			 fd, ex;
 
@@ -457,9 +498,6 @@ cmd_status(const struct opts *o)
 	}
 	req.names = o->names;
 	req.nnames = o->nnames;
-	if (!o->json)
-		printf(LROW, "NAME", "STATE", "NOT AFTER", "SERIAL", "NEXT", "AT",
-		    "ERR", "CA", "DELIVERY", "DOMAINS", "LAST ERROR");
 	ex = converse(fd, &req, status_line, &sr);
 	close(fd);
 	free(path);
