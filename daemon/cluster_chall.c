@@ -261,6 +261,7 @@ remote_add(struct cluster_chall *cc, const char *token,
 	    a->rec.type, a->rec.id_value, a->rec.cert, a->local ? "" :
 	    ": no local solver of that type serves it");
 	htab_put(cc->answers, a->rec.token, a);
+	TAILQ_INSERT_TAIL(&cc->all, a, entry);
 }
 
 void

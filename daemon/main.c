@@ -874,7 +874,8 @@ cluster_fatal(void *arg, const char *why)
 {
 	struct ctx *c = arg;
 
-	log_err("cluster: %s; stopping", why);
+	log_err("cluster: %s (this node's key file: %s); stopping", why,
+	    c->conf->cluster->key_file);
 	c->exit_code = 1;
 	event_base_loopexit(c->base, NULL);
 }

@@ -2086,9 +2086,10 @@ claim_done(void *arg, enum cluster_claim_result res, const unsigned char *v,
 	time_t		 now = time(NULL);
 
 	m->cl->claim = NULL;
-	set_state(m, MANAGED_IDLE);
+	if (res != CLUSTER_CLAIMED)	/* no renewal now: waiters are told */
+		set_state(m, MANAGED_IDLE);
 	switch (res) {
-	case CLUSTER_CLAIMED:
+	case CLUSTER_CLAIMED:	/* CLAIM becomes KEYGEN or ORDER directly */
 		if (v != NULL)
 			claim_take_order(m, v, len);
 		if (!cert_resume(m))
