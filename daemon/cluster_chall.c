@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <event2/event.h>
+
 #include "acme_solver.h"
 #include "cluster.h"
 #include "cluster_chall.h"
@@ -37,15 +39,22 @@ struct cc_answer {
 	void			*ctx;
 };
 
-/* A listener's miss, asked of etcd. */
+/*
+ * A listener's miss, asked of etcd. A validator does not wait long: with
+ * no answer within CC_ASK_MS (etcd without a majority) it gets its 404.
+ */
+#define CC_ASK_MS	1500
+
 struct cc_ask {
 	struct cluster_chall	*cc;
 	struct cluster_call	*get;
+	struct event		*timer;
 	chall_http_found	 found;
 	void			*ctx;
 };
 
 struct cluster_chall {
+	struct event_base	*base;
 	struct cluster		*cl;
 	const struct acme_solver *local;	/* main's slots, filled on reloads */
 	struct acme_solver	*wrap;
@@ -188,13 +197,14 @@ wrap_withdraw(void *arg, const struct acme_challenge *c)
 }
 
 struct cluster_chall *
-cluster_chall_new(struct cluster *cl, const struct acme_solver *local,
-    size_t n)
+cluster_chall_new(struct event_base *base, struct cluster *cl,
+    const struct acme_solver *local, size_t n)
 {
 	struct cluster_chall	*cc;
 	size_t			 i;
 
 	cc = xcalloc(1, sizeof(*cc));
+	cc->base = base;
 	cc->cl = cl;
 	cc->local = local;
 	cc->n = n;
@@ -286,6 +296,7 @@ ask_done(void *arg, const unsigned char *value, size_t len)
 	const char		*why;
 
 	k->get = NULL;
+	event_free(k->timer);
 	if (value != NULL && cluster_chall_parse(value, len, &rec, &why) == 0 &&
 	    strcmp(rec.type, "http-01") == 0)
 		k->found(k->ctx, rec.keyauth);
@@ -295,12 +306,27 @@ ask_done(void *arg, const unsigned char *value, size_t len)
 	free(k);
 }
 
+static void
+ask_timeout(evutil_socket_t fd, short what, void *arg)
+{
+	struct cc_ask *k = arg;
+
+	(void)fd;
+	(void)what;
+	cluster_call_cancel(k->get);
+	k->get = NULL;
+	log_info("cluster: a token lookup got no answer from etcd within "
+	    "%d ms: 404", CC_ASK_MS);
+	ask_done(k, NULL, 0);
+}
+
 void *
 cluster_chall_ask(void *arg, const char *token, chall_http_found found,
     void *ctx)
 {
 	struct cluster_chall	*cc = arg;
 	struct cc_ask		*k;
+	struct timeval		 tv = { CC_ASK_MS / 1000, CC_ASK_MS % 1000 * 1000 };
 
 	if (!cluster_up(cc->cl))
 		return NULL;
@@ -308,6 +334,8 @@ cluster_chall_ask(void *arg, const char *token, chall_http_found found,
 	k->cc = cc;
 	k->found = found;
 	k->ctx = ctx;
+	k->timer = evtimer_new(cc->base, ask_timeout, k);
+	evtimer_add(k->timer, &tv);
 	k->get = cluster_get(cc->cl, "chall", token, ask_done, k);
 	return k;
 }
@@ -318,6 +346,7 @@ cluster_chall_ask_cancel(void *handle)
 	struct cc_ask *k = handle;
 
 	cluster_call_cancel(k->get);
+	event_free(k->timer);
 	free(k);
 }
 

@@ -7,6 +7,7 @@
 #include "challenge_http.h"
 
 struct acme_solver;
+struct event_base;
 struct cluster;
 struct cluster_chall;
 
@@ -16,7 +17,7 @@ struct cluster_chall;
  * locally and as P chall/<token> on this node's lease, and say it is
  * visible once etcd has it; dns-01 passes through (DNS is shared already).
  */
-struct cluster_chall *cluster_chall_new(struct cluster *,
+struct cluster_chall *cluster_chall_new(struct event_base *, struct cluster *,
 		    const struct acme_solver *local, size_t n);
 /* After main filled a slot: the wrappers follow. */
 void		 cluster_chall_sync(struct cluster_chall *);
@@ -28,7 +29,10 @@ const struct acme_solver *cluster_chall_solvers(const struct cluster_chall *);
  */
 void		 cluster_chall_record(struct cluster_chall *, const char *token,
 		    const unsigned char *value, size_t len);
-/* chall_http_miss and its cancel (chall_http_set_miss), arg the cluster_chall. */
+/*
+ * chall_http_miss and its cancel (chall_http_set_miss), arg the
+ * cluster_chall: a linearizable read, given up after 1.5 s (a 404).
+ */
 void		*cluster_chall_ask(void *arg, const char *token,
 		    chall_http_found found, void *ctx);
 void		 cluster_chall_ask_cancel(void *handle);

@@ -910,7 +910,7 @@ cluster_setup(struct ctx *c)
 	h.fatal = cluster_fatal;
 	h.arg = c;
 	c->cluster = cluster_new(c->base, c->http, &p, &h);
-	c->cchall = cluster_chall_new(c->cluster, c->solvers, NSLOTS);
+	c->cchall = cluster_chall_new(c->base, c->cluster, c->solvers, NSLOTS);
 	cluster_solvers_sync(c);
 	log_notice("cluster mode: node %s, prefix %s, %zu etcd endpoint(s)",
 	    cc->node, cc->prefix, cc->netcd);
