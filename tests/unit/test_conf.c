@@ -2198,9 +2198,16 @@ static void
 cluster_block_parses_with_defaults(void **state)
 {
 	struct conf	*conf, *other;
-	char		 host[256];
+	char		 host[256], yaml[512];
 	const struct conf_cluster *cl;
 	static const unsigned char zero[32];
+	static const char *const changed[] = {
+		"  stagger: 11s\n", "  lease_ttl: 16s\n", "  prefix: /r/\n",
+		"  node: other\n", "  ca_bundle: /ca.pem\n",
+		"  client_cert: /c.pem\n", "  client_key: /k.pem\n"
+		"  client_cert: /c.pem\n"
+	};
+	size_t		 i;
 
 	(void)state;
 	conf = parse_ok("log: stderr\n");
@@ -2253,18 +2260,13 @@ cluster_block_parses_with_defaults(void **state)
 	conf_free(other);
 
 	/* each setting counts for equality */
-	other = parse_ok(CLUSTER_MIN "  stagger: 11s\n");
-	assert_false(conf_cluster_equal(conf->cluster, other->cluster));
-	conf_free(other);
-	other = parse_ok(CLUSTER_MIN "  lease_ttl: 16s\n");
-	assert_false(conf_cluster_equal(conf->cluster, other->cluster));
-	conf_free(other);
-	other = parse_ok(CLUSTER_MIN "  prefix: /r/\n");
-	assert_false(conf_cluster_equal(conf->cluster, other->cluster));
-	conf_free(other);
-	other = parse_ok(CLUSTER_MIN "  ca_bundle: /ca.pem\n");
-	assert_false(conf_cluster_equal(conf->cluster, other->cluster));
-	conf_free(other);
+	for (i = 0; i < NELEM(changed); i++) {
+		snprintf(yaml, sizeof(yaml), "%s%s", CLUSTER_MIN, changed[i]);
+		other = parse_ok(yaml);
+		if (conf_cluster_equal(conf->cluster, other->cluster))
+			fail_msg("equal despite %s", changed[i]);
+		conf_free(other);
+	}
 	other = parse_ok(CLUSTER_MIN "  stagger: 10s\n");
 	assert_true(conf_cluster_equal(conf->cluster, other->cluster));
 	other->cluster->key[5] = 1;
