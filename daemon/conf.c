@@ -526,6 +526,216 @@ parse_metrics(struct cs *c, const struct ynode *n, struct conf_metrics *m)
 	    CONF_MAX_METRICS_EXPIRING, 1, &m->expiring_within);
 }
 
+/* ---- cluster (renewd(8) CLUSTER) -------------------------------------- */
+
+static const char *const cluster_keys[] = {
+	"etcd", "prefix", "node", "key_file", "ca_bundle", "client_cert",
+	"client_key", "lease_ttl", "stagger"
+};
+enum { CL_ETCD, CL_PREFIX, CL_NODE, CL_KEY_FILE, CL_CA_BUNDLE, CL_CERT,
+	CL_KEY, CL_TTL, CL_STAGGER };
+
+/* etcd: the endpoints, one URL or a list, http:// or https:// each. */
+static void
+cluster_etcd(struct cs *c, const struct ynode *n, struct conf_cluster *cl)
+{
+	const struct ynode *it;
+	const char	*s;
+	char		 q[CS_QLEN];
+	size_t		 i, j, cnt;
+
+	if ((cnt = cs_items(c, "etcd", n)) == 0)
+		return;
+	cl->etcd = xcalloc(cnt, sizeof(*cl->etcd));
+	for (i = 0; i < cnt && !c->stop; i++) {
+		it = cs_item(n, i);
+		if ((s = cs_scalar(c, "etcd", it)) == NULL)
+			continue;
+		for (j = 0; j < cl->netcd && strcmp(cl->etcd[j], s) != 0; j++)
+			;
+		if (!valid_http_url(s))
+			cs_error(c, it, "etcd: not an http:// or https:// URL: %s",
+			    cs_quote(it, q, sizeof(q)));
+		else if (j < cl->netcd)
+			cs_error(c, it, "etcd: %s listed twice",
+			    cs_quote(it, q, sizeof(q)));
+		else
+			cl->etcd[cl->netcd++] = xstrdup(s);
+	}
+}
+
+/* prefix: "/.../": every key of this cluster starts with it. */
+static void
+cluster_prefix(struct cs *c, const struct ynode *n, struct conf_cluster *cl)
+{
+	const char	*s;
+	char		 q[CS_QLEN];
+	size_t		 i, len;
+
+	if ((s = cs_scalar(c, "prefix", n)) == NULL)
+		return;
+	len = strlen(s);
+	for (i = 0; i < len; i++)
+		if ((unsigned char)s[i] <= 0x20 || (unsigned char)s[i] >= 0x7f)
+			break;
+	if (i < len || len > CONF_MAX_CLUSTER_PREFIX || s[0] != '/' ||
+	    s[len - 1] != '/' || strstr(s, "//") != NULL)
+		cs_error(c, n, "prefix: bad etcd key prefix %s (expected up to "
+		    "%d printable characters, no spaces, starting and ending "
+		    "with \"/\", no \"//\")", cs_quote(n, q, sizeof(q)),
+		    CONF_MAX_CLUSTER_PREFIX);
+	else
+		cl->prefix = xstrdup(s);
+}
+
+/* node: this node's name; the host name unless given (at: the block). */
+static void
+cluster_node(struct cs *c, const struct ynode *at, const struct ynode *n,
+    struct conf_cluster *cl)
+{
+	const char	*s;
+	char		 host[256], q[CS_QLEN];
+
+	if (n != NULL) {
+		if ((s = cs_scalar(c, "node", n)) == NULL)
+			return;
+		if (!valid_name(s))
+			cs_error(c, n, "node: invalid node name %s (use up to "
+			    "%d letters, digits, \".\", \"_\" or \"-\")",
+			    cs_quote(n, q, sizeof(q)), VALID_NAME_MAX);
+		else
+			cl->node = xstrdup(s);
+		return;
+	}
+	if (gethostname(host, sizeof(host)) == -1)
+		cs_error(c, at, "cluster: gethostname: %s; set \"node\"",
+		    strerror(errno));
+	else if (host[sizeof(host) - 1] = '\0', !valid_name(host))
+		cs_error(c, at, "cluster: the host name %s is no valid node "
+		    "name; set \"node\"", valid_quote(host, strlen(host), q,
+		    sizeof(q)));
+	else
+		cl->node = xstrdup(host);
+}
+
+/* The key file's text: base64 of 32 bytes or 64 hex digits. Returns 0 or -1. */
+static int
+cluster_key_decode(const char *s, size_t len, unsigned char *key)
+{
+	static const char b64[] =
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	const char	*p;
+	unsigned	 acc = 0, bits = 0, v;
+	size_t		 i, n = 0;
+
+	if (len > 0 && s[len - 1] == '\n')
+		len--;
+	if (len == 2 * CONF_CLUSTER_KEY_LEN) {
+		for (i = 0; i < len; i++) {
+			if (s[i] >= '0' && s[i] <= '9')
+				v = (unsigned)(s[i] - '0');
+			else if ((s[i] >= 'a' && s[i] <= 'f') ||
+			    (s[i] >= 'A' && s[i] <= 'F'))
+				v = (unsigned)((s[i] | 0x20) - 'a' + 10);
+			else
+				return -1;
+			acc = (acc << 4 | v) & 0xff;
+			if (i % 2 == 1)
+				key[n++] = (unsigned char)acc;
+		}
+		return 0;
+	}
+	/* 32 bytes are 43 characters, then one "=" if padded */
+	if (len == 44 && s[43] == '=')
+		len--;
+	if (len != 43)
+		return -1;
+	for (i = 0; i < len; i++) {
+		if (s[i] == '\0' || (p = strchr(b64, s[i])) == NULL)
+			return -1;
+		v = (unsigned)(p - b64);
+		acc = (acc << 6 | v) & 0xfff;
+		if ((bits += 6) >= 8) {
+			bits -= 8;
+			key[n++] = (unsigned char)(acc >> bits);
+		}
+	}
+	/* the last character's spare bits must be zero: one spelling per key */
+	return (acc & ((1u << bits) - 1)) == 0 ? 0 : -1;
+}
+
+/* With c->check_files: the cluster key from cl->key_file (never logged). */
+static void
+cluster_key_file(struct cs *c, const struct ynode *n, struct conf_cluster *cl)
+{
+	char	*buf;
+	size_t	 len = 0;
+
+	if (!c->check_files || (buf = secret_file_read(c, n, "key_file",
+	    cl->key_file, &len)) == NULL)
+		return;
+	if (cluster_key_decode(buf, len, cl->key) == -1) {
+		explicit_bzero(cl->key, sizeof(cl->key));
+		cs_error(c, n, "key_file: %s does not hold a cluster key "
+		    "(expected base64 of 32 bytes or 64 hex digits: umask 077; "
+		    "openssl rand -base64 32 > FILE)", cl->key_file);
+	}
+	xfree_secret(buf, len);
+}
+
+/* An absolute path to a file renewd reads (with check_files: it must). */
+static void
+cluster_path(struct cs *c, const char *what, const struct ynode *n,
+    char **dst)
+{
+	if (n != NULL && cs_abspath(c, what, n, dst) == 0)
+		check_file(c, n, what, *dst, 0);
+}
+
+static void
+parse_cluster(struct cs *c, const struct ynode *n, struct conf *conf)
+{
+	struct conf_cluster *cl;
+	struct cs_fields f;
+	const struct ynode *v;
+	long		 ttl;
+
+	if (cs_section(c, "cluster", n, &f, cluster_keys,
+	    NELEM(cluster_keys)) == -1)
+		return;
+	cl = conf->cluster = xcalloc(1, sizeof(*cl));
+	cl->lease_ttl = CONF_DEF_CLUSTER_TTL;
+	cl->stagger = CONF_DEF_CLUSTER_STAGGER;
+	cs_require(c, n, &f, CL_ETCD);
+	cs_require(c, n, &f, CL_KEY_FILE);
+	if (f.val[CL_ETCD] != NULL)
+		cluster_etcd(c, f.val[CL_ETCD], cl);
+	if (f.val[CL_PREFIX] != NULL)
+		cluster_prefix(c, f.val[CL_PREFIX], cl);
+	else
+		cl->prefix = xstrdup(CONF_DEF_CLUSTER_PREFIX);
+	cluster_node(c, n, f.val[CL_NODE], cl);
+	if (f.val[CL_KEY_FILE] != NULL && cs_abspath(c, "key_file",
+	    f.val[CL_KEY_FILE], &cl->key_file) == 0)
+		cluster_key_file(c, f.val[CL_KEY_FILE], cl);
+	cluster_path(c, "ca_bundle", f.val[CL_CA_BUNDLE], &cl->ca_bundle);
+	cluster_path(c, "client_cert", f.val[CL_CERT], &cl->client_cert);
+	cluster_path(c, "client_key", f.val[CL_KEY], &cl->client_key);
+	if (f.val[CL_KEY] != NULL && f.val[CL_CERT] == NULL)
+		cs_error(c, f.key[CL_KEY], "client_key: needs \"client_cert\", "
+		    "the certificate it goes with");
+	if ((v = f.val[CL_TTL]) != NULL && cs_duration(c, "lease_ttl", v,
+	    &ttl) == 0) {
+		if (ttl < CONF_MIN_CLUSTER_TTL || ttl > CONF_MAX_CLUSTER_TTL)
+			cs_error(c, v, "lease_ttl: must be %ds to %ds",
+			    CONF_MIN_CLUSTER_TTL, CONF_MAX_CLUSTER_TTL);
+		else
+			cl->lease_ttl = ttl;
+	}
+	get_bounded(c, "stagger", f.val[CL_STAGGER], CONF_MAX_CLUSTER_STAGGER,
+	    1, &cl->stagger);
+}
+
 /*
  * A certificate whose challenge type has no section: said at load time,
  * where the file can still be fixed, not when its first order fails.
@@ -629,6 +839,13 @@ secret_file_read(struct cs *c, const struct ynode *n, const char *what,
 		cs_error(c, n, "%s: %s is open to group or others "
 		    "(mode %04o); refusing: chmod 600 it", what, path,
 		    (unsigned)(st.st_mode & 07777));
+		goto out;
+	}
+	/* another owner could change the key under renewd */
+	if (st.st_uid != 0 && st.st_uid != geteuid()) {
+		cs_error(c, n, "%s: %s is owned by uid %u (mode %04o), neither "
+		    "root nor this user; refusing: chown it", what, path,
+		    (unsigned)st.st_uid, (unsigned)(st.st_mode & 07777));
 		goto out;
 	}
 	if ((buf = read_capped(fd, path, len, &errs)) == NULL)
@@ -1871,11 +2088,11 @@ parse_notify(struct cs *c, const struct ynode *n, struct conf_notify *nt)
 static const char *const top_keys[] = {
 	"state_dir", "http01", "cas", "defaults", "certificates", "dns01",
 	"tlsalpn01", "live_check_interval", "include", "log_level", "log",
-	"notify", "metrics", "control_socket"
+	"notify", "metrics", "control_socket", "cluster"
 };
 enum { T_STATE_DIR, T_HTTP01, T_CAS, T_DEFAULTS, T_CERTS, T_DNS01,
 	T_TLSALPN01, T_LIVE_CHECK, T_INCLUDE, T_LOG_LEVEL, T_LOG, T_NOTIFY,
-	T_METRICS, T_CONTROL };
+	T_METRICS, T_CONTROL, T_CLUSTER };
 
 /* log_level: syslog's names from error to debug (3 to 7) */
 static const char *const log_level_names[] = {
@@ -1957,6 +2174,8 @@ parse_top(struct cs *c, const struct ynode *root, struct conf *conf,
 	conf->metrics.expiring_within = CONF_DEF_METRICS_EXPIRING;
 	if (f.val[T_METRICS] != NULL && !ynode_is_null(f.val[T_METRICS]))
 		parse_metrics(c, f.val[T_METRICS], &conf->metrics);
+	if (f.val[T_CLUSTER] != NULL)
+		parse_cluster(c, f.val[T_CLUSTER], conf);
 	parse_certs(c, s, conf);
 	check_solvers(c, s, conf, f.val[T_DNS01] != NULL,
 	    f.val[T_TLSALPN01] != NULL);
@@ -2153,6 +2372,25 @@ cert_clear(struct conf_cert *cert)
 	memset(cert, 0, sizeof(*cert));
 }
 
+static void
+cluster_free(struct conf_cluster *cl)
+{
+	size_t	i;
+
+	if (cl == NULL)
+		return;
+	for (i = 0; i < cl->netcd; i++)
+		free(cl->etcd[i]);
+	free(cl->etcd);
+	free(cl->prefix);
+	free(cl->node);
+	free(cl->key_file);
+	free(cl->ca_bundle);
+	free(cl->client_cert);
+	free(cl->client_key);
+	xfree_secret(cl, sizeof(*cl));	/* the key */
+}
+
 void
 conf_free(struct conf *conf)
 {
@@ -2184,6 +2422,7 @@ conf_free(struct conf *conf)
 	free(conf->notify.hooks);
 	free(conf->state_dir);
 	free(conf->control_socket);
+	cluster_free(conf->cluster);
 	free(conf->path);
 	free(conf);
 }
@@ -2516,4 +2755,25 @@ conf_challenge_name(enum challenge_type t)
 	if ((size_t)t >= NELEM(challenge_names))
 		return "unknown";
 	return challenge_names[t];
+}
+
+int
+conf_cluster_equal(const struct conf_cluster *a, const struct conf_cluster *b)
+{
+	size_t	i;
+
+	if (a == NULL || b == NULL)
+		return a == b;
+	if (a->netcd != b->netcd)
+		return 0;
+	for (i = 0; i < a->netcd; i++)
+		if (strcmp(a->etcd[i], b->etcd[i]) != 0)
+			return 0;
+	return str_equal(a->prefix, b->prefix) && str_equal(a->node, b->node) &&
+	    str_equal(a->key_file, b->key_file) &&
+	    memcmp(a->key, b->key, sizeof(a->key)) == 0 &&
+	    str_equal(a->ca_bundle, b->ca_bundle) &&
+	    str_equal(a->client_cert, b->client_cert) &&
+	    str_equal(a->client_key, b->client_key) &&
+	    a->lease_ttl == b->lease_ttl && a->stagger == b->stagger;
 }

@@ -232,6 +232,15 @@ enum conf_log {
 	CONF_LOG_JOURNAL,
 };
 
+#define CONF_CLUSTER_KEY_LEN		32	/* CRYPTO_SEAL_KEY_LEN */
+#define CONF_DEF_CLUSTER_PREFIX		"/renewd/"
+#define CONF_MAX_CLUSTER_PREFIX		200
+#define CONF_DEF_CLUSTER_TTL		15
+#define CONF_MIN_CLUSTER_TTL		5
+#define CONF_MAX_CLUSTER_TTL		300
+#define CONF_DEF_CLUSTER_STAGGER	10
+#define CONF_MAX_CLUSTER_STAGGER	3600
+
 /*
  * cluster: (issue 14; renewd(8) CLUSTER). NULL in struct conf without one.
  * key is read from key_file by conf_load (0600 or stricter, owned by

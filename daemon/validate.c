@@ -203,19 +203,31 @@ valid_hostport(const char *s)
 	return valid_domain_norm(host, norm, sizeof(norm));
 }
 
-int
-valid_https_url(const char *s)
+/* After the scheme: a host, then no spaces or controls. */
+static int
+url_rest(const char *s)
 {
 	size_t	i;
 
-	if (strncasecmp(s, "https://", 8) != 0)
+	if (s[0] == '\0' || s[0] == '/' || s[0] == '?' || s[0] == '#')
 		return 0;
-	if (s[8] == '\0' || s[8] == '/' || s[8] == '?' || s[8] == '#')
-		return 0;
-	for (i = 8; s[i] != '\0'; i++)
+	for (i = 0; s[i] != '\0'; i++)
 		if ((unsigned char)s[i] <= 0x20 || (unsigned char)s[i] >= 0x7f)
 			return 0;
 	return 1;
+}
+
+int
+valid_https_url(const char *s)
+{
+	return strncasecmp(s, "https://", 8) == 0 && url_rest(s + 8);
+}
+
+int
+valid_http_url(const char *s)
+{
+	return valid_https_url(s) ||
+	    (strncasecmp(s, "http://", 7) == 0 && url_rest(s + 7));
 }
 
 int

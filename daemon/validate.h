@@ -46,6 +46,8 @@ const char	*valid_hostport(const char *s);
 
 /* Returns 1 if s is an https:// URL with a host and no spaces or controls. */
 int		 valid_https_url(const char *s);
+/* The same for an http:// or https:// URL (etcd endpoints). */
+int		 valid_http_url(const char *s);
 
 #define VALID_B64_PAD		0x1	/* up to two trailing "=" accepted */
 #define VALID_B64_WHOLE		0x2	/* no lone trailing sextet (it encodes no byte) */

@@ -5,7 +5,8 @@
 # ("make fuzz" builds every target). FUZZ_SECONDS (default 60) bounds the
 # whole run; the targets share it, each its weight in TARGETS below (the
 # inventory and the ACME documents, where most untrusted structure is, get
-# more; fuzz_dns's answers and key files as much as http01). Each target
+# more; fuzz_dns's answers and key files as much as http01; the cluster
+# records, which arrive sealed under the cluster's own key, least). Each target
 # starts from its seed corpus (corpus-NAME/), copied to a temporary
 # directory, so what the fuzzers find never grows the source tree.
 # The exit status is 0 either way: the TAP lines carry the result.
@@ -17,7 +18,7 @@ secs=${FUZZ_SECONDS:-60}
 # target, seed corpus, weight
 TARGETS="fuzz_conf:conf:3 fuzz_yamltree:conf:1 fuzz_acme_json:acme:3
 fuzz_pem_chain:pem:2 fuzz_headers:headers:1 fuzz_http01:http01:2
-fuzz_dns:dns:2"
+fuzz_dns:dns:2 fuzz_cluster_rec:cluster:1"
 total_weight=0
 for t in $TARGETS; do
 	total_weight=$((total_weight + ${t##*:}))

@@ -2187,6 +2187,265 @@ delivery_equality_covers_every_setting(void **state)
 	conf_free(c0);
 }
 
+/* ---- cluster ----------------------------------------------------------- */
+
+#define CLUSTER_MIN \
+	"cluster:\n" \
+	"  etcd: [http://127.0.0.1:2379]\n" \
+	"  key_file: /etc/renewd/cluster.key\n"
+
+static void
+cluster_block_parses_with_defaults(void **state)
+{
+	struct conf	*conf, *other;
+	char		 host[256], yaml[512];
+	const struct conf_cluster *cl;
+	static const unsigned char zero[32];
+	static const char *const changed[] = {
+		"  stagger: 11s\n", "  lease_ttl: 16s\n", "  prefix: /r/\n",
+		"  node: other\n", "  ca_bundle: /ca.pem\n",
+		"  client_cert: /c.pem\n", "  client_key: /k.pem\n"
+		"  client_cert: /c.pem\n"
+	};
+	size_t		 i;
+
+	(void)state;
+	conf = parse_ok("log: stderr\n");
+	assert_null(conf->cluster);
+	assert_true(conf_cluster_equal(NULL, NULL));
+	conf_free(conf);
+
+	assert_int_equal(gethostname(host, sizeof(host)), 0);
+	conf = parse_ok(CLUSTER_MIN);
+	assert_non_null(cl = conf->cluster);
+	assert_int_equal(cl->netcd, 1);
+	assert_string_equal(cl->etcd[0], "http://127.0.0.1:2379");
+	assert_string_equal(cl->prefix, "/renewd/");
+	assert_string_equal(cl->node, host);
+	assert_string_equal(cl->key_file, "/etc/renewd/cluster.key");
+	/* conf_parse reads no file: the key stays zero */
+	assert_memory_equal(cl->key, zero, sizeof(zero));
+	assert_null(cl->ca_bundle);
+	assert_null(cl->client_cert);
+	assert_null(cl->client_key);
+	assert_int_equal(cl->lease_ttl, 15);
+	assert_int_equal(cl->stagger, 10);
+	assert_false(conf_cluster_equal(cl, NULL));
+	assert_false(conf_cluster_equal(NULL, cl));
+	assert_true(conf_cluster_equal(cl, cl));
+
+	other = parse_ok("cluster:\n"
+	    "  etcd:\n"
+	    "    - https://10.0.0.1:2379\n"
+	    "    - https://etcd2.example:2379/\n"
+	    "  prefix: /renewd/site-a/\n"
+	    "  node: web-1.example\n"
+	    "  key_file: /etc/renewd/cluster.key\n"
+	    "  ca_bundle: /etc/etcd/ca.pem\n"
+	    "  client_cert: /etc/renewd/etcd.pem\n"
+	    "  client_key: /etc/renewd/etcd.key\n"
+	    "  lease_ttl: 1m\n"
+	    "  stagger: 0\n");
+	cl = other->cluster;
+	assert_int_equal(cl->netcd, 2);
+	assert_string_equal(cl->etcd[1], "https://etcd2.example:2379/");
+	assert_string_equal(cl->prefix, "/renewd/site-a/");
+	assert_string_equal(cl->node, "web-1.example");
+	assert_string_equal(cl->ca_bundle, "/etc/etcd/ca.pem");
+	assert_string_equal(cl->client_cert, "/etc/renewd/etcd.pem");
+	assert_string_equal(cl->client_key, "/etc/renewd/etcd.key");
+	assert_int_equal(cl->lease_ttl, 60);
+	assert_int_equal(cl->stagger, 0);
+	assert_false(conf_cluster_equal(conf->cluster, cl));
+	conf_free(other);
+
+	/* each setting counts for equality */
+	for (i = 0; i < NELEM(changed); i++) {
+		snprintf(yaml, sizeof(yaml), "%s%s", CLUSTER_MIN, changed[i]);
+		other = parse_ok(yaml);
+		if (conf_cluster_equal(conf->cluster, other->cluster))
+			fail_msg("equal despite %s", changed[i]);
+		conf_free(other);
+	}
+	other = parse_ok(CLUSTER_MIN "  stagger: 10s\n");
+	assert_true(conf_cluster_equal(conf->cluster, other->cluster));
+	other->cluster->key[5] = 1;
+	assert_false(conf_cluster_equal(conf->cluster, other->cluster));
+	conf_free(other);
+	conf_free(conf);
+}
+
+static void
+cluster_keys_are_checked(void **state)
+{
+	(void)state;
+	EXPECT("cluster:\n  etcd: [http://e:2379]\n",
+	    "t.yaml:2:3: missing required key \"key_file\"");
+	EXPECT("cluster: { key_file: /k }\n",
+	    "t.yaml:1:10: missing required key \"etcd\"");
+	EXPECT("cluster: [a]\n",
+	    "t.yaml:1:10: cluster: expected a mapping, got a list");
+	EXPECT(CLUSTER_MIN "  stager: 1s\n",
+	    "t.yaml:4:3: unknown key \"stager\"; did you mean "
+	    "\"stagger\"?");
+	EXPECT("cluster:\n  etcd: [ftp://e, \"http://\", http://a, http://a]\n"
+	    "  key_file: /k\n",
+	    "t.yaml:2:10: etcd: not an http:// or https:// URL: \"ftp://e\"",
+	    "t.yaml:2:19: etcd: not an http:// or https:// URL: \"http://\"",
+	    "t.yaml:2:40: etcd: \"http://a\" listed twice");
+	EXPECT("cluster:\n  etcd: []\n  key_file: /k\n",
+	    "t.yaml:2:9: etcd: empty list");
+	EXPECT(CLUSTER_MIN "  prefix: renewd/\n",
+	    "t.yaml:4:11: prefix: bad etcd key prefix \"renewd/\" (expected "
+	    "up to 200 printable characters, no spaces, starting and ending "
+	    "with \"/\", no \"//\")");
+	EXPECT(CLUSTER_MIN "  prefix: /renewd\n",
+	    "t.yaml:4:11: prefix: bad etcd key prefix \"/renewd\" (expected "
+	    "up to 200 printable characters, no spaces, starting and ending "
+	    "with \"/\", no \"//\")");
+	EXPECT(CLUSTER_MIN "  prefix: /a//b/\n",
+	    "t.yaml:4:11: prefix: bad etcd key prefix \"/a//b/\" (expected "
+	    "up to 200 printable characters, no spaces, starting and ending "
+	    "with \"/\", no \"//\")");
+	EXPECT(CLUSTER_MIN "  prefix: \"/a b/\"\n",
+	    "t.yaml:4:11: prefix: bad etcd key prefix \"/a b/\" (expected "
+	    "up to 200 printable characters, no spaces, starting and ending "
+	    "with \"/\", no \"//\")");
+	EXPECT(CLUSTER_MIN "  node: \"web 1\"\n",
+	    "t.yaml:4:9: node: invalid node name \"web 1\" (use up to 200 "
+	    "letters, digits, \".\", \"_\" or \"-\")");
+	EXPECT("cluster:\n  etcd: http://e\n  key_file: etc/cluster.key\n"
+	    "  ca_bundle: ca.pem\n  client_cert: c.pem\n  client_key: k.pem\n",
+	    "t.yaml:3:13: key_file: not an absolute path: \"etc/cluster.key\"",
+	    "t.yaml:4:14: ca_bundle: not an absolute path: \"ca.pem\"",
+	    "t.yaml:5:16: client_cert: not an absolute path: \"c.pem\"",
+	    "t.yaml:6:15: client_key: not an absolute path: \"k.pem\"");
+	EXPECT(CLUSTER_MIN "  client_key: /k.pem\n",
+	    "t.yaml:4:3: client_key: needs \"client_cert\", the certificate "
+	    "it goes with");
+	EXPECT(CLUSTER_MIN "  lease_ttl: 4s\n",
+	    "t.yaml:4:14: lease_ttl: must be 5s to 300s");
+	EXPECT(CLUSTER_MIN "  lease_ttl: 301s\n",
+	    "t.yaml:4:14: lease_ttl: must be 5s to 300s");
+	EXPECT(CLUSTER_MIN "  lease_ttl: soon\n",
+	    "t.yaml:4:14: lease_ttl: unparsable duration \"soon\" (expected "
+	    "\"auto\" or e.g. \"30d\", \"1d12h\")");
+	EXPECT(CLUSTER_MIN "  stagger: 1h1s\n",
+	    "t.yaml:4:12: stagger: longer than 3600s");
+}
+
+/* The cluster key file as conf_load reads it; the key in no message. */
+static void
+cluster_key_file_is_read_if_private(void **state)
+{
+	static const char b64[] = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+	char		 dir[] = "/tmp/test_conf.XXXXXX", keyp[256], mainp[256];
+	char		 yaml[512], hex[80];
+	unsigned char	 want[32];
+	struct conf_errors errs = { NULL, 0 };
+	struct conf	*conf;
+	size_t		 i;
+	const char	*bad[] = {
+		"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=\n\n",
+		"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwd\n",	/* 30 bytes */
+		"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8g\n", /* 33 */
+		"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh9=\n", /* spare bits */
+		"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh_=\n", /* base64url */
+		"000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1g",
+		"000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e",
+		" AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=",
+		"",
+	};
+
+	(void)state;
+	for (i = 0; i < sizeof(want); i++)
+		want[i] = (unsigned char)i;
+	assert_non_null(mkdtemp(dir));
+	snprintf(yaml, sizeof(yaml), "cluster:\n  etcd: http://127.0.0.1:1\n"
+	    "  key_file: %s/cluster.key\n", dir);
+	put_file(dir, "main.yaml", yaml, mainp, sizeof(mainp));
+
+	/* openssl rand -base64 32's form, and without the newline */
+	put_file(dir, "cluster.key", "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=\n",
+	    keyp, sizeof(keyp));
+	conf = conf_load(mainp, &errs);
+	assert_int_equal(errs.n, 0);
+	assert_non_null(conf);
+	assert_memory_equal(conf->cluster->key, want, sizeof(want));
+	conf_free(conf);
+	put_file(dir, "cluster.key", b64, keyp, sizeof(keyp));
+	assert_non_null(conf = conf_load(mainp, &errs));
+	assert_memory_equal(conf->cluster->key, want, sizeof(want));
+	conf_free(conf);
+	/* unpadded, and 64 hex digits in either case */
+	put_file(dir, "cluster.key", "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8",
+	    keyp, sizeof(keyp));
+	assert_non_null(conf = conf_load(mainp, &errs));
+	assert_memory_equal(conf->cluster->key, want, sizeof(want));
+	conf_free(conf);
+	for (i = 0; i < sizeof(want); i++)
+		snprintf(hex + 2 * i, 3, i % 2 ? "%02X" : "%02x", want[i]);
+	strcat(hex, "\n");
+	put_file(dir, "cluster.key", hex, keyp, sizeof(keyp));
+	assert_non_null(conf = conf_load(mainp, &errs));
+	assert_memory_equal(conf->cluster->key, want, sizeof(want));
+	conf_free(conf);
+	assert_int_equal(errs.n, 0);
+
+	for (i = 0; i < NELEM(bad); i++) {
+		put_file(dir, "cluster.key", bad[i], keyp, sizeof(keyp));
+		EXPECT_LOAD(dir, mainp, "DIR/main.yaml:3:13: key_file: "
+		    "DIR/cluster.key does not hold a cluster key (expected "
+		    "base64 of 32 bytes or 64 hex digits: umask 077; openssl "
+		    "rand -base64 32 > FILE)");
+	}
+
+	put_file(dir, "cluster.key", b64, keyp, sizeof(keyp));
+	assert_int_equal(chmod(keyp, 0640), 0);
+	EXPECT_LOAD(dir, mainp, "DIR/main.yaml:3:13: key_file: "
+	    "DIR/cluster.key is open to group or others (mode 0640); "
+	    "refusing: chmod 600 it");
+	assert_int_equal(chmod(keyp, 0604), 0);
+	EXPECT_LOAD(dir, mainp, "DIR/main.yaml:3:13: key_file: "
+	    "DIR/cluster.key is open to group or others (mode 0604); "
+	    "refusing: chmod 600 it");
+	/* 0400 is stricter still */
+	assert_int_equal(chmod(keyp, 0400), 0);
+	assert_non_null(conf = conf_load(mainp, &errs));
+	conf_free(conf);
+	if (geteuid() == 0) {
+		/* root reads anything: the owner is what protects it */
+		assert_int_equal(chown(keyp, 4242, 4242), 0);
+		EXPECT_LOAD(dir, mainp, "DIR/main.yaml:3:13: key_file: "
+		    "DIR/cluster.key is owned by uid 4242 (mode 0400), neither "
+		    "root nor this user; refusing: chown it");
+	}
+	unlink(keyp);
+	EXPECT_LOAD(dir, mainp, "DIR/main.yaml:3:13: key_file: cannot read "
+	    "DIR/cluster.key: No such file or directory");
+	unlink(mainp);
+	assert_int_equal(rmdir(dir), 0);
+}
+
+/* Only the main file may say which cluster this node is in. */
+static void
+cluster_block_is_refused_in_an_included_file(void **state)
+{
+	char		 dir[] = "/tmp/test_conf.XXXXXX", path[256], mainp[256];
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	put_file(dir, "main.yaml", "include: site.yaml\n", mainp,
+	    sizeof(mainp));
+	put_file(dir, "site.yaml", CA1 CLUSTER_MIN, path, sizeof(path));
+	EXPECT_LOAD(dir, mainp, "DIR/site.yaml:4:1: cluster: not allowed in "
+	    "an included file, which may hold only \"cas\" and "
+	    "\"certificates\"; set it in DIR/main.yaml");
+	unlink(path);
+	unlink(mainp);
+	assert_int_equal(rmdir(dir), 0);
+}
+
 int
 main(void)
 {
@@ -2240,6 +2499,10 @@ main(void)
 		cmocka_unit_test(live_check_interval_defaults_to_an_hour_and_is_bounded),
 		cmocka_unit_test(delivery_equality_covers_every_setting),
 		cmocka_unit_test(metrics_section_parses_and_is_checked),
+		cmocka_unit_test(cluster_block_parses_with_defaults),
+		cmocka_unit_test(cluster_keys_are_checked),
+		cmocka_unit_test(cluster_key_file_is_read_if_private),
+		cmocka_unit_test(cluster_block_is_refused_in_an_included_file),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
