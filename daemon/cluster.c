@@ -102,6 +102,7 @@ struct cluster_sem {
 	TAILQ_ENTRY(cluster_sem)	 link;
 	char				*ca;
 	char				*cert;
+	char				 id[17];	/* tells apart two waits of one node */
 	unsigned			 max;
 	unsigned			 slot;		/* tried or held */
 	unsigned			 tried;		/* this round */
@@ -1307,7 +1308,8 @@ sem_unlink(struct cluster_sem *s)
 static char *
 sem_value(const struct cluster_sem *s)
 {
-	json_t	*j = json_pack("{s:s,s:s}", "node", s->c->node, "cert", s->cert);
+	json_t	*j = json_pack("{s:s,s:s,s:s}", "node", s->c->node, "cert",
+		    s->cert, "id", s->id);
 	char	*v = json_dumps(j, JSON_COMPACT);
 
 	json_decref(j);
@@ -1441,6 +1443,7 @@ cluster_sem_acquire(struct cluster *c, const char *ca, unsigned max,
 	s->ca = xstrdup(ca);
 	s->cert = xstrdup(cert);
 	s->max = max > 0 ? max : 1;
+	snprintf(s->id, sizeof(s->id), "%08x%08x", arc4random(), arc4random());
 	s->slot = arc4random_uniform(s->max);
 	s->cb = cb;
 	s->arg = arg;

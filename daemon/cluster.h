@@ -24,7 +24,7 @@ struct cluster_sem;
  *                         holder's lease): JSON {"node"}; its create_revision
  *                         is the fencing token of every write the holder makes
  *   P sem/<ca>/<i>        order slot i < max_concurrent_orders of CA ca (on
- *                         the holder's lease): JSON {"node","cert"}
+ *                         the holder's lease): JSON {"node","cert","id"}
  *   P orders/<name>       sealed: the order in flight (fenced)
  *   P certs/<name>        sealed: the issued certificate, key and chain (fenced)
  *   P accounts/<ca>       sealed: the CA's account (created once)

@@ -1,0 +1,63 @@
+#!/bin/bash
+# daemon/cluster.c against a real 3-member etcd on loopback, driven by
+# cluster_drive: one lock holder, records seen by every session, fencing
+# after a stalled holder's lease expired and another took the lock, the
+# cluster-wide semaphore, rendezvous claims, a resync after a compaction,
+# a wrong cluster key refused, the session down and up again.
+. "$(dirname "$0")/lib.sh"
+DRV=$top_builddir/tests/integration/cluster_drive
+. "$(dirname "$0")/etcd_lib.sh"
+
+etcd_up
+export CLUSTER_KEY=$(openssl rand -hex 32)
+P=/t/cluster/
+
+# run NAME SCENARIO [ARGS]: the driver's output in $T/NAME.out (shown)
+run() {
+	local name=$1 s=$2
+	shift 2
+	timeout 40 "$DRV" "$s" "$EPS" "$P" "$@" >"$T/$name.out" 2>"$T/$name.log"
+	echo $? >"$T/$name.rc"
+	sed 's/^/# /' "$T/$name.out"
+}
+saw() { grep -q "^ok: $2" "$T/$1.out"; }
+
+start=$(date +%s)
+run multi multi
+check "one lock, three sessions: held by one only" saw multi "the lock of www is held by one node only"
+check "a record put by one session reaches the others' hooks" saw multi "a record put by one is seen by the others"
+check "cluster_holder names the holder" saw multi "cluster_holder names"
+check "create-only write of an existing record is refused" saw multi "a create-only write of an existing record"
+check "a write fenced by a lock not held is refused" saw multi "a write fenced by a lock this node does not hold"
+check "rendezvous: each name claimed by exactly one node" saw multi "30 names each claimed by exactly one node"
+check "rendezvous: the claims spread over the three nodes" saw multi "the rendezvous spread"
+check "the semaphore never exceeds max; waiters proceed" saw multi "the semaphore never exceeded 2"
+check "a compaction missed by a cut-off node: everything passed again" saw multi "after the compaction n3 read everything again"
+check "multi scenario exits 0" test "$(cat "$T/multi.rc")" = 0
+check "the compaction is logged, the watch restarted" grep -q "read again at revision" "$T/multi.log"
+
+# A stalled holder: a claims www, then its whole process blocks past its
+# 2 s lease; b takes the lock and writes; a wakes and writes at once.
+mkfifo "$T/fifo"
+CLUSTER_TTL=2 timeout 40 "$DRV" stall "$EPS" "$P" "$T/fifo" >"$T/stall.out" 2>"$T/stall.log" &
+stall_pid=$!
+wait_for 10 grep -q "^ok: a claimed www" "$T/stall.out" || not_ok "a claims www"
+CLUSTER_TTL=2 run take take
+check "b takes the lock once a's lease expired, and writes" saw take "b wrote certs/www under its lock"
+echo go >"$T/fifo"
+wait "$stall_pid"
+echo $? >"$T/stall.rc"
+sed 's/^/# /' "$T/stall.out"
+check "the stalled holder's fenced write is refused by etcd" saw stall "the stalled holder's fenced write was refused"
+check "the refusal is logged naming the key" \
+    grep -q "fenced write to ${P}certs/www refused: this node no longer holds" "$T/stall.log"
+check "its session goes down when the lease is lost, then up again" saw stall "its session went down"
+check "it did not overwrite the newer record" saw stall "certs/www still holds the new holder's value"
+check "stall scenario exits 0" test "$(cat "$T/stall.rc")" = 0
+
+run wrongkey wrongkey
+check "a node with the wrong cluster key is refused" saw wrongkey "a node with the wrong cluster key is refused"
+check "the refusal names the check value" grep -q "does not open the check value ${P}check" "$T/wrongkey.log"
+check "no key material in the logs" sh -c "! grep -qi '$CLUSTER_KEY' '$T'/*.log '$T'/*.out"
+diag "scenarios took $(($(date +%s) - start)) s"
+done_testing
