@@ -26,7 +26,8 @@
  *             compaction while n3's member is down
  *   stall     node a claims www, blocks reading FIFO (a stalled process),
  *             then makes a fenced write at once
- *   take      node b claims www (once a's lease is gone) and writes it
+ *   take      node b claims www (once a's lease is gone), writes it, and
+ *             holds the lock until FIFO (a plain file here) exists
  *   wrongkey  a session under another key must be refused (fatal)
  * CLUSTER_KEY is the key (64 hex digits); CLUSTER_TTL the lease TTL (5).
  * ETCD_HOOK kills and restarts members (etcd_lib.sh). The scenario is a
@@ -569,7 +570,7 @@ stall_take(void)
 			if (last_err != NULL)
 				fail("the new holder's write: %s", last_err);
 			say("b wrote certs/www under its lock");
-			event_base_loopbreak(base);
+			st = 10;	/* and holds it until FILE exists */
 			break;
 		}
 		if (last_err != CLUSTER_FENCED)
@@ -591,6 +592,13 @@ stall_take(void)
 		if (strcmp(got, "from-b") != 0)
 			fail("certs/www is %s", got);
 		say("certs/www still holds the new holder's value");
+		event_base_loopbreak(base);
+		break;
+	case 10:
+		WAIT_UNTIL(access(fifo, F_OK) == 0, "the end of the stall");
+		if (!cluster_holds(nodes[me].c, "www"))
+			fail("%s", "b lost the lock meanwhile");
+		say("b held the lock throughout");
 		event_base_loopbreak(base);
 		break;
 	}

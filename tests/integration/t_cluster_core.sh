@@ -42,12 +42,18 @@ mkfifo "$T/fifo"
 CLUSTER_TTL=2 timeout 40 "$DRV" stall "$EPS" "$P" "$T/fifo" >"$T/stall.out" 2>"$T/stall.log" &
 stall_pid=$!
 wait_for 10 grep -q "^ok: a claimed www" "$T/stall.out" || not_ok "a claims www"
-CLUSTER_TTL=2 run take take
+CLUSTER_TTL=2 timeout 40 "$DRV" take "$EPS" "$P" "$T/done" >"$T/take.out" 2>"$T/take.log" &
+take_pid=$!
+wait_for 15 grep -q "^ok: b wrote" "$T/take.out"
 check "b takes the lock once a's lease expired, and writes" saw take "b wrote certs/www under its lock"
+# a wakes while b still holds the lock
 echo go >"$T/fifo"
 wait "$stall_pid"
 echo $? >"$T/stall.rc"
-sed 's/^/# /' "$T/stall.out"
+touch "$T/done"
+wait "$take_pid"
+check "b held the lock throughout, and exits 0" test $? = 0
+sed 's/^/# /' "$T/take.out" "$T/stall.out"
 check "the stalled holder's fenced write is refused by etcd" saw stall "the stalled holder's fenced write was refused"
 check "the refusal is logged naming the key" \
     grep -q "fenced write to ${P}certs/www refused: this node no longer holds" "$T/stall.log"
