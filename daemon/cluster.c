@@ -132,6 +132,7 @@ struct cluster {
 	struct etcd_keeper		*keeper;
 	struct etcd_call		*scall;		/* the session's call */
 	struct event			*retry;
+	struct event			*reread;	/* a failed resync, again */
 	long				 backoff_ms;
 	struct etcd_watch		*w;
 	uint64_t			 sem_gen;	/* sem/ deletes seen */
@@ -503,6 +504,7 @@ session_retry(struct cluster *c, const char *why)
 		    why, c->backoff_ms / 1000);
 	etcd_cancel(c->scall);
 	c->scall = NULL;
+	evtimer_del(c->reread);
 	drop_lease(c);
 	c->up = 0;
 	c->phase = PH_WAIT;
@@ -724,7 +726,15 @@ read_all(struct cluster *c)
 	etcd_prefix_end(c->prefix, end);
 	c->scall = etcd_range(c->e, c->prefix, end, 0, 0, read_all_done, c);
 	if (c->scall == NULL)
-		session_retry(c, "the request could not be made");
+		arm_ms(c->reread, RETRY_FIRST_MS);
+}
+
+static void
+reread_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	read_all(arg);
 }
 
 static void
@@ -734,7 +744,10 @@ read_all_done(const struct etcd_reply *r, void *arg)
 
 	c->scall = NULL;
 	if (r->status != ETCD_OK) {
-		session_retry(c, r->error);
+		/* the lease may be fine: only the read is tried again */
+		log_warn("cluster: reading everything again: %s; again in 1 s",
+		    r->error);
+		arm_ms(c->reread, RETRY_FIRST_MS);
 		return;
 	}
 	resync(c, &r->range);
@@ -764,6 +777,7 @@ cluster_new(struct event_base *base, struct http_client *http,
 	c->hooks = *hooks;
 	c->backoff_ms = RETRY_FIRST_MS;
 	c->retry = evtimer_new(base, retry_cb, c);
+	c->reread = evtimer_new(base, reread_cb, c);
 	tab_init(&c->nodes);
 	tab_init(&c->locks);
 	tab_init(&c->held);
@@ -1532,6 +1546,7 @@ cluster_free(struct cluster *c)
 			;
 	etcd_free(c->e);
 	event_free(c->retry);
+	event_free(c->reread);
 	tab_free(&c->nodes);
 	tab_free(&c->locks);
 	tab_free(&c->held);
