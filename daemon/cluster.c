@@ -39,6 +39,9 @@ const char CLUSTER_EXISTS[] = "the record exists already";
 #define RETRY_MAX_MS		10000
 #define UNKNOWN_RETRY_MS	200
 #define CLAIM_TRIES		5
+/* a write of unknown outcome: re-read, then again (an election: 1-2.3 s) */
+#define CALL_TRIES		5
+#define CALL_RETRY_MS		400
 
 /* A keyed entry kept both in a hash (lookup) and a list (walks). */
 struct entry {
@@ -1095,7 +1098,19 @@ call_timer_cb(evutil_socket_t fd, short what, void *arg)
 		call_send(cc);
 }
 
-/* Why a guarded write did not happen: the fence went, or the key exists. */
+/* 1 if rg holds the bytes this call wrote (a fresh nonce each: ours). */
+static int
+ours(const struct cluster_call *cc, const struct etcd_range *rg)
+{
+	return cc->sealed != NULL && rg->nkvs == 1 &&
+	    rg->kvs[0].value_len == cc->sealed_len &&
+	    memcmp(rg->kvs[0].value, cc->sealed, cc->sealed_len) == 0;
+}
+
+/*
+ * Why a guarded write did not happen: the fence went, or the key exists
+ * (NULL if it exists with our bytes: a retry after an unknown outcome).
+ */
 static const char *
 call_refused(struct cluster_call *cc, const struct etcd_reply *r)
 {
@@ -1111,6 +1126,8 @@ call_refused(struct cluster_call *cc, const struct etcd_reply *r)
 			lock_lost(c, cc->fence_name, "a fenced write was refused");
 		return CLUSTER_FENCED;
 	}
+	if (r->nresponses > 0 && ours(cc, &r->responses[r->nresponses - 1]))
+		return NULL;
 	return CLUSTER_EXISTS;
 }
 
@@ -1122,8 +1139,7 @@ call_happened(const struct cluster_call *cc, const struct etcd_reply *r)
 
 	if (cc->op == OP_DELETE)
 		return rg->nkvs == 0;
-	return rg->nkvs == 1 && rg->kvs[0].value_len == cc->sealed_len &&
-	    memcmp(rg->kvs[0].value, cc->sealed, cc->sealed_len) == 0;
+	return ours(cc, rg);
 }
 
 static void
@@ -1137,11 +1153,12 @@ call_done(const struct etcd_reply *r, void *arg)
 		cc->rereading = 0;
 		if (r->status == ETCD_OK && call_happened(cc, r))
 			call_finish(cc, NULL);
-		else if (!cc->retried++)
-			arm_ms(cc->timer, UNKNOWN_RETRY_MS);	/* guarded again */
+		else if (++cc->retried < CALL_TRIES)
+			arm_ms(cc->timer, CALL_RETRY_MS);	/* guarded again */
 		else
 			call_finish(cc, r->status == ETCD_OK ?
-			    "etcd left the write's outcome unknown twice" : r->error);
+			    "etcd left the write's outcome unknown, tries exhausted" :
+			    r->error);
 		return;
 	}
 	if (r->status == ETCD_UNKNOWN) {
@@ -1209,9 +1226,12 @@ call_send(struct cluster_call *cc)
 		fail[nfail++] = (struct etcd_op){ .type = ETCD_OP_RANGE,
 		    .key = cc->fence };
 	}
-	if (cc->flags & CLUSTER_PUT_CREATE)
+	if (cc->flags & CLUSTER_PUT_CREATE) {
 		cmps[ncmp++] = (struct etcd_cmp){ .key = cc->key,
 		    .target = ETCD_CMP_CREATE, .result = ETCD_EQUAL, .value = 0 };
+		fail[nfail++] = (struct etcd_op){ .type = ETCD_OP_RANGE,
+		    .key = cc->key };
+	}
 	if (ncmp == 0)
 		cc->ec = cc->op == OP_PUT ? etcd_put(c->e, cc->key, cc->sealed,
 		    cc->sealed_len, lease, call_done, cc) :

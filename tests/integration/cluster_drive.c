@@ -29,6 +29,8 @@
  *   take      node b claims www (once a's lease is gone), writes it, and
  *             holds the lock until FIFO (a plain file here) exists
  *   wrongkey  a session under another key must be refused (fatal)
+ *   leader    node l makes 20 fenced writes one after another, the etcd
+ *             leader killed after the 5th: every one is done
  * CLUSTER_KEY is the key (64 hex digits); CLUSTER_TTL the lease TTL (5).
  * ETCD_HOOK kills and restarts members (etcd_lib.sh). The scenario is a
  * state machine polled every 20 ms; "ok: ..." per check, "FAIL: ..." and
@@ -241,8 +243,9 @@ claim_cb(void *arg, enum cluster_claim_result r, const unsigned char *order,
 {
 	int *slot = arg;
 
-	(void)order;
 	(void)len;
+	snprintf(got, sizeof(got), "%s", order != NULL ? (const char *)order :
+	    "(none)");
 	*slot = (int)r;
 	pending--;
 }
@@ -278,12 +281,19 @@ raw_cb(const struct etcd_reply *r, void *arg)
 }
 
 static void
-put(int i, const char *name, const char *v, const char *fence, int flags)
+put_kind(int i, const char *kind, const char *name, const char *v,
+    const char *fence, int flags)
 {
 	pending++;
 	last_err = "(none yet)";
-	cluster_put(nodes[i].c, "certs", name, v, strlen(v) + 1, fence, flags,
+	cluster_put(nodes[i].c, kind, name, v, strlen(v) + 1, fence, flags,
 	    done_cb, NULL);
+}
+
+static void
+put(int i, const char *name, const char *v, const char *fence, int flags)
+{
+	put_kind(i, "certs", name, v, fence, flags);
 }
 
 /* ---- the semaphore: each slot held 150 ms ---- */
@@ -557,12 +567,25 @@ stall_take(void)
 			break;
 		}
 		say("%s claimed www", nodes[me].name);
-		fflush(stdout);
-		if (strcmp(scenario, "stall") == 0)
-			stall();
-		put(me, "www", strcmp(scenario, "stall") == 0 ? "from-a" :
-		    "from-b", "www", 0);
+		if (strcmp(scenario, "stall") == 0) {
+			put_kind(me, "orders", "www", "order-a", "www", 0);
+			st = 5;
+			break;
+		}
+		if (strcmp(got, "order-a") != 0)
+			fail("the order left by a: %s", got);
+		say("b's claim handed it the order a left under the lock");
+		put(me, "www", "from-b", "www", 0);
 		next();
+		break;
+	case 5:
+		WAIT_UNTIL(pending == 0, "a's order");
+		if (last_err != NULL)
+			fail("a's order write: %s", last_err);
+		say("a stored its order in flight, fenced");
+		stall();
+		put(me, "www", "from-a", "www", 0);
+		st = 2;
 		break;
 	case 2:
 		WAIT_UNTIL(pending == 0, "the fenced write");
@@ -604,6 +627,63 @@ stall_take(void)
 	}
 }
 
+/* 20 fenced writes, one after another; the leader killed after the 5th */
+static void
+leader(void)
+{
+	static int		 i;
+	static double		 longest;
+	static struct timespec	 t;
+	char			 v[16];
+
+	switch (st) {
+	case 0:
+		WAIT_UNTIL(nodes[0].up, "the session");
+		pending++;
+		cluster_claim(nodes[0].c, "L", CLUSTER_CLAIM_NOW, claim_cb,
+		    &res[0][0]);
+		next();
+		break;
+	case 1:
+		WAIT_UNTIL(pending == 0, "the claim");
+		if (res[0][0] != CLUSTER_CLAIMED)
+			fail("%s", "claim of L");
+		next();
+		break;
+	case 2:
+		if (i > 0) {
+			WAIT_UNTIL(pending == 0, "a write");
+			if (last_err != NULL)
+				fail("write %d: %s", i - 1, last_err);
+			longest = since(&t) > longest ? since(&t) : longest;
+		}
+		if (i == 5) {
+			say("5 fenced writes done; killing the etcd leader");
+			hook("killleader", NULL);
+		}
+		if (i == 20) {
+			say("20 fenced writes done across a leader kill "
+			    "(longest %.1f s)", longest);
+			pending++;
+			cluster_get(nodes[0].c, "certs", "L", get_cb, NULL);
+			next();
+			break;
+		}
+		snprintf(v, sizeof(v), "v%d", i++);
+		clock_gettime(CLOCK_MONOTONIC, &t);
+		clock_gettime(CLOCK_MONOTONIC, &st_t0);
+		put(0, "L", v, "L", 0);
+		break;
+	case 3:
+		WAIT_UNTIL(pending == 0, "the read");
+		if (strcmp(got, "v19") != 0)
+			fail("certs/L is %s", got);
+		say("certs/L holds the last write, v19");
+		event_base_loopbreak(base);
+		break;
+	}
+}
+
 static void
 tick_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -612,6 +692,8 @@ tick_cb(evutil_socket_t fd, short what, void *arg)
 	(void)arg;
 	if (strcmp(scenario, "multi") == 0)
 		st < 7 ? multi_locks() : multi_compact();
+	else if (strcmp(scenario, "leader") == 0)
+		leader();
 	else if (strcmp(scenario, "wrongkey") == 0) {
 		if (nodes[0].up)
 			fail("%s", "a session under the wrong key came up");
@@ -673,7 +755,8 @@ main(int argc, char **argv)
 		key[0] ^= 1;
 		node_start(0, "w", neps, ttl);
 	} else
-		node_start(0, strcmp(scenario, "stall") == 0 ? "a" : "b", neps, ttl);
+		node_start(0, strcmp(scenario, "stall") == 0 ? "a" :
+		    strcmp(scenario, "take") == 0 ? "b" : "l", neps, ttl);
 	clock_gettime(CLOCK_MONOTONIC, &st_t0);
 	t_claims = st_t0;
 	tick = event_new(base, -1, EV_PERSIST, tick_cb, NULL);

@@ -3,7 +3,8 @@
 # cluster_drive: one lock holder, records seen by every session, fencing
 # after a stalled holder's lease expired and another took the lock, the
 # cluster-wide semaphore, rendezvous claims, a resync after a compaction,
-# a wrong cluster key refused, the session down and up again.
+# a wrong cluster key refused, the session down and up again, fenced
+# writes across an etcd leader kill.
 . "$(dirname "$0")/lib.sh"
 DRV=$top_builddir/tests/integration/cluster_drive
 . "$(dirname "$0")/etcd_lib.sh"
@@ -46,6 +47,7 @@ CLUSTER_TTL=2 timeout 40 "$DRV" take "$EPS" "$P" "$T/done" >"$T/take.out" 2>"$T/
 take_pid=$!
 wait_for 15 grep -q "^ok: b wrote" "$T/take.out"
 check "b takes the lock once a's lease expired, and writes" saw take "b wrote certs/www under its lock"
+check "the new holder's claim hands it the order the old one left" saw take "b's claim handed it the order"
 # a wakes while b still holds the lock
 echo go >"$T/fifo"
 wait "$stall_pid"
@@ -60,6 +62,12 @@ check "the refusal is logged naming the key" \
 check "its session goes down when the lease is lost, then up again" saw stall "its session went down"
 check "it did not overwrite the newer record" saw stall "certs/www still holds the new holder's value"
 check "stall scenario exits 0" test "$(cat "$T/stall.rc")" = 0
+
+run leader leader
+check "20 fenced writes complete across an etcd leader kill" saw leader "20 fenced writes done across a leader kill"
+check "the last write is the one etcd holds" saw leader "certs/L holds the last write"
+check "leader scenario exits 0" test "$(cat "$T/leader.rc")" = 0
+diag "writes read back after an unknown outcome: $(grep -c 'reading it back' "$T/leader.log")"
 
 run wrongkey wrongkey
 check "a node with the wrong cluster key is refused" saw wrongkey "a node with the wrong cluster key is refused"
