@@ -530,6 +530,16 @@ multi_compact(void)
 	}
 }
 
+/* The last cluster_get of certs/name found want: the scenario ends. */
+static void
+read_is(const char *name, const char *want, const char *what)
+{
+	if (strcmp(got, want) != 0)
+		fail("certs/%s is %s", name, got);
+	say("certs/%s holds %s", name, what);
+	event_base_loopbreak(base);
+}
+
 /* Blocks the whole process as a stall would, until the test writes FIFO. */
 static void
 stall(void)
@@ -612,10 +622,7 @@ stall_take(void)
 		break;
 	case 4:
 		WAIT_UNTIL(pending == 0, "the read");
-		if (strcmp(got, "from-b") != 0)
-			fail("certs/www is %s", got);
-		say("certs/www still holds the new holder's value");
-		event_base_loopbreak(base);
+		read_is("www", "from-b", "the new holder's value");
 		break;
 	case 10:
 		WAIT_UNTIL(access(fifo, F_OK) == 0, "the end of the stall");
@@ -676,10 +683,7 @@ leader(void)
 		break;
 	case 3:
 		WAIT_UNTIL(pending == 0, "the read");
-		if (strcmp(got, "v19") != 0)
-			fail("certs/L is %s", got);
-		say("certs/L holds the last write, v19");
-		event_base_loopbreak(base);
+		read_is("L", "v19", "the last write, v19");
 		break;
 	}
 }
