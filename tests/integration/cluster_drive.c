@@ -226,6 +226,32 @@ count_node(void *arg, const struct cluster_node_info *ni)
 	(*(int *)arg)++;
 }
 
+struct view_find {
+	const char	*node;
+	char		 view[64];
+};
+
+static void
+find_view(void *arg, const struct cluster_node_info *ni)
+{
+	struct view_find *f = arg;
+
+	if (strcmp(ni->node, f->node) == 0)
+		snprintf(f->view, sizeof(f->view), "%s", ni->view);
+}
+
+/* The view node published, as session i saw it last. */
+static const char *
+view_of(int i, const char *node)
+{
+	static struct view_find f;
+
+	f.node = node;
+	f.view[0] = '\0';
+	cluster_nodes(nodes[i].c, find_view, &f);
+	return f.view;
+}
+
 static int
 sees(int i)
 {
@@ -399,6 +425,7 @@ multi_locks(void)
 	case 0:
 		WAIT_UNTIL(all_up_and_seen(), "three sessions up");
 		say("three sessions up, each sees 3 nodes");
+		cluster_set_view(nodes[0].c, "{\"certs\": 3}");
 		for (i = 0; i < 3; i++) {
 			pending++;
 			cluster_claim(nodes[i].c, "www", CLUSTER_CLAIM_NOW,
@@ -456,6 +483,9 @@ multi_locks(void)
 			WAIT_UNTIL(cluster_holder(nodes[i].c, "www") == NULL,
 			    "the release seen");
 		say("the released lock is seen free by all");
+		WAIT_UNTIL(strcmp(view_of(1, "n1"), "{\"certs\":3}") == 0,
+		    "n1's view at n2");
+		say("n2 sees the view n1 published: %s", view_of(1, "n1"));
 		claims_start();
 		next();
 		break;

@@ -30,6 +30,7 @@ check "a record put by one session reaches the others' hooks" saw multi "a recor
 check "cluster_holder names the holder" saw multi "cluster_holder names"
 check "create-only write of an existing record is refused" saw multi "a create-only write of an existing record"
 check "a write fenced by a lock not held is refused" saw multi "a write fenced by a lock this node does not hold"
+check "a view set with cluster_set_view reaches the others' cluster_nodes" saw multi "n2 sees the view n1 published"
 check "rendezvous: each name claimed by exactly one node" saw multi "30 names each claimed by exactly one node"
 check "rendezvous: the claims spread over the three nodes" saw multi "the rendezvous spread"
 check "the semaphore never exceeds max; waiters proceed" saw multi "the semaphore never exceeded 2"
