@@ -29,6 +29,8 @@
  *   take      node b claims www (once a's lease is gone), writes it, and
  *             holds the lock until FIFO (a plain file here) exists
  *   wrongkey  a session under another key must be refused (fatal)
+ *   quorum    node q with two of three members stopped: its session goes
+ *             down and claims are DOWN; up again once they are back
  *   leader    node l makes 20 fenced writes one after another, the etcd
  *             leader killed after the 5th: every one is done
  * CLUSTER_KEY is the key (64 hex digits); CLUSTER_TTL the lease TTL (5).
@@ -360,6 +362,34 @@ acq_cb(void *arg, int ok)
 
 /* ---- scenarios ---- */
 
+/* Node i claims name at once (its result in res[i][0]); the next state. */
+static void
+claim_now(int i, const char *name)
+{
+	pending++;
+	cluster_claim(nodes[i].c, name, CLUSTER_CLAIM_NOW, claim_cb, &res[i][0]);
+	next();
+}
+
+/* Node 1's last claim ended as want, else the scenario fails. */
+static void
+claim_is(int want, const char *what)
+{
+	if (res[0][0] != want)
+		fail("%s: was %d", what, res[0][0]);
+	say("%s", what);
+}
+
+/* Stops (pause) or continues (resume) members 2 and 3; t: when. */
+static void
+members(const char *action, struct timespec *t)
+{
+	hook(action, eps[1]);
+	hook(action, eps[2]);
+	clock_gettime(CLOCK_MONOTONIC, t);
+	next();
+}
+
 static int
 all_up_and_seen(void)
 {
@@ -592,10 +622,7 @@ stall_take(void)
 		/* after a BUSY, 300 ms before the next try */
 		WAIT_UNTIL(nodes[me].up && (res[0][0] != CLUSTER_BUSY ||
 		    since(&st_t0) > 0.3), "the session");
-		pending++;
-		cluster_claim(nodes[me].c, "www", CLUSTER_CLAIM_NOW, claim_cb,
-		    &res[0][0]);
-		next();
+		claim_now(me, "www");
 		break;
 	case 1:
 		WAIT_UNTIL(pending == 0, "the claim");
@@ -664,6 +691,46 @@ stall_take(void)
 	}
 }
 
+/* Two members stopped (SIGSTOP): no majority, so no session, no claim. */
+static void
+quorum(void)
+{
+	static struct timespec t;
+
+	switch (st) {
+	case 0:
+		WAIT_UNTIL(nodes[0].up, "the session");
+		members("pause", &t);
+		break;
+	case 1:
+		WAIT_UNTIL(nodes[0].downs > 0, "the session down");
+		say("the session went down %.1f s after the majority stopped",
+		    since(&t));
+		/* TTL 2, renewals every 2/3 s: the verdict may not wait for
+		   renewals stuck on stopped members (2 s each) */
+		if (since(&t) > 4.5)
+			fail("%s", "the session went down too late");
+		claim_now(0, "q");
+		break;
+	case 2:
+		WAIT_UNTIL(pending == 0, "the claim while down");
+		claim_is(CLUSTER_DOWN, "a claim while the session is down: "
+		    "CLUSTER_DOWN");
+		members("resume", &t);
+		break;
+	case 3:
+		WAIT_UNTIL(nodes[0].up, "the session up again");
+		say("up again %.1f s after the majority came back", since(&t));
+		claim_now(0, "q");
+		break;
+	case 4:
+		WAIT_UNTIL(pending == 0, "the claim");
+		claim_is(CLUSTER_CLAIMED, "and claims again");
+		event_base_loopbreak(base);
+		break;
+	}
+}
+
 /* 20 fenced writes, one after another; the leader killed after the 5th */
 static void
 leader(void)
@@ -676,10 +743,7 @@ leader(void)
 	switch (st) {
 	case 0:
 		WAIT_UNTIL(nodes[0].up, "the session");
-		pending++;
-		cluster_claim(nodes[0].c, "L", CLUSTER_CLAIM_NOW, claim_cb,
-		    &res[0][0]);
-		next();
+		claim_now(0, "L");
 		break;
 	case 1:
 		WAIT_UNTIL(pending == 0, "the claim");
@@ -728,6 +792,8 @@ tick_cb(evutil_socket_t fd, short what, void *arg)
 		st < 7 ? multi_locks() : multi_compact();
 	else if (strcmp(scenario, "leader") == 0)
 		leader();
+	else if (strcmp(scenario, "quorum") == 0)
+		quorum();
 	else if (strcmp(scenario, "wrongkey") == 0) {
 		if (nodes[0].up)
 			fail("%s", "a session under the wrong key came up");
@@ -790,7 +856,8 @@ main(int argc, char **argv)
 		node_start(0, "w", neps, ttl);
 	} else
 		node_start(0, strcmp(scenario, "stall") == 0 ? "a" :
-		    strcmp(scenario, "take") == 0 ? "b" : "l", neps, ttl);
+		    strcmp(scenario, "take") == 0 ? "b" :
+		    strcmp(scenario, "quorum") == 0 ? "q" : "l", neps, ttl);
 	clock_gettime(CLOCK_MONOTONIC, &st_t0);
 	t_claims = st_t0;
 	tick = event_new(base, -1, EV_PERSIST, tick_cb, NULL);

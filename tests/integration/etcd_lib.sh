@@ -1,7 +1,8 @@
 # tests/integration/etcd_lib.sh - a private 3-member etcd cluster on
 # loopback for one test (t_etcd.sh, t_cluster_core.sh). Source it after
 # lib.sh. Sets EPS (the client URLs, comma-separated), $T/ep.N, and
-# $T/hook.sh (exported as ETCD_HOOK): "kill EP", "start EP", "killleader".
+# $T/hook.sh (exported as ETCD_HOOK): "kill EP", "start EP", "killleader",
+# "pause EP" and "resume EP" (SIGSTOP, SIGCONT).
 # etcd_up starts the members and waits until each is healthy; a trap
 # kills them however the test ends.
 command -v etcd >/dev/null || bail "etcd not installed (etcd-server)"
@@ -31,7 +32,8 @@ EOS
 done
 cat >"$T/hook.sh" <<EOS
 #!/bin/bash
-# the drivers' hook: kill ENDPOINT, start ENDPOINT, killleader
+# the drivers' hook: kill ENDPOINT, start ENDPOINT, killleader, pause
+# ENDPOINT, resume ENDPOINT
 T='$T'
 EOS
 cat >>"$T/hook.sh" <<'EOS'
@@ -45,6 +47,8 @@ stop() {
 }
 case $1 in
 kill) stop "$(member "$2")" ;;
+pause) kill -STOP "$(cat "$T/pid.$(member "$2")")" ;;
+resume) kill -CONT "$(cat "$T/pid.$(member "$2")")" ;;
 start)
 	i=$(member "$2")
 	bash "$T/start.$i.sh"

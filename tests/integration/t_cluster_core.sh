@@ -64,6 +64,12 @@ check "its session goes down when the lease is lost, then up again" saw stall "i
 check "it did not overwrite the newer record" saw stall "certs/www holds the new holder's value"
 check "stall scenario exits 0" test "$(cat "$T/stall.rc")" = 0
 
+# two of three members stopped: no majority
+CLUSTER_TTL=2 run quorum quorum
+check "the session goes down when the majority is gone" saw quorum "the session went down"
+check "a claim without a session is CLUSTER_DOWN" saw quorum "a claim while the session is down: CLUSTER_DOWN"
+check "the session comes back with the majority, and claims" saw quorum "and claims again"
+
 run leader leader
 check "20 fenced writes complete across an etcd leader kill" saw leader "20 fenced writes done across a leader kill"
 check "the last write is the one etcd holds" saw leader "certs/L holds the last write"
