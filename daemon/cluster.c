@@ -127,6 +127,7 @@ struct cluster {
 	int64_t				 ttl;
 	unsigned			 stagger;
 	char				*view;
+	time_t				 started;	/* published in nodes/<node> */
 	struct cluster_hooks		 hooks;
 
 	enum phase			 phase;
@@ -557,7 +558,7 @@ node_value(const struct cluster *c)
 		view = json_object();
 	}
 	j = json_pack("{s:s,s:I,s:I,s:o}", "node", c->node,
-	    "pid", (json_int_t)getpid(), "started", (json_int_t)time(NULL),
+	    "pid", (json_int_t)getpid(), "started", (json_int_t)c->started,
 	    "view", view);
 	s = json_dumps(j, JSON_COMPACT);
 	json_decref(j);
@@ -778,6 +779,7 @@ cluster_new(struct event_base *base, struct http_client *http,
 	c->stagger = p->stagger;
 	c->view = p->view != NULL ? xstrdup(p->view) : NULL;
 	c->hooks = *hooks;
+	c->started = time(NULL);
 	c->backoff_ms = RETRY_FIRST_MS;
 	c->retry = evtimer_new(base, retry_cb, c);
 	c->reread = evtimer_new(base, reread_cb, c);
