@@ -24,7 +24,7 @@ struct cluster_sem;
  *                         holder's lease): JSON {"node"}; its create_revision
  *                         is the fencing token of every write the holder makes
  *   P sem/<ca>/<i>        order slot i < max_concurrent_orders of CA ca (on
- *                         the holder's lease): JSON {"node","cert"}
+ *                         the holder's lease): JSON {"node","cert","id"}
  *   P orders/<name>       sealed: the order in flight (fenced)
  *   P certs/<name>        sealed: the issued certificate, key and chain (fenced)
  *   P accounts/<ca>       sealed: the CA's account (created once)
@@ -167,6 +167,7 @@ void		 cluster_call_cancel(struct cluster_call *);
  * (P sem/<ca>/<i>, on this node's lease), so max_concurrent_orders holds
  * for the whole cluster. cb(arg, 1) once a slot is taken; cb(arg, 0) if
  * the session goes down meanwhile. Waits on the watch for a slot to free.
+ * Either way the handle stays the caller's until cluster_sem_release.
  */
 struct cluster_sem *cluster_sem_acquire(struct cluster *, const char *ca,
 		    unsigned max, const char *cert, void (*cb)(void *arg, int ok),

@@ -424,7 +424,16 @@ keeper_tick(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	if (k->call == NULL && !k->stopped)
+	if (k->stopped)
+		return;
+	/* a renewal stuck on stalled members must not delay the verdict */
+	if (k->call != NULL && secs_since(&k->last_ok) >= (double)k->ttl) {
+		etcd_cancel(k->call);
+		k->call = NULL;
+		keeper_lose(k, "no renewal succeeded for its whole TTL");
+		return;
+	}
+	if (k->call == NULL)
 		k->call = etcd_lease_keepalive(k->e, k->id, keeper_done, k);
 }
 
