@@ -196,6 +196,13 @@ void
 chall_http_set_miss(struct chall_http *ch, chall_http_miss miss,
     void (*cancel)(void *handle), void *arg)
 {
+	struct chall_pending *p;
+
+	while ((p = TAILQ_FIRST(&ch->pending)) != NULL) {	/* asked of the old */
+		ch->miss_cancel(p->handle);
+		chall_reply(p->req, 404, "Not Found", "not found\n");
+		pending_free(p);
+	}
 	ch->miss = miss;
 	ch->miss_cancel = cancel;
 	ch->miss_arg = arg;

@@ -58,7 +58,9 @@ size_t		 chall_http_count(const struct chall_http *);
  * not answered 404 at once; miss(arg, token, found, ctx) asks the cluster
  * and returns a handle (NULL: not asked, 404 now), then calls found(ctx,
  * keyauth or NULL) once from the loop, unless cancel(handle) came first
- * (the client hung up). At most 64 requests wait at a time.
+ * (the client hung up). At most 64 requests wait at a time. Requests
+ * waiting on an earlier miss are cancelled and answered 404; miss NULL
+ * turns it off.
  */
 typedef void	(*chall_http_found)(void *ctx, const char *keyauth);
 typedef void	*(*chall_http_miss)(void *arg, const char *token,

@@ -132,6 +132,7 @@ struct cluster {
 
 	enum phase			 phase;
 	int				 up;
+	struct timespec			 up_t0;		/* when it last came up */
 	int64_t				 lease;
 	struct etcd_keeper		*keeper;
 	struct etcd_call		*scall;		/* the session's call */
@@ -390,6 +391,8 @@ apply_delete(struct cluster *c, const struct etcd_kv *kv)
 		h = tab_get(&c->held, rel + 6);
 		if (h != NULL && kv->mod_revision > h->n)
 			lock_lost(c, rel + 6, "its key was deleted");
+		else if (h == NULL && c->hooks.record != NULL)	/* free to claim */
+			c->hooks.record(c->hooks.arg, "locks", rel + 6, NULL, 0);
 	} else if (strncmp(rel, "sem/", 4) == 0 &&
 	    (slash = strchr(rel + 4, '/')) != NULL) {
 		ca = xstrndup(rel + 4, (size_t)(slash - rel - 4));
@@ -672,6 +675,7 @@ session_up(struct cluster *c, const struct etcd_reply *r)
 	c->w = etcd_watch(c->e, c->prefix, end, r->revision + 1, watch_cb, c);
 	c->phase = PH_UP;
 	c->up = 1;
+	clock_gettime(CLOCK_MONOTONIC, &c->up_t0);
 	c->backoff_ms = RETRY_FIRST_MS;
 	log_notice("cluster: session up as node %s (lease %" PRIx64 ", %zu "
 	    "nodes, revision %" PRId64 ")", c->node, (uint64_t)c->lease,
@@ -966,6 +970,23 @@ claim_send(struct cluster_claim *cl)
 	}
 }
 
+/*
+ * Seconds a ranked claim still waits: its rank's share of stagger, and
+ * at least one stagger after the session came up, so that nodes started
+ * together see each other before they rank (else the first one up would
+ * take every certificate).
+ */
+static double
+claim_wait(const struct cluster_claim *cl)
+{
+	double	rank, join;
+
+	rank = (double)rank_of(cl->c, cl->name) * cl->c->stagger -
+	    secs_since(&cl->t0);
+	join = (double)cl->c->stagger - secs_since(&cl->c->up_t0);
+	return rank > join ? rank : join;
+}
+
 static void
 claim_timer_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -980,8 +1001,7 @@ claim_timer_cb(evutil_socket_t fd, short what, void *arg)
 	}
 	if (!(cl->flags & CLUSTER_CLAIM_NOW)) {
 		/* ranked again: a node that joined may come first now */
-		due = (double)rank_of(cl->c, cl->name) * cl->c->stagger -
-		    secs_since(&cl->t0);
+		due = claim_wait(cl);
 		if (due > 0.001) {
 			arm_ms(cl->timer, (long)(due * 1000));
 			return;
@@ -1007,8 +1027,8 @@ cluster_claim(struct cluster *c, const char *name, int flags,
 	TAILQ_INSERT_TAIL(&c->claims, cl, link);
 	if (!c->up)
 		cl->down = 1;
-	else if (!(flags & CLUSTER_CLAIM_NOW))
-		ms = (long)rank_of(c, name) * c->stagger * 1000;
+	else if (!(flags & CLUSTER_CLAIM_NOW) && claim_wait(cl) > 0.001)
+		ms = (long)(claim_wait(cl) * 1000);
 	arm_ms(cl->timer, ms);
 	return cl;
 }

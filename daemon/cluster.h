@@ -63,7 +63,9 @@ struct cluster_hooks {
 	 * compaction every existing record is passed (the caller compares with
 	 * what it has; deletes missed meanwhile are passed as deletes of the
 	 * names it had and etcd no longer has). A value that does not open is
-	 * logged, naming the etcd key, and not passed.
+	 * logged, naming the etcd key, and not passed. Kind "locks" (value
+	 * always NULL) says another node's lock went (released, or its lease
+	 * ended): a node waiting on it may claim now.
 	 */
 	void	(*record)(void *arg, const char *kind, const char *name,
 		    const unsigned char *value, size_t len);

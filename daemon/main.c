@@ -867,6 +867,8 @@ cluster_record(void *arg, const char *kind, const char *name,
 		renewer_cluster_account(c->renewer, name, value, len);
 	else if (strcmp(kind, "chall") == 0)
 		cluster_chall_record(c->cchall, name, value, len);
+	else if (strcmp(kind, "locks") == 0)
+		renewer_cluster_unlocked(c->renewer, name);
 }
 
 static void
@@ -1043,7 +1045,10 @@ teardown(struct ctx *c)
 	renewer_free(c->renewer);
 	notifier_free(c->notify);
 	deliverer_free(c->deliver);
-	/* other nodes' answers leave the solvers; the lease goes (best effort) */
+	/* other nodes' answers leave the solvers; the lease goes (best effort,
+	   running the loop: nothing may reach the freed parts meanwhile) */
+	if (c->http01 != NULL && c->cchall != NULL)
+		chall_http_set_miss(c->http01, NULL, NULL, NULL);
 	cluster_chall_free(c->cchall);
 	cluster_free(c->cluster);
 	free(c->cluster_view);

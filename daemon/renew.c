@@ -107,6 +107,8 @@ struct managed_cl {
 	int			 resume;	/* go on with SV(m)->order_url */
 	int			 acct_wait;	/* on a ca_slot's acct_waiters */
 	int			 down_wait;	/* checked again once the session is up */
+	int			 busy_wait;	/* another node held it: checked again
+						   once its lock goes */
 	TAILQ_ENTRY(managed_cl)	 acct_entry;
 };
 
@@ -2096,6 +2098,7 @@ claim_done(void *arg, enum cluster_claim_result res, const unsigned char *v,
 			cert_issue(m);
 		return;
 	case CLUSTER_BUSY:
+		m->cl->busy_wait = 1;
 		log_msg(LOG_LVL_DEBUG, m->cfg->name, "cluster: node %s "
 		    "holds it; checking again in %d s", cluster_holder(
 		    m->r->env.cluster, m->cfg->name) != NULL ? cluster_holder(
@@ -2122,7 +2125,7 @@ cert_go(struct managed *m)
 		return;
 	}
 	set_state(m, MANAGED_CLAIM);
-	m->cl->down_wait = 0;
+	m->cl->down_wait = m->cl->busy_wait = 0;
 	m->cl->claim = cluster_claim(m->r->env.cluster, m->cfg->name, 0,
 	    claim_done, m);
 }
@@ -2541,6 +2544,19 @@ renewer_cluster_account(struct renewer *r, const char *ca,
 		s->acct_claim = NULL;
 		s->acct_ready = 1;
 		acct_wake(s);
+	}
+}
+
+void
+renewer_cluster_unlocked(struct renewer *r, const char *name)
+{
+	struct managed *m = cert_find(r, name);
+
+	/* its holder's certificate came first if it got one: then not due */
+	if (m != NULL && m->cl != NULL && m->cl->busy_wait &&
+	    m->state == MANAGED_IDLE) {
+		m->cl->busy_wait = 0;
+		schedule(m, 0);
 	}
 }
 

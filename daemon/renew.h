@@ -232,5 +232,7 @@ void		 renewer_cluster_cert(struct renewer *, const char *name,
 void		 renewer_cluster_account(struct renewer *, const char *ca,
 		    const unsigned char *value, size_t len);
 void		 renewer_cluster_state(struct renewer *, int up);
+/* Another node's lock on name went: if we waited on it, claim it now. */
+void		 renewer_cluster_unlocked(struct renewer *, const char *name);
 
 #endif
