@@ -298,12 +298,17 @@ node_alive() { ! gone "$(node_pid "$1")"; }
 # node_number NAME: 3 for "n3".
 node_number() { echo "${1#n}"; }
 
-# cluster_up N: write every node's inventory for N certificates and start them all.
+# cluster_up N: write every node's inventory for N certificates and start
+# them all; bails if one exits within its first second.
 cluster_up() {
 	local i
 	for i in $(seq 1 "$CL_NODES"); do
 		node_conf "$i" "$1"
 		node_start "$i"
+	done
+	sleep 1
+	for i in $(seq 1 "$CL_NODES"); do
+		node_alive "$i" || bail "node n$i exited at start: $(tail -n 3 "$T/n$i.log")"
 	done
 }
 
