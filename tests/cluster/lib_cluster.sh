@@ -249,16 +249,18 @@ cluster_certs() {
 }
 
 # node_conf NODE N [KEY_FILE]: node NODE's inventory ($T/nNODE.yaml) for
-# certificates c1..cN, on this test's Pebble (or ACME_DIRECTORY), in the
-# cluster with key KEY_FILE (default $T/cluster.key).
+# certificates c1..cN, write_conf's (this test's Pebble, or ACME_DIRECTORY)
+# with the node's own state dir, control socket and listener, reloads
+# gathered for CL_RELOAD_DELAY, in the cluster with key KEY_FILE (default
+# $T/cluster.key).
 node_conf() {
-	local n=$1 d=$T/n$1
+	local n=$1 d=$T/n$1 f=$T/n$1.yaml
 	mkdir -p "$d/deploy"
-	cat >"$T/n$n.yaml" <<EOY
-state_dir: $d/state
-control_socket: $d/control
-http01:
-  listen: ["127.0.0.1:$(eval echo "\$NODE_PORT$n")"]
+	write_conf "$f" "$(cluster_certs "$n" "$2")"
+	sed -i -e "s|^state_dir: .*|state_dir: $d/state\\ncontrol_socket: $d/control|" \
+	    -e "s|^  listen: .*|  listen: [\"127.0.0.1:$(eval echo "\$NODE_PORT$n")\"]|" "$f"
+	conf_defaults "$f" "  reload_delay: $CL_RELOAD_DELAY"
+	cat >>"$f" <<EOY
 cluster:
   etcd: [$ETCD_YAML]
   prefix: $CL_PREFIX
@@ -266,16 +268,6 @@ cluster:
   key_file: ${3:-$T/cluster.key}
   lease_ttl: ${CL_LEASE_TTL}s
   stagger: ${CL_STAGGER}s
-cas:
-  - name: pebble
-    directory: ${ACME_DIRECTORY:-$PEBBLE_DIR}
-    ca_bundle: $PEBBLE_CA
-    contact: ["mailto:test@example.com"]
-    max_concurrent_orders: ${MAX_ORDERS:-8}
-defaults:
-  reload_delay: $CL_RELOAD_DELAY
-certificates:
-$(cluster_certs "$n" "$2")
 EOY
 }
 
@@ -295,8 +287,6 @@ node_pause() { kill -STOP "$(node_pid "$1")"; }
 node_resume() { kill -CONT "$(node_pid "$1")"; }
 # node_alive NODE: its renewd still runs.
 node_alive() { ! gone "$(node_pid "$1")"; }
-# node_number NAME: 3 for "n3".
-node_number() { echo "${1#n}"; }
 
 # cluster_up N: write every node's inventory for N certificates and start
 # them all; bails if one exits within its first second.
@@ -394,6 +384,29 @@ reloaded_names() {
 
 # installs NODE: how many "installed certificate" lines node NODE logged.
 installs() { grep -c "installed certificate" "$T/n$1.log" 2>/dev/null || true; }
+
+# held_start N FAULT: the cluster (cluster_start) with the CA proxy in
+# front of Pebble, FAULT (a proxy_fault "hang" for one request) added, N
+# certificates; waits until a request hangs. Sets HELD_DOMAIN (what it was
+# for), HELD_NAME (that certificate) and HELD_NODE (the node number
+# holding its lock in etcd).
+held_start() {
+	local holder
+	cluster_start
+	ca_proxy_start
+	export ACME_DIRECTORY=$PROXY_DIR
+	proxy_fault "$2" >/dev/null || bail "the proxy refused $2"
+	cluster_up "$1"
+	wait_for 60 held || bail "no request was held at the proxy: $(tail -n 3 "$T/n1.log")"
+	HELD_DOMAIN=$(proxy_log faults=hang | jq -r '.[0].identifiers[0]')
+	HELD_NAME=${HELD_DOMAIN%%.*}
+	holder=$(lock_holder "$HELD_NAME")
+	case $holder in
+	n[1-9]) HELD_NODE=${holder#n} ;;
+	*) bail "no node holds $HELD_NAME's lock (locks/$HELD_NAME: '$holder')" ;;
+	esac
+}
+held() { [ "$(proxy_count faults=hang)" -ge 1 ]; }
 
 # cluster_start: etcd, Pebble (with ARGS as pebble_start's), haproxy, the cluster key.
 cluster_start() {

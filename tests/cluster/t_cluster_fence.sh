@@ -11,21 +11,10 @@
 . "$(dirname "$0")/lib_cluster.sh"
 : "${N:=6}"
 
-cluster_start
-ca_proxy_start
-export ACME_DIRECTORY=$PROXY_DIR
-proxy_fault '{"fault":"hang","endpoint":"certificate","count":1,"then":"forward"}' >/dev/null ||
-    bail "the proxy refused the hang fault"
-cluster_up "$N"
+held_start "$N" '{"fault":"hang","endpoint":"certificate","count":1,"then":"forward"}'
+name=$HELD_NAME a=$HELD_NODE
 
 # --- 1: a stopped holder is fenced
-hung() { [ "$(proxy_count faults=hang)" -ge 1 ]; }
-wait_for 60 hung || bail "no certificate download reached the proxy: $(tail -n 3 "$T/n1.log")"
-domain=$(proxy_log faults=hang | jq -r '.[0].identifiers[0]')
-name=${domain%%.*}
-holder=$(lock_holder "$name")
-case $holder in n[123]) ;; *) bail "no node holds $name's lock (locks/$name: '$holder')" ;; esac
-a=$(node_number "$holder")
 # the rest first, so that no validation needs the node about to stop
 wait_all $((N - 1)) 60 || bail "the other certificates were not installed"
 diag "$name's download is held; its holder n$a is stopped"

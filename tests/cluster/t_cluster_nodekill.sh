@@ -10,24 +10,12 @@
 . "$(dirname "$0")/lib_cluster.sh"
 : "${N:=20}"
 
-cluster_start
-ca_proxy_start
-export ACME_DIRECTORY=$PROXY_DIR
-proxy_fault '{"fault":"hang","endpoint":"finalize","count":1}' >/dev/null ||
-    bail "the proxy refused the hang fault"
-cluster_up "$N"
-
-hung() { [ "$(proxy_count faults=hang)" -ge 1 ]; }
-wait_for 60 hung || bail "no finalize reached the proxy: $(tail -n 3 "$T/n1.log")"
-domain=$(proxy_log faults=hang | jq -r '.[0].identifiers[0]')
-name=${domain%%.*}
-holder=$(lock_holder "$name")
-diag "the finalize of $name ($domain) is held; its lock: ${holder:-none}"
-check "the held certificate's lock names its holder ($holder)" \
-    sh -c "case '$holder' in n[123]) true ;; *) false ;; esac"
+held_start "$N" '{"fault":"hang","endpoint":"finalize","count":1}'
+domain=$HELD_DOMAIN name=$HELD_NAME k=$HELD_NODE
+holder=n$k
+diag "the finalize of $name ($domain) is held; its lock: $holder"
 check "its order in flight is in etcd (orders/$name)" \
     sh -c "etcdctl --endpoints=$ETCD_EPS get --keys-only ${CL_PREFIX}orders/$name | grep -q ."
-k=$(node_number "$holder")
 before=$(orders)
 node_kill "$k"
 check "the holder n$k is killed (kill -9)" gone "$(node_pid "$k")"
