@@ -333,14 +333,26 @@ wait_all() {
 	return 1
 }
 
-# node_serials NODE: "name serial" for every installed certificate, sorted.
+# node_serials NODE: "name serial" for every installed certificate, sorted
+# by name (one python3 for all: an openssl per file takes 10 s for 200).
 node_serials() {
-	local f name
-	for f in "$T/n$1"/state/certs/*/live/cert.pem; do
-		[ -f "$f" ] || continue
-		name=${f%/live/cert.pem}
-		printf '%s %s\n' "${name##*/}" "$(pem_serial "$f")"
-	done | sort
+	python3 - "$T/n$1/state/certs" <<'EOP'
+import os
+import sys
+from cryptography import x509
+top = sys.argv[1]
+for name in sorted(os.listdir(top) if os.path.isdir(top) else []):
+    try:
+        with open(os.path.join(top, name, "live", "cert.pem"), "rb") as f:
+            pem = f.read()
+    except FileNotFoundError:
+        continue
+    try:
+        serial = format(x509.load_pem_x509_certificate(pem).serial_number, "x")
+    except ValueError:
+        serial = ""
+    print(name, serial)
+EOP
 }
 
 # serials_agree N [NODE...]: every NODE (default: all) has exactly N
