@@ -31,7 +31,8 @@ void		 cluster_chall_record(struct cluster_chall *, const char *token,
 		    const unsigned char *value, size_t len);
 /*
  * chall_http_miss and its cancel (chall_http_set_miss), arg the
- * cluster_chall: a linearizable read, given up after 1.5 s (a 404).
+ * cluster_chall: a linearizable read (session up or not), given up after
+ * 1.5 s (a 404).
  */
 void		*cluster_chall_ask(void *arg, const char *token,
 		    chall_http_found found, void *ctx);

@@ -2088,6 +2088,13 @@ claim_done(void *arg, enum cluster_claim_result res, const unsigned char *v,
 	time_t		 now = time(NULL);
 
 	m->cl->claim = NULL;
+	if (res == CLUSTER_DOWN && !TAILQ_EMPTY(&m->waiters)) {
+		/* renewctl renew waits for the session rather than failing */
+		log_msg(LOG_LVL_NOTICE, m->cfg->name, "cluster: no session "
+		    "with etcd: the renewal asked for waits until there is one");
+		m->cl->down_wait = 1;
+		return;
+	}
 	if (res != CLUSTER_CLAIMED)	/* no renewal now: waiters are told */
 		set_state(m, MANAGED_IDLE);
 	switch (res) {
@@ -2567,12 +2574,15 @@ renewer_cluster_state(struct renewer *r, int up)
 
 	if (!up)
 		return;
-	TAILQ_FOREACH(m, &r->certs, entry)
-		if (m->cl != NULL && m->cl->down_wait &&
-		    m->state == MANAGED_IDLE) {
-			m->cl->down_wait = 0;
+	TAILQ_FOREACH(m, &r->certs, entry) {
+		if (m->cl == NULL || !m->cl->down_wait)
+			continue;
+		m->cl->down_wait = 0;
+		if (m->state == MANAGED_IDLE)
 			schedule(m, 0);
-		}
+		else if (m->state == MANAGED_CLAIM && m->cl->claim == NULL)
+			cert_go(m);	/* a renewal someone waits for */
+	}
 }
 
 static void
