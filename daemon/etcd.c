@@ -548,6 +548,7 @@ static int
 watch_message(struct etcd_watch *w, const struct etcd_watch_msg *m)
 {
 	struct etcd_event	 ev;
+	int64_t			 start;
 	size_t			 i;
 
 	if (m->compact_revision > 0) {
@@ -570,8 +571,15 @@ watch_message(struct etcd_watch *w, const struct etcd_watch_msg *m)
 		if (w->next == 0)
 			w->next = m->revision + 1;
 	}
+	/*
+	 * One revision may hold many events (a transaction's writes, every
+	 * key of an expired lease): all come in one message, so what was
+	 * delivered before a reconnect is judged against where the message
+	 * started, not against the event just delivered.
+	 */
+	start = w->next;
 	for (i = 0; i < m->nevents; i++) {
-		if (m->kvs[i].mod_revision < w->next)
+		if (m->kvs[i].mod_revision < start)
 			continue;	/* already delivered before a reconnect */
 		w->next = m->kvs[i].mod_revision + 1;
 		if (watch_emit(w, &m->events[i]) == -1)

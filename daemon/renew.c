@@ -2114,7 +2114,8 @@ claim_done(void *arg, enum cluster_claim_result res, const unsigned char *v,
 		schedule(m, now + CLUSTER_BUSY_RECHECK);
 		return;
 	case CLUSTER_DOWN:
-		log_msg(LOG_LVL_NOTICE, m->cfg->name, "cluster: no session "
+		/* the session's own notice says so once; this is per certificate */
+		log_msg(LOG_LVL_INFO, m->cfg->name, "cluster: no session "
 		    "with etcd: not ordering; the live certificate stays");
 		m->cl->down_wait = 1;
 		schedule(m, now + CLUSTER_DOWN_RECHECK);
@@ -2560,6 +2561,10 @@ renewer_cluster_unlocked(struct renewer *r, const char *name)
 	struct managed *m = cert_find(r, name);
 
 	/* its holder's certificate came first if it got one: then not due */
+	if (m != NULL && m->cl != NULL)
+		log_msg(LOG_LVL_DEBUG, name, "cluster: its lock went (%s)",
+		    m->cl->busy_wait ? "waited on: checking now" :
+		    "not waited on");
 	if (m != NULL && m->cl != NULL && m->cl->busy_wait &&
 	    m->state == MANAGED_IDLE) {
 		m->cl->busy_wait = 0;

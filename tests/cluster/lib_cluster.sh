@@ -264,6 +264,7 @@ node_conf() {
 	    -e "s|^  listen: .*|  listen: [\"127.0.0.1:$(eval echo "\$NODE_PORT$n")\"]|" "$f"
 	conf_defaults "$f" "  reload_delay: $CL_RELOAD_DELAY"
 	cat >>"$f" <<EOY
+log_level: ${CL_LOG_LEVEL:-info}
 cluster:
   etcd: [$ETCD_YAML]
   prefix: $CL_PREFIX
