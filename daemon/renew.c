@@ -127,6 +127,8 @@ struct managed {
 						   kept every CA from it */
 	unsigned		 live_valid:1;	/* a live certificate not yet due */
 	unsigned		 lc_ok:1;	/* live_stamp is set */
+	unsigned		 saved_dirty:1;	/* saved_store ran since the
+						   install's job took its text */
 	unsigned		 seen:1;	/* still in the inventory (during apply) */
 	unsigned		 stopping:1;	/* in cert_stop: no outcome yet */
 	unsigned		 fresh_key:1;	/* revoked for keyCompromise: the next
@@ -188,6 +190,13 @@ struct keygen_job {
  * certificate -- a reload, the shutdown -- first waits for it to finish
  * (install_wait), so no two writes of one certificate's files overlap.
  * The job outlives its certificate, like a keygen_job.
+ *
+ * schedule.json is written by the same jobs: an install's job resets it
+ * last (after the pending key's removal), and a job of its own, url_only,
+ * writes the order's URL when newOrder gives it (order_url_known) while
+ * the order holds back its finalize (acme_order_hold) until the write is
+ * done. A loop's own write of schedule.json first waits for the job
+ * (sched_write_settle), so the file's writes keep the loop's order.
  */
 struct install_job {
 	TAILQ_ENTRY(install_job) entry;
@@ -198,6 +207,9 @@ struct install_job {
 	char			*key_pem;
 	char			*leaf;
 	char			*chain;
+	char			*sched;		/* schedule.json's text to write
+						   last, or NULL */
+	int			 url_only;	/* just sched: the order's URL */
 	time_t			 not_after;
 	time_t			 due;
 	unsigned		 keep;
@@ -259,6 +271,7 @@ static void	cert_issue(struct managed *);
 static int	cert_uses_ca(const struct managed *, const char *ca);
 static int	live_whole(struct managed *, struct livecheck *);
 static void	install_wait(struct install_job *);
+static void	install_job_submit(struct managed *, struct install_job *);
 
 /* A fraction in [0,1) that differs per certificate and per attempt. */
 static double
@@ -722,10 +735,32 @@ saved_load(struct managed *m)
 	saved_hold(m);
 }
 
+/*
+ * Waits for a job writing m's schedule.json, so that the loop's write
+ * comes after it; an order whose URL it wrote may finalize now.
+ */
+static void
+sched_write_settle(struct managed *m)
+{
+	struct install_job *j = m->install;
+
+	if (j == NULL || j->sched == NULL)
+		return;
+	install_wait(j);
+	if (!j->url_only)
+		return;		/* install_done goes on with it */
+	j->owner = NULL;	/* install_done frees it */
+	m->install = NULL;
+	if (m->order != NULL)
+		acme_order_release(m->order);
+}
+
 /* Writes m->saved (after the caller changed it); frees it once empty. */
 static void
 saved_store(struct managed *m)
 {
+	sched_write_settle(m);
+	m->saved_dirty = 1;
 	if (m->r->env.store != NULL)
 		store_sched_save(m->r->env.store, m->cfg->name, SV(m));
 	if (m->saved != NULL && sched_state_empty(m->saved)) {
@@ -741,6 +776,17 @@ backoff_forget(struct managed *m)
 {
 	if (m->saved != NULL)
 		m->saved->retry_at = 0;
+}
+
+/* Forgets m->saved in memory only: its file says as much already. */
+static void
+saved_forget(struct managed *m)
+{
+	if (m->saved == NULL)
+		return;
+	sched_state_clear(m->saved);
+	free(m->saved);
+	m->saved = NULL;
 }
 
 /* A success: nothing to remember any more. */
@@ -1098,6 +1144,7 @@ order_url_known(void *arg, const char *url)
 {
 	struct managed	*m = arg;
 	struct sched_state *sv = sv_w(m);
+	struct install_job *j;
 
 	free(sv->order_ca);
 	free(sv->order_url);
@@ -1105,7 +1152,17 @@ order_url_known(void *arg, const char *url)
 	sv->order_url = xstrdup(url);
 	free(m->last_order);
 	m->last_order = xstrdup(url);
-	saved_store(m);
+	if (m->r->env.store == NULL || m->order == NULL) {
+		saved_store(m);
+		return;
+	}
+	/* on a worker, the finalize held back until it is on disk */
+	sched_write_settle(m);
+	j = xcalloc(1, sizeof(*j));
+	j->url_only = 1;
+	j->sched = store_sched_text(sv);
+	acme_order_hold(m->order);
+	install_job_submit(m, j);
 }
 
 /* Forgets the order in flight (schedule.json's "order"), if any. */
@@ -1319,6 +1376,7 @@ install_job_free(struct install_job *j)
 	xfree_secret_str(j->key_pem);
 	free(j->leaf);
 	free(j->chain);
+	free(j->sched);
 	free(j);
 }
 
@@ -1334,6 +1392,10 @@ install_work(void *arg)
 	struct install_job *j = arg;
 	struct renewer	   *r = j->r;
 
+	if (j->url_only) {
+		j->rc = store_sched_put(r->env.store, j->name, j->sched);
+		goto done;
+	}
 	j->rc = store_cert_install(r->env.store, j->name, j->serial,
 	    j->key_pem, j->leaf, j->chain);
 	if (j->rc == 0) {
@@ -1341,7 +1403,10 @@ install_work(void *arg)
 		    j->name, &j->stamp) == 0;
 		store_cert_prune(r->env.store, j->name, j->keep);
 		store_pending_key_remove(r->env.store, j->name);
+		if (j->sched != NULL)	/* the order goes after its key */
+			store_sched_put(r->env.store, j->name, j->sched);
 	}
+done:
 	pthread_mutex_lock(&j->mu);
 	j->finished = 1;
 	pthread_cond_broadcast(&j->cv);
@@ -1371,6 +1436,12 @@ install_done(void *arg)
 		return;
 	}
 	m->install = NULL;
+	if (j->url_only) {	/* the order's URL is on disk (or logged) */
+		if (m->order != NULL)
+			acme_order_release(m->order);
+		install_job_free(j);
+		return;
+	}
 	if (j->rc == -1) {
 		install_job_free(j);
 		cert_failed(m);	/* ours, not the CA's: no other CA helps */
@@ -1394,7 +1465,10 @@ install_done(void *arg)
 	cert_notify(m, NOTIFY_SUCCESS);	/* RENEWD_FAILURES: those it ends */
 	m->failures = 0;
 	/* the key went first (install_work), then the order with the rest */
-	saved_reset(m);
+	if (j->sched != NULL && !m->saved_dirty)
+		saved_forget(m);	/* as install_work wrote it */
+	else
+		saved_reset(m);
 	ari_maybe_fetch(m);	/* the new certificate's window, at once */
 	schedule_due(m, cert_wake(m, j->due));
 	install_job_free(j);
@@ -1423,10 +1497,8 @@ install(struct managed *m, const char *pem, size_t len, char **why)
 		crypto_cert_info_clear(&info);
 		return -1;
 	}
+	sched_write_settle(m);	/* an order valid at once: its URL's write */
 	j = xcalloc(1, sizeof(*j));
-	j->r = m->r;
-	j->owner = m;
-	j->name = xstrdup(m->cfg->name);
 	j->serial = xstrdup(info.serial);
 	j->key_pem = key_pem;
 	j->leaf = leaf;
@@ -1434,9 +1506,24 @@ install(struct managed *m, const char *pem, size_t len, char **why)
 	j->not_after = info.not_after;
 	j->due = due;
 	j->keep = m->r->keep_versions;
+	crypto_cert_info_clear(&info);
+	if (m->r->env.store != NULL && !sched_state_empty(SV(m))) {
+		j->sched = store_sched_text(&(struct sched_state){ 0 });
+		m->saved_dirty = 0;
+	}
+	install_job_submit(m, j);
+	return 0;
+}
+
+/* Runs j (filled in) on the worker pool for m; install_done takes it back. */
+static void
+install_job_submit(struct managed *m, struct install_job *j)
+{
+	j->r = m->r;
+	j->owner = m;
+	j->name = xstrdup(m->cfg->name);
 	pthread_mutex_init(&j->mu, NULL);
 	pthread_cond_init(&j->cv, NULL);
-	crypto_cert_info_clear(&info);
 	TAILQ_INSERT_TAIL(&m->r->installs, j, entry);
 	m->install = j;
 	if (worker_submit(m->r->env.workers, install_work, install_done,
@@ -1444,7 +1531,6 @@ install(struct managed *m, const char *pem, size_t len, char **why)
 		install_work(j);
 		install_done(j);
 	}
-	return 0;
 }
 
 /*
