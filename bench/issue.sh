@@ -81,6 +81,9 @@ fi
 if [ -n "${SEGMENTS:-}" ]; then
 	echo "where an order's time goes (renewd's debug log):"
 	python3 "$here/order_segments.py" "$T/renewd.log"
+	# loopstat.c's debug lines: the loop late by 50 ms or more
+	longest=$(sed -n 's/.*event loop held for \([0-9]*\) ms.*/\1/p' "$T/renewd.log" | sort -n | tail -n 1)
+	echo "event loop held >= 50 ms:      $(grep -c "event loop held for" "$T/renewd.log") times, longest ${longest:-0} ms"
 fi
 if [ -n "${CALLGRIND:-}" ]; then
 	ir=$(sed -n 's/^summary: //p' "${CALLGRIND_OUT:-$T/callgrind.out}")
