@@ -129,6 +129,8 @@ struct managed {
 	unsigned		 lc_ok:1;	/* live_stamp is set */
 	unsigned		 saved_dirty:1;	/* saved_store ran since the
 						   install's job took its text */
+	unsigned		 sched_deferred:1; /* saved_store waits for the job
+						   writing schedule.json */
 	unsigned		 seen:1;	/* still in the inventory (during apply) */
 	unsigned		 stopping:1;	/* in cert_stop: no outcome yet */
 	unsigned		 fresh_key:1;	/* revoked for keyCompromise: the next
@@ -195,8 +197,9 @@ struct keygen_job {
  * last (after the pending key's removal), and a job of its own, url_only,
  * writes the order's URL when newOrder gives it (order_url_known) while
  * the order holds back its finalize (acme_order_hold) until the write is
- * done. A loop's own write of schedule.json first waits for the job
- * (sched_write_settle), so the file's writes keep the loop's order.
+ * done. A loop's own write of schedule.json while such a job is in
+ * flight waits until the job is done (sched_deferred; sched_flush), so
+ * the file's writes keep the loop's order and the loop never waits.
  */
 struct install_job {
 	TAILQ_ENTRY(install_job) entry;
@@ -272,6 +275,7 @@ static int	cert_uses_ca(const struct managed *, const char *ca);
 static int	live_whole(struct managed *, struct livecheck *);
 static void	install_wait(struct install_job *);
 static void	install_job_submit(struct managed *, struct install_job *);
+static void	sched_flush(struct managed *);
 
 /* A fraction in [0,1) that differs per certificate and per attempt. */
 static double
@@ -624,6 +628,7 @@ cert_stop(struct managed *m)
 		m->install->owner = NULL;
 		m->install = NULL;
 	}
+	sched_flush(m);
 	if (m->ari != NULL) {
 		acme_ari_cancel(m->ari->fetch);
 		m->ari->fetch = NULL;
@@ -735,32 +740,15 @@ saved_load(struct managed *m)
 	saved_hold(m);
 }
 
-/*
- * Waits for a job writing m's schedule.json, so that the loop's write
- * comes after it; an order whose URL it wrote may finalize now.
- */
-static void
-sched_write_settle(struct managed *m)
-{
-	struct install_job *j = m->install;
-
-	if (j == NULL || j->sched == NULL)
-		return;
-	install_wait(j);
-	if (!j->url_only)
-		return;		/* install_done goes on with it */
-	j->owner = NULL;	/* install_done frees it */
-	m->install = NULL;
-	if (m->order != NULL)
-		acme_order_release(m->order);
-}
-
 /* Writes m->saved (after the caller changed it); frees it once empty. */
 static void
 saved_store(struct managed *m)
 {
-	sched_write_settle(m);
 	m->saved_dirty = 1;
+	if (m->install != NULL && m->install->sched != NULL) {
+		m->sched_deferred = 1;	/* after the job's write: sched_flush */
+		return;
+	}
 	if (m->r->env.store != NULL)
 		store_sched_save(m->r->env.store, m->cfg->name, SV(m));
 	if (m->saved != NULL && sched_state_empty(m->saved)) {
@@ -768,6 +756,36 @@ saved_store(struct managed *m)
 		free(m->saved);
 		m->saved = NULL;
 	}
+}
+
+/* The write saved_store put off while a job wrote schedule.json, if any. */
+static void
+sched_flush(struct managed *m)
+{
+	if (!m->sched_deferred)
+		return;
+	m->sched_deferred = 0;
+	saved_store(m);
+}
+
+/*
+ * Waits for an order's URL being written to m's schedule.json (a new
+ * order's, or the certificate coming at once), then writes what the loop
+ * put off meanwhile; the order may finalize now.
+ */
+static void
+sched_write_settle(struct managed *m)
+{
+	struct install_job *j = m->install;
+
+	if (j == NULL || !j->url_only)
+		return;
+	install_wait(j);
+	j->owner = NULL;	/* install_done frees it */
+	m->install = NULL;
+	sched_flush(m);
+	if (m->order != NULL)
+		acme_order_release(m->order);
 }
 
 /* Retry at the next check, not after the backoff (kept until it is stored). */
@@ -1436,6 +1454,7 @@ install_done(void *arg)
 		return;
 	}
 	m->install = NULL;
+	sched_flush(m);		/* what the loop put off meanwhile */
 	if (j->url_only) {	/* the order's URL is on disk (or logged) */
 		if (m->order != NULL)
 			acme_order_release(m->order);

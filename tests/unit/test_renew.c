@@ -602,9 +602,12 @@ new_certificate_goes_due_keygen_order_idle(void **state)
 	assert_int_equal(fx->idle_calls, 1);
 }
 
-/* schedule.json's order URL on disk now, or NULL (malloc'd). */
+/*
+ * schedule.json's order URL on disk now, or NULL (malloc'd); its failure
+ * count into *failures if not NULL.
+ */
 static char *
-saved_order_url(struct fx *fx)
+saved_order_url(struct fx *fx, unsigned *failures)
 {
 	struct sched_state	 s;
 	char			 err[256], *url;
@@ -613,6 +616,8 @@ saved_order_url(struct fx *fx)
 	assert_int_not_equal(store_sched_load(fx->state_dir, "www", &s, err,
 	    sizeof(err)), -1);
 	url = s.order_url != NULL ? xstrdup(s.order_url) : NULL;
+	if (failures != NULL)
+		*failures = s.failures;
 	sched_state_clear(&s);
 	return url;
 }
@@ -625,7 +630,8 @@ the_order_url_is_on_disk_before_finalize(void **state)
 	struct acme_order	*o;
 	const char		*url = "https://first.test/order/7";
 	char			*on_disk;
-	int			 held;
+	unsigned		 failures;
+	int			 held, deferred;
 
 	apply(fx, WWW);
 	m = find(fx, "www");
@@ -633,20 +639,30 @@ the_order_url_is_on_disk_before_finalize(void **state)
 	o = fake.active[0];
 	assert_non_null(o->on_url);
 	gate_close(fx);		/* the worker cannot write it yet */
+	alarm(20);		/* a loop that waits for the worker: fail */
 	o->on_url(o->arg, url);
 	held = o->held;		/* so finalize waits */
-	on_disk = saved_order_url(fx);
+	on_disk = saved_order_url(fx, NULL);
+	/* the loop's own write meanwhile comes after the job's, not before */
+	sv_w(m)->failures = 3;
+	saved_store(m);
+	deferred = m->sched_deferred;
 	gate_open(fx);		/* before asserting: teardown joins the worker */
+	alarm(0);
 	assert_true(held);
 	assert_null(on_disk);
+	assert_true(deferred);
 	RUN_UNTIL(fx, !o->held);
-	assert_non_null(on_disk = saved_order_url(fx));
+	assert_non_null(on_disk = saved_order_url(fx, &failures));
 	assert_string_equal(on_disk, url);
+	assert_int_equal(failures, 3);
+	assert_false(m->sched_deferred);
 	free(on_disk);
+	sv_w(m)->failures = 0;
 	/* the install's job forgets it on disk, after the pending key */
 	fake_issue(o, 90);
 	assert_int_equal(m->state, MANAGED_IDLE);
-	assert_null(on_disk = saved_order_url(fx));
+	assert_null(on_disk = saved_order_url(fx, NULL));
 	assert_null(m->saved);
 	assert_int_equal(store_pending_key_load(fx->store, "www") == NULL, 1);
 }
