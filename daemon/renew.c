@@ -1400,9 +1400,9 @@ install_job_free(struct install_job *j)
 
 /*
  * On a worker: the writes of an install in DESIGN.md's order -- the
- * version and live (store_cert_install; then their stamp), the prune, then
- * the pending key's removal (before the loop forgets the order in
- * schedule.json).
+ * version and live (store_cert_install; then their stamp), the prune,
+ * the pending key's removal, then schedule.json's reset (the order goes
+ * after its key). A url_only job writes schedule.json only.
  */
 static void
 install_work(void *arg)
