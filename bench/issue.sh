@@ -35,9 +35,10 @@ write_conf "$T/renewd.yaml" "$(cert_list b "$n" bench.example)"
 verbose=()
 [ -n "${SEGMENTS:-}" ] && verbose=(-v)
 # CALLGRIND=1 counts renewd's instructions instead (slower; wall figures
-# then mean nothing, the instruction count is the figure to compare).
+# then mean nothing, the instruction count is the figure to compare);
+# CALLGRIND_OUT=FILE keeps the profile for callgrind_annotate.
 wrap=()
-[ -n "${CALLGRIND:-}" ] && wrap=(valgrind --tool=callgrind --callgrind-out-file="$T/callgrind.out")
+[ -n "${CALLGRIND:-}" ] && wrap=(valgrind --tool=callgrind --callgrind-out-file="${CALLGRIND_OUT:-$T/callgrind.out}")
 p0=$(proc_cpu "$PEBBLE_PID")
 r0=$(pebble_requests)
 # Pebble 2.4 can deadlock (it stops answering every request, seen even
@@ -80,9 +81,12 @@ fi
 if [ -n "${SEGMENTS:-}" ]; then
 	echo "where an order's time goes (renewd's debug log):"
 	python3 "$here/order_segments.py" "$T/renewd.log"
+	# loopstat.c's debug lines: the loop late by 50 ms or more
+	longest=$(sed -n 's/.*event loop held for \([0-9]*\) ms.*/\1/p' "$T/renewd.log" | sort -n | tail -n 1)
+	echo "event loop held >= 50 ms:      $(grep -c "event loop held for" "$T/renewd.log") times, longest ${longest:-0} ms"
 fi
 if [ -n "${CALLGRIND:-}" ]; then
-	ir=$(sed -n 's/^summary: //p' "$T/callgrind.out")
+	ir=$(sed -n 's/^summary: //p' "${CALLGRIND_OUT:-$T/callgrind.out}")
 	echo "renewd instructions (callgrind): $ir"
 	printf 'instructions per certificate:  %.2f M\n' "$(echo "$ir / $n / 1000000" | bc -l)"
 fi

@@ -240,6 +240,14 @@ struct acme_order *acme_order_start(struct acme_ca *, const struct acme_order_re
  * name issuer (copied; NULL: the default chain). Call before o's callback.
  */
 void		 acme_order_prefer_chain(struct acme_order *o, const char *issuer);
+/*
+ * Holds back o's finalize until acme_order_release: for a caller whose
+ * on_url starts a write that must be durable before finalize. Call from
+ * on_url or later, before o's callback.
+ */
+void		 acme_order_hold(struct acme_order *o);
+/* Ends the hold; a finalize held back goes out now. Not held: a no-op. */
+void		 acme_order_release(struct acme_order *o);
 /* Abandons an order: withdraws its challenges; cb is not called. NULL is a no-op. */
 void		 acme_order_cancel(struct acme_order *);
 /* The CA's renewal information for one certificate (RFC 9773 section 4.2). */

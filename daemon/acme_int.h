@@ -123,6 +123,8 @@ struct acme_order {
 	enum order_state	 state;
 	int			 requeued;	/* once, after accountDoesNotExist */
 	int			 finalize_retried; /* once, after orderNotReady */
+	int			 held;		/* acme_order_hold: no finalize yet */
+	int			 finalize_held;	/* FINALIZE, waiting for the release */
 	char			*cert_name;	/* for logs */
 	char			**domains;
 	size_t			 ndomains;

@@ -49,6 +49,7 @@
  *   WAIT_READY  timer                              WAIT_READY  poll now
  *   WAIT_READY  order ready                        FINALIZE    POST finalize
  *   WAIT_READY  order pending, processing          WAIT_READY  poll later
+ *   FINALIZE    released (held by acme_order_hold) FINALIZE    POST finalize
  *   FINALIZE    orderNotReady (first time)         WAIT_READY  poll later
  *   FINALIZE    order pending, ready, processing   WAIT_VALID  poll later
  *   WAIT_VALID  timer                              WAIT_VALID  poll now
@@ -110,7 +111,7 @@
 enum order_event {
 	OE_ADMIT,	/* the account is ready and a slot free */
 	OE_REPLY,	/* the order's request came back */
-	OE_TIMER,	/* the order's timer fired */
+	OE_TIMER,	/* the order's timer fired; FINALIZE: released */
 	OE_AUTHZ_VALID,	/* the last authorization became valid */
 	OE_FAIL,	/* the account setup or an authorization failed */
 };
@@ -1191,7 +1192,12 @@ order_enter(struct acme_order *o, enum order_state next, enum order_event ev,
 		return order_send(o, o->url, NULL, CALL_JSON);
 	case O_AUTHZ:
 		return authz_begin(o, r->json);
-	case O_FINALIZE:
+	case O_FINALIZE:	/* held: the caller's write first */
+		if (o->held) {
+			o->finalize_held = 1;
+			return NULL;
+		}
+		o->finalize_held = 0;
 		return order_send_finalize(o);
 	case O_WAIT_READY:
 	case O_WAIT_VALID:
@@ -1569,16 +1575,16 @@ order_step(struct acme_order *o, enum order_event ev,
 		if (ev == OE_AUTHZ_VALID)
 			next = O_FINALIZE;
 		break;
-	case O_FINALIZE:	/* finalize came back */
+	case O_FINALIZE:	/* finalize came back, or released (OE_TIMER) */
 		if (why != NULL && !o->finalize_retried &&
 		    acme_reply_problem(r, "orderNotReady")) {
 			/* finalized before the CA marked it ready: wait for it */
 			o->finalize_retried = 1;
 			why = NULL;
 			next = O_WAIT_READY;
-		} else if (why == NULL)
-			next = acme_order_object(o, r, &error);
-		break;
+			break;
+		}
+		/* FALLTHROUGH */
 	case O_WAIT_READY:	/* the poll timer, or the poll came back */
 	case O_WAIT_VALID:
 		if (ev == OE_TIMER)
@@ -1648,6 +1654,21 @@ acme_order_new(struct acme_ca *ca, const struct acme_order_req *req,
 	TAILQ_INSERT_TAIL(&ca->lists[L_QUEUE], o, entry);
 	ca->counts[L_QUEUE]++;
 	return o;
+}
+
+void
+acme_order_hold(struct acme_order *o)
+{
+	o->held = 1;
+}
+
+void
+acme_order_release(struct acme_order *o)
+{
+	o->held = 0;
+	/* FINALIZE takes its timer as the release */
+	if (o->state == O_FINALIZE && o->finalize_held)
+		order_step(o, OE_TIMER, NULL);
 }
 
 void

@@ -279,24 +279,35 @@ livecheck_judge(const char *state_dir, const char *name, const char *version,
 }
 
 int
-livecheck_unchanged(const char *state_dir, const char *name, uint64_t stamp)
+livecheck_stamp(const char *state_dir, const char *name, uint64_t *stamp)
 {
 	char		 target[NAME_MAX + 1], why[64], *rel;
 	uint64_t	 h;
 	int		 sdfd, i, ok;
 
 	if ((sdfd = open(state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
-		return 0;
+		return -1;
 	ok = read_live(sdfd, state_dir, name, target, sizeof(target), why,
 	    sizeof(why)) == 1;
-	h = fnv(STAMP_SEED, target, strlen(target) + 1);
+	h = ok ? fnv(STAMP_SEED, target, strlen(target) + 1) : 0;
 	for (i = 0; ok && i < LIVECHECK_FILES; i++) {
 		rel = xasprintf("certs/%s/%s/%s", name, target, files[i]);
 		ok = stamp_file(sdfd, rel, &h) == 0;
 		free(rel);
 	}
 	close(sdfd);
-	return ok && h == stamp;
+	if (!ok)
+		return -1;
+	*stamp = h;
+	return 0;
+}
+
+int
+livecheck_unchanged(const char *state_dir, const char *name, uint64_t stamp)
+{
+	uint64_t	h;
+
+	return livecheck_stamp(state_dir, name, &h) == 0 && h == stamp;
 }
 
 int

@@ -64,6 +64,14 @@ enum livecheck_verdict livecheck_judge(const char *state_dir,
 int		 livecheck_unchanged(const char *state_dir, const char *name,
 		    uint64_t stamp);
 /*
+ * Puts the stamp livecheck_unchanged compares into *stamp: that of the
+ * version live names now, unjudged (for files renewd has just written
+ * from a certificate it checked). Returns 0, or -1 if live or one of
+ * the four files is missing or not what it should be.
+ */
+int		 livecheck_stamp(const char *state_dir, const char *name,
+		    uint64_t *stamp);
+/*
  * Finds the whole version of name with the latest notAfter that is not
  * skip (may be NULL) and is still valid at now. Returns 1 with its
  * directory name in out, 0 if there is none.

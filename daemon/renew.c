@@ -155,6 +155,10 @@ struct managed {
 						   kept every CA from it */
 	unsigned		 live_valid:1;	/* a live certificate not yet due */
 	unsigned		 lc_ok:1;	/* live_stamp is set */
+	unsigned		 saved_dirty:1;	/* saved_store ran since the
+						   install's job took its text */
+	unsigned		 sched_deferred:1; /* saved_store waits for the job
+						   writing schedule.json */
 	unsigned		 seen:1;	/* still in the inventory (during apply) */
 	unsigned		 stopping:1;	/* in cert_stop: no outcome yet */
 	unsigned		 fresh_key:1;	/* revoked for keyCompromise: the next
@@ -216,6 +220,14 @@ struct keygen_job {
  * certificate -- a reload, the shutdown -- first waits for it to finish
  * (install_wait), so no two writes of one certificate's files overlap.
  * The job outlives its certificate, like a keygen_job.
+ *
+ * schedule.json is written by the same jobs: an install's job resets it
+ * last (after the pending key's removal), and a job of its own, url_only,
+ * writes the order's URL when newOrder gives it (order_url_known) while
+ * the order holds back its finalize (acme_order_hold) until the write is
+ * done. A loop's own write of schedule.json while such a job is in
+ * flight waits until the job is done (sched_deferred; sched_flush), so
+ * the file's writes keep the loop's order and the loop never waits.
  */
 struct install_job {
 	TAILQ_ENTRY(install_job) entry;
@@ -227,6 +239,9 @@ struct install_job {
 	char			*leaf;
 	char			*chain;
 	time_t			 not_before;
+	char			*sched;		/* schedule.json's text to write
+						   last, or NULL */
+	int			 url_only;	/* just sched: the order's URL */
 	time_t			 not_after;
 	time_t			 due;
 	unsigned		 keep;
@@ -235,6 +250,8 @@ struct install_job {
 						   written; not submitted yet */
 	char			*from;		/* cluster: installed from another
 						   node's order (its name); NULL */
+	int			 stamped;	/* stamp is the live files' */
+	uint64_t		 stamp;		/* livecheck_stamp's, for the sweep */
 	pthread_mutex_t		 mu;
 	pthread_cond_t		 cv;		/* finished was set */
 	int			 finished;	/* the worker is done with it */
@@ -302,6 +319,10 @@ static void	install_job_free(struct install_job *);
 static void	order_launch(struct managed *, int resume);
 static struct managed *cert_find(struct renewer *, const char *);
 static int	acct_shared(const struct renewer *, const char *ca);
+static void	install_job_submit(struct managed *, struct install_job *);
+static void	install_job_start(struct managed *, struct install_job *);
+static void	install_job_init(struct managed *, struct install_job *);
+static void	sched_flush(struct managed *);
 
 /* A fraction in [0,1) that differs per certificate and per attempt. */
 static double
@@ -661,6 +682,7 @@ cert_stop(struct managed *m)
 		m->install->owner = NULL;
 		m->install = NULL;
 	}
+	sched_flush(m);
 	if (m->ari != NULL) {
 		acme_ari_cancel(m->ari->fetch);
 		m->ari->fetch = NULL;
@@ -777,6 +799,11 @@ saved_load(struct managed *m)
 static void
 saved_store(struct managed *m)
 {
+	m->saved_dirty = 1;
+	if (m->install != NULL && m->install->sched != NULL) {
+		m->sched_deferred = 1;	/* after the job's write: sched_flush */
+		return;
+	}
 	if (m->r->env.store != NULL)
 		store_sched_save(m->r->env.store, m->cfg->name, SV(m));
 	if (m->saved != NULL && sched_state_empty(m->saved)) {
@@ -786,12 +813,53 @@ saved_store(struct managed *m)
 	}
 }
 
+/* The write saved_store put off while a job wrote schedule.json, if any. */
+static void
+sched_flush(struct managed *m)
+{
+	if (!m->sched_deferred)
+		return;
+	m->sched_deferred = 0;
+	saved_store(m);
+}
+
+/*
+ * Waits for an order's URL being written to m's schedule.json (a new
+ * order's, or the certificate coming at once), then writes what the loop
+ * put off meanwhile; the order may finalize now.
+ */
+static void
+sched_write_settle(struct managed *m)
+{
+	struct install_job *j = m->install;
+
+	if (j == NULL || !j->url_only)
+		return;
+	install_wait(j);
+	j->owner = NULL;	/* install_done frees it */
+	m->install = NULL;
+	sched_flush(m);
+	if (m->order != NULL)
+		acme_order_release(m->order);
+}
+
 /* Retry at the next check, not after the backoff (kept until it is stored). */
 static void
 backoff_forget(struct managed *m)
 {
 	if (m->saved != NULL)
 		m->saved->retry_at = 0;
+}
+
+/* Forgets m->saved in memory only: its file says as much already. */
+static void
+saved_forget(struct managed *m)
+{
+	if (m->saved == NULL)
+		return;
+	sched_state_clear(m->saved);
+	free(m->saved);
+	m->saved = NULL;
 }
 
 /* A success: nothing to remember any more. */
@@ -1149,6 +1217,7 @@ order_url_known(void *arg, const char *url)
 {
 	struct managed	*m = arg;
 	struct sched_state *sv = sv_w(m);
+	struct install_job *j;
 
 	free(sv->order_ca);
 	free(sv->order_url);
@@ -1156,9 +1225,19 @@ order_url_known(void *arg, const char *url)
 	sv->order_url = xstrdup(url);
 	free(m->last_order);
 	m->last_order = xstrdup(url);
-	saved_store(m);
-	if (m->cl != NULL)
+	if (m->cl != NULL)	/* a takeover resumes it: the cluster learns it */
 		order_note(m, url);
+	if (m->r->env.store == NULL || m->order == NULL) {
+		saved_store(m);
+		return;
+	}
+	/* on a worker, the finalize held back until it is on disk */
+	sched_write_settle(m);
+	j = xcalloc(1, sizeof(*j));
+	j->url_only = 1;
+	j->sched = store_sched_text(sv);
+	acme_order_hold(m->order);
+	install_job_submit(m, j);
 }
 
 /* Forgets the order in flight (schedule.json's "order"), if any. */
@@ -1373,13 +1452,15 @@ install_job_free(struct install_job *j)
 	free(j->leaf);
 	free(j->chain);
 	free(j->from);
+	free(j->sched);
 	free(j);
 }
 
 /*
  * On a worker: the writes of an install in DESIGN.md's order -- the
- * version and live (store_cert_install), the prune, then the pending
- * key's removal (before the loop forgets the order in schedule.json).
+ * version and live (store_cert_install; then their stamp), the prune,
+ * the pending key's removal, then schedule.json's reset (the order goes
+ * after its key). A url_only job writes schedule.json only.
  */
 static void
 install_work(void *arg)
@@ -1387,12 +1468,21 @@ install_work(void *arg)
 	struct install_job *j = arg;
 	struct renewer	   *r = j->r;
 
+	if (j->url_only) {
+		j->rc = store_sched_put(r->env.store, j->name, j->sched);
+		goto done;
+	}
 	j->rc = store_cert_install(r->env.store, j->name, j->serial,
 	    j->key_pem, j->leaf, j->chain);
 	if (j->rc == 0) {
+		j->stamped = livecheck_stamp(store_path(r->env.store),
+		    j->name, &j->stamp) == 0;
 		store_cert_prune(r->env.store, j->name, j->keep);
 		store_pending_key_remove(r->env.store, j->name);
+		if (j->sched != NULL)	/* the order goes after its key */
+			store_sched_put(r->env.store, j->name, j->sched);
 	}
+done:
 	pthread_mutex_lock(&j->mu);
 	j->finished = 1;
 	pthread_cond_broadcast(&j->cv);
@@ -1415,7 +1505,6 @@ install_done(void *arg)
 {
 	struct install_job *j = arg;
 	struct managed	   *m = j->owner;
-	struct livecheck    lc = { 0 };	/* the sweep compares with it */
 
 	TAILQ_REMOVE(&j->r->installs, j, entry);
 	if (m == NULL) {	/* stopped meanwhile: cert_stop waited for it */
@@ -1423,6 +1512,13 @@ install_done(void *arg)
 		return;
 	}
 	m->install = NULL;
+	sched_flush(m);		/* what the loop put off meanwhile */
+	if (j->url_only) {	/* the order's URL is on disk (or logged) */
+		if (m->order != NULL)
+			acme_order_release(m->order);
+		install_job_free(j);
+		return;
+	}
 	if (j->rc == -1) {
 		install_job_free(j);
 		cert_failed(m);	/* ours, not the CA's: no other CA helps */
@@ -1434,8 +1530,13 @@ install_done(void *arg)
 		    "serial %s, ordered by node %s", j->serial, j->from);
 	else if (m->cl != NULL)
 		cl_installed(m);
-	live_whole(m, &lc);
-	livecheck_clear(&lc);
+	/*
+	 * What the sweep compares with. Not judged again: the files were
+	 * written from the certificate, chain and key verify_issued checked
+	 * (a judge would parse them all again, 7 M instructions a time).
+	 */
+	m->live_stamp = j->stamp;
+	m->lc_ok = j->stamped;
 	m->r->issued++;
 	m->last_success = time(NULL);
 	m->fresh_key = 0;
@@ -1446,28 +1547,15 @@ install_done(void *arg)
 	cert_notify(m, NOTIFY_SUCCESS);	/* RENEWD_FAILURES: those it ends */
 	m->failures = 0;
 	/* the key went first (install_work), then the order with the rest */
-	saved_reset(m);
+	if (j->sched != NULL && !m->saved_dirty)
+		saved_forget(m);	/* as install_work wrote it */
+	else
+		saved_reset(m);
 	ari_maybe_fetch(m);	/* the new certificate's window, at once */
 	schedule_due(m, cert_wake(m, j->due));
 	install_job_free(j);
 	if (m->r->env.deliver != NULL)
 		deliver_installed(m->r->env.deliver, m->cfg);
-}
-
-/*
- * Verifies a downloaded chain, then starts installing it (install_done
- * goes on). Returns 0, or -1 with *why (malloc'd) if the CA's certificate
- * is refused, or with *why NULL if it cannot be installed (logged).
- */
-static void
-install_submit(struct install_job *j)
-{
-	TAILQ_INSERT_TAIL(&j->r->installs, j, entry);
-	if (worker_submit(j->r->env.workers, install_work, install_done,
-	    j) == -1) {	/* no pool (tests) or going away: here, then */
-		install_work(j);
-		install_done(j);
-	}
 }
 
 /*
@@ -1493,10 +1581,8 @@ install_from(struct managed *m, const char *pem, size_t len, const char *from,
 		crypto_cert_info_clear(&info);
 		return -1;
 	}
+	sched_write_settle(m);	/* an order valid at once: its URL's write */
 	j = xcalloc(1, sizeof(*j));
-	j->r = m->r;
-	j->owner = m;
-	j->name = xstrdup(m->cfg->name);
 	j->serial = xstrdup(info.serial);
 	j->key_pem = key_pem;
 	j->leaf = leaf;
@@ -1506,15 +1592,50 @@ install_from(struct managed *m, const char *pem, size_t len, const char *from,
 	j->from = from != NULL ? xstrdup(from) : NULL;
 	j->due = due;
 	j->keep = m->r->keep_versions;
+	crypto_cert_info_clear(&info);
+	if (m->r->env.store != NULL && !sched_state_empty(SV(m))) {
+		j->sched = store_sched_text(&(struct sched_state){ 0 });
+		m->saved_dirty = 0;
+	}
+	if (m->cl != NULL && from == NULL) {	/* etcd first, then here */
+		install_job_init(m, j);
+		cl_publish(m, j);
+		return 0;
+	}
+	install_job_submit(m, j);
+	return 0;
+}
+
+/* Makes j (filled in) m's job: m->install, not yet on the workers. */
+static void
+install_job_init(struct managed *m, struct install_job *j)
+{
+	j->r = m->r;
+	j->owner = m;
+	j->name = xstrdup(m->cfg->name);
 	pthread_mutex_init(&j->mu, NULL);
 	pthread_cond_init(&j->cv, NULL);
-	crypto_cert_info_clear(&info);
 	m->install = j;
-	if (m->cl != NULL && from == NULL)
-		cl_publish(m, j);	/* etcd first, then here */
-	else
-		install_submit(j);
-	return 0;
+}
+
+/* Runs m's job j on the worker pool; install_done takes it back. */
+static void
+install_job_start(struct managed *m, struct install_job *j)
+{
+	TAILQ_INSERT_TAIL(&m->r->installs, j, entry);
+	if (worker_submit(m->r->env.workers, install_work, install_done,
+	    j) == -1) {	/* no pool (tests) or going away: here, then */
+		install_work(j);
+		install_done(j);
+	}
+}
+
+/* Runs j (filled in) on the worker pool for m; install_done takes it back. */
+static void
+install_job_submit(struct managed *m, struct install_job *j)
+{
+	install_job_init(m, j);
+	install_job_start(m, j);
 }
 
 static int
@@ -2410,7 +2531,7 @@ publish_done(void *arg, const char *error)
 
 	j->put = NULL;
 	if (error == NULL) {
-		install_submit(j);
+		install_job_start(m, j);
 		return;
 	}
 	m->install = NULL;

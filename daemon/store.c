@@ -1105,12 +1105,26 @@ int
 store_sched_save(struct store *st, const char *name,
     const struct sched_state *s)
 {
-	json_t	*o, *sub;
-	char	*text;
+	char	*text = store_sched_text(s);
 	int	 rc;
 
-	if (!valid_name(name))
-		return -1;
+	rc = store_sched_put(st, name, text);
+	free(text);
+	return rc;
+}
+
+int
+store_sched_put(struct store *st, const char *name, const char *text)
+{
+	return cert_file_put(st, name, "schedule.json", text, strlen(text));
+}
+
+char *
+store_sched_text(const struct sched_state *s)
+{
+	json_t	*o, *sub;
+	char	*text;
+
 	/* jansson allocates through xmalloc's hooks: no NULL to check */
 	o = json_pack("{s:i}", "version", SCHED_FORMAT);
 	if (s->failures != 0)
@@ -1143,9 +1157,7 @@ store_sched_save(struct store *st, const char *name,
 	put_obj(o, "notified", sub);
 	text = json_dumps(o, JSON_SORT_KEYS | JSON_INDENT(1));
 	json_decref(o);
-	rc = cert_file_put(st, name, "schedule.json", text, strlen(text));
-	free(text);
-	return rc;
+	return text;
 }
 
 /* Reads member k of o as a time: absent is 0; else a non-negative integer. */

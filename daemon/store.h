@@ -156,6 +156,14 @@ struct sched_state;
  */
 int		 store_sched_save(struct store *, const char *name,
 		    const struct sched_state *s);
+/* Returns what store_sched_save writes for s (malloc'd). */
+char		*store_sched_text(const struct sched_state *s);
+/*
+ * Writes text (store_sched_text's) as certs/<name>/schedule.json,
+ * atomically; safe on a worker. Returns 0 or -1 (logged).
+ */
+int		 store_sched_put(struct store *, const char *name,
+		    const char *text);
 /*
  * Loads certs/<name>/schedule.json into *s (cleared first). Returns 1 if
  * loaded, 0 if there is none (or name is not a valid name), -1 with why in

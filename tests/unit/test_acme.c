@@ -2189,6 +2189,68 @@ test_new_order_reports_its_url_before_finalize(void **state)
 	result_clear(&r);
 }
 
+/* What a held order's test keeps: the order, and the CA's finalizes. */
+struct held {
+	struct result	 r;
+	struct acme_order *o;
+	struct event	*ev;
+	int		 finalizes_at_release;
+};
+
+/* acme_order_url_cb: holds the order, as a write that is not yet durable. */
+static void
+hold_url_cb(void *arg, const char *url)
+{
+	struct held *h = arg;
+	struct timeval tv = { 0, 150 * 1000 };	/* well after validation */
+
+	url_cb(&h->r, url);
+	acme_order_hold(h->o);
+	evtimer_add(h->ev, &tv);
+}
+
+static void
+release_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct held *h = arg;
+
+	h->finalizes_at_release = h->r.e->f.finalizes;
+	acme_order_release(h->o);
+}
+
+static void
+hold_order_cb(void *arg, const char *pem, size_t len, const char *error,
+    const struct acme_failure *fail)
+{
+	order_cb(&((struct held *)arg)->r, pem, len, error, fail);
+}
+
+static void
+test_held_order_finalizes_only_once_released(void **state)
+{
+	struct env		*e = *state;
+	struct held		 h;
+	static char		*domains[] = { "a.example" };
+	struct acme_order_req	 req = { "h", domains, 1, e->key, "http-01",
+	    NULL, NULL, hold_url_cb, NULL };
+
+	memset(&h, 0, sizeof(h));
+	h.r.e = e;
+	h.finalizes_at_release = -1;	/* not released */
+	h.ev = evtimer_new(e->f.base, release_cb, &h);
+	env_ca(e, 8);
+	assert_non_null(h.o = acme_order_start(e->ca, &req, hold_order_cb,
+	    &h));
+	e->pending++;
+	env_run(e);
+	assert_null(h.r.error);
+	assert_non_null(h.r.pem);
+	assert_int_equal(h.finalizes_at_release, 0);	/* released, none before */
+	assert_int_equal(e->f.finalizes, 1);
+	event_free(h.ev);
+	result_clear(&h.r);
+}
+
 /* Resumes the order at path of the fake CA, answering status for name. */
 static void
 resume_at(struct env *e, struct result *r, const char *path,
@@ -2696,6 +2758,9 @@ main(void)
 		    env_setup, env_teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_new_order_reports_its_url_before_finalize,
+		    env_setup, env_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_held_order_finalizes_only_once_released,
 		    env_setup, env_teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_resume_goes_on_from_the_status_of_the_order,

@@ -39,6 +39,8 @@ struct acme_order {
 	acme_order_cb		 cb;
 	void			*arg;
 	const struct crypto_key	*key;
+	acme_order_url_cb	 on_url;
+	int			 held;		/* acme_order_hold, not released */
 	char			 san[512];	/* "DNS:a,DNS:b": copied, as acme.c copies req */
 };
 
@@ -100,6 +102,7 @@ acme_order_start(struct acme_ca *ca, const struct acme_order_req *req,
 	o->cb = cb;
 	o->arg = arg;
 	o->key = req->key;
+	o->on_url = req->on_url;
 	for (i = 0; i < req->ndomains; i++)
 		off += (size_t)snprintf(o->san + off, sizeof(o->san) - off,
 		    "%sDNS:%s", i > 0 ? "," : "", req->domains[i]);
@@ -187,6 +190,18 @@ acme_order_cancel(struct acme_order *o)
 	fake_forget(o);
 	fake.cancelled++;
 	free(o);
+}
+
+void
+acme_order_hold(struct acme_order *o)
+{
+	o->held = 1;
+}
+
+void
+acme_order_release(struct acme_order *o)
+{
+	o->held = 0;
 }
 
 /* The CA answers o: with an error, or with pem as the chain. */
@@ -585,6 +600,71 @@ new_certificate_goes_due_keygen_order_idle(void **state)
 	assert_int_equal(st.next, m->tn.when);
 	run_pending(fx);
 	assert_int_equal(fx->idle_calls, 1);
+}
+
+/*
+ * schedule.json's order URL on disk now, or NULL (malloc'd); its failure
+ * count into *failures if not NULL.
+ */
+static char *
+saved_order_url(struct fx *fx, unsigned *failures)
+{
+	struct sched_state	 s;
+	char			 err[256], *url;
+
+	memset(&s, 0, sizeof(s));
+	assert_int_not_equal(store_sched_load(fx->state_dir, "www", &s, err,
+	    sizeof(err)), -1);
+	url = s.order_url != NULL ? xstrdup(s.order_url) : NULL;
+	if (failures != NULL)
+		*failures = s.failures;
+	sched_state_clear(&s);
+	return url;
+}
+
+static void
+the_order_url_is_on_disk_before_finalize(void **state)
+{
+	struct fx		*fx = *state;
+	struct managed		*m;
+	struct acme_order	*o;
+	const char		*url = "https://first.test/order/7";
+	char			*on_disk;
+	unsigned		 failures;
+	int			 held, deferred;
+
+	apply(fx, WWW);
+	m = find(fx, "www");
+	RUN_UNTIL(fx, m->state == MANAGED_ORDER);
+	o = fake.active[0];
+	assert_non_null(o->on_url);
+	gate_close(fx);		/* the worker cannot write it yet */
+	alarm(20);		/* a loop that waits for the worker: fail */
+	o->on_url(o->arg, url);
+	held = o->held;		/* so finalize waits */
+	on_disk = saved_order_url(fx, NULL);
+	/* the loop's own write meanwhile comes after the job's, not before */
+	sv_w(m)->failures = 3;
+	saved_store(m);
+	deferred = m->sched_deferred;
+	gate_open(fx);		/* before asserting: teardown joins the worker */
+	alarm(0);
+	assert_true(held);
+	assert_null(on_disk);
+	assert_true(deferred);
+	RUN_UNTIL(fx, !o->held);
+	assert_non_null(on_disk = saved_order_url(fx, &failures));
+	assert_string_equal(on_disk, url);
+	assert_int_equal(failures, 3);
+	assert_false(m->sched_deferred);
+	free(on_disk);
+	sv_w(m)->failures = 0;
+	/* the install's job forgets it on disk, after the pending key */
+	fake_issue(o, 90);
+	assert_int_equal(m->state, MANAGED_IDLE);
+	assert_null(on_disk = saved_order_url(fx, NULL));
+	assert_null(m->saved);
+	assert_int_equal(store_pending_key_load(fx->store, "www") == NULL, 1);
 }
 
 static void
@@ -1368,6 +1448,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 		T(new_certificate_goes_due_keygen_order_idle),
+		T(the_order_url_is_on_disk_before_finalize),
 		T(valid_live_certificate_is_only_scheduled),
 		T(failure_tries_the_next_ca_then_backs_off),
 		T(a_refused_certificate_tries_the_next_ca),
