@@ -61,6 +61,8 @@ echo "load average at the end:       $(cut -d' ' -f1-3 /proc/loadavg) on $cores 
 echo "exit status:                   $rc"
 echo "certificates installed:        $installed"
 echo "wall, start to last install:   $span s"
+aspan=$(account_span "$T/renewd.log")
+echo "wall, account ready to last:   $aspan s (the reference client's clock starts there too)"
 echo "wall, whole process:           $wall s"
 echo "renewd CPU (user+sys):         $cpu s  ($user user, $sys sys)"
 printf 'renewd CPU per certificate:    %.2f ms\n' "$(echo "$cpu * 1000 / $n" | bc -l)"
@@ -77,6 +79,8 @@ if [ "${REF:-1}" != 0 ]; then
 	printf '  its rate %.1f orders/s, Pebble CPU per order %.2f ms; renewd %.1f orders/s = %.2f of it\n' \
 	    "$(echo "$n / $ref_wall" | bc -l)" "$(echo "$ref_pebble * 1000 / $n" | bc -l)" \
 	    "$(echo "$n / $span" | bc -l)" "$(echo "$ref_wall / $span" | bc -l)"
+	[ "$aspan" != n/a ] && printf '  both from a registered account: renewd %.1f orders/s = %.2f of it\n' \
+	    "$(echo "$n / $aspan" | bc -l)" "$(echo "$ref_wall / $aspan" | bc -l)"
 fi
 if [ -n "${SEGMENTS:-}" ]; then
 	echo "where an order's time goes (renewd's debug log):"

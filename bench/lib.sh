@@ -35,6 +35,16 @@ log_span() {
 	    END { if (s && e) printf "%.3f", e - s; else print "n/a" }' "$1"
 }
 
+# account_span LOG: seconds from the line saying the account is ready (the
+# reference client registers before its clock starts) to the last install.
+account_span() {
+	awk '
+	    function t(s) { split(substr(s, 12, 12), a, ":"); return a[1] * 3600 + a[2] * 60 + a[3] }
+	    /acme: CA [^ ]*: account / && !s { s = t($1) }
+	    /installed certificate/ { e = t($1) }
+	    END { if (s && e) printf "%.3f", e - s; else print "n/a" }' "$1"
+}
+
 # order_latency LOG: p50/p90/max of each certificate's newOrder answer
 # ("order created") to its "installed certificate" line.
 order_latency() {
