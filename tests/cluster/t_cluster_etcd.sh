@@ -7,7 +7,7 @@
 # stay; after SIGCONT everything completes, still one order each.
 . "$(dirname "$0")/../integration/lib.sh"
 . "$(dirname "$0")/lib_cluster.sh"
-: "${N:=60}" "${N2:=30}" "${OUTAGE:=12}"
+: "${N:=60}" "${N2:=30}" "${OUTAGE:=20}"
 
 cluster_start
 
