@@ -93,15 +93,15 @@ etcd_healthy() {
 	curl -sf -m 1 "$(eval echo "\$ETCD_EP$1")/health" | grep -q '"health":"true"'
 }
 
-# reap PID: collect a killed child, without bash's "Killed" notice in the TAP.
-reap() { wait "$1" 2>/dev/null; return 0; }
+# reap PID: collect a killed child (with stderr sent away around the kill,
+# as the callers do, bash's "Killed" notice for it stays out of the log).
+reap() { wait "$1"; return 0; }
 
 # etcd_member_kill I: kill -9 member I and wait until it is gone.
 etcd_member_kill() {
 	local p
 	p=$(eval echo "\$ETCD_PID$1")
-	kill -9 "$p" 2>/dev/null
-	wait_for 10 gone "$p" && reap "$p"
+	{ kill -9 "$p"; wait_for 10 gone "$p" && reap "$p"; } 2>/dev/null
 }
 
 # etcd_member_pause I / etcd_member_resume I: SIGSTOP / SIGCONT member I.
@@ -285,7 +285,9 @@ node_pid() { eval echo "\$NODE_PID$1"; }
 # node_stop NODE: SIGTERM, and wait until it has exited.
 node_stop() { kill -TERM "$(node_pid "$1")" 2>/dev/null; wait_for 20 gone "$(node_pid "$1")"; }
 # node_kill NODE: kill -9, and wait until it is gone.
-node_kill() { kill -9 "$(node_pid "$1")" 2>/dev/null; wait_for 10 gone "$(node_pid "$1")" && reap "$(node_pid "$1")"; }
+node_kill() {
+	{ kill -9 "$(node_pid "$1")"; wait_for 10 gone "$(node_pid "$1")" && reap "$(node_pid "$1")"; } 2>/dev/null
+}
 # node_pause NODE / node_resume NODE: SIGSTOP / SIGCONT.
 node_pause() { kill -STOP "$(node_pid "$1")"; }
 node_resume() { kill -CONT "$(node_pid "$1")"; }
