@@ -1477,16 +1477,26 @@ sem_timer_cb(evutil_socket_t fd, short what, void *arg)
 		sem_try(s);
 }
 
-/* A slot of ca (NULL: any) freed: the waiters try again. */
+/*
+ * A slot of ca freed: this node's oldest waiter for it tries again (each
+ * node's does: one of them gets it). Not all of them: a round is up to
+ * max transactions, and every waiter of every node trying at each free
+ * slot made the slots' handover the cluster's bottleneck (bench/README.md,
+ * cluster.sh). ca NULL (a resync): every waiter, as what is free is unknown.
+ */
 static void
 wake_sems(struct cluster *c, const char *ca)
 {
 	struct cluster_sem *s;
 
-	TAILQ_FOREACH(s, &c->sems, link)
-		if (s->state == SEM_WAITING &&
-		    (ca == NULL || strcmp(ca, s->ca) == 0))
-			sem_round(s);
+	TAILQ_FOREACH(s, &c->sems, link) {
+		if (s->state != SEM_WAITING ||
+		    (ca != NULL && strcmp(ca, s->ca) != 0))
+			continue;
+		sem_round(s);
+		if (ca != NULL)
+			break;
+	}
 }
 
 struct cluster_sem *

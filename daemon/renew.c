@@ -97,6 +97,13 @@ struct ca_slot {
 	struct cluster_claim	*acct_claim;
 	struct event		*acct_retry;
 	TAILQ_HEAD(, managed_cl) acct_waiters;
+	/*
+	 * This node asks the cluster for at most max_concurrent_orders of
+	 * the CA's slots at once; its other orders wait here, so a freed slot
+	 * wakes a few askers per node, not every order of the inventory.
+	 */
+	unsigned		 sem_asking;
+	TAILQ_HEAD(, managed_cl) sem_waiters;
 };
 
 /* A certificate's cluster-mode state: allocated in cluster mode only. */
@@ -106,6 +113,8 @@ struct managed_cl {
 	struct cluster_sem	*sem;		/* ORDER: the CA's slot, held or awaited */
 	int			 resume;	/* go on with SV(m)->order_url */
 	int			 acct_wait;	/* on a ca_slot's acct_waiters */
+	int			 sem_wait;	/* on its sem_waiters (acct_entry) */
+	int			 sem_asked;	/* counted in its sem_asking */
 	int			 down_wait;	/* checked again once the session is up */
 	int			 busy_wait;	/* another node held it: checked again
 						   once its lock goes */
@@ -315,6 +324,7 @@ static void	order_note(struct managed *, const char *url);
 static void	cl_publish(struct managed *, struct install_job *);
 static void	cl_installed(struct managed *);
 static void	cl_stop(struct managed *, int keep);
+static void	sem_end(struct managed *);
 static void	install_job_free(struct install_job *);
 static void	order_launch(struct managed *, int resume);
 static struct managed *cert_find(struct renewer *, const char *);
@@ -1808,10 +1818,8 @@ order_done(void *arg, const char *pem, size_t len, const char *error,
 	char		*why = NULL, *text;
 
 	m->order = NULL;
-	if (m->cl != NULL) {	/* the CA's cluster-wide slot is free again */
-		cluster_sem_release(m->cl->sem);
-		m->cl->sem = NULL;
-	}
+	if (m->cl != NULL)	/* the CA's cluster-wide slot is free again */
+		sem_end(m);
 	metrics_order(m->r->env.metrics, m->ca_index < m->cfg->ca.n ?
 	    m->cfg->ca.v[m->ca_index] : NULL, order_result(error, fail));
 	if (fail != NULL && fail->gone) {
@@ -2268,7 +2276,7 @@ sem_done(void *arg, int ok)
 		order_launch(m, m->cl->resume);
 		return;
 	}
-	m->cl->sem = NULL;	/* the session went: nothing is held */
+	sem_end(m);	/* the session went: nothing is held */
 	log_msg(LOG_LVL_NOTICE, m->cfg->name, "cluster: the session with "
 	    "etcd ended before an order slot was free: not ordering");
 	crypto_key_free(m->new_key);	/* pending.key keeps it for a resume */
@@ -2298,8 +2306,42 @@ order_gate(struct managed *m, int resume)
 		acct_wake(s);
 		return;
 	}
+	if (s->sem_asking >= s->cfg->max_concurrent_orders) {
+		m->cl->sem_wait = 1;
+		TAILQ_INSERT_TAIL(&s->sem_waiters, m->cl, acct_entry);
+		return;
+	}
+	s->sem_asking++;
+	m->cl->sem_asked = 1;
 	m->cl->sem = cluster_sem_acquire(m->r->env.cluster, s->name,
 	    s->cfg->max_concurrent_orders, m->cfg->name, sem_done, m);
+}
+
+/*
+ * m's order is over (or never got its slot): the slot goes back to the
+ * cluster and this node's next waiting order at that CA asks for one.
+ */
+static void
+sem_end(struct managed *m)
+{
+	struct ca_slot		*s = ca_slot_find(m->r, m->cfg->ca.v[m->ca_index]);
+	struct managed_cl	*c;
+
+	cluster_sem_release(m->cl->sem);
+	m->cl->sem = NULL;
+	if (m->cl->sem_wait) {
+		TAILQ_REMOVE(&s->sem_waiters, m->cl, acct_entry);
+		m->cl->sem_wait = 0;
+	}
+	if (!m->cl->sem_asked)
+		return;
+	m->cl->sem_asked = 0;
+	s->sem_asking--;
+	if ((c = TAILQ_FIRST(&s->sem_waiters)) != NULL) {
+		TAILQ_REMOVE(&s->sem_waiters, c, acct_entry);
+		c->sem_wait = 0;
+		order_gate(c->m, c->resume);
+	}
 }
 
 static void	acct_claim(struct ca_slot *);
@@ -2457,8 +2499,7 @@ cl_stop(struct managed *m, int keep)
 		return;
 	cluster_claim_cancel(m->cl->claim);
 	m->cl->claim = NULL;
-	cluster_sem_release(m->cl->sem);
-	m->cl->sem = NULL;
+	sem_end(m);
 	if (m->cl->acct_wait) {
 		s = ca_slot_find(m->r, m->cfg->ca.v[m->ca_index]);
 		TAILQ_REMOVE(&s->acct_waiters, m->cl, acct_entry);
@@ -2613,6 +2654,7 @@ renewer_cluster_cert(struct renewer *r, const char *name,
 	struct cluster_cert_rec	 rec = { 0 };
 	struct livecheck	 lc = { 0 };
 	const char		*why;
+	time_t			 live_na;
 
 	if (v == NULL || m == NULL || m->install != NULL)
 		return;		/* a delete, not ours to serve, or installing */
@@ -2621,14 +2663,17 @@ renewer_cluster_cert(struct renewer *r, const char *name,
 		    name, why);
 		return;
 	}
-	if (!m->lc_ok && !renewing(m) && m->state != MANAGED_DUE) {
-		live_whole(m, &lc);	/* not judged yet: judge it now */
+	live_na = m->lc_ok ? m->na : 0;
+	if (live_na == 0 && !renewing(m)) {
+		/* not judged yet (due at start, say): now, for its validity */
+		if (live_whole(m, &lc))
+			live_na = lc.info.not_after;
 		livecheck_clear(&lc);
 	}
 	if (strcmp(rec.name, name) != 0)
 		log_msg(LOG_LVL_ERR, name, "cluster: certs/%s: refused: it "
 		    "is %s's", name, rec.name);
-	else if (!m->lc_ok || rec.not_after > m->na)
+	else if (rec.not_after > live_na)	/* newer than what is live */
 		cl_install(m, &rec);
 	cluster_cert_clear(&rec);
 }
@@ -2976,6 +3021,7 @@ apply_cas(struct renewer *r, const struct conf *conf)
 		s = xcalloc(1, sizeof(*s));
 		s->r = r;
 		TAILQ_INIT(&s->acct_waiters);
+		TAILQ_INIT(&s->sem_waiters);
 		s->name = xstrdup(conf->cas[i].name);
 		/* a single node's account is its own; a cluster's may be known */
 		s->acct_ready = r->env.cluster == NULL ||
