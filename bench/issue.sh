@@ -79,6 +79,9 @@ if [ "${REF:-1}" != 0 ]; then
 	printf '  its rate %.1f orders/s, Pebble CPU per order %.2f ms; renewd %.1f orders/s = %.2f of it\n' \
 	    "$(echo "$n / $ref_wall" | bc -l)" "$(echo "$ref_pebble * 1000 / $n" | bc -l)" \
 	    "$(echo "$n / $span" | bc -l)" "$(echo "$ref_wall / $span" | bc -l)"
+	printf '  its own CPU floor (refclient+Pebble)/%d: %.3f s; its wall is %.2f x it\n' "$cores" \
+	    "$(echo "($(kv cpu "$ref") + $ref_pebble) / $cores" | bc -l)" \
+	    "$(echo "$ref_wall / (($(kv cpu "$ref") + $ref_pebble) / $cores)" | bc -l)"
 	[ "$aspan" != n/a ] && printf '  both from a registered account: renewd %.1f orders/s = %.2f of it\n' \
 	    "$(echo "$n / $aspan" | bc -l)" "$(echo "$ref_wall / $aspan" | bc -l)"
 fi
