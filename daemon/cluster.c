@@ -221,15 +221,6 @@ arm_ms(struct event *ev, long ms)
 	evtimer_add(ev, &tv);
 }
 
-static double
-secs_since(const struct timespec *t0)
-{
-	struct timespec now;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	return (double)(now.tv_sec - t0->tv_sec) +
-	    (double)(now.tv_nsec - t0->tv_nsec) / 1e9;
-}
 
 /* Returns the "node" member of a JSON value (malloc'd), or NULL. */
 static char *
@@ -982,8 +973,8 @@ claim_wait(const struct cluster_claim *cl)
 	double	rank, join;
 
 	rank = (double)rank_of(cl->c, cl->name) * cl->c->stagger -
-	    secs_since(&cl->t0);
-	join = (double)cl->c->stagger - secs_since(&cl->c->up_t0);
+	    etcd_secs_since(&cl->t0);
+	join = (double)cl->c->stagger - etcd_secs_since(&cl->c->up_t0);
 	return rank > join ? rank : join;
 }
 

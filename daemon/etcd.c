@@ -383,8 +383,8 @@ etcd_cancel(struct etcd_call *c)
 
 /* ---- lease keeper ---- */
 
-static double
-secs_since(const struct timespec *t0)
+double
+etcd_secs_since(const struct timespec *t0)
 {
 	struct timespec now;
 
@@ -413,7 +413,7 @@ keeper_done(const struct etcd_reply *r, void *arg)
 	else if (r->status == ETCD_OK || r->status == ETCD_ERROR)
 		keeper_lose(k, r->status == ETCD_OK ?
 		    "etcd says it has expired" : r->error);
-	else if (secs_since(&k->last_ok) >= (double)k->ttl)
+	else if (etcd_secs_since(&k->last_ok) >= (double)k->ttl)
 		keeper_lose(k, "no renewal succeeded for its whole TTL");
 }
 
@@ -427,7 +427,7 @@ keeper_tick(evutil_socket_t fd, short what, void *arg)
 	if (k->stopped)
 		return;
 	/* a renewal stuck on stalled members must not delay the verdict */
-	if (k->call != NULL && secs_since(&k->last_ok) >= (double)k->ttl) {
+	if (k->call != NULL && etcd_secs_since(&k->last_ok) >= (double)k->ttl) {
 		etcd_cancel(k->call);
 		k->call = NULL;
 		keeper_lose(k, "no renewal succeeded for its whole TTL");

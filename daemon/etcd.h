@@ -140,6 +140,10 @@ struct etcd_call *etcd_compact(struct etcd *, int64_t rev, etcd_cb, void *arg);
 /* Aborts a call; its callback is not run. NULL is a no-op. */
 void		 etcd_cancel(struct etcd_call *);
 
+struct timespec;
+/* Seconds on the monotonic clock since t0 (the keeper's; cluster.c's too). */
+double		 etcd_secs_since(const struct timespec *t0);
+
 /* Writes into end (at least key_len + 1 bytes) the range_end of key as a prefix. */
 void		 etcd_prefix_end(const char *key, char *end);
 

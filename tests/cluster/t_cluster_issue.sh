@@ -47,6 +47,22 @@ status_valid() {
 for i in 1 2 3; do
 	check "renewctl status --json on n$i: all $N certificates valid" test "$(status_valid "$i")" -eq "$N"
 done
+# cluster mode's status: a holder field per certificate (none left now),
+# and every live node with its counts in the end line and the table
+"$RENEWCTL" -s "$T/n1/control" status --json >"$T/status.json"
+check "status --json: every certificate line has a holder field" \
+    test "$(jq -s '[.[] | select(.name != null and has("holder"))] | length' "$T/status.json")" -eq "$N"
+check "status --json: the end line lists the 3 nodes, n1's session up" \
+    test "$(jq -s -c 'last.cluster | [.node, .up, ([.nodes[].node] | join(","))]' "$T/status.json")" = '["n1",true,"n1,n2,n3"]'
+# each node publishes its view when it goes idle: all three show every certificate valid
+views_valid() {
+	"$RENEWCTL" -s "$T/n2/control" status --json |
+	    jq -s -e --argjson n "$N" '[last.cluster.nodes[].view.valid] == [$n, $n, $n]' >/dev/null
+}
+check "status: every node's view counts all $N certificates valid" wait_for 10 views_valid
+"$RENEWCTL" -s "$T/n3/control" status >"$T/status.txt"
+check "status's table has a HOLDER column and a line per node" \
+    sh -c "head -n 1 '$T/status.txt' | grep -q '^HOLDER' && grep -c '^  node n[123] ' '$T/status.txt' | grep -qx 3"
 
 # --- a fourth node with another key
 cluster_key "$T/wrong.key"
