@@ -812,6 +812,9 @@ cluster_node(const struct cluster *c)
 void
 cluster_set_view(struct cluster *c, const char *json)
 {
+	if ((json == NULL && c->view == NULL) || (json != NULL &&
+	    c->view != NULL && strcmp(json, c->view) == 0))
+		return;		/* the same: no write */
 	free(c->view);
 	c->view = json != NULL ? xstrdup(json) : NULL;
 	if (c->up)

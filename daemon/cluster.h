@@ -93,7 +93,8 @@ void		 cluster_free(struct cluster *);
 int		 cluster_up(const struct cluster *);
 /* This node's name. */
 const char	*cluster_node(const struct cluster *);
-/* Replaces the JSON object published as this node's "view" (status). */
+/* Replaces the JSON object published as this node's "view" (status); the
+   same view again writes nothing. */
 void		 cluster_set_view(struct cluster *, const char *json);
 
 enum cluster_claim_result {

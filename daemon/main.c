@@ -96,7 +96,6 @@ struct ctx {
 	struct ctl_reload	*ctl_run;	/* waiting for the parse running */
 	struct cluster		*cluster;	/* cluster mode; NULL: one node */
 	struct cluster_chall	*cchall;	/* its challenge answers */
-	char			*cluster_view;	/* the view last published */
 };
 
 /* A control client's reload, told how it ended (control.h). */
@@ -196,11 +195,7 @@ notify_status(struct ctx *c)
 		snprintf(view, sizeof(view), "{\"certs\":%zu,\"valid\":%zu,"
 		    "\"renewing\":%zu,\"failing\":%zu,\"issued\":%zu}",
 		    st.certs, st.valid, st.busy, st.failed, st.issued);
-		if (c->cluster_view == NULL || strcmp(view, c->cluster_view) != 0) {
-			free(c->cluster_view);
-			c->cluster_view = xstrdup(view);
-			cluster_set_view(c->cluster, view);
-		}
+		cluster_set_view(c->cluster, view);
 	}
 }
 
@@ -1051,7 +1046,6 @@ teardown(struct ctx *c)
 		chall_http_set_miss(c->http01, NULL, NULL, NULL);
 	cluster_chall_free(c->cchall);
 	cluster_free(c->cluster);
-	free(c->cluster_view);
 	/* the orders are gone and withdrew their records: let the dels run */
 	chall_dns_hook_drain(c->dnshook);
 	chall_dns_update_drain(c->dnsupdate);

@@ -17,6 +17,7 @@
 #include "http.h"
 #include "log.h"
 #include "xmalloc.h"
+#include "drive.h"
 
 /*
  * usage: cluster_drive SCENARIO EP[,EP...] PREFIX [FIFO]
@@ -76,34 +77,6 @@ static int64_t			 rev;
 static struct timespec		 st_t0, t_claims;
 static char			 got[64];
 
-static void
-fail(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
-static void
-fail(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	printf("FAIL: ");
-	vprintf(fmt, ap);
-	printf("\n");
-	va_end(ap);
-	exit(1);
-}
-
-static void
-say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void
-say(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	printf("ok: ");
-	vprintf(fmt, ap);
-	printf("\n");
-	va_end(ap);
-}
 
 static double
 since(const struct timespec *a)

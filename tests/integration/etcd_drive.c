@@ -14,6 +14,7 @@
 #include "http.h"
 #include "log.h"
 #include "xmalloc.h"
+#include "drive.h"
 
 /*
  * usage: etcd_drive SCENARIO EP[,EP...]
@@ -46,35 +47,6 @@ static void	step(void);
 /* Waits in state st until no call is in flight and k events have come. */
 #define WAIT(k) if (pending > 0 || nseen < (k)) { st--; break; }
 
-static void
-fail(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
-static void
-fail(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	printf("FAIL: ");
-	vprintf(fmt, ap);
-	printf("\n");
-	va_end(ap);
-	exit(1);
-}
-
-static void
-say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void
-say(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	printf("ok: ");
-	vprintf(fmt, ap);
-	printf("\n");
-	fflush(stdout);
-	va_end(ap);
-}
 
 static void
 hook(const char *action, const char *arg)
