@@ -146,6 +146,7 @@ struct cluster {
 	TAILQ_HEAD(, cluster_claim)	 claims;
 	TAILQ_HEAD(, cluster_call)	 calls;
 	TAILQ_HEAD(, cluster_sem)	 sems;
+	TAILQ_HEAD(, sem_free)		 frees;		/* slot releases not yet done */
 };
 
 /* ---- tables ---- */
@@ -785,6 +786,7 @@ cluster_new(struct event_base *base, struct http_client *http,
 	TAILQ_INIT(&c->claims);
 	TAILQ_INIT(&c->calls);
 	TAILQ_INIT(&c->sems);
+	TAILQ_INIT(&c->frees);
 	return c;
 }
 
@@ -1517,25 +1519,93 @@ cluster_sem_acquire(struct cluster *c, const char *ca, unsigned max,
 	return s;
 }
 
+/*
+ * A held slot's release. It is guarded by the slot's create_revision, so
+ * sending it again is safe; it must not be lost: the slot is on this
+ * node's lease, which lives on, and a lost release during an etcd
+ * election kept the slot taken for good (with max_concurrent_orders 2,
+ * the whole cluster stopped ordering).
+ */
+struct sem_free {
+	TAILQ_ENTRY(sem_free)	 link;
+	struct cluster		*c;
+	struct etcd_call	*ec;
+	struct event		*timer;
+	char			*key;
+	int64_t			 token;
+	int			 tries;
+};
+
+#define SEM_FREE_TRIES	10
+
+static void
+sem_free_end(struct sem_free *f)
+{
+	TAILQ_REMOVE(&f->c->frees, f, link);
+	etcd_cancel(f->ec);
+	event_free(f->timer);
+	free(f->key);
+	free(f);
+}
+
+static void	sem_free_send(struct sem_free *);
+
+static void
+sem_free_done(const struct etcd_reply *r, void *arg)
+{
+	struct sem_free *f = arg;
+
+	f->ec = NULL;
+	if (r->status == ETCD_OK) {	/* deleted, or not ours any more */
+		sem_free_end(f);
+		return;
+	}
+	if (++f->tries < SEM_FREE_TRIES) {
+		arm_ms(f->timer, CALL_RETRY_MS);
+		return;
+	}
+	log_warn("cluster: order slot %s: its release failed (%s); it stays "
+	    "taken until this node's lease ends", f->key, r->error);
+	sem_free_end(f);
+}
+
+static void
+sem_free_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	sem_free_send(arg);
+}
+
+static void
+sem_free_send(struct sem_free *f)
+{
+	struct etcd_cmp	 cmp = { .key = f->key, .target = ETCD_CMP_CREATE,
+			    .result = ETCD_EQUAL, .value = f->token };
+	struct etcd_op	 del = { .type = ETCD_OP_DELETE, .key = f->key };
+
+	f->ec = etcd_txn(f->c->e, &cmp, 1, &del, 1, NULL, 0, sem_free_done, f);
+	if (f->ec == NULL)
+		arm_ms(f->timer, CALL_RETRY_MS);
+}
+
 void
 cluster_sem_release(struct cluster_sem *s)
 {
-	struct cluster	*c;
-	char		*k;
-	struct etcd_cmp	 cmp = { .target = ETCD_CMP_CREATE, .result = ETCD_EQUAL };
-	struct etcd_op	 del = { .type = ETCD_OP_DELETE };
+	struct sem_free	*f;
 
 	if (s == NULL)
 		return;
-	c = s->c;
 	if (s->state == SEM_HELD) {
-		k = sem_key(s, s->slot);
-		cmp.key = del.key = k;
-		cmp.value = s->token;
-		etcd_txn(c->e, &cmp, 1, &del, 1, NULL, 0, ignore_reply, NULL);
+		f = xcalloc(1, sizeof(*f));
+		f->c = s->c;
+		f->key = sem_key(s, s->slot);
+		f->token = s->token;
+		f->timer = evtimer_new(s->c->base, sem_free_timer_cb, f);
+		TAILQ_INSERT_TAIL(&s->c->frees, f, link);
+		sem_free_send(f);
 		log_info("cluster: order slot %s/%u freed by %s", s->ca, s->slot,
 		    s->cert);
-		free(k);
 	}
 	sem_unlink(s);
 }
@@ -1583,6 +1653,8 @@ cluster_free(struct cluster *c)
 		call_free(TAILQ_FIRST(&c->calls));
 	while (!TAILQ_EMPTY(&c->sems))
 		sem_unlink(TAILQ_FIRST(&c->sems));
+	while (!TAILQ_EMPTY(&c->frees))	/* the lease's revoke ends them too */
+		sem_free_end(TAILQ_FIRST(&c->frees));
 	etcd_cancel(c->scall);
 	etcd_keeper_stop(c->keeper);
 	etcd_watch_cancel(c->w);
